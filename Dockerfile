@@ -1,0 +1,14 @@
+FROM python:3.11-slim-bookworm
+ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+RUN useradd --system --create-home --home-dir /srv/letterbox letterbox
+WORKDIR /srv/letterbox/app
+COPY pyproject.toml README.md ./
+COPY service ./service
+COPY storage ./storage
+COPY web ./web
+RUN pip install --no-cache-dir . && mkdir -p /srv/letterbox/data && chown letterbox /srv/letterbox/data
+USER letterbox
+ENV LETTERBOX_DATA_DIR=/srv/letterbox/data LETTERBOX_HOST=0.0.0.0
+EXPOSE 8080
+HEALTHCHECK --interval=30s --timeout=5s CMD python -c "import urllib.request,sys; sys.exit(0 if urllib.request.urlopen('http://127.0.0.1:8080/healthz').status==200 else 1)"
+CMD ["letterbox", "serve"]

@@ -1,0 +1,51 @@
+# Letterbox. `make help` lists the targets.
+SHELL := /bin/bash
+PYTHON ?= python3
+VENV := .venv
+BIN := $(VENV)/bin
+STAMP := $(VENV)/.installed
+TEST_STAMP := $(VENV)/.installed-test
+
+.DEFAULT_GOAL := help
+
+help: ## list the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | awk -F':.*## ' '{printf "  make %-14s %s\n", $$1, $$2}'
+
+$(STAMP): pyproject.toml
+	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
+	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet -e .
+	touch $@
+
+$(TEST_STAMP): pyproject.toml $(STAMP)
+	$(BIN)/pip install --quiet -e '.[test]'
+	touch $@
+
+install: $(STAMP) ## create .venv and install Letterbox
+
+run: $(STAMP) ## migrate, seed the demo centre if empty, serve on http://127.0.0.1:8080
+	$(BIN)/letterbox db upgrade
+	$(BIN)/letterbox serve
+
+test-services: ## make sure the test services can run (Chromium, exiftool, poppler, clamd, PostgreSQL)
+	scripts/ensure-test-services
+
+lint: $(TEST_STAMP) ## ruff (with the S security rules), ruff format check, mypy strict
+	$(BIN)/ruff check service storage tests bench scripts
+	$(BIN)/ruff format --check service storage tests bench scripts
+	$(BIN)/mypy
+
+test: $(TEST_STAMP) test-services lint ## lint, then the whole test suite on SQLite, PostgreSQL, SeaweedFS, aiortc, Chromium
+	$(BIN)/python -m pytest
+
+bench: $(TEST_STAMP) ## run the benchmarks; results in bench/results/, summary in docs/benchmarks.md
+	@set -e; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+
+format: $(TEST_STAMP) ## format the code
+	$(BIN)/ruff check --fix service storage tests bench scripts
+	$(BIN)/ruff format service storage tests bench scripts
+
+clean: ## remove the virtualenv and caches (keeps ./data)
+	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
+
+.PHONY: help install run test-services lint test bench format clean

@@ -1,0 +1,59 @@
+"""The application factory. Nothing happens at import time: ``create_app`` builds the app
+and its cleanup contexts open every resource when the app starts."""
+
+from __future__ import annotations
+
+from collections.abc import AsyncIterator
+from pathlib import Path
+
+import aiohttp_jinja2
+import jinja2
+from aiohttp import web
+
+from service import appkeys, pages
+from service.http import headers
+from service.http.errors import error_middleware
+from service.http.health import healthz
+from service.http.requestlog import request_log_middleware
+from service.settings import Settings
+from storage import db
+
+WEB_DIR = Path(__file__).resolve().parent.parent / "web"
+
+# Upload bodies are streamed by the intake views, which enforce their own per-file limits;
+# this caps only bodies read whole (forms, JSON).
+MAX_FORM_BYTES = 1024 * 1024
+
+
+async def database_ctx(app: web.Application) -> AsyncIterator[None]:
+    engine = db.create_engine(app[appkeys.SETTINGS].database_url)
+    try:
+        await db.check_ready(engine)
+        app[appkeys.ENGINE] = engine
+        app[appkeys.SESSIONMAKER] = db.create_sessionmaker(engine)
+        yield
+    finally:
+        await engine.dispose()
+
+
+def create_app(settings: Settings) -> web.Application:
+    # Order matters: the request id exists before anything logs, and the error middleware
+    # sits inside it so even its own answers carry the id.
+    app = web.Application(
+        middlewares=[request_log_middleware, error_middleware],
+        client_max_size=MAX_FORM_BYTES,
+    )
+    app[appkeys.SETTINGS] = settings
+    aiohttp_jinja2.setup(
+        app,
+        loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
+        autoescape=jinja2.select_autoescape(default=True),
+        context_processors=[pages.base_context],
+    )
+    headers.setup(app)
+    app.cleanup_ctx.append(database_ctx)
+
+    app.router.add_get("/healthz", healthz)
+    app.router.add_static("/static", WEB_DIR / "static", append_version=True)
+    pages.setup(app)
+    return app

@@ -1,0 +1,133 @@
+"""The ``letterbox`` command.
+
+Every sub-command reads the same ``Settings``; a bad setting or an unreachable database
+prints one line naming what to fix and exits non-zero, never a traceback.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import os
+import sys
+import tempfile
+from collections.abc import Callable, Sequence
+
+from service import logs
+from service.settings import Settings, SettingsError
+from storage import db
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+EXIT_BAD_SETTING = 2
+
+
+class CommandError(Exception):
+    """A command cannot go on; the message is printed as one line."""
+
+
+def prepare_data_dir(settings: Settings) -> None:
+    path = settings.data_dir
+    try:
+        path.mkdir(parents=True, exist_ok=True)
+        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
+            pass
+    except OSError as exc:
+        raise SettingsError(
+            "LETTERBOX_DATA_DIR", f"cannot write to {path} ({exc.strerror or exc})"
+        ) from None
+
+
+def _serve(args: argparse.Namespace, settings: Settings) -> int:
+    from aiohttp import web
+
+    from service.app import create_app
+
+    prepare_data_dir(settings)
+    engine = db.create_engine(settings.database_url)
+
+    async def check() -> None:
+        try:
+            await db.check_ready(engine)
+        finally:
+            await engine.dispose()
+
+    asyncio.run(check())
+    print(settings.banner(), flush=True)
+    print(f"Serving on http://{settings.host}:{settings.port} (Ctrl-C to stop)", flush=True)
+    web.run_app(
+        create_app(settings),
+        host=settings.host,
+        port=settings.port,
+        print=None,
+        access_log=None,
+        shutdown_timeout=5,
+    )
+    return 0
+
+
+def _db(args: argparse.Namespace, settings: Settings) -> int:
+    if settings.database_url.startswith("sqlite"):
+        prepare_data_dir(settings)
+    engine = db.create_engine(settings.database_url)
+
+    async def run() -> int:
+        try:
+            if args.action == "upgrade":
+                await db.upgrade(engine)
+                print(f"Database is at revision {await db.current_revision(engine)}.")
+            else:
+                current = await db.current_revision(engine)
+                print(f"current: {current or 'empty'}; latest: {db.head_revision()}")
+            return 0
+        finally:
+            await engine.dispose()
+
+    return asyncio.run(run())
+
+
+def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
+    parser = argparse.ArgumentParser(prog="letterbox", description=__doc__.splitlines()[0])
+    commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
+    handlers: dict[str, Command] = {}
+
+    commands.add_parser("serve", help="run the web service")
+    handlers["serve"] = _serve
+
+    database = commands.add_parser("db", help="database migrations")
+    database.add_argument("action", choices=["upgrade", "current"])
+    handlers["db"] = _db
+
+    for register in _plugins():
+        register(commands, handlers)
+    return parser, handlers
+
+
+def _plugins() -> list[
+    Callable[[argparse._SubParsersAction[argparse.ArgumentParser], dict[str, Command]], None]
+]:
+    """Capabilities add their own sub-commands here."""
+    return []
+
+
+def main(argv: Sequence[str] | None = None) -> int:
+    parser, handlers = build_parser()
+    args = parser.parse_args(argv)
+    logs.configure(logging.DEBUG if os.environ.get("LETTERBOX_DEBUG") else logging.INFO)
+    try:
+        settings = Settings.from_env()
+        return handlers[args.command](args, settings)
+    except (SettingsError, db.DatabaseError, CommandError) as exc:
+        print(f"letterbox: {exc}", file=sys.stderr)
+        return EXIT_BAD_SETTING
+    except KeyboardInterrupt:
+        return 130
+
+
+def run() -> None:
+    sys.exit(main())
+
+
+if __name__ == "__main__":
+    run()

@@ -1,0 +1,1 @@
+"""Cross-cutting HTTP concerns, one module each, installed by ``service.app``."""

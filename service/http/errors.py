@@ -1,0 +1,103 @@
+"""Turns every failure into one answer shape.
+
+API requests (``/api/…``, or ones that ask for JSON) get ``{"error": code, "message": text}``;
+browsers get a plain-language page. Unexpected errors are logged with the request id and
+never show internals.
+"""
+
+from __future__ import annotations
+
+import logging
+
+import aiohttp_jinja2
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from sqlalchemy.exc import DBAPIError, OperationalError
+from sqlalchemy.exc import TimeoutError as PoolTimeout
+
+from service.appkeys import REQUEST_ID
+from service.errors import LetterboxError, NotSignedIn, Unavailable
+
+log = logging.getLogger(__name__)
+
+_PLAIN_MESSAGES = {
+    400: "Something in that request was not right.",
+    401: "Please sign in first.",
+    403: "You do not have access to that page.",
+    404: "We could not find that page.",
+    405: "That action is not allowed here.",
+    413: "That is too large to send.",
+    429: "Too many attempts. Please wait a little and try again.",
+}
+
+
+def wants_json(request: web.Request) -> bool:
+    if request.path.startswith("/api/") or request.path == "/healthz":
+        return True
+    accept = request.headers.get("Accept", "")
+    return "application/json" in accept and "text/html" not in accept
+
+
+def error_response(
+    request: web.Request, status: int, code: str, message: str, field: str | None = None
+) -> web.StreamResponse:
+    if wants_json(request):
+        body: dict[str, str] = {"error": code, "message": message}
+        if field is not None:
+            body["field"] = field
+        return web.json_response(body, status=status)
+    if status == 401:
+        raise web.HTTPSeeOther(f"/sign-in?next={request.path}")
+    response = aiohttp_jinja2.render_template(
+        "errors/error.html",
+        request,
+        {"status": status, "message": message, "request_id": request.get(REQUEST_ID)},
+        status=status,
+    )
+    return response
+
+
+@web.middleware
+async def error_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    try:
+        return await handler(request)
+    except NotSignedIn as exc:
+        return error_response(request, exc.status, exc.code, exc.message)
+    except LetterboxError as exc:
+        return error_response(request, exc.status, exc.code, exc.message, exc.field)
+    except web.HTTPException as exc:
+        if exc.status < 400:
+            raise
+        code = exc.reason.lower().replace(" ", "_")
+        message = exc.text if exc.text and not exc.text.startswith(f"{exc.status}:") else None
+        return error_response(
+            request, exc.status, code, message or _PLAIN_MESSAGES.get(exc.status, exc.reason)
+        )
+    except (OperationalError, PoolTimeout, ConnectionError, OSError) as exc:
+        log.warning("database or store unavailable: %s", type(exc).__name__, exc_info=True)
+        return _unavailable(request)
+    except DBAPIError as exc:
+        if exc.connection_invalidated:
+            return _unavailable(request)
+        log.exception("database error")
+        return _internal(request)
+    except Exception:
+        log.exception("unexpected error")
+        return _internal(request)
+
+
+def _unavailable(request: web.Request) -> web.StreamResponse:
+    error = Unavailable("The service is briefly unavailable. Nothing was lost; please try again.")
+    response = error_response(request, error.status, error.code, error.message)
+    response.headers["Retry-After"] = "5"
+    return response
+
+
+def _internal(request: web.Request) -> web.StreamResponse:
+    return error_response(
+        request,
+        500,
+        "internal_error",
+        "Something went wrong on our side. Please try again; if it keeps happening, tell "
+        f"the centre and quote {request.get(REQUEST_ID, 'this time')}.",
+    )

@@ -1,0 +1,338 @@
+"""Settings: one frozen dataclass read from ``LETTERBOX_*`` environment variables.
+
+With nothing set, Letterbox runs on its embedded default (SQLite and a local encrypted
+file store under ``./data``). With ``LETTERBOX_ENV=production`` every secret must be set
+explicitly, and a missing one stops the start with one line naming the variable.
+"""
+
+from __future__ import annotations
+
+import base64
+import binascii
+import json
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Literal
+from urllib.parse import urlsplit
+
+Mode = Literal["development", "production", "test"]
+
+PREFIX = "LETTERBOX_"
+
+
+class SettingsError(Exception):
+    """A setting is missing or malformed. The message names the variable."""
+
+    def __init__(self, variable: str, problem: str) -> None:
+        self.variable = variable
+        super().__init__(f"{variable}: {problem}")
+
+
+@dataclass(frozen=True)
+class S3Settings:
+    endpoint: str  # host:port
+    access_key: str
+    secret_key: str
+    bucket: str
+    secure: bool
+    region: str = "us-east-1"
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    username: str | None
+    password: str | None
+    starttls: bool
+    mail_from: str
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    max_file_bytes: int = 25 * 1024 * 1024
+    max_files: int = 10
+    max_megapixels: int = 40
+    max_pdf_pages: int = 20
+    max_text_chars: int = 20_000
+
+
+@dataclass(frozen=True)
+class Settings:
+    mode: Mode
+    data_dir: Path
+    database_url: str
+    s3: S3Settings | None
+    master_key_b64: str | None
+    master_key_file: Path
+    host: str
+    port: int
+    public_url: str
+    smtp: SmtpSettings | None
+    ice_servers: tuple[Mapping[str, object], ...]
+    ice_host_address: str | None
+    centre_name: str
+    argon2_time_cost: int
+    argon2_memory_kib: int
+    staff_idle_minutes: int
+    parent_idle_minutes: int
+    session_absolute_hours: int
+    intake: IntakeLimits = field(default_factory=IntakeLimits)
+    clamd: str | None = None
+    checkpoint_interval_seconds: int = 3600
+    reconcile_interval_seconds: int = 3600
+    orphan_age_seconds: int = 24 * 3600
+
+    @property
+    def production(self) -> bool:
+        return self.mode == "production"
+
+    @property
+    def secure_cookies(self) -> bool:
+        """``__Host-`` cookies need Secure, which browsers refuse over plain http."""
+        return self.production or self.public_url.startswith("https://")
+
+    @property
+    def session_cookie_name(self) -> str:
+        return "__Host-letterbox" if self.secure_cookies else "letterbox-dev"
+
+    @property
+    def public_origin(self) -> str:
+        parts = urlsplit(self.public_url)
+        return f"{parts.scheme}://{parts.netloc}"
+
+    @property
+    def outbox_dir(self) -> Path:
+        return self.data_dir / "outbox"
+
+    @property
+    def local_store_dir(self) -> Path:
+        return self.data_dir / "objects"
+
+    def banner(self) -> str:
+        if self.production:
+            return f"Letterbox (production) on {self.public_url}"
+        return (
+            "*** DEVELOPMENT MODE: embedded database and file store in "
+            f"{self.data_dir}; e-mails go to {self.outbox_dir}; not for real families ***"
+        )
+
+    @classmethod
+    def from_env(cls, environ: Mapping[str, str] | None = None) -> Settings:
+        return _Reader(os.environ if environ is None else environ).settings()
+
+
+class _Reader:
+    def __init__(self, environ: Mapping[str, str]) -> None:
+        self._env = environ
+
+    def raw(self, name: str) -> str | None:
+        value = self._env.get(PREFIX + name)
+        if value is None or value.strip() == "":
+            return None
+        return value.strip()
+
+    def text(self, name: str, default: str) -> str:
+        return self.raw(name) or default
+
+    def required(self, name: str, why: str) -> str:
+        value = self.raw(name)
+        if value is None:
+            raise SettingsError(PREFIX + name, f"must be set in production ({why})")
+        return value
+
+    def integer(self, name: str, default: int, *, minimum: int = 0, maximum: int = 2**31) -> int:
+        value = self.raw(name)
+        if value is None:
+            return default
+        try:
+            number = int(value)
+        except ValueError:
+            raise SettingsError(PREFIX + name, f"must be a whole number, got {value!r}") from None
+        if not minimum <= number <= maximum:
+            raise SettingsError(PREFIX + name, f"must be between {minimum} and {maximum}")
+        return number
+
+    def settings(self) -> Settings:
+        mode_text = self.text("ENV", "development")
+        if mode_text not in ("development", "production", "test"):
+            raise SettingsError(
+                PREFIX + "ENV", f"must be development, production or test, got {mode_text!r}"
+            )
+        mode: Mode = mode_text  # type: ignore[assignment]
+        production = mode == "production"
+
+        data_dir = Path(self.text("DATA_DIR", "data")).resolve()
+
+        if production:
+            database_url = self.required("DATABASE_URL", "the PostgreSQL database")
+        else:
+            database_url = self.text("DATABASE_URL", f"sqlite+aiosqlite:///{data_dir}/letterbox.db")
+        _check_database_url(database_url)
+
+        s3 = self._s3(production)
+        master_key_b64 = self.raw("MASTER_KEY")
+        master_key_file = Path(self.text("MASTER_KEY_FILE", str(data_dir / "master.key")))
+        if master_key_b64 is not None:
+            _check_master_key(master_key_b64)
+        elif production and self.raw("MASTER_KEY_FILE") is None:
+            raise SettingsError(
+                PREFIX + "MASTER_KEY",
+                "must be set in production (base64 of 32 random bytes), "
+                "or set LETTERBOX_MASTER_KEY_FILE to a key file with mode 0600",
+            )
+
+        host = self.text("HOST", "127.0.0.1")
+        port = self.integer("PORT", 8080, minimum=0, maximum=65535)
+        public_url = (
+            self.required("PUBLIC_URL", "the https address people use")
+            if production
+            else self.text("PUBLIC_URL", f"http://{host}:{port}")
+        )
+        scheme = urlsplit(public_url).scheme
+        if scheme not in ("http", "https") or not urlsplit(public_url).netloc:
+            raise SettingsError(
+                PREFIX + "PUBLIC_URL", f"must be an http(s) URL, got {public_url!r}"
+            )
+        if production and scheme != "https":
+            raise SettingsError(PREFIX + "PUBLIC_URL", "must use https in production")
+
+        smtp = self._smtp(production)
+        ice_servers = self._ice_servers()
+
+        return Settings(
+            mode=mode,
+            data_dir=data_dir,
+            database_url=database_url,
+            s3=s3,
+            master_key_b64=master_key_b64,
+            master_key_file=master_key_file,
+            host=host,
+            port=port,
+            public_url=public_url.rstrip("/"),
+            smtp=smtp,
+            ice_servers=ice_servers,
+            ice_host_address=self.raw("ICE_HOST_ADDRESS"),
+            centre_name=self.text("CENTRE_NAME", "Demo Family Contact Centre"),
+            # OWASP's argon2id minimum is t=2, m=19 MiB; tests may lower it, never to zero.
+            argon2_time_cost=self.integer("ARGON2_TIME_COST", 2, minimum=1, maximum=20),
+            argon2_memory_kib=self.integer(
+                "ARGON2_MEMORY_KIB", 19 * 1024, minimum=8, maximum=4 * 1024 * 1024
+            ),
+            staff_idle_minutes=self.integer("STAFF_IDLE_MINUTES", 30, minimum=1, maximum=24 * 60),
+            parent_idle_minutes=self.integer("PARENT_IDLE_MINUTES", 60, minimum=1, maximum=24 * 60),
+            session_absolute_hours=self.integer(
+                "SESSION_ABSOLUTE_HOURS", 12, minimum=1, maximum=72
+            ),
+            intake=IntakeLimits(
+                max_file_bytes=self.integer(
+                    "MAX_FILE_BYTES", IntakeLimits.max_file_bytes, minimum=1
+                ),
+                max_files=self.integer("MAX_FILES", IntakeLimits.max_files, minimum=1),
+                max_megapixels=self.integer(
+                    "MAX_MEGAPIXELS", IntakeLimits.max_megapixels, minimum=1
+                ),
+                max_pdf_pages=self.integer("MAX_PDF_PAGES", IntakeLimits.max_pdf_pages, minimum=1),
+                max_text_chars=self.integer(
+                    "MAX_TEXT_CHARS", IntakeLimits.max_text_chars, minimum=1
+                ),
+            ),
+            clamd=self.raw("CLAMD"),
+            checkpoint_interval_seconds=self.integer(
+                "CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=1
+            ),
+            reconcile_interval_seconds=self.integer("RECONCILE_INTERVAL_SECONDS", 3600, minimum=1),
+            orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
+        )
+
+    def _s3(self, production: bool) -> S3Settings | None:
+        url = (
+            self.required("S3_URL", "the MinIO/S3 object store")
+            if production
+            else self.raw("S3_URL")
+        )
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("http", "https") or not parts.netloc or not parts.path.strip("/"):
+            raise SettingsError(
+                PREFIX + "S3_URL", f"must look like https://host:port/bucket, got {url!r}"
+            )
+        access = self.raw("S3_ACCESS_KEY")
+        secret = self.raw("S3_SECRET_KEY")
+        if access is None:
+            raise SettingsError(PREFIX + "S3_ACCESS_KEY", "must be set when LETTERBOX_S3_URL is")
+        if secret is None:
+            raise SettingsError(PREFIX + "S3_SECRET_KEY", "must be set when LETTERBOX_S3_URL is")
+        return S3Settings(
+            endpoint=parts.netloc,
+            access_key=access,
+            secret_key=secret,
+            bucket=parts.path.strip("/"),
+            secure=parts.scheme == "https",
+            region=self.text("S3_REGION", "us-east-1"),
+        )
+
+    def _smtp(self, production: bool) -> SmtpSettings | None:
+        url = (
+            self.required("SMTP_URL", "e-mail for invites") if production else self.raw("SMTP_URL")
+        )
+        if url is None:
+            return None
+        parts = urlsplit(url)
+        if parts.scheme not in ("smtp", "smtps", "smtp+starttls") or not parts.hostname:
+            raise SettingsError(
+                PREFIX + "SMTP_URL",
+                f"must look like smtp+starttls://user:pass@host:587, got {url!r}",
+            )
+        try:
+            port = parts.port or (465 if parts.scheme == "smtps" else 587)
+        except ValueError:
+            raise SettingsError(PREFIX + "SMTP_URL", "has an invalid port") from None
+        return SmtpSettings(
+            host=parts.hostname,
+            port=port,
+            username=parts.username,
+            password=parts.password,
+            starttls=parts.scheme == "smtp+starttls",
+            mail_from=self.text("MAIL_FROM", "Letterbox <no-reply@letterbox.invalid>"),
+        )
+
+    def _ice_servers(self) -> tuple[Mapping[str, object], ...]:
+        value = self.raw("ICE_SERVERS")
+        if value is None:
+            return ()  # never a public STUN server by default
+        try:
+            parsed = json.loads(value)
+        except json.JSONDecodeError:
+            raise SettingsError(
+                PREFIX + "ICE_SERVERS",
+                'must be JSON, e.g. [{"urls": "turn:turn.example.org:3478", '
+                '"username": "u", "credential": "p"}]',
+            ) from None
+        if not isinstance(parsed, list) or not all(
+            isinstance(s, dict) and "urls" in s for s in parsed
+        ):
+            raise SettingsError(PREFIX + "ICE_SERVERS", 'must be a JSON list of {"urls": ...}')
+        return tuple(parsed)
+
+
+def _check_database_url(url: str) -> None:
+    scheme = url.split("://", 1)[0] if "://" in url else ""
+    if scheme not in ("sqlite+aiosqlite", "postgresql+asyncpg"):
+        raise SettingsError(
+            PREFIX + "DATABASE_URL",
+            "must start with sqlite+aiosqlite:/// or postgresql+asyncpg://, "
+            f"got {url.split('@')[-1]!r}",
+        )
+
+
+def _check_master_key(value: str) -> None:
+    try:
+        raw = base64.b64decode(value, validate=True)
+    except (binascii.Error, ValueError):
+        raise SettingsError(PREFIX + "MASTER_KEY", "must be base64") from None
+    if len(raw) != 32:
+        raise SettingsError(PREFIX + "MASTER_KEY", f"must decode to 32 bytes, got {len(raw)}")

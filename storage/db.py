@@ -1,0 +1,121 @@
+"""The database engine, the session factory and the migration helpers."""
+
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from typing import Any
+
+from alembic import command
+from alembic.config import Config
+from alembic.runtime.migration import MigrationContext
+from alembic.script import ScriptDirectory
+from sqlalchemy import event
+from sqlalchemy.engine import Connection, make_url
+from sqlalchemy.exc import SQLAlchemyError
+from sqlalchemy.ext.asyncio import (
+    AsyncEngine,
+    AsyncSession,
+    async_sessionmaker,
+    create_async_engine,
+)
+
+MIGRATIONS_DIR = Path(__file__).with_name("migrations")
+CONNECT_TIMEOUT_SECONDS = 10.0
+
+
+class DatabaseError(Exception):
+    """The database cannot be used; the message says what to do."""
+
+
+class NotMigrated(DatabaseError):
+    pass
+
+
+def create_engine(url: str) -> AsyncEngine:
+    parsed = make_url(url)
+    options: dict[str, Any] = {"pool_pre_ping": True}
+    if parsed.get_backend_name() == "sqlite":
+        database = parsed.database
+        if database and database != ":memory:":
+            Path(database).parent.mkdir(parents=True, exist_ok=True)
+        # SQLite has one writer; a generous busy timeout beats "database is locked".
+        options = {"connect_args": {"timeout": 30}}
+    else:
+        options |= {"pool_size": 10, "max_overflow": 10, "pool_timeout": 10}
+    engine = create_async_engine(url, **options)
+    if parsed.get_backend_name() == "sqlite":
+        event.listen(engine.sync_engine, "connect", _sqlite_pragmas)
+        event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
+    return engine
+
+
+def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+    # Foreign keys carry real rules here (observation notes are supervised-only), and
+    # SQLite ignores them unless asked. WAL lets readers run beside the one writer.
+    dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event own BEGIN
+    cursor = dbapi_connection.cursor()
+    cursor.execute("PRAGMA foreign_keys=ON")
+    cursor.execute("PRAGMA journal_mode=WAL")
+    cursor.execute("PRAGMA synchronous=NORMAL")
+    cursor.close()
+
+
+def _sqlite_begin_immediate(connection: Connection) -> None:
+    # Take the write lock at BEGIN, so two writers queue on the busy timeout instead of
+    # failing on lock upgrade halfway through a transaction.
+    connection.exec_driver_sql("BEGIN IMMEDIATE")
+
+
+def create_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSession]:
+    return async_sessionmaker(engine, expire_on_commit=False)
+
+
+def alembic_config() -> Config:
+    config = Config()
+    config.set_main_option("script_location", str(MIGRATIONS_DIR))
+    return config
+
+
+def head_revision() -> str:
+    heads = ScriptDirectory.from_config(alembic_config()).get_heads()
+    if len(heads) != 1:
+        raise DatabaseError(f"migrations have {len(heads)} heads; merge them")
+    return heads[0]
+
+
+async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+    config = alembic_config()
+
+    def run(connection: Connection) -> None:
+        config.attributes["connection"] = connection
+        command.upgrade(config, revision)
+
+    async with engine.begin() as connection:
+        await connection.run_sync(run)
+
+
+async def current_revision(engine: AsyncEngine) -> str | None:
+    def read(connection: Connection) -> str | None:
+        return MigrationContext.configure(connection).get_current_revision()
+
+    async with engine.connect() as connection:
+        return await connection.run_sync(read)
+
+
+async def check_ready(engine: AsyncEngine) -> None:
+    """Fail fast, with what to do, when the database is unreachable or not migrated."""
+    try:
+        async with asyncio.timeout(CONNECT_TIMEOUT_SECONDS):
+            revision = await current_revision(engine)
+    except (TimeoutError, SQLAlchemyError, OSError) as exc:
+        reason = str(exc).splitlines()[0] if str(exc) else type(exc).__name__
+        raise DatabaseError(
+            f"LETTERBOX_DATABASE_URL: cannot reach the database ({reason[:200]})"
+        ) from exc
+    head = head_revision()
+    if revision != head:
+        state = "empty" if revision is None else f"at revision {revision}"
+        raise NotMigrated(
+            f"the database is {state}, not at {head}: run `letterbox db upgrade` first"
+        )

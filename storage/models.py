@@ -1,0 +1,693 @@
+"""Typed SQLAlchemy models for the whole Letterbox domain.
+
+Content (letters, notes, photos, reasons typed by staff) never sits here in the clear: columns
+ending in ``_sealed`` hold ciphertext made by ``storage.vault`` under the family key, and
+files live in the object store, referenced through ``StoredObject``. Models never commit;
+writes happen inside ``async with sessionmaker.begin()``.
+"""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from datetime import UTC, datetime
+from typing import Any, ClassVar
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    CheckConstraint,
+    DateTime,
+    Dialect,
+    Enum,
+    ForeignKey,
+    ForeignKeyConstraint,
+    Index,
+    Integer,
+    LargeBinary,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+    Uuid,
+)
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> datetime:
+    return datetime.now(UTC)
+
+
+def new_id() -> uuid.UUID:
+    return uuid.uuid4()
+
+
+class UTCDateTime(TypeDecorator[datetime]):
+    """Timezone-aware UTC timestamps on every database.
+
+    SQLite has no time zone type and hands back naive values; refusing naive input and
+    re-attaching UTC on the way out keeps every timestamp in the app aware.
+    """
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            raise ValueError("naive datetime given to the database; use datetime.now(UTC)")
+        return value.astimezone(UTC)
+
+    def process_result_value(self, value: datetime | None, dialect: Dialect) -> datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            return value.replace(tzinfo=UTC)
+        return value.astimezone(UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map: ClassVar[dict[Any, Any]] = {
+        datetime: UTCDateTime(),
+        dict[str, Any]: JSON,
+        list[Any]: JSON,
+    }
+
+
+def _enum(cls: type[enum.Enum], name: str) -> Enum:
+    # Stored as checked strings, not native PostgreSQL enums: adding a value is then a
+    # plain migration on both SQLite and PostgreSQL.
+    return Enum(
+        cls,
+        name=name,
+        native_enum=False,
+        create_constraint=True,
+        validate_strings=True,
+        length=32,
+        values_callable=lambda e: [m.value for m in e],
+    )
+
+
+# --- closed vocabularies -------------------------------------------------------------
+
+
+class Role(enum.StrEnum):
+    ADMIN = "admin"
+    STAFF = "staff"
+    SUPERVISOR = "supervisor"
+    PARENT = "parent"
+    REFERRER = "referrer"
+
+    @property
+    def is_centre_staff(self) -> bool:
+        return self in (Role.ADMIN, Role.STAFF, Role.SUPERVISOR)
+
+
+class AccountStatus(enum.StrEnum):
+    INVITED = "invited"
+    ACTIVE = "active"
+    DISABLED = "disabled"
+
+
+class ContactLevel(enum.StrEnum):
+    SUPPORTED = "supported"
+    SUPERVISED = "supervised"
+
+
+class FamilyStatus(enum.StrEnum):
+    ACTIVE = "active"
+    PAUSED = "paused"
+    CLOSED = "closed"
+
+
+class Channel(enum.StrEnum):
+    LETTERS = "letters"
+    PHOTOS = "photos"
+    GIFTS = "gifts"
+    VIDEO = "video"
+
+
+class ReferralStatus(enum.StrEnum):
+    RECEIVED = "received"
+    ACCEPTED = "accepted"
+    DECLINED = "declined"
+
+
+class TokenPurpose(enum.StrEnum):
+    INVITE = "invite"
+    PASSWORD_RESET = "password_reset"  # noqa: S105 - a purpose name, not a secret
+
+
+class Direction(enum.StrEnum):
+    TO_CHILD = "to_child"
+    TO_PARENT = "to_parent"
+
+
+class ItemKind(enum.StrEnum):
+    LETTER = "letter"
+    REPLY = "reply"
+    DIGITAL_GIFT = "digital_gift"
+
+
+class ItemStatus(enum.StrEnum):
+    SUBMITTED = "submitted"
+    IN_REVIEW = "in_review"
+    AWAITING_SECOND_APPROVAL = "awaiting_second_approval"
+    APPROVED = "approved"
+    RETURNED = "returned"
+    REJECTED = "rejected"
+    OPENED = "opened"
+
+
+class PartKind(enum.StrEnum):
+    TEXT = "text"
+    IMAGE = "image"
+    DOCUMENT = "document"
+
+
+class ObjectRole(enum.StrEnum):
+    ORIGINAL = "original"
+    SANITISED = "sanitised"
+    DELIVERED = "delivered"
+    NOTE = "note"
+    GIFT_PHOTO = "gift_photo"
+    EXPORT = "export"
+
+
+class Decision(enum.StrEnum):
+    APPROVE = "approve"
+    APPROVE_WITH_REDACTIONS = "approve_with_redactions"
+    CONFIRM = "confirm"
+    RETURN = "return"
+    REJECT = "reject"
+
+
+class GiftStatus(enum.StrEnum):
+    RECEIVED = "received"
+    CHECKED = "checked"
+    HANDED_OVER = "handed_over"
+    RETURNED = "returned"
+
+
+class CallStatus(enum.StrEnum):
+    SCHEDULED = "scheduled"
+    LIVE = "live"
+    ENDED = "ended"
+    CANCELLED = "cancelled"
+
+
+# --- centre and people ---------------------------------------------------------------
+
+
+class Centre(Base):
+    __tablename__ = "centres"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    name: Mapped[str] = mapped_column(String(200))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class User(Base):
+    __tablename__ = "users"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    centre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("centres.id"), index=True)
+    email: Mapped[str] = mapped_column(String(320), unique=True)
+    display_name: Mapped[str] = mapped_column(String(200))
+    role: Mapped[Role] = mapped_column(_enum(Role, "role"))
+    status: Mapped[AccountStatus] = mapped_column(
+        _enum(AccountStatus, "account_status"), default=AccountStatus.INVITED
+    )
+    password_hash: Mapped[str | None] = mapped_column(String(255))
+    # TOTP secret sealed under the master key; the last accepted time step stops replays.
+    totp_secret_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    totp_last_step: Mapped[int | None] = mapped_column(BigInteger)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    password_changed_at: Mapped[datetime | None]
+    disabled_at: Mapped[datetime | None]
+
+    recovery_codes: Mapped[list[RecoveryCode]] = relationship(
+        back_populates="user", lazy="raise_on_sql", cascade="all, delete-orphan"
+    )
+
+
+class RecoveryCode(Base):
+    __tablename__ = "recovery_codes"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    code_hash: Mapped[str] = mapped_column(String(255))
+    used_at: Mapped[datetime | None]
+
+    user: Mapped[User] = relationship(back_populates="recovery_codes", lazy="raise_on_sql")
+
+
+class WebSession(Base):
+    """A server-side sign-in session. The cookie holds a random token; only its hash is here."""
+
+    __tablename__ = "web_sessions"
+
+    token_hash: Mapped[str] = mapped_column(String(64), primary_key=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    csrf_token: Mapped[str] = mapped_column(String(64))
+    second_factor_done: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    last_seen_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ip: Mapped[str | None] = mapped_column(String(64))
+    user_agent: Mapped[str | None] = mapped_column(String(300))
+
+
+class OneTimeToken(Base):
+    """Invite and password-reset links: random token, stored hashed, single use, expiring."""
+
+    __tablename__ = "one_time_tokens"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(
+        ForeignKey("users.id", ondelete="CASCADE"), index=True
+    )
+    purpose: Mapped[TokenPurpose] = mapped_column(_enum(TokenPurpose, "token_purpose"))
+    token_hash: Mapped[str] = mapped_column(String(64), unique=True)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    used_at: Mapped[datetime | None]
+
+
+class SignInThrottle(Base):
+    """Failure counters per account and per client address (key is "account:…" or "ip:…")."""
+
+    __tablename__ = "sign_in_throttle"
+
+    key: Mapped[str] = mapped_column(String(400), primary_key=True)
+    failures: Mapped[int] = mapped_column(Integer, default=0)
+    last_failure_at: Mapped[datetime] = mapped_column(default=utcnow)
+    blocked_until: Mapped[datetime | None]
+
+
+class SecurityEvent(Base):
+    """The security log: sign-ins, failures, 2FA and role changes. Not the family record."""
+
+    __tablename__ = "security_events"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    at: Mapped[datetime] = mapped_column(default=utcnow, index=True)
+    kind: Mapped[str] = mapped_column(String(64))
+    user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    ip: Mapped[str | None] = mapped_column(String(64))
+    detail: Mapped[dict[str, Any]] = mapped_column(default=dict)
+
+
+# --- referrals and families ----------------------------------------------------------
+
+
+class Referral(Base):
+    __tablename__ = "referrals"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    centre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("centres.id"), index=True)
+    referrer_name: Mapped[str] = mapped_column(String(200))
+    referrer_organisation: Mapped[str] = mapped_column(String(200))
+    referrer_email: Mapped[str] = mapped_column(String(320))
+    referrer_kind: Mapped[str] = mapped_column(String(64))  # solicitor, social worker, CAFCASS…
+    court_order_reference: Mapped[str | None] = mapped_column(String(100))
+    contact_level: Mapped[ContactLevel] = mapped_column(_enum(ContactLevel, "contact_level"))
+    channels: Mapped[list[Any]] = mapped_column(default=list)
+    children: Mapped[list[Any]] = mapped_column(default=list)  # [{"name":…, "birth_year":…}]
+    # Known risks are sensitive free text: sealed under the master key.
+    known_risks_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    status: Mapped[ReferralStatus] = mapped_column(
+        _enum(ReferralStatus, "referral_status"), default=ReferralStatus.RECEIVED
+    )
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    family_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id"))
+
+
+class Family(Base):
+    __tablename__ = "families"
+    __table_args__ = (
+        # Target of the observation-note constraint: a note carries its family's level.
+        UniqueConstraint("id", "contact_level", name="uq_families_id_level"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    centre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("centres.id"), index=True)
+    case_reference: Mapped[str] = mapped_column(String(64), unique=True)
+    contact_level: Mapped[ContactLevel] = mapped_column(_enum(ContactLevel, "contact_level"))
+    channels: Mapped[list[Any]] = mapped_column(default=list)
+    status: Mapped[FamilyStatus] = mapped_column(
+        _enum(FamilyStatus, "family_status"), default=FamilyStatus.ACTIVE
+    )
+    requires_second_approval: Mapped[bool] = mapped_column(Boolean, default=False)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+    children: Mapped[list[Child]] = relationship(back_populates="family", lazy="raise_on_sql")
+    senders: Mapped[list[FamilySender]] = relationship(back_populates="family", lazy="raise_on_sql")
+
+
+class Child(Base):
+    __tablename__ = "children"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    name: Mapped[str] = mapped_column(String(100))  # first or chosen name only
+    birth_year: Mapped[int] = mapped_column(Integer)
+
+    family: Mapped[Family] = relationship(back_populates="children", lazy="raise_on_sql")
+
+
+class FamilySender(Base):
+    """A parent or other approved relative allowed to send to the family's children."""
+
+    __tablename__ = "family_senders"
+    __table_args__ = (UniqueConstraint("family_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    relationship_to_child: Mapped[str] = mapped_column(String(100))
+    approved: Mapped[bool] = mapped_column(Boolean, default=True)
+
+    family: Mapped[Family] = relationship(back_populates="senders", lazy="raise_on_sql")
+
+
+class SensitiveTerm(Base):
+    """School, new surname, street, town, clubs…: flagged by the scanner in both directions."""
+
+    __tablename__ = "sensitive_terms"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    term_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ReferrerAccess(Base):
+    __tablename__ = "referrer_access"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    granted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+
+
+# --- keys and stored objects ---------------------------------------------------------
+
+
+class FamilyKey(Base):
+    """The family's data key, wrapped (RFC 5649) under the master key named by key id.
+
+    Crypto-shredding deletes ``wrapped_key`` and sets ``shredded_at``: every object of the
+    family becomes unreadable while the record still verifies.
+    """
+
+    __tablename__ = "family_keys"
+
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), primary_key=True)
+    master_key_id: Mapped[str] = mapped_column(String(32))
+    wrapped_key: Mapped[bytes | None] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    rotated_at: Mapped[datetime | None]
+    shredded_at: Mapped[datetime | None]
+
+
+class CentreKey(Base):
+    """Centre-wide keys, e.g. the Ed25519 record-signing key, private half sealed."""
+
+    __tablename__ = "centre_keys"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    master_key_id: Mapped[str] = mapped_column(String(32))
+    public_key: Mapped[bytes] = mapped_column(LargeBinary)
+    private_key_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class StoredObject(Base):
+    """One encrypted object in the object store. The row is written in the same transaction
+    as whatever refers to it; an object without a row is an orphan the reconciler removes."""
+
+    __tablename__ = "stored_objects"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    role: Mapped[ObjectRole] = mapped_column(_enum(ObjectRole, "object_role"))
+    media_type: Mapped[str] = mapped_column(String(100))
+    size: Mapped[int] = mapped_column(BigInteger)
+    sha256: Mapped[str] = mapped_column(String(64))
+    wrapped_data_key: Mapped[bytes] = mapped_column(LargeBinary)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- the letterbox -------------------------------------------------------------------
+
+
+class Item(Base):
+    """A letter, reply or digital gift, in either direction, with its moderation state."""
+
+    __tablename__ = "items"
+    __table_args__ = (
+        UniqueConstraint("sender_id", "idempotency_key", name="uq_items_idempotency"),
+        Index("ix_items_family_status", "family_id", "status"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    direction: Mapped[Direction] = mapped_column(_enum(Direction, "direction"))
+    kind: Mapped[ItemKind] = mapped_column(_enum(ItemKind, "item_kind"))
+    sender_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    child_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("children.id"))
+    status: Mapped[ItemStatus] = mapped_column(_enum(ItemStatus, "item_status"))
+    # Optimistic concurrency: two moderators deciding at once, exactly one wins.
+    version: Mapped[int] = mapped_column(Integer, default=1)
+    submitted_at: Mapped[datetime] = mapped_column(default=utcnow)
+    decided_at: Mapped[datetime | None]
+    opened_at: Mapped[datetime | None]
+    # What the parent sees when an item is returned; sealed under the family key.
+    return_message_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    idempotency_key: Mapped[str | None] = mapped_column(String(200))
+    idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
+
+    parts: Mapped[list[ItemPart]] = relationship(
+        back_populates="item", lazy="raise_on_sql", order_by="ItemPart.position"
+    )
+
+
+class ItemPart(Base):
+    """One piece of an item: its text, a photo, or one document's page images."""
+
+    __tablename__ = "item_parts"
+    __table_args__ = (UniqueConstraint("item_id", "position"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"), index=True)
+    position: Mapped[int] = mapped_column(Integer)
+    kind: Mapped[PartKind] = mapped_column(_enum(PartKind, "part_kind"))
+    original_object_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stored_objects.id"))
+    sanitised_object_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stored_objects.id"))
+    delivered_object_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stored_objects.id"))
+    media_type: Mapped[str] = mapped_column(String(100))
+    width: Mapped[int | None] = mapped_column(Integer)
+    height: Mapped[int | None] = mapped_column(Integer)
+    page_count: Mapped[int | None] = mapped_column(Integer)
+    # Plain-language notes like "GPS position", shown to moderators.
+    removed_metadata: Mapped[list[Any]] = mapped_column(default=list)
+    # Scanner hits as [{"start", "end", "category"}]; offsets only, never the matched text.
+    scan_hits: Mapped[list[Any]] = mapped_column(default=list)
+
+    item: Mapped[Item] = relationship(back_populates="parts", lazy="raise_on_sql")
+
+
+class ModerationDecision(Base):
+    __tablename__ = "moderation_decisions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"), index=True)
+    moderator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    decision: Mapped[Decision] = mapped_column(_enum(Decision, "decision"))
+    # Redactions as {"text": [[start, end]…], "images": {part_id: [[x, y, w, h]…]}}.
+    redactions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class OpeningSession(Base):
+    """A staff member opens approved items with a child on a centre device."""
+
+    __tablename__ = "opening_sessions"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    child_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("children.id"))
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    device_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    ended_at: Mapped[datetime | None]
+
+
+class ItemOpening(Base):
+    __tablename__ = "item_openings"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    session_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("opening_sessions.id"), index=True)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"), index=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    opened_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ObservationNote(Base):
+    """Supervised contact only. The composite foreign key carries the family's contact
+    level, and the check refuses anything but "supervised": a supported family cannot hold
+    a note even if a bug in the app tried, and a family with notes cannot silently become
+    supported."""
+
+    __tablename__ = "observation_notes"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["family_id", "contact_level"],
+            ["families.id", "families.contact_level"],
+            name="fk_observation_notes_family_level",
+        ),
+        CheckConstraint("contact_level = 'supervised'", name="supervised_only"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    contact_level: Mapped[ContactLevel] = mapped_column(_enum(ContactLevel, "note_contact_level"))
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    opening_session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("opening_sessions.id"))
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id"))
+    text_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class PhysicalGift(Base):
+    __tablename__ = "physical_gifts"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    from_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    description_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    photo_object_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("stored_objects.id"))
+    status: Mapped[GiftStatus] = mapped_column(_enum(GiftStatus, "gift_status"))
+    received_at: Mapped[datetime] = mapped_column(default=utcnow)
+    received_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    checked_at: Mapped[datetime | None]
+    checked_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    handed_over_at: Mapped[datetime | None]
+    returned_at: Mapped[datetime | None]
+    closed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+
+# --- calls ---------------------------------------------------------------------------
+
+
+class Call(Base):
+    __tablename__ = "calls"
+    __table_args__ = (CheckConstraint("ends_at > starts_at", name="window_order"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    child_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("children.id"))
+    supervisor_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    scheduled_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    starts_at: Mapped[datetime] = mapped_column(index=True)
+    ends_at: Mapped[datetime]
+    status: Mapped[CallStatus] = mapped_column(
+        _enum(CallStatus, "call_status"), default=CallStatus.SCHEDULED
+    )
+    # Calls are pinned to one media node; the proxy routes signalling there.
+    media_node: Mapped[str | None] = mapped_column(String(100))
+    ended_at: Mapped[datetime | None]
+    end_reason: Mapped[str | None] = mapped_column(String(200))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
+
+
+# --- the family record ---------------------------------------------------------------
+
+
+class RecordEvent(Base):
+    """One contact event in the tamper-evident family record.
+
+    ``seq`` is global and gap-free (allocated under the ``record_heads`` row lock);
+    ``family_seq`` and ``prev_hash`` chain the family's own events. The payload is canonical
+    JSON that never holds content in the clear: personal data inside it is sealed under the
+    family key, so shredding erases it while the hashes still verify.
+    """
+
+    __tablename__ = "record_events"
+    __table_args__ = (UniqueConstraint("family_id", "family_seq"),)
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    family_seq: Mapped[int] = mapped_column(BigInteger)
+    at: Mapped[datetime]
+    actor_id: Mapped[uuid.UUID | None] = mapped_column(Uuid)
+    actor_role: Mapped[str] = mapped_column(String(32))
+    kind: Mapped[str] = mapped_column(String(64))
+    payload: Mapped[str] = mapped_column(Text)
+    prev_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    event_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class RecordHead(Base):
+    """Serialises appends: one row per scope ("global" and one per family). Appending
+    locks the rows, so sequence numbers stay gap-free across processes and nodes."""
+
+    __tablename__ = "record_heads"
+
+    scope: Mapped[str] = mapped_column(String(64), primary_key=True)
+    last_seq: Mapped[int] = mapped_column(BigInteger, default=0)
+    last_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+
+
+class RecordCheckpoint(Base):
+    """A signed statement of the record's state at a moment (see docs/record.md)."""
+
+    __tablename__ = "record_checkpoints"
+
+    id: Mapped[int] = mapped_column(BigInteger().with_variant(Integer, "sqlite"), primary_key=True)
+    family_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id"), index=True)
+    size: Mapped[int] = mapped_column(BigInteger)
+    head: Mapped[bytes] = mapped_column(LargeBinary(32))
+    made_at: Mapped[datetime]
+    signed_note: Mapped[str] = mapped_column(Text)
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+
+
+class IdempotentRequest(Base):
+    """Remembers the result of a submission made with an Idempotency-Key header."""
+
+    __tablename__ = "idempotent_requests"
+
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), primary_key=True)
+    key: Mapped[str] = mapped_column(String(200), primary_key=True)
+    fingerprint: Mapped[str] = mapped_column(String(64))
+    status: Mapped[int | None] = mapped_column(Integer)  # None while in progress
+    response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
