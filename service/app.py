@@ -11,10 +11,13 @@ import jinja2
 from aiohttp import web
 
 from service import appkeys, pages
-from service.http import headers
+from service.http import access, headers
+from service.http.access import PUBLIC, add_route, declare
+from service.http.csrf import csrf_middleware
 from service.http.errors import error_middleware
 from service.http.health import healthz
 from service.http.requestlog import request_log_middleware
+from service.http.sessions import session_middleware
 from service.settings import Settings
 from storage import db
 
@@ -37,10 +40,18 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 def create_app(settings: Settings) -> web.Application:
-    # Order matters: the request id exists before anything logs, and the error middleware
-    # sits inside it so even its own answers carry the id.
+    # Order matters, outermost first:
+    # 1. request id before anything logs; 2. errors inside it, so every answer carries the id
+    # and has one shape; 3. the session names the actor; 4. CSRF needs the actor's token;
+    # 5. access needs the actor, and runs last so nothing reaches a handler unchecked.
     app = web.Application(
-        middlewares=[request_log_middleware, error_middleware],
+        middlewares=[
+            request_log_middleware,
+            error_middleware,
+            session_middleware,
+            csrf_middleware,
+            access.access_middleware,
+        ],
         client_max_size=MAX_FORM_BYTES,
     )
     app[appkeys.SETTINGS] = settings
@@ -51,9 +62,10 @@ def create_app(settings: Settings) -> web.Application:
         context_processors=[pages.base_context],
     )
     headers.setup(app)
+    access.setup(app)
     app.cleanup_ctx.append(database_ctx)
 
-    app.router.add_get("/healthz", healthz)
-    app.router.add_static("/static", WEB_DIR / "static", append_version=True)
+    add_route(app, "GET", "/healthz", healthz, PUBLIC)
+    declare(app, app.router.add_static("/static", WEB_DIR / "static", append_version=True), PUBLIC)
     pages.setup(app)
     return app

@@ -1,15 +1,28 @@
-"""Every piece of shared application state, declared once as a typed ``web.AppKey``."""
+"""Every piece of shared application state, declared once as a typed ``web.AppKey``
+(or ``web.RequestKey`` for per-request state set by the middlewares)."""
 
 from __future__ import annotations
+
+import uuid
+from typing import TYPE_CHECKING
 
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.settings import Settings
 
+if TYPE_CHECKING:
+    from aiohttp.web_urldispatcher import AbstractRoute
+
+    from service.http.access import Access, Actor
+
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessionmaker")
+# What each route requires; filled by service.http.access.add_route, read by its middleware.
+ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules")
 
 # Per-request state, set by the middlewares.
 REQUEST_ID = web.RequestKey("request_id", str)
+ACTOR: web.RequestKey[Actor] = web.RequestKey("actor")
+FAMILY_ID = web.RequestKey("family_id", uuid.UUID)

@@ -7,7 +7,9 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.appkeys import SETTINGS
+from service.appkeys import ACTOR, SETTINGS
+from service.http.access import PUBLIC, add_route
+from service.http.csrf import csrf_token_for
 
 
 async def base_context(request: web.Request) -> dict[str, Any]:
@@ -15,6 +17,8 @@ async def base_context(request: web.Request) -> dict[str, Any]:
     return {
         "centre_name": settings.centre_name,
         "development": not settings.production,
+        "actor": request.get(ACTOR),
+        "csrf_token": csrf_token_for(request),
     }
 
 
@@ -28,5 +32,5 @@ async def sign_in_page(request: web.Request) -> dict[str, Any]:
 
 
 def setup(app: web.Application) -> None:
-    app.router.add_get("/", front_door)
-    app.router.add_get("/sign-in", sign_in_page)
+    add_route(app, "GET", "/", front_door, PUBLIC)
+    add_route(app, "GET", "/sign-in", sign_in_page, PUBLIC)

@@ -1,0 +1,229 @@
+"""Authorisation, in one place.
+
+Every route is added with ``add_route`` and declares an ``Access``: who may call it, and
+which family it concerns. One middleware enforces it before any handler runs; a route that
+declares nothing is refused (and fails ``tests/accounts/test_route_matrix.py``). Whether a
+user may touch a family is decided only by ``may_access_family``.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.appkeys import ACCESS_RULES, ACTOR, FAMILY_ID, SESSIONMAKER
+from service.errors import Forbidden, NotFound, NotSignedIn
+from storage.models import (
+    Call,
+    Family,
+    FamilySender,
+    Item,
+    OpeningSession,
+    ReferrerAccess,
+    Role,
+)
+
+CENTRE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.SUPERVISOR})
+STAFF_ROLES = frozenset({Role.ADMIN, Role.STAFF})
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user behind a request."""
+
+    user_id: uuid.UUID
+    role: Role
+    centre_id: uuid.UUID
+    display_name: str
+    email: str
+    session_token_hash: str
+    csrf_token: str
+    second_factor_done: bool
+
+    @property
+    def needs_second_factor(self) -> bool:
+        return self.role.is_centre_staff
+
+
+FamilyLookup = Callable[[AsyncSession, web.Request], Awaitable[uuid.UUID | None]]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a route requires. ``roles=None`` means public."""
+
+    roles: frozenset[Role] | None
+    family: FamilyLookup | None = None
+    # Staff who signed in with a password but not yet the second factor may only reach
+    # the two-factor pages.
+    before_second_factor: bool = False
+
+    @property
+    def public(self) -> bool:
+        return self.roles is None
+
+
+PUBLIC = Access(roles=None)
+
+
+def signed_in(
+    roles: Iterable[Role] = ALL_ROLES,
+    *,
+    family: FamilyLookup | None = None,
+    before_second_factor: bool = False,
+) -> Access:
+    return Access(frozenset(roles), family, before_second_factor)
+
+
+# --- how a route names its family ------------------------------------------------------
+
+
+def _uuid(request: web.Request, name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def family_in_path(name: str = "family_id") -> FamilyLookup:
+    async def lookup(session: AsyncSession, request: web.Request) -> uuid.UUID | None:
+        return _uuid(request, name)
+
+    return lookup
+
+
+def _family_of(model: type[Item] | type[Call] | type[OpeningSession], name: str) -> FamilyLookup:
+    async def lookup(session: AsyncSession, request: web.Request) -> uuid.UUID | None:
+        key = _uuid(request, name)
+        if key is None:
+            return None
+        return await session.scalar(select(model.family_id).where(model.id == key))
+
+    return lookup
+
+
+def family_of_item(name: str = "item_id") -> FamilyLookup:
+    return _family_of(Item, name)
+
+
+def family_of_call(name: str = "call_id") -> FamilyLookup:
+    return _family_of(Call, name)
+
+
+def family_of_opening_session(name: str = "session_id") -> FamilyLookup:
+    return _family_of(OpeningSession, name)
+
+
+async def may_access_family(session: AsyncSession, actor: Actor, family_id: uuid.UUID) -> bool:
+    """The one rule: centre people see their centre's families; parents the families they
+    are approved senders for; referrers the families granted to them, until it expires."""
+    if actor.role in CENTRE_ROLES:
+        centre = await session.scalar(select(Family.centre_id).where(Family.id == family_id))
+        return centre is not None and centre == actor.centre_id
+    if actor.role is Role.PARENT:
+        found = await session.scalar(
+            select(FamilySender.id).where(
+                FamilySender.family_id == family_id,
+                FamilySender.user_id == actor.user_id,
+                FamilySender.approved.is_(True),
+            )
+        )
+        return found is not None
+    if actor.role is Role.REFERRER:
+        found = await session.scalar(
+            select(ReferrerAccess.id).where(
+                ReferrerAccess.family_id == family_id,
+                ReferrerAccess.user_id == actor.user_id,
+                ReferrerAccess.expires_at > datetime.now(UTC),
+            )
+        )
+        return found is not None
+    return False
+
+
+# --- declaring and enforcing --------------------------------------------------------------
+
+
+def add_route(
+    app: web.Application,
+    method: str,
+    path: str,
+    handler: Handler,
+    access: Access,
+    *,
+    name: str | None = None,
+) -> web.AbstractRoute:
+    route = app.router.add_route(method, path, handler, name=name)
+    app[ACCESS_RULES][route] = access
+    if method == "GET":
+        # aiohttp adds HEAD beside GET; it needs the same rule.
+        for other in route.resource or ():
+            if other.method == "HEAD":
+                app[ACCESS_RULES][other] = access
+    return route
+
+
+def declare(app: web.Application, resource: web.AbstractResource, access: Access) -> None:
+    """For routes made by aiohttp helpers (static files)."""
+    for route in resource:
+        app[ACCESS_RULES][route] = access
+
+
+def current_actor(request: web.Request) -> Actor:
+    actor: Actor | None = request.get(ACTOR)
+    if actor is None:
+        raise NotSignedIn("Please sign in first.")
+    return actor
+
+
+def current_family(request: web.Request) -> uuid.UUID:
+    family_id: uuid.UUID | None = request.get(FAMILY_ID)
+    if family_id is None:
+        raise RuntimeError("this route declared no family")
+    return family_id
+
+
+@web.middleware
+async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    if request.match_info.http_exception is not None:
+        raise request.match_info.http_exception  # 404/405 before anyone's data is touched
+    route = request.match_info.route
+    access = request.app[ACCESS_RULES].get(route)
+    if access is None:
+        raise Forbidden(f"route {request.method} {route.resource} declares no access rule")
+    if access.public:
+        return await handler(request)
+    actor = request.get(ACTOR)
+    if actor is None:
+        raise NotSignedIn("Please sign in first.")
+    if (
+        actor.needs_second_factor
+        and not actor.second_factor_done
+        and not access.before_second_factor
+    ):
+        if request.method == "GET" and not request.path.startswith("/api/"):
+            raise web.HTTPSeeOther("/two-factor")
+        raise Forbidden("Finish signing in with your authenticator code first.")
+    if access.roles is None or actor.role not in access.roles:
+        raise Forbidden("You do not have access to that page.")
+    if access.family is not None:
+        async with request.app[SESSIONMAKER]() as session:
+            family_id = await access.family(session, request)
+            allowed = family_id is not None and await may_access_family(session, actor, family_id)
+        if not allowed or family_id is None:
+            # Same answer whether the family exists or not: ids are not to be probed.
+            raise NotFound("We could not find that.")
+        request[FAMILY_ID] = family_id
+    return await handler(request)
+
+
+def setup(app: web.Application) -> None:
+    app[ACCESS_RULES] = {}
