@@ -3,6 +3,8 @@ and its cleanup contexts open every resource when the app starts."""
 
 from __future__ import annotations
 
+import asyncio
+import logging
 from collections.abc import AsyncIterator
 from pathlib import Path
 
@@ -20,6 +22,9 @@ from service.http.requestlog import request_log_middleware
 from service.http.sessions import session_middleware
 from service.settings import Settings
 from storage import db
+from storage.keyring import KeyRing, load_master_key
+
+log = logging.getLogger(__name__)
 
 WEB_DIR = Path(__file__).resolve().parent.parent / "web"
 
@@ -37,6 +42,24 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
         yield
     finally:
         await engine.dispose()
+
+
+async def keyring_ctx(app: web.Application) -> AsyncIterator[None]:
+    settings = app[appkeys.SETTINGS]
+    master, created = await asyncio.to_thread(
+        load_master_key,
+        settings.master_key_b64,
+        settings.master_key_file,
+        may_create=not settings.production,
+    )
+    if created:
+        log.warning(
+            "created a new master key in %s: back it up outside this machine, or every "
+            "letter becomes unreadable if the disk is lost",
+            settings.master_key_file,
+        )
+    app[appkeys.KEYRING] = KeyRing(master)
+    yield
 
 
 def create_app(settings: Settings) -> web.Application:
@@ -63,6 +86,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     headers.setup(app)
     access.setup(app)
+    app.cleanup_ctx.append(keyring_ctx)
     app.cleanup_ctx.append(database_ctx)
 
     add_route(app, "GET", "/healthz", healthz, PUBLIC)

@@ -10,6 +10,7 @@ from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.settings import Settings
+from storage.keyring import KeyRing
 
 if TYPE_CHECKING:
     from aiohttp.web_urldispatcher import AbstractRoute
@@ -18,6 +19,7 @@ if TYPE_CHECKING:
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
+KEYRING = web.AppKey("keyring", KeyRing)
 SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessionmaker")
 # What each route requires; filled by service.http.access.add_route, read by its middleware.
 ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules")

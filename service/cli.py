@@ -17,6 +17,8 @@ from collections.abc import Callable, Sequence
 from service import logs
 from service.settings import Settings, SettingsError
 from storage import db
+from storage.errors import KeyHierarchyError
+from storage.keyring import load_master_key
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -54,6 +56,10 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
             await engine.dispose()
 
     asyncio.run(check())
+    # Fail here, with one line, rather than inside the app's start-up.
+    load_master_key(
+        settings.master_key_b64, settings.master_key_file, may_create=not settings.production
+    )
     print(settings.banner(), flush=True)
     print(f"Serving on http://{settings.host}:{settings.port} (Ctrl-C to stop)", flush=True)
     web.run_app(
@@ -118,7 +124,7 @@ def main(argv: Sequence[str] | None = None) -> int:
     try:
         settings = Settings.from_env()
         return handlers[args.command](args, settings)
-    except (SettingsError, db.DatabaseError, CommandError) as exc:
+    except (SettingsError, db.DatabaseError, CommandError, KeyHierarchyError) as exc:
         print(f"letterbox: {exc}", file=sys.stderr)
         return EXIT_BAD_SETTING
     except KeyboardInterrupt:

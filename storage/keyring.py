@@ -1,0 +1,137 @@
+"""The key ring: the master key plus the family keys kept (wrapped) in the database.
+
+Every other part asks the key ring for keys and never touches wrapping itself:
+- ``family_key`` unwraps a family's key, or raises ``FamilyShredded`` once it was destroyed;
+- ``seal_for_centre``/``open_for_centre`` seal small centre-level secrets (TOTP secrets,
+  referral risks) under a subkey derived from the master key — the master key itself only
+  ever wraps keys;
+- ``shred`` destroys a family key (crypto-shredding), ``rotate_master`` re-wraps every
+  family key under a new master key without touching any object.
+"""
+
+from __future__ import annotations
+
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from pathlib import Path
+
+from cryptography.hazmat.primitives import hashes
+from cryptography.hazmat.primitives.kdf.hkdf import HKDF
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.errors import KeyHierarchyError, StorageError
+from storage.keys import MasterKey, WrappedKey, create_key_file, new_data_key
+from storage.models import FamilyKey
+from storage.stream import open_bytes, seal_bytes
+
+log = logging.getLogger(__name__)
+
+_CENTRE_SCOPE = "centre"
+
+
+class FamilyShredded(StorageError):
+    """The family's key was destroyed: its content can never be read again."""
+
+
+class MissingFamilyKey(KeyHierarchyError):
+    pass
+
+
+def load_master_key(
+    key_b64: str | None, key_file: Path, *, may_create: bool
+) -> tuple[MasterKey, bool]:
+    """The master key from the environment or the key file. In development the key file is
+    created on first run (returns ``created=True`` so the caller can say so)."""
+    if key_b64 is not None:
+        return MasterKey.from_base64(key_b64), False
+    if key_file.exists():
+        return MasterKey.from_file(key_file), False
+    if not may_create:
+        raise KeyHierarchyError(
+            f"no master key: set LETTERBOX_MASTER_KEY or create the key file {key_file}"
+        )
+    return create_key_file(key_file), True
+
+
+@dataclass
+class KeyRing:
+    master: MasterKey
+    _centre_key: bytes = field(init=False, repr=False)
+
+    def __post_init__(self) -> None:
+        self._centre_key = HKDF(
+            algorithm=hashes.SHA256(), length=32, salt=None, info=b"letterbox/centre-seal/v1"
+        ).derive(self.master.key)
+
+    # --- centre-level small secrets -----------------------------------------------------
+
+    def seal_for_centre(self, plaintext: bytes, purpose: str) -> bytes:
+        """Seal a small value; ``purpose`` is bound in, so a value sealed for one use cannot
+        be replayed as another (e.g. a TOTP secret as a referral note)."""
+        return seal_bytes(self._centre_key, purpose, _CENTRE_SCOPE, plaintext)
+
+    def open_for_centre(self, sealed: bytes, purpose: str) -> bytes:
+        return open_bytes(self._centre_key, purpose, _CENTRE_SCOPE, sealed)
+
+    # --- family keys ----------------------------------------------------------------------
+
+    async def create_family_key(self, session: AsyncSession, family_id: uuid.UUID) -> bytes:
+        key = new_data_key()
+        wrapped = self.master.wrap(key)
+        session.add(
+            FamilyKey(
+                family_id=family_id, master_key_id=wrapped.key_id, wrapped_key=wrapped.wrapped
+            )
+        )
+        return key
+
+    async def family_key(self, session: AsyncSession, family_id: uuid.UUID) -> bytes:
+        row = await session.get(FamilyKey, family_id)
+        if row is None:
+            raise MissingFamilyKey(f"family {family_id} has no key")
+        if row.shredded_at is not None or row.wrapped_key is None:
+            raise FamilyShredded(
+                "This family's content was permanently erased (crypto-shredded) and can "
+                "no longer be read."
+            )
+        return self.master.unwrap(WrappedKey(row.master_key_id, row.wrapped_key))
+
+    async def seal_for_family(
+        self, session: AsyncSession, family_id: uuid.UUID, plaintext: bytes, purpose: str
+    ) -> bytes:
+        key = await self.family_key(session, family_id)
+        return seal_bytes(key, purpose, str(family_id), plaintext)
+
+    async def open_for_family(
+        self, session: AsyncSession, family_id: uuid.UUID, sealed: bytes, purpose: str
+    ) -> bytes:
+        key = await self.family_key(session, family_id)
+        return open_bytes(key, purpose, str(family_id), sealed)
+
+    async def shred(self, session: AsyncSession, family_id: uuid.UUID) -> None:
+        row = await session.get(FamilyKey, family_id, with_for_update=True)
+        if row is None:
+            raise MissingFamilyKey(f"family {family_id} has no key")
+        row.wrapped_key = None
+        row.shredded_at = datetime.now(UTC)
+
+    async def rotate_master(self, session: AsyncSession, new_master: MasterKey) -> int:
+        """Re-wrap every live family key under ``new_master``. Objects are untouched: their
+        data keys are wrapped under the family keys, which do not change."""
+        rows = (
+            await session.scalars(
+                select(FamilyKey).where(FamilyKey.wrapped_key.is_not(None)).with_for_update()
+            )
+        ).all()
+        now = datetime.now(UTC)
+        for row in rows:
+            assert row.wrapped_key is not None  # noqa: S101 - filtered in the query
+            key = self.master.unwrap(WrappedKey(row.master_key_id, row.wrapped_key))
+            rewrapped = new_master.wrap(key)
+            row.master_key_id = rewrapped.key_id
+            row.wrapped_key = rewrapped.wrapped
+            row.rotated_at = now
+        return len(rows)
