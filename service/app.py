@@ -12,7 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from service import appkeys, pages
+from service import appkeys, notify, pages
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
 from service.http.csrf import csrf_middleware
@@ -23,6 +23,8 @@ from service.http.sessions import session_middleware
 from service.settings import Settings
 from storage import db
 from storage.keyring import KeyRing, load_master_key
+from storage.objects import LocalObjectStore, S3ObjectStore
+from storage.vault import EncryptedStore
 
 log = logging.getLogger(__name__)
 
@@ -62,6 +64,29 @@ async def keyring_ctx(app: web.Application) -> AsyncIterator[None]:
     yield
 
 
+def open_object_store(settings: Settings) -> LocalObjectStore | S3ObjectStore:
+    if settings.s3 is None:
+        return LocalObjectStore(settings.local_store_dir)
+    return S3ObjectStore(
+        settings.s3.endpoint,
+        settings.s3.access_key,
+        settings.s3.secret_key,
+        settings.s3.bucket,
+        secure=settings.s3.secure,
+        region=settings.s3.region,
+    )
+
+
+async def vault_ctx(app: web.Application) -> AsyncIterator[None]:
+    objects = open_object_store(app[appkeys.SETTINGS])
+    try:
+        await objects.start()
+        app[appkeys.VAULT] = EncryptedStore(objects, app[appkeys.KEYRING])
+        yield
+    finally:
+        await objects.close()
+
+
 def create_app(settings: Settings) -> web.Application:
     # Order matters, outermost first:
     # 1. request id before anything logs; 2. errors inside it, so every answer carries the id
@@ -88,6 +113,8 @@ def create_app(settings: Settings) -> web.Application:
     access.setup(app)
     app.cleanup_ctx.append(keyring_ctx)
     app.cleanup_ctx.append(database_ctx)
+    app.cleanup_ctx.append(notify.mailer_ctx)
+    app.cleanup_ctx.append(vault_ctx)
 
     add_route(app, "GET", "/healthz", healthz, PUBLIC)
     declare(app, app.router.add_static("/static", WEB_DIR / "static", append_version=True), PUBLIC)

@@ -11,16 +11,22 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.settings import Settings
 from storage.keyring import KeyRing
+from storage.vault import EncryptedStore
 
 if TYPE_CHECKING:
     from aiohttp.web_urldispatcher import AbstractRoute
 
     from service.http.access import Access, Actor
+    from service.notify import Mailer
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
 KEYRING = web.AppKey("keyring", KeyRing)
+# The only way content is stored or read: keys + chunked AEAD + the object store backend.
+VAULT = web.AppKey("vault", EncryptedStore)
 SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessionmaker")
+# E-mail: SmtpMailer, or OutboxMailer on the embedded default (service.notify.mailer_ctx).
+MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 # What each route requires; filled by service.http.access.add_route, read by its middleware.
 ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules")
 
