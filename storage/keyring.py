@@ -30,6 +30,17 @@ from storage.stream import open_bytes, seal_bytes
 log = logging.getLogger(__name__)
 
 _CENTRE_SCOPE = "centre"
+_CENTRE_MAGIC = b"LBC1"
+
+
+def _split_centre_value(sealed: bytes) -> tuple[str, bytes]:
+    if len(sealed) < 6 or not sealed.startswith(_CENTRE_MAGIC):
+        raise KeyHierarchyError("not a centre-sealed value")
+    length = sealed[4]
+    label = sealed[5 : 5 + length]
+    if len(label) != length:
+        raise KeyHierarchyError("centre-sealed value is truncated")
+    return label.decode(errors="replace"), sealed[5 + length :]
 
 
 class FamilyShredded(StorageError):
@@ -69,12 +80,27 @@ class KeyRing:
     # --- centre-level small secrets -----------------------------------------------------
 
     def seal_for_centre(self, plaintext: bytes, purpose: str) -> bytes:
-        """Seal a small value; ``purpose`` is bound in, so a value sealed for one use cannot
-        be replayed as another (e.g. a TOTP secret as a referral note)."""
-        return seal_bytes(self._centre_key, purpose, _CENTRE_SCOPE, plaintext)
+        """Seal a small value; ``purpose`` is bound in (as associated data), so a value sealed
+        for one use cannot be replayed as another (e.g. a TOTP secret as a referral note).
+
+        The purpose also travels in clear in front of the ciphertext, so master-key rotation
+        can re-seal every centre value without knowing what each one is for."""
+        label = purpose.encode()
+        if not 0 < len(label) < 256:
+            raise KeyHierarchyError("a seal purpose is 1 to 255 bytes")
+        sealed = seal_bytes(self._centre_key, purpose, _CENTRE_SCOPE, plaintext)
+        return _CENTRE_MAGIC + bytes([len(label)]) + label + sealed
 
     def open_for_centre(self, sealed: bytes, purpose: str) -> bytes:
-        return open_bytes(self._centre_key, purpose, _CENTRE_SCOPE, sealed)
+        stored_purpose, body = _split_centre_value(sealed)
+        if stored_purpose != purpose:
+            raise KeyHierarchyError(f"value was sealed for {stored_purpose!r}, not {purpose!r}")
+        return open_bytes(self._centre_key, purpose, _CENTRE_SCOPE, body)
+
+    def reseal_for_centre(self, sealed: bytes, new: KeyRing) -> bytes:
+        """Re-seal a centre value under ``new`` (master-key rotation)."""
+        purpose, _ = _split_centre_value(sealed)
+        return new.seal_for_centre(self.open_for_centre(sealed, purpose), purpose)
 
     # --- family keys ----------------------------------------------------------------------
 
