@@ -21,9 +21,9 @@ from service.http.health import healthz
 from service.http.requestlog import request_log_middleware
 from service.http.sessions import session_middleware
 from service.settings import Settings
+from service.stores import open_object_store
 from storage import db
 from storage.keyring import KeyRing, load_master_key
-from storage.objects import LocalObjectStore, S3ObjectStore
 from storage.vault import EncryptedStore
 
 log = logging.getLogger(__name__)
@@ -62,19 +62,6 @@ async def keyring_ctx(app: web.Application) -> AsyncIterator[None]:
         )
     app[appkeys.KEYRING] = KeyRing(master)
     yield
-
-
-def open_object_store(settings: Settings) -> LocalObjectStore | S3ObjectStore:
-    if settings.s3 is None:
-        return LocalObjectStore(settings.local_store_dir)
-    return S3ObjectStore(
-        settings.s3.endpoint,
-        settings.s3.access_key,
-        settings.s3.secret_key,
-        settings.s3.bucket,
-        secure=settings.s3.secure,
-        region=settings.s3.region,
-    )
 
 
 async def vault_ctx(app: web.Application) -> AsyncIterator[None]:

@@ -22,7 +22,7 @@ from service.settings import Settings
 from storage import db
 from tests.support.postgres import PostgresServer, PostgresUnavailable, postgres_server, unique_name
 
-pytest_plugins: list[str] = []
+pytest_plugins = ["tests.support.s3_fixtures"]
 
 BACKENDS = ("sqlite", "postgresql")
 

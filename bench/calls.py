@@ -1,0 +1,430 @@
+"""Benchmark: relay CPU per 3-party call, passthrough (CallMedia) vs aiortc's MediaRelay baseline.
+
+Runs, for each mode and each N, a relay server process (this file with ``--serve``) and one client
+process (``bench/calls_client.py``) holding N concurrent 3-party calls of synthetic aiortc
+participants (640x480 @ 15 fps VP8 + Opus, pre-encoded). Measures the server's CPU-seconds per
+second from /proc/<pid>/stat over a fixed window, the fps delivered to every receiver, and the
+server's memory. Writes bench/results/calls.json.
+
+    .venv/bin/python bench/calls.py                 # full run (passthrough N=1,3,6,8; baseline N=1,2)
+    .venv/bin/python bench/calls.py --quick         # N=1 each, short window
+    .venv/bin/python bench/calls.py --profile 3     # also cProfile the passthrough server at N=3
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import contextlib
+import cProfile
+import datetime
+import json
+import os
+import platform
+import pstats
+import socket
+import subprocess
+import sys
+import threading
+import time
+import urllib.request
+from pathlib import Path
+from typing import Any
+
+ROOT = Path(__file__).resolve().parent.parent
+RESULTS = ROOT / "bench" / "results"
+
+
+# ----------------------------------------------------------------------------- server side
+
+
+class MediaRelayCall:
+    """Baseline: the same 3-party routing through aiortc's MediaRelay (decode + re-encode)."""
+
+    def __init__(self) -> None:
+        from aiortc.contrib.media import MediaRelay
+
+        self.relay = MediaRelay()
+        self.pcs: dict[str, Any] = {}
+        self.tracks: dict[tuple[str, str], Any] = {}  # (role, kind) -> remote track
+        self.slots: dict[str, list[tuple[str, str, Any]]] = {}  # role -> (source, kind, sender)
+
+    async def connect(self, role: str, sdp: str) -> dict[str, Any]:
+        from aiortc import RTCConfiguration, RTCPeerConnection, RTCSessionDescription
+        from aiortc.rtcconfiguration import RTCBundlePolicy
+
+        from service.calls import passthrough
+        from service.calls.media import receive_layout
+
+        pc = RTCPeerConnection(
+            RTCConfiguration(iceServers=[], bundlePolicy=RTCBundlePolicy.MAX_BUNDLE)
+        )
+        self.pcs[role] = pc
+        layout = receive_layout(role)  # type: ignore[arg-type]
+        transceivers = []
+        for index, kind in enumerate(("audio", "video", "audio", "video")):
+            t = pc.addTransceiver(kind, direction="sendrecv" if index < 2 else "sendonly")
+            t.setCodecPreferences(passthrough.codec_preferences(kind))
+            transceivers.append((t, layout[index // 2], kind))
+        await pc.setRemoteDescription(RTCSessionDescription(sdp=sdp, type="offer"))
+        for t, _, kind in transceivers[:2]:
+            self.tracks[(role, kind)] = t.receiver.track
+        self.slots[role] = [(source, kind, t.sender) for t, source, kind in transceivers]
+        await pc.setLocalDescription(await pc.createAnswer())
+        self._wire()
+        return {
+            "sdp": pc.localDescription.sdp,
+            "sources_by_mid": {t.mid: source for t, source, _ in transceivers},
+        }
+
+    def _wire(self) -> None:
+        for slots in self.slots.values():
+            for source, kind, sender in slots:
+                track = self.tracks.get((source, kind))
+                if track is not None and sender.track is None:
+                    sender.replaceTrack(self.relay.subscribe(track))
+
+    async def close(self) -> None:
+        await asyncio.gather(*(pc.close() for pc in self.pcs.values()))
+
+
+async def serve(mode: str, port: int, profile_out: str | None) -> None:
+    from aiohttp import web
+
+    from service.calls import passthrough
+    from service.calls.media import CallMedia
+
+    passthrough.restrict_host_candidates("127.0.0.1")
+    if mode == "passthrough":
+        passthrough.install(host_address="127.0.0.1")
+    calls: dict[str, Any] = {}
+    profiler = cProfile.Profile() if profile_out else None
+    done = asyncio.Event()
+
+    async def connect(request: web.Request) -> web.Response:
+        body = await request.json()
+        call = calls.get(body["call"])
+        if call is None:
+            call = calls[body["call"]] = CallMedia() if mode == "passthrough" else MediaRelayCall()
+        if mode == "passthrough":
+            result = await call.connect(body["role"], body["sdp"])
+            return web.json_response({"sdp": result.sdp, "sources_by_mid": result.sources_by_mid})
+        return web.json_response(await call.connect(body["role"], body["sdp"]))
+
+    async def admit(request: web.Request) -> web.Response:
+        call = calls[(await request.json())["call"]]
+        if mode == "passthrough":
+            call.set_admitted(True)
+        return web.json_response({})
+
+    async def profile(request: web.Request) -> web.Response:
+        if profiler is not None:
+            if request.query.get("action") == "start":
+                profiler.enable()
+            else:
+                profiler.disable()
+                profiler.dump_stats(str(profile_out))
+        return web.json_response({})
+
+    async def stats(request: web.Request) -> web.Response:
+        out: dict[str, Any] = {}
+        if mode == "passthrough":
+            for name, call in calls.items():
+                s = call.stats()
+                out[name] = {
+                    "frames_forwarded": sum(r.frames_forwarded for r in s.routes),
+                    "dropped_overflow": sum(r.frames_dropped_overflow for r in s.routes),
+                    "dropped_waiting_keyframe": sum(
+                        r.frames_dropped_waiting_for_keyframe for r in s.routes
+                    ),
+                    "keyframe_requests": sum(x.keyframe_requests_sent for x in s.sources),
+                }
+        return web.json_response(out)
+
+    async def shutdown(request: web.Request) -> web.Response:
+        started = time.perf_counter()
+        await asyncio.gather(*(call.close() for call in calls.values()))
+        done.set()
+        return web.json_response({"close_s": time.perf_counter() - started})
+
+    app = web.Application()
+    app.router.add_post("/connect", connect)
+    app.router.add_post("/admit", admit)
+    app.router.add_post("/profile", profile)
+    app.router.add_get("/stats", stats)
+    app.router.add_post("/shutdown", shutdown)
+    runner = web.AppRunner(app, access_log=None)
+    await runner.setup()
+    await web.TCPSite(runner, "127.0.0.1", port).start()
+    print("LISTENING", flush=True)
+    await done.wait()
+    await asyncio.sleep(0.2)
+    await runner.cleanup()
+
+
+# ----------------------------------------------------------------------------- driver
+
+
+def proc_cpu(pid: int) -> float:
+    """utime + stime of a whole process (all threads), in seconds."""
+    with open(f"/proc/{pid}/stat") as f:
+        fields = f.read().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def rss_mb(pid: int) -> float:
+    with open(f"/proc/{pid}/status") as f:
+        for line in f:
+            if line.startswith("VmRSS"):
+                return int(line.split()[1]) / 1024
+    return 0.0
+
+
+def system_busy() -> tuple[int, int]:
+    with open("/proc/stat") as f:
+        values = list(map(int, f.readline().split()[1:]))
+    return sum(values) - values[3] - values[4], sum(values)
+
+
+def free_port() -> int:
+    with socket.socket() as s:
+        s.bind(("127.0.0.1", 0))
+        return int(s.getsockname()[1])
+
+
+class Proc:
+    def __init__(self, cmd: list[str], log: Path) -> None:
+        env = dict(os.environ, PYTHONPATH=str(ROOT))
+        self._log = log.open("w")
+        self.p = subprocess.Popen(
+            cmd,
+            stdin=subprocess.PIPE,
+            stdout=subprocess.PIPE,
+            stderr=self._log,
+            text=True,
+            cwd=ROOT,
+            env=env,
+        )
+        self.lines: list[str] = []
+        threading.Thread(target=self._read, daemon=True).start()
+
+    def _read(self) -> None:
+        assert self.p.stdout is not None
+        for line in self.p.stdout:
+            self.lines.append(line.strip())
+
+    def wait_for(self, word: str, timeout: float) -> None:
+        deadline = time.monotonic() + timeout
+        while time.monotonic() < deadline:
+            if word in self.lines:
+                return
+            if self.p.poll() is not None:
+                raise RuntimeError(f"process exited ({self.p.returncode}) before {word}")
+            time.sleep(0.05)
+        raise RuntimeError(f"timed out waiting for {word}")
+
+    def stop(self) -> None:
+        if self.p.poll() is None:
+            with contextlib.suppress(OSError):
+                assert self.p.stdin is not None
+                self.p.stdin.close()
+            try:
+                self.p.wait(5)
+            except subprocess.TimeoutExpired:
+                self.p.terminate()
+                try:
+                    self.p.wait(5)
+                except subprocess.TimeoutExpired:
+                    self.p.kill()
+        self._log.close()
+
+
+def http(url: str, method: str = "GET", data: bytes | None = None) -> Any:
+    # Only http://127.0.0.1 URLs built by this driver.
+    request = urllib.request.Request(url, data=data, method=method)  # noqa: S310
+    with urllib.request.urlopen(request, timeout=30) as response:  # noqa: S310
+        return json.loads(response.read())
+
+
+def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool) -> dict[str, Any]:
+    logs = RESULTS / "logs"
+    logs.mkdir(parents=True, exist_ok=True)
+    port = free_port()
+    url = f"http://127.0.0.1:{port}"
+    tag = f"{mode}-{calls}"
+    profile_out = logs / f"{tag}.prof"
+    server_cmd = [sys.executable, __file__, "--serve", mode, "--port", str(port)]
+    if profile:
+        server_cmd += ["--profile-out", str(profile_out)]
+    server = Proc(server_cmd, logs / f"{tag}-server.err")
+    client: Proc | None = None
+    try:
+        server.wait_for("LISTENING", 30)
+        out = logs / f"{tag}-client.json"
+        client = Proc(
+            [
+                sys.executable,
+                str(ROOT / "bench" / "calls_client.py"),
+                "--url",
+                url,
+                "--calls",
+                str(calls),
+                "--warmup",
+                str(warmup),
+                "--window",
+                str(window),
+                "--out",
+                str(out),
+            ],
+            logs / f"{tag}-client.err",
+        )
+        client.wait_for("READY", 180)
+        time.sleep(warmup)
+        if profile:
+            http(f"{url}/profile?action=start", "POST", b"")
+        cpu0 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
+        busy0 = system_busy()
+        t0 = time.monotonic()
+        time.sleep(window)
+        cpu1 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
+        busy1 = system_busy()
+        elapsed = time.monotonic() - t0
+        if profile:
+            http(f"{url}/profile?action=stop", "POST", b"")
+        client.wait_for("DONE", window + 30)
+        received = json.loads(out.read_text())
+        relay_stats = http(f"{url}/stats")
+        rss = rss_mb(server.p.pid)
+        closed = http(f"{url}/shutdown", "POST", b"")
+    finally:
+        if client is not None:
+            client.stop()
+        server.stop()
+    video = [s["fps"] for s in received["streams"] if s["kind"] == "video"]
+    audio = [s["fps"] for s in received["streams"] if s["kind"] == "audio"]
+    server_cpu = (cpu1["server"] - cpu0["server"]) / elapsed
+    point = {
+        "mode": mode,
+        "calls": calls,
+        "window_s": round(elapsed, 2),
+        "relay_cpu_s_per_s": round(server_cpu, 3),
+        "relay_cpu_s_per_s_per_call": round(server_cpu / calls, 3),
+        "clients_cpu_s_per_s": round((cpu1["clients"] - cpu0["clients"]) / elapsed, 3),
+        "system_busy_fraction": round((busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 3),
+        "video_fps_min": round(min(video), 2),
+        "video_fps_avg": round(sum(video) / len(video), 2),
+        "audio_fps_min": round(min(audio), 2),
+        "audio_fps_avg": round(sum(audio) / len(audio), 2),
+        "relay_rss_mb": round(rss, 1),
+        "sent_video_kbit_s": round(received["video_kbit_s"], 1),
+        "close_all_s": round(closed["close_s"], 4),
+        "relay_stats": relay_stats,
+    }
+    print(json.dumps(point), flush=True)
+    return point
+
+
+def summarize_profile(path: Path, limit: int = 25) -> list[str]:
+    stats = pstats.Stats(str(path))
+    total = stats.total_tt  # type: ignore[attr-defined]
+    rows = []
+    for (filename, line, func), (_, calls, tottime, cumtime, _) in stats.stats.items():  # type: ignore[attr-defined]
+        rows.append((tottime, cumtime, calls, f"{Path(filename).name}:{line}:{func}"))
+    rows.sort(reverse=True)
+    return [
+        f"{tottime / total * 100:5.1f}% self {cumtime:7.2f}s cum {calls:8d} calls  {name}"
+        for tottime, cumtime, calls, name in rows[:limit]
+    ]
+
+
+def main() -> None:
+    parser = argparse.ArgumentParser()
+    parser.add_argument("--serve", choices=["passthrough", "mediarelay"])
+    parser.add_argument("--port", type=int, default=0)
+    parser.add_argument("--profile-out")
+    parser.add_argument("--quick", action="store_true")
+    parser.add_argument("--calls", default="1,3,6,8", help="passthrough N values")
+    parser.add_argument("--baseline-calls", default="1,2", help="MediaRelay N values")
+    parser.add_argument("--warmup", type=float, default=5)
+    parser.add_argument("--window", type=float, default=20)
+    parser.add_argument("--profile", type=int, default=0, help="cProfile the passthrough at this N")
+    args = parser.parse_args()
+    if args.serve:
+        asyncio.run(serve(args.serve, args.port, args.profile_out))
+        return
+
+    import aiortc
+    import av
+
+    if args.quick:
+        args.calls, args.baseline_calls, args.window = "1", "1", 8.0
+    points: list[dict[str, Any]] = []
+    for n in (int(x) for x in args.calls.split(",")):
+        points.append(run_point("passthrough", n, args.warmup, args.window, False))
+    for n in (int(x) for x in args.baseline_calls.split(",")):
+        points.append(run_point("mediarelay", n, args.warmup, args.window, False))
+    profile_lines: list[str] = []
+    if args.profile:
+        run_point("passthrough", args.profile, args.warmup, args.window, True)
+        profile_lines = summarize_profile(RESULTS / "logs" / f"passthrough-{args.profile}.prof")
+        print("\n".join(profile_lines))
+
+    passthrough_points = [p for p in points if p["mode"] == "passthrough"]
+    baseline_points = [p for p in points if p["mode"] == "mediarelay"]
+    # Headline: the worst per-call cost over the N values that kept full frame rate.
+    held = [p for p in passthrough_points if p["video_fps_min"] >= 14]
+    value = max(p["relay_cpu_s_per_s_per_call"] for p in held or passthrough_points)
+    baseline_value = baseline_points[0]["relay_cpu_s_per_s_per_call"] if baseline_points else None
+    result = {
+        "name": "relay CPU per 3-party call, encoded passthrough (service.calls.media.CallMedia)",
+        "unit": "CPU-seconds per second per call",
+        "value": value,
+        "baseline_name": "aiortc MediaRelay (decode once per source, re-encode per receiver), "
+        f"N={baseline_points[0]['calls'] if baseline_points else None}",
+        "baseline_value": baseline_value,
+        "ratio": round(baseline_value / value, 2) if baseline_value else None,
+        "ratio_meaning": "baseline CPU per call / passthrough CPU per call (higher is better)",
+        "target": {
+            "relay_cpu_s_per_s_per_call_max": 0.15,
+            "concurrent_calls_at_14_fps_min": 6,
+            "cores": 2,
+        },
+        "max_calls_at_14fps": max((p["calls"] for p in held), default=0),
+        "max_baseline_calls_at_14fps": max(
+            (p["calls"] for p in baseline_points if p["video_fps_min"] >= 14), default=0
+        ),
+        "fps_by_calls": {str(p["calls"]): p["video_fps_min"] for p in passthrough_points},
+        "cpu_per_call_by_calls": {
+            str(p["calls"]): p["relay_cpu_s_per_s_per_call"] for p in passthrough_points
+        },
+        "rss_mb_by_calls": {str(p["calls"]): p["relay_rss_mb"] for p in passthrough_points},
+        "baseline_fps_by_calls": {str(p["calls"]): p["video_fps_min"] for p in baseline_points},
+        "baseline_cpu_per_call_by_calls": {
+            str(p["calls"]): p["relay_cpu_s_per_s_per_call"] for p in baseline_points
+        },
+        "points": points,
+        "profile_top": profile_lines,
+        "params": {
+            "video": "640x480 @ 15 fps VP8 (aiortc encoder, pre-encoded 150-frame loop) + Opus 20 ms",
+            "participants_per_call": 3,
+            "routes_per_call": "6 video + 6 audio",
+            "warmup_s": args.warmup,
+            "window_s": args.window,
+            "network": "loopback, server and clients in separate processes on the same machine",
+        },
+        "machine": {
+            "cores": os.cpu_count(),
+            "python": platform.python_version(),
+            "aiortc": aiortc.__version__,
+            "av": av.__version__,
+            "platform": platform.platform(),
+        },
+        "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "calls.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps({k: result[k] for k in ("value", "baseline_value", "ratio")}))
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,671 @@
+"""The media relay of one supervised call: forwards encoded audio/video between its participants.
+
+Every participant (parent, child, supervisor) has exactly one ``RTCPeerConnection``, to the
+server. The server forwards each participant's encoded VP8/Opus frames to the others without
+decoding them (see ``passthrough.py``), following the call's rules:
+
+- the supervisor receives the parent and the child at all times (camera check in the waiting room);
+- the child receives the supervisor, and the parent only once admitted and while not paused;
+- the parent receives the supervisor, and the child once admitted (pause is one-way: it only stops
+  the parent reaching the child).
+
+When a source becomes visible to a receiver (admission, resume, a new or rejoining participant),
+the receiver's video is held back until the next VP8 keyframe and a keyframe request (RTCP PLI) is
+sent upstream, at most one per ``keyframe_request_interval`` per source.
+
+Media layout of an offer: each kind (audio, video) may have up to three m-lines. The first m-line of
+a kind on which the client sends carries the participant's own media up. The m-lines of a kind on
+which the client receives are filled, in order, with the other participants in the order of
+:func:`receive_layout` (e.g. for the parent: the child, then the supervisor). A browser therefore
+offers ``audio sendrecv, video sendrecv, audio recvonly, video recvonly``; with fewer receiving
+m-lines the participant simply receives fewer sources.
+
+This module holds no HTTP, database or record logic: signalling and record events are built on
+top of :class:`CallMedia`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import collections
+import contextlib
+import logging
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from typing import Any, Final, Literal, get_args
+
+from aiortc import (
+    RTCBundlePolicy,
+    RTCConfiguration,
+    RTCIceServer,
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCSessionDescription,
+)
+from aiortc.mediastreams import MediaStreamError
+
+from service.calls import passthrough
+from service.calls.passthrough import EncodedPacket
+
+logger = logging.getLogger(__name__)
+
+Role = Literal["parent", "child", "supervisor"]
+MediaKind = Literal["audio", "video"]
+ROLES: Final[tuple[Role, ...]] = get_args(Role)
+KINDS: Final[tuple[MediaKind, ...]] = get_args(MediaKind)
+
+StateCallback = Callable[["Role", str], None]
+"""``on_state_change(role, state)``: a participant's connection state changed.
+
+``state`` is the peer connection's ``connectionState`` (``new``, ``connecting``, ``connected``,
+``failed``, ``closed``), or ``replaced`` when the role rejoined on a new connection.
+"""
+
+MAX_OFFER_BYTES: Final = 64 * 1024
+"""A browser offer with four m-lines is 5-15 KB; anything much bigger is not a real offer."""
+MAX_MLINES_PER_KIND: Final = 3
+SENDING: Final = ("sendonly", "sendrecv")
+# Per-receiver buffers between the source's frame callback and the sender task. They only fill if a
+# sender falls behind the event loop; then the oldest frames go (and video waits for a keyframe).
+VIDEO_BUFFER_FRAMES: Final = 16
+AUDIO_BUFFER_FRAMES: Final = 25
+
+
+class CallMediaError(Exception):
+    """Base class of the relay's domain errors."""
+
+
+class CallEnded(CallMediaError):
+    """The call was closed; nobody can (re)join it."""
+
+
+class InvalidOffer(CallMediaError):
+    """The offer SDP is too large, does not parse, or cannot be answered with VP8 + Opus."""
+
+
+class InvalidRole(CallMediaError, ValueError):
+    """The role is not one of parent, child, supervisor."""
+
+
+def receive_layout(role: Role) -> tuple[Role, Role]:
+    """The sources ``role`` receives, in the order of its receiving m-lines of each kind."""
+    if role not in ROLES:
+        raise InvalidRole(f"unknown role {role!r}")
+    first, second = (other for other in ROLES if other != role)
+    return first, second
+
+
+def route_is_open(source: Role, receiver: Role, *, admitted: bool, paused: bool) -> bool:
+    """The call's routing rules: may ``receiver`` get ``source``'s media right now?"""
+    if source == receiver:
+        return False
+    if receiver == "supervisor" or source == "supervisor":
+        return True
+    if source == "parent":  # parent -> child
+        return admitted and not paused
+    return admitted  # child -> parent; pause is one-way (parent to child only)
+
+
+@dataclass(frozen=True, slots=True)
+class ConnectResult:
+    """The answer to a participant's offer."""
+
+    sdp: str
+    # m-line id (mid) -> the participant whose media the server sends on it.
+    sources_by_mid: dict[str, Role]
+
+
+@dataclass(frozen=True, slots=True)
+class RouteStats:
+    source: Role
+    receiver: Role
+    kind: MediaKind
+    open: bool
+    frames_forwarded: int
+    bytes_forwarded: int
+    frames_dropped_waiting_for_keyframe: int
+    frames_dropped_overflow: int
+
+
+@dataclass(frozen=True, slots=True)
+class SourceStats:
+    role: Role
+    kind: MediaKind
+    frames_received: int
+    bytes_received: int
+    keyframes_received: int
+    keyframe_requests_sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class CallMediaStats:
+    admitted: bool
+    paused: bool
+    closed: bool
+    connection_states: dict[Role, str]
+    sources: tuple[SourceStats, ...]
+    routes: tuple[RouteStats, ...]
+
+    def route(self, source: Role, receiver: Role, kind: MediaKind) -> RouteStats:
+        for r in self.routes:
+            if (r.source, r.receiver, r.kind) == (source, receiver, kind):
+                return r
+        return RouteStats(source, receiver, kind, False, 0, 0, 0, 0)
+
+
+@dataclass(slots=True)
+class _Counters:
+    """Counters that outlive a participant's connection (a rejoin keeps counting)."""
+
+    frames: int = 0
+    bytes: int = 0
+    keyframes: int = 0
+    dropped_waiting: int = 0
+    dropped_overflow: int = 0
+    keyframe_requests: int = 0
+
+
+class ForwardedTrack(passthrough.EncodedTrack):
+    """One route: a source's encoded frames on their way to one receiver's ``RTCRtpSender``.
+
+    Bounded: when the sender lags, old frames are dropped (video then waits for a keyframe).
+    """
+
+    def __init__(
+        self,
+        kind: MediaKind,
+        counters: _Counters,
+        request_keyframe: Callable[[], None],
+    ) -> None:
+        super().__init__()
+        self.kind = kind
+        self.open = False
+        self._awaiting_keyframe = kind == "video"
+        self._counters = counters
+        self._request_keyframe = request_keyframe
+        maxlen = VIDEO_BUFFER_FRAMES if kind == "video" else AUDIO_BUFFER_FRAMES
+        self._frames: collections.deque[EncodedPacket] = collections.deque(maxlen=maxlen)
+        self._waiter: asyncio.Future[None] | None = None
+
+    def reopen(self) -> None:
+        """The source just became visible: start at its next keyframe."""
+        self.open = True
+        if self.kind == "video":
+            self._awaiting_keyframe = True
+            self._frames.clear()
+            self._request_keyframe()
+
+    def push(self, packet: EncodedPacket, keyframe: bool) -> None:
+        counters = self._counters
+        if self._awaiting_keyframe:
+            if not keyframe:
+                counters.dropped_waiting += 1
+                self._request_keyframe()
+                return
+            self._awaiting_keyframe = False
+        frames = self._frames
+        if len(frames) == frames.maxlen:
+            if self.kind == "video" and not keyframe:
+                # Dropping one delta frame would corrupt every frame after it: restart cleanly.
+                counters.dropped_overflow += len(frames) + 1
+                frames.clear()
+                self._awaiting_keyframe = True
+                self._request_keyframe()
+                return
+            counters.dropped_overflow += 1  # deque(maxlen) drops the oldest audio frame
+        frames.append(packet)
+        counters.frames += 1
+        counters.bytes += packet.size
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    async def recv(self) -> EncodedPacket:
+        while True:
+            if self.readyState != "live":
+                raise MediaStreamError
+            if self._frames:
+                return self._frames.popleft()
+            waiter = asyncio.get_running_loop().create_future()
+            self._waiter = waiter
+            try:
+                await waiter
+            finally:
+                self._waiter = None
+
+    def stop(self) -> None:
+        super().stop()
+        self._frames.clear()
+        waiter = self._waiter
+        if waiter is not None and not waiter.done():
+            waiter.set_result(None)
+
+    def on_keyframe_request(self) -> None:
+        if self.kind == "video":
+            self._request_keyframe()
+
+
+@dataclass(eq=False)
+class _Participant:
+    role: Role
+    pc: RTCPeerConnection
+    # Upstream: this participant's own media, by kind.
+    sources: dict[MediaKind, RTCRtpReceiver] = field(default_factory=dict)
+    # Downstream: (source role, kind) -> the track feeding this participant's sender.
+    outbound: dict[tuple[Role, MediaKind], ForwardedTrack] = field(default_factory=dict)
+    current: bool = True
+    # Routes to a participant open only once its connection is up: frames sent earlier would
+    # pile up before its RTP sender starts.
+    connected: bool = False
+    last_keyframe_request: float = float("-inf")
+
+
+class CallMedia:
+    """The media relay of one live call. Create one per call; ``close()`` ends it for good.
+
+    ``passthrough.install()`` must have run in this process.
+    """
+
+    def __init__(
+        self,
+        *,
+        ice_servers: Sequence[RTCIceServer] = (),
+        on_state_change: StateCallback | None = None,
+        keyframe_request_interval: float = 0.5,
+    ) -> None:
+        if not passthrough.is_installed():
+            raise RuntimeError("call service.calls.passthrough.install() once at start-up first")
+        # Always an explicit list: with iceServers=None aiortc would contact Google's STUN server.
+        self._ice_servers: tuple[RTCIceServer, ...] = tuple(ice_servers)
+        self._on_state_change = on_state_change
+        self._keyframe_request_interval = keyframe_request_interval
+        self._participants: dict[Role, _Participant] = {}
+        self._pending: set[RTCPeerConnection] = set()
+        self._subscribers: dict[tuple[Role, MediaKind], tuple[ForwardedTrack, ...]] = {}
+        self._source_counters = {(r, k): _Counters() for r in ROLES for k in KINDS}
+        self._route_counters = {
+            (s, r, k): _Counters() for s in ROLES for r in ROLES if s != r for k in KINDS
+        }
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._admitted = False
+        self._paused = False
+        self._closed = False
+
+    # ----------------------------------------------------------------- public API
+
+    @property
+    def admitted(self) -> bool:
+        return self._admitted
+
+    @property
+    def paused(self) -> bool:
+        return self._paused
+
+    @property
+    def closed(self) -> bool:
+        return self._closed
+
+    def connected_roles(self) -> frozenset[Role]:
+        return frozenset(self._participants)
+
+    async def connect(self, role: Role, offer_sdp: str) -> ConnectResult:
+        """Answer ``role``'s offer with a new peer connection to the server.
+
+        A role that is already connected is replaced once the new connection is negotiated.
+        Raises InvalidRole, InvalidOffer, or CallEnded (also if the call ends meanwhile).
+        """
+        if role not in ROLES:
+            raise InvalidRole(f"unknown role {role!r}")
+        self._check_open()
+        lines = _validate_offer(offer_sdp)
+
+        # Always an explicit ICE server list (None would mean Google's STUN server). max-bundle:
+        # one ICE transport per participant; pre-created transceivers must share it.
+        pc = RTCPeerConnection(
+            RTCConfiguration(
+                iceServers=list(self._ice_servers), bundlePolicy=RTCBundlePolicy.MAX_BUNDLE
+            )
+        )
+        self._pending.add(pc)
+        participant = _Participant(role=role, pc=pc)
+        try:
+            receiver_slots = receive_layout(role)
+            sending_index: dict[str, int] = {"audio": 0, "video": 0}
+            has_source: set[str] = set()
+            planned: list[tuple[MediaKind, Role | None, bool]] = []
+            for line in lines:
+                kind: MediaKind = "audio" if line.kind == "audio" else "video"
+                client_receives = line.direction in ("sendrecv", "recvonly")
+                client_sends = line.direction in ("sendrecv", "sendonly")
+                source: Role | None = None
+                if client_receives and sending_index[kind] < len(receiver_slots):
+                    source = receiver_slots[sending_index[kind]]
+                    sending_index[kind] += 1
+                is_upstream = client_sends and kind not in has_source
+                if is_upstream:
+                    has_source.add(kind)
+                planned.append((kind, source, is_upstream))
+
+            # Pre-create the transceivers in m-line order so setRemoteDescription uses them, with
+            # our codec preferences (VP8 + RTX, Opus) rather than every codec aiortc knows.
+            transceivers = []
+            for kind, source, is_upstream in planned:
+                track: ForwardedTrack | None = None
+                if source is not None:
+                    track = self._new_track(source, role, kind)
+                    participant.outbound[(source, kind)] = track
+                direction = _direction(send=track is not None, recv=is_upstream)
+                transceiver = pc.addTransceiver(track or kind, direction=direction)
+                transceiver.setCodecPreferences(passthrough.codec_preferences(kind))
+                transceivers.append((transceiver, source, is_upstream))
+
+            try:
+                await pc.setRemoteDescription(RTCSessionDescription(sdp=offer_sdp, type="offer"))
+            except Exception as exc:  # aiortc raises ValueError, OperationError, InternalError…
+                self._check_open()  # a close() meanwhile closed this connection: CallEnded
+                raise InvalidOffer(
+                    f"offer cannot be answered with VP8 video and Opus audio: {exc}"
+                ) from exc
+            self._check_open()
+
+            sources_by_mid: dict[str, Role] = {}
+            for transceiver, source, is_upstream in transceivers:
+                if transceiver.kind not in KINDS:
+                    continue
+                kind = "audio" if transceiver.kind == "audio" else "video"
+                if is_upstream:
+                    participant.sources[kind] = transceiver.receiver
+                    passthrough.set_frame_sink(
+                        transceiver.receiver, self._frame_sink(participant, kind)
+                    )
+                else:
+                    # Frames on an unused upstream m-line are dropped, never queued.
+                    passthrough.set_frame_sink(transceiver.receiver, _discard)
+                if source is not None and transceiver.mid is not None:
+                    sources_by_mid[transceiver.mid] = source
+
+            await pc.setLocalDescription(await pc.createAnswer())
+            self._check_open()
+            answer = pc.localDescription
+            _check_answer_codecs(answer.sdp)
+            # Keep only routes the answer actually sends on (a track nobody reads would fill).
+            for transceiver, source, _ in transceivers:
+                if source is not None and transceiver.currentDirection not in SENDING:
+                    kind = "audio" if transceiver.kind == "audio" else "video"
+                    participant.outbound.pop((source, kind)).stop()
+                    sources_by_mid.pop(str(transceiver.mid), None)
+        except BaseException as exc:
+            self._pending.discard(pc)
+            for t in participant.outbound.values():
+                t.stop()
+            await _close_quietly(pc)
+            if self._closed and not isinstance(exc, CallEnded):
+                raise CallEnded("the call ended while joining") from exc
+            raise
+        self._pending.discard(pc)
+
+        participant.connected = pc.connectionState == "connected"
+        pc.on("connectionstatechange", lambda: self._connection_state_changed(participant))
+        previous = self._participants.get(role)
+        self._participants[role] = participant
+        if previous is not None:
+            self._retire(previous)
+        self._refresh_routes(rejoined=role)
+        if previous is not None:
+            self._notify(role, "replaced")
+            await _close_quietly(previous.pc)
+        return ConnectResult(sdp=answer.sdp, sources_by_mid=sources_by_mid)
+
+    async def disconnect(self, role: Role) -> None:
+        """Close ``role``'s connection (a participant left). They may connect again later."""
+        participant = self._participants.pop(role, None)
+        if participant is None:
+            return
+        self._retire(participant)
+        self._refresh_routes()
+        await _close_quietly(participant.pc)
+        self._notify(role, "closed")
+
+    def set_admitted(self, admitted: bool) -> None:
+        """Admit the parent from the waiting room (or send them back to it)."""
+        self._check_open()
+        self._admitted = admitted
+        self._refresh_routes()
+
+    def set_paused(self, paused: bool) -> None:
+        """Pause (or resume) parent-to-child media; the supervisor keeps receiving the parent."""
+        self._check_open()
+        self._paused = paused
+        self._refresh_routes()
+
+    async def close(self) -> None:
+        """End the call: close every peer connection at once. Idempotent; connect() then fails."""
+        if self._closed:
+            return
+        self._closed = True
+        participants = list(self._participants.values())
+        self._participants.clear()
+        for participant in participants:
+            self._retire(participant)
+        self._subscribers.clear()
+        for task in self._tasks:
+            task.cancel()
+        pcs = [p.pc for p in participants] + list(self._pending)
+        await asyncio.gather(*(_close_quietly(pc) for pc in pcs))
+        for participant in participants:
+            self._notify(participant.role, "closed")
+
+    def stats(self) -> CallMediaStats:
+        """A snapshot of what was forwarded, per source and per route."""
+        routes = []
+        for (source, receiver, kind), c in self._route_counters.items():
+            track = None
+            participant = self._participants.get(receiver)
+            if participant is not None:
+                track = participant.outbound.get((source, kind))
+            routes.append(
+                RouteStats(
+                    source=source,
+                    receiver=receiver,
+                    kind=kind,
+                    open=track is not None and track.open,
+                    frames_forwarded=c.frames,
+                    bytes_forwarded=c.bytes,
+                    frames_dropped_waiting_for_keyframe=c.dropped_waiting,
+                    frames_dropped_overflow=c.dropped_overflow,
+                )
+            )
+        sources = tuple(
+            SourceStats(
+                role=role,
+                kind=kind,
+                frames_received=c.frames,
+                bytes_received=c.bytes,
+                keyframes_received=c.keyframes,
+                keyframe_requests_sent=c.keyframe_requests,
+            )
+            for (role, kind), c in self._source_counters.items()
+        )
+        return CallMediaStats(
+            admitted=self._admitted,
+            paused=self._paused,
+            closed=self._closed,
+            connection_states={r: p.pc.connectionState for r, p in self._participants.items()},
+            sources=sources,
+            routes=tuple(routes),
+        )
+
+    # ----------------------------------------------------------------- internals
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise CallEnded("the call has ended")
+
+    def _new_track(self, source: Role, receiver: Role, kind: MediaKind) -> ForwardedTrack:
+        return ForwardedTrack(
+            kind,
+            self._route_counters[(source, receiver, kind)],
+            lambda: self._request_keyframe(source),
+        )
+
+    def _frame_sink(self, participant: _Participant, kind: MediaKind) -> passthrough.FrameSink:
+        counters = self._source_counters[(participant.role, kind)]
+        subscribers = self._subscribers
+        key = (participant.role, kind)
+
+        # The hot path: runs on the event loop for every encoded frame received from a participant.
+        def sink(packet: EncodedPacket, keyframe: bool) -> None:
+            if not participant.current:
+                return
+            counters.frames += 1
+            counters.bytes += packet.size
+            if keyframe:
+                counters.keyframes += 1
+            for track in subscribers.get(key, ()):
+                track.push(packet, keyframe)
+
+        return sink
+
+    def _retire(self, participant: _Participant) -> None:
+        """Stop using a participant's connection (replaced, left, or the call ended)."""
+        participant.current = False
+        for track in participant.outbound.values():
+            track.open = False
+            track.stop()
+
+    def _refresh_routes(self, rejoined: Role | None = None) -> None:
+        """Apply the routing rules to every route after a change of state or participants."""
+        if rejoined is not None:
+            # A new connection of a source starts a new stream: every receiver waits for its
+            # keyframe again.
+            for participant in self._participants.values():
+                for (source, _kind), track in participant.outbound.items():
+                    if source == rejoined:
+                        track.open = False
+        subscribers: dict[tuple[Role, MediaKind], list[ForwardedTrack]] = {}
+        for receiver, participant in self._participants.items():
+            for (source, kind), track in participant.outbound.items():
+                should_open = (
+                    participant.connected
+                    and source in self._participants
+                    and route_is_open(
+                        source, receiver, admitted=self._admitted, paused=self._paused
+                    )
+                )
+                if should_open and not track.open:
+                    track.reopen()
+                elif not should_open:
+                    track.open = False
+                if track.open:
+                    subscribers.setdefault((source, kind), []).append(track)
+        self._subscribers.clear()
+        self._subscribers.update({key: tuple(tracks) for key, tracks in subscribers.items()})
+
+    def _request_keyframe(self, source: Role) -> None:
+        """Ask ``source`` for a VP8 keyframe (RTCP PLI), at most once per interval."""
+        participant = self._participants.get(source)
+        if participant is None or self._closed:
+            return
+        receiver = participant.sources.get("video")
+        if receiver is None:
+            return
+        loop = asyncio.get_running_loop()
+        now = loop.time()
+        if now - participant.last_keyframe_request < self._keyframe_request_interval:
+            return
+        participant.last_keyframe_request = now
+        counters = self._source_counters[(source, "video")]
+        task = loop.create_task(passthrough.request_keyframe(receiver))
+        self._tasks.add(task)
+
+        def done(t: asyncio.Task[int]) -> None:
+            self._tasks.discard(t)
+            if not t.cancelled() and t.exception() is None:
+                counters.keyframe_requests += t.result()
+
+        task.add_done_callback(done)
+
+    def _connection_state_changed(self, participant: _Participant) -> None:
+        if not participant.current:
+            return
+        state = participant.pc.connectionState
+        connected = state == "connected"
+        if connected != participant.connected:
+            participant.connected = connected
+            self._refresh_routes()
+        self._notify(participant.role, state)
+        if state == "failed":
+            # A dead connection is not kept: the participant can rejoin with a new offer.
+            task = asyncio.get_running_loop().create_task(self._drop_failed(participant))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _drop_failed(self, participant: _Participant) -> None:
+        if self._participants.get(participant.role) is participant:
+            await self.disconnect(participant.role)
+
+    def _notify(self, role: Role, state: str) -> None:
+        if self._on_state_change is None:
+            return
+        try:
+            self._on_state_change(role, state)
+        except Exception:
+            logger.exception("on_state_change callback failed")
+
+
+def _discard(packet: EncodedPacket, keyframe: bool) -> None:
+    return None
+
+
+def _direction(*, send: bool, recv: bool) -> str:
+    if send and recv:
+        return "sendrecv"
+    if send:
+        return "sendonly"
+    if recv:
+        return "recvonly"
+    return "inactive"
+
+
+def _validate_offer(offer_sdp: object) -> list[passthrough.MediaLine]:
+    if not isinstance(offer_sdp, str):
+        raise InvalidOffer("the offer must be SDP text")
+    if len(offer_sdp.encode("utf-8", "surrogatepass")) > MAX_OFFER_BYTES:
+        raise InvalidOffer(f"the offer is larger than {MAX_OFFER_BYTES} bytes")
+    if not offer_sdp.startswith("v=0"):
+        raise InvalidOffer("the offer is not SDP (it must start with v=0)")
+    try:
+        summary = passthrough.describe_sdp(offer_sdp)
+    except ValueError as exc:
+        raise InvalidOffer(f"the offer is not valid SDP: {exc}") from exc
+    lines = list(summary.media)
+    if not lines:
+        raise InvalidOffer("the offer has no audio or video")
+    counts = collections.Counter(line.kind for line in lines)
+    for kind, count in counts.items():
+        if kind not in KINDS:
+            raise InvalidOffer(f"the offer has a {kind!r} m-line; only audio and video are relayed")
+        if count > MAX_MLINES_PER_KIND:
+            raise InvalidOffer(f"the offer has {count} {kind} m-lines (at most 3)")
+    if not all(line.has_transport_security for line in lines):
+        raise InvalidOffer("every m-line of the offer needs ICE credentials and a DTLS fingerprint")
+    mids = [line.mid for line in lines]
+    if None in mids or len(set(mids)) != len(mids):
+        raise InvalidOffer("every m-line of the offer needs a distinct a=mid")
+    if set(summary.bundle_mids) != set(mids):
+        # The server uses one ICE transport per participant (max-bundle), like every browser.
+        raise InvalidOffer("the offer must BUNDLE all its m-lines (a=group:BUNDLE)")
+    return lines
+
+
+def _check_answer_codecs(answer_sdp: str) -> None:
+    allowed = passthrough.allowed_mime_types()
+    for line in passthrough.describe_sdp(answer_sdp).media:
+        unexpected = set(line.mime_types) - allowed
+        if unexpected:  # would mean codec preferences were ignored: never answer with them
+            raise InvalidOffer(f"negotiated codecs {sorted(unexpected)} are not relayed")
+
+
+async def _close_quietly(pc: RTCPeerConnection) -> None:
+    with contextlib.suppress(Exception):
+        await pc.close()

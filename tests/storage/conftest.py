@@ -1,0 +1,1 @@
+"""Storage tests use the real SeaweedFS fixtures registered by the root conftest."""

@@ -1,0 +1,64 @@
+"""Building blocks for tests that need a centre, a family and stored content."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncIterator
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from storage.keyring import KeyRing
+from storage.models import Centre, ContactLevel, Family, ObjectRole, StoredObject
+from storage.vault import EncryptedStore
+
+
+async def new_family(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    keyring: KeyRing,
+    *,
+    level: ContactLevel = ContactLevel.SUPPORTED,
+    case_reference: str | None = None,
+) -> uuid.UUID:
+    async with sessionmaker.begin() as session:
+        centre = Centre(name="Centre")
+        session.add(centre)
+        await session.flush()
+        family = Family(
+            centre_id=centre.id,
+            case_reference=case_reference or f"LB-{uuid.uuid4().hex[:10]}",
+            contact_level=level,
+            channels=["letters"],
+        )
+        session.add(family)
+        await session.flush()
+        await keyring.create_family_key(session, family.id)
+        return family.id
+
+
+async def stream(data: bytes, piece: int = 7000) -> AsyncIterator[bytes]:
+    for start in range(0, len(data), piece):
+        yield data[start : start + piece]
+
+
+async def store_bytes(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    vault: EncryptedStore,
+    family_id: uuid.UUID,
+    data: bytes,
+) -> uuid.UUID:
+    async with sessionmaker.begin() as session:
+        row = await vault.put(
+            session, family_id, stream(data), role=ObjectRole.ORIGINAL, media_type="text/plain"
+        )
+        return row.id
+
+
+async def read_object(
+    sessionmaker: async_sessionmaker[AsyncSession], vault: EncryptedStore, object_id: uuid.UUID
+) -> bytes:
+    async with sessionmaker() as session:
+        row = (
+            await session.execute(select(StoredObject).where(StoredObject.id == object_id))
+        ).scalar_one()
+        return await vault.read_bytes(session, row)
