@@ -1,0 +1,929 @@
+"""Turn an uploaded photo or PDF into fresh pixels that carry nothing else.
+
+A GPS tag, a camera serial number or a script in a PDF can tell a parent where a child lives, so
+nothing of the original container survives: images are decoded and re-encoded from pixels alone,
+and PDF pages are rendered to pictures. What the original carried is described in plain words for
+the moderator.
+
+`sanitise` is pure, synchronous and CPU-heavy; it is meant to run in a process pool (see
+`sanitise_in_pool`), because decoders parsing hostile bytes must never block the event loop, and
+a crash in a native decoder then takes down a worker rather than the server.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import enum
+import io
+import math
+import re
+import struct
+import unicodedata
+import warnings
+import zlib
+from collections.abc import Iterable
+from concurrent.futures import Executor
+from concurrent.futures.process import BrokenProcessPool
+from dataclasses import dataclass
+from typing import Any, Literal
+
+import pillow_heif
+import pypdfium2 as pdfium
+import pypdfium2.raw as pdfium_c
+from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, IptcImagePlugin
+
+from service.letterbox.filetypes import ACCEPTED_TYPES_TEXT, FileType, detect, info
+
+MIB = 1024 * 1024
+
+JPEG_QUALITY = 90
+PDF_DPI = 150
+# A page bigger than A3 at 150 dpi is rendered smaller rather than refused: a poster-sized page
+# must not become a 100-megapixel picture.
+PDF_MAX_PAGE_SIDE = 2500
+PDF_MAX_PAGE_PIXELS = 5_000_000
+
+
+class RefusalCode(enum.StrEnum):
+    EMPTY_FILE = "empty_file"
+    FILE_TOO_LARGE = "file_too_large"
+    TOO_MANY_FILES = "too_many_files"
+    TEXT_TOO_LONG = "text_too_long"
+    UNSUPPORTED_TYPE = "unsupported_type"
+    IMAGE_TOO_LARGE = "image_too_large"
+    TRUNCATED_FILE = "truncated_file"
+    NOT_A_SINGLE_FILE = "not_a_single_file"
+    UNREADABLE_FILE = "unreadable_file"
+    TOO_MANY_PAGES = "too_many_pages"
+    PASSWORD_PROTECTED = "password_protected"  # noqa: S105 - a refusal code, not a secret
+    PROCESSING_FAILED = "processing_failed"
+
+
+class IntakeRefused(Exception):
+    """An upload or letter that intake will not accept, with a message for the sender.
+
+    ``field`` is the uploaded file's (display) name, or the form field ("text", "files") when the
+    refusal is not about one file.
+    """
+
+    def __init__(self, code: RefusalCode, message: str, field: str) -> None:
+        super().__init__(code, message, field)
+        self.code = code
+        self.message = message
+        self.field = field
+
+    def __str__(self) -> str:
+        return self.message
+
+    def __reduce__(self) -> tuple[type[IntakeRefused], tuple[RefusalCode, str, str]]:
+        # Refusals cross the process-pool boundary by pickling.
+        return (IntakeRefused, (self.code, self.message, self.field))
+
+
+@dataclass(frozen=True)
+class IntakeLimits:
+    max_file_bytes: int = 25 * MIB
+    max_files: int = 10
+    max_megapixels: float = 40
+    max_pdf_pages: int = 20
+    max_text_chars: int = 20_000
+
+    def __post_init__(self) -> None:
+        for name in ("max_file_bytes", "max_files", "max_megapixels", "max_pdf_pages"):
+            if getattr(self, name) <= 0:
+                raise ValueError(f"IntakeLimits.{name} must be positive")
+        if self.max_text_chars < 0:
+            raise ValueError("IntakeLimits.max_text_chars must not be negative")
+
+    @property
+    def max_pixels(self) -> int:
+        return int(self.max_megapixels * 1_000_000)
+
+
+@dataclass(frozen=True)
+class SanitisedImage:
+    data: bytes
+    media_type: Literal["image/jpeg", "image/png"]
+    width: int
+    height: int
+
+
+@dataclass(frozen=True)
+class SanitisedFile:
+    kind: Literal["image", "pdf"]
+    pages: tuple[SanitisedImage, ...]
+    """One picture for a photo; one per page, in order, for a PDF."""
+    detected_type: FileType
+    removed: tuple[str, ...]
+    """What the original carried that is gone, in words a moderator understands."""
+
+
+# --- checks the upload views can make before the whole file has arrived ---------------------
+
+
+def display_name(filename: str) -> str:
+    """The sender's file name made safe to show: no path, no control characters, not too long."""
+    base = re.split(r"[\\/]", filename)[-1]
+    cleaned = "".join(ch for ch in base if not unicodedata.category(ch).startswith("C"))
+    cleaned = " ".join(cleaned.split())
+    if not cleaned:
+        return "The file"
+    return cleaned if len(cleaned) <= 80 else cleaned[:79] + "…"
+
+
+def check_file_count(count: int, limits: IntakeLimits) -> None:
+    if count > limits.max_files:
+        raise IntakeRefused(
+            RefusalCode.TOO_MANY_FILES,
+            f"You attached {count} files; the limit is {limits.max_files} per letter. "
+            "Please remove some, or send them in another letter.",
+            "files",
+        )
+
+
+def check_text_length(text: str, limits: IntakeLimits) -> None:
+    if len(text) > limits.max_text_chars:
+        raise IntakeRefused(
+            RefusalCode.TEXT_TOO_LONG,
+            f"The letter is {len(text):,} characters long; the limit is "
+            f"{limits.max_text_chars:,}. Please shorten it, or split it into two letters.",
+            "text",
+        )
+
+
+def check_file_size(filename: str, size: int, limits: IntakeLimits, head: bytes = b"") -> None:
+    """Refuse as soon as a streamed upload passes the size limit.
+
+    ``head`` is the first bytes received, if any, so the advice can fit the kind of file.
+    """
+    if size > limits.max_file_bytes:
+        name = display_name(filename)
+        file_type = detect(head) if head else None
+        advice = {
+            None: "Please send a smaller file.",
+            FileType.PDF: "Please send a shorter document, or split it into parts.",
+        }.get(file_type, "Please send a smaller photo.")
+        raise IntakeRefused(
+            RefusalCode.FILE_TOO_LARGE,
+            f"{name} is {_megabytes(size)} MB; the limit is "
+            f"{_megabytes(limits.max_file_bytes)} MB per file. {advice}",
+            name,
+        )
+
+
+def _megabytes(size: int) -> str:
+    text = f"{size / MIB:.1f}"
+    return text.removesuffix(".0")
+
+
+# --- the sanitiser ------------------------------------------------------------------------
+
+
+def sanitise(data: bytes, filename: str, limits: IntakeLimits) -> SanitisedFile:
+    """Rebuild an upload from its pixels, or raise IntakeRefused saying why it cannot be."""
+    name = display_name(filename)
+    if not data:
+        raise IntakeRefused(
+            RefusalCode.EMPTY_FILE,
+            f"{name} is empty (0 bytes). Please choose the file again and re-send it.",
+            name,
+        )
+    check_file_size(filename, len(data), limits, head=data[:64])
+    file_type = detect(data)
+    if file_type is None:
+        raise IntakeRefused(
+            RefusalCode.UNSUPPORTED_TYPE,
+            f"{name} is not a kind of file we can accept. We accept {ACCEPTED_TYPES_TEXT}. "
+            "Please save it as one of these and send it again.",
+            name,
+        )
+    if file_type is FileType.PDF:
+        return _sanitise_pdf(data, name, limits)
+    return _sanitise_image(data, file_type, name, limits)
+
+
+async def sanitise_in_pool(
+    executor: Executor | None, data: bytes, filename: str, limits: IntakeLimits
+) -> SanitisedFile:
+    """Run `sanitise` off the event loop.
+
+    Give it a ProcessPoolExecutor (created with the "spawn" or "forkserver" start method). If a
+    native decoder crashes the worker, the upload is refused and the pool is left broken: its
+    owner must replace it.
+    """
+    loop = asyncio.get_running_loop()
+    try:
+        return await loop.run_in_executor(executor, sanitise, data, filename, limits)
+    except BrokenProcessPool as exc:
+        name = display_name(filename)
+        raise IntakeRefused(
+            RefusalCode.PROCESSING_FAILED,
+            f"{name} could not be processed safely. Please save it again as a JPEG photo or a "
+            "PDF and re-send it.",
+            name,
+        ) from exc
+
+
+class _Removed:
+    """An ordered set of plain-language notes."""
+
+    def __init__(self) -> None:
+        self._items: list[str] = []
+
+    def add(self, item: str) -> None:
+        if item not in self._items:
+            self._items.append(item)
+
+    def extend(self, items: Iterable[str]) -> None:
+        for item in items:
+            self.add(item)
+
+    def as_tuple(self) -> tuple[str, ...]:
+        # What most often gives a location away is listed first, for the moderator's eye.
+        def rank(item: str) -> int:
+            return _REMOVED_ORDER.index(item) if item in _REMOVED_ORDER else len(_REMOVED_ORDER)
+
+        return tuple(sorted(self._items, key=rank))
+
+
+_REMOVED_ORDER: tuple[str, ...] = (
+    "GPS position",
+    "place names",
+    "PDF scripts",
+    "PDF attachments",
+    "PDF links",
+    "PDF automatic actions",
+    "PDF form fields",
+    "PDF embedded media",
+    "date taken",
+    "camera make and model",
+    "camera serial number",
+    "camera owner's name",
+    "author/copyright",
+    "maker notes",
+    "embedded thumbnail",
+)
+
+
+def _unreadable(name: str, what: str) -> IntakeRefused:
+    return IntakeRefused(
+        RefusalCode.UNREADABLE_FILE,
+        f"{name} could not be read as a {what}: it may be damaged. "
+        "Please open it on your device, save it again and re-send it.",
+        name,
+    )
+
+
+def _truncated(name: str) -> IntakeRefused:
+    return IntakeRefused(
+        RefusalCode.TRUNCATED_FILE,
+        f"{name} is incomplete: the end of the file is missing, perhaps because the upload or "
+        "copy was cut short. Please send it again.",
+        name,
+    )
+
+
+def _not_single(name: str, what: str) -> IntakeRefused:
+    return IntakeRefused(
+        RefusalCode.NOT_A_SINGLE_FILE,
+        f"{name} contains other data hidden after the {what}, so it cannot be accepted. "
+        "Please open it on your device, save it again and re-send it.",
+        name,
+    )
+
+
+def _too_many_pixels(
+    name: str, width: int | None, height: int | None, limits: IntakeLimits
+) -> IntakeRefused:
+    limit = f"{limits.max_megapixels:g} megapixels"
+    if width is not None and height is not None:
+        size = f"{width} × {height} pixels ({width * height / 1_000_000:.1f} megapixels)"
+    else:
+        size = "far larger than we can take"
+    return IntakeRefused(
+        RefusalCode.IMAGE_TOO_LARGE,
+        f"{name} is {size}; the limit is {limit}. Please send a smaller copy of the picture.",
+        name,
+    )
+
+
+# --- container structure: one complete image, nothing else --------------------------------
+
+# A marker inside entropy-coded JPEG data: 0xFF followed by neither stuffing (0x00), a restart
+# marker (RST0-7) nor fill (0xFF).
+_JPEG_MARKER = re.compile(rb"\xff[^\x00\xd0-\xd7\xff]")
+_PADDING = b"\x00\xff \t\r\n"
+_ISOBMFF_TOP_LEVEL = frozenset(
+    {b"ftyp", b"meta", b"mdat", b"moov", b"free", b"skip", b"uuid", b"idat", b"pdin", b"wide"}
+)
+
+
+def _only_padding(tail: bytes) -> bool:
+    return not tail.strip(_PADDING)
+
+
+def _check_jpeg(data: bytes, name: str, removed: _Removed) -> None:
+    size = len(data)
+    pos = 2
+    while True:
+        if pos + 2 > size:
+            raise _truncated(name)
+        if data[pos] != 0xFF:
+            raise _unreadable(name, "JPEG photo")
+        while pos + 1 < size and data[pos + 1] == 0xFF:
+            pos += 1
+        marker = data[pos + 1]
+        pos += 2
+        if marker == 0xD9:
+            break
+        if 0xD0 <= marker <= 0xD7 or marker == 0x01:
+            continue
+        if pos + 2 > size:
+            raise _truncated(name)
+        (length,) = struct.unpack_from(">H", data, pos)
+        if length < 2:
+            raise _unreadable(name, "JPEG photo")
+        pos += length
+        if pos > size:
+            raise _truncated(name)
+        if marker == 0xDA:
+            found = _JPEG_MARKER.search(data, pos)
+            if found is None:
+                raise _truncated(name)
+            pos = found.start()
+    tail = data[pos:]
+    if _only_padding(tail):
+        return
+    body = tail.lstrip(b"\x00")
+    # Phones append more than one picture to a JPEG: depth and HDR gain maps (MPF), and the short
+    # video of a "motion photo" (Google: an MP4 after the image; Samsung: a trailer ending SEFT).
+    # Only those known shapes are tolerated; anything else after the image is a hidden payload.
+    if body.startswith(b"\xff\xd8\xff"):
+        removed.add("extra pictures stored inside the photo (depth or HDR maps)")
+    elif tail[4:8] == b"ftyp" or data.endswith(b"SEFT"):
+        removed.add("motion-photo video (only the still picture is kept)")
+    else:
+        raise _not_single(name, "picture")
+
+
+def _check_png(data: bytes, name: str) -> set[bytes]:
+    size = len(data)
+    pos = 8
+    seen: set[bytes] = set()
+    while True:
+        if pos + 12 > size:
+            raise _truncated(name)
+        length, chunk_type = struct.unpack_from(">I4s", data, pos)
+        if not chunk_type.isalpha() or length > 0x7FFFFFFF or (pos == 8 and chunk_type != b"IHDR"):
+            raise _unreadable(name, "PNG image")
+        pos += 12 + length
+        if pos > size:
+            raise _truncated(name)
+        seen.add(chunk_type)
+        if chunk_type == b"IEND":
+            break
+    if not _only_padding(data[pos:]):
+        raise _not_single(name, "picture")
+    return seen
+
+
+def _check_webp(data: bytes, name: str) -> None:
+    (riff_size,) = struct.unpack_from("<I", data, 4)
+    end = 8 + riff_size + (riff_size & 1)
+    if riff_size < 12 or end - (riff_size & 1) > len(data):
+        raise _truncated(name)
+    if not _only_padding(data[end:]):
+        raise _not_single(name, "picture")
+
+
+def _check_heif(data: bytes, name: str) -> None:
+    size = len(data)
+    pos = 0
+    while pos < size:
+        if pos + 8 > size:
+            raise _truncated(name)
+        box_size, box_type = struct.unpack_from(">I4s", data, pos)
+        if box_type not in _ISOBMFF_TOP_LEVEL:
+            if pos and _only_padding(data[pos:]):
+                return
+            raise _not_single(name, "picture") if pos else _unreadable(name, "HEIC photo")
+        if box_size == 1:
+            if pos + 16 > size:
+                raise _truncated(name)
+            (box_size,) = struct.unpack_from(">Q", data, pos + 8)
+        elif box_size == 0:
+            box_size = size - pos
+        if box_size < 8:
+            raise _unreadable(name, "HEIC photo")
+        if pos + box_size > size:
+            raise _truncated(name)
+        pos += box_size
+
+
+# --- what the original carried -------------------------------------------------------------
+
+_EXIF_LABELS: dict[int, str] = {
+    0x010F: "camera make and model",
+    0x0110: "camera make and model",
+    0xA433: "camera make and model",
+    0xA434: "camera make and model",
+    0x0131: "software",
+    0x0132: "date taken",
+    0x9003: "date taken",
+    0x9004: "date taken",
+    0x9010: "date taken",
+    0x9011: "date taken",
+    0x9012: "date taken",
+    0x013B: "author/copyright",
+    0x8298: "author/copyright",
+    0x9C9D: "author/copyright",
+    0x010E: "comment",
+    0x9286: "comment",
+    0x9C9B: "comment",
+    0x9C9C: "comment",
+    0x9C9E: "comment",
+    0x9C9F: "comment",
+    0x927C: "maker notes",
+    0xA430: "camera owner's name",
+    0xA431: "camera serial number",
+    0xA435: "camera serial number",
+    0xA420: "unique photo ID",
+}
+# Structural tags that say nothing about the photo beyond how to read the EXIF block itself.
+_EXIF_STRUCTURAL = frozenset({0x8769, 0x8825, 0xA005, 0x0112, 0x011A, 0x011B, 0x0128, 0x0213})
+
+_XMP_LABELS: tuple[tuple[re.Pattern[bytes], str], ...] = (
+    (re.compile(rb"GPS(?:Latitude|Longitude|Altitude)"), "GPS position"),
+    (re.compile(rb"(?:CreateDate|DateCreated|DateTimeOriginal|ModifyDate)"), "date taken"),
+    (re.compile(rb"tiff:(?:Make|Model)|aux:Lens|exifEX:Lens"), "camera make and model"),
+    (re.compile(rb"dc:creator|dc:rights|xmpRights:|photoshop:AuthorsPosition"), "author/copyright"),
+    (re.compile(rb"CreatorTool|photoshop:History"), "software"),
+    (
+        re.compile(rb"photoshop:(?:City|State|Country)|Iptc4xmpCore:Location|LocationCreated"),
+        "place names",
+    ),
+    (re.compile(rb"aux:SerialNumber|exifEX:BodySerialNumber"), "camera serial number"),
+    (re.compile(rb"MotionPhoto|MicroVideo"), "motion-photo video (only the still picture is kept)"),
+)
+
+_IPTC_LABELS: dict[tuple[int, int], str] = {
+    (2, 90): "place names",
+    (2, 92): "place names",
+    (2, 95): "place names",
+    (2, 100): "place names",
+    (2, 101): "place names",
+    (2, 80): "author/copyright",
+    (2, 116): "author/copyright",
+    (2, 55): "date taken",
+    (2, 60): "date taken",
+    (2, 120): "comment",
+}
+
+_PNG_TEXT_LABELS: dict[str, str] = {
+    "author": "author/copyright",
+    "copyright": "author/copyright",
+    "artist": "author/copyright",
+    "software": "software",
+    "creation time": "date taken",
+    "date:create": "date taken",
+    "date:modify": "date taken",
+    "xml:com.adobe.xmp": "XMP metadata",
+    "raw profile type iptc": "IPTC metadata",
+    "raw profile type 8bim": "IPTC metadata",
+    "raw profile type exif": "EXIF data",
+    "raw profile type app1": "EXIF data",
+}
+
+
+def _describe_exif(image: Image.Image, removed: _Removed) -> None:
+    try:
+        exif = image.getexif()
+        ifds: list[tuple[str, dict[int, Any]]] = [("ifd0", dict(exif))]
+        for ifd in (ExifTags.IFD.Exif, ExifTags.IFD.GPSInfo, ExifTags.IFD.IFD1):
+            ifds.append((ifd.name, dict(exif.get_ifd(ifd))))
+    except Exception:  # a mangled EXIF block is dropped like any other
+        removed.add("EXIF data (damaged)")
+        return
+    if not any(tags for _, tags in ifds):
+        return
+    other = False
+    for ifd_name, tags in ifds:
+        if ifd_name == "GPSInfo":
+            if tags:
+                removed.add("GPS position")
+            continue
+        if ifd_name == "IFD1":
+            if tags:
+                removed.add("embedded thumbnail")
+            continue
+        for tag in tags:
+            label = _EXIF_LABELS.get(tag)
+            if label is not None:
+                removed.add(label)
+            elif tag not in _EXIF_STRUCTURAL:
+                other = True
+    if other:
+        removed.add("camera settings")
+
+
+def _describe_xmp(xmp: bytes, removed: _Removed) -> None:
+    removed.add("XMP metadata")
+    for pattern, label in _XMP_LABELS:
+        if pattern.search(xmp):
+            removed.add(label)
+
+
+def _as_bytes(value: object) -> bytes:
+    if isinstance(value, bytes):
+        return value
+    if isinstance(value, str):
+        return value.encode("utf-8", "replace")
+    return b""
+
+
+def _describe_jpeg_segments(image: ImageFile.ImageFile, removed: _Removed) -> None:
+    applist: list[tuple[str, bytes]] = getattr(image, "applist", [])
+    for marker, body in applist:
+        if marker == "COM":
+            removed.add("comment")
+        elif marker == "APP13":
+            if b"8BIM\x04\x04" in body:
+                removed.add("IPTC metadata")
+                _describe_iptc(image, removed)
+            else:
+                removed.add("Photoshop data")
+        elif marker == "APP1" and body.startswith(b"http://ns.adobe.com/xmp/extension/"):
+            removed.add("XMP metadata")
+        elif marker == "APP2" and body.startswith(b"FPXR"):
+            removed.add("embedded thumbnail")
+        elif marker in ("APP0", "APP1", "APP2", "APP14"):
+            continue
+        else:
+            removed.add("other embedded data")
+
+
+def _describe_iptc(image: ImageFile.ImageFile, removed: _Removed) -> None:
+    try:
+        iptc = IptcImagePlugin.getiptcinfo(image) or {}
+    except Exception:  # a mangled IPTC block is dropped like any other
+        return
+    for key in iptc:
+        label = _IPTC_LABELS.get(key)
+        if label is not None:
+            removed.add(label)
+
+
+def _describe_png_text(image: Image.Image, png_chunks: set[bytes], removed: _Removed) -> None:
+    text: dict[str, Any] = getattr(image, "text", {}) or {}
+    for key, value in text.items():
+        label = _PNG_TEXT_LABELS.get(key.lower(), "comment")
+        if label == "XMP metadata":
+            _describe_xmp(_as_bytes(value), removed)
+        else:
+            removed.add(label)
+    if b"tIME" in png_chunks:
+        removed.add("date saved")
+    if b"caBX" in png_chunks:
+        removed.add("content credentials")
+
+
+def _describe_metadata(
+    image: ImageFile.ImageFile, png_chunks: set[bytes], removed: _Removed
+) -> None:
+    _describe_exif(image, removed)
+    meta = image.info
+    xmp = meta.get("xmp")
+    if xmp:
+        _describe_xmp(_as_bytes(xmp), removed)
+    if image.format in ("JPEG", "MPO"):
+        _describe_jpeg_segments(image, removed)
+    if image.format == "PNG":
+        _describe_png_text(image, png_chunks, removed)
+    if meta.get("thumbnails"):
+        removed.add("embedded thumbnail")
+    if meta.get("depth_images") or meta.get("aux"):
+        removed.add("extra pictures stored inside the photo (depth or HDR maps)")
+    if image.format == "HEIF" and any(
+        item.get("type") == "iptc" for item in meta.get("metadata") or [] if isinstance(item, dict)
+    ):
+        removed.add("IPTC metadata")
+    if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":
+        removed.add("animation or extra frames (only the first picture is kept)")
+
+
+# --- decoding and re-encoding --------------------------------------------------------------
+
+
+def _sanitise_image(
+    data: bytes, file_type: FileType, name: str, limits: IntakeLimits
+) -> SanitisedFile:
+    type_info = info(file_type)
+    what = type_info.description
+    removed = _Removed()
+    png_chunks: set[bytes] = set()
+    if file_type is FileType.JPEG:
+        _check_jpeg(data, name, removed)
+    elif file_type is FileType.PNG:
+        png_chunks = _check_png(data, name)
+    elif file_type is FileType.WEBP:
+        _check_webp(data, name)
+    elif file_type is FileType.HEIF:
+        _check_heif(data, name)
+        # Registering is idempotent; doing it here keeps importing this module side-effect free.
+        pillow_heif.register_heif_opener()
+    pillow_format = type_info.pillow_format or ""
+
+    with warnings.catch_warnings():
+        # Pillow's own bomb guard warns between MAX_IMAGE_PIXELS and twice that; make it refuse.
+        warnings.simplefilter("error", Image.DecompressionBombWarning)
+        try:
+            # Image.open only reads the header, so the pixel count is known before decoding.
+            image = Image.open(io.BytesIO(data), formats=[pillow_format])
+        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
+            raise _too_many_pixels(name, None, None, limits) from exc
+        except MemoryError:
+            raise
+        except Exception as exc:
+            # Decoders parsing hostile bytes fail in many ways; every one of them is a refusal.
+            raise _unreadable(name, what) from exc
+
+    width, height = image.size
+    if width * height > limits.max_pixels:
+        raise _too_many_pixels(name, width, height, limits)
+    if width <= 0 or height <= 0:
+        raise _unreadable(name, what)
+
+    try:
+        try:
+            image.load()
+            _describe_metadata(image, png_chunks, removed)
+            ImageOps.exif_transpose(image, in_place=True)
+            picture = _to_srgb(image, removed)
+        except MemoryError:
+            raise
+        except Exception as exc:
+            if "truncated" in str(exc):
+                raise _truncated(name) from exc
+            raise _unreadable(name, what) from exc
+        encoded = _encode(picture)
+    finally:
+        image.close()
+    return SanitisedFile(
+        kind="image",
+        pages=(encoded,),
+        detected_type=file_type,
+        removed=removed.as_tuple(),
+    )
+
+
+def _has_alpha(image: Image.Image) -> bool:
+    return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
+        "transparency" in image.info and image.mode in ("P", "L", "RGB", "1", "I", "I;16")
+    )
+
+
+def _to_srgb(image: Image.Image, removed: _Removed) -> Image.Image:
+    """Return an RGB or RGBA picture in sRGB with no ancillary data attached."""
+    alpha = _has_alpha(image)
+    target = "RGBA" if alpha else "RGB"
+    icc = image.info.get("icc_profile")
+    picture: Image.Image | None = None
+    if icc:
+        picture = _apply_icc(image, icc, target)
+        removed.add(
+            "colour profile (converted to sRGB)" if picture is not None else "colour profile"
+        )
+    if picture is None:
+        picture = image if image.mode == target else image.convert(target)
+    if alpha and picture.getchannel("A").getextrema()[0] == 255:
+        picture = picture.convert("RGB")
+    # Encoders copy some of these (ICC profile, EXIF, transparency) into the output by default.
+    picture.info = {}
+    return picture
+
+
+def _apply_icc(image: Image.Image, icc: bytes, target: str) -> Image.Image | None:
+    try:
+        source = ImageCms.ImageCmsProfile(io.BytesIO(icc))
+        space = source.profile.xcolor_space.strip()
+        srgb = ImageCms.createProfile("sRGB")
+        result: Image.Image | None
+        if space == "RGB" and _is_srgb(source):
+            # Many cameras embed sRGB itself; transforming 12 MP through it changes nothing.
+            return image if image.mode == target else image.convert(target)
+        if space == "RGB":
+            rgb = image if image.mode == target else image.convert(target)
+            # The decoded picture is ours alone, so convert it in place and spare a copy.
+            ImageCms.profileToProfile(rgb, source, srgb, outputMode=target, inPlace=True)
+            result = rgb
+        elif space == "CMYK" and image.mode == "CMYK":
+            result = ImageCms.profileToProfile(image, source, srgb, outputMode="RGB")
+        elif space == "GRAY" and image.mode in ("L", "LA"):
+            grey = image.getchannel("L")
+            result = ImageCms.profileToProfile(grey, source, srgb, outputMode="RGB")
+            if result is not None and target == "RGBA":
+                result.putalpha(image.getchannel("A"))
+        else:
+            return None
+    except (ImageCms.PyCMSError, OSError, ValueError):
+        return None
+    return result
+
+
+# sRGB's primaries adapted to D50, as every ICC profile stores them.
+_SRGB_COLORANTS = ((0.4361, 0.2225, 0.0139), (0.3851, 0.7169, 0.0971), (0.1431, 0.0606, 0.7141))
+
+
+def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
+    core = profile.profile
+    colorants = (core.red_colorant, core.green_colorant, core.blue_colorant)
+    if any(colorant is None for colorant in colorants):
+        return False
+    description = (core.profile_description or "").lower()
+    return "srgb" in description and all(
+        abs(measured - expected) < 0.003
+        for colorant, reference in zip(colorants, _SRGB_COLORANTS, strict=True)
+        for measured, expected in zip(colorant[0], reference, strict=True)  # type: ignore[index]
+    )
+
+
+def _encode(picture: Image.Image) -> SanitisedImage:
+    buffer = io.BytesIO()
+    if picture.mode == "RGBA":
+        picture.save(buffer, "PNG", compress_level=6)
+        media_type: Literal["image/jpeg", "image/png"] = "image/png"
+    else:
+        picture.save(buffer, "JPEG", quality=JPEG_QUALITY)
+        media_type = "image/jpeg"
+    return SanitisedImage(
+        data=buffer.getvalue(),
+        media_type=media_type,
+        width=picture.width,
+        height=picture.height,
+    )
+
+
+# --- PDF -----------------------------------------------------------------------------------
+
+_PDF_NAME = re.compile(rb"/([^\s/<>\[\]()%{}]{1,127})")
+_PDF_HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
+_PDF_STREAM = re.compile(rb"stream\r?\n")
+_PDF_ACTIVE_NAMES: dict[bytes, str] = {
+    b"JavaScript": "PDF scripts",
+    b"JS": "PDF scripts",
+    b"EmbeddedFile": "PDF attachments",
+    b"EmbeddedFiles": "PDF attachments",
+    b"FileAttachment": "PDF attachments",
+    b"URI": "PDF links",
+    b"GoToR": "PDF links",
+    b"GoToE": "PDF links",
+    b"Launch": "PDF automatic actions",
+    b"OpenAction": "PDF automatic actions",
+    b"AA": "PDF automatic actions",
+    b"SubmitForm": "PDF form fields",
+    b"AcroForm": "PDF form fields",
+    b"XFA": "PDF form fields",
+    b"RichMedia": "PDF embedded media",
+}
+# Scripts often hide inside compressed object streams; inflate a bounded amount to look.
+_PDF_INFLATE_BUDGET = 16 * MIB
+_PDF_INFLATE_PER_STREAM = 2 * MIB
+
+
+def _pdf_names(data: bytes) -> set[bytes]:
+    names = set()
+    for match in _PDF_NAME.finditer(data):
+        raw = match.group(1)
+        if b"#" in raw:
+            raw = _PDF_HEX_ESCAPE.sub(lambda m: bytes([int(m.group(1), 16)]), raw)
+        names.add(raw)
+    return names
+
+
+def _pdf_streams(data: bytes) -> Iterable[bytes]:
+    budget = _PDF_INFLATE_BUDGET
+    for match in _PDF_STREAM.finditer(data):
+        if budget <= 0:
+            return
+        inflater = zlib.decompressobj()
+        try:
+            chunk = inflater.decompress(data[match.end() :], min(budget, _PDF_INFLATE_PER_STREAM))
+        except zlib.error:
+            continue
+        budget -= len(chunk)
+        yield chunk
+
+
+def _describe_pdf_bytes(data: bytes, removed: _Removed) -> None:
+    names = _pdf_names(data)
+    for stream in _pdf_streams(data):
+        names |= _pdf_names(stream)
+    for name, label in _PDF_ACTIVE_NAMES.items():
+        if name in names:
+            removed.add(label)
+    if b"Metadata" in names:
+        removed.add("XMP metadata")
+
+
+def _describe_pdf_document(pdf: pdfium.PdfDocument, removed: _Removed) -> None:
+    if pdfium_c.FPDFDoc_GetJavaScriptActionCount(pdf) > 0:
+        removed.add("PDF scripts")
+    if pdf.count_attachments() > 0:
+        removed.add("PDF attachments")
+    if pdf.get_metadata_dict(skip_empty=True):
+        removed.add("document details (author, title, dates)")
+
+
+_ANNOT_LABELS: dict[int, str] = {
+    pdfium_c.FPDF_ANNOT_LINK: "PDF links",
+    pdfium_c.FPDF_ANNOT_FILEATTACHMENT: "PDF attachments",
+    pdfium_c.FPDF_ANNOT_WIDGET: "PDF form fields",
+    pdfium_c.FPDF_ANNOT_SCREEN: "PDF embedded media",
+    pdfium_c.FPDF_ANNOT_RICHMEDIA: "PDF embedded media",
+}
+
+
+def _describe_pdf_page(page: pdfium.PdfPage, removed: _Removed) -> None:
+    for index in range(pdfium_c.FPDFPage_GetAnnotCount(page)):
+        annot = pdfium_c.FPDFPage_GetAnnot(page, index)
+        if not annot:
+            continue
+        try:
+            label = _ANNOT_LABELS.get(pdfium_c.FPDFAnnot_GetSubtype(annot))
+        finally:
+            pdfium_c.FPDFPage_CloseAnnot(annot)
+        if label is not None:
+            removed.add(label)
+    textpage = page.get_textpage()
+    try:
+        if textpage.count_chars() > 0:
+            removed.add("selectable and hidden text (each page is now a picture)")
+    finally:
+        textpage.close()
+
+
+def _sanitise_pdf(data: bytes, name: str, limits: IntakeLimits) -> SanitisedFile:
+    # A complete PDF ends with %%EOF; readers look for it within the last kilobyte.
+    if b"%%EOF" not in data[-1024:]:
+        raise _truncated(name)
+    removed = _Removed()
+    try:
+        pdf = pdfium.PdfDocument(data)
+    except pdfium.PdfiumError as exc:
+        if getattr(exc, "err_code", None) == pdfium_c.FPDF_ERR_PASSWORD:
+            raise IntakeRefused(
+                RefusalCode.PASSWORD_PROTECTED,
+                f"{name} is protected with a password, so it cannot be checked. "
+                "Please save a copy without a password and send that.",
+                name,
+            ) from exc
+        raise _unreadable(name, "PDF document") from exc
+    try:
+        page_count = len(pdf)
+        if page_count == 0:
+            raise _unreadable(name, "PDF document")
+        if page_count > limits.max_pdf_pages:
+            raise IntakeRefused(
+                RefusalCode.TOO_MANY_PAGES,
+                f"{name} has {page_count} pages; the limit is {limits.max_pdf_pages} pages per "
+                "document. Please send only the pages that matter, or split it into parts.",
+                name,
+            )
+        _describe_pdf_bytes(data, removed)
+        _describe_pdf_document(pdf, removed)
+        pages = tuple(_render_page(pdf, index, removed) for index in range(page_count))
+    except pdfium.PdfiumError as exc:
+        raise _unreadable(name, "PDF document") from exc
+    finally:
+        pdf.close()
+    return SanitisedFile(
+        kind="pdf", pages=pages, detected_type=FileType.PDF, removed=removed.as_tuple()
+    )
+
+
+def _render_page(pdf: pdfium.PdfDocument, index: int, removed: _Removed) -> SanitisedImage:
+    page = pdf[index]
+    try:
+        _describe_pdf_page(page, removed)
+        width_pt, height_pt = page.get_size()
+        if width_pt <= 0 or height_pt <= 0:
+            raise pdfium.PdfiumError("page has no area")
+        # pdfium rounds pixel sizes up, so aim a little under the caps.
+        scale = min(
+            PDF_DPI / 72,
+            0.995 * PDF_MAX_PAGE_SIDE / max(width_pt, height_pt),
+            0.995 * math.sqrt(PDF_MAX_PAGE_PIXELS / (width_pt * height_pt)),
+        )
+        bitmap = page.render(scale=scale, may_draw_forms=False)
+        try:
+            picture = bitmap.to_pil().convert("RGB")
+        finally:
+            bitmap.close()
+    finally:
+        page.close()
+    # Pages of text compress far better, and stay sharper, as PNG; scanned photos as JPEG.
+    if picture.getcolors(maxcolors=4096) is not None:
+        buffer = io.BytesIO()
+        picture.save(buffer, "PNG", compress_level=6)
+        return SanitisedImage(buffer.getvalue(), "image/png", picture.width, picture.height)
+    return _encode(picture)
