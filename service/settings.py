@@ -17,6 +17,8 @@ from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
 
+from service.limits import IntakeLimits
+
 Mode = Literal["development", "production", "test"]
 
 PREFIX = "LETTERBOX_"
@@ -48,15 +50,6 @@ class SmtpSettings:
     password: str | None
     starttls: bool
     mail_from: str
-
-
-@dataclass(frozen=True)
-class IntakeLimits:
-    max_file_bytes: int = 25 * 1024 * 1024
-    max_files: int = 10
-    max_megapixels: int = 40
-    max_pdf_pages: int = 20
-    max_text_chars: int = 20_000
 
 
 @dataclass(frozen=True)
@@ -231,9 +224,7 @@ class _Reader:
                     "MAX_FILE_BYTES", IntakeLimits.max_file_bytes, minimum=1
                 ),
                 max_files=self.integer("MAX_FILES", IntakeLimits.max_files, minimum=1),
-                max_megapixels=self.integer(
-                    "MAX_MEGAPIXELS", IntakeLimits.max_megapixels, minimum=1
-                ),
+                max_megapixels=self.integer("MAX_MEGAPIXELS", 40, minimum=1),
                 max_pdf_pages=self.integer("MAX_PDF_PAGES", IntakeLimits.max_pdf_pages, minimum=1),
                 max_text_chars=self.integer(
                     "MAX_TEXT_CHARS", IntakeLimits.max_text_chars, minimum=1

@@ -33,6 +33,7 @@ import pypdfium2.raw as pdfium_c
 from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, IptcImagePlugin
 
 from service.letterbox.filetypes import ACCEPTED_TYPES_TEXT, FileType, detect, info
+from service.limits import IntakeLimits
 
 MIB = 1024 * 1024
 
@@ -78,26 +79,6 @@ class IntakeRefused(Exception):
     def __reduce__(self) -> tuple[type[IntakeRefused], tuple[RefusalCode, str, str]]:
         # Refusals cross the process-pool boundary by pickling.
         return (IntakeRefused, (self.code, self.message, self.field))
-
-
-@dataclass(frozen=True)
-class IntakeLimits:
-    max_file_bytes: int = 25 * MIB
-    max_files: int = 10
-    max_megapixels: float = 40
-    max_pdf_pages: int = 20
-    max_text_chars: int = 20_000
-
-    def __post_init__(self) -> None:
-        for name in ("max_file_bytes", "max_files", "max_megapixels", "max_pdf_pages"):
-            if getattr(self, name) <= 0:
-                raise ValueError(f"IntakeLimits.{name} must be positive")
-        if self.max_text_chars < 0:
-            raise ValueError("IntakeLimits.max_text_chars must not be negative")
-
-    @property
-    def max_pixels(self) -> int:
-        return int(self.max_megapixels * 1_000_000)
 
 
 @dataclass(frozen=True)
