@@ -1,12 +1,14 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
-RUN useradd --system --create-home --home-dir /srv/letterbox letterbox
+RUN groupadd --system --gid 10001 letterbox \
+    && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /srv/letterbox letterbox
 WORKDIR /srv/letterbox/app
 COPY pyproject.toml README.md ./
 COPY service ./service
 COPY storage ./storage
 COPY web ./web
-RUN pip install --no-cache-dir . && mkdir -p /srv/letterbox/data && chown letterbox /srv/letterbox/data
+# Editable, so templates and migrations are found beside the code.
+RUN pip install --no-cache-dir -e . && mkdir -p /srv/letterbox/data && chown letterbox /srv/letterbox/data
 USER letterbox
 ENV LETTERBOX_DATA_DIR=/srv/letterbox/data LETTERBOX_HOST=0.0.0.0
 EXPOSE 8080

@@ -66,6 +66,10 @@ class Settings:
     smtp: SmtpSettings | None
     ice_servers: tuple[Mapping[str, object], ...]
     ice_host_address: str | None
+    # The centre's coturn (TURN REST API): URLs and the shared secret that short-lived
+    # credentials are made from. Empty: no TURN.
+    turn_urls: tuple[str, ...]
+    turn_secret: str | None
     centre_name: str
     argon2_time_cost: int
     argon2_memory_kib: int
@@ -208,6 +212,8 @@ class _Reader:
             smtp=smtp,
             ice_servers=ice_servers,
             ice_host_address=self.raw("ICE_HOST_ADDRESS"),
+            turn_urls=self._turn_urls(),
+            turn_secret=self._turn_secret(),
             centre_name=self.text("CENTRE_NAME", "Demo Family Contact Centre"),
             # OWASP's argon2id minimum is t=2, m=19 MiB; tests may lower it, never to zero.
             argon2_time_cost=self.integer("ARGON2_TIME_COST", 2, minimum=1, maximum=20),
@@ -290,6 +296,26 @@ class _Reader:
             starttls=parts.scheme == "smtp+starttls",
             mail_from=self.text("MAIL_FROM", "Letterbox <no-reply@letterbox.invalid>"),
         )
+
+    def _turn_urls(self) -> tuple[str, ...]:
+        value = self.raw("TURN_URLS")
+        if value is None:
+            return ()
+        urls = tuple(u.strip() for u in value.split(",") if u.strip())
+        for url in urls:
+            if not url.startswith(("turn:", "turns:")):
+                raise SettingsError(
+                    PREFIX + "TURN_URLS", f"each entry must start with turn: or turns:, got {url!r}"
+                )
+        return urls
+
+    def _turn_secret(self) -> str | None:
+        secret = self.raw("TURN_SECRET")
+        if self.raw("TURN_URLS") is not None and secret is None:
+            raise SettingsError(PREFIX + "TURN_SECRET", "must be set when LETTERBOX_TURN_URLS is")
+        if secret is not None and len(secret) < 16:
+            raise SettingsError(PREFIX + "TURN_SECRET", "must be at least 16 characters")
+        return secret
 
     def _ice_servers(self) -> tuple[Mapping[str, object], ...]:
         value = self.raw("ICE_SERVERS")
