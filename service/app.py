@@ -12,7 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
-from service import appkeys, notify, pages
+from service import appkeys, background, notify, pages
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
 from service.http.csrf import csrf_middleware
@@ -102,6 +102,7 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(database_ctx)
     app.cleanup_ctx.append(notify.mailer_ctx)
     app.cleanup_ctx.append(vault_ctx)
+    background.setup(app)  # after the resources its jobs use
 
     add_route(app, "GET", "/healthz", healthz, PUBLIC)
     declare(app, app.router.add_static("/static", WEB_DIR / "static", append_version=True), PUBLIC)

@@ -1,0 +1,65 @@
+"""Periodic jobs every app node runs: reconcile the object store, checkpoint the record.
+
+Each job runs in its own task owned by a cleanup context, waits its interval first (so a
+restart loop cannot hammer the store), logs and survives its own failures, and is cancelled
+cleanly on shutdown.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+from collections.abc import AsyncIterator, Awaitable, Callable
+from datetime import timedelta
+
+from aiohttp import web
+
+from service.appkeys import SESSIONMAKER, SETTINGS, VAULT
+from storage.reconcile import reconcile
+
+log = logging.getLogger(__name__)
+
+Job = Callable[[web.Application], Awaitable[None]]
+
+
+async def run_periodically(app: web.Application, name: str, interval: float, job: Job) -> None:
+    while True:
+        await asyncio.sleep(interval)
+        try:
+            await job(app)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("background job %s failed; it will run again in %ss", name, interval)
+
+
+def periodic(
+    name: str, interval: Callable[[web.Application], float], job: Job
+) -> Callable[[web.Application], AsyncIterator[None]]:
+    async def context(app: web.Application) -> AsyncIterator[None]:
+        task = asyncio.create_task(run_periodically(app, name, interval(app), job), name=name)
+        try:
+            yield
+        finally:
+            task.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await task
+
+    return context
+
+
+async def reconcile_job(app: web.Application) -> None:
+    settings = app[SETTINGS]
+    report = await reconcile(
+        app[SESSIONMAKER],
+        app[VAULT].objects,
+        orphan_age=timedelta(seconds=settings.orphan_age_seconds),
+    )
+    log.info("reconcile: %s", report.summary())
+
+
+def setup(app: web.Application) -> None:
+    app.cleanup_ctx.append(
+        periodic("reconcile", lambda a: a[SETTINGS].reconcile_interval_seconds, reconcile_job)
+    )
