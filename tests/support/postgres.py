@@ -90,58 +90,88 @@ def _pg_bin(name: str) -> str:
     return path
 
 
-@contextmanager
-def _throwaway_cluster() -> Iterator[PostgresServer]:
-    """initdb refuses to run as root, so the cluster belongs to the `postgres` user then."""
-    tmp = Path(tempfile.mkdtemp(prefix="letterbox-pg-"))
-    run_as: list[str] = []
-    if os.geteuid() == 0:
-        try:
-            owner = pwd.getpwnam("postgres")
-        except KeyError:
-            raise PostgresUnavailable(
-                "running as root and no `postgres` user to own a test cluster"
-            ) from None
-        os.chown(tmp, owner.pw_uid, owner.pw_gid)
-        run_as = ["runuser", "-u", "postgres", "--"]
-    port = _free_port()
-    data = tmp / "data"
-    subprocess.run(
-        [*run_as, _pg_bin("initdb"), "-D", str(data), "-U", "postgres", "-A", "trust", "--no-sync"],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    options = f"-c listen_addresses=127.0.0.1 -p {port} -k {tmp} -c fsync=off"
-    subprocess.run(
-        [
-            *run_as,
-            _pg_bin("pg_ctl"),
-            "-D",
-            str(data),
-            "-o",
-            options,
-            "-l",
-            str(tmp / "log"),
-            "-w",
-            "-t",
-            "60",
-            "start",
-        ],
-        check=True,
-        capture_output=True,
-        timeout=120,
-    )
-    try:
-        yield PostgresServer("127.0.0.1", port, "postgres", f"throw-away cluster on port {port}")
-    finally:
+class PostgresCluster:
+    """A throw-away cluster in a temp dir that a test can stop and start again.
+
+    initdb refuses to run as root, so the cluster belongs to the `postgres` user then."""
+
+    def __init__(self) -> None:
+        self.tmp = Path(tempfile.mkdtemp(prefix="letterbox-pg-"))
+        self.run_as: list[str] = []
+        if os.geteuid() == 0:
+            try:
+                owner = pwd.getpwnam("postgres")
+            except KeyError:
+                raise PostgresUnavailable(
+                    "running as root and no `postgres` user to own a test cluster"
+                ) from None
+            os.chown(self.tmp, owner.pw_uid, owner.pw_gid)
+            self.run_as = ["runuser", "-u", "postgres", "--"]
+        self.port = _free_port()
+        self.data = self.tmp / "data"
         subprocess.run(
-            [*run_as, _pg_bin("pg_ctl"), "-D", str(data), "-m", "immediate", "-w", "stop"],
+            [
+                *self.run_as,
+                _pg_bin("initdb"),
+                "-D",
+                str(self.data),
+                "-U",
+                "postgres",
+                "-A",
+                "trust",
+                "--no-sync",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+        self.server = PostgresServer(
+            "127.0.0.1", self.port, "postgres", f"throw-away cluster on port {self.port}"
+        )
+
+    def start(self) -> None:
+        options = f"-c listen_addresses=127.0.0.1 -p {self.port} -k {self.tmp} -c fsync=off"
+        subprocess.run(
+            [
+                *self.run_as,
+                _pg_bin("pg_ctl"),
+                "-D",
+                str(self.data),
+                "-o",
+                options,
+                "-l",
+                str(self.tmp / "log"),
+                "-w",
+                "-t",
+                "60",
+                "start",
+            ],
+            check=True,
+            capture_output=True,
+            timeout=120,
+        )
+
+    def stop(self, mode: str = "fast") -> None:
+        subprocess.run(
+            [*self.run_as, _pg_bin("pg_ctl"), "-D", str(self.data), "-m", mode, "-w", "stop"],
             capture_output=True,
             timeout=60,
             check=False,
         )
-        shutil.rmtree(tmp, ignore_errors=True)
+
+    def remove(self) -> None:
+        self.stop("immediate")
+        shutil.rmtree(self.tmp, ignore_errors=True)
+
+
+@contextmanager
+def throwaway_cluster() -> Iterator[PostgresCluster]:
+    cluster = PostgresCluster()
+    try:
+        cluster.start()
+        yield cluster
+    finally:
+        cluster.remove()
 
 
 @contextmanager
@@ -163,8 +193,8 @@ def postgres_server() -> Iterator[PostgresServer]:
     elif _answers("127.0.0.1", 5432):
         yield PostgresServer("127.0.0.1", 5432, "postgres", "local server on 127.0.0.1:5432")
     else:
-        with _throwaway_cluster() as server:
-            yield server
+        with throwaway_cluster() as cluster:
+            yield cluster.server
 
 
 def wait_for(predicate: object, timeout: float, what: str) -> None:
