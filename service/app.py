@@ -12,6 +12,7 @@ import aiohttp_jinja2
 import jinja2
 from aiohttp import web
 
+import service.accounts
 from service import appkeys, background, notify, pages
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
@@ -107,4 +108,5 @@ def create_app(settings: Settings) -> web.Application:
     add_route(app, "GET", "/healthz", healthz, PUBLIC)
     declare(app, app.router.add_static("/static", WEB_DIR / "static", append_version=True), PUBLIC)
     pages.setup(app)
+    service.accounts.setup(app)
     return app

@@ -3,6 +3,7 @@
 
 from __future__ import annotations
 
+import asyncio
 import uuid
 from typing import TYPE_CHECKING
 
@@ -27,6 +28,9 @@ VAULT = web.AppKey("vault", EncryptedStore)
 SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessionmaker")
 # E-mail: SmtpMailer, or OutboxMailer on the embedded default (service.notify.mailer_ctx).
 MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
+# Jobs started by the account pages that must not delay the answer (password-reset e-mails,
+# so the answer time does not tell whether an account exists); awaited at shutdown.
+ACCOUNT_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("account_tasks")
 # What each route requires; filled by service.http.access.add_route, read by its middleware.
 ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules")
 

@@ -1,14 +1,14 @@
-"""Public pages of the web shell: the front door and the sign-in form."""
+"""The web shell's front door and the context every page template gets."""
 
 from __future__ import annotations
 
 from typing import Any
 
-import aiohttp_jinja2
 from aiohttp import web
 
+from service.accounts.views import home_for
 from service.appkeys import ACTOR, SETTINGS
-from service.http.access import PUBLIC, add_route
+from service.http.access import PUBLIC, Actor, add_route
 from service.http.csrf import csrf_token_for
 
 
@@ -23,14 +23,13 @@ async def base_context(request: web.Request) -> dict[str, Any]:
 
 
 async def front_door(request: web.Request) -> web.StreamResponse:
-    raise web.HTTPSeeOther("/sign-in")
-
-
-@aiohttp_jinja2.template("accounts/sign_in.html")
-async def sign_in_page(request: web.Request) -> dict[str, Any]:
-    return {"next": request.query.get("next", "/")}
+    actor: Actor | None = request.get(ACTOR)
+    if actor is None:
+        raise web.HTTPSeeOther("/sign-in")
+    if actor.needs_second_factor and not actor.second_factor_done:
+        raise web.HTTPSeeOther("/two-factor")
+    raise web.HTTPSeeOther(home_for(actor.role))
 
 
 def setup(app: web.Application) -> None:
     add_route(app, "GET", "/", front_door, PUBLIC)
-    add_route(app, "GET", "/sign-in", sign_in_page, PUBLIC)

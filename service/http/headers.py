@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+import re
+
 from aiohttp import web
 
 from service.appkeys import SETTINGS
@@ -12,8 +14,9 @@ CSP = (
     "base-uri 'none'; object-src 'none'"
 )
 
-# Camera and microphone only where a call runs; everywhere else nothing.
-CALL_PAGE_PREFIX = "/calls/"
+# Camera and microphone only where a call runs (``/calls/{id}/join``); everywhere else
+# nothing.
+CALL_PAGE = re.compile(r"/calls/[^/]+/join")
 NO_DEVICES = "camera=(), microphone=(), geolocation=(), payment=(), usb=()"
 CALL_DEVICES = "camera=(self), microphone=(self), geolocation=(), payment=(), usb=()"
 
@@ -26,10 +29,11 @@ async def add_security_headers(request: web.Request, response: web.StreamRespons
     headers["Cross-Origin-Opener-Policy"] = "same-origin"
     headers["Cross-Origin-Resource-Policy"] = "same-origin"
     headers["X-Frame-Options"] = "DENY"
-    on_call_page = request.path.startswith(CALL_PAGE_PREFIX) and request.path.endswith("/join")
+    on_call_page = CALL_PAGE.fullmatch(request.path) is not None
     headers["Permissions-Policy"] = CALL_DEVICES if on_call_page else NO_DEVICES
     if not request.path.startswith("/static/"):
-        # Family data must never sit in a shared or back-button cache.
+        # Family data must never sit in a shared or back-button cache; sign-in pages carry
+        # tokens. Static files are public and versioned, so they may be cached.
         headers["Cache-Control"] = "no-store"
     if request.app[SETTINGS].production:
         headers["Strict-Transport-Security"] = "max-age=63072000; includeSubDomains"

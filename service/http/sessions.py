@@ -25,6 +25,8 @@ from storage.models import AccountStatus, User, WebSession
 # Writing last_seen_at on every request would turn reads into writes; a minute is precise
 # enough for a 30-minute idle timeout.
 TOUCH_INTERVAL = timedelta(minutes=1)
+# A password without the second factor opens only the code page, and only for a while.
+SECOND_FACTOR_WINDOW = timedelta(minutes=10)
 
 
 def token_hash(token: str) -> str:
@@ -114,23 +116,24 @@ async def load_actor(request: web.Request) -> Actor | None:
         ).first()
         if row is None:
             return None
-        web_session, user = row.tuple()
+        web_session, user = row
+        half_signed_in = user.role.is_centre_staff and not web_session.second_factor_done
         expired = (
             user.status is not AccountStatus.ACTIVE
             or now - web_session.created_at > timedelta(hours=settings.session_absolute_hours)
             or now - web_session.last_seen_at > idle_limit(settings, user)
+            or (half_signed_in and now - web_session.created_at > SECOND_FACTOR_WINDOW)
         )
+        # The read above began the session's transaction; these writes join it.
         if expired:
-            async with session.begin():
-                await end_session(session, hashed)
+            await end_session(session, hashed)
+            await session.commit()
             return None
         if now - web_session.last_seen_at > TOUCH_INTERVAL:
-            async with session.begin():
-                await session.execute(
-                    update(WebSession)
-                    .where(WebSession.token_hash == hashed)
-                    .values(last_seen_at=now)
-                )
+            await session.execute(
+                update(WebSession).where(WebSession.token_hash == hashed).values(last_seen_at=now)
+            )
+            await session.commit()
         return Actor(
             user_id=user.id,
             role=user.role,
