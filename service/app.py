@@ -13,6 +13,7 @@ import jinja2
 from aiohttp import web
 
 import service.accounts
+import service.letterbox
 from service import appkeys, background, notify, pages
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
@@ -21,6 +22,7 @@ from service.http.errors import error_middleware
 from service.http.health import healthz
 from service.http.requestlog import request_log_middleware
 from service.http.sessions import session_middleware
+from service.letterbox.intake import sanitiser_pool_ctx
 from service.settings import Settings
 from service.stores import open_object_store
 from storage import db
@@ -104,9 +106,12 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(notify.mailer_ctx)
     app.cleanup_ctx.append(vault_ctx)
     background.setup(app)  # after the resources its jobs use
+    # Uploads are sanitised and images redacted in worker processes, never on the event loop.
+    app.cleanup_ctx.append(sanitiser_pool_ctx)
 
     add_route(app, "GET", "/healthz", healthz, PUBLIC)
     declare(app, app.router.add_static("/static", WEB_DIR / "static", append_version=True), PUBLIC)
     pages.setup(app)
     service.accounts.setup(app)
+    service.letterbox.setup(app)
     return app

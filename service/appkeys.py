@@ -18,6 +18,7 @@ if TYPE_CHECKING:
     from aiohttp.web_urldispatcher import AbstractRoute
 
     from service.http.access import Access, Actor
+    from service.letterbox.intake import SanitiserPool
     from service.notify import Mailer
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -31,6 +32,8 @@ MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 # Jobs started by the account pages that must not delay the answer (password-reset e-mails,
 # so the answer time does not tell whether an account exists); awaited at shutdown.
 ACCOUNT_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("account_tasks")
+# The process pool that sanitises uploads and redacts images, never on the event loop.
+SANITISER_POOL: web.AppKey[SanitiserPool] = web.AppKey("sanitiser_pool")
 # What each route requires; filled by service.http.access.add_route, read by its middleware.
 ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules")
 

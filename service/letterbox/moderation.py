@@ -1,0 +1,611 @@
+"""Moderation: staff look at every item in review and decide what, exactly, is delivered.
+
+Approving makes the delivered copies: new encrypted objects (text with redacted spans as a
+visible block, pictures with boxes filled solid); the original and the sanitised copy stay
+sealed for the record. A family can require a second, different moderator to confirm. Two
+moderators deciding at once: the item row is locked and its version compared, so exactly one
+wins and the other gets a Conflict that says what happened.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import logging
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.exc import StaleDataError
+
+from service.appkeys import KEYRING, MAILER, SANITISER_POOL, SESSIONMAKER, SETTINGS, VAULT
+from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.http.access import Actor
+from service.letterbox.intake import record_actor, record_log, sensitive_terms
+from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, parse_spans, redact_text
+from service.notify import KINDS
+from storage.models import (
+    Decision,
+    Direction,
+    Family,
+    FamilySender,
+    Item,
+    ItemPart,
+    ItemStatus,
+    ModerationDecision,
+    ObjectRole,
+    PartKind,
+    StoredObject,
+    User,
+)
+from storage.record import RecordedWork, Sealed, record_transaction
+
+log = logging.getLogger(__name__)
+
+REVIEWABLE = frozenset({ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVAL})
+RETURN_PURPOSE = "return-message"
+REASON_PURPOSE = "moderation-reason"
+MAX_MESSAGE_CHARS = 2000
+
+CONFLICT_MESSAGE = (
+    "Another moderator decided this item while you were looking at it. Reload the page to see "
+    "their decision; nothing you chose was applied."
+)
+
+
+# --- the queue ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class QueueEntry:
+    item_id: uuid.UUID
+    family_id: uuid.UUID
+    case_reference: str
+    direction: Direction
+    kind: str
+    status: ItemStatus
+    submitted_at: datetime
+    hits: int
+
+    def age_text(self, now: datetime | None = None) -> str:
+        return age_text((now or datetime.now(UTC)) - self.submitted_at)
+
+    def as_json(self) -> dict[str, Any]:
+        return {
+            "item_id": str(self.item_id),
+            "family_id": str(self.family_id),
+            "case_reference": self.case_reference,
+            "direction": self.direction.value,
+            "kind": self.kind,
+            "status": self.status.value,
+            "submitted_at": self.submitted_at.isoformat(),
+            "age": self.age_text(),
+            "hits": self.hits,
+        }
+
+
+def age_text(delta: Any) -> str:
+    minutes = int(delta.total_seconds() // 60)
+    if minutes < 1:
+        return "just now"
+    if minutes < 60:
+        return f"{minutes} min"
+    hours = minutes // 60
+    if hours < 48:
+        return f"{hours} h"
+    return f"{hours // 24} days"
+
+
+async def queue(
+    session: AsyncSession,
+    centre_id: uuid.UUID,
+    *,
+    family_id: uuid.UUID | None = None,
+    direction: Direction | None = None,
+) -> list[QueueEntry]:
+    """Every item in review at the centre, oldest first."""
+    query = (
+        select(Item, Family.case_reference)
+        .join(Family, Family.id == Item.family_id)
+        .where(Family.centre_id == centre_id, Item.status.in_(REVIEWABLE))
+        .order_by(Item.submitted_at, Item.id)
+    )
+    if family_id is not None:
+        query = query.where(Item.family_id == family_id)
+    if direction is not None:
+        query = query.where(Item.direction == direction)
+    rows = (await session.execute(query)).all()
+    hits: dict[uuid.UUID, int] = {}
+    if rows:
+        parts = await session.execute(
+            select(ItemPart.item_id, ItemPart.scan_hits).where(
+                ItemPart.item_id.in_([item.id for item, _ in rows])
+            )
+        )
+        for item_id, part_hits in parts:
+            hits[item_id] = hits.get(item_id, 0) + len(part_hits or [])
+    return [
+        QueueEntry(
+            item.id,
+            item.family_id,
+            reference,
+            item.direction,
+            item.kind.value,
+            item.status,
+            item.submitted_at,
+            hits.get(item.id, 0),
+        )
+        for item, reference in rows
+    ]
+
+
+# --- one item, as the moderator sees it ---------------------------------------------------------
+
+
+async def load_item(session: AsyncSession, item_id: uuid.UUID) -> tuple[Item, list[ItemPart]]:
+    item = await session.get(Item, item_id)
+    if item is None:
+        raise NotFound("We could not find that.")
+    parts = list(
+        (
+            await session.scalars(
+                select(ItemPart).where(ItemPart.item_id == item_id).order_by(ItemPart.position)
+            )
+        ).all()
+    )
+    return item, parts
+
+
+async def read_object(
+    app: web.Application, session: AsyncSession, object_id: uuid.UUID | None
+) -> bytes:
+    stored = await session.get(StoredObject, object_id) if object_id is not None else None
+    if stored is None:
+        raise NotFound("We could not find that.")
+    return await app[VAULT].read_bytes(session, stored)
+
+
+def highlighted(text: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The text cut into plain and highlighted segments, for the template."""
+    segments: list[dict[str, Any]] = []
+    at = 0
+    for hit in sorted(hits, key=lambda h: int(h["start"])):
+        start, end = int(hit["start"]), int(hit["end"])
+        if start < at:
+            continue
+        if start > at:
+            segments.append({"text": text[at:start], "category": None})
+        segments.append(
+            {"text": text[start:end], "category": hit["category"], "start": start, "end": end}
+        )
+        at = end
+    if at < len(text):
+        segments.append({"text": text[at:], "category": None})
+    return segments
+
+
+async def moderator_view(
+    app: web.Application, session: AsyncSession, item_id: uuid.UUID
+) -> dict[str, Any]:
+    item, parts = await load_item(session, item_id)
+    family = await session.get(Family, item.family_id)
+    assert family is not None  # noqa: S101 - items reference their family by foreign key
+    keyring = app[KEYRING]
+    sender = await session.get(User, item.sender_id)
+    decisions = await session.execute(
+        select(ModerationDecision, User.display_name)
+        .join(User, User.id == ModerationDecision.moderator_id)
+        .where(ModerationDecision.item_id == item.id)
+        .order_by(ModerationDecision.decided_at)
+    )
+    history = []
+    for decision, name in decisions:
+        reason = None
+        if decision.reason_sealed is not None:
+            reason = (
+                await keyring.open_for_family(
+                    session, item.family_id, decision.reason_sealed, REASON_PURPOSE
+                )
+            ).decode("utf-8")
+        history.append(
+            {
+                "decision": decision.decision.value,
+                "moderator": name,
+                "moderator_id": str(decision.moderator_id),
+                "decided_at": decision.decided_at.isoformat(),
+                "reason": reason,
+            }
+        )
+    part_views = []
+    for part in parts:
+        view: dict[str, Any] = {
+            "part_id": str(part.id),
+            "kind": part.kind.value,
+            "media_type": part.media_type,
+            "width": part.width,
+            "height": part.height,
+            "page_count": part.page_count,
+            "removed": list(part.removed_metadata),
+            "hits": list(part.scan_hits),
+            "delivered": part.delivered_object_id is not None,
+        }
+        if part.kind is PartKind.TEXT:
+            text = (await read_object(app, session, part.sanitised_object_id)).decode("utf-8")
+            view["text"] = text
+            view["segments"] = highlighted(text, list(part.scan_hits))
+            view["hits"] = [
+                {**hit, "matched": text[int(hit["start"]) : int(hit["end"])]}
+                for hit in part.scan_hits
+            ]
+            if part.delivered_object_id is not None:
+                view["delivered_text"] = (
+                    await read_object(app, session, part.delivered_object_id)
+                ).decode("utf-8")
+        else:
+            base = f"/staff/items/{item.id}/parts/{part.id}"
+            view["sanitised_url"] = f"{base}/sanitised"
+            if part.delivered_object_id is not None:
+                view["delivered_url"] = f"{base}/delivered"
+        part_views.append(view)
+    return {
+        "item_id": str(item.id),
+        "family_id": str(item.family_id),
+        "case_reference": family.case_reference,
+        "contact_level": family.contact_level.value,
+        "requires_second_approval": family.requires_second_approval,
+        "sensitive_terms": await sensitive_terms(session, keyring, family.id),
+        "direction": item.direction.value,
+        "kind": item.kind.value,
+        "status": item.status.value,
+        "version": item.version,
+        "sender": sender.display_name if sender is not None else None,
+        "submitted_at": item.submitted_at.isoformat(),
+        "age": age_text(datetime.now(UTC) - item.submitted_at),
+        "parts": part_views,
+        "decisions": history,
+    }
+
+
+# --- deciding ---------------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class DecisionRequest:
+    decision: Decision
+    version: int
+    text_redactions: object = None
+    image_redactions: dict[str, object] = field(default_factory=dict)
+    message: str = ""
+
+    @classmethod
+    def from_json(cls, data: object) -> DecisionRequest:
+        if not isinstance(data, dict):
+            raise Invalid("Send the decision as a JSON object.")
+        try:
+            decision = Decision(str(data.get("decision", "")))
+        except ValueError:
+            choices = ", ".join(d.value for d in Decision)
+            raise Invalid(f"The decision must be one of: {choices}.", field="decision") from None
+        version = data.get("version")
+        if not isinstance(version, int) or isinstance(version, bool):
+            raise Invalid(
+                "Send the item version you decided on (reload the page if unsure).",
+                field="version",
+            )
+        redactions = data.get("redactions") or {}
+        if not isinstance(redactions, dict):
+            raise Invalid("Redactions must be an object.", field="redactions")
+        images = redactions.get("images") or {}
+        if not isinstance(images, dict):
+            raise Invalid("Image redactions must map part ids to boxes.", field="redactions")
+        message = data.get("message") or data.get("reason") or ""
+        if not isinstance(message, str):
+            raise Invalid("The message must be text.", field="message")
+        return cls(decision, version, redactions.get("text"), dict(images), message.strip())
+
+
+@dataclass
+class _Delivery:
+    part: ItemPart
+    data: bytes
+    media_type: str
+
+
+async def decide(
+    app: web.Application, actor: Actor, item_id: uuid.UUID, request: DecisionRequest
+) -> dict[str, Any]:
+    if len(request.message) > MAX_MESSAGE_CHARS:
+        raise Invalid(
+            f"The message is {len(request.message)} characters; the limit is {MAX_MESSAGE_CHARS}.",
+            field="message",
+        )
+    if request.decision in (Decision.RETURN, Decision.REJECT) and not request.message:
+        what = "message for the sender" if request.decision is Decision.RETURN else "reason"
+        raise Invalid(f"Please write a {what}.", field="message")
+
+    # Reading and redacting happen before the transaction: image work runs in the pool and the
+    # database's write lock is not held meanwhile. The transaction re-checks the version.
+    deliveries: list[_Delivery] = []
+    summary = {"text_spans": 0, "image_boxes": 0}
+    async with app[SESSIONMAKER]() as session:
+        item, parts = await load_item(session, item_id)
+        _check_state(item, request)
+        if request.decision in (Decision.APPROVE, Decision.APPROVE_WITH_REDACTIONS):
+            deliveries = await _prepare_deliveries(app, session, parts, request, summary)
+
+    try:
+        async with record_transaction(
+            app[SESSIONMAKER], record_log(app), record_actor(actor)
+        ) as work:
+            result = await _apply(app, work, actor, item_id, request, deliveries, summary)
+    except StaleDataError:
+        raise Conflict(CONFLICT_MESSAGE, code="decided_elsewhere") from None
+    await _notify(app, result)
+    return result
+
+
+def _check_state(item: Item, request: DecisionRequest) -> None:
+    if item.version != request.version or item.status not in REVIEWABLE:
+        raise Conflict(CONFLICT_MESSAGE, code="decided_elsewhere")
+    if (
+        request.decision is Decision.CONFIRM
+        and item.status is not ItemStatus.AWAITING_SECOND_APPROVAL
+    ):
+        raise Conflict("This item is not waiting for a second approval.", code="not_awaiting")
+    if (
+        request.decision in (Decision.APPROVE, Decision.APPROVE_WITH_REDACTIONS)
+        and item.status is ItemStatus.AWAITING_SECOND_APPROVAL
+    ):
+        raise Conflict(
+            "This item is already approved and waits for a second moderator to confirm it.",
+            code="awaiting_second_approval",
+        )
+
+
+async def _prepare_deliveries(
+    app: web.Application,
+    session: AsyncSession,
+    parts: list[ItemPart],
+    request: DecisionRequest,
+    summary: dict[str, int],
+) -> list[_Delivery]:
+    by_id = {str(part.id): part for part in parts}
+    unknown = set(request.image_redactions) - set(by_id)
+    if unknown:
+        raise Invalid(
+            "A box refers to a picture that is not part of this item.", field="redactions"
+        )
+    text_parts = [p for p in parts if p.kind is PartKind.TEXT]
+    if request.text_redactions and not text_parts:
+        raise Invalid("This item has no text to redact.", field="redactions")
+    deliveries = []
+    pool = app[SANITISER_POOL]
+    loop = asyncio.get_running_loop()
+    for part in parts:
+        sanitised = await read_object(app, session, part.sanitised_object_id)
+        if part.kind is PartKind.TEXT:
+            text = sanitised.decode("utf-8")
+            spans: list[Span] = parse_spans(request.text_redactions, len(text))
+            summary["text_spans"] += len(spans)
+            deliveries.append(
+                _Delivery(part, redact_text(text, spans).encode("utf-8"), part.media_type)
+            )
+            continue
+        boxes: list[Box] = parse_boxes(
+            request.image_redactions.get(str(part.id)), part.width or 0, part.height or 0
+        )
+        if boxes:
+            summary["image_boxes"] += len(boxes)
+            data, media_type = await loop.run_in_executor(
+                pool.executor, fill_boxes, sanitised, boxes
+            )
+            deliveries.append(_Delivery(part, data, media_type))
+        else:
+            deliveries.append(_Delivery(part, sanitised, part.media_type))
+    redacted = summary["text_spans"] + summary["image_boxes"] > 0
+    if request.decision is Decision.APPROVE and redacted:
+        raise Invalid(
+            "You marked redactions; choose “approve with redactions” to apply them.",
+            field="decision",
+        )
+    if request.decision is Decision.APPROVE_WITH_REDACTIONS and not redacted:
+        raise Invalid(
+            "Mark at least one part of the text or one box on a picture to redact.",
+            field="redactions",
+        )
+    return deliveries
+
+
+async def _lock_item(session: AsyncSession, item_id: uuid.UUID) -> Item:
+    item = await session.scalar(
+        select(Item)
+        .where(Item.id == item_id)
+        .with_for_update()
+        .execution_options(populate_existing=True)
+    )
+    if item is None:
+        raise NotFound("We could not find that.")
+    return item
+
+
+async def _apply(
+    app: web.Application,
+    work: RecordedWork,
+    actor: Actor,
+    item_id: uuid.UUID,
+    request: DecisionRequest,
+    deliveries: list[_Delivery],
+    summary: dict[str, int],
+) -> dict[str, Any]:
+    session = work.session
+    keyring = app[KEYRING]
+    item = await _lock_item(session, item_id)
+    _check_state(item, request)
+    family = await session.get(Family, item.family_id)
+    assert family is not None  # noqa: S101 - foreign key
+    now = datetime.now(UTC)
+    decision = ModerationDecision(
+        id=uuid.uuid4(),
+        item_id=item.id,
+        moderator_id=actor.user_id,
+        decision=request.decision,
+        redactions={
+            "text": request.text_redactions or [],
+            "images": dict(request.image_redactions),
+        },
+        decided_at=now,
+    )
+    base: dict[str, Any] = {"item_id": item.id, "decision_id": decision.id}
+    result: dict[str, Any] = {"item_id": str(item.id), "decision": request.decision.value}
+
+    if request.decision in (Decision.APPROVE, Decision.APPROVE_WITH_REDACTIONS):
+        delivered = []
+        for delivery in deliveries:
+            stored = await app[VAULT].put_bytes(
+                session,
+                item.family_id,
+                delivery.data,
+                role=ObjectRole.DELIVERED,
+                media_type=delivery.media_type,
+            )
+            await session.flush()  # the object row before the part that refers to it
+            part = await session.get(ItemPart, delivery.part.id)
+            assert part is not None  # noqa: S101 - loaded with the item above
+            part.delivered_object_id = stored.id
+            delivered.append({"part_id": part.id, "object_id": stored.id, "sha256": stored.sha256})
+        session.add(decision)
+        item.decided_at = now
+        if family.requires_second_approval:
+            item.status = ItemStatus.AWAITING_SECOND_APPROVAL
+            await session.flush()
+            await work.record(
+                item.family_id,
+                "item_moderated",
+                {
+                    **base,
+                    "decision": request.decision.value,
+                    "redactions": summary,
+                    "delivered": delivered,
+                    "awaiting_second_approval": True,
+                },
+            )
+        else:
+            item.status = ItemStatus.APPROVED
+            await session.flush()
+            await work.record(
+                item.family_id,
+                "item_moderated",
+                {**base, "decision": request.decision.value, "redactions": summary},
+            )
+            await work.record(item.family_id, "item_approved", base)
+            await work.record(item.family_id, "item_delivered", {**base, "delivered": delivered})
+    elif request.decision is Decision.CONFIRM:
+        first = await session.scalar(
+            select(ModerationDecision)
+            .where(
+                ModerationDecision.item_id == item.id,
+                ModerationDecision.decision.in_(
+                    [Decision.APPROVE, Decision.APPROVE_WITH_REDACTIONS]
+                ),
+            )
+            .order_by(ModerationDecision.decided_at.desc())
+            .limit(1)
+        )
+        if first is None:
+            raise Conflict("This item has no first approval to confirm.", code="not_awaiting")
+        if first.moderator_id == actor.user_id:
+            raise Forbidden(
+                "This family needs a second moderator: someone other than you must confirm "
+                "the approval.",
+                code="same_moderator",
+            )
+        session.add(decision)
+        item.status = ItemStatus.APPROVED
+        item.decided_at = now
+        await session.flush()
+        parts = (await session.scalars(select(ItemPart).where(ItemPart.item_id == item.id))).all()
+        delivered_ids = [p.delivered_object_id for p in parts if p.delivered_object_id]
+        objects = (
+            await session.scalars(select(StoredObject).where(StoredObject.id.in_(delivered_ids)))
+        ).all()
+        by_id = {o.id: o for o in objects}
+        delivered = [
+            {
+                "part_id": p.id,
+                "object_id": p.delivered_object_id,
+                "sha256": by_id[p.delivered_object_id].sha256,
+            }
+            for p in parts
+            if p.delivered_object_id in by_id
+        ]
+        await work.record(
+            item.family_id,
+            "item_approved",
+            {**base, "confirms_decision_id": first.id, "first_moderator_id": first.moderator_id},
+        )
+        await work.record(item.family_id, "item_delivered", {**base, "delivered": delivered})
+    elif request.decision is Decision.RETURN:
+        sealed = await keyring.seal_for_family(
+            session, item.family_id, request.message.encode("utf-8"), RETURN_PURPOSE
+        )
+        decision.reason_sealed = sealed
+        session.add(decision)
+        item.return_message_sealed = sealed
+        item.status = ItemStatus.RETURNED
+        item.decided_at = now
+        await session.flush()
+        await work.record(
+            item.family_id, "item_returned", {**base, "message": Sealed(request.message)}
+        )
+    else:
+        decision.reason_sealed = await keyring.seal_for_family(
+            session, item.family_id, request.message.encode("utf-8"), REASON_PURPOSE
+        )
+        session.add(decision)
+        item.status = ItemStatus.REJECTED
+        item.decided_at = now
+        await session.flush()
+        await work.record(
+            item.family_id, "item_rejected", {**base, "reason": Sealed(request.message)}
+        )
+    result.update(
+        status=item.status.value,
+        version=item.version,
+        family_id=str(item.family_id),
+        direction=item.direction.value,
+        sender_id=str(item.sender_id),
+    )
+    return result
+
+
+async def _notify(app: web.Application, result: dict[str, Any]) -> None:
+    """E-mail the people who should look (no content, a link only). The decision is already
+    committed, so a mail failure is logged, never turned into an error for the moderator."""
+    status = result["status"]
+    family_id = uuid.UUID(result["family_id"])
+    settings = app[SETTINGS]
+    link = f"{settings.public_url}/families/{family_id}/letterbox"
+    if result["direction"] == Direction.TO_CHILD.value:
+        kind = {"approved": "item_approved", "returned": "item_returned"}.get(status)
+        recipients_query = select(User.email).where(User.id == uuid.UUID(result["sender_id"]))
+    else:
+        kind = "reply_waiting" if status == ItemStatus.APPROVED.value else None
+        recipients_query = (
+            select(User.email)
+            .join(FamilySender, FamilySender.user_id == User.id)
+            .where(FamilySender.family_id == family_id, FamilySender.approved.is_(True))
+        )
+    if kind is None:
+        return
+    async with app[SESSIONMAKER]() as session:
+        recipients = (await session.scalars(recipients_query)).all()
+    for email in recipients:
+        try:
+            await app[MAILER].send(
+                to=email, subject=KINDS[kind].subject, template=kind, context={"link": link}
+            )
+        except Exception:
+            log.warning("could not send the %s e-mail", kind, exc_info=True)

@@ -1,0 +1,158 @@
+"""The parent's view: the status of what they sent, and the child's delivered replies.
+
+A parent sees only their own items' statuses and the delivered copies of replies. Anything not
+delivered, and anything of another family, answers exactly like an id that does not exist.
+Nothing staff-only (scanner hits, removed metadata, reasons for rejection, moderators) leaves
+this module.
+"""
+
+from __future__ import annotations
+
+import uuid
+from datetime import datetime
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.appkeys import KEYRING
+from service.errors import NotFound
+from service.http.access import Actor
+from service.letterbox.gifts import gifts_for_parent
+from service.letterbox.moderation import RETURN_PURPOSE, read_object
+from storage.models import Direction, Item, ItemPart, ItemStatus, PartKind
+
+DELIVERED = frozenset({ItemStatus.APPROVED, ItemStatus.OPENED})
+
+_EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "text/plain; charset=utf-8": "txt"}
+
+
+def _day(value: datetime | None) -> str | None:
+    return value.strftime("%-d %B %Y") if value is not None else None
+
+
+def parent_status(item: Item) -> tuple[str, str]:
+    """(code, words) a parent sees. Rejection reasons stay with the centre."""
+    status = item.status
+    if status in (ItemStatus.SUBMITTED, ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVAL):
+        return "in_review", "In review"
+    if status is ItemStatus.APPROVED:
+        return "approved", "Approved"
+    if status is ItemStatus.RETURNED:
+        return "returned", "Returned to you with a message"
+    if status is ItemStatus.REJECTED:
+        return "not_delivered", "Not delivered"
+    return "opened", f"Opened on {_day(item.opened_at)}"
+
+
+def _visible(actor: Actor) -> Any:
+    return or_(
+        (Item.direction == Direction.TO_CHILD) & (Item.sender_id == actor.user_id),
+        (Item.direction == Direction.TO_PARENT) & Item.status.in_(DELIVERED),
+    )
+
+
+async def visible_item(
+    session: AsyncSession, actor: Actor, family_id: uuid.UUID, item_id: uuid.UUID
+) -> Item:
+    item = await session.scalar(
+        select(Item).where(Item.id == item_id, Item.family_id == family_id, _visible(actor))
+    )
+    if item is None:
+        raise NotFound("We could not find that.")
+    return item
+
+
+async def item_view(
+    app: web.Application, session: AsyncSession, actor: Actor, item: Item
+) -> dict[str, Any]:
+    code, words = parent_status(item)
+    view: dict[str, Any] = {
+        "item_id": str(item.id),
+        "kind": item.kind.value,
+        "direction": item.direction.value,
+        "status": code,
+        "status_text": words,
+        "submitted_on": _day(item.submitted_at),
+        "opened_on": _day(item.opened_at),
+    }
+    if item.direction is Direction.TO_CHILD:
+        if item.status is ItemStatus.RETURNED and item.return_message_sealed is not None:
+            view["return_message"] = (
+                await app[KEYRING].open_for_family(
+                    session, item.family_id, item.return_message_sealed, RETURN_PURPOSE
+                )
+            ).decode("utf-8")
+        return view
+    # A delivered reply: its delivered copy, and nothing else.
+    parts = (
+        await session.scalars(
+            select(ItemPart).where(ItemPart.item_id == item.id).order_by(ItemPart.position)
+        )
+    ).all()
+    texts: list[str] = []
+    files: list[dict[str, Any]] = []
+    for part in parts:
+        if part.delivered_object_id is None:
+            continue
+        if part.kind is PartKind.TEXT:
+            texts.append(
+                (await read_object(app, session, part.delivered_object_id)).decode("utf-8")
+            )
+        url = f"/api/items/{item.id}/parts/{part.id}/download"
+        files.append(
+            {
+                "part_id": str(part.id),
+                "kind": part.kind.value,
+                "download_url": url,
+                "view_url": f"/api/items/{item.id}/parts/{part.id}/view"
+                if part.kind is not PartKind.TEXT
+                else None,
+            }
+        )
+    view["text"] = "\n\n".join(texts)
+    view["files"] = files
+    return view
+
+
+async def overview(
+    app: web.Application, session: AsyncSession, actor: Actor, family_id: uuid.UUID
+) -> dict[str, Any]:
+    items = (
+        await session.scalars(
+            select(Item)
+            .where(Item.family_id == family_id, _visible(actor))
+            .order_by(Item.submitted_at.desc(), Item.id)
+        )
+    ).all()
+    sent = [
+        await item_view(app, session, actor, i) for i in items if i.direction is Direction.TO_CHILD
+    ]
+    replies = [
+        await item_view(app, session, actor, i) for i in items if i.direction is Direction.TO_PARENT
+    ]
+    return {
+        "family_id": str(family_id),
+        "items": sent,
+        "replies": replies,
+        "gifts": await gifts_for_parent(app, session, family_id, actor.user_id),
+    }
+
+
+async def delivered_part(
+    session: AsyncSession,
+    actor: Actor,
+    family_id: uuid.UUID,
+    item_id: uuid.UUID,
+    part_id: uuid.UUID,
+) -> tuple[ItemPart, str]:
+    """A delivered part of a delivered reply, with a download file name."""
+    item = await visible_item(session, actor, family_id, item_id)
+    if item.direction is not Direction.TO_PARENT:
+        raise NotFound("We could not find that.")
+    part = await session.get(ItemPart, part_id)
+    if part is None or part.item_id != item.id or part.delivered_object_id is None:
+        raise NotFound("We could not find that.")
+    extension = _EXTENSIONS.get(part.media_type, "bin")
+    return part, f"reply-{item.submitted_at:%Y-%m-%d}-{part.position + 1}.{extension}"

@@ -1,0 +1,719 @@
+"""HTTP handlers of the letterbox: thin — parse, call one domain function, answer.
+
+Every route is added through ``add_route`` with its ``Access`` (roles and the family it
+concerns), so the access middleware has checked the family before any handler here runs.
+JSON routes live under ``/api/``; the browser pages post forms or upload with XHR.
+"""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import AsyncGenerator
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+from sqlalchemy import select
+
+from service.appkeys import SESSIONMAKER, SETTINGS, VAULT
+from service.errors import Forbidden, Invalid, NotFound
+from service.http.access import (
+    STAFF_ROLES,
+    add_route,
+    current_actor,
+    current_family,
+    family_in_path,
+    family_of_item,
+    family_of_opening_session,
+    signed_in,
+)
+from service.letterbox import gifts, intake, moderation, opening, parent
+from service.letterbox.intake import NewItem, sanitiser_limits
+from service.letterbox.moderation import DecisionRequest
+from storage.models import (
+    Child,
+    Decision,
+    Direction,
+    Family,
+    ItemKind,
+    ItemPart,
+    ObjectRole,
+    OpeningSession,
+    Role,
+    StoredObject,
+)
+
+PARENTS = frozenset({Role.PARENT})
+STAFF = STAFF_ROLES
+ADMINS = frozenset({Role.ADMIN})
+# A file served from the vault must never be rendered as a page, whatever its bytes.
+SANDBOX_CSP = "default-src 'none'; img-src 'self'; sandbox"
+
+
+def _uuid(request: web.Request, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except (KeyError, ValueError):
+        raise NotFound("We could not find that.") from None
+
+
+async def _json_body(request: web.Request) -> dict[str, Any]:
+    try:
+        data = await request.json()
+    except (ValueError, UnicodeDecodeError):
+        raise Invalid("Send a JSON object.") from None
+    if not isinstance(data, dict):
+        raise Invalid("Send a JSON object.")
+    return data
+
+
+async def stream_object(
+    request: web.Request, stored: StoredObject, *, attachment: bool, filename: str
+) -> web.StreamResponse:
+    """Stream a stored object's plaintext; never as HTML, never sniffed."""
+    if stored.media_type not in (
+        "image/jpeg",
+        "image/png",
+        "image/heic",
+        "application/pdf",
+    ) and not (stored.media_type.startswith("text/plain")):
+        raise NotFound("We could not find that.")
+    async with request.app[SESSIONMAKER]() as session:
+        chunks = await request.app[VAULT].open(session, stored)
+    response = web.StreamResponse()
+    response.content_type = stored.media_type.split(";")[0]
+    if stored.media_type.startswith("text/"):
+        response.charset = "utf-8"
+    disposition = "attachment" if attachment else "inline"
+    response.headers["Content-Disposition"] = f'{disposition}; filename="{filename}"'
+    response.headers["X-Content-Type-Options"] = "nosniff"
+    response.headers["Content-Security-Policy"] = SANDBOX_CSP
+    response.content_length = stored.size
+    try:
+        await response.prepare(request)
+        async for chunk in chunks:
+            await response.write(chunk)
+        await response.write_eof()
+    finally:
+        # A client that goes away mid-download must not leave the stored file open.
+        if isinstance(chunks, AsyncGenerator):
+            await chunks.aclose()
+    return response
+
+
+async def _stored(request: web.Request, object_id: uuid.UUID | None) -> StoredObject:
+    if object_id is None:
+        raise NotFound("We could not find that.")
+    async with request.app[SESSIONMAKER]() as session:
+        stored = await session.get(StoredObject, object_id)
+    if stored is None:
+        raise NotFound("We could not find that.")
+    return stored
+
+
+def _extension(media_type: str) -> str:
+    return {"image/jpeg": "jpg", "image/png": "png", "application/pdf": "pdf"}.get(
+        media_type.split(";")[0], "txt" if media_type.startswith("text/") else "bin"
+    )
+
+
+# --- parent -----------------------------------------------------------------------------------
+
+
+async def submit_item(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    kind_text = request.query.get("kind", ItemKind.LETTER.value)
+    if kind_text not in (ItemKind.LETTER.value, ItemKind.DIGITAL_GIFT.value):
+        raise Invalid("Send a letter or a digital gift.", field="kind")
+    new = NewItem(current_family(request), Direction.TO_CHILD, ItemKind(kind_text))
+    status, body = await intake.submit_from_request(request, actor, new)
+    return web.json_response(body, status=status)
+
+
+async def parent_overview_json(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[SESSIONMAKER]() as session:
+        body = await parent.overview(request.app, session, actor, current_family(request))
+    return web.json_response(body)
+
+
+async def parent_page(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    family_id = current_family(request)
+    async with request.app[SESSIONMAKER]() as session:
+        body = await parent.overview(request.app, session, actor, family_id)
+    limits = sanitiser_limits(request.app[SETTINGS])
+    return aiohttp_jinja2.render_template(
+        "letterbox/parent.html", request, {**body, "limits": limits}
+    )
+
+
+async def parent_item_json(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[SESSIONMAKER]() as session:
+        item = await parent.visible_item(
+            session, actor, current_family(request), _uuid(request, "item_id")
+        )
+        body = await parent.item_view(request.app, session, actor, item)
+    return web.json_response(body)
+
+
+async def _parent_part(request: web.Request, *, attachment: bool) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[SESSIONMAKER]() as session:
+        part, name = await parent.delivered_part(
+            session,
+            actor,
+            current_family(request),
+            _uuid(request, "item_id"),
+            _uuid(request, "part_id"),
+        )
+    stored = await _stored(request, part.delivered_object_id)
+    if not attachment and not stored.media_type.startswith("image/"):
+        raise NotFound("We could not find that.")
+    filename = name.rsplit(".", 1)[0] + "." + _extension(stored.media_type)
+    return await stream_object(request, stored, attachment=attachment, filename=filename)
+
+
+async def parent_download(request: web.Request) -> web.StreamResponse:
+    return await _parent_part(request, attachment=True)
+
+
+async def parent_view_part(request: web.Request) -> web.StreamResponse:
+    return await _parent_part(request, attachment=False)
+
+
+# --- moderation -------------------------------------------------------------------------------
+
+
+def _queue_filters(request: web.Request) -> tuple[uuid.UUID | None, Direction | None]:
+    family_id = None
+    direction = None
+    if raw := request.query.get("family_id"):
+        try:
+            family_id = uuid.UUID(raw)
+        except ValueError:
+            raise Invalid("That is not a family id.", field="family_id") from None
+    if raw := request.query.get("direction"):
+        try:
+            direction = Direction(raw)
+        except ValueError:
+            raise Invalid("Direction is to_child or to_parent.", field="direction") from None
+    return family_id, direction
+
+
+async def queue_json(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    family_id, direction = _queue_filters(request)
+    async with request.app[SESSIONMAKER]() as session:
+        entries = await moderation.queue(
+            session, actor.centre_id, family_id=family_id, direction=direction
+        )
+    return web.json_response({"items": [e.as_json() for e in entries]})
+
+
+async def queue_page(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    await _refuse_locked_device(request)
+    family_id, direction = _queue_filters(request)
+    async with request.app[SESSIONMAKER]() as session:
+        entries = await moderation.queue(
+            session, actor.centre_id, family_id=family_id, direction=direction
+        )
+        families = (
+            await session.execute(
+                select(Family.id, Family.case_reference)
+                .where(Family.centre_id == actor.centre_id)
+                .order_by(Family.case_reference)
+            )
+        ).all()
+    return aiohttp_jinja2.render_template(
+        "staff/queue.html",
+        request,
+        {
+            "entries": entries,
+            "families": families,
+            "family_id": str(family_id) if family_id else "",
+            "direction": direction.value if direction else "",
+        },
+    )
+
+
+async def moderation_item_json(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONMAKER]() as session:
+        body = await moderation.moderator_view(request.app, session, _uuid(request, "item_id"))
+    return web.json_response(body)
+
+
+async def moderation_item_page(request: web.Request) -> web.StreamResponse:
+    await _refuse_locked_device(request)
+    async with request.app[SESSIONMAKER]() as session:
+        body = await moderation.moderator_view(request.app, session, _uuid(request, "item_id"))
+    return aiohttp_jinja2.render_template(
+        "staff/item.html", request, {"item": body, "actor": current_actor(request)}
+    )
+
+
+async def decide_json(request: web.Request) -> web.StreamResponse:
+    decision = DecisionRequest.from_json(await _json_body(request))
+    result = await moderation.decide(
+        request.app, current_actor(request), _uuid(request, "item_id"), decision
+    )
+    return web.json_response(result)
+
+
+def _form_decision(form: Any) -> DecisionRequest:
+    text_spans: list[list[int]] = []
+    for raw in [*form.getall("span", []), *str(form.get("extra_spans", "")).split(",")]:
+        raw = str(raw).strip()
+        if not raw:
+            continue
+        start, _, end = raw.partition("-")
+        try:
+            text_spans.append([int(start), int(end)])
+        except ValueError:
+            raise Invalid(f"“{raw}” is not a span like 10-25.", field="extra_spans") from None
+    images: dict[str, object] = {}
+    for key in form:
+        if not key.startswith("boxes-"):
+            continue
+        boxes = []
+        for line in str(form[key]).splitlines():
+            if not line.strip():
+                continue
+            try:
+                boxes.append([int(v) for v in line.replace(" ", "").split(",")])
+            except ValueError:
+                raise Invalid(f"“{line}” is not a box like 10,20,100,50.", field=key) from None
+        if boxes:
+            images[key.removeprefix("boxes-")] = boxes
+    decision = str(form.get("decision", ""))
+    if decision == Decision.APPROVE.value and (text_spans or images):
+        decision = Decision.APPROVE_WITH_REDACTIONS.value
+    try:
+        version = int(str(form.get("version", "")))
+    except ValueError:
+        version = -1
+    return DecisionRequest.from_json(
+        {
+            "decision": decision,
+            "version": version,
+            "redactions": {"text": text_spans, "images": images},
+            "message": str(form.get("message", "")),
+        }
+    )
+
+
+async def decide_form(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    item_id = _uuid(request, "item_id")
+    await moderation.decide(request.app, current_actor(request), item_id, _form_decision(form))
+    raise web.HTTPSeeOther("/staff/moderation")
+
+
+async def staff_object(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    which = request.match_info["which"]
+    item_id = _uuid(request, "item_id")
+    async with request.app[SESSIONMAKER]() as session:
+        part = await session.get(ItemPart, _uuid(request, "part_id"))
+    if part is None or part.item_id != item_id:
+        raise NotFound("We could not find that.")
+    if which == "original":
+        # The original is sealed for the record: admins only.
+        if actor.role is not Role.ADMIN:
+            raise Forbidden("Only a centre admin can open the original upload.")
+        object_id = part.original_object_id
+    elif which == "delivered":
+        object_id = part.delivered_object_id
+    else:
+        object_id = part.sanitised_object_id
+    stored = await _stored(request, object_id)
+    return await stream_object(
+        request,
+        stored,
+        attachment=which == "original",
+        filename=f"{which}-{part.position + 1}.{_extension(stored.media_type)}",
+    )
+
+
+# --- opening sessions and the child view ----------------------------------------------------
+
+
+async def _refuse_locked_device(request: web.Request) -> None:
+    """A device showing a child view stays there: staff pages send it back to the child."""
+    settings = request.app[SETTINGS]
+    token = request.cookies.get(opening.device_cookie_name(settings.secure_cookies))
+    if not token:
+        return
+    async with request.app[SESSIONMAKER]() as session:
+        session_id = await session.scalar(
+            select(OpeningSession.id).where(
+                OpeningSession.device_token_hash == opening.token_hash(token),
+                OpeningSession.ended_at.is_(None),
+            )
+        )
+    if session_id is not None:
+        raise web.HTTPSeeOther(f"/child/sessions/{session_id}")
+
+
+def _set_device_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
+    settings = request.app[SETTINGS]
+    response.set_cookie(
+        opening.device_cookie_name(settings.secure_cookies),
+        token,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def _clear_device_cookie(response: web.StreamResponse, request: web.Request) -> None:
+    settings = request.app[SETTINGS]
+    response.del_cookie(
+        opening.device_cookie_name(settings.secure_cookies),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="Strict",
+    )
+
+
+def _see_other(location: str) -> web.Response:
+    # A plain response, not a raised HTTPSeeOther, so the cookie set on it is certainly sent.
+    return web.Response(status=303, headers={"Location": location})
+
+
+def _child_id(raw: object) -> uuid.UUID:
+    try:
+        return uuid.UUID(str(raw))
+    except ValueError:
+        raise Invalid("Choose one of this family's children.", field="child_id") from None
+
+
+async def start_session_json(request: web.Request) -> web.StreamResponse:
+    body = await _json_body(request)
+    started = await opening.start_session(
+        request.app,
+        current_actor(request),
+        current_family(request),
+        _child_id(body.get("child_id")),
+    )
+    response = web.json_response(
+        {
+            "session_id": str(started.session_id),
+            "child_view": f"/child/sessions/{started.session_id}",
+        },
+        status=201,
+    )
+    _set_device_cookie(response, request, started.device_token)
+    return response
+
+
+async def start_session_form(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    started = await opening.start_session(
+        request.app,
+        current_actor(request),
+        current_family(request),
+        _child_id(form.get("child_id")),
+    )
+    response = _see_other(f"/child/sessions/{started.session_id}")
+    _set_device_cookie(response, request, started.device_token)
+    return response
+
+
+async def staff_family_page(request: web.Request) -> web.StreamResponse:
+    await _refuse_locked_device(request)
+    family_id = current_family(request)
+    async with request.app[SESSIONMAKER]() as session:
+        family = await session.get(Family, family_id)
+        children = (await session.scalars(select(Child).where(Child.family_id == family_id))).all()
+        family_gifts = await gifts.gifts_for_staff(request.app, session, family_id)
+        sessions = (
+            await session.scalars(
+                select(OpeningSession)
+                .where(OpeningSession.family_id == family_id)
+                .order_by(OpeningSession.started_at.desc())
+                .limit(20)
+            )
+        ).all()
+    return aiohttp_jinja2.render_template(
+        "staff/family.html",
+        request,
+        {"family": family, "children": children, "gifts": family_gifts, "sessions": sessions},
+    )
+
+
+async def _child_session(request: web.Request) -> tuple[uuid.UUID, OpeningSession]:
+    session_id = _uuid(request, "session_id")
+    async with request.app[SESSIONMAKER]() as session:
+        found = await opening.active_session(session, session_id)
+    opening.check_device(request, found)
+    return session_id, found
+
+
+async def child_page(request: web.Request) -> web.StreamResponse:
+    session_id, found = await _child_session(request)
+    async with request.app[SESSIONMAKER]() as session:
+        items = await opening.child_items(session, found)
+        child = await session.get(Child, found.child_id)
+    return aiohttp_jinja2.render_template(
+        "child/session.html",
+        request,
+        {
+            "session_id": session_id,
+            "child_name": child.name if child else "",
+            "items": items,
+            "limits": sanitiser_limits(request.app[SETTINGS]),
+        },
+    )
+
+
+async def child_items_json(request: web.Request) -> web.StreamResponse:
+    _, found = await _child_session(request)
+    async with request.app[SESSIONMAKER]() as session:
+        items = await opening.child_items(session, found)
+    return web.json_response(
+        {
+            "items": [
+                {"item_id": str(i.id), "kind": i.kind.value, "opened": i.opened_at is not None}
+                for i in items
+            ]
+        }
+    )
+
+
+async def _open_and_show(request: web.Request) -> dict[str, Any]:
+    session_id, found = await _child_session(request)
+    item_id = _uuid(request, "item_id")
+    await opening.open_item(request.app, current_actor(request), session_id, item_id)
+    async with request.app[SESSIONMAKER]() as session:
+        item = await opening.child_item(session, found, item_id)
+        return await opening.delivered_content(
+            request.app, session, item, f"/child/sessions/{session_id}/items/{item_id}/parts"
+        )
+
+
+async def child_open_json(request: web.Request) -> web.StreamResponse:
+    return web.json_response(await _open_and_show(request))
+
+
+async def child_open_form(request: web.Request) -> web.StreamResponse:
+    await _open_and_show(request)
+    raise web.HTTPSeeOther(
+        f"/child/sessions/{request.match_info['session_id']}/items/{request.match_info['item_id']}"
+    )
+
+
+async def child_item_page(request: web.Request) -> web.StreamResponse:
+    session_id, found = await _child_session(request)
+    item_id = _uuid(request, "item_id")
+    async with request.app[SESSIONMAKER]() as session:
+        item = await opening.child_item(session, found, item_id)
+        if item.opened_at is None:
+            raise NotFound("We could not find that.")
+        content = await opening.delivered_content(
+            request.app, session, item, f"/child/sessions/{session_id}/items/{item_id}/parts"
+        )
+    return aiohttp_jinja2.render_template(
+        "child/item.html", request, {"session_id": session_id, "content": content}
+    )
+
+
+async def child_picture(request: web.Request) -> web.StreamResponse:
+    _, found = await _child_session(request)
+    item_id = _uuid(request, "item_id")
+    async with request.app[SESSIONMAKER]() as session:
+        item = await opening.child_item(session, found, item_id)
+        part = await session.get(ItemPart, _uuid(request, "part_id"))
+    if part is None or part.item_id != item.id or part.delivered_object_id is None:
+        raise NotFound("We could not find that.")
+    stored = await _stored(request, part.delivered_object_id)
+    if stored.role is not ObjectRole.DELIVERED or not stored.media_type.startswith("image/"):
+        raise NotFound("We could not find that.")
+    return await stream_object(
+        request, stored, attachment=False, filename=f"picture.{_extension(stored.media_type)}"
+    )
+
+
+async def child_reply(request: web.Request) -> web.StreamResponse:
+    _, found = await _child_session(request)
+    new = NewItem(found.family_id, Direction.TO_PARENT, ItemKind.REPLY, child_id=found.child_id)
+    status, body = await intake.submit_from_request(request, current_actor(request), new)
+    return web.json_response(body, status=status)
+
+
+async def child_leave(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    session_id = _uuid(request, "session_id")
+    await opening.leave_child_view(
+        request.app, current_actor(request), session_id, str(form.get("password", ""))
+    )
+    response = _see_other(f"/staff/opening-sessions/{session_id}")
+    _clear_device_cookie(response, request)
+    return response
+
+
+async def staff_session_page(request: web.Request) -> web.StreamResponse:
+    await _refuse_locked_device(request)
+    async with request.app[SESSIONMAKER]() as session:
+        view = await opening.staff_session_view(session, _uuid(request, "session_id"))
+    return aiohttp_jinja2.render_template("staff/session.html", request, view)
+
+
+async def note_json(request: web.Request) -> web.StreamResponse:
+    body = await _json_body(request)
+    note_id = await opening.add_observation_note(
+        request.app, current_actor(request), _uuid(request, "session_id"), str(body.get("text", ""))
+    )
+    return web.json_response({"note_id": str(note_id)}, status=201)
+
+
+async def note_form(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    session_id = _uuid(request, "session_id")
+    await opening.add_observation_note(
+        request.app, current_actor(request), session_id, str(form.get("text", ""))
+    )
+    raise web.HTTPSeeOther(f"/staff/opening-sessions/{session_id}")
+
+
+async def end_json(request: web.Request) -> web.StreamResponse:
+    result = await opening.end_session(
+        request.app, current_actor(request), _uuid(request, "session_id")
+    )
+    response = web.json_response(result)
+    _clear_device_cookie(response, request)
+    return response
+
+
+async def end_form(request: web.Request) -> web.StreamResponse:
+    session_id = _uuid(request, "session_id")
+    await opening.end_session(request.app, current_actor(request), session_id)
+    response = _see_other(f"/staff/opening-sessions/{session_id}")
+    _clear_device_cookie(response, request)
+    return response
+
+
+# --- physical gifts ---------------------------------------------------------------------------
+
+
+async def gift_received(request: web.Request) -> web.StreamResponse:
+    submission = await intake.read_submission(
+        request,
+        sanitiser_limits(request.app[SETTINGS]),
+        text_field="description",
+        file_field="photo",
+        fields=frozenset({"from_user_id"}),
+    )
+    body = await gifts.log_received(
+        request.app, current_actor(request), current_family(request), submission
+    )
+    return web.json_response(body, status=201)
+
+
+async def gift_list(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONMAKER]() as session:
+        body = await gifts.gifts_for_staff(request.app, session, current_family(request))
+    return web.json_response({"gifts": body})
+
+
+async def gift_step(request: web.Request) -> web.StreamResponse:
+    body = await gifts.advance(
+        request.app, current_actor(request), _uuid(request, "gift_id"), request.match_info["step"]
+    )
+    return web.json_response(body)
+
+
+def setup_routes(app: web.Application) -> None:
+    parent_family = signed_in(PARENTS, family=family_in_path())
+    parent_item = signed_in(PARENTS, family=family_of_item())
+    staff = signed_in(STAFF)
+    staff_item = signed_in(STAFF, family=family_of_item())
+    staff_family = signed_in(STAFF, family=family_in_path())
+    staff_session = signed_in(STAFF, family=family_of_opening_session())
+    staff_gift = signed_in(STAFF, family=gifts.family_of_gift)
+
+    add_route(app, "GET", "/families/{family_id}/letterbox", parent_page, parent_family)
+    add_route(
+        app, "GET", "/api/families/{family_id}/letterbox", parent_overview_json, parent_family
+    )
+    add_route(app, "POST", "/api/families/{family_id}/items", submit_item, parent_family)
+    add_route(app, "GET", "/api/items/{item_id}", parent_item_json, parent_item)
+    add_route(
+        app, "GET", "/api/items/{item_id}/parts/{part_id}/download", parent_download, parent_item
+    )
+    add_route(
+        app, "GET", "/api/items/{item_id}/parts/{part_id}/view", parent_view_part, parent_item
+    )
+
+    add_route(app, "GET", "/staff/moderation", queue_page, staff)
+    add_route(app, "GET", "/api/moderation/queue", queue_json, staff)
+    add_route(app, "GET", "/staff/moderation/items/{item_id}", moderation_item_page, staff_item)
+    add_route(app, "GET", "/api/moderation/items/{item_id}", moderation_item_json, staff_item)
+    add_route(app, "POST", "/api/moderation/items/{item_id}/decision", decide_json, staff_item)
+    add_route(app, "POST", "/staff/moderation/items/{item_id}/decision", decide_form, staff_item)
+    add_route(
+        app,
+        "GET",
+        "/staff/items/{item_id}/parts/{part_id}/{which:sanitised|delivered|original}",
+        staff_object,
+        staff_item,
+    )
+
+    add_route(app, "GET", "/staff/families/{family_id}/letterbox", staff_family_page, staff_family)
+    add_route(
+        app, "POST", "/api/families/{family_id}/opening-sessions", start_session_json, staff_family
+    )
+    add_route(
+        app,
+        "POST",
+        "/staff/families/{family_id}/opening-sessions",
+        start_session_form,
+        staff_family,
+    )
+    add_route(app, "GET", "/child/sessions/{session_id}", child_page, staff_session)
+    add_route(app, "GET", "/api/child/sessions/{session_id}/items", child_items_json, staff_session)
+    add_route(
+        app,
+        "POST",
+        "/api/child/sessions/{session_id}/items/{item_id}/open",
+        child_open_json,
+        staff_session,
+    )
+    add_route(
+        app,
+        "POST",
+        "/child/sessions/{session_id}/items/{item_id}/open",
+        child_open_form,
+        staff_session,
+    )
+    add_route(
+        app, "GET", "/child/sessions/{session_id}/items/{item_id}", child_item_page, staff_session
+    )
+    add_route(
+        app,
+        "GET",
+        "/child/sessions/{session_id}/items/{item_id}/parts/{part_id}",
+        child_picture,
+        staff_session,
+    )
+    add_route(app, "POST", "/api/child/sessions/{session_id}/replies", child_reply, staff_session)
+    add_route(app, "POST", "/child/sessions/{session_id}/leave", child_leave, staff_session)
+    add_route(app, "GET", "/staff/opening-sessions/{session_id}", staff_session_page, staff_session)
+    add_route(app, "POST", "/api/opening-sessions/{session_id}/notes", note_json, staff_session)
+    add_route(app, "POST", "/staff/opening-sessions/{session_id}/notes", note_form, staff_session)
+    add_route(app, "POST", "/api/opening-sessions/{session_id}/end", end_json, staff_session)
+    add_route(app, "POST", "/staff/opening-sessions/{session_id}/end", end_form, staff_session)
+
+    add_route(app, "POST", "/api/families/{family_id}/gifts", gift_received, staff_family)
+    add_route(app, "GET", "/api/families/{family_id}/gifts", gift_list, staff_family)
+    add_route(
+        app,
+        "POST",
+        "/api/gifts/{gift_id}/{step:checked|handed-over|returned}",
+        gift_step,
+        staff_gift,
+    )

@@ -1,0 +1,73 @@
+"""The parent's view: own statuses, delivered replies only, no other family's items."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+
+from tests.letterbox.world import letter_form, make_world, send_letter
+
+
+async def test_parent_cannot_fetch_undelivered_or_other_family_items(client: TestClient) -> None:
+    world = await make_world(client)
+    other = await make_world(client, centre_id=world.centre_id)
+    _, theirs = await send_letter(client, other, "Another family's letter")
+
+    # A reply still in review (staff typed it in an opening session).
+    started = await client.post(
+        f"/api/families/{world.family_id}/opening-sessions",
+        json={"child_id": str(world.child_id)},
+        headers=world.staff.headers(),
+    )
+    session_id = (await started.json())["session_id"]
+    world.staff.cookies["letterbox-child"] = started.cookies["letterbox-child"].value
+    replied = await client.post(
+        f"/api/child/sessions/{session_id}/replies",
+        data=letter_form("Hi Dad"),
+        headers=world.staff.headers(),
+    )
+    assert replied.status == 201
+    reply_id = (await replied.json())["item_id"]
+    part_id = (await replied.json())["parts"][0]["part_id"]
+
+    for url in (
+        f"/api/items/{reply_id}",
+        f"/api/items/{reply_id}/parts/{part_id}/download",
+        f"/api/items/{theirs['item_id']}",
+    ):
+        response = await client.get(url, headers=world.parent.headers())
+        assert response.status == 404, url
+        assert (await response.json())["error"] == "not_found"
+    overview = await (
+        await client.get(
+            f"/api/families/{world.family_id}/letterbox", headers=world.parent.headers()
+        )
+    ).json()
+    assert overview["replies"] == []
+    foreign = await client.get(
+        f"/api/families/{other.family_id}/letterbox", headers=world.parent.headers()
+    )
+    assert foreign.status == 404
+
+
+async def test_parent_page_lists_items_without_staff_data(client: TestClient) -> None:
+    world = await make_world(client, terms=["Greenfield"])
+    await send_letter(client, world, "Hope Greenfield is fun, LS6 2AB")
+    page = await client.get(
+        f"/families/{world.family_id}/letterbox", headers=world.parent.headers(Accept="text/html")
+    )
+    assert page.status == 200
+    html = await page.text()
+    assert "In review" in html
+    assert 'type="module" src="/static/js/letterbox/upload.js"' in html
+    for staff_only in ("postcode", "sensitive", "GPS", "Moderator"):
+        assert staff_only not in html
+    status, body = await send_letter(client, world, "x")
+    assert status == 201 and "hits" in body["parts"][0]
+
+
+async def test_staff_cannot_use_the_parent_pages(client: TestClient) -> None:
+    world = await make_world(client)
+    response = await client.get(
+        f"/api/families/{world.family_id}/letterbox", headers=world.staff.headers()
+    )
+    assert response.status == 403

@@ -1,0 +1,103 @@
+// Streams a letter and its files to the server with XMLHttpRequest, so the sender sees a
+// progress bar. The CSRF token travels in the X-CSRF-Token header: the server does not read
+// multipart bodies for it.
+
+const STATUS_TEXT = { in_review: "In review" };
+
+function show(element, text) {
+  element.textContent = text;
+  element.hidden = !text;
+}
+
+function addSentItem(list, body) {
+  const empty = list.querySelector("#nothing-sent");
+  if (empty) empty.remove();
+  const row = document.createElement("li");
+  row.className = "item-row";
+  row.dataset.itemId = body.item_id;
+  const label = document.createElement("span");
+  label.textContent = body.kind === "reply" ? "Reply sent just now" : "Sent just now";
+  const status = document.createElement("span");
+  status.className = `status status-${body.status}`;
+  status.textContent = STATUS_TEXT[body.status] || body.status;
+  row.append(label, " ", status);
+  list.prepend(row);
+}
+
+function checkBeforeSending(form, files) {
+  const maxFiles = Number(form.dataset.maxFiles);
+  const maxBytes = Number(form.dataset.maxFileBytes);
+  if (files.length > maxFiles) {
+    return `You attached ${files.length} files; the limit is ${maxFiles}. Please remove some.`;
+  }
+  for (const file of files) {
+    if (file.size === 0) return `${file.name} is empty (0 bytes). Please choose it again.`;
+    if (file.size > maxBytes) {
+      const mb = (size) => (size / 1048576).toFixed(1).replace(/\.0$/, "");
+      return `${file.name} is ${mb(file.size)} MB; the limit is ${mb(maxBytes)} MB per file. Please send a smaller file.`;
+    }
+  }
+  return "";
+}
+
+function upload(form) {
+  const progress = form.querySelector("progress");
+  const status = form.querySelector("[role=status]");
+  const error = form.querySelector("[role=alert]");
+  const button = form.querySelector("button[type=submit]");
+  const fileInput = form.querySelector("input[type=file]");
+  const files = fileInput ? Array.from(fileInput.files) : [];
+  const problem = checkBeforeSending(form, files);
+  show(error, problem);
+  if (problem) return;
+
+  const data = new FormData(form);
+  const request = new XMLHttpRequest();
+  request.open("POST", form.getAttribute("action"));
+  request.setRequestHeader("X-CSRF-Token", form.dataset.csrf);
+  request.setRequestHeader("Accept", "application/json");
+  request.setRequestHeader("Idempotency-Key", crypto.randomUUID());
+  progress.hidden = false;
+  progress.value = 0;
+  button.disabled = true;
+  show(status, "Sending…");
+  request.upload.addEventListener("progress", (event) => {
+    if (event.lengthComputable) progress.value = Math.round((event.loaded / event.total) * 100);
+  });
+  request.upload.addEventListener("load", () => {
+    progress.value = 100;
+    show(status, "Uploaded. Checking your letter…");
+  });
+  request.addEventListener("load", () => {
+    button.disabled = false;
+    let body = {};
+    try {
+      body = JSON.parse(request.responseText);
+    } catch {
+      body = { message: "Something went wrong. Please try again." };
+    }
+    if (request.status === 201 || request.status === 200) {
+      progress.value = 100;
+      show(status, "Sent. It is now in review.");
+      form.reset();
+      const list = document.getElementById(form.dataset.list || "sent-items");
+      if (list) addSentItem(list, body);
+    } else {
+      show(status, "");
+      show(error, body.message || "Something went wrong. Please try again.");
+    }
+  });
+  request.addEventListener("error", () => {
+    button.disabled = false;
+    show(status, "");
+    show(error, "The connection was lost before the letter was sent. Please try again.");
+  });
+  request.send(data);
+}
+
+for (const form of document.querySelectorAll("form[data-upload]")) {
+  form.addEventListener("submit", (event) => {
+    event.preventDefault();
+    upload(form);
+  });
+}
