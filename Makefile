@@ -25,10 +25,12 @@ install: $(STAMP) ## create .venv and install Letterbox
 
 run: $(STAMP) ## migrate, seed the demo centre if empty, serve on http://127.0.0.1:8080
 	$(BIN)/letterbox db upgrade
+	$(BIN)/letterbox demo
 	$(BIN)/letterbox serve
 
-test-services: ## make sure the test services can run (Chromium, exiftool, poppler, clamd, PostgreSQL)
+test-services: ## make sure the test services can run (Chromium, exiftool, poppler, clamd, PostgreSQL, axe-core)
 	scripts/ensure-test-services
+	npm ci --prefix tests/browser --no-audit --no-fund --silent
 
 lint: $(TEST_STAMP) ## ruff (with the S security rules), ruff format check, mypy strict
 	$(BIN)/ruff check service storage tests bench scripts

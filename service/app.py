@@ -13,6 +13,8 @@ import jinja2
 from aiohttp import web
 
 import service.accounts
+import service.api
+import service.centre
 import service.letterbox
 from service import appkeys, background, notify, pages
 from service.http import access, headers
@@ -113,5 +115,7 @@ def create_app(settings: Settings) -> web.Application:
     declare(app, app.router.add_static("/static", WEB_DIR / "static", append_version=True), PUBLIC)
     pages.setup(app)
     service.accounts.setup(app)
+    service.centre.setup(app)
+    service.api.setup(app)
     service.letterbox.setup(app)
     return app

@@ -94,7 +94,10 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
 
 
 def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
-    parser = argparse.ArgumentParser(prog="letterbox", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(
+        prog="letterbox",
+        description="Letterbox: the secure letterbox and supervised video contact service.",
+    )
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     handlers: dict[str, Command] = {}
 
@@ -114,7 +117,11 @@ def _plugins() -> list[
     Callable[[argparse._SubParsersAction[argparse.ArgumentParser], dict[str, Command]], None]
 ]:
     """Capabilities add their own sub-commands here."""
-    return []
+    from service import maintenance
+    from service.centre import demo
+    from service.record import cli as record_cli
+
+    return [maintenance.register, record_cli.register, demo.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

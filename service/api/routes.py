@@ -1,0 +1,227 @@
+"""Every API route, declared once in ``ROUTES``.
+
+The declaration is the single source for three things: the route added to the app (with its
+``Access``), the handler (parse the JSON body into the input dataclass, call one domain
+function, answer with the view dataclass as JSON), and the OpenAPI operation. A route
+cannot exist without its documentation, nor the other way round.
+
+Authentication is the browser session (the same cookie as the pages); every request that
+changes something must carry ``X-CSRF-Token`` and come from the site's own origin."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from aiohttp.typedefs import Handler
+
+from service.centre import families, homes, people, referrals
+from service.centre.context import CentreServices
+from service.centre.schema import parse, to_json
+from service.errors import Invalid, NotFound
+from service.http.access import (
+    Access,
+    Actor,
+    add_route,
+    current_actor,
+    current_family,
+    family_in_path,
+    signed_in,
+)
+from storage.models import Role
+
+PREFIX = "/api/v1"
+
+Call = Callable[[CentreServices, Actor, web.Request, Any], Awaitable[Any]]
+
+ADMIN = signed_in({Role.ADMIN})
+ADMIN_FAMILY = signed_in({Role.ADMIN}, family=family_in_path("family_id"))
+
+
+@dataclass(frozen=True)
+class ApiRoute:
+    method: str
+    path: str  # below PREFIX
+    operation_id: str
+    summary: str
+    tag: str
+    access: Access
+    call: Call
+    body: type[Any] | None = None
+    # A view dataclass; ``None`` answers 204 No Content.
+    response: type[Any] | None = None
+    many: bool = False
+    status: int = 200
+
+    @property
+    def full_path(self) -> str:
+        return PREFIX + self.path
+
+
+def _id(request: web.Request, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise NotFound("We could not find that.") from None
+
+
+async def _body(request: web.Request, cls: type[Any]) -> Any:
+    if request.content_type != "application/json":
+        raise Invalid("Send the body as JSON (Content-Type: application/json).", field="body")
+    try:
+        data = await request.json()
+    except ValueError:
+        raise Invalid("The body is not valid JSON.", field="body") from None
+    return parse(cls, data)
+
+
+def _handler(route: ApiRoute) -> Handler:
+    async def handle(request: web.Request) -> web.StreamResponse:
+        body = await _body(request, route.body) if route.body is not None else None
+        result = await route.call(
+            CentreServices.of(request.app), current_actor(request), request, body
+        )
+        if route.response is None:
+            return web.Response(status=204)
+        return web.json_response(to_json(result), status=route.status)
+
+    handle.__name__ = route.operation_id
+    return handle
+
+
+# --- the calls: one domain function each --------------------------------------------------
+
+
+async def _list_staff(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await people.list_staff(s, a)
+
+
+async def _create_staff(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await people.create_staff(s, a, b)
+
+
+async def _disable_staff(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await people.disable_staff(s, a, _id(r, "user_id"))
+
+
+async def _list_referrals(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await referrals.list_referrals(s, a)
+
+
+async def _record_referral(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await referrals.record_referral(s, a, b)
+
+
+async def _get_referral(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await referrals.get_referral(s, a, _id(r, "referral_id"))
+
+
+async def _accept_referral(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    family_id = await referrals.accept_referral(s, a, _id(r, "referral_id"))
+    return await families.get_family(s, a, family_id)
+
+
+async def _decline_referral(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await referrals.decline_referral(s, a, _id(r, "referral_id"))
+
+
+async def _list_families(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.list_families(s, a)
+
+
+async def _get_family(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.get_family(s, a, current_family(r))
+
+
+async def _update_family(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.update_family(s, a, current_family(r), b)
+
+
+async def _add_child(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.add_child(s, a, current_family(r), b)
+
+
+async def _update_child(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.update_child(s, a, current_family(r), _id(r, "child_id"), b)
+
+
+async def _remove_child(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    await families.remove_child(s, a, current_family(r), _id(r, "child_id"))
+
+
+async def _add_term(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.add_sensitive_term(s, a, current_family(r), b)
+
+
+async def _remove_term(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    await families.remove_sensitive_term(s, a, current_family(r), _id(r, "term_id"))
+
+
+async def _invite_parent(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.invite_parent(s, a, current_family(r), b)
+
+
+async def _resend_invite(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.resend_parent_invite(s, a, current_family(r), _id(r, "sender_id"))
+
+
+async def _sender_approval(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.set_sender_approved(s, a, current_family(r), _id(r, "sender_id"), b)
+
+
+async def _grant_referrer(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.grant_referrer_access(s, a, current_family(r), b)
+
+
+async def _revoke_referrer(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    await families.revoke_referrer_access(s, a, current_family(r), _id(r, "access_id"))
+
+
+async def _dashboard(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+    return await homes.admin_dashboard(s, a)
+
+
+F = "/families/{family_id}"
+
+ROUTES: tuple[ApiRoute, ...] = (
+    ApiRoute("GET", "/dashboard", "getDashboard", "Counts for the admin dashboard", "centre", ADMIN, _dashboard, response=homes.AdminDashboard),
+    ApiRoute("GET", "/staff", "listStaff", "List the centre's admins, staff and supervisors", "staff", ADMIN, _list_staff, response=people.PersonView, many=True),
+    ApiRoute("POST", "/staff", "createStaff", "Create an admin, staff member or supervisor and e-mail their invite", "staff", ADMIN, _create_staff, body=people.StaffInput, response=people.PersonView, status=201),
+    ApiRoute("POST", "/staff/{user_id}/disable", "disableStaff", "Disable an account and end its sessions", "staff", ADMIN, _disable_staff, response=people.PersonView),
+    ApiRoute("GET", "/referrals", "listReferrals", "List referrals, waiting ones first", "referrals", ADMIN, _list_referrals, response=referrals.ReferralView, many=True),
+    ApiRoute("POST", "/referrals", "recordReferral", "Record a referral as received", "referrals", ADMIN, _record_referral, body=referrals.ReferralInput, response=referrals.ReferralView, status=201),
+    ApiRoute("GET", "/referrals/{referral_id}", "getReferral", "Read one referral, known risks included", "referrals", ADMIN, _get_referral, response=referrals.ReferralView),
+    ApiRoute("POST", "/referrals/{referral_id}/accept", "acceptReferral", "Accept a referral: creates the family, its key and its children", "referrals", ADMIN, _accept_referral, response=families.FamilyDetail, status=201),
+    ApiRoute("POST", "/referrals/{referral_id}/decline", "declineReferral", "Decline a referral", "referrals", ADMIN, _decline_referral, response=referrals.ReferralView),
+    ApiRoute("GET", "/families", "listFamilies", "List the centre's families", "families", ADMIN, _list_families, response=families.FamilySummary, many=True),
+    ApiRoute("GET", F, "getFamily", "Read a family's case file", "families", ADMIN_FAMILY, _get_family, response=families.FamilyDetail),
+    ApiRoute("PATCH", F, "updateFamily", "Change a family's contact level, channels, status or second approval", "families", ADMIN_FAMILY, _update_family, body=families.FamilySettingsInput, response=families.FamilyDetail),
+    ApiRoute("POST", F + "/children", "addChild", "Add a child to a family", "families", ADMIN_FAMILY, _add_child, body=referrals.ChildInput, response=families.ChildView, status=201),
+    ApiRoute("PUT", F + "/children/{child_id}", "updateChild", "Change a child's name or year of birth", "families", ADMIN_FAMILY, _update_child, body=referrals.ChildInput, response=families.ChildView),
+    ApiRoute("DELETE", F + "/children/{child_id}", "removeChild", "Remove a child with nothing on record", "families", ADMIN_FAMILY, _remove_child),
+    ApiRoute("POST", F + "/sensitive-terms", "addSensitiveTerm", "Add a word or phrase to the family's private watch list", "families", ADMIN_FAMILY, _add_term, body=families.SensitiveTermInput, response=families.TermView, status=201),
+    ApiRoute("DELETE", F + "/sensitive-terms/{term_id}", "removeSensitiveTerm", "Remove a word or phrase from the watch list", "families", ADMIN_FAMILY, _remove_term),
+    ApiRoute("POST", F + "/parents", "inviteParent", "Invite a parent or relative by e-mail as an approved sender", "families", ADMIN_FAMILY, _invite_parent, body=families.ParentInviteInput, response=families.SenderView, status=201),
+    ApiRoute("POST", F + "/senders/{sender_id}/resend-invite", "resendInvite", "Send a fresh invite link to a parent who has not set up their account", "families", ADMIN_FAMILY, _resend_invite, response=families.SenderView),
+    ApiRoute("PUT", F + "/senders/{sender_id}/approval", "setSenderApproval", "Allow or stop a sender", "families", ADMIN_FAMILY, _sender_approval, body=families.SenderApprovalInput, response=families.SenderView),
+    ApiRoute("POST", F + "/referrer-access", "grantReferrerAccess", "Give a referrer time-limited read-only access to the family", "families", ADMIN_FAMILY, _grant_referrer, body=families.ReferrerAccessInput, response=families.ReferrerAccessView, status=201),
+    ApiRoute("DELETE", F + "/referrer-access/{access_id}", "revokeReferrerAccess", "End a referrer's access now", "families", ADMIN_FAMILY, _revoke_referrer),
+)  # fmt: skip
+
+
+async def openapi_document(request: web.Request) -> web.StreamResponse:
+    from service.api.openapi import build_document
+
+    return web.json_response(build_document(request.app))
+
+
+OPENAPI_PATH = PREFIX + "/openapi.json"
+
+
+def setup(app: web.Application) -> None:
+    for route in ROUTES:
+        add_route(app, route.method, route.full_path, _handler(route), route.access)
+    add_route(app, "GET", OPENAPI_PATH, openapi_document, signed_in())

@@ -1,0 +1,323 @@
+"""Referrals: recorded as received, then accepted as a family (or declined).
+
+Known risks are sensitive free text, sealed under the centre key. Accepting creates the
+family, its key and its children in one transaction with the ``family_created`` event."""
+
+from __future__ import annotations
+
+import enum
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime
+from typing import Any
+
+from sqlalchemy import func, select
+from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from service.centre.context import CentreServices
+from service.centre.schema import InvalidInput, about, items, number, text
+from service.errors import Conflict, NotFound
+from service.http.access import Actor
+from storage.models import Channel, Child, ContactLevel, Family, Referral, ReferralStatus
+from storage.record import Sealed
+from storage.recordformat import EventKind
+
+RISKS_PURPOSE = "referral-known-risks"
+# Two admins accepting at the same moment may pick the same next number; the unique
+# constraint refuses one, which then simply tries the next.
+CASE_REFERENCE_ATTEMPTS = 5
+
+
+class ReferrerKind(enum.StrEnum):
+    SOLICITOR = "solicitor"
+    SOCIAL_WORKER = "social_worker"
+    CAFCASS = "cafcass"
+    MEDIATOR = "mediator"
+    COURT = "court"
+    SELF = "self"
+    OTHER = "other"
+
+    @property
+    def label(self) -> str:
+        return _KIND_LABELS[self]
+
+
+_KIND_LABELS = {
+    ReferrerKind.SOLICITOR: "Solicitor",
+    ReferrerKind.SOCIAL_WORKER: "Social worker",
+    ReferrerKind.CAFCASS: "CAFCASS officer",
+    ReferrerKind.MEDIATOR: "Mediator",
+    ReferrerKind.COURT: "Court order",
+    ReferrerKind.SELF: "Self-referral",
+    ReferrerKind.OTHER: "Other",
+}
+
+
+@dataclass(frozen=True)
+class ChildInput:
+    """A child: first or chosen name only, and the year of birth."""
+
+    name: str = field(metadata=text(1, 100, "First or chosen name"))
+    birth_year: int = field(metadata=number(1990, 2100, "Year of birth"))
+
+
+@dataclass(frozen=True)
+class ReferralInput:
+    """A referral as received from a solicitor, social worker, CAFCASS officer, mediator or
+    court (or a self-referral)."""
+
+    referrer_name: str = field(metadata=text(1, 200, "Name of the person referring"))
+    referrer_organisation: str = field(metadata=text(1, 200, "Their organisation"))
+    referrer_email: str = field(metadata=text(3, 320, "Their e-mail address", email=True))
+    referrer_kind: ReferrerKind = field(metadata=about("Who is referring"))
+    contact_level: ContactLevel = field(metadata=about("Supported or supervised contact"))
+    channels: list[Channel] = field(metadata=items(1, 4, "Ways of keeping in touch allowed"))
+    children: list[ChildInput] = field(metadata=items(1, 10, "The children"))
+    court_order_reference: str | None = field(
+        default=None, metadata=text(1, 100, "Court order reference")
+    )
+    known_risks: str | None = field(default=None, metadata=text(1, 5000, "Known risks"))
+
+
+@dataclass(frozen=True)
+class ChildRow:
+    name: str
+    birth_year: int
+
+
+@dataclass(frozen=True)
+class ReferralView:
+    id: uuid.UUID
+    status: ReferralStatus
+    received_at: datetime
+    referrer_name: str
+    referrer_organisation: str
+    referrer_email: str
+    referrer_kind: str
+    contact_level: ContactLevel
+    channels: list[str]
+    children: list[ChildRow]
+    court_order_reference: str | None
+    family_id: uuid.UUID | None
+    # Only filled when one referral is read; lists never carry it.
+    known_risks: str | None
+
+
+def check_birth_years(children: list[ChildInput], prefix: str | None = "children") -> None:
+    """``prefix=None`` for a single child, whose field is plain ``birth_year``."""
+    this_year = datetime.now(UTC).year
+    errors = {
+        (f"{prefix}.{i}.birth_year" if prefix else "birth_year"): "The year of birth cannot be "
+        "in the future."
+        for i, child in enumerate(children)
+        if child.birth_year > this_year
+    }
+    if errors:
+        raise InvalidInput(errors)
+
+
+def _view(referral: Referral, known_risks: str | None = None) -> ReferralView:
+    return ReferralView(
+        id=referral.id,
+        status=referral.status,
+        received_at=referral.received_at,
+        referrer_name=referral.referrer_name,
+        referrer_organisation=referral.referrer_organisation,
+        referrer_email=referral.referrer_email,
+        referrer_kind=referral.referrer_kind,
+        contact_level=referral.contact_level,
+        channels=list(referral.channels),
+        children=[ChildRow(c["name"], int(c["birth_year"])) for c in referral.children],
+        court_order_reference=referral.court_order_reference,
+        family_id=referral.family_id,
+        known_risks=known_risks,
+    )
+
+
+async def list_referrals(services: CentreServices, actor: Actor) -> list[ReferralView]:
+    async with services.sessionmaker() as session:
+        rows = await session.scalars(
+            select(Referral)
+            .where(Referral.centre_id == actor.centre_id)
+            .order_by(Referral.status != ReferralStatus.RECEIVED, Referral.received_at.desc())
+        )
+        return [_view(r) for r in rows]
+
+
+async def _referral(
+    session: AsyncSession, actor: Actor, referral_id: uuid.UUID, *, lock: bool = False
+) -> Referral:
+    query = select(Referral).where(
+        Referral.id == referral_id, Referral.centre_id == actor.centre_id
+    )
+    # Locked when it is about to change: two admins accepting at once make one family.
+    referral = await session.scalar(query.with_for_update() if lock else query)
+    if referral is None:
+        raise NotFound("We could not find that referral.")
+    return referral
+
+
+async def get_referral(
+    services: CentreServices, actor: Actor, referral_id: uuid.UUID
+) -> ReferralView:
+    async with services.sessionmaker() as session:
+        referral = await _referral(session, actor, referral_id)
+        risks = (
+            services.keyring.open_for_centre(referral.known_risks_sealed, RISKS_PURPOSE).decode()
+            if referral.known_risks_sealed is not None
+            else None
+        )
+        return _view(referral, risks)
+
+
+async def record_referral(
+    services: CentreServices, actor: Actor, data: ReferralInput
+) -> ReferralView:
+    check_birth_years(data.children)
+    async with services.sessionmaker() as session, session.begin():
+        referral = Referral(
+            id=uuid.uuid4(),
+            centre_id=actor.centre_id,
+            referrer_name=data.referrer_name,
+            referrer_organisation=data.referrer_organisation,
+            referrer_email=data.referrer_email,
+            referrer_kind=data.referrer_kind.value,
+            court_order_reference=data.court_order_reference,
+            contact_level=data.contact_level,
+            channels=_channels(data.channels),
+            children=[{"name": c.name, "birth_year": c.birth_year} for c in data.children],
+            known_risks_sealed=(
+                services.keyring.seal_for_centre(data.known_risks.encode(), RISKS_PURPOSE)
+                if data.known_risks
+                else None
+            ),
+            status=ReferralStatus.RECEIVED,
+            received_at=datetime.now(UTC),
+            recorded_by=actor.user_id,
+        )
+        session.add(referral)
+        await session.flush()
+        return _view(referral, data.known_risks)
+
+
+def _channels(channels: list[Channel]) -> list[str]:
+    # One of each, in the order of the vocabulary, so a family's channels compare simply.
+    return [c.value for c in Channel if c in channels]
+
+
+async def next_case_reference(session: AsyncSession, now: datetime) -> str:
+    """``LB-<year>-<number>``, numbered from 0001 each year."""
+    prefix = f"LB-{now.year}-"
+    last = await session.scalar(
+        select(Family.case_reference)
+        .where(Family.case_reference.like(prefix + "%"))
+        .order_by(func.length(Family.case_reference).desc(), Family.case_reference.desc())
+        .limit(1)
+    )
+    number = int(last.removeprefix(prefix)) + 1 if last else 1
+    return f"{prefix}{number:04d}"
+
+
+async def create_family(
+    services: CentreServices,
+    actor: Actor,
+    *,
+    contact_level: ContactLevel,
+    channels: list[Channel],
+    children: list[ChildInput],
+    referral_id: uuid.UUID | None = None,
+    requires_second_approval: bool = False,
+) -> uuid.UUID:
+    """A new family with its key and children, and its ``family_created`` record event.
+    Used by accepting a referral and by the demo centre."""
+    for attempt in range(CASE_REFERENCE_ATTEMPTS):
+        try:
+            async with services.transaction(actor) as work:
+                session = work.session
+                referral: Referral | None = None
+                if referral_id is not None:
+                    referral = await _referral(session, actor, referral_id, lock=True)
+                    if referral.status is not ReferralStatus.RECEIVED:
+                        raise Conflict(
+                            f"This referral was already {referral.status.value}.",
+                            code="referral_closed",
+                        )
+                now = datetime.now(UTC)
+                family = Family(
+                    id=uuid.uuid4(),
+                    centre_id=actor.centre_id,
+                    case_reference=await next_case_reference(session, now),
+                    contact_level=contact_level,
+                    channels=_channels(channels),
+                    requires_second_approval=requires_second_approval,
+                    created_at=now,
+                )
+                session.add(family)
+                await session.flush()
+                await services.keyring.create_family_key(session, family.id)
+                child_rows = [
+                    Child(
+                        id=uuid.uuid4(), family_id=family.id, name=c.name, birth_year=c.birth_year
+                    )
+                    for c in children
+                ]
+                session.add_all(child_rows)
+                if referral is not None:
+                    referral.status = ReferralStatus.ACCEPTED
+                    referral.family_id = family.id
+                await session.flush()
+                payload: dict[str, Any] = {
+                    "case_reference": family.case_reference,
+                    "contact_level": family.contact_level.value,
+                    "channels": list(family.channels),
+                    "requires_second_approval": requires_second_approval,
+                    "children": [
+                        {
+                            "child_id": str(c.id),
+                            "name": Sealed(c.name),
+                            "birth_year": c.birth_year,
+                        }
+                        for c in child_rows
+                    ],
+                }
+                if referral is not None:
+                    payload["referral_id"] = str(referral.id)
+                    payload["referrer_kind"] = referral.referrer_kind
+                await work.record(family.id, EventKind.FAMILY_CREATED, payload)
+                return family.id
+        except IntegrityError:
+            if attempt == CASE_REFERENCE_ATTEMPTS - 1:
+                raise
+    raise AssertionError("unreachable")  # pragma: no cover
+
+
+async def accept_referral(
+    services: CentreServices, actor: Actor, referral_id: uuid.UUID
+) -> uuid.UUID:
+    """Accept a received referral as a new family; returns the family id."""
+    async with services.sessionmaker() as session:
+        referral = await _referral(session, actor, referral_id)
+        level, channels = referral.contact_level, [Channel(c) for c in referral.channels]
+        children = [ChildInput(c["name"], int(c["birth_year"])) for c in referral.children]
+    return await create_family(
+        services,
+        actor,
+        contact_level=level,
+        channels=channels,
+        children=children,
+        referral_id=referral_id,
+    )
+
+
+async def decline_referral(
+    services: CentreServices, actor: Actor, referral_id: uuid.UUID
+) -> ReferralView:
+    async with services.sessionmaker() as session, session.begin():
+        referral = await _referral(session, actor, referral_id, lock=True)
+        if referral.status is not ReferralStatus.RECEIVED:
+            raise Conflict(
+                f"This referral was already {referral.status.value}.", code="referral_closed"
+            )
+        referral.status = ReferralStatus.DECLINED
+        return _view(referral)

@@ -1,0 +1,362 @@
+"""Page handlers for centre administration and the role home pages.
+
+Thin: parse the form, call one domain function, redirect (post-redirect-get) or render.
+Who may call each route is declared in ``setup`` and enforced by the access middleware
+before a handler runs; family pages name their family in the path (``family_in_path``)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Mapping
+from typing import Any
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from service.centre import families, homes, people, referrals
+from service.centre.context import CentreServices
+from service.centre.forms import form_data, notice, render_invalid
+from service.centre.schema import parse
+from service.errors import Invalid, NotFound
+from service.http.access import (
+    Actor,
+    add_route,
+    current_actor,
+    current_family,
+    family_in_path,
+    signed_in,
+)
+from storage.models import Channel, ContactLevel, FamilyStatus, Role
+
+ADMIN = signed_in({Role.ADMIN})
+ADMIN_FAMILY = signed_in({Role.ADMIN}, family=family_in_path("family_id"))
+
+
+def _services(request: web.Request) -> CentreServices:
+    return CentreServices.of(request.app)
+
+
+def _id(request: web.Request, name: str) -> uuid.UUID:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except ValueError:
+        raise NotFound("We could not find that.") from None
+
+
+def _done(location: str, what: str) -> web.HTTPSeeOther:
+    return web.HTTPSeeOther(f"{location}?done={what}")
+
+
+def _choices() -> dict[str, Any]:
+    return {
+        "contact_levels": list(ContactLevel),
+        "all_channels": list(Channel),
+        "family_statuses": list(FamilyStatus),
+        "referrer_kind_options": [(k.value, k.label) for k in referrals.ReferrerKind],
+        "staff_roles": list(people.StaffRole),
+    }
+
+
+# --- homes ------------------------------------------------------------------------------
+
+
+@aiohttp_jinja2.template("admin/dashboard.html")
+async def admin_home(request: web.Request) -> dict[str, Any]:
+    return {"dashboard": await homes.admin_dashboard(_services(request), current_actor(request))}
+
+
+@aiohttp_jinja2.template("home/staff.html")
+async def staff_home(request: web.Request) -> dict[str, Any]:
+    return {"queue": await homes.staff_queue(_services(request), current_actor(request))}
+
+
+@aiohttp_jinja2.template("home/supervisor.html")
+async def supervisor_home(request: web.Request) -> dict[str, Any]:
+    return {"calls": await homes.calls_today(_services(request), current_actor(request))}
+
+
+@aiohttp_jinja2.template("home/letterbox.html")
+async def parent_home(request: web.Request) -> dict[str, Any]:
+    return {"letterbox": await homes.parent_letterbox(_services(request), current_actor(request))}
+
+
+@aiohttp_jinja2.template("home/referrer.html")
+async def referrer_home(request: web.Request) -> dict[str, Any]:
+    return {"families": await homes.referrer_families(_services(request), current_actor(request))}
+
+
+# --- people -----------------------------------------------------------------------------
+
+
+async def _people_context(request: web.Request) -> dict[str, Any]:
+    return {
+        "people": await people.list_staff(_services(request), current_actor(request)),
+        "notice": notice(request),
+        **_choices(),
+    }
+
+
+async def people_page(request: web.Request) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template(
+        "admin/people.html", request, await _people_context(request)
+    )
+
+
+async def create_person(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    data = form_data(form)
+    try:
+        await people.create_staff(
+            _services(request), current_actor(request), parse(people.StaffInput, data)
+        )
+    except Invalid as error:
+        return render_invalid(
+            request,
+            "admin/people.html",
+            await _people_context(request),
+            error,
+            form="person",
+            values=data,
+        )
+    raise _done("/admin/people", "person-created")
+
+
+async def disable_person(request: web.Request) -> web.StreamResponse:
+    await people.disable_staff(_services(request), current_actor(request), _id(request, "user_id"))
+    raise _done("/admin/people", "person-disabled")
+
+
+# --- referrals --------------------------------------------------------------------------
+
+
+@aiohttp_jinja2.template("admin/referrals.html")
+async def referrals_page(request: web.Request) -> dict[str, Any]:
+    return {
+        "referrals": await referrals.list_referrals(_services(request), current_actor(request)),
+        "notice": notice(request),
+    }
+
+
+async def new_referral_page(request: web.Request) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template(
+        "admin/referral_new.html", request, {**_choices(), "errors": {}, "values": {}}
+    )
+
+
+async def record_referral(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    data = form_data(form, lists=("channels",))
+    try:
+        referral = await referrals.record_referral(
+            _services(request), current_actor(request), parse(referrals.ReferralInput, data)
+        )
+    except Invalid as error:
+        return render_invalid(
+            request, "admin/referral_new.html", _choices(), error, form="referral", values=data
+        )
+    raise _done(f"/admin/referrals/{referral.id}", "referral-recorded")
+
+
+@aiohttp_jinja2.template("admin/referral.html")
+async def referral_page(request: web.Request) -> dict[str, Any]:
+    referral = await referrals.get_referral(
+        _services(request), current_actor(request), _id(request, "referral_id")
+    )
+    return {
+        "referral": referral,
+        "notice": notice(request),
+        "kind_labels": {k.value: k.label for k in referrals.ReferrerKind},
+    }
+
+
+async def accept_referral(request: web.Request) -> web.StreamResponse:
+    family_id = await referrals.accept_referral(
+        _services(request), current_actor(request), _id(request, "referral_id")
+    )
+    raise _done(f"/admin/families/{family_id}", "family-created")
+
+
+async def decline_referral(request: web.Request) -> web.StreamResponse:
+    referral = await referrals.decline_referral(
+        _services(request), current_actor(request), _id(request, "referral_id")
+    )
+    raise _done(f"/admin/referrals/{referral.id}", "referral-declined")
+
+
+# --- families ---------------------------------------------------------------------------
+
+
+@aiohttp_jinja2.template("admin/families.html")
+async def families_page(request: web.Request) -> dict[str, Any]:
+    return {"families": await families.list_families(_services(request), current_actor(request))}
+
+
+async def _family_context(request: web.Request) -> dict[str, Any]:
+    family = await families.get_family(
+        _services(request), current_actor(request), current_family(request)
+    )
+    return {"family": family, "notice": notice(request), "errors": {}, "values": {}, **_choices()}
+
+
+async def family_page(request: web.Request) -> web.StreamResponse:
+    return aiohttp_jinja2.render_template(
+        "admin/family.html", request, await _family_context(request)
+    )
+
+
+FamilyAction = Callable[
+    [CentreServices, Any, uuid.UUID, dict[str, Any], web.Request], Awaitable[object]
+]
+
+
+def _family_form(
+    form_name: str,
+    done: str,
+    action: FamilyAction,
+    *,
+    lists: tuple[str, ...] = (),
+    flags: tuple[str, ...] = (),
+) -> Callable[[web.Request], Awaitable[web.StreamResponse]]:
+    """A POST on the family page: parse, act, redirect back; on a problem, show the family
+    page with the problem next to the field in the form that was sent."""
+
+    async def handler(request: web.Request) -> web.StreamResponse:
+        family_id = current_family(request)
+        data = form_data(await request.post(), lists=lists, flags=flags)
+        try:
+            await action(_services(request), current_actor(request), family_id, data, request)
+        except Invalid as error:
+            context = await _family_context(request)
+            return render_invalid(
+                request, "admin/family.html", context, error, form=form_name, values=data
+            )
+        raise _done(f"/admin/families/{family_id}", done)
+
+    return handler
+
+
+async def _settings(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    return await families.update_family(s, a, f, parse(families.FamilySettingsInput, d))
+
+
+async def _add_child(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    return await families.add_child(s, a, f, parse(referrals.ChildInput, d))
+
+
+async def _update_child(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    return await families.update_child(s, a, f, _id(r, "child_id"), parse(referrals.ChildInput, d))
+
+
+async def _remove_child(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    await families.remove_child(s, a, f, _id(r, "child_id"))
+    return None
+
+
+async def _add_term(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    return await families.add_sensitive_term(s, a, f, parse(families.SensitiveTermInput, d))
+
+
+async def _remove_term(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    await families.remove_sensitive_term(s, a, f, _id(r, "term_id"))
+    return None
+
+
+async def _invite_parent(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    return await families.invite_parent(s, a, f, parse(families.ParentInviteInput, d))
+
+
+async def _resend_invite(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    return await families.resend_parent_invite(s, a, f, _id(r, "sender_id"))
+
+
+async def _sender_approval(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    return await families.set_sender_approved(
+        s, a, f, _id(r, "sender_id"), parse(families.SenderApprovalInput, d)
+    )
+
+
+async def _grant_referrer(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    return await families.grant_referrer_access(s, a, f, parse(families.ReferrerAccessInput, d))
+
+
+async def _revoke_referrer(
+    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    await families.revoke_referrer_access(s, a, f, _id(r, "access_id"))
+    return None
+
+
+def setup(app: web.Application) -> None:
+    add_route(app, "GET", "/admin", admin_home, ADMIN)
+    add_route(app, "GET", "/staff", staff_home, signed_in({Role.STAFF, Role.ADMIN}))
+    add_route(app, "GET", "/supervisor", supervisor_home, signed_in({Role.SUPERVISOR, Role.ADMIN}))
+    add_route(app, "GET", "/letterbox", parent_home, signed_in({Role.PARENT}))
+    add_route(app, "GET", "/referrer", referrer_home, signed_in({Role.REFERRER}))
+
+    add_route(app, "GET", "/admin/people", people_page, ADMIN)
+    add_route(app, "POST", "/admin/people", create_person, ADMIN)
+    add_route(app, "POST", "/admin/people/{user_id}/disable", disable_person, ADMIN)
+
+    add_route(app, "GET", "/admin/referrals", referrals_page, ADMIN)
+    add_route(app, "GET", "/admin/referrals/new", new_referral_page, ADMIN)
+    add_route(app, "POST", "/admin/referrals", record_referral, ADMIN)
+    add_route(app, "GET", "/admin/referrals/{referral_id}", referral_page, ADMIN)
+    add_route(app, "POST", "/admin/referrals/{referral_id}/accept", accept_referral, ADMIN)
+    add_route(app, "POST", "/admin/referrals/{referral_id}/decline", decline_referral, ADMIN)
+
+    add_route(app, "GET", "/admin/families", families_page, ADMIN)
+    base = "/admin/families/{family_id}"
+    add_route(app, "GET", base, family_page, ADMIN_FAMILY)
+    posts: list[tuple[str, Callable[[web.Request], Awaitable[web.StreamResponse]]]] = [
+        (
+            "/settings",
+            _family_form(
+                "settings",
+                "settings-saved",
+                _settings,
+                lists=("channels",),
+                flags=("requires_second_approval",),
+            ),
+        ),
+        ("/children", _family_form("child", "child-added", _add_child)),
+        ("/children/{child_id}", _family_form("child-edit", "child-saved", _update_child)),
+        ("/children/{child_id}/remove", _family_form("child-edit", "child-removed", _remove_child)),
+        ("/terms", _family_form("term", "term-added", _add_term)),
+        ("/terms/{term_id}/remove", _family_form("term", "term-removed", _remove_term)),
+        ("/parents", _family_form("parent", "parent-invited", _invite_parent)),
+        (
+            "/senders/{sender_id}/resend-invite",
+            _family_form("sender", "invite-resent", _resend_invite),
+        ),
+        (
+            "/senders/{sender_id}/approval",
+            _family_form("sender", "sender-saved", _sender_approval, flags=("approved",)),
+        ),
+        ("/referrers", _family_form("referrer", "referrer-granted", _grant_referrer)),
+        (
+            "/referrers/{access_id}/revoke",
+            _family_form("referrer", "referrer-revoked", _revoke_referrer),
+        ),
+    ]
+    for suffix, handler in posts:
+        add_route(app, "POST", base + suffix, handler, ADMIN_FAMILY)

@@ -1,0 +1,143 @@
+"""``letterbox record verify``, ``letterbox key show`` and ``letterbox verify BUNDLE``."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import base64
+from collections.abc import Callable
+
+from service.cli import CommandError
+from service.record import verifier
+from service.settings import Settings
+from storage import db
+from storage import recordformat as rf
+from storage.errors import StorageError
+from storage.keyring import KeyRing, load_master_key
+from storage.record import SigningKeyError, load_public_key, verify_database
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+EXIT_BROKEN = 1
+
+
+def _keyring(settings: Settings) -> KeyRing:
+    # The CLI never creates a master key: a new one could not open anything already stored.
+    master, _ = load_master_key(settings.master_key_b64, settings.master_key_file, may_create=False)
+    return KeyRing(master)
+
+
+def _fail(message: str) -> int:
+    raise CommandError(message)
+
+
+def _record(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        keyring = _keyring(settings)
+    except StorageError as exc:
+        return _fail(str(exc))
+    engine = db.create_engine(settings.database_url)
+
+    async def run() -> int:
+        try:
+            await db.check_ready(engine)
+            maker = db.create_sessionmaker(engine)
+            async with maker() as session:
+                try:
+                    public_key: bytes | None = await load_public_key(session, keyring)
+                except SigningKeyError as exc:
+                    # No key at all is fine for an empty record; verify_database says if not.
+                    if "no record-signing key" not in str(exc):
+                        print(f"RECORD BROKEN: {exc}")
+                        return EXIT_BROKEN
+                    public_key = None
+                if args.fingerprint and (
+                    public_key is None
+                    or rf.key_fingerprint(public_key)
+                    != verifier.normalise_fingerprint(args.fingerprint)
+                ):
+                    print("RECORD BROKEN: the centre key does not have the fingerprint given")
+                    return EXIT_BROKEN
+                report = await verify_database(session, public_key=public_key)
+        finally:
+            await engine.dispose()
+        if report.ok:
+            print(
+                f"Record verified: {report.events} events in {report.families} families, "
+                f"{report.checkpoints} signed checkpoints"
+                + (f", centre key {report.key_fingerprint}." if report.key_fingerprint else ".")
+            )
+            return 0
+        first = report.first_problem
+        print(f"RECORD BROKEN: {first}")
+        for problem in report.problems:
+            if problem is not first:
+                print(f"  also: {problem}")
+        return EXIT_BROKEN
+
+    try:
+        return asyncio.run(run())
+    except verifier.BundleInvalid as exc:
+        return _fail(str(exc))
+
+
+def _key(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        keyring = _keyring(settings)
+    except StorageError as exc:
+        return _fail(str(exc))
+    engine = db.create_engine(settings.database_url)
+
+    async def run() -> bytes:
+        try:
+            await db.check_ready(engine)
+            async with db.create_sessionmaker(engine)() as session:
+                return await load_public_key(session, keyring)
+        finally:
+            await engine.dispose()
+
+    try:
+        public_key = asyncio.run(run())
+    except SigningKeyError as exc:
+        return _fail(str(exc))
+    pem = verifier_pem(public_key)
+    if args.pem:
+        print(pem, end="")
+        return 0
+    print("Centre record-signing key (Ed25519)")
+    print(f"fingerprint (SHA-256): {rf.key_fingerprint(public_key)}")
+    print(f"public key (base64):   {base64.b64encode(public_key).decode('ascii')}")
+    print(pem, end="")
+    return 0
+
+
+def verifier_pem(public_key: bytes) -> str:
+    from service.record.bundle import public_key_pem
+
+    return public_key_pem(public_key).decode("ascii")
+
+
+def _verify(args: argparse.Namespace, settings: Settings) -> int:
+    return verifier.run(args)
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], handlers: dict[str, Command]
+) -> None:
+    record = commands.add_parser("record", help="the family record")
+    record.add_argument("action", choices=["verify"], help="verify: check the whole live record")
+    record.add_argument(
+        "--fingerprint", metavar="FP", help="also require the centre key to have this fingerprint"
+    )
+    handlers["record"] = _record
+
+    key = commands.add_parser("key", help="the centre's record-signing key")
+    key.add_argument("action", choices=["show"], help="show: print the public key and fingerprint")
+    key.add_argument("--pem", action="store_true", help="print only the PEM public key")
+    handlers["key"] = _key
+
+    verify = commands.add_parser(
+        "verify", help="check a court bundle offline (no database, no network)"
+    )
+    verifier.add_arguments(verify)
+    handlers["verify"] = _verify

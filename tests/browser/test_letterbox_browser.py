@@ -1,0 +1,70 @@
+"""A parent sends a photo carrying GPS from a real browser: the progress bar reaches 100%, the
+letter shows "In review", and the stored copy has no GPS."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+
+import pytest
+from PIL import Image
+from playwright.async_api import Playwright, expect
+from sqlalchemy import select
+
+from service.appkeys import SESSIONMAKER
+from storage.models import ItemPart, PartKind
+from tests.browser.conftest import LiveApp, check_accessibility, new_browser
+from tests.letterbox import images
+from tests.letterbox.world import make_world, read_stored
+
+pytestmark = pytest.mark.browser
+
+
+async def test_parent_uploads_gps_photo_and_sees_it_in_review(
+    live_app: LiveApp, playwright: Playwright, tmp_path: Path
+) -> None:
+    app = live_app.server.app
+    assert app is not None
+    world = await make_world(app)
+    context = await new_browser(playwright, tmp_path / "profile")
+    try:
+        await context.add_cookies(
+            [{"name": world.parent.cookie_name, "value": world.parent.token, "url": live_app.url}]
+        )
+        page = await context.new_page()
+        await page.goto(f"{live_app.url}/families/{world.family_id}/letterbox")
+        await expect(page.get_by_role("heading", name="Write a letter")).to_be_visible()
+        await check_accessibility(page)
+
+        await page.get_by_label("Your letter").fill("Hello Sam, here is the beach!")
+        await page.locator("#letter-files").set_input_files(
+            [
+                {
+                    "name": "beach.jpg",
+                    "mimeType": "image/jpeg",
+                    "buffer": images.jpeg_with_everything((1600, 1200)),
+                }
+            ]
+        )
+        await page.get_by_role("button", name="Send letter").click()
+
+        progress = page.locator("#upload-progress")
+        await expect(progress).to_be_visible()
+        await expect(progress).to_have_js_property("value", 100)
+        await expect(page.get_by_role("status")).to_have_text("Sent. It is now in review.")
+        await expect(page.locator("#sent-items li").first).to_contain_text("In review")
+
+        await page.reload()
+        await expect(page.locator("#sent-items li").first).to_contain_text("In review")
+    finally:
+        await context.close()
+
+    async with app[SESSIONMAKER]() as session:
+        part = await session.scalar(select(ItemPart).where(ItemPart.kind == PartKind.IMAGE))
+        assert part is not None and part.sanitised_object_id is not None
+        assert "GPS position" in part.removed_metadata
+        object_id: uuid.UUID = part.sanitised_object_id
+    _, data = await read_stored(app, object_id)
+    with Image.open(io.BytesIO(data)) as picture:
+        assert not picture.getexif().get_ifd(0x8825)
