@@ -14,9 +14,12 @@ from aiohttp import web
 
 import service.accounts
 import service.api
+import service.calls
 import service.centre
 import service.letterbox
+import service.record
 from service import appkeys, background, notify, pages
+from service.calls.registry import calls_ctx
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
 from service.http.csrf import csrf_middleware
@@ -29,6 +32,7 @@ from service.settings import Settings
 from service.stores import open_object_store
 from storage import db
 from storage.keyring import KeyRing, load_master_key
+from storage.record import install_record_guard
 from storage.vault import EncryptedStore
 
 log = logging.getLogger(__name__)
@@ -45,7 +49,11 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         await db.check_ready(engine)
         app[appkeys.ENGINE] = engine
-        app[appkeys.SESSIONMAKER] = db.create_sessionmaker(engine)
+        sessionmaker = db.create_sessionmaker(engine)
+        # Every transaction of the app refuses to commit a contact change without its record
+        # event (storage.record), not only the ones opened through record_transaction.
+        install_record_guard(sessionmaker)
+        app[appkeys.SESSIONMAKER] = sessionmaker
         yield
     finally:
         await engine.dispose()
@@ -108,6 +116,10 @@ def create_app(settings: Settings) -> web.Application:
     app.cleanup_ctx.append(notify.mailer_ctx)
     app.cleanup_ctx.append(vault_ctx)
     background.setup(app)  # after the resources its jobs use
+    # Makes the record-signing key on first start, then checkpoints families with new events.
+    app.cleanup_ctx.append(service.record.checkpoint_loop)
+    # Live calls: installs the media passthrough once, closes every relay at shutdown.
+    app.cleanup_ctx.append(calls_ctx)
     # Uploads are sanitised and images redacted in worker processes, never on the event loop.
     app.cleanup_ctx.append(sanitiser_pool_ctx)
 
@@ -117,5 +129,6 @@ def create_app(settings: Settings) -> web.Application:
     service.accounts.setup(app)
     service.centre.setup(app)
     service.api.setup(app)
+    service.calls.setup(app)
     service.letterbox.setup(app)
     return app

@@ -17,6 +17,7 @@ from storage.vault import EncryptedStore
 if TYPE_CHECKING:
     from aiohttp.web_urldispatcher import AbstractRoute
 
+    from service.calls.registry import CallRegistry
     from service.http.access import Access, Actor
     from service.letterbox.intake import SanitiserPool
     from service.notify import Mailer
@@ -34,6 +35,8 @@ MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 ACCOUNT_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("account_tasks")
 # The process pool that sanitises uploads and redacts images, never on the event loop.
 SANITISER_POOL: web.AppKey[SanitiserPool] = web.AppKey("sanitiser_pool")
+# The live calls of this media node (service.calls.registry.calls_ctx).
+CALLS: web.AppKey[CallRegistry] = web.AppKey("calls")
 # What each route requires; filled by service.http.access.add_route, read by its middleware.
 ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules")
 

@@ -17,9 +17,9 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.stores import open_object_store
 from service.cli import Command, CommandError
 from service.settings import Settings
+from service.stores import open_object_store
 from storage import db
 from storage.keyring import KeyRing, load_master_key
 from storage.keys import MasterKey, create_key_file

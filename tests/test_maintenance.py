@@ -14,8 +14,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
-from service.stores import open_object_store
 from service.settings import Settings
+from service.stores import open_object_store
 from storage import db
 from storage.keyring import FamilyShredded, KeyRing
 from storage.keys import MasterKey

@@ -1,0 +1,452 @@
+"""The calls live on this media node: one :class:`LiveCall` per call, owned by :class:`CallRegistry`.
+
+The registry is the only place that changes a call once it runs. Each change of a call's state
+is applied to its media relay (:class:`~service.calls.media.CallMedia`), written to the family
+record in one transaction (``call_joined``, ``call_left``, ``call_admitted``, ``call_paused``,
+``call_resumed``, ``call_warned``, ``call_ended``) and announced to the participants over their
+signalling sockets.
+
+Two changes protect the child and are applied to the media *before* the database: a pause and
+an end. If the database were slow or down, the child still stops seeing the parent at once; the
+record event follows (and a failure to write it is logged loudly). Admission is the opposite: it
+is recorded first, so a parent never reaches the child without a record of it.
+
+Calls are pinned to one media node (``Call.media_node``, written at the first join): every
+participant of a call must reach the same process, because the relay lives in its memory. The
+proxy in front of several nodes routes ``/calls/{id}/signal`` by that column (docs/calls.md).
+"""
+
+from __future__ import annotations
+
+import asyncio
+import contextlib
+import logging
+import math
+import socket
+import uuid
+from collections.abc import AsyncIterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any, Final
+
+from aiohttp import web
+from aiortc import RTCIceServer
+from sqlalchemy import select
+
+from service.appkeys import CALLS, SETTINGS
+from service.calls import passthrough
+from service.calls.media import CallEnded, CallMedia, ConnectResult, Role
+from service.centre.context import CentreServices
+from service.errors import Conflict, Forbidden, NotFound
+from storage import record
+from storage.models import Call, CallStatus, ContactLevel, Family, ObservationNote
+
+log = logging.getLogger(__name__)
+
+#: A participant may open the call page this long before the window starts (waiting room).
+JOIN_EARLY: Final = timedelta(minutes=15)
+#: The call warns everyone this long before its window ends, then ends itself.
+WARNING_LEAD: Final = timedelta(minutes=5)
+
+# Why a call ended. The supervisor picks one from a list; the system ends it at the window's end.
+END_REASONS: Final[Mapping[str, str]] = {
+    "completed": "The call finished normally",
+    "child_asked_to_stop": "The child asked to stop",
+    "child_upset": "The child was upset",
+    "inappropriate_conversation": "Inappropriate conversation",
+    "safety_concern": "A safety concern",
+    "technical_problem": "Technical problems",
+    "parent_did_not_attend": "The parent did not attend",
+}
+WINDOW_ENDED: Final = "window_ended"
+
+# Close codes sent to a participant's signalling socket (4000-4999 are the application's).
+CLOSE_ENDED: Final = 4410
+CLOSE_REPLACED: Final = 4409
+CLOSE_GOING_AWAY: Final = 1001
+
+CallRole = Role  # the media core's names: "parent", "child", "supervisor"
+
+
+def node_name(settings_host: str, settings_port: int) -> str:
+    """This media node's name as recorded in ``Call.media_node``: ``hostname:port``."""
+    host = socket.gethostname() or settings_host
+    return f"{host}:{settings_port}"[:100]
+
+
+def ice_servers_from_settings(servers: Sequence[Mapping[str, object]]) -> list[RTCIceServer]:
+    """The configured ICE servers (e.g. the centre's coturn) for the server's peer connections."""
+    out: list[RTCIceServer] = []
+    for server in servers:
+        urls = server["urls"]
+        if isinstance(urls, list | tuple):
+            urls = [str(u) for u in urls]
+        elif not isinstance(urls, str):
+            raise ValueError("LETTERBOX_ICE_SERVERS: urls must be text or a list of text")
+        username = server.get("username")
+        credential = server.get("credential")
+        out.append(
+            RTCIceServer(
+                urls=urls,
+                username=None if username is None else str(username),
+                credential=None if credential is None else str(credential),
+            )
+        )
+    return out
+
+
+class Connection:
+    """One participant's signalling socket."""
+
+    def __init__(self, ws: web.WebSocketResponse, role: CallRole, actor: record.Actor) -> None:
+        self.ws = ws
+        self.role = role
+        self.actor = actor
+
+    async def send(self, message: Mapping[str, Any]) -> None:
+        if self.ws.closed:
+            return
+        # A socket that went away mid-send is handled by its own receive loop.
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.send_json(dict(message))
+
+    async def close(self, code: int, reason: str) -> None:
+        with contextlib.suppress(ConnectionError, RuntimeError):
+            await self.ws.close(code=code, message=reason.encode()[:123])
+
+
+@dataclass(eq=False)
+class LiveCall:
+    """A running call on this node: its relay, its participants' sockets and its end timer."""
+
+    call_id: uuid.UUID
+    family_id: uuid.UUID
+    supervised: bool
+    ends_at: datetime
+    media: CallMedia
+    connections: dict[CallRole, Connection] = field(default_factory=dict)
+    ended: bool = False
+    end_reason: str | None = None
+    warned: bool = False
+    timer: asyncio.Task[None] | None = None
+
+    def state_message(self) -> dict[str, Any]:
+        return {
+            "type": "state",
+            "admitted": self.media.admitted,
+            "paused": self.media.paused,
+            "participants": sorted(self.connections),
+        }
+
+    async def broadcast(self, message: Mapping[str, Any]) -> None:
+        await asyncio.gather(*(c.send(message) for c in list(self.connections.values())))
+
+    async def send_to(self, role: CallRole, message: Mapping[str, Any]) -> None:
+        connection = self.connections.get(role)
+        if connection is not None:
+            await connection.send(message)
+
+
+class CallRegistry:
+    """Owns every live call of this process. Created and closed by :func:`calls_ctx`."""
+
+    def __init__(
+        self,
+        services: CentreServices,
+        *,
+        node: str,
+        ice_servers: Sequence[RTCIceServer] = (),
+        warning_lead: timedelta = WARNING_LEAD,
+    ) -> None:
+        self.services = services
+        self.node = node
+        self.ice_servers: tuple[RTCIceServer, ...] = tuple(ice_servers)
+        self.warning_lead = warning_lead
+        self._live: dict[uuid.UUID, LiveCall] = {}
+        self._ended: set[uuid.UUID] = set()
+        self._lock = asyncio.Lock()
+        self._tasks: set[asyncio.Task[Any]] = set()
+        self._closed = False
+
+    def get(self, call_id: uuid.UUID) -> LiveCall | None:
+        return self._live.get(call_id)
+
+    # ------------------------------------------------------------------ joining and leaving
+
+    async def join(self, call_id: uuid.UUID, connection: Connection) -> LiveCall:
+        """Admit ``connection`` to the call: pin it to this node, record the join.
+
+        Raises Conflict (ended, cancelled, outside its window, on another node) or NotFound.
+        A previous connection of the same role (a second tab, a reconnect) is replaced.
+        """
+        async with self._lock:
+            if self._closed:
+                raise Conflict("This media node is shutting down. Please try again in a moment.")
+            if call_id in self._ended:
+                raise Conflict("This call has ended.", code="call_ended")
+            now = datetime.now(UTC)
+            async with self._transaction(connection.actor) as work:
+                call = await work.session.get(Call, call_id, with_for_update=True)
+                if call is None:
+                    raise NotFound("We could not find that call.")
+                _check_joinable(call, now, self.node)
+                supervised = (
+                    await work.session.scalar(
+                        select(Family.contact_level).where(Family.id == call.family_id)
+                    )
+                ) is ContactLevel.SUPERVISED
+                if call.media_node is None:
+                    call.media_node = self.node
+                if call.status is CallStatus.SCHEDULED:
+                    call.status = CallStatus.LIVE
+                await work.record(
+                    call.family_id,
+                    "call_joined",
+                    {"call_id": call.id, "as": connection.role},
+                )
+                family_id, ends_at = call.family_id, call.ends_at
+            live = self._live.get(call_id)
+            if live is None:
+                live = LiveCall(
+                    call_id=call_id,
+                    family_id=family_id,
+                    supervised=supervised,
+                    ends_at=ends_at,
+                    media=CallMedia(ice_servers=self.ice_servers),
+                )
+                self._live[call_id] = live
+                live.timer = asyncio.get_running_loop().create_task(self._run_window(live))
+            previous = live.connections.get(connection.role)
+            live.connections[connection.role] = connection
+        if previous is not None:
+            await previous.close(CLOSE_REPLACED, "you joined this call from another window")
+        await live.broadcast(live.state_message())
+        if connection.role == "parent":
+            if not live.media.admitted:
+                await connection.send({"type": "waiting"})
+            elif live.media.paused:
+                await connection.send({"type": "paused"})
+        return live
+
+    async def offer(self, live: LiveCall, connection: Connection, sdp: str) -> ConnectResult:
+        """Answer the participant's offer with the server's own peer connection."""
+        if live.connections.get(connection.role) is not connection:
+            raise Conflict("This window is no longer part of the call.")
+        try:
+            return await live.media.connect(connection.role, sdp)
+        except CallEnded:
+            raise Conflict("This call has ended.", code="call_ended") from None
+
+    def leave(self, live: LiveCall, connection: Connection) -> asyncio.Task[None]:
+        """The participant's socket closed. They may rejoin within the window.
+
+        Runs as the registry's own task: aiohttp cancels a handler whose client went away, and
+        the leave must still close the relay leg and reach the record.
+        """
+        task = asyncio.get_running_loop().create_task(self._leave(live, connection))
+        self._tasks.add(task)
+        task.add_done_callback(self._tasks.discard)
+        return task
+
+    async def _leave(self, live: LiveCall, connection: Connection) -> None:
+        if live.ended or live.connections.get(connection.role) is not connection:
+            return
+        del live.connections[connection.role]
+        await live.media.disconnect(connection.role)
+        await self._record(live, connection.actor, "call_left", {"as": connection.role})
+        await live.broadcast(live.state_message())
+
+    # ------------------------------------------------------------------ supervisor controls
+
+    async def admit(self, live: LiveCall, by: record.Actor) -> None:
+        if live.media.admitted:
+            return
+        # Recorded first: the parent never reaches the child without a record of it.
+        await self._record(live, by, "call_admitted", {}, must_succeed=True)
+        live.media.set_admitted(True)
+        await live.broadcast(live.state_message())
+
+    async def pause(self, live: LiveCall, by: record.Actor) -> None:
+        if live.media.paused:
+            return
+        live.media.set_paused(True)  # at once, before anything else
+        await self._record(live, by, "call_paused", {})
+        await live.send_to("parent", {"type": "paused"})
+        await live.broadcast(live.state_message())
+
+    async def resume(self, live: LiveCall, by: record.Actor) -> None:
+        if not live.media.paused:
+            return
+        await self._record(live, by, "call_resumed", {}, must_succeed=True)
+        live.media.set_paused(False)
+        await live.send_to("parent", {"type": "resumed"})
+        await live.broadcast(live.state_message())
+
+    async def warn(self, live: LiveCall, by: record.Actor, text: str) -> None:
+        await self._record(live, by, "call_warned", {"text": record.Sealed(text)})
+        await live.send_to("parent", {"type": "warning", "text": text})
+
+    async def note(self, live: LiveCall, by: record.Actor, text: str) -> None:
+        """A supervisor's session note: supervised contact only (the schema enforces it too)."""
+        if not live.supervised:
+            raise Forbidden("Notes are only kept for supervised contact.")
+        services = self.services
+        async with self._transaction(by) as work:
+            sealed = await services.keyring.seal_for_family(
+                work.session, live.family_id, text.encode("utf-8"), "observation-note"
+            )
+            note = ObservationNote(
+                family_id=live.family_id,
+                contact_level=ContactLevel.SUPERVISED,
+                author_id=by.id,
+                call_id=live.call_id,
+                text_sealed=sealed,
+            )
+            work.session.add(note)
+            await work.session.flush()
+            await work.record(
+                live.family_id,
+                "observation_note_added",
+                {"note_id": note.id, "call_id": live.call_id},
+            )
+
+    async def stop_requested(self, live: LiveCall) -> None:
+        """The child pressed "I want to stop": alert the supervisor (the decision is theirs)."""
+        await live.send_to("supervisor", {"type": "stop-requested"})
+
+    async def end(self, live: LiveCall, by: record.Actor, reason: str) -> None:
+        """End the call for good: every peer connection closes, every socket hears "ended"."""
+        if live.ended:
+            return
+        live.ended = True
+        live.end_reason = reason
+        self._ended.add(live.call_id)
+        # Media first: a modified client cannot keep the call alive while the database works.
+        await live.media.close()
+        connections = list(live.connections.values())
+        live.connections.clear()
+        message = {"type": "ended", "reason": reason}
+        await asyncio.gather(*(c.send(message) for c in connections))
+        if live.timer is not None and live.timer is not asyncio.current_task():
+            live.timer.cancel()
+        self._live.pop(live.call_id, None)
+        try:
+            async with self._transaction(by) as work:
+                call = await work.session.get(Call, live.call_id, with_for_update=True)
+                if call is not None:  # calls are never deleted
+                    call.status = CallStatus.ENDED
+                    call.ended_at = datetime.now(UTC)
+                    call.end_reason = reason
+                    await work.record(
+                        live.family_id, "call_ended", {"call_id": live.call_id, "reason": reason}
+                    )
+        except Exception:
+            # The call is over on this node whatever happens (``_ended`` refuses rejoins).
+            log.exception("the end of call %s could not be recorded", live.call_id)
+        finally:
+            # Sockets close once the record says "ended": a reconnect then reads it too.
+            await asyncio.gather(*(c.close(CLOSE_ENDED, "the call has ended") for c in connections))
+
+    # ------------------------------------------------------------------ the window
+
+    async def _run_window(self, live: LiveCall) -> None:
+        """Warn ``warning_lead`` before the window ends, then end the call."""
+        system = record.Actor.system()
+        try:
+            warn_at = live.ends_at - self.warning_lead
+            await _sleep_until(warn_at)
+            remaining = (live.ends_at - datetime.now(UTC)).total_seconds()
+            minutes = max(1, math.ceil(remaining / 60))
+            live.warned = True
+            await self._record(
+                live, system, "call_warned", {"text": f"The call ends in {minutes} minutes."}
+            )
+            await live.broadcast({"type": "ending-soon", "minutes": minutes})
+            await _sleep_until(live.ends_at)
+            await self.end(live, system, WINDOW_ENDED)
+        except asyncio.CancelledError:
+            raise
+        except Exception:
+            log.exception("the window timer of call %s failed", live.call_id)
+
+    # ------------------------------------------------------------------ helpers
+
+    @contextlib.asynccontextmanager
+    async def _transaction(self, actor: record.Actor) -> AsyncIterator[record.RecordedWork]:
+        services = self.services
+        async with record.record_transaction(
+            services.sessionmaker, services.record_log, actor
+        ) as work:
+            yield work
+
+    async def _record(
+        self,
+        live: LiveCall,
+        actor: record.Actor,
+        kind: str,
+        payload: Mapping[str, Any],
+        *,
+        must_succeed: bool = False,
+    ) -> None:
+        try:
+            async with self._transaction(actor) as work:
+                await work.record(live.family_id, kind, {"call_id": live.call_id, **payload})
+        except Exception:
+            log.exception("record event %s of call %s was not written", kind, live.call_id)
+            if must_succeed:
+                raise
+
+    async def close(self) -> None:
+        """Shutdown: close every relay and socket. The calls are not ended; people may rejoin."""
+        self._closed = True
+        lives = list(self._live.values())
+        self._live.clear()
+        for live in lives:
+            if live.timer is not None:
+                live.timer.cancel()
+        await asyncio.gather(*(live.media.close() for live in lives), return_exceptions=True)
+        for live in lives:
+            for connection in list(live.connections.values()):
+                await connection.close(CLOSE_GOING_AWAY, "the server is restarting")
+        timers = [live.timer for live in lives if live.timer is not None]
+        await asyncio.gather(*timers, *self._tasks, return_exceptions=True)
+
+
+def _check_joinable(call: Call, now: datetime, node: str) -> None:
+    if call.status is CallStatus.ENDED:
+        raise Conflict("This call has ended.", code="call_ended")
+    if call.status is CallStatus.CANCELLED:
+        raise Conflict("This call was cancelled.", code="call_cancelled")
+    if now < call.starts_at - JOIN_EARLY:
+        raise Conflict("This call has not started yet. Please come back closer to the time.")
+    if now >= call.ends_at:
+        raise Conflict("The time for this call is over.", code="call_ended")
+    if call.media_node is not None and call.media_node != node:
+        raise Conflict(
+            "This call runs on another media server; the proxy should have sent you there.",
+            code="wrong_media_node",
+        )
+
+
+async def _sleep_until(when: datetime) -> None:
+    while True:
+        delay = (when - datetime.now(UTC)).total_seconds()
+        if delay <= 0:
+            return
+        await asyncio.sleep(min(delay, 60.0))
+
+
+async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
+    """Install the media passthrough (once per process) and own this node's live calls."""
+    settings = app[SETTINGS]
+    passthrough.install(host_address=settings.ice_host_address)
+    registry = CallRegistry(
+        CentreServices.of(app),
+        node=node_name(settings.host, settings.port),
+        ice_servers=ice_servers_from_settings(settings.ice_servers),
+    )
+    app[CALLS] = registry
+    try:
+        yield
+    finally:
+        await registry.close()

@@ -1,0 +1,277 @@
+"""Call signalling: one authenticated WebSocket per participant at ``/calls/{call_id}/signal``.
+
+The access middleware has already checked the session cookie and the family rule on the upgrade
+request; this module checks the Origin, decides the participant's role from the account, then
+reads a small closed set of messages. Anything else closes the socket with code 4400 and a
+reason. Only the server answers offers: a participant's SDP goes to the server and the server's
+answer comes back to that participant alone, so no participant ever sees another's addresses.
+There is no ICE trickle: both sides gather their candidates before sending a description.
+
+Client → server::
+
+    {"type": "offer", "sdp": str}                        every role
+    {"type": "admit"} | {"type": "pause"} | {"type": "resume"}   supervisor
+    {"type": "warn", "text": str}                       supervisor, at most 200 characters
+    {"type": "end", "reason": one of END_REASONS}        supervisor
+    {"type": "note", "text": str}                       supervisor, supervised families only
+    {"type": "stop-request"}                            child ("I want to stop")
+
+Server → client: ``answer`` (sdp + sources by mid), ``state``, ``waiting``, ``paused``,
+``resumed``, ``warning``, ``ending-soon``, ``stop-requested``, ``ended``, ``error``.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import time
+import uuid
+from collections.abc import Mapping
+from dataclasses import dataclass
+from typing import Final
+
+from aiohttp import WSMsgType, web
+
+from service.appkeys import CALLS, SETTINGS
+from service.calls.media import CallMediaError
+from service.calls.registry import (
+    CLOSE_ENDED,
+    END_REASONS,
+    CallRegistry,
+    CallRole,
+    Connection,
+    LiveCall,
+)
+from service.centre.context import record_actor
+from service.errors import Conflict, Forbidden, LetterboxError
+from service.http.access import current_actor
+from storage.models import Role
+
+log = logging.getLogger(__name__)
+
+MAX_MESSAGE_BYTES: Final = 64 * 1024
+# aiohttp drops frames beyond this itself (close code 1009); between the two limits we close
+# with our own code and a reason a person can read.
+PROTOCOL_MAX_BYTES: Final = 4 * MAX_MESSAGE_BYTES
+RATE_PER_SECOND: Final = 20.0
+RATE_BURST: Final = 40.0
+MAX_WARNING_CHARS: Final = 200
+MAX_NOTE_CHARS: Final = 4000
+HEARTBEAT_SECONDS: Final = 20.0
+
+# Warnings the console offers with one click; a supervisor may also type a short one.
+WARNINGS: Final = (
+    "Please do not ask where the child lives or goes to school.",
+    "Please do not discuss the court case or the other parent.",
+    "Please keep the conversation kind and calm.",
+    "Please do not make promises about future visits.",
+    "Please stay in view of the camera.",
+)
+
+CLOSE_BAD_MESSAGE: Final = 4400
+CLOSE_NOT_ALLOWED: Final = 4403
+CLOSE_CONFLICT: Final = 4409
+CLOSE_TOO_FAST: Final = 4429
+
+SUPERVISOR_ONLY: Final = frozenset({"admit", "pause", "resume", "warn", "end", "note"})
+# Each message type and the exact set of fields it carries (besides "type").
+SCHEMA: Final[Mapping[str, frozenset[str]]] = {
+    "offer": frozenset({"sdp"}),
+    "admit": frozenset(),
+    "pause": frozenset(),
+    "resume": frozenset(),
+    "warn": frozenset({"text"}),
+    "end": frozenset({"reason"}),
+    "note": frozenset({"text"}),
+    "stop-request": frozenset(),
+}
+
+
+class BadMessage(Exception):
+    """A message outside the schema: the socket closes with ``code`` and this reason."""
+
+    def __init__(self, reason: str, code: int = CLOSE_BAD_MESSAGE) -> None:
+        super().__init__(reason)
+        self.reason = reason
+        self.code = code
+
+
+@dataclass(frozen=True)
+class Message:
+    type: str
+    fields: Mapping[str, str]
+
+
+def parse_message(raw: str | bytes, role: CallRole) -> Message:
+    """Validate one client message against the closed schema and the sender's role."""
+    if isinstance(raw, bytes):
+        raise BadMessage("messages must be JSON text")
+    if len(raw.encode("utf-8", "surrogatepass")) > MAX_MESSAGE_BYTES:
+        raise BadMessage(f"message larger than {MAX_MESSAGE_BYTES} bytes")
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        raise BadMessage("message is not JSON") from None
+    if not isinstance(data, dict):
+        raise BadMessage("message must be a JSON object")
+    kind = data.get("type")
+    if not isinstance(kind, str) or kind not in SCHEMA:
+        raise BadMessage("unknown message type")
+    expected = SCHEMA[kind]
+    if set(data) - {"type"} != expected:
+        raise BadMessage(f"{kind} takes exactly: {', '.join(sorted(expected)) or 'no fields'}")
+    fields: dict[str, str] = {}
+    for name in expected:
+        value = data[name]
+        if not isinstance(value, str):
+            raise BadMessage(f"{kind}.{name} must be text")
+        fields[name] = value
+    if kind in SUPERVISOR_ONLY and role != "supervisor":
+        raise BadMessage(f"only the supervisor may {kind}", CLOSE_NOT_ALLOWED)
+    if kind == "stop-request" and role != "child":
+        raise BadMessage("only the child's device may ask to stop", CLOSE_NOT_ALLOWED)
+    if kind == "warn":
+        text = fields["text"].strip()
+        if not text or len(text) > MAX_WARNING_CHARS:
+            raise BadMessage(f"a warning is 1 to {MAX_WARNING_CHARS} characters")
+        fields["text"] = text
+    if kind == "note":
+        text = fields["text"].strip()
+        if not text or len(text) > MAX_NOTE_CHARS:
+            raise BadMessage(f"a note is 1 to {MAX_NOTE_CHARS} characters")
+        fields["text"] = text
+    if kind == "end" and fields["reason"] not in END_REASONS:
+        raise BadMessage("unknown end reason")
+    return Message(kind, fields)
+
+
+class TokenBucket:
+    """Per-connection rate limit: ``rate`` messages a second, bursts up to ``burst``."""
+
+    def __init__(self, rate: float = RATE_PER_SECOND, burst: float = RATE_BURST) -> None:
+        self.rate = rate
+        self.burst = burst
+        self._tokens = burst
+        self._at = time.monotonic()
+
+    def take(self) -> bool:
+        now = time.monotonic()
+        self._tokens = min(self.burst, self._tokens + (now - self._at) * self.rate)
+        self._at = now
+        if self._tokens < 1.0:
+            return False
+        self._tokens -= 1.0
+        return True
+
+
+def call_role_of(role: Role) -> CallRole:
+    """The part an account plays in a call it may access (the family rule already passed).
+
+    The child has no account: staff open the child's page on a centre device. Supervisors and
+    admins of the centre supervise; approved senders are the parent.
+    """
+    if role is Role.PARENT:
+        return "parent"
+    if role is Role.STAFF:
+        return "child"
+    if role in (Role.SUPERVISOR, Role.ADMIN):
+        return "supervisor"
+    raise Forbidden("You cannot take part in calls.")
+
+
+def check_origin(request: web.Request) -> None:
+    # Browsers always send Origin on a WebSocket upgrade; a cross-site page gets its own.
+    if request.headers.get("Origin") != request.app[SETTINGS].public_origin:
+        raise Forbidden("This connection did not come from the Letterbox site.", code="bad_origin")
+
+
+async def signal(request: web.Request) -> web.StreamResponse:
+    """GET /calls/{call_id}/signal: the participant's signalling WebSocket."""
+    check_origin(request)
+    actor = current_actor(request)
+    role = call_role_of(actor.role)
+    call_id = uuid.UUID(request.match_info["call_id"])  # the family rule already parsed it
+    registry = request.app[CALLS]
+
+    ws = web.WebSocketResponse(max_msg_size=PROTOCOL_MAX_BYTES, heartbeat=HEARTBEAT_SECONDS)
+    if not ws.can_prepare(request).ok:
+        raise Conflict("This address is for the call page's connection only.")
+    await ws.prepare(request)
+    connection = Connection(ws, role, record_actor(actor))
+    try:
+        live = await registry.join(call_id, connection)
+    except LetterboxError as exc:
+        code = CLOSE_ENDED if exc.code == "call_ended" else CLOSE_CONFLICT
+        if exc.code == "call_ended":
+            await connection.send({"type": "ended", "reason": "ended"})
+        await connection.send({"type": "error", "message": exc.message})
+        await connection.close(code, exc.message)
+        return ws
+    try:
+        await _serve(live, connection, request)
+    finally:
+        await asyncio.shield(registry.leave(live, connection))
+        if not ws.closed:
+            await connection.close(1000, "goodbye")
+    return ws
+
+
+async def _serve(live: LiveCall, connection: Connection, request: web.Request) -> None:
+    registry = request.app[CALLS]
+    ws = connection.ws
+    bucket = TokenBucket()
+    async for msg in ws:
+        if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
+            return
+        try:
+            if not bucket.take():
+                raise BadMessage("too many messages", CLOSE_TOO_FAST)
+            if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
+                raise BadMessage("unexpected frame")
+            message = parse_message(msg.data, connection.role)
+            await _handle(registry, live, connection, message)
+        except BadMessage as exc:
+            log.info("call signalling closed: %s (%s)", exc.reason, connection.role)
+            await connection.close(exc.code, exc.reason)
+            return
+        except CallMediaError as exc:  # InvalidOffer, InvalidRole
+            await connection.close(CLOSE_BAD_MESSAGE, str(exc))
+            return
+        except LetterboxError as exc:
+            code = CLOSE_ENDED if exc.code == "call_ended" else CLOSE_NOT_ALLOWED
+            await connection.close(code, exc.message)
+            return
+        if live.ended:
+            return
+
+
+async def _handle(
+    registry: CallRegistry, live: LiveCall, connection: Connection, message: Message
+) -> None:
+    by = connection.actor
+    kind = message.type
+    if kind == "offer":
+        result = await registry.offer(live, connection, message.fields["sdp"])
+        # Only to the offerer: the answer holds the server's candidates, never another client's.
+        await connection.send(
+            {"type": "answer", "sdp": result.sdp, "sources": dict(result.sources_by_mid)}
+        )
+    elif kind == "admit":
+        await registry.admit(live, by)
+    elif kind == "pause":
+        await registry.pause(live, by)
+    elif kind == "resume":
+        await registry.resume(live, by)
+    elif kind == "warn":
+        await registry.warn(live, by, message.fields["text"])
+    elif kind == "end":
+        # Shielded: the supervisor's own socket dropping must not leave the call half ended.
+        await asyncio.shield(registry.end(live, by, message.fields["reason"]))
+    elif kind == "note":
+        await registry.note(live, by, message.fields["text"])
+        await connection.send({"type": "note-saved"})
+    elif kind == "stop-request":
+        await registry.stop_requested(live)
+    else:  # pragma: no cover - parse_message admits only the kinds above
+        raise BadMessage("unknown message type")

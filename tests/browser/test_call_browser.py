@@ -1,0 +1,159 @@
+"""Three real headless Chromium instances complete a call through the real app.
+
+Parent, child (a staff member's centre device) and supervisor each open their call page with a
+fake camera and microphone; the supervisor admits the parent, sees media flow, then ends the
+call, and both others show the ended screen within seconds.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import shutil
+import socket
+from collections.abc import AsyncIterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+from aiohttp import web
+
+from service.app import create_app
+from service.appkeys import SETTINGS
+from tests.calls.support import CallWorld, book_call, make_world
+from tests.conftest import make_settings
+
+playwright_api = pytest.importorskip("playwright.async_api")
+
+pytestmark = pytest.mark.browser
+
+CHROMIUM = "/usr/bin/chromium"
+FLAGS = [
+    "--headless",
+    "--no-sandbox",
+    "--disable-gpu",
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--disable-background-networking",
+    "--disable-component-update",
+    "--disable-sync",
+    "--no-first-run",
+    "--autoplay-policy=no-user-gesture-required",
+]
+TIMEOUT_MS = 30_000
+
+
+async def until_true(page: Any, expression: str, within: float = TIMEOUT_MS / 1000) -> None:
+    """Poll a page expression (the page's CSP forbids Playwright's in-page polling)."""
+    loop = asyncio.get_running_loop()
+    deadline = loop.time() + within
+    while not await page.evaluate(expression):
+        if loop.time() > deadline:
+            raise AssertionError(f"timed out waiting for {expression}")
+        await asyncio.sleep(0.2)
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class Served:
+    base: str
+    app: web.Application
+    world: CallWorld
+
+
+@pytest.fixture
+async def served(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Served]:
+    database = tmp_path / "letterbox.db"
+    shutil.copy(sqlite_template, database)
+    port = free_port()
+    base = f"http://127.0.0.1:{port}"
+    settings = make_settings(
+        f"sqlite+aiosqlite:///{database}",
+        tmp_path / "data",
+        public_url=base,
+        port=str(port),
+        ice_host_address="127.0.0.1",
+    )
+    app = create_app(settings)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        await web.TCPSite(runner, "127.0.0.1", port).start()
+        world = await make_world(app)
+        yield Served(base, app, world)
+    finally:
+        await runner.cleanup()
+
+
+@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
+async def test_three_browsers_complete_a_call_that_the_supervisor_ends(
+    served: Served, tmp_path: Path
+) -> None:
+    expect = playwright_api.expect
+    call_id = await book_call(served.app, served.world)
+    cookie_name = served.app[SETTINGS].session_cookie_name
+    page_url = f"{served.base}/calls/{call_id}/join"
+    async with playwright_api.async_playwright() as pw:
+        contexts = []
+        try:
+            pages = {}
+            for person in ("supervisor", "parent", "staff"):
+                context = await pw.chromium.launch_persistent_context(
+                    str(tmp_path / f"chromium-{person}"),
+                    executable_path=CHROMIUM,
+                    headless=True,
+                    args=FLAGS,
+                )
+                contexts.append(context)
+                await context.add_cookies(
+                    [
+                        {
+                            "name": cookie_name,
+                            "value": served.world.cookies[person],
+                            "url": served.base,
+                        }
+                    ]
+                )
+                page = context.pages[0] if context.pages else await context.new_page()
+                await page.goto(page_url)
+                await page.click("#start")
+                pages[person] = page
+            supervisor, parent, child = pages["supervisor"], pages["parent"], pages["staff"]
+
+            root = "#call"
+            await expect(parent.locator(root)).to_have_attribute(
+                "data-state", "waiting", timeout=TIMEOUT_MS
+            )
+            await expect(supervisor.locator("#state-parent")).to_have_text(
+                "in the waiting room", timeout=TIMEOUT_MS
+            )
+            await expect(supervisor.locator("#state-child")).to_have_text(
+                "in the call", timeout=TIMEOUT_MS
+            )
+            # Camera check: the supervisor sees the parent before admitting them.
+            await until_true(supervisor, "document.getElementById('video-parent').videoWidth > 0")
+
+            await supervisor.click("#admit")
+            await expect(parent.locator(root)).to_have_attribute(
+                "data-state", "live", timeout=TIMEOUT_MS
+            )
+            await until_true(child, "document.getElementById('video-parent').videoWidth > 0")
+            await until_true(parent, "document.getElementById('video-child').videoWidth > 0")
+
+            await supervisor.select_option("#end-reason", "completed")
+            await supervisor.click("#end")
+            await supervisor.click("#end-yes")
+            for page in (parent, child, supervisor):
+                await expect(page.locator(root)).to_have_attribute(
+                    "data-state", "ended", timeout=5_000
+                )
+                await expect(page.locator("#ended-title")).to_be_visible(timeout=5_000)
+        finally:
+            for context in contexts:
+                await context.close()

@@ -1,0 +1,204 @@
+"""Helpers for call tests: a centre with a family, its people and their sessions, a booked call,
+and a signalling socket that keeps every message it receives."""
+
+from __future__ import annotations
+
+import asyncio
+import uuid
+from dataclasses import dataclass, field
+from datetime import UTC, datetime, timedelta
+from typing import Any
+
+import aiohttp
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
+
+from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
+from service.calls.media import ConnectResult, Role
+from service.http.sessions import start_session, token_hash
+from storage import record
+from storage.keyring import KeyRing
+from storage.models import (
+    AccountStatus,
+    Call,
+    CallStatus,
+    Centre,
+    Child,
+    ContactLevel,
+    Family,
+    FamilySender,
+    User,
+    WebSession,
+)
+from storage.models import Role as AccountRole
+from tests.calls.synthetic import SyntheticParticipant, wait_until
+
+
+@dataclass
+class CallWorld:
+    centre_id: uuid.UUID
+    family_id: uuid.UUID
+    child_id: uuid.UUID
+    users: dict[str, uuid.UUID] = field(default_factory=dict)  # name -> user id
+    emails: dict[str, str] = field(default_factory=dict)
+    cookies: dict[str, str] = field(default_factory=dict)  # name -> session token
+    csrf: dict[str, str] = field(default_factory=dict)  # name -> the session's CSRF token
+
+
+PEOPLE: dict[str, AccountRole] = {
+    "parent": AccountRole.PARENT,
+    "staff": AccountRole.STAFF,  # opens the child's page on the centre device
+    "supervisor": AccountRole.SUPERVISOR,
+    "admin": AccountRole.ADMIN,
+    "other_parent": AccountRole.PARENT,  # approved sender of another family
+}
+
+
+async def make_world(
+    app: web.Application, *, level: ContactLevel = ContactLevel.SUPERVISED
+) -> CallWorld:
+    sessionmaker: async_sessionmaker[AsyncSession] = app[SESSIONMAKER]
+    keyring: KeyRing = app[KEYRING]
+    tag = uuid.uuid4().hex[:8]
+    async with sessionmaker.begin() as session:
+        centre = Centre(name="Centre")
+        session.add(centre)
+        await session.flush()
+        families = []
+        for n in range(2):
+            family = Family(
+                centre_id=centre.id,
+                case_reference=f"LB-{tag}-{n}",
+                contact_level=level,
+                channels=["letters", "video"],
+            )
+            session.add(family)
+            families.append(family)
+        await session.flush()
+        for family in families:
+            await keyring.create_family_key(session, family.id)
+        child = Child(family_id=families[0].id, name="Sam", birth_year=2017)
+        session.add(child)
+        await session.flush()
+        world = CallWorld(centre.id, families[0].id, child.id)
+        for name, role in PEOPLE.items():
+            user = User(
+                centre_id=centre.id,
+                email=f"{name}-{tag}@example.org",
+                display_name=name.replace("_", " ").title(),
+                role=role,
+                status=AccountStatus.ACTIVE,
+            )
+            session.add(user)
+            await session.flush()
+            world.users[name] = user.id
+            world.emails[name] = user.email
+            if role is AccountRole.PARENT:
+                family = families[0] if name == "parent" else families[1]
+                session.add(
+                    FamilySender(
+                        family_id=family.id, user_id=user.id, relationship_to_child="parent"
+                    )
+                )
+            token = await start_session(
+                session,
+                user,
+                second_factor_done=role.is_centre_staff,
+                ip="127.0.0.1",
+                user_agent="tests",
+            )
+            world.cookies[name] = token
+        await session.flush()
+    async with sessionmaker() as session:
+        for name, token in world.cookies.items():
+            world.csrf[name] = str(
+                await session.scalar(
+                    select(WebSession.csrf_token).where(WebSession.token_hash == token_hash(token))
+                )
+            )
+    return world
+
+
+async def book_call(
+    app: web.Application,
+    world: CallWorld,
+    *,
+    starts_in: timedelta = timedelta(minutes=-1),
+    lasts: timedelta = timedelta(minutes=30),
+) -> uuid.UUID:
+    """A booked call, written directly (the booking rules refuse a start in the past)."""
+    now = datetime.now(UTC)
+    log = record.RecordLog(sealer=record.KeyRingPayloadSealer(app[KEYRING]))
+    actor = record.Actor(world.users["admin"], "admin")
+    async with record.record_transaction(app[SESSIONMAKER], log, actor) as work:
+        call = Call(
+            family_id=world.family_id,
+            child_id=world.child_id,
+            supervisor_id=world.users["supervisor"],
+            scheduled_by=world.users["admin"],
+            starts_at=now + starts_in,
+            ends_at=now + starts_in + lasts,
+            status=CallStatus.SCHEDULED,
+        )
+        work.session.add(call)
+        await work.session.flush()
+        await work.record(world.family_id, "call_scheduled", {"call_id": call.id})
+        return call.id
+
+
+def cookie_header(app: web.Application, token: str) -> dict[str, str]:
+    settings = app[SETTINGS]
+    return {"Cookie": f"{settings.session_cookie_name}={token}", "Origin": settings.public_origin}
+
+
+class Signal:
+    """A participant's signalling socket; a reader task keeps every message and the close."""
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+        self.ws = ws
+        self.messages: list[dict[str, Any]] = []
+        self.close_code: int | None = None
+        self.close_reason: str | None = None
+        self.closed_at: float | None = None
+        self._reader = asyncio.get_running_loop().create_task(self._read())
+
+    async def _read(self) -> None:
+        while True:
+            msg = await self.ws.receive()
+            if msg.type is aiohttp.WSMsgType.TEXT:
+                self.messages.append(msg.json())
+            elif msg.type is aiohttp.WSMsgType.CLOSE:
+                self.close_reason = msg.extra
+            elif msg.type in (aiohttp.WSMsgType.CLOSED, aiohttp.WSMsgType.ERROR):
+                break
+        self.close_code = self.ws.close_code
+        self.closed_at = asyncio.get_running_loop().time()
+
+    def of_type(self, kind: str) -> list[dict[str, Any]]:
+        return [m for m in self.messages if m["type"] == kind]
+
+    async def wait_for(self, kind: str, *, count: int = 1, within: float = 20.0) -> dict[str, Any]:
+        await wait_until(lambda: len(self.of_type(kind)) >= count, within=within, what=f"{kind!r}")
+        return self.of_type(kind)[count - 1]
+
+    async def wait_closed(self, within: float = 20.0) -> None:
+        await asyncio.wait_for(asyncio.shield(self._reader), within)
+
+    async def send(self, message: dict[str, Any]) -> None:
+        await self.ws.send_json(message)
+
+    async def join(self, participant: SyntheticParticipant) -> ConnectResult:
+        count = len(self.of_type("answer"))
+        await self.send({"type": "offer", "sdp": await participant.offer()})
+        answer = await self.wait_for("answer", count=count + 1)
+        result = ConnectResult(sdp=answer["sdp"], sources_by_mid=answer["sources"])
+        await participant.accept(result)
+        return result
+
+    async def close(self) -> None:
+        await self.ws.close()
+        await asyncio.gather(self._reader, return_exceptions=True)
+
+
+ROLE_OF: dict[Role, str] = {"parent": "parent", "child": "staff", "supervisor": "supervisor"}

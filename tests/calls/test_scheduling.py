@@ -1,0 +1,178 @@
+"""Booking, changing and cancelling calls through the real pages."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime, timedelta
+from email import message_from_bytes
+from email.message import Message
+from pathlib import Path
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import select, update
+
+from service.appkeys import SESSIONMAKER, SETTINGS
+from storage.models import Call, CallStatus, Family, RecordEvent
+from tests.calls.support import CallWorld, cookie_header, make_world
+
+
+def form_time(when: datetime) -> str:
+    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+
+
+def booking(world: CallWorld, starts: datetime, minutes: int = 45) -> dict[str, str]:
+    return {
+        "csrf_token": world.csrf["admin"],
+        "child_id": str(world.child_id),
+        "supervisor_id": str(world.users["supervisor"]),
+        "starts_at": form_time(starts),
+        "ends_at": form_time(starts + timedelta(minutes=minutes)),
+    }
+
+
+def outbox(client: TestClient) -> list[Message]:
+    folder: Path = client.server.app[SETTINGS].outbox_dir
+    return [message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
+
+
+async def record_kinds(client: TestClient) -> list[str]:
+    async with client.server.app[SESSIONMAKER]() as session:
+        return list(
+            (await session.scalars(select(RecordEvent.kind).order_by(RecordEvent.seq))).all()
+        )
+
+
+async def book(client: TestClient, world: CallWorld, starts: datetime) -> Call:
+    app = client.server.app
+    response = await client.post(
+        f"/calls/new/{world.family_id}",
+        data=booking(world, starts),
+        headers=cookie_header(app, world.cookies["admin"]),
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    async with app[SESSIONMAKER]() as session:
+        call = await session.scalar(select(Call).where(Call.family_id == world.family_id))
+    assert call is not None
+    return call
+
+
+async def test_booking_a_call_records_it_and_emails_the_parent_without_the_childs_name(
+    client: TestClient,
+) -> None:
+    world = await make_world(client.server.app)
+    starts = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=2)
+    call = await book(client, world, starts)
+    assert call.status is CallStatus.SCHEDULED
+    assert call.starts_at == starts
+    assert call.supervisor_id == world.users["supervisor"]
+    assert "call_scheduled" in await record_kinds(client)
+
+    mails = outbox(client)
+    assert [m["To"] for m in mails] == [world.emails["parent"]]
+    assert mails[0]["Subject"] == "A video call has been booked"
+    body = mails[0].get_payload(decode=True)
+    assert isinstance(body, bytes)
+    text = body.decode()
+    assert f"/calls/{call.id}/join" in text
+    assert "Sam" not in text and "LB-" not in text
+
+
+async def test_parent_and_staff_see_the_upcoming_call(client: TestClient) -> None:
+    app = client.server.app
+    world = await make_world(app)
+    call = await book(client, world, datetime.now(UTC) + timedelta(days=1))
+    for person in ("parent", "staff", "supervisor"):
+        response = await client.get("/calls", headers=cookie_header(app, world.cookies[person]))
+        assert response.status == 200
+        assert f"/calls/{call.id}/join" in await response.text()
+    other = await client.get("/calls", headers=cookie_header(app, world.cookies["other_parent"]))
+    assert f"/calls/{call.id}/join" not in await other.text()
+
+
+async def test_changing_a_call_records_it_and_tells_the_parent(client: TestClient) -> None:
+    app = client.server.app
+    world = await make_world(app)
+    call = await book(client, world, datetime.now(UTC) + timedelta(days=1))
+    later = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=3)
+    data = booking(world, later, minutes=30) | {"version": str(call.version)}
+    response = await client.post(
+        f"/calls/{call.id}/edit",
+        data=data,
+        headers=cookie_header(app, world.cookies["admin"]),
+        allow_redirects=False,
+    )
+    assert response.status == 303, await response.text()
+    async with app[SESSIONMAKER]() as session:
+        changed = await session.get(Call, call.id)
+    assert changed is not None and changed.starts_at == later
+    assert "call_changed" in await record_kinds(client)
+    assert [m["Subject"] for m in outbox(client)] == [
+        "A video call has been booked",
+        "A video call has changed",
+    ]
+
+
+async def test_cancelling_a_call_records_it(client: TestClient) -> None:
+    app = client.server.app
+    world = await make_world(app)
+    call = await book(client, world, datetime.now(UTC) + timedelta(days=1))
+    response = await client.post(
+        f"/calls/{call.id}/cancel",
+        data={"csrf_token": world.csrf["admin"], "reason": "parent_unavailable", "version": "1"},
+        headers=cookie_header(app, world.cookies["admin"]),
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    async with app[SESSIONMAKER]() as session:
+        cancelled = await session.get(Call, call.id)
+    assert cancelled is not None and cancelled.status is CallStatus.CANCELLED
+    assert (await record_kinds(client))[-1] == "call_cancelled"
+
+
+async def test_parent_cannot_book_a_call(client: TestClient) -> None:
+    app = client.server.app
+    world = await make_world(app)
+    data = booking(world, datetime.now(UTC) + timedelta(days=1))
+    data["csrf_token"] = world.csrf["parent"]
+    response = await client.post(
+        f"/calls/new/{world.family_id}",
+        data=data,
+        headers=cookie_header(app, world.cookies["parent"]),
+        allow_redirects=False,
+    )
+    assert response.status == 403
+    async with app[SESSIONMAKER]() as session:
+        assert await session.scalar(select(Call.id)) is None
+
+
+async def test_family_without_video_cannot_have_a_call_booked(client: TestClient) -> None:
+    app = client.server.app
+    world = await make_world(app)
+    async with app[SESSIONMAKER].begin() as session:
+        await session.execute(
+            update(Family).where(Family.id == world.family_id).values(channels=["letters"])
+        )
+    response = await client.post(
+        f"/calls/new/{world.family_id}",
+        data=booking(world, datetime.now(UTC) + timedelta(days=1)),
+        headers=cookie_header(app, world.cookies["admin"]),
+        allow_redirects=False,
+    )
+    assert response.status == 422
+    assert "Video calls are not allowed" in await response.text()
+    assert outbox(client) == []
+    assert "call_scheduled" not in await record_kinds(client)
+
+
+async def test_supervisor_must_be_one_of_the_centres_supervisors(client: TestClient) -> None:
+    app = client.server.app
+    world = await make_world(app)
+    data = booking(world, datetime.now(UTC) + timedelta(days=1))
+    data["supervisor_id"] = str(world.users["staff"])
+    response = await client.post(
+        f"/calls/new/{world.family_id}",
+        data=data,
+        headers=cookie_header(app, world.cookies["admin"]),
+        allow_redirects=False,
+    )
+    assert response.status == 422

@@ -1,0 +1,58 @@
+// The parent's call page: permission explained first, then the waiting room, the call,
+// pause and warning banners from the supervisor, and the ended screen.
+import { CallClient, attach, connectionText, openCameraAndMicrophone, readConfig, show } from "./call.js";
+
+const root = document.getElementById("call");
+const startButton = document.getElementById("start");
+const connection = document.getElementById("connection-state");
+const warning = document.getElementById("warning-banner");
+const ending = document.getElementById("ending-banner");
+
+let admitted = false;
+let paused = false;
+
+function refresh() {
+  if (root.dataset.state === "ended") return;
+  if (!admitted) show(root, "waiting");
+  else show(root, paused ? "paused" : "live");
+}
+
+async function start() {
+  startButton.disabled = true;
+  let stream;
+  try {
+    stream = await openCameraAndMicrophone();
+  } catch (_) {
+    document.getElementById("device-problem").hidden = false;
+    startButton.disabled = false;
+    return;
+  }
+  attach(document.getElementById("video-self"), stream);
+  show(root, "waiting");
+  const client = new CallClient(readConfig(root), stream);
+  client.addEventListener("connection", (e) => { connection.textContent = connectionText(e.detail); });
+  client.addEventListener("remote", (e) => {
+    const video = document.getElementById(`video-${e.detail.role}`);
+    if (video) attach(video, e.detail.stream);
+  });
+  client.addEventListener("message", (e) => {
+    const m = e.detail;
+    if (m.type === "state") { admitted = m.admitted; paused = m.paused; refresh(); }
+    else if (m.type === "waiting") { admitted = false; refresh(); }
+    else if (m.type === "paused") { paused = true; refresh(); }
+    else if (m.type === "resumed") { paused = false; refresh(); }
+    else if (m.type === "warning") { warning.textContent = m.text; warning.hidden = false; }
+    else if (m.type === "ending-soon") {
+      ending.textContent = `The call will end in ${m.minutes} minute${m.minutes === 1 ? "" : "s"}. Time to say goodbye.`;
+      ending.hidden = false;
+    } else if (m.type === "ended") { ending.hidden = true; warning.hidden = true; show(root, "ended"); }
+  });
+  client.addEventListener("closed", (e) => {
+    if (e.detail.code === 4410) show(root, "ended");
+    else if (e.detail.final) connection.textContent = e.detail.reason || "Disconnected";
+    else connection.textContent = "The connection dropped. Reconnecting…";
+  });
+  client.start();
+}
+
+if (root.dataset.state !== "ended") startButton.addEventListener("click", start);

@@ -1,0 +1,81 @@
+// The supervisor console: both videos, the call's state, and the controls.
+import { CallClient, attach, connectionText, openCameraAndMicrophone, readConfig, show } from "./call.js";
+
+const root = document.getElementById("call");
+const $ = (id) => document.getElementById(id);
+const buttons = { admit: $("admit"), pause: $("pause"), resume: $("resume") };
+
+function render(state) {
+  const here = new Set(state.participants);
+  $("state-parent").textContent = here.has("parent") ? (state.admitted ? "in the call" : "in the waiting room") : "not here";
+  $("state-child").textContent = here.has("child") ? "in the call" : "not here";
+  $("state-route").textContent = !state.admitted ? "waiting room" : state.paused ? "paused" : "on";
+  buttons.admit.disabled = state.admitted;
+  buttons.pause.disabled = !state.admitted || state.paused;
+  buttons.resume.disabled = !state.paused;
+  root.dataset.admitted = String(state.admitted);
+  root.dataset.paused = String(state.paused);
+}
+
+async function start() {
+  $("start").disabled = true;
+  let stream;
+  try {
+    stream = await openCameraAndMicrophone();
+  } catch (_) {
+    $("device-problem").hidden = false;
+    $("start").disabled = false;
+    return;
+  }
+  attach($("video-self"), stream);
+  show(root, "live");
+  const client = new CallClient(readConfig(root), stream);
+  client.addEventListener("connection", (e) => { $("connection-state").textContent = connectionText(e.detail); });
+  client.addEventListener("remote", (e) => {
+    const video = $(`video-${e.detail.role}`);
+    if (video) attach(video, e.detail.stream);
+  });
+  client.addEventListener("message", (e) => {
+    const m = e.detail;
+    if (m.type === "state") render(m);
+    else if (m.type === "stop-requested") $("stop-alert").hidden = false;
+    else if (m.type === "note-saved") { $("note-saved").hidden = false; $("note-text").value = ""; }
+    else if (m.type === "ended") show(root, "ended");
+  });
+  client.addEventListener("closed", (e) => {
+    if (e.detail.code === 4410) show(root, "ended");
+    else if (e.detail.final) $("connection-state").textContent = e.detail.reason || "Disconnected";
+  });
+
+  for (const [type, button] of Object.entries(buttons)) {
+    button.addEventListener("click", () => client.send({ type }));
+  }
+  $("warn-preset").addEventListener("change", () => { $("warn-text").value = $("warn-preset").value; });
+  $("warn-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    const text = $("warn-text").value.trim();
+    if (text && client.send({ type: "warn", text })) { $("warn-text").value = ""; $("warn-preset").value = ""; }
+  });
+  $("end-form").addEventListener("submit", (event) => {
+    event.preventDefault();
+    if (!$("end-reason").value) { $("end-reason").focus(); return; }
+    $("end-confirm").hidden = false;
+    $("end-yes").focus();
+  });
+  $("end-no").addEventListener("click", () => { $("end-confirm").hidden = true; });
+  $("end-yes").addEventListener("click", () => {
+    $("end-confirm").hidden = true;
+    client.send({ type: "end", reason: $("end-reason").value });
+  });
+  const noteForm = $("note-form");
+  if (noteForm) {
+    noteForm.addEventListener("submit", (event) => {
+      event.preventDefault();
+      const text = $("note-text").value.trim();
+      if (text) { $("note-saved").hidden = true; client.send({ type: "note", text }); }
+    });
+  }
+  client.start();
+}
+
+if (root.dataset.state !== "ended") $("start").addEventListener("click", start);
