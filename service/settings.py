@@ -70,6 +70,10 @@ class Settings:
     # credentials are made from. Empty: no TURN.
     turn_urls: tuple[str, ...]
     turn_secret: str | None
+    # This node's name for pinning calls ("host:port" when unset) and how many reverse
+    # proxies sit in front of the app (their X-Forwarded-For entries are trusted).
+    media_node: str | None
+    trusted_proxies: int
     centre_name: str
     argon2_time_cost: int
     argon2_memory_kib: int
@@ -214,6 +218,8 @@ class _Reader:
             ice_host_address=self.raw("ICE_HOST_ADDRESS"),
             turn_urls=self._turn_urls(),
             turn_secret=self._turn_secret(),
+            media_node=self.raw("MEDIA_NODE"),
+            trusted_proxies=self.integer("TRUSTED_PROXIES", 0, minimum=0, maximum=5),
             centre_name=self.text("CENTRE_NAME", "Demo Family Contact Centre"),
             # OWASP's argon2id minimum is t=2, m=19 MiB; tests may lower it, never to zero.
             argon2_time_cost=self.integer("ARGON2_TIME_COST", 2, minimum=1, maximum=20),

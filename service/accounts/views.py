@@ -47,6 +47,7 @@ from service.http.access import (
     current_actor,
     signed_in,
 )
+from service.http.clientip import client_address
 from service.http.sessions import (
     clear_session_cookie,
     end_all_sessions,
@@ -116,7 +117,7 @@ def _wait_text(wait: timedelta) -> str:
 
 
 def _ip(request: web.Request) -> str | None:
-    return request.remote
+    return client_address(request)
 
 
 def _cookie_token(request: web.Request) -> str | None:
