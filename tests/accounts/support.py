@@ -39,6 +39,7 @@ from storage.models import (
     Role,
     User,
 )
+from tests.support.seeding import seeding_sessionmaker
 
 ORIGIN = "http://127.0.0.1"
 PASSWORD = "correct horse battery staple"
@@ -170,7 +171,7 @@ async def make_world(client: TestClient) -> World:
     stranger = await make_person(client, Role.STAFF, world.other_centre_id)
     staff = world.people[Role.STAFF].user_id
     parent = world.people[Role.PARENT].user_id
-    async with app[SESSIONMAKER].begin() as session:
+    async with seeding_sessionmaker(app).begin() as session:
         world.families["own"] = await _family(session, world.centre_id, staff, parent)
         world.families["same_centre"] = await _family(session, world.centre_id, staff, parent)
         world.families["other_centre"] = await _family(

@@ -33,6 +33,7 @@ from storage.models import (
 )
 from storage.models import Role as AccountRole
 from tests.calls.synthetic import SyntheticParticipant, wait_until
+from tests.support.seeding import seeding_sessionmaker
 
 
 @dataclass
@@ -58,7 +59,7 @@ PEOPLE: dict[str, AccountRole] = {
 async def make_world(
     app: web.Application, *, level: ContactLevel = ContactLevel.SUPERVISED
 ) -> CallWorld:
-    sessionmaker: async_sessionmaker[AsyncSession] = app[SESSIONMAKER]
+    sessionmaker: async_sessionmaker[AsyncSession] = seeding_sessionmaker(app)
     keyring: KeyRing = app[KEYRING]
     tag = uuid.uuid4().hex[:8]
     async with sessionmaker.begin() as session:

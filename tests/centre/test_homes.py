@@ -8,7 +8,6 @@ from datetime import UTC, datetime, timedelta
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from service.appkeys import SESSIONMAKER
 from service.http.sessions import start_session
 from storage.models import (
     AccountStatus,
@@ -25,12 +24,13 @@ from storage.models import (
 )
 from tests.accounts.support import make_person, session_token, use_session
 from tests.centre.support import accepted_family, admin_of_new_centre, one, sign_in_as
+from tests.support.seeding import seeding_sessionmaker
 
 
 async def test_staff_home_counts_items_waiting_for_moderation(client: TestClient) -> None:
     admin = await admin_of_new_centre(client)
     family_id = await accepted_family(admin)
-    async with client.server.app[SESSIONMAKER].begin() as session:
+    async with seeding_sessionmaker(client.server.app).begin() as session:
         for status in (ItemStatus.SUBMITTED, ItemStatus.IN_REVIEW, ItemStatus.APPROVED):
             session.add(
                 Item(
@@ -51,7 +51,7 @@ async def test_supervisor_home_lists_todays_calls(client: TestClient) -> None:
     family_id = await accepted_family(admin)
     supervisor = await make_person(client, Role.SUPERVISOR, admin.person.centre_id)
     now = datetime.now(UTC).replace(hour=12, minute=0, second=0, microsecond=0)
-    async with client.server.app[SESSIONMAKER].begin() as session:
+    async with seeding_sessionmaker(client.server.app).begin() as session:
         session.add(
             Call(
                 family_id=family_id,
@@ -70,7 +70,7 @@ async def test_parent_letterbox_is_empty_until_something_is_sent(client: TestCli
     admin = await admin_of_new_centre(client)
     family_id = await accepted_family(admin)
     parent = await make_person(client, Role.PARENT, admin.person.centre_id)
-    async with client.server.app[SESSIONMAKER].begin() as session:
+    async with seeding_sessionmaker(client.server.app).begin() as session:
         session.add(
             FamilySender(
                 family_id=family_id, user_id=parent.user_id, relationship_to_child="Father"
@@ -86,7 +86,7 @@ async def test_parent_never_sees_unapproved_items_sent_to_them(client: TestClien
     admin = await admin_of_new_centre(client)
     family_id = await accepted_family(admin)
     parent = await make_person(client, Role.PARENT, admin.person.centre_id)
-    async with client.server.app[SESSIONMAKER].begin() as session:
+    async with seeding_sessionmaker(client.server.app).begin() as session:
         session.add(
             FamilySender(
                 family_id=family_id, user_id=parent.user_id, relationship_to_child="Father"
@@ -123,7 +123,7 @@ async def test_referrer_home_lists_only_unexpired_access(client: TestClient) -> 
     ).status == 303
 
     referrer = await one(client, select(User).where(User.email == "priya@shah.example"))
-    async with client.server.app[SESSIONMAKER].begin() as session:
+    async with seeding_sessionmaker(client.server.app).begin() as session:
         user = await session.get(User, referrer.id)
         assert user is not None
         user.status = AccountStatus.ACTIVE  # as if they had used their invite

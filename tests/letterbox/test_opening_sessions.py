@@ -8,9 +8,9 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy.exc import IntegrityError
 
-from service.appkeys import SESSIONMAKER
 from storage.models import ContactLevel, ObservationNote
 from tests.letterbox.world import STAFF_PASSWORD, World, make_world
+from tests.support.seeding import seeding_sessionmaker
 
 
 async def _start(client: TestClient, world: World) -> str:
@@ -39,7 +39,7 @@ async def test_supported_family_cannot_store_an_observation_note(client: TestCli
 
     # The database refuses it too, whatever level the row claims.
     for claimed in (ContactLevel.SUPPORTED, ContactLevel.SUPERVISED):
-        async with world.app[SESSIONMAKER]() as session:
+        async with seeding_sessionmaker(world.app)() as session:
             with pytest.raises(IntegrityError):
                 async with session.begin():
                     session.add(
