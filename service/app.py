@@ -18,6 +18,7 @@ import service.calls
 import service.centre
 import service.letterbox
 import service.record
+import service.record.views
 from service import appkeys, background, notify, pages
 from service.calls.registry import calls_ctx
 from service.http import access, headers
@@ -131,4 +132,5 @@ def create_app(settings: Settings) -> web.Application:
     service.api.setup(app)
     service.calls.setup(app)
     service.letterbox.setup(app)
+    service.record.views.setup(app)
     return app

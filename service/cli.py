@@ -120,8 +120,9 @@ def _plugins() -> list[
     from service import maintenance
     from service.centre import demo
     from service.record import cli as record_cli
+    from service.record import export_cli
 
-    return [maintenance.register, record_cli.register, demo.register]
+    return [maintenance.register, record_cli.register, export_cli.register, demo.register]
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -1,0 +1,107 @@
+"""``letterbox export CASE_REFERENCE --from DATE --to DATE --out DIR``: the court export from
+the command line. The same export as the admin pages make: it is written in the family's
+record, signs a fresh checkpoint, and is kept (encrypted) so referrers can download it."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+from collections.abc import Callable
+from pathlib import Path
+
+from sqlalchemy import select
+
+from service.cli import CommandError
+from service.errors import Invalid
+from service.record import export
+from service.settings import Settings
+from service.stores import open_object_store
+from storage import db
+from storage.errors import StorageError
+from storage.keyring import KeyRing, load_master_key
+from storage.models import Family
+from storage.record import Actor
+from storage.vault import EncryptedStore
+
+__all__ = ["register"]
+
+Command = Callable[[argparse.Namespace, Settings], int]
+
+MADE_BY = "the centre's letterbox export command"
+
+
+async def run_export(
+    settings: Settings, case_reference: str, period: export.Period, out: Path
+) -> int:
+    # The command never creates a master key: a new one could not open anything stored.
+    master, _ = load_master_key(settings.master_key_b64, settings.master_key_file, may_create=False)
+    keyring = KeyRing(master)
+    engine = db.create_engine(settings.database_url)
+    objects = open_object_store(settings)
+    try:
+        await db.check_ready(engine)
+        await objects.start()
+        sessionmaker = db.create_sessionmaker(engine)
+        async with sessionmaker() as session:
+            family_id = await session.scalar(
+                select(Family.id).where(Family.case_reference == case_reference)
+            )
+        if family_id is None:
+            raise CommandError(f"no family with case reference {case_reference!r}")
+        made = await export.make_export(
+            sessionmaker,
+            keyring,
+            EncryptedStore(objects, keyring),
+            family_id,
+            period,
+            export.Maker(Actor.system(), MADE_BY),
+        )
+    finally:
+        await objects.close()
+        await engine.dispose()
+    pdf_path = out / made.file_name("pdf")
+    bundle_path = out / made.file_name("bundle")
+    await asyncio.to_thread(pdf_path.write_bytes, made.pdf)
+    await asyncio.to_thread(bundle_path.write_bytes, made.bundle)
+    print(f"Exported {made.events} events of case {case_reference} ({period.words()}).")
+    print(f"  PDF:         {pdf_path}  (SHA-256 {made.pdf_sha256})")
+    print(f"  Bundle:      {bundle_path}")
+    print(f"  Bundle hash: {made.record_digest}  (on every page of the PDF)")
+    print(f"  Checkpoint:  {made.checkpoint_size} events, signed now")
+    if not made.stored:
+        print("  Note: the files were not kept for download (the family's key is destroyed).")
+    print(f"Check it with: letterbox verify {bundle_path} --pdf {pdf_path} --fingerprint FP")
+    return 0
+
+
+def _export(args: argparse.Namespace, settings: Settings) -> int:
+    try:
+        period = export.Period.parse(args.first_day, args.last_day)
+    except Invalid as exc:
+        raise CommandError(f"--{exc.field or 'from'}: {exc.message}") from None
+    out = Path(args.out)
+    try:
+        out.mkdir(parents=True, exist_ok=True)
+    except OSError as exc:
+        raise CommandError(f"cannot create {out}: {exc.strerror or exc}") from None
+    try:
+        return asyncio.run(run_export(settings, args.case_reference, period, out))
+    except StorageError as exc:
+        raise CommandError(str(exc)) from None
+
+
+def register(
+    commands: argparse._SubParsersAction[argparse.ArgumentParser], handlers: dict[str, Command]
+) -> None:
+    parser = commands.add_parser(
+        "export", help="export a family's record for court (PDF and verification bundle)"
+    )
+    parser.add_argument("case_reference", metavar="CASE_REFERENCE")
+    parser.add_argument(
+        "--from", dest="first_day", required=True, metavar="DATE", help="first day, YYYY-MM-DD"
+    )
+    parser.add_argument(
+        "--to", dest="last_day", required=True, metavar="DATE", help="last day (included)"
+    )
+    parser.add_argument("--out", required=True, metavar="DIR", help="folder for the two files")
+    handlers["export"] = _export

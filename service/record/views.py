@@ -1,0 +1,178 @@
+"""Pages for the family record: the timeline (staff and admins), exports (admins make and
+download them; referrers with access download their families' exports).
+
+Thin handlers: parse, call one domain function (``timeline`` or ``export``), render. Who may
+call each route is declared in ``setup`` and enforced by the access middleware, which also
+checks the family in the path (``may_access_family``: a referrer only while their access
+lasts). Downloads are POST forms: each writes an ``export_downloaded`` record event, and GET
+never changes state.
+"""
+
+from __future__ import annotations
+
+from datetime import datetime, timedelta
+from typing import Any, Final
+
+import aiohttp_jinja2
+from aiohttp import web
+
+from service.appkeys import KEYRING, SESSIONMAKER, VAULT
+from service.errors import Invalid, NotFound
+from service.http.access import (
+    Actor,
+    add_route,
+    current_actor,
+    current_family,
+    family_in_path,
+    signed_in,
+)
+from service.record import export, timeline
+from storage import record
+from storage.models import Role
+
+__all__ = ["setup"]
+
+TIMELINE_ACCESS: Final = signed_in({Role.STAFF, Role.ADMIN}, family=family_in_path("family_id"))
+ADMIN_FAMILY: Final = signed_in({Role.ADMIN}, family=family_in_path("family_id"))
+REFERRER_FAMILY: Final = signed_in({Role.REFERRER}, family=family_in_path("family_id"))
+_ROLE_WORDS: Final = {
+    Role.ADMIN: "centre admin",
+    Role.STAFF: "staff member",
+    Role.SUPERVISOR: "supervisor",
+    Role.PARENT: "parent",
+    Role.REFERRER: "referrer",
+}
+NOTICES: Final = {"export-made": "The export was made. Download the PDF and the bundle below."}
+
+
+def maker_of(actor: Actor) -> export.Maker:
+    return export.Maker(
+        record.Actor(actor.user_id, actor.role.value),
+        f"{actor.display_name} ({_ROLE_WORDS[actor.role]})",
+    )
+
+
+# --- the timeline ----------------------------------------------------------------------------
+
+
+async def timeline_page(request: web.Request) -> web.StreamResponse:
+    family_id = current_family(request)
+    params = {k: request.query.get(k, "") for k in ("from", "to")}
+    groups = request.query.getall("kind", [])
+    error = None
+    try:
+        query = timeline.TimelineQuery.from_params(params, groups)
+    except Invalid as exc:
+        error, query = exc, timeline.TimelineQuery()
+    async with request.app[SESSIONMAKER]() as session:
+        found = await timeline.family_timeline(session, request.app[KEYRING], family_id, query)
+    context = {
+        "timeline": found,
+        "values": params,
+        "chosen": set(groups) if error is None else set(),
+        "groups": [(key, label) for key, (label, _) in timeline.KIND_GROUPS.items()],
+        "error": error,
+        "section": "/admin/families" if current_actor(request).role is Role.ADMIN else "/staff",
+    }
+    return aiohttp_jinja2.render_template(
+        "record/timeline.html", request, context, status=422 if error else 200
+    )
+
+
+# --- exports: admins -------------------------------------------------------------------------
+
+
+async def _exports_context(request: web.Request) -> dict[str, Any]:
+    family_id = current_family(request)
+    async with request.app[SESSIONMAKER]() as session:
+        family, centre_name = await timeline.family_summary(session, family_id)
+        exports = await export.list_exports(session, family_id)
+    return {
+        "family": family,
+        "centre_name_of_family": centre_name,
+        "exports": exports,
+        "notice": NOTICES.get(request.query.get("done", "")),
+    }
+
+
+def _default_period() -> dict[str, str]:
+    today = datetime.now(timeline.UK).date()
+    return {"from": (today - timedelta(days=90)).isoformat(), "to": today.isoformat()}
+
+
+async def admin_exports_page(request: web.Request) -> web.StreamResponse:
+    context = await _exports_context(request)
+    context |= {"values": _default_period(), "error": None}
+    return aiohttp_jinja2.render_template("record/admin_exports.html", request, context)
+
+
+async def make_export(request: web.Request) -> web.StreamResponse:
+    family_id = current_family(request)
+    form = await request.post()
+    values = {k: str(form.get(k, "")) for k in ("from", "to")}
+    try:
+        period = export.Period.parse(values["from"], values["to"])
+    except Invalid as error:
+        context = await _exports_context(request)
+        context |= {"values": values, "error": error}
+        return aiohttp_jinja2.render_template(
+            "record/admin_exports.html", request, context, status=422
+        )
+    await export.make_export(
+        request.app[SESSIONMAKER],
+        request.app[KEYRING],
+        request.app[VAULT],
+        family_id,
+        period,
+        maker_of(current_actor(request)),
+    )
+    raise web.HTTPSeeOther(f"/admin/families/{family_id}/exports?done=export-made")
+
+
+# --- exports: referrers ----------------------------------------------------------------------
+
+
+async def referrer_exports_page(request: web.Request) -> web.StreamResponse:
+    context = await _exports_context(request)
+    return aiohttp_jinja2.render_template("record/referrer_exports.html", request, context)
+
+
+# --- downloads (both) ------------------------------------------------------------------------
+
+
+async def download(request: web.Request) -> web.StreamResponse:
+    family_id = current_family(request)
+    file = request.match_info["file"]
+    try:
+        export_seq = int(request.match_info["export_seq"])
+    except ValueError:
+        raise NotFound("We could not find that.") from None
+    if file not in ("pdf", "bundle"):
+        raise NotFound("We could not find that.")
+    found = await export.download_export(
+        request.app[SESSIONMAKER],
+        request.app[KEYRING],
+        request.app[VAULT],
+        family_id,
+        export_seq,
+        "pdf" if file == "pdf" else "bundle",
+        maker_of(current_actor(request)),
+    )
+    return web.Response(
+        body=found.data,
+        content_type=found.media_type,
+        headers={"Content-Disposition": f'attachment; filename="{found.file_name}"'},
+    )
+
+
+def setup(app: web.Application) -> None:
+    family = "/{family_id}"
+    one = "/{export_seq:[0-9]{1,18}}/{file:pdf|bundle}"
+    add_route(app, "GET", f"/staff/families{family}/timeline", timeline_page, TIMELINE_ACCESS)
+    add_route(app, "GET", f"/admin/families{family}/exports", admin_exports_page, ADMIN_FAMILY)
+    add_route(app, "POST", f"/admin/families{family}/exports", make_export, ADMIN_FAMILY)
+    add_route(app, "POST", f"/admin/families{family}/exports{one}", download, ADMIN_FAMILY)
+    add_route(
+        app, "GET", f"/referrer/families{family}/exports", referrer_exports_page, REFERRER_FAMILY
+    )
+    add_route(app, "POST", f"/referrer/families{family}/exports{one}", download, REFERRER_FAMILY)

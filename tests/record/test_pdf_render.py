@@ -1,0 +1,113 @@
+"""The court PDF renders: non-blank pages, "page X of Y" and the bundle hash on every page,
+in the Unicode fonts and in the Latin-1 fallback."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+
+import pytest
+
+from service.record.pdf import (
+    DEJAVU_DIR,
+    ContactBlock,
+    CourtDocument,
+    EventLine,
+    NoteEntry,
+    Section,
+    render_court_pdf,
+)
+from tests.record.test_export_world import (
+    pdf_page_count,
+    pdf_pages_text,
+    pixel_stddev,
+    render_pages,
+)
+
+DIGEST = "ab" * 32
+
+
+def document(*, blocks: int = 60, supervised: bool = True, text: str = "") -> CourtDocument:
+    lines = [
+        EventLine(
+            "Tue 04 Mar 2025 10:03",
+            text or f"A letter to the child was sent by Chris Parent (parent), number {n}.",
+        )
+        for n in range(6)
+    ]
+    notes = [
+        NoteEntry("Tue 04 Mar 2025 12:51", "Jo Support-Worker", "Zoë smiled — “see you soon”.")
+    ]
+    return CourtDocument(
+        centre_name="Riverside Child Contact Centre",
+        case_reference="RCC-2025/0042",
+        contact_level="supervised" if supervised else "supported",
+        period="Mon 3 March 2025 to Mon 31 March 2025",
+        period_utc="from 2025-03-03T00:00:00Z up to (not including) 2025-04-01T00:00:00Z",
+        generated_by="Alex Admin (centre admin)",
+        generated_at=datetime(2025, 4, 2, 9, 30, tzinfo=UTC),
+        generated_at_text="Wed 2 April 2025, 10:30 BST",
+        checkpoint_size=360,
+        checkpoint_head="cd" * 32,
+        checkpoint_time="Wed 2 April 2025, 10:30 BST",
+        key_fingerprint="ef" * 32,
+        record_digest=DIGEST,
+        event_count=blocks * 6,
+        sections=[
+            Section(
+                "Letters, replies and digital gifts",
+                "Each item, from sending to its outcome.",
+                [
+                    ContactBlock(
+                        f"Letter to the child, sent Tue 04 Mar 2025 10:0{n % 10}",
+                        ("Outcome: opened on Tue 4 March 2025.",),
+                        lines,
+                        notes if supervised else (),
+                    )
+                    for n in range(blocks)
+                ],
+            ),
+            Section("Physical gifts", "Gifts brought or posted to the centre.", []),
+        ],
+    )
+
+
+@pytest.mark.parametrize("fonts", ["dejavu", "core"])
+def test_pdf_pages_are_numbered_carry_the_bundle_hash_and_are_not_blank(
+    fonts: str, tmp_path: Path
+) -> None:
+    if fonts == "dejavu" and not (DEJAVU_DIR / "DejaVuSans.ttf").is_file():
+        pytest.skip("Debian fonts-dejavu-core is not installed")
+    pdf = render_court_pdf(document(), font_dir=DEJAVU_DIR if fonts == "dejavu" else None)
+    assert pdf.startswith(b"%PDF-")
+    count = pdf_page_count(pdf, tmp_path)
+    pages = pdf_pages_text(pdf, tmp_path)
+    assert count > 5 and len(pages) == count
+    for number, text in enumerate(pages, 1):
+        assert f"Page {number} of {count}" in text
+        assert DIGEST in text
+    assert "Bundle hash (record" in pages[0] and "RCC-2025/0042" in pages[0]
+    assert "Nothing of this kind happened in the period." in pages[-1]
+    # Unicode survives in the DejaVu fonts; the fallback replaces, never fails.
+    joined = "".join(pages)
+    assert (
+        "Zoë smiled — “see you soon”." if fonts == "dejavu" else 'Zoë smiled - "see you soon".'
+    ) in joined
+    rendered = render_pages(pdf, tmp_path, 1, 2)
+    assert len(rendered) == 2
+    for png in rendered:
+        assert pixel_stddev(png) > 5, f"{png.name} is blank"
+
+
+def test_pdf_wraps_long_unbroken_text_inside_the_page(tmp_path: Path) -> None:
+    pdf = render_court_pdf(document(blocks=2, text="x" * 400 + " end"))
+    text = "".join(pdf_pages_text(pdf, tmp_path))
+    assert "end" in text
+    assert max(len(line) for line in text.splitlines()) < 200
+
+
+def test_supported_document_says_no_notes_are_kept(tmp_path: Path) -> None:
+    pdf = render_court_pdf(document(blocks=2, supervised=False))
+    cover = " ".join(pdf_pages_text(pdf, tmp_path)[0].split())
+    assert "Supported contact" in cover and "no observation notes" in cover
+    assert "Observation note" not in "".join(pdf_pages_text(pdf, tmp_path))
