@@ -40,8 +40,11 @@ lint: $(TEST_STAMP) ## ruff (with the S security rules), ruff format check, mypy
 test: $(TEST_STAMP) test-services lint ## lint, then the whole test suite on SQLite, PostgreSQL, SeaweedFS, aiortc, Chromium
 	$(BIN)/python -m pytest
 
-bench: $(TEST_STAMP) ## run the benchmarks; results in bench/results/, summary in docs/benchmarks.md
-	@set -e; for b in bench/*.py; do echo "== $$b"; $(BIN)/python $$b; done
+BENCHMARKS := store_throughput sanitise record_verify export calls api_load
+
+bench: $(TEST_STAMP) ## run the benchmarks (each against a baseline in the same run) -> bench/results/*.json
+	@set -e; for b in $(BENCHMARKS); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py; done
+	@echo "Summarise the new figures in docs/benchmarks.md"
 
 format: $(TEST_STAMP) ## format the code
 	$(BIN)/ruff check --fix service storage tests bench scripts
