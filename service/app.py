@@ -28,6 +28,7 @@ from service.http.errors import error_middleware
 from service.http.health import healthz
 from service.http.requestlog import request_log_middleware
 from service.http.sessions import session_middleware
+from service.letterbox.devicelock import device_lock_middleware
 from service.letterbox.intake import sanitiser_pool_ctx
 from service.settings import Settings
 from service.stores import open_object_store
@@ -91,12 +92,15 @@ async def vault_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     # Order matters, outermost first:
     # 1. request id before anything logs; 2. errors inside it, so every answer carries the id
-    # and has one shape; 3. the session names the actor; 4. CSRF needs the actor's token;
-    # 5. access needs the actor, and runs last so nothing reaches a handler unchecked.
+    # and has one shape; 3. a centre device locked to a child view goes nowhere else, decided
+    # before anyone's session or any route is considered; 4. the session names the actor;
+    # 5. CSRF needs the actor's token; 6. access needs the actor, and runs last so nothing
+    # reaches a handler unchecked.
     app = web.Application(
         middlewares=[
             request_log_middleware,
             error_middleware,
+            device_lock_middleware,
             session_middleware,
             csrf_middleware,
             access.access_middleware,

@@ -85,6 +85,10 @@ class Settings:
     checkpoint_interval_seconds: int = 3600
     reconcile_interval_seconds: int = 3600
     orphan_age_seconds: int = 24 * 3600
+    # Fault tests only (LETTERBOX_TEST_PAUSE_BEFORE_COMMIT, refused unless LETTERBOX_ENV=test):
+    # intake writes this file after its objects are stored and waits, before the commit, while
+    # the file exists, so a test can kill the process at exactly that point.
+    test_pause_before_commit: Path | None = None
 
     @property
     def production(self) -> bool:
@@ -248,7 +252,19 @@ class _Reader:
             ),
             reconcile_interval_seconds=self.integer("RECONCILE_INTERVAL_SECONDS", 3600, minimum=1),
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
+            test_pause_before_commit=self._test_pause(mode),
         )
+
+    def _test_pause(self, mode: Mode) -> Path | None:
+        value = self.raw("TEST_PAUSE_BEFORE_COMMIT")
+        if value is None:
+            return None
+        if mode != "test":
+            raise SettingsError(
+                PREFIX + "TEST_PAUSE_BEFORE_COMMIT",
+                "is a fault-test hook and is refused unless LETTERBOX_ENV=test",
+            )
+        return Path(value)
 
     def _s3(self, production: bool) -> S3Settings | None:
         url = (

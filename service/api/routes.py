@@ -73,7 +73,7 @@ async def _body(request: web.Request, cls: type[Any]) -> Any:
         raise Invalid("Send the body as JSON (Content-Type: application/json).", field="body")
     try:
         data = await request.json()
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         raise Invalid("The body is not valid JSON.", field="body") from None
     return parse(cls, data)
 

@@ -17,6 +17,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from service.appkeys import REQUEST_ID
 from service.errors import LetterboxError, NotSignedIn, Unavailable
+from storage.errors import StoreUnavailable
 
 log = logging.getLogger(__name__)
 
@@ -73,7 +74,9 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(
             request, exc.status, code, message or _PLAIN_MESSAGES.get(exc.status, exc.reason)
         )
-    except (OperationalError, PoolTimeout, ConnectionError, OSError) as exc:
+    except (OperationalError, PoolTimeout, ConnectionError, OSError, StoreUnavailable) as exc:
+        # StoreUnavailable: the object store is down or died mid-request; it is not an
+        # OSError, so without this it became a 500 with no Retry-After.
         log.warning("database or store unavailable: %s", type(exc).__name__, exc_info=True)
         return _unavailable(request)
     except DBAPIError as exc:

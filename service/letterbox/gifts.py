@@ -42,6 +42,18 @@ STEPS: dict[str, tuple[GiftStatus, frozenset[GiftStatus], str]] = {
 }
 
 
+STATUS_WORDS = {
+    GiftStatus.RECEIVED: "Received, not checked yet",
+    GiftStatus.CHECKED: "Checked, ready to hand over",
+    GiftStatus.HANDED_OVER: "Handed over to the child",
+    GiftStatus.RETURNED: "Returned",
+}
+
+
+def _day(value: datetime | None) -> str | None:
+    return value.strftime("%-d %B %Y") if value is not None else None
+
+
 async def family_of_gift(session: AsyncSession, request: web.Request) -> uuid.UUID | None:
     """Access lookup: the family a gift in the path belongs to."""
     try:
@@ -178,6 +190,11 @@ async def gifts_for_staff(
         {
             "gift_id": str(g.id),
             "status": g.status.value,
+            "status_text": STATUS_WORDS[g.status],
+            "from_user_id": str(g.from_user_id) if g.from_user_id else None,
+            "received_on": _day(g.received_at),
+            "checked_on": _day(g.checked_at),
+            "closed_on": _day(g.handed_over_at or g.returned_at),
             "description": (
                 await keyring.open_for_family(
                     session, family_id, g.description_sealed, DESCRIPTION_PURPOSE
@@ -216,6 +233,9 @@ async def gifts_for_parent(
             "received_on": g.received_at.date().isoformat(),
             "given_on": g.handed_over_at.date().isoformat() if g.handed_over_at else None,
             "returned": g.status is GiftStatus.RETURNED,
+            # The same dates in words, for the parent's page.
+            "received_on_text": _day(g.received_at),
+            "given_on_text": _day(g.handed_over_at),
         }
         for g in gifts
     ]

@@ -10,6 +10,7 @@ creates the item, its parts and the record events, so a refusal leaves no item a
 
 from __future__ import annotations
 
+import asyncio
 import hashlib
 import logging
 import multiprocessing
@@ -19,9 +20,11 @@ from collections.abc import AsyncIterator
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 from aiohttp import BodyPartReader, web
+from aiohttp.http_exceptions import HttpProcessingError
 from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -65,6 +68,7 @@ MAX_FIELD_BYTES = 1000
 # A claimed idempotency key whose request never finished (a crashed node) may be taken over.
 STALE_CLAIM = timedelta(minutes=15)
 SECURITY_MALWARE_REFUSED = "malware_refused"
+FAULT_TEST_HOLD = timedelta(minutes=2)
 
 
 # --- shared plumbing -------------------------------------------------------------------------
@@ -207,28 +211,36 @@ async def read_submission(
             field=file_field,
         )
     submission = Submission()
-    reader = await request.multipart()
-    while True:
-        part = await reader.next()
-        if part is None:
-            break
-        if not isinstance(part, BodyPartReader):
-            raise Invalid("Nested multipart uploads are not accepted.")
-        if part.name == file_field and part.filename is not None:
-            upload = await _read_file(part, len(submission.files), limits)
-            if upload is not None:
-                submission.files.append(upload)
-        elif part.name == text_field:
-            raw = await _read_limited(part, 4 * limits.max_text_chars + 4, text_field, limits)
-            text = _decode(raw, text_field).replace("\r\n", "\n")
-            sanitiser.check_text_length(text, limits)
-            submission.text = text
-        elif part.name in fields:
-            raw = await _read_limited(part, MAX_FIELD_BYTES, part.name, limits)
-            submission.fields[part.name] = _decode(raw, part.name).strip()
-        else:
-            # Unknown parts are drained, never kept.
-            await _read_limited(part, MAX_FIELD_BYTES, part.name or "form", limits)
+    try:
+        reader = await request.multipart()
+        while True:
+            part = await reader.next()
+            if part is None:
+                break
+            if not isinstance(part, BodyPartReader):
+                raise Invalid("Nested multipart uploads are not accepted.")
+            if part.name == file_field and part.filename is not None:
+                upload = await _read_file(part, len(submission.files), limits)
+                if upload is not None:
+                    submission.files.append(upload)
+            elif part.name == text_field:
+                raw = await _read_limited(part, 4 * limits.max_text_chars + 4, text_field, limits)
+                text = _decode(raw, text_field).replace("\r\n", "\n")
+                sanitiser.check_text_length(text, limits)
+                submission.text = text
+            elif part.name in fields:
+                raw = await _read_limited(part, MAX_FIELD_BYTES, part.name, limits)
+                submission.fields[part.name] = _decode(raw, part.name).strip()
+            else:
+                # Unknown parts are drained, never kept.
+                await _read_limited(part, MAX_FIELD_BYTES, part.name or "form", limits)
+    except (ValueError, HttpProcessingError):
+        # aiohttp's multipart reader raises these for a body that is not a well-formed form
+        # (no or wrong boundary, cut short, a part header that is too long or invalid).
+        raise Invalid(
+            "The upload could not be read (it is not a complete form). Nothing was sent; "
+            "please send the letter again from the letter page."
+        ) from None
     return submission
 
 
@@ -485,7 +497,18 @@ async def submit(
                 row.fingerprint = idempotency.fingerprint
                 row.status = 201
                 row.response = summary
+        if (marker := app[SETTINGS].test_pause_before_commit) is not None:
+            await _pause_for_fault_test(marker)
     return summary
+
+
+async def _pause_for_fault_test(marker: Path) -> None:
+    """Test mode only (the setting is refused otherwise): the objects are in the store and the
+    transaction is not committed. Say so through ``marker``, then hold here so a fault test can
+    kill the process at exactly this point (tests/reliability/test_crash_before_commit.py); a
+    test that does not kill it lets the commit go ahead after ``FAULT_TEST_HOLD``."""
+    await asyncio.to_thread(marker.write_text, f"{os.getpid()}\n")
+    await asyncio.sleep(FAULT_TEST_HOLD.total_seconds())
 
 
 async def _store(

@@ -5,6 +5,12 @@ visible block, pictures with boxes filled solid); the original and the sanitised
 sealed for the record. A family can require a second, different moderator to confirm. Two
 moderators deciding at once: the item row is locked and its version compared, so exactly one
 wins and the other gets a Conflict that says what happened.
+
+Separation of duties: nobody approves or confirms an item they typed themselves (staff type
+the child's replies). If a second moderator returns or rejects an item that was first
+approved, the delivered copies made at the first approval are withdrawn — rows in the same
+transaction, objects right after the commit — so nothing undeliverable stays stored; an
+object whose deletion fails has no row left and the reconciler removes it as an orphan.
 """
 
 from __future__ import annotations
@@ -49,6 +55,12 @@ REVIEWABLE = frozenset({ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVA
 RETURN_PURPOSE = "return-message"
 REASON_PURPOSE = "moderation-reason"
 MAX_MESSAGE_CHARS = 2000
+
+APPROVALS = frozenset({Decision.APPROVE, Decision.APPROVE_WITH_REDACTIONS, Decision.CONFIRM})
+OWN_ITEM_MESSAGE = (
+    "You typed this reply yourself, so another moderator must approve it. Ask a colleague to "
+    "review it; you can still return or reject it."
+)
 
 CONFLICT_MESSAGE = (
     "Another moderator decided this item while you were looking at it. Reload the page to see "
@@ -177,13 +189,13 @@ def highlighted(text: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if start < at:
             continue
         if start > at:
-            segments.append({"text": text[at:start], "category": None})
+            segments.append({"text": text[at:start], "category": None, "start": at, "end": start})
         segments.append(
             {"text": text[start:end], "category": hit["category"], "start": start, "end": end}
         )
         at = end
     if at < len(text):
-        segments.append({"text": text[at:], "category": None})
+        segments.append({"text": text[at:], "category": None, "start": at, "end": len(text)})
     return segments
 
 
@@ -205,9 +217,11 @@ async def moderator_view(
     for decision, name in decisions:
         reason = None
         if decision.reason_sealed is not None:
+            # A return message is sealed for the sender to read; a rejection reason is not.
+            purpose = RETURN_PURPOSE if decision.decision is Decision.RETURN else REASON_PURPOSE
             reason = (
                 await keyring.open_for_family(
-                    session, item.family_id, decision.reason_sealed, REASON_PURPOSE
+                    session, item.family_id, decision.reason_sealed, purpose
                 )
             ).decode("utf-8")
         history.append(
@@ -216,6 +230,7 @@ async def moderator_view(
                 "moderator": name,
                 "moderator_id": str(decision.moderator_id),
                 "decided_at": decision.decided_at.isoformat(),
+                "decided_on": decision.decided_at.strftime("%-d %b %Y at %H:%M"),
                 "reason": reason,
             }
         )
@@ -262,6 +277,7 @@ async def moderator_view(
         "status": item.status.value,
         "version": item.version,
         "sender": sender.display_name if sender is not None else None,
+        "sender_id": str(item.sender_id),
         "submitted_at": item.submitted_at.isoformat(),
         "age": age_text(datetime.now(UTC) - item.submitted_at),
         "parts": part_views,
@@ -333,6 +349,7 @@ async def decide(
     async with app[SESSIONMAKER]() as session:
         item, parts = await load_item(session, item_id)
         _check_state(item, request)
+        _check_separation(item, actor, request)
         if request.decision in (Decision.APPROVE, Decision.APPROVE_WITH_REDACTIONS):
             deliveries = await _prepare_deliveries(app, session, parts, request, summary)
 
@@ -343,8 +360,59 @@ async def decide(
             result = await _apply(app, work, actor, item_id, request, deliveries, summary)
     except StaleDataError:
         raise Conflict(CONFLICT_MESSAGE, code="decided_elsewhere") from None
+    await _delete_withdrawn(app, result.pop("withdrawn_objects", []))
     await _notify(app, result)
     return result
+
+
+def _check_separation(item: Item, actor: Actor, request: DecisionRequest) -> None:
+    """Whoever typed an item (staff type the child's replies) may not approve it."""
+    if request.decision in APPROVALS and item.sender_id == actor.user_id:
+        raise Forbidden(OWN_ITEM_MESSAGE, code="own_item", field="decision")
+
+
+async def _withdraw_delivered(session: AsyncSession, item_id: uuid.UUID) -> list[dict[str, Any]]:
+    """Unlink and delete the rows of the delivered copies made at a first approval. Returns
+    what was withdrawn, for the record and for deleting the objects after the commit."""
+    parts = (await session.scalars(select(ItemPart).where(ItemPart.item_id == item_id))).all()
+    linked = {p.delivered_object_id: p.id for p in parts if p.delivered_object_id is not None}
+    if not linked:
+        return []
+    for part in parts:
+        part.delivered_object_id = None
+    await session.flush()  # the parts let go before their objects' rows go
+    objects = (
+        await session.scalars(select(StoredObject).where(StoredObject.id.in_(list(linked))))
+    ).all()
+    withdrawn = []
+    for stored in objects:
+        withdrawn.append(
+            {
+                "part_id": linked[stored.id],
+                "object_id": stored.id,
+                "family_id": stored.family_id,
+                "sha256": stored.sha256,
+            }
+        )
+        await session.delete(stored)
+    await session.flush()
+    return withdrawn
+
+
+async def _delete_withdrawn(app: web.Application, withdrawn: list[dict[str, Any]]) -> None:
+    """After the commit: the rows are gone, so the objects go too. A failure here leaves an
+    orphan object, which the reconciler deletes once it is old enough."""
+    for entry in withdrawn:
+        try:
+            await app[VAULT].delete(
+                StoredObject(id=entry["object_id"], family_id=entry["family_id"])
+            )
+        except Exception:
+            log.warning(
+                "could not delete withdrawn delivered copy %s; reconcile will remove it",
+                entry["object_id"],
+                exc_info=True,
+            )
 
 
 def _check_state(item: Item, request: DecisionRequest) -> None:
@@ -376,11 +444,12 @@ async def _prepare_deliveries(
     unknown = set(request.image_redactions) - set(by_id)
     if unknown:
         raise Invalid(
-            "A box refers to a picture that is not part of this item.", field="redactions"
+            "A box refers to a picture that is not part of this item.",
+            field="redactions.images",
         )
     text_parts = [p for p in parts if p.kind is PartKind.TEXT]
     if request.text_redactions and not text_parts:
-        raise Invalid("This item has no text to redact.", field="redactions")
+        raise Invalid("This item has no text to black out.", field="redactions.text")
     deliveries = []
     pool = app[SANITISER_POOL]
     loop = asyncio.get_running_loop()
@@ -388,14 +457,19 @@ async def _prepare_deliveries(
         sanitised = await read_object(app, session, part.sanitised_object_id)
         if part.kind is PartKind.TEXT:
             text = sanitised.decode("utf-8")
-            spans: list[Span] = parse_spans(request.text_redactions, len(text))
+            spans: list[Span] = parse_spans(
+                request.text_redactions, len(text), field="redactions.text"
+            )
             summary["text_spans"] += len(spans)
             deliveries.append(
                 _Delivery(part, redact_text(text, spans).encode("utf-8"), part.media_type)
             )
             continue
         boxes: list[Box] = parse_boxes(
-            request.image_redactions.get(str(part.id)), part.width or 0, part.height or 0
+            request.image_redactions.get(str(part.id)),
+            part.width or 0,
+            part.height or 0,
+            field=f"redactions.images.{part.id}",
         )
         if boxes:
             summary["image_boxes"] += len(boxes)
@@ -413,7 +487,7 @@ async def _prepare_deliveries(
         )
     if request.decision is Decision.APPROVE_WITH_REDACTIONS and not redacted:
         raise Invalid(
-            "Mark at least one part of the text or one box on a picture to redact.",
+            "Mark at least one part of the text or one box on a picture to black out.",
             field="redactions",
         )
     return deliveries
@@ -444,6 +518,9 @@ async def _apply(
     keyring = app[KEYRING]
     item = await _lock_item(session, item_id)
     _check_state(item, request)
+    _check_separation(item, actor, request)
+    # Returning or rejecting after a first approval withdraws the copies that approval made.
+    was_first_approved = item.status is ItemStatus.AWAITING_SECOND_APPROVAL
     family = await session.get(Family, item.family_id)
     assert family is not None  # noqa: S101 - foreign key
     now = datetime.now(UTC)
@@ -548,6 +625,7 @@ async def _apply(
         )
         await work.record(item.family_id, "item_delivered", {**base, "delivered": delivered})
     elif request.decision is Decision.RETURN:
+        withdrawn = await _withdraw_delivered(session, item.id) if was_first_approved else []
         sealed = await keyring.seal_for_family(
             session, item.family_id, request.message.encode("utf-8"), RETURN_PURPOSE
         )
@@ -558,9 +636,13 @@ async def _apply(
         item.decided_at = now
         await session.flush()
         await work.record(
-            item.family_id, "item_returned", {**base, "message": Sealed(request.message)}
+            item.family_id,
+            "item_returned",
+            {**base, "message": Sealed(request.message), **_withdrawn_payload(withdrawn)},
         )
+        result["withdrawn_objects"] = withdrawn
     else:
+        withdrawn = await _withdraw_delivered(session, item.id) if was_first_approved else []
         decision.reason_sealed = await keyring.seal_for_family(
             session, item.family_id, request.message.encode("utf-8"), REASON_PURPOSE
         )
@@ -569,8 +651,11 @@ async def _apply(
         item.decided_at = now
         await session.flush()
         await work.record(
-            item.family_id, "item_rejected", {**base, "reason": Sealed(request.message)}
+            item.family_id,
+            "item_rejected",
+            {**base, "reason": Sealed(request.message), **_withdrawn_payload(withdrawn)},
         )
+        result["withdrawn_objects"] = withdrawn
     result.update(
         status=item.status.value,
         version=item.version,
@@ -579,6 +664,17 @@ async def _apply(
         sender_id=str(item.sender_id),
     )
     return result
+
+
+def _withdrawn_payload(withdrawn: list[dict[str, Any]]) -> dict[str, Any]:
+    if not withdrawn:
+        return {}
+    return {
+        "withdrawn_delivered": [
+            {"part_id": w["part_id"], "object_id": w["object_id"], "sha256": w["sha256"]}
+            for w in withdrawn
+        ]
+    }
 
 
 async def _notify(app: web.Application, result: dict[str, Any]) -> None:

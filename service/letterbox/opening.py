@@ -3,7 +3,8 @@
 The session binds a device (a random token in a cookie, only its hash kept) to one child. The
 child view shows delivered copies only, one item at a time; every opening is recorded with the
 time and the staff member. Leaving the child view needs the staff member's password, so a child
-cannot wander into staff pages. Ending the session records the attendance times. Supervised
+cannot wander into staff pages: ``devicelock`` sends every other request from the device back
+to the child view while the session is live. Ending the session records the attendance times. Supervised
 families may get observation notes; supported families cannot, by rule here and by the
 database's constraint.
 """

@@ -34,12 +34,15 @@ class Box:
     height: int
 
 
-def parse_spans(raw: object, text_length: int) -> list[Span]:
-    """``[[start, end], …]`` into merged, ordered spans inside the text."""
+def parse_spans(raw: object, text_length: int, *, field: str = "redactions.text") -> list[Span]:
+    """``[[start, end], …]`` into merged, ordered spans, each inside the text.
+
+    ``field`` names the form or JSON field an error is about, so the page can show the
+    message next to it."""
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise Invalid("Text redactions must be a list of [start, end] pairs.", field="redactions")
+        raise Invalid("Text redactions must be a list of [start, end] pairs.", field=field)
     spans: list[Span] = []
     for entry in raw:
         if (
@@ -47,12 +50,14 @@ def parse_spans(raw: object, text_length: int) -> list[Span]:
             or len(entry) != 2
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in entry)
         ):
-            raise Invalid("Each text redaction must be [start, end].", field="redactions")
+            raise Invalid("Each text redaction must be [start, end].", field=field)
         start, end = int(entry[0]), int(entry[1])
         if not 0 <= start < end <= text_length:
             raise Invalid(
-                f"The text redaction {start}–{end} is outside the letter (0–{text_length}).",
-                field="redactions",
+                f"The part to black out, {start}-{end}, is not inside the letter: the letter "
+                f"has {text_length} characters, so use positions from 0 to {text_length}, "
+                "with the start before the end.",
+                field=field,
             )
         spans.append(Span(start, end))
     return merge(spans)
@@ -79,12 +84,18 @@ def redact_text(text: str, spans: Sequence[Span]) -> str:
     return "".join(pieces)
 
 
-def parse_boxes(raw: object, width: int, height: int) -> list[Box]:
-    """``[[x, y, w, h], …]`` in image pixels; boxes are clipped to the picture."""
+def parse_boxes(
+    raw: object, width: int, height: int, *, field: str = "redactions.images"
+) -> list[Box]:
+    """``[[x, y, w, h], …]`` in the picture's own pixels; every box must lie inside it.
+
+    A box that spills over the edge is refused rather than quietly trimmed: the moderator
+    must see exactly what will be covered. The drawing tool on the page keeps its boxes
+    inside the picture; typed boxes are checked here, the authority."""
     if raw is None:
         return []
     if not isinstance(raw, list):
-        raise Invalid("Image redactions must be a list of [x, y, w, h].", field="redactions")
+        raise Invalid("Image redactions must be a list of [x, y, w, h].", field=field)
     boxes: list[Box] = []
     for entry in raw:
         if (
@@ -92,16 +103,21 @@ def parse_boxes(raw: object, width: int, height: int) -> list[Box]:
             or len(entry) != 4
             or not all(isinstance(v, int) and not isinstance(v, bool) for v in entry)
         ):
-            raise Invalid("Each image box must be [x, y, width, height].", field="redactions")
+            raise Invalid("Each box must be four whole numbers: x,y,width,height.", field=field)
         x, y, w, h = (int(v) for v in entry)
-        left, top = max(0, x), max(0, y)
-        right, bottom = min(width, x + w), min(height, y + h)
-        if w <= 0 or h <= 0 or right <= left or bottom <= top:
+        if w <= 0 or h <= 0:
             raise Invalid(
-                f"The box {x},{y} {w}×{h} does not cover any of the {width}×{height} picture.",
-                field="redactions",
+                f"The box {x},{y},{w},{h} has no size: its width and height must be more than 0.",
+                field=field,
             )
-        boxes.append(Box(left, top, right - left, bottom - top))
+        if x < 0 or y < 0 or x + w > width or y + h > height:
+            raise Invalid(
+                f"The box {x},{y},{w},{h} goes outside the picture, which is {width} pixels "
+                f"wide and {height} high. Keep x + width at most {width} and y + height at "
+                f"most {height}.",
+                field=field,
+            )
+        boxes.append(Box(x, y, w, h))
     return boxes
 
 

@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER, SETTINGS, VAULT
-from service.errors import Forbidden, Invalid, NotFound
+from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import (
     STAFF_ROLES,
     add_route,
@@ -35,12 +35,15 @@ from storage.models import (
     Decision,
     Direction,
     Family,
+    FamilySender,
     ItemKind,
     ItemPart,
     ObjectRole,
     OpeningSession,
+    PhysicalGift,
     Role,
     StoredObject,
+    User,
 )
 
 PARENTS = frozenset({Role.PARENT})
@@ -60,7 +63,7 @@ def _uuid(request: web.Request, name: str) -> uuid.UUID:
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
-    except (ValueError, UnicodeDecodeError):
+    except (ValueError, UnicodeDecodeError, RecursionError):  # RecursionError: nested too deep
         raise Invalid("Send a JSON object.") from None
     if not isinstance(data, dict):
         raise Invalid("Send a JSON object.")
@@ -214,7 +217,6 @@ async def queue_json(request: web.Request) -> web.StreamResponse:
 
 async def queue_page(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
-    await _refuse_locked_device(request)
     family_id, direction = _queue_filters(request)
     async with request.app[SESSIONMAKER]() as session:
         entries = await moderation.queue(
@@ -245,13 +247,31 @@ async def moderation_item_json(request: web.Request) -> web.StreamResponse:
     return web.json_response(body)
 
 
-async def moderation_item_page(request: web.Request) -> web.StreamResponse:
-    await _refuse_locked_device(request)
+async def _item_page(
+    request: web.Request,
+    *,
+    errors: dict[str, str] | None = None,
+    values: dict[str, Any] | None = None,
+    status: int = 200,
+) -> web.StreamResponse:
+    actor = current_actor(request)
     async with request.app[SESSIONMAKER]() as session:
         body = await moderation.moderator_view(request.app, session, _uuid(request, "item_id"))
     return aiohttp_jinja2.render_template(
-        "staff/item.html", request, {"item": body, "actor": current_actor(request)}
+        "staff/item.html",
+        request,
+        {
+            "item": body,
+            "typed_by_you": body["sender_id"] == str(actor.user_id),
+            "errors": errors or {},
+            "values": values or {},
+        },
+        status=status,
     )
+
+
+async def moderation_item_page(request: web.Request) -> web.StreamResponse:
+    return await _item_page(request)
 
 
 async def decide_json(request: web.Request) -> web.StreamResponse:
@@ -304,10 +324,36 @@ def _form_decision(form: Any) -> DecisionRequest:
     )
 
 
+def _form_field(field: str | None) -> str:
+    """The form field a domain error is about, so the page shows it next to that field."""
+    if field == "redactions.text":
+        return "extra_spans"
+    if field is not None and field.startswith("redactions.images."):
+        return "boxes-" + field.removeprefix("redactions.images.")
+    if field is not None and (field in ("extra_spans", "message") or field.startswith("boxes-")):
+        return field
+    return "decision"
+
+
 async def decide_form(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     item_id = _uuid(request, "item_id")
-    await moderation.decide(request.app, current_actor(request), item_id, _form_decision(form))
+    try:
+        await moderation.decide(request.app, current_actor(request), item_id, _form_decision(form))
+    except (Invalid, Forbidden, Conflict) as exc:
+        # The page again, with what the moderator chose kept and the problem beside its field.
+        values: dict[str, Any] = {
+            key: str(form[key])
+            for key in form
+            if key in ("extra_spans", "message") or key.startswith("boxes-")
+        }
+        values["span"] = [str(v) for v in form.getall("span", [])]
+        return await _item_page(
+            request,
+            errors={_form_field(exc.field): exc.message},
+            values=values,
+            status=exc.status,
+        )
     raise web.HTTPSeeOther("/staff/moderation")
 
 
@@ -338,23 +384,6 @@ async def staff_object(request: web.Request) -> web.StreamResponse:
 
 
 # --- opening sessions and the child view ----------------------------------------------------
-
-
-async def _refuse_locked_device(request: web.Request) -> None:
-    """A device showing a child view stays there: staff pages send it back to the child."""
-    settings = request.app[SETTINGS]
-    token = request.cookies.get(opening.device_cookie_name(settings.secure_cookies))
-    if not token:
-        return
-    async with request.app[SESSIONMAKER]() as session:
-        session_id = await session.scalar(
-            select(OpeningSession.id).where(
-                OpeningSession.device_token_hash == opening.token_hash(token),
-                OpeningSession.ended_at.is_(None),
-            )
-        )
-    if session_id is not None:
-        raise web.HTTPSeeOther(f"/child/sessions/{session_id}")
 
 
 def _set_device_cookie(response: web.StreamResponse, request: web.Request, token: str) -> None:
@@ -424,13 +453,30 @@ async def start_session_form(request: web.Request) -> web.StreamResponse:
     return response
 
 
-async def staff_family_page(request: web.Request) -> web.StreamResponse:
-    await _refuse_locked_device(request)
+GIFT_NOTICES = {
+    "checked": "The gift was marked as checked.",
+    "handed-over": "The gift was marked as handed over to the child.",
+    "returned": "The gift was marked as returned.",
+    "received": "The gift was logged as received.",
+}
+
+
+async def _family_page(
+    request: web.Request, *, errors: dict[str, str] | None = None, status: int = 200
+) -> web.StreamResponse:
     family_id = current_family(request)
     async with request.app[SESSIONMAKER]() as session:
         family = await session.get(Family, family_id)
         children = (await session.scalars(select(Child).where(Child.family_id == family_id))).all()
         family_gifts = await gifts.gifts_for_staff(request.app, session, family_id)
+        senders = (
+            await session.execute(
+                select(User.id, User.display_name, FamilySender.relationship_to_child)
+                .join(FamilySender, FamilySender.user_id == User.id)
+                .where(FamilySender.family_id == family_id, FamilySender.approved.is_(True))
+                .order_by(User.display_name)
+            )
+        ).all()
         sessions = (
             await session.scalars(
                 select(OpeningSession)
@@ -439,11 +485,28 @@ async def staff_family_page(request: web.Request) -> web.StreamResponse:
                 .limit(20)
             )
         ).all()
+    names = {str(user_id): name for user_id, name, _ in senders}
+    for gift in family_gifts:
+        gift["from_name"] = names.get(gift["from_user_id"] or "", "")
     return aiohttp_jinja2.render_template(
         "staff/family.html",
         request,
-        {"family": family, "children": children, "gifts": family_gifts, "sessions": sessions},
+        {
+            "family": family,
+            "children": children,
+            "gifts": family_gifts,
+            "senders": senders,
+            "sessions": sessions,
+            "limits": sanitiser_limits(request.app[SETTINGS]),
+            "notice": GIFT_NOTICES.get(request.query.get("gift", "")),
+            "errors": errors or {},
+        },
+        status=status,
     )
+
+
+async def staff_family_page(request: web.Request) -> web.StreamResponse:
+    return await _family_page(request)
 
 
 async def _child_session(request: web.Request) -> tuple[uuid.UUID, OpeningSession]:
@@ -454,7 +517,9 @@ async def _child_session(request: web.Request) -> tuple[uuid.UUID, OpeningSessio
     return session_id, found
 
 
-async def child_page(request: web.Request) -> web.StreamResponse:
+async def _child_view(
+    request: web.Request, *, errors: dict[str, str] | None = None, status: int = 200
+) -> web.StreamResponse:
     session_id, found = await _child_session(request)
     async with request.app[SESSIONMAKER]() as session:
         items = await opening.child_items(session, found)
@@ -467,8 +532,14 @@ async def child_page(request: web.Request) -> web.StreamResponse:
             "child_name": child.name if child else "",
             "items": items,
             "limits": sanitiser_limits(request.app[SETTINGS]),
+            "errors": errors or {},
         },
+        status=status,
     )
+
+
+async def child_page(request: web.Request) -> web.StreamResponse:
+    return await _child_view(request)
 
 
 async def child_items_json(request: web.Request) -> web.StreamResponse:
@@ -548,16 +619,19 @@ async def child_reply(request: web.Request) -> web.StreamResponse:
 async def child_leave(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     session_id = _uuid(request, "session_id")
-    await opening.leave_child_view(
-        request.app, current_actor(request), session_id, str(form.get("password", ""))
-    )
+    try:
+        await opening.leave_child_view(
+            request.app, current_actor(request), session_id, str(form.get("password", ""))
+        )
+    except Forbidden as exc:
+        # A wrong password keeps the device on the child view, with the problem shown there.
+        return await _child_view(request, errors={"password": exc.message}, status=exc.status)
     response = _see_other(f"/staff/opening-sessions/{session_id}")
     _clear_device_cookie(response, request)
     return response
 
 
 async def staff_session_page(request: web.Request) -> web.StreamResponse:
-    await _refuse_locked_device(request)
     async with request.app[SESSIONMAKER]() as session:
         view = await opening.staff_session_view(session, _uuid(request, "session_id"))
     return aiohttp_jinja2.render_template("staff/session.html", request, view)
@@ -625,6 +699,30 @@ async def gift_step(request: web.Request) -> web.StreamResponse:
         request.app, current_actor(request), _uuid(request, "gift_id"), request.match_info["step"]
     )
     return web.json_response(body)
+
+
+async def gift_step_form(request: web.Request) -> web.StreamResponse:
+    step = request.match_info["step"]
+    gift_id = _uuid(request, "gift_id")
+    family_id = current_family(request)
+    try:
+        await gifts.advance(request.app, current_actor(request), gift_id, step)
+    except Conflict as exc:
+        return await _family_page(request, errors={f"gift-{gift_id}": exc.message}, status=409)
+    raise web.HTTPSeeOther(f"/staff/families/{family_id}/letterbox?gift={step}")
+
+
+async def gift_photo(request: web.Request) -> web.StreamResponse:
+    async with request.app[SESSIONMAKER]() as session:
+        gift = await session.get(PhysicalGift, _uuid(request, "gift_id"))
+    if gift is None or gift.photo_object_id is None:
+        raise NotFound("We could not find that.")
+    stored = await _stored(request, gift.photo_object_id)
+    if stored.role is not ObjectRole.GIFT_PHOTO or not stored.media_type.startswith("image/"):
+        raise NotFound("We could not find that.")
+    return await stream_object(
+        request, stored, attachment=False, filename=f"gift.{_extension(stored.media_type)}"
+    )
 
 
 def setup_routes(app: web.Application) -> None:
@@ -717,3 +815,11 @@ def setup_routes(app: web.Application) -> None:
         gift_step,
         staff_gift,
     )
+    add_route(
+        app,
+        "POST",
+        "/staff/gifts/{gift_id}/{step:checked|handed-over|returned}",
+        gift_step_form,
+        staff_gift,
+    )
+    add_route(app, "GET", "/staff/gifts/{gift_id}/photo", gift_photo, staff_gift)

@@ -9,24 +9,23 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import ContactLevel, ObservationNote
-from tests.letterbox.world import STAFF_PASSWORD, World, make_world
+from tests.letterbox.world import (
+    STAFF_PASSWORD,
+    Person,
+    World,
+    make_world,
+    start_opening_session,
+)
 from tests.support.seeding import seeding_sessionmaker
 
 
-async def _start(client: TestClient, world: World) -> str:
-    response = await client.post(
-        f"/api/families/{world.family_id}/opening-sessions",
-        json={"child_id": str(world.child_id)},
-        headers=world.staff.headers(),
-    )
-    assert response.status == 201
-    world.staff.cookies["letterbox-child"] = response.cookies["letterbox-child"].value
-    return str((await response.json())["session_id"])
+async def _start(client: TestClient, world: World) -> tuple[str, Person]:
+    return await start_opening_session(client, world)
 
 
 async def test_supported_family_cannot_store_an_observation_note(client: TestClient) -> None:
     world = await make_world(client, level=ContactLevel.SUPPORTED)
-    session_id = await _start(client, world)
+    session_id, _device = await _start(client, world)
     response = await client.post(
         f"/api/opening-sessions/{session_id}/notes",
         json={"text": "Sam seemed happy."},
@@ -55,7 +54,7 @@ async def test_supported_family_cannot_store_an_observation_note(client: TestCli
 
 async def test_supervised_family_note_is_recorded(client: TestClient) -> None:
     world = await make_world(client, level=ContactLevel.SUPERVISED)
-    session_id = await _start(client, world)
+    session_id, _device = await _start(client, world)
     response = await client.post(
         f"/api/opening-sessions/{session_id}/notes",
         json={"text": "Sam read the letter twice and smiled."},
@@ -66,8 +65,8 @@ async def test_supervised_family_note_is_recorded(client: TestClient) -> None:
 
 async def test_child_view_needs_the_staff_password_to_leave(client: TestClient) -> None:
     world = await make_world(client)
-    session_id = await _start(client, world)
-    html_headers = world.staff.headers(Accept="text/html")
+    session_id, device = await _start(client, world)
+    html_headers = device.headers(Accept="text/html")
     page = await client.get(f"/child/sessions/{session_id}", headers=html_headers)
     assert page.status == 200
     html = await page.text()
@@ -78,29 +77,30 @@ async def test_child_view_needs_the_staff_password_to_leave(client: TestClient) 
 
     wrong = await client.post(
         f"/child/sessions/{session_id}/leave",
-        data={"password": "not-the-password", "csrf_token": world.staff.csrf},
+        data={"password": "not-the-password", "csrf_token": device.csrf},
         headers=html_headers,
         allow_redirects=False,
     )
     assert wrong.status == 403
     right = await client.post(
         f"/child/sessions/{session_id}/leave",
-        data={"password": STAFF_PASSWORD, "csrf_token": world.staff.csrf},
+        data={"password": STAFF_PASSWORD, "csrf_token": device.csrf},
         headers=html_headers,
         allow_redirects=False,
     )
     assert right.status == 303
     assert right.headers["Location"] == f"/staff/opening-sessions/{session_id}"
-    world.staff.cookies.pop("letterbox-child")
-    staff_page = await client.get(f"/staff/opening-sessions/{session_id}", headers=html_headers)
+    device.cookies.pop("letterbox-child")
+    staff_page = await client.get(
+        f"/staff/opening-sessions/{session_id}", headers=device.headers(Accept="text/html")
+    )
     assert staff_page.status == 200
 
 
 async def test_child_view_only_works_on_the_session_device(client: TestClient) -> None:
     world = await make_world(client)
-    session_id = await _start(client, world)
-    world.staff.cookies.pop("letterbox-child")
-    client.session.cookie_jar.clear()  # another device: no device cookie
+    session_id, _device = await _start(client, world)
+    # Another device: the staff member's sign-in, but no device cookie.
     response = await client.get(
         f"/api/child/sessions/{session_id}/items", headers=world.staff.headers()
     )

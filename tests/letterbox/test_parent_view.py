@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from tests.letterbox.world import letter_form, make_world, send_letter
+from tests.letterbox.world import letter_form, make_world, send_letter, start_opening_session
 
 
 async def test_parent_cannot_fetch_undelivered_or_other_family_items(client: TestClient) -> None:
@@ -13,17 +13,11 @@ async def test_parent_cannot_fetch_undelivered_or_other_family_items(client: Tes
     _, theirs = await send_letter(client, other, "Another family's letter")
 
     # A reply still in review (staff typed it in an opening session).
-    started = await client.post(
-        f"/api/families/{world.family_id}/opening-sessions",
-        json={"child_id": str(world.child_id)},
-        headers=world.staff.headers(),
-    )
-    session_id = (await started.json())["session_id"]
-    world.staff.cookies["letterbox-child"] = started.cookies["letterbox-child"].value
+    session_id, device = await start_opening_session(client, world)
     replied = await client.post(
         f"/api/child/sessions/{session_id}/replies",
         data=letter_form("Hi Dad"),
-        headers=world.staff.headers(),
+        headers=device.headers(),
     )
     assert replied.status == 201
     reply_id = (await replied.json())["item_id"]

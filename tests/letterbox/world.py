@@ -9,7 +9,7 @@ from __future__ import annotations
 import io
 import uuid
 from collections.abc import Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -213,3 +213,22 @@ def picture(
     buffer = io.BytesIO()
     Image.new("RGB", size, colour).save(buffer, "PNG")
     return buffer.getvalue()
+
+
+DEVICE_COOKIE = "letterbox-child"
+
+
+async def start_opening_session(client: TestClient, world: World) -> tuple[str, Person]:
+    """Staff start an opening session for the child; returns its id and the centre device (the
+    staff member's sign-in plus the device cookie). The test client's own cookie jar is
+    emptied: the device cookie belongs to that device only, and everyone else's requests in a
+    test come from other devices."""
+    response = await client.post(
+        f"/api/families/{world.family_id}/opening-sessions",
+        json={"child_id": str(world.child_id)},
+        headers=world.staff.headers(),
+    )
+    assert response.status == 201, await response.text()
+    device = replace(world.staff, cookies={DEVICE_COOKIE: response.cookies[DEVICE_COOKIE].value})
+    client.session.cookie_jar.clear()
+    return str((await response.json())["session_id"]), device

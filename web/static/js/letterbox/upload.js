@@ -24,6 +24,21 @@ function addSentItem(list, body) {
   list.prepend(row);
 }
 
+// A problem the server names a field for is shown next to that field as well.
+function clearFieldErrors(form) {
+  for (const slot of form.querySelectorAll("[data-error-for]")) show(slot, "");
+  for (const control of form.querySelectorAll("[aria-invalid]")) control.removeAttribute("aria-invalid");
+}
+
+function showFieldError(form, field, message) {
+  if (!field) return;
+  const slot = form.querySelector(`[data-error-for~="${CSS.escape(field)}"]`);
+  if (!slot) return;
+  show(slot, message);
+  const control = slot.parentElement.querySelector("input, select, textarea");
+  if (control) control.setAttribute("aria-invalid", "true");
+}
+
 function checkBeforeSending(form, files) {
   const maxFiles = Number(form.dataset.maxFiles);
   const maxBytes = Number(form.dataset.maxFileBytes);
@@ -48,6 +63,7 @@ function upload(form) {
   const fileInput = form.querySelector("input[type=file]");
   const files = fileInput ? Array.from(fileInput.files) : [];
   const problem = checkBeforeSending(form, files);
+  clearFieldErrors(form);
   show(error, problem);
   if (problem) return;
 
@@ -60,13 +76,13 @@ function upload(form) {
   progress.hidden = false;
   progress.value = 0;
   button.disabled = true;
-  show(status, "Sending…");
+  show(status, form.dataset.sendingText || "Sending…");
   request.upload.addEventListener("progress", (event) => {
     if (event.lengthComputable) progress.value = Math.round((event.loaded / event.total) * 100);
   });
   request.upload.addEventListener("load", () => {
     progress.value = 100;
-    show(status, "Uploaded. Checking your letter…");
+    show(status, form.dataset.checkingText || "Uploaded. Checking your letter…");
   });
   request.addEventListener("load", () => {
     button.disabled = false;
@@ -78,6 +94,11 @@ function upload(form) {
     }
     if (request.status === 201 || request.status === 200) {
       progress.value = 100;
+      if (form.dataset.done) {
+        // The page lists what was saved: show it afresh.
+        window.location.assign(form.dataset.done);
+        return;
+      }
       show(status, "Sent. It is now in review.");
       form.reset();
       const list = document.getElementById(form.dataset.list || "sent-items");
@@ -85,6 +106,7 @@ function upload(form) {
     } else {
       show(status, "");
       show(error, body.message || "Something went wrong. Please try again.");
+      showFieldError(form, body.field, body.message);
     }
   });
   request.addEventListener("error", () => {

@@ -1,0 +1,280 @@
+"""Load benchmark: the parent's letterbox JSON under 50 concurrent clients, against a bare
+aiohttp hello-world measured in the same run with the same client.
+
+Run as ``python bench/api_load.py``. Writes bench/results/api_load.json.
+
+Setup: a fresh PostgreSQL database (the test suite's server: LETTERBOX_TEST_PG, else
+127.0.0.1:5432, else a throw-away cluster), a centre with one family whose parent has sent
+LETTERS letters, and one ``letterbox serve`` process with a local encrypted store. The
+baseline is an aiohttp server process answering ``{"ok": true}`` from one handler. The load
+generator is a separate process (``--load``): CONCURRENCY workers on one aiohttp connection pool
+of the same size, each sending the next request as soon as the last is answered, for SECONDS
+after a WARMUP; loopback only. Targets: at least 40% of the hello-world rate, p99 under 100 ms.
+"""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import os
+import platform
+import signal
+import statistics
+import subprocess
+import sys
+import tempfile
+import time
+from datetime import UTC, datetime
+from importlib import metadata
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parent.parent
+sys.path.insert(0, str(ROOT))
+
+RESULTS = ROOT / "bench" / "results"
+CONCURRENCY = 50
+SECONDS = 10.0
+WARMUP = 2.0
+LETTERS = 20
+TARGET_RATIO = 0.40
+TARGET_P99_MS = 100.0
+
+HELLO = """
+import sys
+from aiohttp import web
+
+async def hello(request):
+    return web.json_response({"ok": True})
+
+app = web.Application()
+app.router.add_get("/hello", hello)
+web.run_app(app, host="127.0.0.1", port=int(sys.argv[1]), print=None, access_log=None)
+"""
+
+
+# --- the load generator (its own process) ----------------------------------------------------
+
+
+async def _load(
+    url: str, headers: dict[str, str], seconds: float, warmup: float
+) -> dict[str, object]:
+    import aiohttp
+
+    latencies: list[float] = []
+    errors = 0
+    connector = aiohttp.TCPConnector(limit=CONCURRENCY)
+    async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
+        start = time.perf_counter()
+        measure_from = start + warmup
+        stop_at = measure_from + seconds
+
+        async def worker() -> None:
+            nonlocal errors
+            while True:
+                sent = time.perf_counter()
+                if sent >= stop_at:
+                    return
+                async with http.get(url) as response:
+                    await response.read()
+                    ok = response.status == 200
+                done = time.perf_counter()
+                if sent >= measure_from:
+                    latencies.append(done - sent)
+                    errors += not ok
+
+        await asyncio.gather(*(worker() for _ in range(CONCURRENCY)))
+    latencies.sort()
+    return {
+        "requests": len(latencies),
+        "errors": errors,
+        "seconds": seconds,
+        "rps": len(latencies) / seconds,
+        "p50_ms": 1000 * statistics.median(latencies),
+        "p99_ms": 1000 * latencies[int(0.99 * (len(latencies) - 1))],
+    }
+
+
+def run_load(url: str, headers: dict[str, str]) -> dict[str, object]:
+    """Run the load generator as a separate process and return its figures."""
+    result = subprocess.run(
+        [sys.executable, __file__, "--load", url, "--headers", json.dumps(headers)],
+        capture_output=True,
+        text=True,
+        timeout=SECONDS + WARMUP + 120,
+        check=True,
+    )
+    figures: dict[str, object] = json.loads(result.stdout)
+    return figures
+
+
+# --- the servers ---------------------------------------------------------------------------
+
+
+def _stop(process: subprocess.Popen[bytes]) -> None:
+    if process.poll() is None:
+        os.killpg(process.pid, signal.SIGTERM)
+        try:
+            process.wait(timeout=10)
+        except subprocess.TimeoutExpired:
+            os.killpg(process.pid, signal.SIGKILL)
+            process.wait(timeout=30)
+
+
+async def seed(env: dict[str, str]) -> tuple[str, dict[str, str]]:
+    """A world in the database; returns the parent's letterbox path and request headers."""
+    from aiohttp import web
+
+    from service.app import create_app
+    from service.settings import Settings
+    from tests.letterbox.world import make_world
+
+    app = create_app(Settings.from_env(env))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        world = await make_world(app)
+    finally:
+        await runner.cleanup()
+    return f"/api/families/{world.family_id}/letterbox", world.parent.headers()
+
+
+async def send_letters(base: str, family_path: str, headers: dict[str, str]) -> None:
+    import aiohttp
+
+    from tests.letterbox.world import letter_form
+
+    items = family_path.replace("/letterbox", "/items")
+    async with aiohttp.ClientSession() as http:
+        for n in range(LETTERS):
+            async with http.post(
+                base + items, data=letter_form(f"Letter number {n}. Love, Dad"), headers=headers
+            ) as response:
+                assert response.status == 201, await response.text()
+
+
+def machine() -> dict[str, object]:
+    return {
+        "cores": os.cpu_count(),
+        "python": platform.python_version(),
+        "platform": platform.platform(),
+        "libraries": {
+            p: metadata.version(p)
+            for p in ("aiohttp", "sqlalchemy", "asyncpg", "uvloop")
+            if _installed(p)
+        },
+    }
+
+
+def _installed(name: str) -> bool:
+    try:
+        metadata.version(name)
+    except metadata.PackageNotFoundError:
+        return False
+    return True
+
+
+def main() -> None:
+    from storage import db
+    from tests.reliability.support import Node, free_port, letterbox_env, new_master_key
+    from tests.support.postgres import postgres_server, unique_name
+
+    with postgres_server() as pg, tempfile.TemporaryDirectory(prefix="lbx-bench-") as tmp:
+        name = unique_name("letterbox_bench")
+        pg.psql(f"CREATE DATABASE {name}")
+        hello: subprocess.Popen[bytes] | None = None
+        node: Node | None = None
+        try:
+            engine = db.create_engine(pg.url(name))
+            asyncio.run(_migrate(engine))
+            env = letterbox_env(pg.url(name), Path(tmp) / "data", new_master_key())
+            env["LETTERBOX_ENV"] = "development"
+            family_path, headers = asyncio.run(seed(env))
+            node = Node("bench", env, Path(tmp) / "node.log")
+            node.start()
+            asyncio.run(send_letters(node.url, family_path, headers))
+
+            hello_port = free_port()
+            hello = subprocess.Popen(
+                [sys.executable, "-c", HELLO, str(hello_port)],
+                start_new_session=True,
+                stdout=subprocess.DEVNULL,
+                stderr=subprocess.DEVNULL,
+            )
+            _wait_for(f"http://127.0.0.1:{hello_port}/hello")
+
+            app = run_load(node.url + family_path, headers)
+            base = run_load(f"http://127.0.0.1:{hello_port}/hello", {})
+        finally:
+            if hello is not None:
+                _stop(hello)
+            if node is not None:
+                node.stop()
+            pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+    ratio = float(app["rps"]) / float(base["rps"])  # type: ignore[arg-type]
+    met = ratio >= TARGET_RATIO and float(app["p99_ms"]) < TARGET_P99_MS  # type: ignore[arg-type]
+    result = {
+        "name": "parent letterbox JSON (GET /api/families/{id}/letterbox), authenticated, PostgreSQL",
+        "unit": "requests/s",
+        "value": round(float(app["rps"]), 1),  # type: ignore[arg-type]
+        "baseline_name": "bare aiohttp hello-world JSON handler, same client and concurrency",
+        "baseline_value": round(float(base["rps"]), 1),  # type: ignore[arg-type]
+        "ratio": round(ratio, 3),
+        "ratio_meaning": "app requests/s / hello-world requests/s (higher is better)",
+        "target": f"ratio >= {TARGET_RATIO} and app p99 < {TARGET_P99_MS:.0f} ms",
+        "target_met": met,
+        "p50_ms": round(float(app["p50_ms"]), 2),  # type: ignore[arg-type]
+        "p99_ms": round(float(app["p99_ms"]), 2),  # type: ignore[arg-type]
+        "baseline_p50_ms": round(float(base["p50_ms"]), 2),  # type: ignore[arg-type]
+        "baseline_p99_ms": round(float(base["p99_ms"]), 2),  # type: ignore[arg-type]
+        "errors": {"app": app["errors"], "baseline": base["errors"]},
+        "params": {
+            "concurrency": CONCURRENCY,
+            "seconds": SECONDS,
+            "warmup_seconds": WARMUP,
+            "letters_in_list": LETTERS,
+            "requests": {"app": app["requests"], "baseline": base["requests"]},
+            "server": "one `letterbox serve` process; load generator in a separate process",
+        },
+        "machine": machine(),
+        "when": datetime.now(UTC).strftime("%Y-%m-%dT%H:%M:%SZ"),
+    }
+    RESULTS.mkdir(parents=True, exist_ok=True)
+    (RESULTS / "api_load.json").write_text(json.dumps(result, indent=1) + "\n")
+    print(json.dumps(result, indent=1))
+
+
+async def _migrate(engine: object) -> None:
+    from storage import db
+
+    try:
+        await db.upgrade(engine)  # type: ignore[arg-type]
+    finally:
+        await engine.dispose()  # type: ignore[attr-defined]
+
+
+def _wait_for(url: str, timeout: float = 30.0) -> None:
+    import urllib.request
+
+    deadline = time.monotonic() + timeout
+    while True:
+        try:
+            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+                if response.status == 200:
+                    return
+        except OSError:
+            if time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)
+
+
+if __name__ == "__main__":
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--load", metavar="URL", help="run as the load generator against URL")
+    parser.add_argument("--headers", default="{}")
+    args = parser.parse_args()
+    if args.load:
+        print(json.dumps(asyncio.run(_load(args.load, json.loads(args.headers), SECONDS, WARMUP))))
+    else:
+        main()
