@@ -84,6 +84,7 @@ KINDS: Mapping[str, EmailKind] = {
         _kind("reply_waiting", "There is something new for you in Letterbox"),
         _kind("call_scheduled", "A video call has been booked", "starts_at"),
         _kind("call_changed", "A video call has changed", "starts_at"),
+        _kind("call_cancelled", "A video call has been cancelled", "starts_at"),
     )
 }
 

@@ -621,6 +621,8 @@ class Call(Base):
     media_node: Mapped[str | None] = mapped_column(String(100))
     ended_at: Mapped[datetime | None]
     end_reason: Mapped[str | None] = mapped_column(String(200))
+    # When the end-of-window warning went out: set once, so a node restart never repeats it.
+    warning_sent_at: Mapped[datetime | None]
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is

@@ -109,6 +109,7 @@ class EventKind(enum.StrEnum):
     CALL_PAUSED = "call_paused"
     CALL_RESUMED = "call_resumed"
     CALL_WARNED = "call_warned"
+    CALL_STOP_REQUESTED = "call_stop_requested"
     CALL_ENDED = "call_ended"
     CALL_MISSED = "call_missed"
     EXPORT_MADE = "export_made"

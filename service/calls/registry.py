@@ -3,8 +3,8 @@
 The registry is the only place that changes a call once it runs. Each change of a call's state
 is applied to its media relay (:class:`~service.calls.media.CallMedia`), written to the family
 record in one transaction (``call_joined``, ``call_left``, ``call_admitted``, ``call_paused``,
-``call_resumed``, ``call_warned``, ``call_ended``) and announced to the participants over their
-signalling sockets.
+``call_resumed``, ``call_warned``, ``call_stop_requested``, ``call_ended``) and announced to the
+participants over their signalling sockets.
 
 Two changes protect the child and are applied to the media *before* the database: a pause and
 an end. If the database were slow or down, the child still stops seeing the parent at once; the
@@ -14,6 +14,10 @@ is recorded first, so a parent never reaches the child without a record of it.
 Calls are pinned to one media node (``Call.media_node``, written at the first join): every
 participant of a call must reach the same process, because the relay lives in its memory. The
 proxy in front of several nodes routes ``/calls/{id}/signal`` by that column (docs/calls.md).
+
+What must hold across restarts lives in the database, not in this process: the end-of-window
+warning is claimed once in ``Call.warning_sent_at``, and a periodic sweep closes the calls whose
+window passed with nobody in them (``call_missed``) or whose node went away mid-call.
 """
 
 from __future__ import annotations
@@ -22,9 +26,11 @@ import asyncio
 import contextlib
 import logging
 import math
+import re
 import socket
+import time
 import uuid
-from collections.abc import AsyncIterator, Mapping, Sequence
+from collections.abc import AsyncIterator, Callable, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any, Final
@@ -38,6 +44,8 @@ from service.calls import passthrough
 from service.calls.media import CallEnded, CallMedia, ConnectResult, Role
 from service.centre.context import CentreServices
 from service.errors import Conflict, Forbidden, NotFound
+from service.settings import Settings
+from service.turn import ice_servers_for
 from storage import record
 from storage.models import Call, CallStatus, ContactLevel, Family, ObservationNote
 
@@ -47,6 +55,18 @@ log = logging.getLogger(__name__)
 JOIN_EARLY: Final = timedelta(minutes=15)
 #: The call warns everyone this long before its window ends, then ends itself.
 WARNING_LEAD: Final = timedelta(minutes=5)
+#: How often the sweep looks for calls whose window passed (missed, or left behind by a node).
+SWEEP_INTERVAL: Final = 60.0
+#: A live call this long past its window, not on this node, lost its node: the sweep ends it.
+ORPHAN_GRACE: Final = timedelta(minutes=2)
+#: Calls closed per sweep; the rest wait for the next one.
+SWEEP_BATCH: Final = 100
+#: The server pings every socket this often; one that does not answer within half of it is
+#: closed and its participant marked left (so a silent drop is noticed within 1.5 times this).
+HEARTBEAT: Final = 20.0
+#: A child pressing "I want to stop" again within this time is the same request: the supervisor
+#: is alerted each time, the record holds it once.
+STOP_REQUEST_REPEAT: Final = 30.0
 
 # Why a call ended. The supervisor picks one from a list; the system ends it at the window's end.
 END_REASONS: Final[Mapping[str, str]] = {
@@ -59,6 +79,7 @@ END_REASONS: Final[Mapping[str, str]] = {
     "parent_did_not_attend": "The parent did not attend",
 }
 WINDOW_ENDED: Final = "window_ended"
+MISSED: Final = "missed"
 
 # Close codes sent to a participant's signalling socket (4000-4999 are the application's).
 CLOSE_ENDED: Final = 4410
@@ -67,15 +88,29 @@ CLOSE_GOING_AWAY: Final = 1001
 
 CallRole = Role  # the media core's names: "parent", "child", "supervisor"
 
+#: The server's own ICE servers, asked for each new call (TURN credentials are short-lived).
+IceServerSource = Callable[[], Sequence[RTCIceServer]]
 
-def node_name(settings_host: str, settings_port: int) -> str:
-    """This media node's name as recorded in ``Call.media_node``: ``hostname:port``."""
+_TURN_LABEL_UNSAFE = re.compile(r"[^A-Za-z0-9._-]")
+
+
+def node_name(settings_host: str, settings_port: int, configured: str | None = None) -> str:
+    """This media node's name as recorded in ``Call.media_node``: the configured name (the
+    proxy's name for the upstream), else ``hostname:port``."""
+    if configured:
+        return configured[:100]
     host = socket.gethostname() or settings_host
     return f"{host}:{settings_port}"[:100]
 
 
+def turn_label(text: str) -> str:
+    """A TURN REST username label: no ':' (coturn's separator) and nothing personal."""
+    return _TURN_LABEL_UNSAFE.sub("-", text)[:64]
+
+
 def ice_servers_from_settings(servers: Sequence[Mapping[str, object]]) -> list[RTCIceServer]:
-    """The configured ICE servers (e.g. the centre's coturn) for the server's peer connections."""
+    """ICE servers (``LETTERBOX_ICE_SERVERS`` plus the centre's TURN with fresh credentials,
+    see :func:`media_ice_servers`) as aiortc wants them for the server's peer connections."""
     out: list[RTCIceServer] = []
     for server in servers:
         urls = server["urls"]
@@ -93,6 +128,17 @@ def ice_servers_from_settings(servers: Sequence[Mapping[str, object]]) -> list[R
             )
         )
     return out
+
+
+def media_ice_servers(settings: Settings, node: str) -> IceServerSource:
+    """The relay's ICE servers, made fresh for each call: TURN credentials last a few hours
+    (``service.turn``), about as long as the longest call, so they are never made at start-up."""
+
+    def source() -> list[RTCIceServer]:
+        servers = ice_servers_for(settings, turn_label(f"media-{node}"), datetime.now(UTC))
+        return ice_servers_from_settings(servers)
+
+    return source
 
 
 class Connection:
@@ -127,8 +173,13 @@ class LiveCall:
     connections: dict[CallRole, Connection] = field(default_factory=dict)
     ended: bool = False
     end_reason: str | None = None
-    warned: bool = False
+    warned: bool = False  # the end-of-window warning went out (now or before a restart)
+    stop_recorded_at: float | None = None  # loop time of the last recorded stop request
     timer: asyncio.Task[None] | None = None
+
+    def ending_soon_message(self) -> dict[str, Any]:
+        remaining = (self.ends_at - datetime.now(UTC)).total_seconds()
+        return {"type": "ending-soon", "minutes": max(1, math.ceil(remaining / 60))}
 
     def state_message(self) -> dict[str, Any]:
         return {
@@ -155,18 +206,22 @@ class CallRegistry:
         services: CentreServices,
         *,
         node: str,
-        ice_servers: Sequence[RTCIceServer] = (),
+        ice_servers: IceServerSource = lambda: (),
         warning_lead: timedelta = WARNING_LEAD,
+        heartbeat: float = HEARTBEAT,
     ) -> None:
         self.services = services
         self.node = node
-        self.ice_servers: tuple[RTCIceServer, ...] = tuple(ice_servers)
+        self.media_ice_servers = ice_servers
         self.warning_lead = warning_lead
+        self.heartbeat = heartbeat
         self._live: dict[uuid.UUID, LiveCall] = {}
         self._ended: set[uuid.UUID] = set()
         self._lock = asyncio.Lock()
         self._tasks: set[asyncio.Task[Any]] = set()
         self._closed = False
+        self._sweeper: asyncio.Task[None] | None = None
+        self._sweep_wanted = asyncio.Event()
 
     def get(self, call_id: uuid.UUID) -> LiveCall | None:
         return self._live.get(call_id)
@@ -205,6 +260,7 @@ class CallRegistry:
                     {"call_id": call.id, "as": connection.role},
                 )
                 family_id, ends_at = call.family_id, call.ends_at
+                warned = call.warning_sent_at is not None
             live = self._live.get(call_id)
             if live is None:
                 live = LiveCall(
@@ -212,7 +268,8 @@ class CallRegistry:
                     family_id=family_id,
                     supervised=supervised,
                     ends_at=ends_at,
-                    media=CallMedia(ice_servers=self.ice_servers),
+                    media=CallMedia(ice_servers=self.media_ice_servers()),
+                    warned=warned,
                 )
                 self._live[call_id] = live
                 live.timer = asyncio.get_running_loop().create_task(self._run_window(live))
@@ -226,6 +283,9 @@ class CallRegistry:
                 await connection.send({"type": "waiting"})
             elif live.media.paused:
                 await connection.send({"type": "paused"})
+        if live.warned:
+            # Not a second warning (that is claimed once): the rejoining page shows the banner.
+            await connection.send(live.ending_soon_message())
         return live
 
     async def offer(self, live: LiveCall, connection: Connection, sdp: str) -> ConnectResult:
@@ -310,9 +370,15 @@ class CallRegistry:
                 {"note_id": note.id, "call_id": live.call_id},
             )
 
-    async def stop_requested(self, live: LiveCall) -> None:
-        """The child pressed "I want to stop": alert the supervisor (the decision is theirs)."""
+    async def stop_requested(self, live: LiveCall, by: record.Actor) -> None:
+        """The child pressed "I want to stop": alert the supervisor (the decision is theirs),
+        then record it (``call_stop_requested``; the actor is the centre device's account)."""
         await live.send_to("supervisor", {"type": "stop-requested"})
+        now = time.monotonic()
+        if live.stop_recorded_at is not None and now - live.stop_recorded_at < STOP_REQUEST_REPEAT:
+            return
+        live.stop_recorded_at = now
+        await self._record(live, by, "call_stop_requested", {"as": "child"})
 
     async def end(self, live: LiveCall, by: record.Actor, reason: str) -> None:
         """End the call for good: every peer connection closes, every socket hears "ended"."""
@@ -333,7 +399,8 @@ class CallRegistry:
         try:
             async with self._transaction(by) as work:
                 call = await work.session.get(Call, live.call_id, with_for_update=True)
-                if call is not None:  # calls are never deleted
+                # Calls are never deleted; one the sweep already closed is not closed twice.
+                if call is not None and call.status is not CallStatus.ENDED:
                     call.status = CallStatus.ENDED
                     call.ended_at = datetime.now(UTC)
                     call.end_reason = reason
@@ -353,21 +420,108 @@ class CallRegistry:
         """Warn ``warning_lead`` before the window ends, then end the call."""
         system = record.Actor.system()
         try:
-            warn_at = live.ends_at - self.warning_lead
-            await _sleep_until(warn_at)
-            remaining = (live.ends_at - datetime.now(UTC)).total_seconds()
-            minutes = max(1, math.ceil(remaining / 60))
-            live.warned = True
-            await self._record(
-                live, system, "call_warned", {"text": f"The call ends in {minutes} minutes."}
-            )
-            await live.broadcast({"type": "ending-soon", "minutes": minutes})
+            if not live.warned:
+                await _sleep_until(live.ends_at - self.warning_lead)
+                if await self._claim_warning(live):
+                    await live.broadcast(live.ending_soon_message())
             await _sleep_until(live.ends_at)
             await self.end(live, system, WINDOW_ENDED)
         except asyncio.CancelledError:
             raise
         except Exception:
             log.exception("the window timer of call %s failed", live.call_id)
+
+    async def _claim_warning(self, live: LiveCall) -> bool:
+        """Write ``warning_sent_at`` and ``call_warned`` once per call, whichever node or
+        process life gets here first. False if it was already sent (before a restart)."""
+        live.warned = True
+        message = live.ending_soon_message()
+        text = f"The call ends in {message['minutes']} minutes."
+        try:
+            async with self._transaction(record.Actor.system()) as work:
+                call = await work.session.get(Call, live.call_id, with_for_update=True)
+                if call is None or call.warning_sent_at is not None:
+                    return False
+                call.warning_sent_at = datetime.now(UTC)
+                await work.record(
+                    live.family_id, "call_warned", {"call_id": live.call_id, "text": text}
+                )
+        except Exception:
+            # The people in the call still need the warning; the record misses it, loudly.
+            log.exception("the end-of-window warning of call %s was not recorded", live.call_id)
+        return True
+
+    # ------------------------------------------------------------------ the sweep
+
+    def start_sweeping(self, interval: float = SWEEP_INTERVAL) -> None:
+        """Run :meth:`sweep` every ``interval`` seconds (and when :meth:`sweep_soon` asks)."""
+        if self._sweeper is None:
+            self._sweeper = asyncio.get_running_loop().create_task(
+                self._sweep_periodically(interval), name="calls-sweep"
+            )
+
+    def sweep_soon(self) -> None:
+        self._sweep_wanted.set()
+
+    async def _sweep_periodically(self, interval: float) -> None:
+        while True:
+            # Waits first, like service.background: a restart loop cannot hammer the database.
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(self._sweep_wanted.wait(), interval)
+            self._sweep_wanted.clear()
+            try:
+                await self.sweep()
+            except Exception:
+                log.exception("the calls sweep failed; it runs again in %ss", interval)
+
+    async def sweep(self, now: datetime | None = None) -> int:
+        """Close the calls whose window is over but that are still open in the database.
+
+        - booked, nobody ever joined: ``status = ended``, reason ``missed``, ``call_missed``;
+        - live, well past the window and not on this node: its node went away before its
+          timer could end it, so ``call_ended`` with ``window_ended``.
+
+        Each call is closed in its own transaction, re-checked under a row lock, so two nodes
+        sweeping at once close it once. Returns how many calls were closed.
+        """
+        now = now or datetime.now(UTC)
+        async with self.services.sessionmaker() as session:
+            rows = (
+                await session.execute(
+                    select(Call.id, Call.status)
+                    .where(
+                        ((Call.status == CallStatus.SCHEDULED) & (Call.ends_at <= now))
+                        | ((Call.status == CallStatus.LIVE) & (Call.ends_at <= now - ORPHAN_GRACE))
+                    )
+                    .order_by(Call.ends_at)
+                    .limit(SWEEP_BATCH)
+                )
+            ).all()
+        closed = 0
+        for call_id, status in rows:
+            if call_id in self._live:
+                continue  # this node's own timer ends it
+            if await self._close_past_call(call_id, status, now):
+                closed += 1
+        return closed
+
+    async def _close_past_call(self, call_id: uuid.UUID, seen: CallStatus, now: datetime) -> bool:
+        async with self._transaction(record.Actor.system()) as work:
+            call = await work.session.get(Call, call_id, with_for_update=True)
+            if call is None or call.status is not seen or call.ends_at > now:
+                return False  # joined, cancelled or ended meanwhile
+            reason = MISSED if seen is CallStatus.SCHEDULED else WINDOW_ENDED
+            call.status = CallStatus.ENDED
+            call.ended_at = now
+            call.end_reason = reason
+            if reason == MISSED:
+                await work.record(call.family_id, "call_missed", {"call_id": call_id})
+            else:
+                await work.record(
+                    call.family_id, "call_ended", {"call_id": call_id, "reason": reason}
+                )
+        log.info("call %s closed by the sweep (%s)", call_id, reason)
+        return True
 
     # ------------------------------------------------------------------ helpers
 
@@ -399,6 +553,10 @@ class CallRegistry:
     async def close(self) -> None:
         """Shutdown: close every relay and socket. The calls are not ended; people may rejoin."""
         self._closed = True
+        if self._sweeper is not None:
+            self._sweeper.cancel()
+            with contextlib.suppress(asyncio.CancelledError):
+                await self._sweeper
         lives = list(self._live.values())
         self._live.clear()
         for live in lives:
@@ -440,12 +598,16 @@ async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
     """Install the media passthrough (once per process) and own this node's live calls."""
     settings = app[SETTINGS]
     passthrough.install(host_address=settings.ice_host_address)
+    # LETTERBOX_MEDIA_NODE (the proxy's name for this upstream) is passed here once settings
+    # carries it; until then the node is hostname:port.
+    node = node_name(settings.host, settings.port, settings.media_node)
     registry = CallRegistry(
         CentreServices.of(app),
-        node=node_name(settings.host, settings.port),
-        ice_servers=ice_servers_from_settings(settings.ice_servers),
+        node=node,
+        ice_servers=media_ice_servers(settings, node),
     )
     app[CALLS] = registry
+    registry.start_sweeping()
     try:
         yield
     finally:

@@ -3,8 +3,8 @@
 Staff and admins book a call for a family whose video channel is allowed and whose case is
 active: the child, the time window, and a supervisor of the centre. Every change is a record
 event (``call_scheduled``, ``call_changed``, ``call_cancelled``) in the same transaction, and the
-family's approved parents get an e-mail that says only that a call was booked or changed and
-when: never the child's name or anything about where anyone is.
+family's approved parents get an e-mail that says only that a call was booked, changed or
+cancelled and when: never the child's name or anything about where anyone is.
 """
 
 from __future__ import annotations
@@ -14,7 +14,7 @@ import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta
-from typing import Final
+from typing import Final, Literal
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -51,6 +51,7 @@ CANCEL_REASONS: Final = {
     "contact_suspended": "Contact is suspended",
 }
 OPEN_STATUSES: Final = (CallStatus.SCHEDULED, CallStatus.LIVE)
+CallEmail = Literal["call_scheduled", "call_changed", "call_cancelled"]
 
 
 @dataclass(frozen=True)
@@ -213,16 +214,16 @@ async def notify_parents(
     mailer: Mailer,
     settings: Settings,
     call: Call,
-    *,
-    changed: bool,
+    what: CallEmail,
 ) -> int:
-    """E-mail the family's approved, active parents about a booked or changed call.
+    """E-mail the family's approved, active parents that a call was booked, changed or cancelled.
 
-    The e-mail says when, and links to the call page; nothing else (``service.notify``
-    refuses any other content). Returns how many were sent; a mail outage is logged, not
-    raised, because the booking itself stands.
+    The e-mail says when, and links to the call page (for a cancelled call, the list of calls,
+    behind sign-in); nothing else (``service.notify`` refuses any other content). Returns how
+    many were sent; a mail outage is logged, not raised, because the change itself stands.
     """
-    kind = KINDS["call_changed" if changed else "call_scheduled"]
+    kind = KINDS[what]
+    page = "/calls" if what == "call_cancelled" else f"/calls/{call.id}/join"
     recipients = (
         await session.scalars(
             select(User.email)
@@ -243,7 +244,7 @@ async def notify_parents(
                 subject=kind.subject,
                 template=f"email/{kind.name}.txt",
                 context={
-                    "link": f"{settings.public_url}/calls/{call.id}/join",
+                    "link": f"{settings.public_url}{page}",
                     "starts_at": call.starts_at,
                 },
             )

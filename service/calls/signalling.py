@@ -14,7 +14,7 @@ Client → server::
     {"type": "warn", "text": str}                       supervisor, at most 200 characters
     {"type": "end", "reason": one of END_REASONS}        supervisor
     {"type": "note", "text": str}                       supervisor, supervised families only
-    {"type": "stop-request"}                            child ("I want to stop")
+    {"type": "stop-request"}                            child ("I want to stop"; recorded)
 
 Server → client: ``answer`` (sdp + sources by mid), ``state``, ``waiting``, ``paused``,
 ``resumed``, ``warning``, ``ending-soon``, ``stop-requested``, ``ended``, ``error``.
@@ -58,7 +58,6 @@ RATE_PER_SECOND: Final = 20.0
 RATE_BURST: Final = 40.0
 MAX_WARNING_CHARS: Final = 200
 MAX_NOTE_CHARS: Final = 4000
-HEARTBEAT_SECONDS: Final = 20.0
 
 # Warnings the console offers with one click; a supervisor may also type a short one.
 WARNINGS: Final = (
@@ -111,7 +110,7 @@ def parse_message(raw: str | bytes, role: CallRole) -> Message:
         raise BadMessage(f"message larger than {MAX_MESSAGE_BYTES} bytes")
     try:
         data = json.loads(raw)
-    except ValueError:
+    except (ValueError, RecursionError):  # RecursionError: nested too deep
         raise BadMessage("message is not JSON") from None
     if not isinstance(data, dict):
         raise BadMessage("message must be a JSON object")
@@ -194,7 +193,9 @@ async def signal(request: web.Request) -> web.StreamResponse:
     call_id = uuid.UUID(request.match_info["call_id"])  # the family rule already parsed it
     registry = request.app[CALLS]
 
-    ws = web.WebSocketResponse(max_msg_size=PROTOCOL_MAX_BYTES, heartbeat=HEARTBEAT_SECONDS)
+    # The heartbeat pings the browser; a socket that stops answering (a laptop lid closed, a
+    # network gone without a FIN) is closed, and the participant is marked left.
+    ws = web.WebSocketResponse(max_msg_size=PROTOCOL_MAX_BYTES, heartbeat=registry.heartbeat)
     if not ws.can_prepare(request).ok:
         raise Conflict("This address is for the call page's connection only.")
     await ws.prepare(request)
@@ -272,6 +273,6 @@ async def _handle(
         await registry.note(live, by, message.fields["text"])
         await connection.send({"type": "note-saved"})
     elif kind == "stop-request":
-        await registry.stop_requested(live)
+        await registry.stop_requested(live, by)
     else:  # pragma: no cover - parse_message admits only the kinds above
         raise BadMessage("unknown message type")

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
+from datetime import UTC, datetime
 from typing import Any
 
 import aiohttp_jinja2
@@ -15,7 +16,7 @@ from aiohttp import web
 
 from service.appkeys import MAILER, SESSIONMAKER, SETTINGS
 from service.calls import scheduling, signalling
-from service.calls.registry import END_REASONS
+from service.calls.registry import END_REASONS, CallRole, turn_label
 from service.calls.scheduling import CallPlan
 from service.centre.context import CentreServices
 from service.errors import Invalid, NotFound
@@ -29,6 +30,7 @@ from service.http.access import (
     family_of_call,
     signed_in,
 )
+from service.turn import ice_servers_for
 from storage.models import Call, CallStatus, ContactLevel, Family, Role
 
 PARTICIPANT_ROLES = frozenset({Role.PARENT, *CENTRE_ROLES})
@@ -112,7 +114,7 @@ async def create_call(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template("calls/schedule.html", request, context, status=422)
     async with request.app[SESSIONMAKER]() as session:
         await scheduling.notify_parents(
-            session, request.app[MAILER], request.app[SETTINGS], call, changed=False
+            session, request.app[MAILER], request.app[SETTINGS], call, "call_scheduled"
         )
     raise web.HTTPSeeOther("/calls?done=booked")
 
@@ -150,7 +152,7 @@ async def change_call(request: web.Request) -> web.StreamResponse:
         return aiohttp_jinja2.render_template("calls/schedule.html", request, context, status=422)
     async with request.app[SESSIONMAKER]() as session:
         await scheduling.notify_parents(
-            session, request.app[MAILER], request.app[SETTINGS], changed, changed=True
+            session, request.app[MAILER], request.app[SETTINGS], changed, "call_changed"
         )
     raise web.HTTPSeeOther("/calls?done=changed")
 
@@ -160,20 +162,29 @@ async def cancel_call(request: web.Request) -> web.StreamResponse:
     call = await _load_call(request)
     form = await request.post()
     async with CentreServices.of(request.app).transaction(actor) as work:
-        await scheduling.cancel_call(
+        cancelled = await scheduling.cancel_call(
             work, call.id, _form_text(form, "reason") or "", version=_version(form)
+        )
+    async with request.app[SESSIONMAKER]() as session:
+        await scheduling.notify_parents(
+            session, request.app[MAILER], request.app[SETTINGS], cancelled, "call_cancelled"
         )
     raise web.HTTPSeeOther("/calls?done=cancelled")
 
 
-def _ice_servers_json(request: web.Request) -> str:
+def _ice_servers_json(request: web.Request, call: Call, role: CallRole) -> str:
     # Always a list, never unset: a browser with no iceServers uses none, which is what we want
-    # when the centre runs no TURN server (host candidates to the media node are enough).
-    servers = [
-        {k: v for k, v in server.items() if k in ("urls", "username", "credential")}
-        for server in request.app[SETTINGS].ice_servers
-    ]
-    return json.dumps(servers)
+    # when the centre runs no TURN server (host candidates to the media node are enough). TURN
+    # credentials are made for this page and expire (service.turn); the secret stays here.
+    servers = ice_servers_for(
+        request.app[SETTINGS], turn_label(f"{role}-{call.id.hex}"), datetime.now(UTC)
+    )
+    return json.dumps(
+        [
+            {k: v for k, v in server.items() if k in ("urls", "username", "credential")}
+            for server in servers
+        ]
+    )
 
 
 async def join_page(request: web.Request) -> web.StreamResponse:
@@ -188,7 +199,7 @@ async def join_page(request: web.Request) -> web.StreamResponse:
         "call": call,
         "role": role,
         "closed": call.status in (CallStatus.ENDED, CallStatus.CANCELLED),
-        "ice_servers": _ice_servers_json(request),
+        "ice_servers": _ice_servers_json(request, call, role),
         "signal_path": f"/calls/{call.id}/signal",
         "supervised": supervised,
         "end_reasons": END_REASONS,

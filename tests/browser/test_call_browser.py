@@ -1,8 +1,9 @@
 """Three real headless Chromium instances complete a call through the real app.
 
 Parent, child (a staff member's centre device) and supervisor each open their call page with a
-fake camera and microphone; the supervisor admits the parent, sees media flow, then ends the
-call, and both others show the ended screen within seconds.
+fake camera and microphone; the supervisor admits the parent, sees media flow, pauses (the child
+sees a friendly "short break" screen, not a frozen picture, and the parent is told) and resumes,
+then ends the call, and both others show the ended screen within seconds.
 """
 
 from __future__ import annotations
@@ -92,7 +93,7 @@ async def served(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Served]
 
 
 @pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
-async def test_three_browsers_complete_a_call_that_the_supervisor_ends(
+async def test_three_browsers_complete_a_paused_call_that_the_supervisor_ends(
     served: Served, tmp_path: Path
 ) -> None:
     expect = playwright_api.expect
@@ -145,6 +146,27 @@ async def test_three_browsers_complete_a_call_that_the_supervisor_ends(
             )
             await until_true(child, "document.getElementById('video-parent').videoWidth > 0")
             await until_true(parent, "document.getElementById('video-child').videoWidth > 0")
+            await expect(child.locator(root)).to_have_attribute("data-view", "parent")
+
+            # Pause: the child gets the break screen at once, the parent the paused screen.
+            await supervisor.click("#pause")
+            await expect(child.locator(root)).to_have_attribute(
+                "data-view", "paused", timeout=5_000
+            )
+            await expect(child.locator("#child-paused")).to_be_visible()
+            await expect(child.locator("#video-parent")).to_be_hidden()
+            await expect(parent.locator(root)).to_have_attribute(
+                "data-state", "paused", timeout=5_000
+            )
+            await expect(child.locator("#stop")).to_be_visible()
+            await supervisor.click("#resume")
+            await expect(child.locator(root)).to_have_attribute(
+                "data-view", "parent", timeout=5_000
+            )
+            await expect(child.locator("#video-parent")).to_be_visible()
+            await expect(parent.locator(root)).to_have_attribute(
+                "data-state", "live", timeout=5_000
+            )
 
             await supervisor.select_option("#end-reason", "completed")
             await supervisor.click("#end")
@@ -154,6 +176,12 @@ async def test_three_browsers_complete_a_call_that_the_supervisor_ends(
                     "data-state", "ended", timeout=5_000
                 )
                 await expect(page.locator("#ended-title")).to_be_visible(timeout=5_000)
+            await expect(parent.locator("#ended-reason")).to_have_text(
+                "The supervisor has ended the call. Thank you for joining."
+            )
+            await expect(child.locator("#ended-reason")).to_have_text(
+                "The call has finished. Thank you!"
+            )
         finally:
             for context in contexts:
                 await context.close()

@@ -129,6 +129,39 @@ async def test_cancelling_a_call_records_it(client: TestClient) -> None:
     assert (await record_kinds(client))[-1] == "call_cancelled"
 
 
+async def test_cancelling_a_call_emails_the_parent_only_the_time_and_a_sign_in_link(
+    client: TestClient,
+) -> None:
+    app = client.server.app
+    world = await make_world(app)
+    starts = datetime.now(UTC).replace(second=0, microsecond=0) + timedelta(days=1)
+    call = await book(client, world, starts)
+    response = await client.post(
+        f"/calls/{call.id}/cancel",
+        data={"csrf_token": world.csrf["admin"], "reason": "child_unavailable", "version": "1"},
+        headers=cookie_header(app, world.cookies["admin"]),
+        allow_redirects=False,
+    )
+    assert response.status == 303
+    mails = outbox(client)
+    assert [m["Subject"] for m in mails] == [
+        "A video call has been booked",
+        "A video call has been cancelled",
+    ]
+    cancelled = mails[-1]
+    assert cancelled["To"] == world.emails["parent"]
+    body = cancelled.get_payload(decode=True)
+    assert isinstance(body, bytes)
+    text = body.decode()
+    assert starts.strftime("%A %d %B %Y at %H:%M UTC") in text
+    base = app[SETTINGS].public_url
+    # One link: the list of calls, behind sign-in.
+    assert {word for word in text.split() if word.startswith("http")} == {f"{base}/calls"}
+    # Never the child's name, the case, the reason or where anyone is.
+    for secret in ("Sam", "LB-", "child_unavailable", "The child cannot attend"):
+        assert secret not in text
+
+
 async def test_parent_cannot_book_a_call(client: TestClient) -> None:
     app = client.server.app
     world = await make_world(app)

@@ -7,6 +7,7 @@ import re
 import uuid
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 import pytest
@@ -189,7 +190,7 @@ async def test_each_client_receives_only_the_servers_candidates(harness: Harness
 async def test_no_stun_or_turn_when_none_is_configured(harness: Harness) -> None:
     await harness.join("parent")
     registry = harness.client.server.app[CALLS]
-    assert registry.ice_servers == ()
+    assert list(registry.media_ice_servers()) == []
     live = registry.get(harness.call_id)
     assert live is not None
     for participant in live.media._participants.values():  # the server's side of each leg
@@ -253,6 +254,38 @@ async def test_participant_who_drops_may_rejoin_within_the_window(harness: Harne
     assert second.signal.of_type("waiting")
     kinds = await events_of(harness.client, harness.call_id)
     assert kinds.count("call_joined") == 2
+
+
+async def test_silent_drop_is_marked_left_within_the_heartbeat_and_may_rejoin(
+    harness: Harness,
+) -> None:
+    registry = harness.client.server.app[CALLS]
+    registry.heartbeat = 0.4  # production: 20 s, so a silent drop is noticed within 30 s
+    app = harness.client.server.app
+    # A client that stops answering pings: a laptop closed, a network gone without a FIN.
+    silent = await harness.client.ws_connect(
+        f"/calls/{harness.call_id}/signal",
+        headers=cookie_header(app, harness.world.cookies["parent"]),
+        autoping=False,
+    )
+    try:
+        while (await silent.receive_json())["type"] != "state":
+            pass
+        live = registry.get(harness.call_id)
+        assert live is not None and "parent" in live.connections
+        loop = asyncio.get_running_loop()
+        went_quiet = loop.time()
+        await until_recorded(harness, "call_left", within=10)
+        took = loop.time() - went_quiet
+        assert took < 1.5 * 0.4 + 2.0, f"marked left after {took:.1f} s"
+        assert "parent" not in live.connections
+    finally:
+        await silent.close()
+
+    rejoined = await harness.join("parent")
+    assert rejoined.signal.of_type("waiting")
+    kinds = await events_of(harness.client, harness.call_id)
+    assert kinds.count("call_joined") == 2 and kinds.count("call_left") == 1
 
 
 async def test_parent_of_another_family_cannot_reach_the_call(harness: Harness) -> None:
@@ -345,11 +378,32 @@ async def test_flooding_the_socket_closes_it(harness: Harness) -> None:
     assert signal.close_code == 4429
 
 
-async def test_child_stop_request_alerts_the_supervisor(harness: Harness) -> None:
+async def test_child_stop_request_alerts_the_supervisor_and_is_recorded_once_per_request(
+    harness: Harness,
+) -> None:
     supervisor = await harness.connect("supervisor")
     child = await harness.connect("staff")
+    before = datetime.now(UTC)
     await child.send({"type": "stop-request"})
     await supervisor.wait_for("stop-requested")
+    await child.send({"type": "stop-request"})  # pressed again at once: the same request
+    await supervisor.wait_for("stop-requested", count=2)
+
+    async with harness.client.server.app[SESSIONMAKER]() as session:
+        requests = (
+            await session.scalars(
+                select(RecordEvent).where(
+                    RecordEvent.kind == "call_stop_requested",
+                    RecordEvent.payload.contains(str(harness.call_id)),
+                )
+            )
+        ).all()
+    (event,) = requests
+    assert event.actor_role == "staff"  # the centre device's account
+    assert event.actor_id == harness.world.users["staff"]
+    assert event.at >= before - timedelta(seconds=1)
+    assert '"as":"child"' in event.payload
+
     parent = await harness.connect("parent")
     await parent.send({"type": "stop-request"})
     await parent.wait_closed()

@@ -2,15 +2,20 @@
 
 from __future__ import annotations
 
+import asyncio
 import itertools
 import uuid
 from collections.abc import AsyncIterator
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 
 import pytest
+from aiohttp import web
 from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service import appkeys
+from service.record import checkpoint_loop
 from storage import db
 from storage import recordformat as rf
 from storage.keyring import KeyRing
@@ -45,6 +50,7 @@ from storage.record import (
     record_transaction,
     reveal_payload,
 )
+from tests.conftest import make_settings
 from tests.record import make_family, make_user, new_keyring
 
 STAFF = Actor(uuid.UUID(int=7), "staff")
@@ -433,3 +439,34 @@ async def test_periodic_checkpoints_cover_only_families_with_new_events(
         assert await checkpoint_families_with_new_events(session, signer) == []
     async with sessionmaker() as session:
         assert len((await session.scalars(select(RecordCheckpoint))).all()) == 3
+
+
+async def test_checkpoint_loop_makes_the_signing_key_and_checkpoints_grown_families(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    keyring: KeyRing,
+    database_url: str,
+    tmp_path: Path,
+) -> None:
+    family = await _family(sessionmaker, keyring)
+    async with sessionmaker.begin() as session:
+        await RecordLog().append(session, family.id, "call_joined", {}, STAFF)
+    app = web.Application()
+    app[appkeys.SETTINGS] = make_settings(database_url, tmp_path, checkpoint_interval_seconds="1")
+    app[appkeys.SESSIONMAKER] = sessionmaker
+    app[appkeys.KEYRING] = keyring
+    loop = checkpoint_loop(app)
+    await anext(loop)
+    try:
+        async with asyncio.timeout(60):
+            while True:
+                async with sessionmaker() as session:
+                    made = (await session.scalars(select(RecordCheckpoint))).all()
+                if made:
+                    break
+                await asyncio.sleep(0.05)
+    finally:
+        with pytest.raises(StopAsyncIteration):
+            await anext(loop)
+    assert [(c.family_id, c.size) for c in made] == [(family.id, 1)]
+    async with sessionmaker() as session:
+        assert await session.get(CentreKey, "record-signing") is not None

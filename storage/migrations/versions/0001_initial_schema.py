@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-22 11:16:27.881769
+Create Date: 2026-11-22 11:52:41.891535
 """
 
 from collections.abc import Sequence
@@ -297,6 +297,7 @@ def upgrade() -> None:
     sa.Column('media_node', sa.String(length=100), nullable=True),
     sa.Column('ended_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('end_reason', sa.String(length=200), nullable=True),
+    sa.Column('warning_sent_at', storage.models.UTCDateTime(timezone=True), nullable=True),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.CheckConstraint('ends_at > starts_at', name=op.f('ck_calls_window_order')),
     sa.ForeignKeyConstraint(['child_id'], ['children.id'], name=op.f('fk_calls_child_id_children')),

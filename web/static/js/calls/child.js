@@ -4,15 +4,31 @@ import { CallClient, attach, connectionText, openCameraAndMicrophone, readConfig
 const root = document.getElementById("call");
 const startButton = document.getElementById("start");
 const stopButton = document.getElementById("stop");
-const parentWaiting = document.getElementById("parent-waiting");
 const connection = document.getElementById("connection-state");
-
 const parentVideo = document.getElementById("video-parent");
+const views = {
+  waiting: document.getElementById("child-waiting"),
+  paused: document.getElementById("child-paused"),
+};
 
-// While the parent is waiting or paused nothing arrives from them: no frozen last picture.
-function parentVisible(visible) {
-  parentWaiting.hidden = visible;
-  parentVideo.hidden = !visible;
+// What the child sees: "waiting" (the parent is not in the call yet), "paused" (a short break,
+// never a frozen last picture of the parent) or "parent".
+function showView(view) {
+  root.dataset.view = view;
+  parentVideo.hidden = view !== "parent";
+  for (const [name, element] of Object.entries(views)) element.hidden = name !== view;
+}
+
+function viewFor(state) {
+  if (!state.admitted || !state.participants.includes("parent")) return "waiting";
+  return state.paused ? "paused" : "parent";
+}
+
+const ENDED_WORDS = "The call has finished. Thank you!";
+
+function ended() {
+  document.getElementById("ended-reason").textContent = ENDED_WORDS;
+  show(root, "ended");
 }
 
 async function start() {
@@ -26,7 +42,7 @@ async function start() {
     return;
   }
   show(root, "live");
-  parentVisible(false);
+  showView("waiting");
   const client = new CallClient(readConfig(root), stream);
   client.addEventListener("connection", (e) => { connection.textContent = connectionText(e.detail); });
   client.addEventListener("remote", (e) => {
@@ -35,10 +51,10 @@ async function start() {
   });
   client.addEventListener("message", (e) => {
     const m = e.detail;
-    if (m.type === "state") parentVisible(m.admitted && !m.paused && m.participants.includes("parent"));
-    else if (m.type === "ended") show(root, "ended");
+    if (m.type === "state") showView(viewFor(m));
+    else if (m.type === "ended") ended();
   });
-  client.addEventListener("closed", (e) => { if (e.detail.code === 4410) show(root, "ended"); });
+  client.addEventListener("closed", (e) => { if (e.detail.code === 4410) ended(); });
   stopButton.addEventListener("click", () => {
     if (client.send({ type: "stop-request" })) document.getElementById("stop-sent").hidden = false;
   });

@@ -11,6 +11,20 @@ const ending = document.getElementById("ending-banner");
 let admitted = false;
 let paused = false;
 
+// Why the call ended, in plain words (the reason codes are the supervisor's: service/calls/registry.py).
+function endedWords(reason) {
+  if (reason === "window_ended") return "The time for this call is over. Thank you for joining.";
+  if (reason === "ended") return "This call has ended.";
+  return "The supervisor has ended the call. Thank you for joining.";
+}
+
+function ended(reason) {
+  ending.hidden = true;
+  warning.hidden = true;
+  document.getElementById("ended-reason").textContent = endedWords(reason);
+  show(root, "ended");
+}
+
 function refresh() {
   if (root.dataset.state === "ended") return;
   if (!admitted) show(root, "waiting");
@@ -45,10 +59,10 @@ async function start() {
     else if (m.type === "ending-soon") {
       ending.textContent = `The call will end in ${m.minutes} minute${m.minutes === 1 ? "" : "s"}. Time to say goodbye.`;
       ending.hidden = false;
-    } else if (m.type === "ended") { ending.hidden = true; warning.hidden = true; show(root, "ended"); }
+    } else if (m.type === "ended") ended(m.reason);
   });
   client.addEventListener("closed", (e) => {
-    if (e.detail.code === 4410) show(root, "ended");
+    if (e.detail.code === 4410) { if (root.dataset.state !== "ended") ended("ended"); }
     else if (e.detail.final) connection.textContent = e.detail.reason || "Disconnected";
     else connection.textContent = "The connection dropped. Reconnecting…";
   });

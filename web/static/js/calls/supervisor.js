@@ -39,6 +39,10 @@ async function start() {
     const m = e.detail;
     if (m.type === "state") render(m);
     else if (m.type === "stop-requested") $("stop-alert").hidden = false;
+    else if (m.type === "ending-soon") {
+      $("ending-banner").textContent = `The call ends itself in ${m.minutes} minute${m.minutes === 1 ? "" : "s"}.`;
+      $("ending-banner").hidden = false;
+    }
     else if (m.type === "note-saved") { $("note-saved").hidden = false; $("note-text").value = ""; }
     else if (m.type === "ended") show(root, "ended");
   });
