@@ -598,8 +598,7 @@ async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
     """Install the media passthrough (once per process) and own this node's live calls."""
     settings = app[SETTINGS]
     passthrough.install(host_address=settings.ice_host_address)
-    # LETTERBOX_MEDIA_NODE (the proxy's name for this upstream) is passed here once settings
-    # carries it; until then the node is hostname:port.
+    # LETTERBOX_MEDIA_NODE is the proxy's name for this upstream; unset, it is hostname:port.
     node = node_name(settings.host, settings.port, settings.media_node)
     registry = CallRegistry(
         CentreServices.of(app),
