@@ -102,6 +102,7 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
                 "call_paused",
                 "call_resumed",
                 "call_warned",
+                "call_stop_requested",
                 "call_ended",
                 "call_missed",
             }
@@ -488,6 +489,8 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return f"The call was resumed by {actor}."
         case "call_warned":
             return f"Warning shown to the parent, from {actor}: {_quote(p.get('text', ''))}"
+        case "call_stop_requested":
+            return f"The child asked to stop the call (pressed \"I want to stop\"), with {actor}."
         case "call_ended":
             reason = _CALL_END_REASONS.get(str(p.get("reason")), str(p.get("reason", "")))
             return f"The call was ended by {actor}: {reason}."
