@@ -15,7 +15,7 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import web
@@ -23,8 +23,14 @@ from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.passwords import verify_password
+from service.accounts.throttle import (
+    Policy,
+    record_failure,
+    record_success,
+    wait_needed,
+)
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
-from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import Actor
 from service.letterbox.intake import record_actor, record_log
 from service.letterbox.moderation import read_object
@@ -47,6 +53,10 @@ from storage.record import record_transaction
 DELIVERED = frozenset({ItemStatus.APPROVED, ItemStatus.OPENED})
 NOTE_PURPOSE = "observation-note"
 MAX_NOTE_CHARS = 10_000
+
+# A few free tries, then a growing delay: the staff member mistyping is fine, a child trying
+# every word they know is not.
+LEAVE_CHILD_VIEW = Policy(3, timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=12))
 
 
 def device_cookie_name(secure: bool) -> str:
@@ -212,14 +222,28 @@ async def open_item(
 async def leave_child_view(
     app: web.Application, actor: Actor, session_id: uuid.UUID, password: str
 ) -> None:
-    """Only the staff member's password takes the device out of the child view."""
+    """Only the staff member's password takes the device out of the child view.
+
+    Guessing is slowed like sign-in (a growing delay per opening session), so a child at
+    the device cannot simply keep trying."""
+    keys = [(f"leave:{session_id}", LEAVE_CHILD_VIEW)]
     async with app[SESSIONMAKER]() as session:
+        wait = await wait_needed(session, keys)
         user = await session.get(User, actor.user_id)
         password_hash = user.password_hash if user is not None else None
+    if wait is not None:
+        raise Throttled(
+            "Too many wrong passwords. Please wait a minute, then the staff member can try again.",
+            code="too_many_attempts",
+        )
     if not await verify_password(app[SETTINGS], password_hash, password):
+        async with app[SESSIONMAKER].begin() as session:
+            await record_failure(session, keys)
         raise Forbidden(
             "That password is not right. Please ask the staff member.", code="wrong_password"
         )
+    async with app[SESSIONMAKER].begin() as session:
+        await record_success(session, keys)
     async with record_transaction(app[SESSIONMAKER], record_log(app), record_actor(actor)) as work:
         opening = await work.session.get(OpeningSession, session_id)
         if opening is None:

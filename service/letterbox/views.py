@@ -16,7 +16,7 @@ from aiohttp import web
 from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER, SETTINGS, VAULT
-from service.errors import Conflict, Forbidden, Invalid, NotFound
+from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import (
     STAFF_ROLES,
     add_route,
@@ -623,8 +623,9 @@ async def child_leave(request: web.Request) -> web.StreamResponse:
         await opening.leave_child_view(
             request.app, current_actor(request), session_id, str(form.get("password", ""))
         )
-    except Forbidden as exc:
-        # A wrong password keeps the device on the child view, with the problem shown there.
+    except (Forbidden, Throttled) as exc:
+        # A wrong password (or too many) keeps the device on the child view, with the problem
+        # shown there.
         return await _child_view(request, errors={"password": exc.message}, status=exc.status)
     response = _see_other(f"/staff/opening-sessions/{session_id}")
     _clear_device_cookie(response, request)

@@ -144,3 +144,22 @@ async def test_ending_the_session_elsewhere_releases_the_device(
     assert ended.status == 200
     response = await client.get("/staff", headers=_html(device), allow_redirects=False)
     assert response.status == 200
+
+
+async def test_guessing_the_leave_password_is_slowed_down(
+    client: TestClient, locked: tuple[World, str, Person]
+) -> None:
+    _, session_id, device = locked
+    for _ in range(3):  # a staff member mistyping is fine...
+        assert await _leave(client, device, session_id, "a wrong guess") == 403
+    # ...but after that even the right password waits, and the device stays on the child view.
+    response = await client.post(
+        f"/child/sessions/{session_id}/leave",
+        data={"password": STAFF_PASSWORD, "csrf_token": device.csrf},
+        headers=_html(device),
+        allow_redirects=False,
+    )
+    assert response.status == 429
+    assert DEVICE_COOKIE not in response.cookies
+    assert "Too many wrong passwords" in await response.text()
+    await _lands_on_child_view(client, device, session_id, "GET", "/staff")
