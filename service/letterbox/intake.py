@@ -211,12 +211,23 @@ async def read_submission(
             field=file_field,
         )
     submission = Submission()
+    # Files, the text and the named fields, with room for a browser's extras; thousands of
+    # tiny parts are a way to burn server time, not a letter.
+    max_parts = limits.max_files + len(fields) + 8
     try:
         reader = await request.multipart()
+        count = 0
         while True:
             part = await reader.next()
             if part is None:
                 break
+            count += 1
+            if count > max_parts:
+                raise Invalid(
+                    f"The form has too many parts (more than {max_parts}). Please send at most "
+                    f"{limits.max_files} files with your letter.",
+                    field=file_field,
+                )
             if not isinstance(part, BodyPartReader):
                 raise Invalid("Nested multipart uploads are not accepted.")
             if part.name == file_field and part.filename is not None:

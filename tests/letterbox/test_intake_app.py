@@ -9,7 +9,7 @@ from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
-from aiohttp import web
+from aiohttp import FormData, web
 from aiohttp.test_utils import TestClient
 from PIL import Image
 from pytest_aiohttp import AiohttpClient
@@ -154,6 +154,21 @@ async def test_too_many_files_are_refused_before_storage(client: TestClient) -> 
     assert got == 413
     assert body["error"] == "too_many_files"
     assert "11 files" in body["message"] and "limit is 10" in body["message"]
+    assert await count_rows(world.app) == (0, 0)
+
+
+async def test_a_form_with_thousands_of_parts_is_refused_early(client: TestClient) -> None:
+    world = await make_world(client)
+    form = FormData(default_to_multipart=True)
+    form.add_field("text", "Hello")
+    for i in range(2000):
+        form.add_field(f"extra{i}", "x")
+    response = await client.post(
+        f"/api/families/{world.family_id}/items", data=form, headers=world.parent.headers()
+    )
+    assert response.status == 422
+    body = await response.json()
+    assert "too many parts" in body["message"] and "at most 10 files" in body["message"]
     assert await count_rows(world.app) == (0, 0)
 
 
