@@ -42,6 +42,9 @@ test: $(TEST_STAMP) test-services lint ## lint, then the whole test suite on SQL
 
 BENCHMARKS := store_throughput sanitise record_verify export calls api_load
 
+audit: $(TEST_STAMP) ## pip-audit the installed dependencies (needs PyPI's JSON API or OSV; fails if it cannot audit)
+	$(BIN)/pip-audit --strict --progress-spinner off
+
 bench: $(TEST_STAMP) ## run the benchmarks (each against a baseline in the same run) -> bench/results/*.json
 	@set -e; for b in $(BENCHMARKS); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py; done
 	@echo "Summarise the new figures in docs/benchmarks.md"
@@ -53,4 +56,4 @@ format: $(TEST_STAMP) ## format the code
 clean: ## remove the virtualenv and caches (keeps ./data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run test-services lint test bench format clean
+.PHONY: help install run test-services lint test audit bench format clean
