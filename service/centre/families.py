@@ -467,6 +467,35 @@ async def remove_sensitive_term(
         await _changed(work, family.id, "sensitive_term_removed", term_id=str(term_id))
 
 
+async def _account_for(
+    session: AsyncSession,
+    services: CentreServices,
+    actor: Actor,
+    email: str,
+    display_name: str,
+    role: Role,
+    whose: str,
+) -> User:
+    """The centre's account with this e-mail and role, created (invited) the first time.
+    An address already used by another kind of account is refused, never re-purposed."""
+    user = await users.user_by_email(session, email)
+    if user is None:
+        return await users.create_user(
+            session,
+            services.keyring,
+            centre_id=actor.centre_id,
+            email=email,
+            display_name=display_name,
+            role=role,
+            actor=actor,
+        )
+    if user.role is not role or user.centre_id != actor.centre_id:
+        raise InvalidInput(
+            {"email": f"That e-mail address belongs to an account that is not {whose}."}
+        )
+    return user
+
+
 # --- senders ----------------------------------------------------------------------------
 
 
@@ -479,21 +508,9 @@ async def invite_parent(
     async with services.transaction(actor) as work:
         session = work.session
         family = await _family(session, actor, family_id, lock=True)
-        user = await users.user_by_email(session, data.email)
-        if user is None:
-            user = await users.create_user(
-                session,
-                services.keyring,
-                centre_id=actor.centre_id,
-                email=data.email,
-                display_name=data.display_name,
-                role=Role.PARENT,
-                actor=actor,
-            )
-        elif user.role is not Role.PARENT or user.centre_id != actor.centre_id:
-            raise InvalidInput(
-                {"email": "That e-mail address belongs to an account that is not a parent's."}
-            )
+        user = await _account_for(
+            session, services, actor, data.email, data.display_name, Role.PARENT, "a parent's"
+        )
         existing = await session.scalar(
             select(FamilySender).where(
                 FamilySender.family_id == family.id, FamilySender.user_id == user.id
@@ -595,21 +612,9 @@ async def grant_referrer_access(
     async with services.transaction(actor) as work:
         session = work.session
         family = await _family(session, actor, family_id, lock=True)
-        user = await users.user_by_email(session, data.email)
-        if user is None:
-            user = await users.create_user(
-                session,
-                services.keyring,
-                centre_id=actor.centre_id,
-                email=data.email,
-                display_name=data.display_name,
-                role=Role.REFERRER,
-                actor=actor,
-            )
-        elif user.role is not Role.REFERRER or user.centre_id != actor.centre_id:
-            raise InvalidInput(
-                {"email": "That e-mail address belongs to an account that is not a referrer's."}
-            )
+        user = await _account_for(
+            session, services, actor, data.email, data.display_name, Role.REFERRER, "a referrer's"
+        )
         if user.status is AccountStatus.DISABLED:
             raise InvalidInput({"email": "That referrer's account is disabled."})
         if user.status is AccountStatus.INVITED:

@@ -180,6 +180,29 @@ async def read_object(
     return await app[VAULT].read_bytes(session, stored)
 
 
+async def delivered_parts(
+    app: web.Application, session: AsyncSession, item: Item
+) -> tuple[str, list[ItemPart]]:
+    """What a moderator approved for delivery: the delivered text (redactions applied) and
+    every delivered part, in order. Originals and sanitised copies are never part of it."""
+    parts = (
+        await session.scalars(
+            select(ItemPart).where(ItemPart.item_id == item.id).order_by(ItemPart.position)
+        )
+    ).all()
+    texts: list[str] = []
+    delivered: list[ItemPart] = []
+    for part in parts:
+        if part.delivered_object_id is None:
+            continue
+        delivered.append(part)
+        if part.kind is PartKind.TEXT:
+            texts.append(
+                (await read_object(app, session, part.delivered_object_id)).decode("utf-8")
+            )
+    return "\n\n".join(texts), delivered
+
+
 def highlighted(text: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """The text cut into plain and highlighted segments, for the template."""
     segments: list[dict[str, Any]] = []

@@ -33,7 +33,7 @@ from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import Actor
 from service.letterbox.intake import record_actor, record_log
-from service.letterbox.moderation import read_object
+from service.letterbox.moderation import delivered_parts
 from storage.models import (
     Child,
     ContactLevel,
@@ -41,7 +41,6 @@ from storage.models import (
     Family,
     Item,
     ItemOpening,
-    ItemPart,
     ItemStatus,
     ObservationNote,
     OpeningSession,
@@ -161,27 +160,16 @@ async def delivered_content(
     app: web.Application, session: AsyncSession, item: Item, url_base: str
 ) -> dict[str, Any]:
     """The delivered copy: redacted text and links to the delivered pictures. Nothing else."""
-    parts = (
-        await session.scalars(
-            select(ItemPart).where(ItemPart.item_id == item.id).order_by(ItemPart.position)
-        )
-    ).all()
-    texts: list[str] = []
-    pictures: list[dict[str, Any]] = []
-    for part in parts:
-        if part.delivered_object_id is None:
-            continue
-        if part.kind is PartKind.TEXT:
-            texts.append(
-                (await read_object(app, session, part.delivered_object_id)).decode("utf-8")
-            )
-        else:
-            pictures.append({"part_id": str(part.id), "url": f"{url_base}/{part.id}"})
+    text, parts = await delivered_parts(app, session, item)
     return {
         "item_id": str(item.id),
         "kind": item.kind.value,
-        "text": "\n\n".join(texts),
-        "pictures": pictures,
+        "text": text,
+        "pictures": [
+            {"part_id": str(p.id), "url": f"{url_base}/{p.id}"}
+            for p in parts
+            if p.kind is not PartKind.TEXT
+        ],
     }
 
 

@@ -20,7 +20,7 @@ from service.appkeys import KEYRING
 from service.errors import NotFound
 from service.http.access import Actor
 from service.letterbox.gifts import gifts_for_parent
-from service.letterbox.moderation import RETURN_PURPOSE, read_object
+from service.letterbox.moderation import RETURN_PURPOSE, delivered_parts
 from storage.models import Direction, Item, ItemPart, ItemStatus, PartKind
 
 DELIVERED = frozenset({ItemStatus.APPROVED, ItemStatus.OPENED})
@@ -86,33 +86,19 @@ async def item_view(
             ).decode("utf-8")
         return view
     # A delivered reply: its delivered copy, and nothing else.
-    parts = (
-        await session.scalars(
-            select(ItemPart).where(ItemPart.item_id == item.id).order_by(ItemPart.position)
-        )
-    ).all()
-    texts: list[str] = []
-    files: list[dict[str, Any]] = []
-    for part in parts:
-        if part.delivered_object_id is None:
-            continue
-        if part.kind is PartKind.TEXT:
-            texts.append(
-                (await read_object(app, session, part.delivered_object_id)).decode("utf-8")
-            )
-        url = f"/api/items/{item.id}/parts/{part.id}/download"
-        files.append(
-            {
-                "part_id": str(part.id),
-                "kind": part.kind.value,
-                "download_url": url,
-                "view_url": f"/api/items/{item.id}/parts/{part.id}/view"
-                if part.kind is not PartKind.TEXT
-                else None,
-            }
-        )
-    view["text"] = "\n\n".join(texts)
-    view["files"] = files
+    text, parts = await delivered_parts(app, session, item)
+    view["text"] = text
+    view["files"] = [
+        {
+            "part_id": str(part.id),
+            "kind": part.kind.value,
+            "download_url": f"/api/items/{item.id}/parts/{part.id}/download",
+            "view_url": f"/api/items/{item.id}/parts/{part.id}/view"
+            if part.kind is not PartKind.TEXT
+            else None,
+        }
+        for part in parts
+    ]
     return view
 
 
