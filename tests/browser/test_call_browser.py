@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import playwright.async_api as playwright_api
 import pytest
 from aiohttp import web
 
@@ -23,8 +24,6 @@ from service.app import create_app
 from service.appkeys import SETTINGS
 from tests.calls.support import CallWorld, book_call, make_world
 from tests.conftest import make_settings
-
-playwright_api = pytest.importorskip("playwright.async_api")
 
 pytestmark = pytest.mark.browser
 
@@ -92,7 +91,6 @@ async def served(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Served]
         await runner.cleanup()
 
 
-@pytest.mark.skipif(not Path(CHROMIUM).exists(), reason="needs Debian's chromium")
 async def test_three_browsers_complete_a_paused_call_that_the_supervisor_ends(
     served: Served, tmp_path: Path
 ) -> None:

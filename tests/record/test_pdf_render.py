@@ -76,8 +76,10 @@ def document(*, blocks: int = 60, supervised: bool = True, text: str = "") -> Co
 def test_pdf_pages_are_numbered_carry_the_bundle_hash_and_are_not_blank(
     fonts: str, tmp_path: Path
 ) -> None:
-    if fonts == "dejavu" and not (DEJAVU_DIR / "DejaVuSans.ttf").is_file():
-        pytest.skip("Debian fonts-dejavu-core is not installed")
+    if fonts == "dejavu":
+        assert (DEJAVU_DIR / "DejaVuSans.ttf").is_file(), (
+            "Debian fonts-dejavu-core is missing: apt-get install fonts-dejavu-core"
+        )
     pdf = render_court_pdf(document(), font_dir=DEJAVU_DIR if fonts == "dejavu" else None)
     assert pdf.startswith(b"%PDF-")
     count = pdf_page_count(pdf, tmp_path)
