@@ -490,7 +490,7 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
         case "call_warned":
             return f"Warning shown to the parent, from {actor}: {_quote(p.get('text', ''))}"
         case "call_stop_requested":
-            return f"The child asked to stop the call (pressed \"I want to stop\"), with {actor}."
+            return f'The child asked to stop the call (pressed "I want to stop"), with {actor}.'
         case "call_ended":
             reason = _CALL_END_REASONS.get(str(p.get("reason")), str(p.get("reason", "")))
             return f"The call was ended by {actor}: {reason}."
