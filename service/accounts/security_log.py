@@ -23,6 +23,7 @@ class Kind:
     SECOND_FACTOR_FAILED = "second_factor_failed"
     SECOND_FACTOR_DONE = "second_factor_done"
     RECOVERY_CODE_USED = "recovery_code_used"
+    RECOVERY_CODES_REPLACED = "recovery_codes_replaced"
     TOTP_ENROLLED = "totp_enrolled"
     SIGN_OUT = "sign_out"
     SIGN_OUT_EVERYWHERE = "sign_out_everywhere"

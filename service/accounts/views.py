@@ -632,6 +632,44 @@ async def reset_sign_in(request: web.Request) -> web.StreamResponse:
 # --- changing one's own password --------------------------------------------------------
 
 
+# --- new recovery codes -------------------------------------------------------------------
+
+
+async def recovery_codes_page(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    async with request.app[SESSIONMAKER]() as session:
+        left = await totp.recovery_codes_left(session, actor.user_id)
+    return _render("accounts/new_recovery_codes.html", request, {"left": left})
+
+
+async def new_recovery_codes(request: web.Request) -> web.StreamResponse:
+    """Ten new codes replace the old ones (all of them: a lost sheet is then worthless).
+    The password is asked again, so an unattended signed-in browser cannot mint codes."""
+    actor = current_actor(request)
+    form = await request.post()
+    current = _text(form, "current", passwords.MAX_LENGTH + 1)
+    user = await _load_user(request, actor)
+    if not await passwords.verify_password(request.app[SETTINGS], user.password_hash, current):
+        async with request.app[SESSIONMAKER]() as session:
+            left = await totp.recovery_codes_left(session, actor.user_id)
+        return _render(
+            "accounts/new_recovery_codes.html",
+            request,
+            {"left": left, "error": "Your password is not right.", "error_field": "current"},
+            status=422,
+        )
+    async with request.app[SESSIONMAKER].begin() as session:
+        codes = await totp.replace_recovery_codes(session, actor.user_id)
+        await log_security_event(
+            session, Kind.RECOVERY_CODES_REPLACED, user_id=actor.user_id, ip=_ip(request)
+        )
+    return _render(
+        "accounts/recovery_codes.html",
+        request,
+        {"codes": codes, "continue_to": home_for(actor.role)},
+    )
+
+
 async def change_password_page(request: web.Request) -> web.StreamResponse:
     return _render("accounts/change_password.html", request, {})
 
@@ -710,6 +748,8 @@ def setup(app: web.Application) -> None:
     # Signing out must work half-way through signing in too.
     add_route(app, "POST", "/sign-out", sign_out, signed_in(ALL_ROLES, before_second_factor=True))
     add_route(app, "POST", "/sign-out-everywhere", sign_out_everywhere, signed_in(ALL_ROLES))
+    add_route(app, "GET", "/account/recovery-codes", recovery_codes_page, signed_in(CENTRE_ROLES))
+    add_route(app, "POST", "/account/recovery-codes", new_recovery_codes, signed_in(CENTRE_ROLES))
     add_route(app, "GET", "/account/password", change_password_page, signed_in(ALL_ROLES))
     add_route(app, "POST", "/account/password", change_password, signed_in(ALL_ROLES))
     add_route(
