@@ -108,12 +108,15 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=MAX_FORM_BYTES,
     )
     app[appkeys.SETTINGS] = settings
-    aiohttp_jinja2.setup(
+    env = aiohttp_jinja2.setup(
         app,
         loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
         context_processors=[pages.base_context],
     )
+    # Stored times are UTC; pages show them in the centre's time zone: {{ t|local("%H:%M") }}.
+    zone = settings.zone
+    env.filters["local"] = lambda when, fmt="%d %B %Y, %H:%M": when.astimezone(zone).strftime(fmt)
     headers.setup(app)
     access.setup(app)
     app.cleanup_ctx.append(keyring_ctx)

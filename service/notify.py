@@ -109,9 +109,10 @@ def _kind_for(template: str) -> EmailKind:
     return kind
 
 
-def _when(value: datetime) -> str:
-    # UTC, spelled out: the recipient's local time is not known and guessing is worse.
-    return value.astimezone(UTC).strftime("%A %d %B %Y at %H:%M UTC")
+def _when(value: datetime, settings: Settings) -> str:
+    # The centre's time with its zone spelled out (e.g. "14:30 BST"): unambiguous for a
+    # parent elsewhere, and what the centre's own pages show.
+    return value.astimezone(settings.zone).strftime("%A %d %B %Y at %H:%M %Z")
 
 
 def check_context(
@@ -133,7 +134,7 @@ def check_context(
         if key in _TIME_KEYS:
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise UnsafeEmail(f"{key} must be an aware datetime")
-            values[key] = _when(value)
+            values[key] = _when(value, settings)
         elif key == "link":
             values[key] = _check_link(settings, value)
         else:  # pragma: no cover - every key of KINDS is handled above

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Literal
 from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from service.limits import IntakeLimits
 
@@ -74,6 +75,8 @@ class Settings:
     # proxies sit in front of the app (their X-Forwarded-For entries are trusted).
     media_node: str | None
     trusted_proxies: int
+    # The centre's time zone: forms are read and times shown in it (stored times are UTC).
+    timezone: str
     centre_name: str
     argon2_time_cost: int
     argon2_memory_kib: int
@@ -89,6 +92,10 @@ class Settings:
     # intake writes this file after its objects are stored and waits, before the commit, while
     # the file exists, so a test can kill the process at exactly that point.
     test_pause_before_commit: Path | None = None
+
+    @property
+    def zone(self) -> ZoneInfo:
+        return ZoneInfo(self.timezone)
 
     @property
     def production(self) -> bool:
@@ -224,6 +231,7 @@ class _Reader:
             turn_secret=self._turn_secret(),
             media_node=self.raw("MEDIA_NODE"),
             trusted_proxies=self.integer("TRUSTED_PROXIES", 0, minimum=0, maximum=5),
+            timezone=self._timezone(),
             centre_name=self.text("CENTRE_NAME", "Demo Family Contact Centre"),
             # OWASP's argon2id minimum is t=2, m=19 MiB; tests may lower it, never to zero.
             argon2_time_cost=self.integer("ARGON2_TIME_COST", 2, minimum=1, maximum=20),
@@ -318,6 +326,16 @@ class _Reader:
             starttls=parts.scheme == "smtp+starttls",
             mail_from=self.text("MAIL_FROM", "Letterbox <no-reply@letterbox.invalid>"),
         )
+
+    def _timezone(self) -> str:
+        name = self.text("TIMEZONE", "Europe/London")
+        try:
+            ZoneInfo(name)
+        except (ZoneInfoNotFoundError, ValueError):
+            raise SettingsError(
+                PREFIX + "TIMEZONE", f"must be a time zone name like Europe/London, got {name!r}"
+            ) from None
+        return name
 
     def _turn_urls(self) -> tuple[str, ...]:
         value = self.raw("TURN_URLS")

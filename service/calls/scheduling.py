@@ -13,7 +13,7 @@ import logging
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final, Literal
 
 from sqlalchemy import select
@@ -77,8 +77,9 @@ class UpcomingCall:
     version: int
 
 
-def parse_time(value: str | None, field: str) -> datetime:
-    """A ``datetime-local`` form value (``2026-05-01T14:30``), read as UTC."""
+def parse_time(value: str | None, field: str, zone: tzinfo) -> datetime:
+    """A ``datetime-local`` form value (``2026-05-01T14:30``), read in the centre's time zone
+    and returned in UTC."""
     if not value:
         raise Invalid("Please give a date and time.", field=field)
     try:
@@ -86,7 +87,7 @@ def parse_time(value: str | None, field: str) -> datetime:
     except ValueError:
         raise Invalid("Please give a date and time like 2026-05-01T14:30.", field=field) from None
     if parsed.tzinfo is None:
-        parsed = parsed.replace(tzinfo=UTC)
+        parsed = parsed.replace(tzinfo=zone)
     return parsed.astimezone(UTC)
 
 

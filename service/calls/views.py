@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import json
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 import aiohttp_jinja2
@@ -41,14 +41,14 @@ def _form_text(form: Any, name: str) -> str | None:
     return value if isinstance(value, str) else None
 
 
-def _plan_from(form: Any) -> CallPlan:
+def _plan_from(form: Any, zone: tzinfo) -> CallPlan:
     return CallPlan(
         child_id=scheduling.parse_uuid(_form_text(form, "child_id"), "child_id", "a child"),
         supervisor_id=scheduling.parse_uuid(
             _form_text(form, "supervisor_id"), "supervisor_id", "a supervisor"
         ),
-        starts_at=scheduling.parse_time(_form_text(form, "starts_at"), "starts_at"),
-        ends_at=scheduling.parse_time(_form_text(form, "ends_at"), "ends_at"),
+        starts_at=scheduling.parse_time(_form_text(form, "starts_at"), "starts_at", zone),
+        ends_at=scheduling.parse_time(_form_text(form, "ends_at"), "ends_at", zone),
     )
 
 
@@ -106,7 +106,7 @@ async def create_call(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     services = CentreServices.of(request.app)
     try:
-        plan = _plan_from(form)
+        plan = _plan_from(form, request.app[SETTINGS].zone)
         async with services.transaction(actor) as work:
             call = await scheduling.schedule_call(work, actor, family_id, plan)
     except Invalid as exc:
@@ -140,7 +140,7 @@ async def change_call(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     services = CentreServices.of(request.app)
     try:
-        plan = _plan_from(form)
+        plan = _plan_from(form, request.app[SETTINGS].zone)
         async with services.transaction(actor) as work:
             changed = await scheduling.change_call(
                 work, actor, call.id, plan, version=_version(form)

@@ -6,17 +6,23 @@ from datetime import UTC, datetime, timedelta
 from email import message_from_bytes
 from email.message import Message
 from pathlib import Path
+from zoneinfo import ZoneInfo
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from service.appkeys import SESSIONMAKER, SETTINGS
+from service.calls import scheduling
+from service.errors import Invalid
+from service.settings import Settings, SettingsError
 from storage.models import Call, CallStatus, Family, RecordEvent
 from tests.calls.support import CallWorld, cookie_header, make_world
 
 
 def form_time(when: datetime) -> str:
-    return when.astimezone(UTC).strftime("%Y-%m-%dT%H:%M")
+    # What a person types: the centre's local time (the test settings keep Europe/London).
+    return when.astimezone(ZoneInfo("Europe/London")).strftime("%Y-%m-%dT%H:%M")
 
 
 def booking(world: CallWorld, starts: datetime, minutes: int = 45) -> dict[str, str]:
@@ -153,7 +159,7 @@ async def test_cancelling_a_call_emails_the_parent_only_the_time_and_a_sign_in_l
     body = cancelled.get_payload(decode=True)
     assert isinstance(body, bytes)
     text = body.decode()
-    assert starts.strftime("%A %d %B %Y at %H:%M UTC") in text
+    assert starts.astimezone(ZoneInfo("Europe/London")).strftime("%A %d %B %Y at %H:%M %Z") in text
     base = app[SETTINGS].public_url
     # One link: the list of calls, behind sign-in.
     assert {word for word in text.split() if word.startswith("http")} == {f"{base}/calls"}
@@ -209,3 +215,20 @@ async def test_supervisor_must_be_one_of_the_centres_supervisors(client: TestCli
         allow_redirects=False,
     )
     assert response.status == 422
+
+
+def test_booking_times_are_read_in_the_centre_time_zone_and_stored_in_utc() -> None:
+    london = ZoneInfo("Europe/London")
+    summer = scheduling.parse_time("2026-07-01T14:30", "starts_at", london)
+    winter = scheduling.parse_time("2026-12-01T14:30", "starts_at", london)
+    assert summer == datetime(2026, 7, 1, 13, 30, tzinfo=UTC)  # BST is UTC+1
+    assert winter == datetime(2026, 12, 1, 14, 30, tzinfo=UTC)
+    with pytest.raises(Invalid) as refused:
+        scheduling.parse_time("1 July, half past two", "starts_at", london)
+    assert refused.value.field == "starts_at"
+
+
+def test_unknown_centre_time_zone_is_refused_naming_the_variable() -> None:
+    with pytest.raises(SettingsError) as refused:
+        Settings.from_env({"LETTERBOX_TIMEZONE": "Mars/Olympus_Mons"})
+    assert refused.value.variable == "LETTERBOX_TIMEZONE"
