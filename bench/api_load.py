@@ -63,6 +63,7 @@ async def _load(
 
     latencies: list[float] = []
     errors = 0
+    sent_in_all = 0
     connector = aiohttp.TCPConnector(limit=CONCURRENCY)
     async with aiohttp.ClientSession(connector=connector, headers=headers) as http:
         start = time.perf_counter()
@@ -70,11 +71,12 @@ async def _load(
         stop_at = measure_from + seconds
 
         async def worker() -> None:
-            nonlocal errors
+            nonlocal errors, sent_in_all
             while True:
                 sent = time.perf_counter()
                 if sent >= stop_at:
                     return
+                sent_in_all += 1
                 async with http.get(url) as response:
                     await response.read()
                     ok = response.status == 200
@@ -87,6 +89,7 @@ async def _load(
     latencies.sort()
     return {
         "requests": len(latencies),
+        "requests_with_warmup": sent_in_all,
         "errors": errors,
         "seconds": seconds,
         "rps": len(latencies) / seconds,
@@ -95,8 +98,16 @@ async def _load(
     }
 
 
-def run_load(url: str, headers: dict[str, str]) -> dict[str, object]:
-    """Run the load generator as a separate process and return its figures."""
+def _cpu_seconds(pid: int) -> float:
+    """User + system CPU time of a process so far (Linux /proc)."""
+    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+
+
+def run_load(url: str, headers: dict[str, str], server_pid: int) -> dict[str, object]:
+    """Run the load generator as a separate process and return its figures, with the
+    server's CPU time per request (warm-up included: CPU is read around the whole run)."""
+    cpu_before = _cpu_seconds(server_pid)
     result = subprocess.run(
         [sys.executable, __file__, "--load", url, "--headers", json.dumps(headers)],
         capture_output=True,
@@ -105,6 +116,8 @@ def run_load(url: str, headers: dict[str, str]) -> dict[str, object]:
         check=True,
     )
     figures: dict[str, object] = json.loads(result.stdout)
+    cpu = _cpu_seconds(server_pid) - cpu_before
+    figures["server_cpu_ms_per_request"] = 1000 * cpu / int(figures["requests_with_warmup"])  # type: ignore[call-overload]
     return figures
 
 
@@ -203,8 +216,9 @@ def main() -> None:
             )
             _wait_for(f"http://127.0.0.1:{hello_port}/hello")
 
-            app = run_load(node.url + family_path, headers)
-            base = run_load(f"http://127.0.0.1:{hello_port}/hello", {})
+            assert node.process is not None
+            app = run_load(node.url + family_path, headers, node.process.pid)
+            base = run_load(f"http://127.0.0.1:{hello_port}/hello", {}, hello.pid)
         finally:
             if hello is not None:
                 _stop(hello)
@@ -228,6 +242,11 @@ def main() -> None:
         "p99_ms": round(float(app["p99_ms"]), 2),  # type: ignore[arg-type]
         "baseline_p50_ms": round(float(base["p50_ms"]), 2),  # type: ignore[arg-type]
         "baseline_p99_ms": round(float(base["p99_ms"]), 2),  # type: ignore[arg-type]
+        "server_cpu_ms_per_request": round(float(app["server_cpu_ms_per_request"]), 2),  # type: ignore[arg-type]
+        "baseline_server_cpu_ms_per_request": round(
+            float(base["server_cpu_ms_per_request"]),  # type: ignore[arg-type]
+            3,
+        ),
         "errors": {"app": app["errors"], "baseline": base["errors"]},
         "params": {
             "concurrency": CONCURRENCY,

@@ -15,7 +15,7 @@ from datetime import UTC, datetime
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.appkeys import ACCESS_RULES, ACTOR, FAMILY_ID, SESSIONMAKER
@@ -122,28 +122,35 @@ def family_of_opening_session(name: str = "session_id") -> FamilyLookup:
     return _family_of(OpeningSession, name)
 
 
+# Built once: one of these runs on every request that names a family.
+_FAMILY_CENTRE = select(Family.centre_id).where(Family.id == bindparam("family_id"))
+_APPROVED_SENDER = select(FamilySender.id).where(
+    FamilySender.family_id == bindparam("family_id"),
+    FamilySender.user_id == bindparam("user_id"),
+    FamilySender.approved.is_(True),
+)
+_REFERRER_GRANT = select(ReferrerAccess.id).where(
+    ReferrerAccess.family_id == bindparam("family_id"),
+    ReferrerAccess.user_id == bindparam("user_id"),
+    ReferrerAccess.expires_at > bindparam("now"),
+)
+
+
 async def may_access_family(session: AsyncSession, actor: Actor, family_id: uuid.UUID) -> bool:
     """The one rule: centre people see their centre's families; parents the families they
     are approved senders for; referrers the families granted to them, until it expires."""
     if actor.role in CENTRE_ROLES:
-        centre = await session.scalar(select(Family.centre_id).where(Family.id == family_id))
+        centre = await session.scalar(_FAMILY_CENTRE, {"family_id": family_id})
         return centre is not None and centre == actor.centre_id
     if actor.role is Role.PARENT:
         found = await session.scalar(
-            select(FamilySender.id).where(
-                FamilySender.family_id == family_id,
-                FamilySender.user_id == actor.user_id,
-                FamilySender.approved.is_(True),
-            )
+            _APPROVED_SENDER, {"family_id": family_id, "user_id": actor.user_id}
         )
         return found is not None
     if actor.role is Role.REFERRER:
         found = await session.scalar(
-            select(ReferrerAccess.id).where(
-                ReferrerAccess.family_id == family_id,
-                ReferrerAccess.user_id == actor.user_id,
-                ReferrerAccess.expires_at > datetime.now(UTC),
-            )
+            _REFERRER_GRANT,
+            {"family_id": family_id, "user_id": actor.user_id, "now": datetime.now(UTC)},
         )
         return found is not None
     return False
@@ -191,6 +198,62 @@ def current_family(request: web.Request) -> uuid.UUID:
     return family_id
 
 
+@dataclass(frozen=True)
+class _FamilyCheck:
+    """The family check of one request, run early in the session middleware's database
+    session (see ``check_family_early``)."""
+
+    actor: Actor
+    family_id: uuid.UUID | None
+    allowed: bool
+
+
+# Per request only: never kept beyond the request it was made for.
+_FAMILY_CHECK = web.RequestKey("family_check", _FamilyCheck)
+
+
+def _declared_access(request: web.Request) -> Access | None:
+    if request.match_info.http_exception is not None:
+        return None
+    return request.app[ACCESS_RULES].get(request.match_info.route)
+
+
+def _blocked_by_second_factor(actor: Actor, access: Access) -> bool:
+    return (
+        actor.needs_second_factor
+        and not actor.second_factor_done
+        and not access.before_second_factor
+    )
+
+
+async def _check_family(
+    session: AsyncSession, request: web.Request, actor: Actor, lookup: FamilyLookup
+) -> _FamilyCheck:
+    family_id = await lookup(session, request)
+    allowed = family_id is not None and await may_access_family(session, actor, family_id)
+    return _FamilyCheck(actor, family_id, allowed)
+
+
+async def check_family_early(session: AsyncSession, request: web.Request, actor: Actor) -> None:
+    """Run the route's family check in ``session``: the session middleware calls this in the
+    database session that found the actor, so a request opens one database session less.
+
+    Only the answer is kept, on this request; ``access_middleware`` still makes every decision
+    in its own order, and runs the check itself when no answer is there. Routes whose
+    refusal comes earlier (public, other roles, second factor missing) are not checked."""
+    access = _declared_access(request)
+    if (
+        access is None
+        or access.public
+        or access.family is None
+        or access.roles is None
+        or actor.role not in access.roles
+        or _blocked_by_second_factor(actor, access)
+    ):
+        return
+    request[_FAMILY_CHECK] = await _check_family(session, request, actor, access.family)
+
+
 @web.middleware
 async def access_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     if request.match_info.http_exception is not None:
@@ -204,24 +267,21 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     actor = request.get(ACTOR)
     if actor is None:
         raise NotSignedIn("Please sign in first.")
-    if (
-        actor.needs_second_factor
-        and not actor.second_factor_done
-        and not access.before_second_factor
-    ):
+    if _blocked_by_second_factor(actor, access):
         if request.method == "GET" and not request.path.startswith("/api/"):
             raise web.HTTPSeeOther("/two-factor")
         raise Forbidden("Finish signing in with your authenticator code first.")
     if access.roles is None or actor.role not in access.roles:
         raise Forbidden("You do not have access to that page.")
     if access.family is not None:
-        async with request.app[SESSIONMAKER]() as session:
-            family_id = await access.family(session, request)
-            allowed = family_id is not None and await may_access_family(session, actor, family_id)
-        if not allowed or family_id is None:
+        checked = request.get(_FAMILY_CHECK)
+        if checked is None or checked.actor is not actor:
+            async with request.app[SESSIONMAKER]() as session:
+                checked = await _check_family(session, request, actor, access.family)
+        if not checked.allowed or checked.family_id is None:
             # Same answer whether the family exists or not: ids are not to be probed.
             raise NotFound("We could not find that.")
-        request[FAMILY_ID] = family_id
+        request[FAMILY_ID] = checked.family_id
     return await handler(request)
 
 

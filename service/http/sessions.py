@@ -14,13 +14,13 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from sqlalchemy import delete, select, update
+from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.appkeys import ACTOR, SESSIONMAKER, SETTINGS
-from service.http.access import Actor
+from service.http.access import Actor, check_family_early
 from service.settings import Settings
-from storage.models import AccountStatus, User, WebSession
+from storage.models import AccountStatus, Role, User, WebSession
 
 # Writing last_seen_at on every request would turn reads into writes; a minute is precise
 # enough for a 30-minute idle timeout.
@@ -34,9 +34,11 @@ def token_hash(token: str) -> str:
 
 
 def idle_limit(settings: Settings, user: User) -> timedelta:
-    minutes = (
-        settings.staff_idle_minutes if user.role.is_centre_staff else settings.parent_idle_minutes
-    )
+    return _idle_limit(settings, user.role)
+
+
+def _idle_limit(settings: Settings, role: Role) -> timedelta:
+    minutes = settings.staff_idle_minutes if role.is_centre_staff else settings.parent_idle_minutes
     return timedelta(minutes=minutes)
 
 
@@ -99,57 +101,77 @@ async def end_all_sessions(session: AsyncSession, user_id: uuid.UUID) -> None:
     await session.execute(delete(WebSession).where(WebSession.user_id == user_id))
 
 
-async def load_actor(request: web.Request) -> Actor | None:
+# Built once: every request runs it. Plain columns, not ORM objects: nothing here is changed
+# through the ORM, and the request needs only these.
+_SESSION_AND_USER = (
+    select(
+        WebSession.csrf_token,
+        WebSession.second_factor_done,
+        WebSession.created_at,
+        WebSession.last_seen_at,
+        User.id,
+        User.role,
+        User.centre_id,
+        User.display_name,
+        User.email,
+        User.status,
+    )
+    .select_from(WebSession)
+    .join(User, User.id == WebSession.user_id)
+    .where(WebSession.token_hash == bindparam("hashed"))
+)
+
+
+async def load_actor(request: web.Request, session: AsyncSession) -> Actor | None:
     settings = request.app[SETTINGS]
     token = request.cookies.get(settings.session_cookie_name)
     if not token or len(token) > 100:
         return None
     hashed = token_hash(token)
     now = datetime.now(UTC)
-    async with request.app[SESSIONMAKER]() as session:
-        row = (
-            await session.execute(
-                select(WebSession, User)
-                .join(User, User.id == WebSession.user_id)
-                .where(WebSession.token_hash == hashed)
-            )
-        ).first()
-        if row is None:
-            return None
-        web_session, user = row
-        half_signed_in = user.role.is_centre_staff and not web_session.second_factor_done
-        expired = (
-            user.status is not AccountStatus.ACTIVE
-            or now - web_session.created_at > timedelta(hours=settings.session_absolute_hours)
-            or now - web_session.last_seen_at > idle_limit(settings, user)
-            or (half_signed_in and now - web_session.created_at > SECOND_FACTOR_WINDOW)
+    row = (await session.execute(_SESSION_AND_USER, {"hashed": hashed})).first()
+    if row is None:
+        return None
+    half_signed_in = row.role.is_centre_staff and not row.second_factor_done
+    expired = (
+        row.status is not AccountStatus.ACTIVE
+        or now - row.created_at > timedelta(hours=settings.session_absolute_hours)
+        or now - row.last_seen_at > _idle_limit(settings, row.role)
+        or (half_signed_in and now - row.created_at > SECOND_FACTOR_WINDOW)
+    )
+    # The read above began the session's transaction; these writes join it.
+    if expired:
+        await end_session(session, hashed)
+        await session.commit()
+        return None
+    if now - row.last_seen_at > TOUCH_INTERVAL:
+        await session.execute(
+            update(WebSession).where(WebSession.token_hash == hashed).values(last_seen_at=now)
         )
-        # The read above began the session's transaction; these writes join it.
-        if expired:
-            await end_session(session, hashed)
-            await session.commit()
-            return None
-        if now - web_session.last_seen_at > TOUCH_INTERVAL:
-            await session.execute(
-                update(WebSession).where(WebSession.token_hash == hashed).values(last_seen_at=now)
-            )
-            await session.commit()
-        return Actor(
-            user_id=user.id,
-            role=user.role,
-            centre_id=user.centre_id,
-            display_name=user.display_name,
-            email=user.email,
-            session_token_hash=hashed,
-            csrf_token=web_session.csrf_token,
-            second_factor_done=web_session.second_factor_done,
-        )
+        await session.commit()
+    return Actor(
+        user_id=row.id,
+        role=row.role,
+        centre_id=row.centre_id,
+        display_name=row.display_name,
+        email=row.email,
+        session_token_hash=hashed,
+        csrf_token=row.csrf_token,
+        second_factor_done=row.second_factor_done,
+    )
 
 
 @web.middleware
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith("/static/"):
-        actor = await load_actor(request)
-        if actor is not None:
-            request[ACTOR] = actor
+    if not request.path.startswith("/static/") and request.cookies.get(
+        request.app[SETTINGS].session_cookie_name
+    ):
+        # One short database session names the actor and answers the route's family check
+        # (access_middleware uses the answer). It is closed before the handler runs: on
+        # SQLite every transaction holds the write lock (BEGIN IMMEDIATE).
+        async with request.app[SESSIONMAKER]() as session:
+            actor = await load_actor(request, session)
+            if actor is not None:
+                request[ACTOR] = actor
+                await check_family_early(session, request, actor)
     return await handler(request)

@@ -13,7 +13,7 @@ from datetime import datetime
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import or_, select
+from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.appkeys import KEYRING
@@ -47,8 +47,13 @@ def parent_status(item: Item) -> tuple[str, str]:
 
 
 def _visible(actor: Actor) -> Any:
+    return _visible_to(actor.user_id)
+
+
+def _visible_to(user_id: Any) -> Any:
+    """A parent's own items, and delivered replies. ``user_id``: a value or a bindparam."""
     return or_(
-        (Item.direction == Direction.TO_CHILD) & (Item.sender_id == actor.user_id),
+        (Item.direction == Direction.TO_CHILD) & (Item.sender_id == user_id),
         (Item.direction == Direction.TO_PARENT) & Item.status.in_(DELIVERED),
     )
 
@@ -102,15 +107,19 @@ async def item_view(
     return view
 
 
+# Built once, with the family and the parent as parameters: every letterbox view runs it.
+_OVERVIEW = (
+    select(Item)
+    .where(Item.family_id == bindparam("family_id"), _visible_to(bindparam("user_id")))
+    .order_by(Item.submitted_at.desc(), Item.id)
+)
+
+
 async def overview(
     app: web.Application, session: AsyncSession, actor: Actor, family_id: uuid.UUID
 ) -> dict[str, Any]:
     items = (
-        await session.scalars(
-            select(Item)
-            .where(Item.family_id == family_id, _visible(actor))
-            .order_by(Item.submitted_at.desc(), Item.id)
-        )
+        await session.scalars(_OVERVIEW, {"family_id": family_id, "user_id": actor.user_id})
     ).all()
     sent = [
         await item_view(app, session, actor, i) for i in items if i.direction is Direction.TO_CHILD
