@@ -8,14 +8,14 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.appkeys import KEYRING, SESSIONMAKER, VAULT
+from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Conflict, Invalid, NotFound
 from service.http.access import Actor
 from service.letterbox.intake import (
@@ -50,8 +50,8 @@ STATUS_WORDS = {
 }
 
 
-def _day(value: datetime | None) -> str | None:
-    return value.strftime("%-d %B %Y") if value is not None else None
+def _day(value: datetime | None, zone: tzinfo) -> str | None:
+    return value.astimezone(zone).strftime("%-d %B %Y") if value is not None else None
 
 
 async def family_of_gift(session: AsyncSession, request: web.Request) -> uuid.UUID | None:
@@ -186,15 +186,16 @@ async def gifts_for_staff(
         )
     ).all()
     keyring = app[KEYRING]
+    zone = app[SETTINGS].zone
     return [
         {
             "gift_id": str(g.id),
             "status": g.status.value,
             "status_text": STATUS_WORDS[g.status],
             "from_user_id": str(g.from_user_id) if g.from_user_id else None,
-            "received_on": _day(g.received_at),
-            "checked_on": _day(g.checked_at),
-            "closed_on": _day(g.handed_over_at or g.returned_at),
+            "received_on": _day(g.received_at, zone),
+            "checked_on": _day(g.checked_at, zone),
+            "closed_on": _day(g.handed_over_at or g.returned_at, zone),
             "description": (
                 await keyring.open_for_family(
                     session, family_id, g.description_sealed, DESCRIPTION_PURPOSE
@@ -222,6 +223,7 @@ async def gifts_for_parent(
         )
     ).all()
     keyring = app[KEYRING]
+    zone = app[SETTINGS].zone
     return [
         {
             "gift_id": str(g.id),
@@ -230,12 +232,14 @@ async def gifts_for_parent(
                     session, family_id, g.description_sealed, DESCRIPTION_PURPOSE
                 )
             ).decode("utf-8"),
-            "received_on": g.received_at.date().isoformat(),
-            "given_on": g.handed_over_at.date().isoformat() if g.handed_over_at else None,
+            "received_on": g.received_at.astimezone(zone).date().isoformat(),
+            "given_on": g.handed_over_at.astimezone(zone).date().isoformat()
+            if g.handed_over_at
+            else None,
             "returned": g.status is GiftStatus.RETURNED,
             # The same dates in words, for the parent's page.
-            "received_on_text": _day(g.received_at),
-            "given_on_text": _day(g.handed_over_at),
+            "received_on_text": _day(g.received_at, zone),
+            "given_on_text": _day(g.handed_over_at, zone),
         }
         for g in gifts
     ]

@@ -253,7 +253,9 @@ async def moderator_view(
                 "moderator": name,
                 "moderator_id": str(decision.moderator_id),
                 "decided_at": decision.decided_at.isoformat(),
-                "decided_on": decision.decided_at.strftime("%-d %b %Y at %H:%M"),
+                "decided_on": decision.decided_at.astimezone(app[SETTINGS].zone).strftime(
+                    "%-d %b %Y at %H:%M %Z"
+                ),
                 "reason": reason,
             }
         )

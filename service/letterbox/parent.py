@@ -9,14 +9,14 @@ this module.
 from __future__ import annotations
 
 import uuid
-from datetime import datetime
+from datetime import datetime, tzinfo
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.appkeys import KEYRING
+from service.appkeys import KEYRING, SETTINGS
 from service.errors import NotFound
 from service.http.access import Actor
 from service.letterbox.gifts import gifts_for_parent
@@ -28,11 +28,12 @@ DELIVERED = frozenset({ItemStatus.APPROVED, ItemStatus.OPENED})
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "text/plain; charset=utf-8": "txt"}
 
 
-def _day(value: datetime | None) -> str | None:
-    return value.strftime("%-d %B %Y") if value is not None else None
+def _day(value: datetime | None, zone: tzinfo) -> str | None:
+    # The centre's calendar day: a letter opened at 00:30 BST was opened that day, not the last.
+    return value.astimezone(zone).strftime("%-d %B %Y") if value is not None else None
 
 
-def parent_status(item: Item) -> tuple[str, str]:
+def parent_status(item: Item, zone: tzinfo) -> tuple[str, str]:
     """(code, words) a parent sees. Rejection reasons stay with the centre."""
     status = item.status
     if status in (ItemStatus.SUBMITTED, ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVAL):
@@ -43,7 +44,7 @@ def parent_status(item: Item) -> tuple[str, str]:
         return "returned", "Returned to you with a message"
     if status is ItemStatus.REJECTED:
         return "not_delivered", "Not delivered"
-    return "opened", f"Opened on {_day(item.opened_at)}"
+    return "opened", f"Opened on {_day(item.opened_at, zone)}"
 
 
 def _visible(actor: Actor) -> Any:
@@ -72,15 +73,16 @@ async def visible_item(
 async def item_view(
     app: web.Application, session: AsyncSession, actor: Actor, item: Item
 ) -> dict[str, Any]:
-    code, words = parent_status(item)
+    zone = app[SETTINGS].zone
+    code, words = parent_status(item, zone)
     view: dict[str, Any] = {
         "item_id": str(item.id),
         "kind": item.kind.value,
         "direction": item.direction.value,
         "status": code,
         "status_text": words,
-        "submitted_on": _day(item.submitted_at),
-        "opened_on": _day(item.opened_at),
+        "submitted_on": _day(item.submitted_at, zone),
+        "opened_on": _day(item.opened_at, zone),
     }
     if item.direction is Direction.TO_CHILD:
         if item.status is ItemStatus.RETURNED and item.return_message_sealed is not None:
