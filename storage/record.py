@@ -205,11 +205,12 @@ async def _seal_payload(
 ERASED: Final = "[erased: family key destroyed]"
 
 
-async def reveal_payload(
-    session: AsyncSession, event: RecordEvent, sealer: PayloadSealer
-) -> dict[str, Any]:
-    """The payload with sealed values opened; after shredding they read as `ERASED`."""
-    family_id = event.family_id
+async def open_payload(
+    session: AsyncSession, family_id: uuid.UUID, payload: Any, sealer: PayloadSealer
+) -> Any:
+    """``payload`` (already parsed) with its sealed values opened; after crypto-shredding
+    they read as `ERASED`. Payloads without a sealed value are returned as they are, which
+    keeps a 10,000-event export cheap."""
 
     async def walk(value: Any) -> Any:
         if isinstance(value, dict):
@@ -224,7 +225,26 @@ async def reveal_payload(
             return [await walk(v) for v in value]
         return value
 
-    payload = await walk(rf.parse_canonical(event.payload))
+    if not _has_sealed(payload):
+        return payload
+    return await walk(payload)
+
+
+def _has_sealed(value: Any) -> bool:
+    if isinstance(value, dict):
+        return SEALED_MARK in value or any(_has_sealed(v) for v in value.values())
+    if isinstance(value, list):
+        return any(_has_sealed(v) for v in value)
+    return False
+
+
+async def reveal_payload(
+    session: AsyncSession, event: RecordEvent, sealer: PayloadSealer
+) -> dict[str, Any]:
+    """The payload with sealed values opened; after shredding they read as `ERASED`."""
+    payload = await open_payload(
+        session, event.family_id, rf.parse_canonical(event.payload), sealer
+    )
     assert isinstance(payload, dict)  # noqa: S101 - payloads are objects by construction
     return payload
 

@@ -8,8 +8,6 @@ supported family's record never shows one, whatever it holds.
 
 from __future__ import annotations
 
-import base64
-import binascii
 import uuid
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -34,7 +32,7 @@ from storage.models import (
     RecordEvent,
     User,
 )
-from storage.record import ERASED, SEALED_MARK, KeyRingPayloadSealer, PayloadSealer
+from storage.record import ERASED, KeyRingPayloadSealer, open_payload
 
 __all__ = [
     "KIND_GROUPS",
@@ -205,39 +203,6 @@ def _minutes(delta: timedelta) -> str:
 
 
 # --- payloads, names and notes ----------------------------------------------------------
-
-
-async def open_payload(
-    session: AsyncSession, family_id: uuid.UUID, payload: Any, sealer: PayloadSealer
-) -> Any:
-    """``payload`` (already parsed) with its sealed values opened, as `reveal_payload` does;
-    after crypto-shredding they read as `ERASED`. Payloads without a sealed value are
-    returned as they are, which keeps a 10,000-event export cheap."""
-
-    async def walk(value: Any) -> Any:
-        if isinstance(value, dict):
-            if set(value) == {SEALED_MARK} and isinstance(value[SEALED_MARK], str):
-                try:
-                    raw = base64.b64decode(value[SEALED_MARK], validate=True)
-                    return rf.parse_canonical(await sealer.open(session, family_id, raw))
-                except (StorageError, binascii.Error, rf.RecordFormatError):
-                    return ERASED
-            return {k: await walk(v) for k, v in value.items()}
-        if isinstance(value, list):
-            return [await walk(v) for v in value]
-        return value
-
-    if not _has_sealed(payload):
-        return payload
-    return await walk(payload)
-
-
-def _has_sealed(value: Any) -> bool:
-    if isinstance(value, dict):
-        return SEALED_MARK in value or any(_has_sealed(v) for v in value.values())
-    if isinstance(value, list):
-        return any(_has_sealed(v) for v in value)
-    return False
 
 
 @dataclass
