@@ -51,6 +51,8 @@ async def database_ctx(app: web.Application) -> AsyncIterator[None]:
     try:
         await db.check_ready(engine)
         app[appkeys.ENGINE] = engine
+        app[appkeys.READER] = db.reading_engine(engine)
+        app[appkeys.READ_SESSIONS] = db.create_read_sessionmaker(engine)
         sessionmaker = db.create_sessionmaker(engine)
         # Every transaction of the app refuses to commit a contact change without its record
         # event (storage.record), not only the ones opened through record_transaction.

@@ -24,10 +24,16 @@ if TYPE_CHECKING:
 
 SETTINGS = web.AppKey("settings", Settings)
 ENGINE = web.AppKey("engine", AsyncEngine)
+# The same pool for short lookups outside a transaction (storage.db.reading_engine): the
+# session middleware finds the actor and answers the family check with it.
+READER = web.AppKey("reader", AsyncEngine)
 KEYRING = web.AppKey("keyring", KeyRing)
 # The only way content is stored or read: keys + chunked AEAD + the object store backend.
 VAULT = web.AppKey("vault", EncryptedStore)
 SESSIONMAKER: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("sessionmaker")
+# Read-only ORM sessions outside a transaction (storage.db.create_read_sessionmaker), for the
+# hottest views: the parent's letterbox.
+READ_SESSIONS: web.AppKey[async_sessionmaker[AsyncSession]] = web.AppKey("read_sessions")
 # E-mail: SmtpMailer, or OutboxMailer on the embedded default (service.notify.mailer_ctx).
 MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 # Jobs started by the account pages that must not delay the answer (password-reset e-mails,

@@ -16,10 +16,10 @@ from datetime import UTC, datetime
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import bindparam, select
-from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.appkeys import ACCESS_RULES, ACTOR, FAMILY_ID, SESSIONMAKER
 from service.errors import Forbidden, NotFound, NotSignedIn
+from storage.db import Queryable
 from storage.models import (
     Call,
     Family,
@@ -53,7 +53,7 @@ class Actor:
         return self.role.is_centre_staff
 
 
-FamilyLookup = Callable[[AsyncSession, web.Request], Awaitable[uuid.UUID | None]]
+FamilyLookup = Callable[[Queryable, web.Request], Awaitable[uuid.UUID | None]]
 
 
 @dataclass(frozen=True)
@@ -94,14 +94,14 @@ def _uuid(request: web.Request, name: str) -> uuid.UUID | None:
 
 
 def family_in_path(name: str = "family_id") -> FamilyLookup:
-    async def lookup(session: AsyncSession, request: web.Request) -> uuid.UUID | None:
+    async def lookup(session: Queryable, request: web.Request) -> uuid.UUID | None:
         return _uuid(request, name)
 
     return lookup
 
 
 def _family_of(model: type[Item] | type[Call] | type[OpeningSession], name: str) -> FamilyLookup:
-    async def lookup(session: AsyncSession, request: web.Request) -> uuid.UUID | None:
+    async def lookup(session: Queryable, request: web.Request) -> uuid.UUID | None:
         key = _uuid(request, name)
         if key is None:
             return None
@@ -136,7 +136,7 @@ _REFERRER_GRANT = select(ReferrerAccess.id).where(
 )
 
 
-async def may_access_family(session: AsyncSession, actor: Actor, family_id: uuid.UUID) -> bool:
+async def may_access_family(session: Queryable, actor: Actor, family_id: uuid.UUID) -> bool:
     """The one rule: centre people see their centre's families; parents the families they
     are approved senders for; referrers the families granted to them, until it expires."""
     if actor.role in CENTRE_ROLES:
@@ -227,14 +227,14 @@ def _blocked_by_second_factor(actor: Actor, access: Access) -> bool:
 
 
 async def _check_family(
-    session: AsyncSession, request: web.Request, actor: Actor, lookup: FamilyLookup
+    session: Queryable, request: web.Request, actor: Actor, lookup: FamilyLookup
 ) -> _FamilyCheck:
     family_id = await lookup(session, request)
     allowed = family_id is not None and await may_access_family(session, actor, family_id)
     return _FamilyCheck(actor, family_id, allowed)
 
 
-async def check_family_early(session: AsyncSession, request: web.Request, actor: Actor) -> None:
+async def check_family_early(session: Queryable, request: web.Request, actor: Actor) -> None:
     """Run the route's family check in ``session``: the session middleware calls this in the
     database session that found the actor, so a request opens one database session less.
 

@@ -17,9 +17,10 @@ from aiohttp.typedefs import Handler
 from sqlalchemy import bindparam, delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.appkeys import ACTOR, SESSIONMAKER, SETTINGS
+from service.appkeys import ACTOR, READER, SETTINGS
 from service.http.access import Actor, check_family_early
 from service.settings import Settings
+from storage.db import Queryable
 from storage.models import AccountStatus, Role, User, WebSession
 
 # Writing last_seen_at on every request would turn reads into writes; a minute is precise
@@ -122,14 +123,14 @@ _SESSION_AND_USER = (
 )
 
 
-async def load_actor(request: web.Request, session: AsyncSession) -> Actor | None:
+async def load_actor(request: web.Request, connection: Queryable) -> Actor | None:
     settings = request.app[SETTINGS]
     token = request.cookies.get(settings.session_cookie_name)
     if not token or len(token) > 100:
         return None
     hashed = token_hash(token)
     now = datetime.now(UTC)
-    row = (await session.execute(_SESSION_AND_USER, {"hashed": hashed})).first()
+    row = (await connection.execute(_SESSION_AND_USER, {"hashed": hashed})).first()
     if row is None:
         return None
     half_signed_in = row.role.is_centre_staff and not row.second_factor_done
@@ -139,16 +140,17 @@ async def load_actor(request: web.Request, session: AsyncSession) -> Actor | Non
         or now - row.last_seen_at > _idle_limit(settings, row.role)
         or (half_signed_in and now - row.created_at > SECOND_FACTOR_WINDOW)
     )
-    # The read above began the session's transaction; these writes join it.
+    # Single-statement writes: each commits by itself on the reading engine (PostgreSQL),
+    # or with the transaction the read began (SQLite).
     if expired:
-        await end_session(session, hashed)
-        await session.commit()
+        await connection.execute(delete(WebSession).where(WebSession.token_hash == hashed))
+        await connection.commit()
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:
-        await session.execute(
+        await connection.execute(
             update(WebSession).where(WebSession.token_hash == hashed).values(last_seen_at=now)
         )
-        await session.commit()
+        await connection.commit()
     return Actor(
         user_id=row.id,
         role=row.role,
@@ -166,12 +168,13 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     if not request.path.startswith("/static/") and request.cookies.get(
         request.app[SETTINGS].session_cookie_name
     ):
-        # One short database session names the actor and answers the route's family check
-        # (access_middleware uses the answer). It is closed before the handler runs: on
-        # SQLite every transaction holds the write lock (BEGIN IMMEDIATE).
-        async with request.app[SESSIONMAKER]() as session:
-            actor = await load_actor(request, session)
+        # One short connection names the actor and answers the route's family check
+        # (access_middleware uses the answer), outside any transaction on PostgreSQL. It is
+        # closed before the handler runs: on SQLite every transaction holds the write lock
+        # (BEGIN IMMEDIATE).
+        async with request.app[READER].connect() as connection:
+            actor = await load_actor(request, connection)
             if actor is not None:
                 request[ACTOR] = actor
-                await check_family_early(session, request, actor)
+                await check_family_early(connection, request, actor)
     return await handler(request)

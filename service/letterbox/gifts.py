@@ -12,7 +12,7 @@ from datetime import UTC, datetime, tzinfo
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS, VAULT
@@ -25,6 +25,7 @@ from service.letterbox.intake import (
     sanitise_uploads,
     scan_for_malware,
 )
+from storage.db import Queryable
 from storage.models import FamilySender, GiftStatus, ObjectRole, PhysicalGift
 from storage.record import record_transaction
 
@@ -54,7 +55,7 @@ def _day(value: datetime | None, zone: tzinfo) -> str | None:
     return value.astimezone(zone).strftime("%-d %B %Y") if value is not None else None
 
 
-async def family_of_gift(session: AsyncSession, request: web.Request) -> uuid.UUID | None:
+async def family_of_gift(session: Queryable, request: web.Request) -> uuid.UUID | None:
     """Access lookup: the family a gift in the path belongs to."""
     try:
         gift_id = uuid.UUID(request.match_info["gift_id"])
@@ -211,16 +212,29 @@ async def gifts_for_staff(
     ]
 
 
+# Built once: every letterbox view of a parent runs it. Plain columns, not ORM objects.
+_PARENT_GIFTS = (
+    select(
+        PhysicalGift.id,
+        PhysicalGift.description_sealed,
+        PhysicalGift.received_at,
+        PhysicalGift.handed_over_at,
+        PhysicalGift.status,
+    )
+    .where(
+        PhysicalGift.family_id == bindparam("family_id"),
+        PhysicalGift.from_user_id == bindparam("parent_id"),
+    )
+    .order_by(PhysicalGift.received_at)
+)
+
+
 async def gifts_for_parent(
     app: web.Application, session: AsyncSession, family_id: uuid.UUID, parent_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     """What a parent sees of the gifts they sent: received, and given on a date."""
     gifts = (
-        await session.scalars(
-            select(PhysicalGift)
-            .where(PhysicalGift.family_id == family_id, PhysicalGift.from_user_id == parent_id)
-            .order_by(PhysicalGift.received_at)
-        )
+        await session.execute(_PARENT_GIFTS, {"family_id": family_id, "parent_id": parent_id})
     ).all()
     keyring = app[KEYRING]
     zone = app[SETTINGS].zone

@@ -181,13 +181,13 @@ async def read_object(
 
 
 async def delivered_parts(
-    app: web.Application, session: AsyncSession, item: Item
+    app: web.Application, session: AsyncSession, item_id: uuid.UUID
 ) -> tuple[str, list[ItemPart]]:
     """What a moderator approved for delivery: the delivered text (redactions applied) and
     every delivered part, in order. Originals and sanitised copies are never part of it."""
     parts = (
         await session.scalars(
-            select(ItemPart).where(ItemPart.item_id == item.id).order_by(ItemPart.position)
+            select(ItemPart).where(ItemPart.item_id == item_id).order_by(ItemPart.position)
         )
     ).all()
     texts: list[str] = []

@@ -160,7 +160,7 @@ async def delivered_content(
     app: web.Application, session: AsyncSession, item: Item, url_base: str
 ) -> dict[str, Any]:
     """The delivered copy: redacted text and links to the delivered pictures. Nothing else."""
-    text, parts = await delivered_parts(app, session, item)
+    text, parts = await delivered_parts(app, session, item.id)
     return {
         "item_id": str(item.id),
         "kind": item.kind.value,

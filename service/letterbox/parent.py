@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import uuid
 from datetime import datetime, tzinfo
-from typing import Any
+from typing import Any, Protocol
 
 from aiohttp import web
 from sqlalchemy import bindparam, or_, select
@@ -21,9 +21,9 @@ from service.errors import NotFound
 from service.http.access import Actor
 from service.letterbox.gifts import gifts_for_parent
 from service.letterbox.moderation import RETURN_PURPOSE, delivered_parts
-from storage.models import Direction, Item, ItemPart, ItemStatus, PartKind
+from storage.models import Direction, Item, ItemKind, ItemPart, ItemStatus, PartKind
 
-DELIVERED = frozenset({ItemStatus.APPROVED, ItemStatus.OPENED})
+DELIVERED = (ItemStatus.APPROVED, ItemStatus.OPENED)
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "text/plain; charset=utf-8": "txt"}
 
@@ -33,7 +33,28 @@ def _day(value: datetime | None, zone: tzinfo) -> str | None:
     return value.astimezone(zone).strftime("%-d %B %Y") if value is not None else None
 
 
-def parent_status(item: Item, zone: tzinfo) -> tuple[str, str]:
+class ItemFacts(Protocol):
+    """What a parent's view of an item reads: an ``Item``, or a row of the overview query."""
+
+    @property
+    def id(self) -> uuid.UUID: ...
+    @property
+    def family_id(self) -> uuid.UUID: ...
+    @property
+    def kind(self) -> ItemKind: ...
+    @property
+    def direction(self) -> Direction: ...
+    @property
+    def status(self) -> ItemStatus: ...
+    @property
+    def submitted_at(self) -> datetime | None: ...
+    @property
+    def opened_at(self) -> datetime | None: ...
+    @property
+    def return_message_sealed(self) -> bytes | None: ...
+
+
+def parent_status(item: ItemFacts, zone: tzinfo) -> tuple[str, str]:
     """(code, words) a parent sees. Rejection reasons stay with the centre."""
     status = item.status
     if status in (ItemStatus.SUBMITTED, ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVAL):
@@ -55,7 +76,9 @@ def _visible_to(user_id: Any) -> Any:
     """A parent's own items, and delivered replies. ``user_id``: a value or a bindparam."""
     return or_(
         (Item.direction == Direction.TO_CHILD) & (Item.sender_id == user_id),
-        (Item.direction == Direction.TO_PARENT) & Item.status.in_(DELIVERED),
+        # Comparisons, not IN: an IN list is expanded anew at every execution.
+        (Item.direction == Direction.TO_PARENT)
+        & or_(*(Item.status == status for status in DELIVERED)),
     )
 
 
@@ -71,7 +94,7 @@ async def visible_item(
 
 
 async def item_view(
-    app: web.Application, session: AsyncSession, actor: Actor, item: Item
+    app: web.Application, session: AsyncSession, actor: Actor, item: ItemFacts
 ) -> dict[str, Any]:
     zone = app[SETTINGS].zone
     code, words = parent_status(item, zone)
@@ -93,7 +116,7 @@ async def item_view(
             ).decode("utf-8")
         return view
     # A delivered reply: its delivered copy, and nothing else.
-    text, parts = await delivered_parts(app, session, item)
+    text, parts = await delivered_parts(app, session, item.id)
     view["text"] = text
     view["files"] = [
         {
@@ -110,8 +133,18 @@ async def item_view(
 
 
 # Built once, with the family and the parent as parameters: every letterbox view runs it.
+# Plain columns, not ORM objects: the view only reads them.
 _OVERVIEW = (
-    select(Item)
+    select(
+        Item.id,
+        Item.family_id,
+        Item.kind,
+        Item.direction,
+        Item.status,
+        Item.submitted_at,
+        Item.opened_at,
+        Item.return_message_sealed,
+    )
     .where(Item.family_id == bindparam("family_id"), _visible_to(bindparam("user_id")))
     .order_by(Item.submitted_at.desc(), Item.id)
 )
@@ -121,7 +154,7 @@ async def overview(
     app: web.Application, session: AsyncSession, actor: Actor, family_id: uuid.UUID
 ) -> dict[str, Any]:
     items = (
-        await session.scalars(_OVERVIEW, {"family_id": family_id, "user_id": actor.user_id})
+        await session.execute(_OVERVIEW, {"family_id": family_id, "user_id": actor.user_id})
     ).all()
     sent = [
         await item_view(app, session, actor, i) for i in items if i.direction is Direction.TO_CHILD

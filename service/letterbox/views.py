@@ -15,7 +15,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy import select
 
-from service.appkeys import SESSIONMAKER, SETTINGS, VAULT
+from service.appkeys import READ_SESSIONS, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import (
     STAFF_ROLES,
@@ -135,7 +135,7 @@ async def submit_item(request: web.Request) -> web.StreamResponse:
 
 async def parent_overview_json(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
-    async with request.app[SESSIONMAKER]() as session:
+    async with request.app[READ_SESSIONS]() as session:
         body = await parent.overview(request.app, session, actor, current_family(request))
     return web.json_response(body)
 
@@ -143,7 +143,7 @@ async def parent_overview_json(request: web.Request) -> web.StreamResponse:
 async def parent_page(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     family_id = current_family(request)
-    async with request.app[SESSIONMAKER]() as session:
+    async with request.app[READ_SESSIONS]() as session:
         body = await parent.overview(request.app, session, actor, family_id)
     limits = sanitiser_limits(request.app[SETTINGS])
     return aiohttp_jinja2.render_template(
