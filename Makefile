@@ -13,7 +13,7 @@ help: ## list the targets
 
 $(STAMP): pyproject.toml
 	test -x $(BIN)/python || $(PYTHON) -m venv $(VENV)
-	$(BIN)/pip install --quiet --upgrade pip
+	$(BIN)/pip install --quiet --upgrade pip setuptools
 	$(BIN)/pip install --quiet -e .
 	touch $@
 
@@ -37,12 +37,15 @@ lint: $(TEST_STAMP) ## ruff (with the S security rules), ruff format check, mypy
 	$(BIN)/ruff format --check service storage tests bench scripts
 	$(BIN)/mypy
 
-test: $(TEST_STAMP) test-services lint ## lint, then the whole test suite on SQLite, PostgreSQL, SeaweedFS, aiortc, Chromium
+test: $(TEST_STAMP) test-services lint audit ## lint, audit, then the whole test suite on SQLite, PostgreSQL, SeaweedFS, aiortc, Chromium
 	$(BIN)/python -m pytest
 
 BENCHMARKS := store_throughput sanitise record_verify export calls api_load
 
-audit: $(TEST_STAMP) ## pip-audit the installed dependencies (needs PyPI's JSON API or OSV; fails if it cannot audit)
+audit: $(TEST_STAMP) ## fail on known vulnerabilities in the installed dependencies (PyPI's advisory data)
+	$(BIN)/python scripts/audit_dependencies.py
+
+pip-audit: $(TEST_STAMP) ## pip-audit, where its per-version PyPI endpoint or OSV is reachable (not on this network)
 	$(BIN)/pip-audit --strict --progress-spinner off
 
 bench: $(TEST_STAMP) ## run the benchmarks (each against a baseline in the same run) -> bench/results/*.json
@@ -56,4 +59,4 @@ format: $(TEST_STAMP) ## format the code
 clean: ## remove the virtualenv and caches (keeps ./data)
 	rm -rf $(VENV) .pytest_cache .mypy_cache .ruff_cache
 
-.PHONY: help install run test-services lint test audit bench format clean
+.PHONY: help install run test-services lint test audit pip-audit bench format clean
