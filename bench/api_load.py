@@ -10,6 +10,11 @@ baseline is an aiohttp server process answering ``{"ok": true}`` from one handle
 generator is a separate process (``--load``): CONCURRENCY workers on one aiohttp connection pool
 of the same size, each sending the next request as soon as the last is answered, for SECONDS
 after a WARMUP; loopback only. Targets: at least 40% of the hello-world rate, p99 under 100 ms.
+
+A third server, measured in the same run, is the stack's floor (bench/api_load_floor.py): a
+bare aiohttp handler running the same four statements through SQLAlchemy async on one
+connection, with none of our code. It shows how much of the gap to the hello-world is the
+stack's and how much is ours.
 """
 
 from __future__ import annotations
@@ -37,6 +42,7 @@ CONCURRENCY = 50
 SECONDS = 10.0
 WARMUP = 2.0
 LETTERS = 20
+ROUNDS = 3
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 100.0
 
@@ -188,6 +194,7 @@ def _installed(name: str) -> bool:
 
 
 def main() -> None:
+    from service.settings import Settings
     from storage import db
     from tests.reliability.support import Node, free_port, letterbox_env, new_master_key
     from tests.support.postgres import postgres_server, unique_name
@@ -196,6 +203,7 @@ def main() -> None:
         name = unique_name("letterbox_bench")
         pg.psql(f"CREATE DATABASE {name}")
         hello: subprocess.Popen[bytes] | None = None
+        floors: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
         node: Node | None = None
         try:
             engine = db.create_engine(pg.url(name))
@@ -215,13 +223,47 @@ def main() -> None:
                 stderr=subprocess.DEVNULL,
             )
             _wait_for(f"http://127.0.0.1:{hello_port}/hello")
+            floors = {}
+            for driver in ("sqlalchemy", "asyncpg"):
+                port = free_port()
+                floors[driver] = (
+                    subprocess.Popen(
+                        [
+                            sys.executable,
+                            str(ROOT / "bench" / "api_load_floor.py"),
+                            str(port),
+                            pg.url(name),
+                            Settings.from_env(env).session_cookie_name,
+                            driver,
+                        ],
+                        start_new_session=True,
+                        stdout=subprocess.DEVNULL,
+                        stderr=subprocess.DEVNULL,
+                    ),
+                    f"http://127.0.0.1:{port}{family_path}",
+                )
+                _wait_for(floors[driver][1], headers=headers)
 
             assert node.process is not None
-            app = run_load(node.url + family_path, headers, node.process.pid)
-            base = run_load(f"http://127.0.0.1:{hello_port}/hello", {}, hello.pid)
+            targets = {
+                "app": (node.url + family_path, headers, node.process.pid),
+                "sqlalchemy": (floors["sqlalchemy"][1], headers, floors["sqlalchemy"][0].pid),
+                "asyncpg": (floors["asyncpg"][1], headers, floors["asyncpg"][0].pid),
+                "hello": (f"http://127.0.0.1:{hello_port}/hello", {}, hello.pid),
+            }
+            # Rounds, each server once a round: a busy moment of the machine then hits every
+            # server alike, and the median round of each is kept.
+            runs: dict[str, list[dict[str, object]]] = {key: [] for key in targets}
+            for _ in range(ROUNDS):
+                for key, (url, request_headers, pid) in targets.items():
+                    runs[key].append(run_load(url, request_headers, pid))
+            app, stack, bare, base = (
+                _median_run(runs[key]) for key in ("app", "sqlalchemy", "asyncpg", "hello")
+            )
         finally:
-            if hello is not None:
-                _stop(hello)
+            for server in (hello, *(process for process, _ in floors.values())):
+                if server is not None:
+                    _stop(server)
             if node is not None:
                 node.stop()
             pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
@@ -238,6 +280,10 @@ def main() -> None:
         "ratio_meaning": "app requests/s / hello-world requests/s (higher is better)",
         "target": f"ratio >= {TARGET_RATIO} and app p99 < {TARGET_P99_MS:.0f} ms",
         "target_met": met,
+        "rps_of_each_round": {
+            "app": app["rps_of_each_round"],
+            "baseline": base["rps_of_each_round"],
+        },
         "p50_ms": round(float(app["p50_ms"]), 2),  # type: ignore[arg-type]
         "p99_ms": round(float(app["p99_ms"]), 2),  # type: ignore[arg-type]
         "baseline_p50_ms": round(float(base["p50_ms"]), 2),  # type: ignore[arg-type]
@@ -247,13 +293,40 @@ def main() -> None:
             float(base["server_cpu_ms_per_request"]),  # type: ignore[arg-type]
             3,
         ),
-        "errors": {"app": app["errors"], "baseline": base["errors"]},
+        "floors": {
+            "sqlalchemy": _floor(
+                "bare aiohttp handler, the same four statements through SQLAlchemy async on "
+                "one AUTOCOMMIT connection, rows as JSON (bench/api_load_floor.py)",
+                stack,
+                app,
+                base,
+            ),
+            "asyncpg": _floor(
+                "bare aiohttp handler, the same four statements straight to an asyncpg pool, "
+                "no SQLAlchemy (bench/api_load_floor.py asyncpg)",
+                bare,
+                app,
+                base,
+            ),
+        },
+        "errors": {
+            "app": app["errors"],
+            "floor_sqlalchemy": stack["errors"],
+            "floor_asyncpg": bare["errors"],
+            "baseline": base["errors"],
+        },
         "params": {
             "concurrency": CONCURRENCY,
             "seconds": SECONDS,
             "warmup_seconds": WARMUP,
             "letters_in_list": LETTERS,
-            "requests": {"app": app["requests"], "baseline": base["requests"]},
+            "rounds": ROUNDS,
+            "requests": {
+                "app": app["requests"],
+                "floor_sqlalchemy": stack["requests"],
+                "floor_asyncpg": bare["requests"],
+                "baseline": base["requests"],
+            },
             "server": "one `letterbox serve` process; load generator in a separate process",
         },
         "machine": machine(),
@@ -262,6 +335,30 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     (RESULTS / "api_load.json").write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps(result, indent=1))
+
+
+def _median_run(runs: list[dict[str, object]]) -> dict[str, object]:
+    """The run with the median request rate, with every run's rate beside it."""
+    ordered = sorted(runs, key=lambda run: float(run["rps"]))  # type: ignore[arg-type]
+    median = dict(ordered[len(ordered) // 2])
+    median["rps_of_each_round"] = [round(float(run["rps"]), 1) for run in runs]  # type: ignore[arg-type]
+    return median
+
+
+def _floor(
+    name: str, floor: dict[str, object], app: dict[str, object], base: dict[str, object]
+) -> dict[str, object]:
+    rps = float(floor["rps"])  # type: ignore[arg-type]
+    return {
+        "name": name,
+        "rps": round(rps, 1),
+        "p50_ms": round(float(floor["p50_ms"]), 2),  # type: ignore[arg-type]
+        "p99_ms": round(float(floor["p99_ms"]), 2),  # type: ignore[arg-type]
+        "server_cpu_ms_per_request": round(float(floor["server_cpu_ms_per_request"]), 2),  # type: ignore[arg-type]
+        "rps_of_each_round": floor["rps_of_each_round"],
+        "ratio_to_hello_world": round(rps / float(base["rps"]), 3),  # type: ignore[arg-type]
+        "app_share_of_floor": round(float(app["rps"]) / rps, 3),  # type: ignore[arg-type]
+    }
 
 
 async def _migrate(engine: object) -> None:
@@ -273,13 +370,14 @@ async def _migrate(engine: object) -> None:
         await engine.dispose()  # type: ignore[attr-defined]
 
 
-def _wait_for(url: str, timeout: float = 30.0) -> None:
+def _wait_for(url: str, timeout: float = 30.0, headers: dict[str, str] | None = None) -> None:
     import urllib.request
 
     deadline = time.monotonic() + timeout
+    request = urllib.request.Request(url, headers=headers or {})  # noqa: S310 - loopback
     while True:
         try:
-            with urllib.request.urlopen(url, timeout=2) as response:  # noqa: S310 - loopback
+            with urllib.request.urlopen(request, timeout=2) as response:  # noqa: S310 - loopback
                 if response.status == 200:
                     return
         except OSError:
