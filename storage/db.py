@@ -22,7 +22,7 @@ from sqlalchemy.ext.asyncio import (
 )
 from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
-from sqlalchemy.util.concurrency import await_
+from sqlalchemy.util import await_only
 
 # What a lookup runs its statements on: an ORM session, or a plain connection where no ORM
 # object is needed (the session middleware's reads, see reading_engine).
@@ -73,7 +73,7 @@ def _postgres_liveness(dbapi_connection: Any, _record: ConnectionPoolEntry, _pro
     if driver.is_closed():
         raise DisconnectionError("the database server closed this connection")
     try:
-        await_(driver.fetchrow(";"))
+        await_only(driver.fetchrow(";"))
     except Exception as exc:  # any failure here means the connection is unusable
         raise DisconnectionError(f"the connection failed its liveness check: {exc}") from exc
 
