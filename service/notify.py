@@ -237,9 +237,12 @@ class SmtpMailer:
                 port=smtp.port,
                 username=smtp.username,
                 password=smtp.password,
+                # The URL's scheme decides, never the port: smtp+starttls:// must upgrade
+                # (no fallback to plain text), smtps:// is TLS from the first byte, and plain
+                # smtp:// is not upgraded behind the operator's back either.
                 start_tls=smtp.starttls,
-                # smtps:// means TLS from the first byte; its conventional port is 465.
-                use_tls=not smtp.starttls and smtp.port == 465,
+                use_tls=smtp.implicit_tls,
+                cert_bundle=str(smtp.ca_file) if smtp.ca_file is not None else None,
                 timeout=SMTP_TIMEOUT_SECONDS,
             )
         except (aiosmtplib.SMTPException, OSError) as exc:

@@ -49,8 +49,13 @@ class SmtpSettings:
     port: int
     username: str | None
     password: str | None
+    # smtp+starttls:// upgrades the connection and refuses a server that cannot; smtps://
+    # speaks TLS from the first byte; smtp:// is plain text (a relay on the same host).
     starttls: bool
+    implicit_tls: bool
     mail_from: str
+    # Certificates to trust instead of the system's, for a relay with a private CA.
+    ca_file: Path | None = None
 
 
 @dataclass(frozen=True)
@@ -318,13 +323,25 @@ class _Reader:
             port = parts.port or (465 if parts.scheme == "smtps" else 587)
         except ValueError:
             raise SettingsError(PREFIX + "SMTP_URL", "has an invalid port") from None
+        ca_file = self.raw("SMTP_CA_FILE")
+        if ca_file is not None and not Path(ca_file).is_file():
+            raise SettingsError(
+                PREFIX + "SMTP_CA_FILE", f"names no readable file: {ca_file!r} (PEM certificates)"
+            )
+        if ca_file is not None and parts.scheme == "smtp":
+            raise SettingsError(
+                PREFIX + "SMTP_CA_FILE",
+                "is set but SMTP_URL is plain smtp://; use smtp+starttls:// or smtps://",
+            )
         return SmtpSettings(
             host=parts.hostname,
             port=port,
             username=parts.username,
             password=parts.password,
             starttls=parts.scheme == "smtp+starttls",
+            implicit_tls=parts.scheme == "smtps",
             mail_from=self.text("MAIL_FROM", "Letterbox <no-reply@letterbox.invalid>"),
+            ca_file=Path(ca_file) if ca_file is not None else None,
         )
 
     def _timezone(self) -> str:
