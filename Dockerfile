@@ -1,5 +1,9 @@
 FROM python:3.11-slim-bookworm
 ENV PYTHONDONTWRITEBYTECODE=1 PYTHONUNBUFFERED=1
+# tesseract reads the words inside pictures and scanned pages, so the scanner can flag them.
+RUN apt-get update \
+    && apt-get install -y --no-install-recommends tesseract-ocr tesseract-ocr-eng \
+    && rm -rf /var/lib/apt/lists/*
 RUN groupadd --system --gid 10001 letterbox \
     && useradd --system --uid 10001 --gid 10001 --create-home --home-dir /srv/letterbox letterbox
 WORKDIR /srv/letterbox/app

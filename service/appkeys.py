@@ -20,6 +20,7 @@ if TYPE_CHECKING:
     from service.calls.registry import CallRegistry
     from service.http.access import Access, Actor
     from service.letterbox.intake import SanitiserPool
+    from service.letterbox.ocr import WordReader
     from service.notify import Mailer
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -41,6 +42,8 @@ MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 ACCOUNT_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("account_tasks")
 # The process pool that sanitises uploads and redacts images, never on the event loop.
 SANITISER_POOL: web.AppKey[SanitiserPool] = web.AppKey("sanitiser_pool")
+# Reads the words in sanitised pictures for the scanner; None without tesseract.
+WORD_READER: web.AppKey[WordReader | None] = web.AppKey("word_reader")
 # The live calls of this media node (service.calls.registry.calls_ctx).
 CALLS: web.AppKey[CallRegistry] = web.AppKey("calls")
 # What each route requires; filled by service.http.access.add_route, read by its middleware.

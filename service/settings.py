@@ -11,6 +11,7 @@ import base64
 import binascii
 import json
 import os
+import shutil
 from collections.abc import Mapping
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -90,6 +91,9 @@ class Settings:
     session_absolute_hours: int
     intake: IntakeLimits = field(default_factory=IntakeLimits)
     clamd: str | None = None
+    # The tesseract program that reads words in images and scanned pages for the scanner;
+    # None: words in pictures are not scanned (moderators still see every picture).
+    tesseract: str | None = None
     checkpoint_interval_seconds: int = 3600
     reconcile_interval_seconds: int = 3600
     orphan_age_seconds: int = 24 * 3600
@@ -260,6 +264,7 @@ class _Reader:
                 ),
             ),
             clamd=self.raw("CLAMD"),
+            tesseract=self._tesseract(),
             checkpoint_interval_seconds=self.integer(
                 "CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=1
             ),
@@ -267,6 +272,20 @@ class _Reader:
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
             test_pause_before_commit=self._test_pause(mode),
         )
+
+    def _tesseract(self) -> str | None:
+        value = self.raw("TESSERACT")
+        if value is None:
+            return shutil.which("tesseract")
+        if value == "off":
+            return None
+        found = shutil.which(value)
+        if found is None:
+            raise SettingsError(
+                PREFIX + "TESSERACT",
+                f"names no program: {value!r} (install tesseract-ocr, or set it to off)",
+            )
+        return found
 
     def _test_pause(self, mode: Mode) -> Path | None:
         value = self.raw("TEST_PAUSE_BEFORE_COMMIT")

@@ -514,7 +514,11 @@ class ItemPart(Base):
     # Plain-language notes like "GPS position", shown to moderators.
     removed_metadata: Mapped[list[Any]] = mapped_column(default=list)
     # Scanner hits as [{"start", "end", "category"}]; offsets only, never the matched text.
+    # A text part's offsets are into its text; an image's or a page's into read_text_sealed.
     scan_hits: Mapped[list[Any]] = mapped_column(default=list)
+    # The words read from an image or page (OCR), sealed with the family key: for
+    # moderators only, never delivered.
+    read_text_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     item: Mapped[Item] = relationship(back_populates="parts", lazy="raise_on_sql")
 

@@ -30,12 +30,13 @@ from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts.security_log import log_security_event
-from service.appkeys import KEYRING, SANITISER_POOL, SESSIONMAKER, SETTINGS, VAULT
+from service.appkeys import KEYRING, SANITISER_POOL, SESSIONMAKER, SETTINGS, VAULT, WORD_READER
 from service.errors import Conflict, Invalid, LetterboxError, TooLarge, Unavailable, Unsupported
 from service.http.access import Actor
 from service.letterbox import filetypes
 from service.letterbox import sanitise as sanitiser
 from service.letterbox.clamd import ClamdAddress, ClamdClient, ClamdUnavailable, Infected
+from service.letterbox.ocr import WordReader
 from service.letterbox.sanitise import IntakeRefused, RefusalCode, SanitisedFile
 from service.letterbox.scanner import scan
 from service.limits import MIB, IntakeLimits
@@ -62,6 +63,8 @@ log = logging.getLogger(__name__)
 
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
 SENSITIVE_TERM_PURPOSE = "sensitive-term"
+# The words read from a picture or page (service.letterbox.ocr), sealed for moderators.
+READ_TEXT_PURPOSE = "read-text"
 READ_CHUNK = 64 * 1024
 # Small form fields (kind, child id) beside the text and the files.
 MAX_FIELD_BYTES = 1000
@@ -103,6 +106,13 @@ class SanitiserPool:
 async def sanitiser_pool_ctx(app: web.Application) -> AsyncIterator[None]:
     pool = SanitiserPool(workers=max(1, min(4, os.cpu_count() or 1)))
     app[SANITISER_POOL] = pool
+    tesseract = app[SETTINGS].tesseract
+    app[WORD_READER] = WordReader(tesseract) if tesseract is not None else None
+    if tesseract is None:
+        log.warning(
+            "tesseract is not installed: words inside pictures and scanned pages are not "
+            "scanned for personal details (install tesseract-ocr)"
+        )
     try:
         yield
     finally:
@@ -389,6 +399,8 @@ class NewItem:
 class _Accepted:
     upload: Upload
     result: SanitisedFile
+    # The words read from each page, in order (None: not read).
+    read_texts: tuple[str | None, ...]
 
 
 async def scan_for_malware(
@@ -453,6 +465,14 @@ async def sanitise_uploads(app: web.Application, uploads: list[Upload]) -> list[
     return results
 
 
+async def read_words(app: web.Application, result: SanitisedFile) -> tuple[str | None, ...]:
+    """The words in each sanitised page, for the scanner; nothing when tesseract is absent."""
+    reader = app[WORD_READER]
+    if reader is None:
+        return tuple(None for _ in result.pages)
+    return tuple([await reader.read(page.data) for page in result.pages])
+
+
 def _check_family(family: Family | None, new: NewItem, submission: Submission) -> Family:
     if family is None:
         raise Invalid("That family does not exist.")
@@ -494,11 +514,10 @@ async def submit(
         family_id = family.id
     for upload in submission.files:
         await scan_for_malware(app, actor, family_id, upload)
+    sanitised = await sanitise_uploads(app, submission.files)
     accepted = [
-        _Accepted(upload, result)
-        for upload, result in zip(
-            submission.files, await sanitise_uploads(app, submission.files), strict=True
-        )
+        _Accepted(upload, result, await read_words(app, result))
+        for upload, result in zip(submission.files, sanitised, strict=True)
     ]
     async with record_transaction(app[SESSIONMAKER], record_log(app), record_actor(actor)) as work:
         summary = await _store(app, work, actor, new, submission.text, accepted)
@@ -550,8 +569,8 @@ async def _store(
     parts: list[ItemPart] = []
     record_parts: list[dict[str, Any]] = []
     position = 0
+    terms = await sensitive_terms(session, keyring, new.family_id)
     if text.strip():
-        terms = await sensitive_terms(session, keyring, new.family_id)
         stored = await vault.put_bytes(
             session,
             new.family_id,
@@ -583,7 +602,7 @@ async def _store(
             media_type=filetypes.info(entry.result.detected_type).media_type,
         )
         kind = PartKind.IMAGE if entry.result.kind == "image" else PartKind.DOCUMENT
-        for page in entry.result.pages:
+        for page, words in zip(entry.result.pages, entry.read_texts, strict=True):
             stored = await vault.put_bytes(
                 session,
                 new.family_id,
@@ -605,7 +624,12 @@ async def _store(
                 height=page.height,
                 page_count=len(entry.result.pages) if kind is PartKind.DOCUMENT else None,
                 removed_metadata=list(entry.result.removed),
-                scan_hits=[],
+                scan_hits=hits_json(words, terms) if words else [],
+                read_text_sealed=await keyring.seal_for_family(
+                    session, new.family_id, words.encode("utf-8"), READ_TEXT_PURPOSE
+                )
+                if words and words.strip()
+                else None,
             )
             parts.append(part)
             record_parts.append(

@@ -30,7 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.appkeys import KEYRING, MAILER, SANITISER_POOL, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
-from service.letterbox.intake import record_actor, record_log, sensitive_terms
+from service.letterbox.intake import READ_TEXT_PURPOSE, record_actor, record_log, sensitive_terms
 from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, parse_spans, redact_text
 from service.notify import KINDS
 from storage.models import (
@@ -287,6 +287,19 @@ async def moderator_view(
         else:
             base = f"/staff/items/{item.id}/parts/{part.id}"
             view["sanitised_url"] = f"{base}/sanitised"
+            if part.read_text_sealed is not None:
+                # The words read from the picture: the scanner's offsets are into them.
+                words = (
+                    await keyring.open_for_family(
+                        session, item.family_id, part.read_text_sealed, READ_TEXT_PURPOSE
+                    )
+                ).decode("utf-8")
+                view["read_text"] = words
+                view["segments"] = highlighted(words, list(part.scan_hits))
+                view["hits"] = [
+                    {**hit, "matched": words[int(hit["start"]) : int(hit["end"])]}
+                    for hit in part.scan_hits
+                ]
             if part.delivered_object_id is not None:
                 view["delivered_url"] = f"{base}/delivered"
         part_views.append(view)

@@ -1,0 +1,128 @@
+"""Personal details written inside a picture are flagged for the moderator like those in a
+letter: tesseract reads the sanitised picture, the scanner marks the words, the words are
+sealed for moderators and never reach the parent or the child. Real tesseract."""
+
+from __future__ import annotations
+
+import io
+import uuid
+from pathlib import Path
+
+import pytest
+from aiohttp.test_utils import TestClient
+from PIL import Image, ImageDraw, ImageFont
+from pytest_aiohttp import AiohttpClient
+
+from service.app import create_app
+from service.appkeys import SESSIONMAKER
+from service.settings import SettingsError
+from storage.models import ItemPart
+from tests.conftest import make_settings
+from tests.letterbox.world import make_world, send_letter
+
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+SCHOOL = "Oakfield Primary"
+POSTCODE = "SW1A 1AA"
+
+
+def picture_with_words(*lines: str) -> bytes:
+    """A photo-sized PNG with dark words on a light page, as a phone photo of a note."""
+    image = Image.new("RGB", (1200, 120 + 100 * len(lines)), (250, 248, 240))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, 48)
+    for number, line in enumerate(lines):
+        draw.text((50, 60 + 100 * number), line, fill=(20, 20, 30), font=font)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+NOTE = picture_with_words("We moved to 14 Elm Road,", f"London {POSTCODE}", f"{SCHOOL} is great")
+
+
+async def test_a_postcode_and_a_sensitive_term_in_a_picture_are_flagged_for_the_moderator(
+    client: TestClient,
+) -> None:
+    world = await make_world(client, terms=[SCHOOL])
+    status, sent = await send_letter(client, world, "A photo of my note", [("note.png", NOTE)])
+    assert status == 201, sent
+    picture = next(part for part in sent["parts"] if part["kind"] == "image")
+    assert picture["hits"] >= 2
+
+    view = await (
+        await client.get(f"/api/moderation/items/{sent['item_id']}", headers=world.staff.headers())
+    ).json()
+    image = next(part for part in view["parts"] if part["kind"] == "image")
+    flagged = {(hit["category"], hit["matched"]) for hit in image["hits"]}
+    assert ("postcode", POSTCODE) in flagged
+    assert ("sensitive_term", SCHOOL) in flagged
+    assert POSTCODE in image["read_text"]
+
+    page = await client.get(
+        f"/staff/moderation/items/{sent['item_id']}", headers=world.staff.headers()
+    )
+    html = await page.text()
+    assert page.status == 200
+    assert "Words in picture 1 that may be personal details" in html
+    assert f"“{POSTCODE}” (postcode)" in html
+
+
+async def test_the_words_read_from_a_picture_are_sealed_at_rest(client: TestClient) -> None:
+    world = await make_world(client)
+    _, sent = await send_letter(client, world, "", [("note.png", NOTE)])
+    async with client.server.app[SESSIONMAKER]() as session:
+        part = (
+            await session.execute(
+                ItemPart.__table__.select().where(ItemPart.item_id == uuid.UUID(sent["item_id"]))
+            )
+        ).one()
+    assert part.read_text_sealed is not None
+    assert POSTCODE.encode() not in part.read_text_sealed
+    assert b"Elm Road" not in part.read_text_sealed
+    # Offsets and categories only: the matched words are not in the hits either.
+    assert POSTCODE not in str(part.scan_hits)
+
+
+async def test_the_parent_never_sees_the_words_read_from_their_picture(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    _, sent = await send_letter(client, world, "", [("note.png", NOTE)])
+    letterbox = await client.get(
+        f"/api/families/{world.family_id}/letterbox", headers=world.parent.headers()
+    )
+    body = await letterbox.text()
+    assert letterbox.status == 200 and sent["item_id"] in body
+    assert POSTCODE not in body and "read_text" not in body
+
+
+async def test_a_picture_with_no_words_is_stored_without_words_or_flags(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    blank = picture_with_words()
+    _, sent = await send_letter(client, world, "", [("blank.png", blank)])
+    picture = next(part for part in sent["parts"] if part["kind"] == "image")
+    assert picture["hits"] == 0
+
+
+async def test_without_tesseract_pictures_are_still_accepted_unflagged(
+    aiohttp_client: AiohttpClient, database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path / "data", tesseract="off")
+    assert settings.tesseract is None
+    client = await aiohttp_client(create_app(settings))
+    world = await make_world(client)
+    status, sent = await send_letter(client, world, "", [("note.png", NOTE)])
+    assert status == 201
+    picture = next(part for part in sent["parts"] if part["kind"] == "image")
+    assert picture["hits"] == 0
+
+
+def test_a_tesseract_setting_naming_no_program_stops_the_start(tmp_path: Path) -> None:
+    with pytest.raises(SettingsError, match=r"LETTERBOX_TESSERACT: names no program"):
+        make_settings(
+            f"sqlite+aiosqlite:///{tmp_path / 'x.db'}",
+            tmp_path / "data",
+            tesseract=str(tmp_path / "no-such-tesseract"),
+        )
