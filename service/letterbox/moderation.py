@@ -222,6 +222,15 @@ def highlighted(text: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return segments
 
 
+def _flagged(words: str, hits: list[dict[str, Any]]) -> dict[str, Any]:
+    """The scanner's hits on ``words`` for a moderator: highlighted segments, and each hit
+    with the words it matched."""
+    return {
+        "segments": highlighted(words, hits),
+        "hits": [{**hit, "matched": words[int(hit["start"]) : int(hit["end"])]} for hit in hits],
+    }
+
+
 async def moderator_view(
     app: web.Application, session: AsyncSession, item_id: uuid.UUID
 ) -> dict[str, Any]:
@@ -275,11 +284,7 @@ async def moderator_view(
         if part.kind is PartKind.TEXT:
             text = (await read_object(app, session, part.sanitised_object_id)).decode("utf-8")
             view["text"] = text
-            view["segments"] = highlighted(text, list(part.scan_hits))
-            view["hits"] = [
-                {**hit, "matched": text[int(hit["start"]) : int(hit["end"])]}
-                for hit in part.scan_hits
-            ]
+            view |= _flagged(text, list(part.scan_hits))
             if part.delivered_object_id is not None:
                 view["delivered_text"] = (
                     await read_object(app, session, part.delivered_object_id)
@@ -295,11 +300,7 @@ async def moderator_view(
                     )
                 ).decode("utf-8")
                 view["read_text"] = words
-                view["segments"] = highlighted(words, list(part.scan_hits))
-                view["hits"] = [
-                    {**hit, "matched": words[int(hit["start"]) : int(hit["end"])]}
-                    for hit in part.scan_hits
-                ]
+                view |= _flagged(words, list(part.scan_hits))
             if part.delivered_object_id is not None:
                 view["delivered_url"] = f"{base}/delivered"
         part_views.append(view)
