@@ -36,7 +36,7 @@ from service.http.access import Actor
 from service.letterbox import filetypes
 from service.letterbox import sanitise as sanitiser
 from service.letterbox.clamd import ClamdAddress, ClamdClient, ClamdUnavailable, Infected
-from service.letterbox.ocr import WordReader
+from service.letterbox.ocr import ReadWords, WordReader
 from service.letterbox.sanitise import IntakeRefused, RefusalCode, SanitisedFile
 from service.letterbox.scanner import scan
 from service.limits import MIB, IntakeLimits
@@ -400,7 +400,7 @@ class _Accepted:
     upload: Upload
     result: SanitisedFile
     # The words read from each page, in order (None: not read).
-    read_texts: tuple[str | None, ...]
+    read: tuple[ReadWords | None, ...]
 
 
 async def scan_for_malware(
@@ -465,12 +465,23 @@ async def sanitise_uploads(app: web.Application, uploads: list[Upload]) -> list[
     return results
 
 
-async def read_words(app: web.Application, result: SanitisedFile) -> tuple[str | None, ...]:
+async def read_words(app: web.Application, result: SanitisedFile) -> tuple[ReadWords | None, ...]:
     """The words in each sanitised page, for the scanner; nothing when tesseract is absent."""
     reader = app[WORD_READER]
     if reader is None:
         return tuple(None for _ in result.pages)
     return tuple([await reader.read(page.data) for page in result.pages])
+
+
+def picture_hits(read: ReadWords | None, terms: list[str]) -> list[dict[str, Any]]:
+    """The scanner's hits on the words read from a picture, each with the boxes that cover
+    it in the picture (positions only, like the offsets)."""
+    if read is None:
+        return []
+    return [
+        {**hit, "boxes": [list(box) for box in read.boxes(hit["start"], hit["end"])]}
+        for hit in hits_json(read.text, terms)
+    ]
 
 
 def _check_family(family: Family | None, new: NewItem, submission: Submission) -> Family:
@@ -602,7 +613,8 @@ async def _store(
             media_type=filetypes.info(entry.result.detected_type).media_type,
         )
         kind = PartKind.IMAGE if entry.result.kind == "image" else PartKind.DOCUMENT
-        for page, words in zip(entry.result.pages, entry.read_texts, strict=True):
+        for page, read in zip(entry.result.pages, entry.read, strict=True):
+            words = read.text if read is not None else ""
             stored = await vault.put_bytes(
                 session,
                 new.family_id,
@@ -624,11 +636,11 @@ async def _store(
                 height=page.height,
                 page_count=len(entry.result.pages) if kind is PartKind.DOCUMENT else None,
                 removed_metadata=list(entry.result.removed),
-                scan_hits=hits_json(words, terms) if words else [],
+                scan_hits=picture_hits(read, terms),
                 read_text_sealed=await keyring.seal_for_family(
                     session, new.family_id, words.encode("utf-8"), READ_TEXT_PURPOSE
                 )
-                if words and words.strip()
+                if words.strip()
                 else None,
             )
             parts.append(part)

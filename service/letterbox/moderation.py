@@ -301,6 +301,12 @@ async def moderator_view(
                 ).decode("utf-8")
                 view["read_text"] = words
                 view |= _flagged(words, list(part.scan_hits))
+                # "x,y,w,h" lines, as the boxes field takes them: one press covers them all.
+                view["cover_boxes"] = "\n".join(
+                    ",".join(str(int(v)) for v in box)
+                    for hit in part.scan_hits
+                    for box in hit.get("boxes", [])
+                )
             if part.delivered_object_id is not None:
                 view["delivered_url"] = f"{base}/delivered"
         part_views.append(view)

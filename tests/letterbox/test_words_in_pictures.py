@@ -14,7 +14,7 @@ from PIL import Image, ImageDraw, ImageFont
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
-from service.appkeys import SESSIONMAKER
+from service.appkeys import SESSIONMAKER, WORD_READER
 from service.settings import SettingsError
 from storage.models import ItemPart
 from tests.conftest import make_settings
@@ -126,3 +126,72 @@ def test_a_tesseract_setting_naming_no_program_stops_the_start(tmp_path: Path) -
             tmp_path / "data",
             tesseract=str(tmp_path / "no-such-tesseract"),
         )
+
+
+def _drawn_box(line: int, text: str, upto: str = "") -> tuple[float, float, float, float]:
+    """Where ``text`` (after ``upto`` on the same line) was drawn by picture_with_words:
+    left, top, right, bottom."""
+    font = ImageFont.truetype(FONT, 48)
+    draw = ImageDraw.Draw(Image.new("RGB", (1, 1)))
+    top_left = (50, 60 + 100 * line)
+    left = draw.textbbox(top_left, upto + text, font=font)
+    before = draw.textlength(upto, font=font)
+    return (50 + before, left[1], left[2], left[3])
+
+
+async def test_each_flagged_word_comes_with_a_box_over_it_in_the_picture(
+    client: TestClient,
+) -> None:
+    world = await make_world(client, terms=[SCHOOL])
+    _, sent = await send_letter(client, world, "", [("note.png", NOTE)])
+    view = await (
+        await client.get(f"/api/moderation/items/{sent['item_id']}", headers=world.staff.headers())
+    ).json()
+    image = next(part for part in view["parts"] if part["kind"] == "image")
+    for matched, line, upto in ((POSTCODE, 1, "London "), (SCHOOL, 2, "")):
+        hit = next(hit for hit in image["hits"] if hit["matched"] == matched)
+        [(x, y, w, h)] = hit["boxes"]
+        left, top, right, bottom = _drawn_box(line, matched, upto)
+        # The box covers the drawn words, with a small margin, and not the line's other words.
+        assert x <= left + 2 and y <= top + 2 and x + w >= right - 2 and y + h >= bottom - 2
+        assert left - x < 30 and top - y < 30 and x + w - right < 30 and y + h - bottom < 30
+    page = await (
+        await client.get(
+            f"/staff/moderation/items/{sent['item_id']}", headers=world.staff.headers()
+        )
+    ).text()
+    assert "data-add-boxes=" in page and "Cover the flagged words in picture 1" in page
+
+
+async def test_covering_the_flagged_boxes_delivers_a_picture_without_those_words(
+    client: TestClient,
+) -> None:
+    world = await make_world(client, terms=[SCHOOL])
+    _, sent = await send_letter(client, world, "", [("note.png", NOTE)])
+    item_id = sent["item_id"]
+    view = await (
+        await client.get(f"/api/moderation/items/{item_id}", headers=world.staff.headers())
+    ).json()
+    image = next(part for part in view["parts"] if part["kind"] == "image")
+    boxes = [box for hit in image["hits"] for box in hit["boxes"]]
+    response = await client.post(
+        f"/api/moderation/items/{item_id}/decision",
+        json={
+            "decision": "approve_with_redactions",
+            "version": view["version"],
+            "redactions": {"images": {image["part_id"]: boxes}},
+        },
+        headers=world.staff.headers(),
+    )
+    assert response.status == 200, await response.text()
+    delivered = await client.get(
+        f"/staff/items/{item_id}/parts/{image['part_id']}/delivered",
+        headers=world.staff.headers(),
+    )
+    assert delivered.status == 200
+    reader = client.server.app[WORD_READER]
+    assert reader is not None
+    read = await reader.read(await delivered.read())
+    assert read is not None
+    assert "We moved to" in read.text  # the rest of the note is still there
+    assert "SW1A" not in read.text and "Oakfield" not in read.text and "Elm Road" not in read.text

@@ -115,6 +115,19 @@ function setupPicture(holder) {
 
   // Typed boxes show on the picture too, so the keyboard way gets the same preview.
   input.addEventListener("input", drawAll);
+  // Boxes the server found over flagged words: added to the field, not drawn for good.
+  const add = document.querySelector(`[data-add-boxes="${input.id}"]`);
+  if (add) {
+    add.addEventListener("click", () => {
+      const have = new Set(parseBoxes(input.value).map((box) => box.join(",")));
+      const fresh = parseBoxes(add.dataset.boxes || "").filter((box) => !have.has(box.join(",")));
+      const lines = [input.value.trim(), ...fresh.map((box) => box.join(","))].filter(Boolean);
+      input.value = lines.join("\n");
+      drawAll();
+      const count = parseBoxes(input.value).length;
+      say(status, `${fresh.length} box${fresh.length === 1 ? "" : "es"} added over the flagged words. ${count} on this picture.`);
+    });
+  }
   const clear = document.querySelector(`[data-clear-boxes="${input.id}"]`);
   if (clear) {
     clear.addEventListener("click", () => {
