@@ -108,10 +108,13 @@ class WordReader:
             async with asyncio.timeout(TIMEOUT_SECONDS):
                 words, _ = await process.communicate(prepared)
         except TimeoutError:
-            process.kill()
-            await process.wait()
             log.warning("reading the words in a picture took over %.0f s; skipped", TIMEOUT_SECONDS)
             return None
+        finally:
+            # Timed out, or the upload was abandoned (the task cancelled): no tesseract left.
+            if process.returncode is None:
+                process.kill()
+                await process.wait()
         if process.returncode != 0:
             log.warning("tesseract could not read a picture (exit %s)", process.returncode)
             return None

@@ -4,7 +4,9 @@ sealed for moderators and never reach the parent or the child. Real tesseract.""
 
 from __future__ import annotations
 
+import asyncio
 import io
+import os
 import uuid
 from pathlib import Path
 
@@ -15,6 +17,7 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.appkeys import SESSIONMAKER, WORD_READER
+from service.letterbox import ocr
 from service.settings import SettingsError
 from storage.models import ItemPart
 from tests.conftest import make_settings
@@ -195,3 +198,55 @@ async def test_covering_the_flagged_boxes_delivers_a_picture_without_those_words
     assert read is not None
     assert "We moved to" in read.text  # the rest of the note is still there
     assert "SW1A" not in read.text and "Oakfield" not in read.text and "Elm Road" not in read.text
+
+
+def _stuck_tesseract(tmp_path: Path) -> tuple[str, Path]:
+    """A stand-in for tesseract that says its pid and then never answers."""
+    pid_file = tmp_path / "tesseract.pid"
+    script = tmp_path / "stuck-tesseract"
+    script.write_text(f"#!/bin/sh\necho $$ > {pid_file}\nexec sleep 600\n")
+    script.chmod(0o755)
+    return str(script), pid_file
+
+
+def _gone(pid: int) -> bool:
+    try:
+        os.kill(pid, 0)
+    except ProcessLookupError:
+        return True
+    # A zombie still answers kill(0); it has ended all the same.
+    return Path(f"/proc/{pid}/stat").read_text().split()[2] == "Z"
+
+
+def _read_pid(pid_file: Path) -> int | None:
+    text = pid_file.read_text().strip() if pid_file.exists() else ""
+    return int(text) if text else None
+
+
+async def _pid_of(pid_file: Path) -> int:
+    async with asyncio.timeout(30):
+        while (pid := _read_pid(pid_file)) is None:
+            await asyncio.sleep(0.01)
+    return pid
+
+
+async def test_a_picture_tesseract_cannot_finish_is_stored_without_words_and_no_process_is_left(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    # Long enough for the stand-in to start and say its pid on a busy machine.
+    monkeypatch.setattr(ocr, "TIMEOUT_SECONDS", 5.0)
+    program, pid_file = _stuck_tesseract(tmp_path)
+    reading = asyncio.create_task(ocr.WordReader(program).read(NOTE))
+    pid = await _pid_of(pid_file)
+    assert await reading is None
+    assert _gone(pid)
+
+
+async def test_an_abandoned_upload_leaves_no_tesseract_running(tmp_path: Path) -> None:
+    program, pid_file = _stuck_tesseract(tmp_path)
+    reading = asyncio.create_task(ocr.WordReader(program).read(NOTE))
+    pid = await _pid_of(pid_file)
+    reading.cancel()
+    with pytest.raises(asyncio.CancelledError):
+        await reading
+    assert _gone(pid)
