@@ -455,6 +455,10 @@ class S3ObjectStore:
                     finished, in_flight = await asyncio.wait(
                         in_flight, return_when=asyncio.FIRST_COMPLETED
                     )
+                    # Look at every outcome first: when the store dies, several parts fail
+                    # together, and a failure nobody retrieved would be reported as a bug.
+                    for future in finished:
+                        _consume_exception(future)
                     done_parts += [future.result() for future in finished]  # raises on failure
                 number += 1
                 written += len(part)
