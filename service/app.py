@@ -30,6 +30,7 @@ from service.http.requestlog import request_log_middleware
 from service.http.sessions import session_middleware
 from service.letterbox.devicelock import device_lock_middleware
 from service.letterbox.intake import sanitiser_pool_ctx
+from service.localtime import local_time
 from service.settings import Settings
 from service.stores import open_object_store
 from storage import db
@@ -118,7 +119,7 @@ def create_app(settings: Settings) -> web.Application:
     )
     # Stored times are UTC; pages show them in the centre's time zone: {{ t|local("%H:%M") }}.
     zone = settings.zone
-    env.filters["local"] = lambda when, fmt="%d %B %Y, %H:%M": when.astimezone(zone).strftime(fmt)
+    env.filters["local"] = lambda when, *fmt: local_time(when, zone, *fmt)
     headers.setup(app)
     access.setup(app)
     app.cleanup_ctx.append(keyring_ctx)

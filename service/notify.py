@@ -44,6 +44,7 @@ from aiohttp import web
 
 from service.appkeys import MAILER, SETTINGS
 from service.errors import Unavailable
+from service.localtime import local_time
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -112,7 +113,7 @@ def _kind_for(template: str) -> EmailKind:
 def _when(value: datetime, settings: Settings) -> str:
     # The centre's time with its zone spelled out (e.g. "14:30 BST"): unambiguous for a
     # parent elsewhere, and what the centre's own pages show.
-    return value.astimezone(settings.zone).strftime("%A %d %B %Y at %H:%M %Z")
+    return local_time(value, settings.zone, "%A %d %B %Y at %H:%M %Z")
 
 
 def check_context(

@@ -76,7 +76,7 @@ async def start_session(
     """Create a session for ``user`` and return the cookie token. ``replacing`` (the hash of
     the session the browser had before) is deleted: a new id at every sign-in step."""
     if replacing is not None:
-        await session.execute(delete(WebSession).where(WebSession.token_hash == replacing))
+        await end_session(session, replacing)
     token = secrets.token_urlsafe(32)
     now = datetime.now(UTC)
     session.add(
@@ -94,7 +94,7 @@ async def start_session(
     return token
 
 
-async def end_session(session: AsyncSession, hashed: str) -> None:
+async def end_session(session: Queryable, hashed: str) -> None:
     await session.execute(delete(WebSession).where(WebSession.token_hash == hashed))
 
 
@@ -143,7 +143,7 @@ async def load_actor(request: web.Request, connection: Queryable) -> Actor | Non
     # Single-statement writes: each commits by itself on the reading engine (PostgreSQL),
     # or with the transaction the read began (SQLite).
     if expired:
-        await connection.execute(delete(WebSession).where(WebSession.token_hash == hashed))
+        await end_session(connection, hashed)
         await connection.commit()
         return None
     if now - row.last_seen_at > TOUCH_INTERVAL:

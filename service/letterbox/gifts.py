@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import hashlib
 import uuid
-from datetime import UTC, datetime, tzinfo
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
@@ -25,6 +25,7 @@ from service.letterbox.intake import (
     sanitise_uploads,
     scan_for_malware,
 )
+from service.localtime import day_in_words
 from storage.db import Queryable
 from storage.models import FamilySender, GiftStatus, ObjectRole, PhysicalGift
 from storage.record import record_transaction
@@ -49,10 +50,6 @@ STATUS_WORDS = {
     GiftStatus.HANDED_OVER: "Handed over to the child",
     GiftStatus.RETURNED: "Returned",
 }
-
-
-def _day(value: datetime | None, zone: tzinfo) -> str | None:
-    return value.astimezone(zone).strftime("%-d %B %Y") if value is not None else None
 
 
 async def family_of_gift(session: Queryable, request: web.Request) -> uuid.UUID | None:
@@ -194,9 +191,9 @@ async def gifts_for_staff(
             "status": g.status.value,
             "status_text": STATUS_WORDS[g.status],
             "from_user_id": str(g.from_user_id) if g.from_user_id else None,
-            "received_on": _day(g.received_at, zone),
-            "checked_on": _day(g.checked_at, zone),
-            "closed_on": _day(g.handed_over_at or g.returned_at, zone),
+            "received_on": day_in_words(g.received_at, zone),
+            "checked_on": day_in_words(g.checked_at, zone),
+            "closed_on": day_in_words(g.handed_over_at or g.returned_at, zone),
             "description": (
                 await keyring.open_for_family(
                     session, family_id, g.description_sealed, DESCRIPTION_PURPOSE
@@ -252,8 +249,8 @@ async def gifts_for_parent(
             else None,
             "returned": g.status is GiftStatus.RETURNED,
             # The same dates in words, for the parent's page.
-            "received_on_text": _day(g.received_at, zone),
-            "given_on_text": _day(g.handed_over_at, zone),
+            "received_on_text": day_in_words(g.received_at, zone),
+            "given_on_text": day_in_words(g.handed_over_at, zone),
         }
         for g in gifts
     ]

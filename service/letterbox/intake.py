@@ -466,11 +466,12 @@ async def sanitise_uploads(app: web.Application, uploads: list[Upload]) -> list[
 
 
 async def read_words(app: web.Application, result: SanitisedFile) -> tuple[ReadWords | None, ...]:
-    """The words in each sanitised page, for the scanner; nothing when tesseract is absent."""
+    """The words in each sanitised page, for the scanner; nothing when tesseract is absent.
+    The pages of a PDF are read side by side, as many at once as the reader allows."""
     reader = app[WORD_READER]
     if reader is None:
         return tuple(None for _ in result.pages)
-    return tuple([await reader.read(page.data) for page in result.pages])
+    return tuple(await asyncio.gather(*(reader.read(page.data) for page in result.pages)))
 
 
 def picture_hits(read: ReadWords | None, terms: list[str]) -> list[dict[str, Any]]:

@@ -32,6 +32,7 @@ from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
 from service.letterbox.intake import READ_TEXT_PURPOSE, record_actor, record_log, sensitive_terms
 from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, parse_spans, redact_text
+from service.localtime import local_time
 from service.notify import KINDS
 from storage.models import (
     Decision,
@@ -262,8 +263,8 @@ async def moderator_view(
                 "moderator": name,
                 "moderator_id": str(decision.moderator_id),
                 "decided_at": decision.decided_at.isoformat(),
-                "decided_on": decision.decided_at.astimezone(app[SETTINGS].zone).strftime(
-                    "%-d %b %Y at %H:%M %Z"
+                "decided_on": local_time(
+                    decision.decided_at, app[SETTINGS].zone, "%-d %b %Y at %H:%M %Z"
                 ),
                 "reason": reason,
             }

@@ -148,24 +148,28 @@ def _words(table: str, prepared: _Prepared) -> ReadWords:
     at = 0
     last_line: tuple[str, str, str] | None = None
     line_number = -1
-    scale = prepared.scale
+    scale = prepared.scale  # tesseract saw the prepared copy; boxes are in the picture's pixels
     for row in csv.DictReader(io.StringIO(table), delimiter="\t", quoting=csv.QUOTE_NONE):
         word = (row.get("text") or "").strip()
         if row.get("level") != "5" or not word:
             continue
         line = (row["block_num"], row["par_num"], row["line_num"])
-        if last_line is not None and line != last_line:
-            gap = "\n" if line[:2] == last_line[:2] else "\n\n"
+        if last_line is None:
+            gap = ""
+        elif line == last_line:
+            gap = " "
         else:
-            gap = " " if last_line is not None else ""
+            gap = "\n" if line[:2] == last_line[:2] else "\n\n"
         if line != last_line:
             line_number += 1
         if at + len(gap) + len(word) > MAX_CHARS:
             break
         text.append(gap)
         at += len(gap)
-        box = tuple(round(int(row[key]) * scale) for key in ("left", "top", "width", "height"))
-        words.append(Word(at, at + len(word), line_number, box))  # type: ignore[arg-type]
+        left, top, width, height = (
+            round(int(row[key]) * scale) for key in ("left", "top", "width", "height")
+        )
+        words.append(Word(at, at + len(word), line_number, (left, top, width, height)))
         text.append(word)
         at += len(word)
         last_line = line

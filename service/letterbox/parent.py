@@ -21,16 +21,12 @@ from service.errors import NotFound
 from service.http.access import Actor
 from service.letterbox.gifts import gifts_for_parent
 from service.letterbox.moderation import RETURN_PURPOSE, delivered_parts
+from service.localtime import day_in_words
 from storage.models import Direction, Item, ItemKind, ItemPart, ItemStatus, PartKind
 
 DELIVERED = (ItemStatus.APPROVED, ItemStatus.OPENED)
 
 _EXTENSIONS = {"image/jpeg": "jpg", "image/png": "png", "text/plain; charset=utf-8": "txt"}
-
-
-def _day(value: datetime | None, zone: tzinfo) -> str | None:
-    # The centre's calendar day: a letter opened at 00:30 BST was opened that day, not the last.
-    return value.astimezone(zone).strftime("%-d %B %Y") if value is not None else None
 
 
 class ItemFacts(Protocol):
@@ -65,7 +61,7 @@ def parent_status(item: ItemFacts, zone: tzinfo) -> tuple[str, str]:
         return "returned", "Returned to you with a message"
     if status is ItemStatus.REJECTED:
         return "not_delivered", "Not delivered"
-    return "opened", f"Opened on {_day(item.opened_at, zone)}"
+    return "opened", f"Opened on {day_in_words(item.opened_at, zone)}"
 
 
 def _visible(actor: Actor) -> Any:
@@ -104,8 +100,8 @@ async def item_view(
         "direction": item.direction.value,
         "status": code,
         "status_text": words,
-        "submitted_on": _day(item.submitted_at, zone),
-        "opened_on": _day(item.opened_at, zone),
+        "submitted_on": day_in_words(item.submitted_at, zone),
+        "opened_on": day_in_words(item.opened_at, zone),
     }
     if item.direction is Direction.TO_CHILD:
         if item.status is ItemStatus.RETURNED and item.return_message_sealed is not None:
