@@ -146,7 +146,7 @@ async def seed(env: dict[str, str]) -> tuple[str, dict[str, str]]:
 
     from service.app import create_app
     from service.settings import Settings
-    from tests.letterbox.world import make_world
+    from tests.support.letterbox_world import make_world
 
     app = create_app(Settings.from_env(env))
     runner = web.AppRunner(app)
@@ -161,7 +161,7 @@ async def seed(env: dict[str, str]) -> tuple[str, dict[str, str]]:
 async def send_letters(base: str, family_path: str, headers: dict[str, str]) -> None:
     import aiohttp
 
-    from tests.letterbox.world import letter_form
+    from tests.support.letterbox_world import letter_form
 
     items = family_path.replace("/letterbox", "/items")
     async with aiohttp.ClientSession() as http:
@@ -196,8 +196,8 @@ def _installed(name: str) -> bool:
 def main() -> None:
     from service.settings import Settings
     from storage import db
-    from tests.reliability.support import Node, free_port, letterbox_env, new_master_key
     from tests.support.postgres import postgres_server, unique_name
+    from tests.support.reliability import Node, free_port, letterbox_env, new_master_key
 
     with postgres_server() as pg, tempfile.TemporaryDirectory(prefix="lbx-bench-") as tmp:
         name = unique_name("letterbox_bench")

@@ -18,7 +18,12 @@ import aiohttp
 
 from service.calls import passthrough
 from service.calls.media import ROLES, ConnectResult, Role
-from tests.calls.synthetic import SyntheticParticipant, encoded_audio, encoded_video, wait_until
+from tests.support.synthetic_calls import (
+    SyntheticParticipant,
+    encoded_audio,
+    encoded_video,
+    wait_until,
+)
 
 WIDTH, HEIGHT, FPS, LOOP_FRAMES = 640, 480, 15, 150
 

@@ -47,7 +47,7 @@ from storage.models import ContactLevel, RecordEvent  # noqa: E402
 from storage.objects import LocalObjectStore  # noqa: E402
 from storage.record import Actor, install_record_guard  # noqa: E402
 from storage.vault import EncryptedStore  # noqa: E402
-from tests.record.test_export_world import seed_family  # noqa: E402
+from tests.support.export_world import seed_family  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 CYCLES = 400  # 25 events per supervised cycle, plus 2: 10,002 events

@@ -30,8 +30,8 @@ from PIL import Image  # noqa: E402 - after the path set-up so the repo's packag
 
 from service.letterbox.sanitise import JPEG_QUALITY, IntakeLimits, sanitise  # noqa: E402
 from service.letterbox.scanner import scan  # noqa: E402
-from tests.letterbox import images  # noqa: E402
-from tests.letterbox.test_scanner import clean_letters  # noqa: E402
+from tests.support import images  # noqa: E402
+from tests.support.scanner_corpus import clean_letters  # noqa: E402
 
 RESULTS = ROOT / "bench" / "results"
 PHOTO_SIZE = (4000, 3000)

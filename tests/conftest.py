@@ -7,8 +7,6 @@ twice: once on SQLite and once on PostgreSQL, each on a fresh, migrated database
 from __future__ import annotations
 
 import asyncio
-import base64
-import os
 import shutil
 from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
@@ -21,6 +19,7 @@ from service.app import create_app
 from service.settings import Settings
 from storage import db
 from tests.support.postgres import PostgresServer, PostgresUnavailable, postgres_server, unique_name
+from tests.support.settings import make_settings
 
 pytest_plugins = ["tests.support.s3_fixtures"]
 
@@ -82,21 +81,6 @@ def database_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str
         yield server.url(name)
     finally:
         server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
-
-
-def make_settings(database_url: str, data_dir: Path, **overrides: str) -> Settings:
-    environ = {
-        "LETTERBOX_ENV": "test",
-        "LETTERBOX_DATA_DIR": str(data_dir),
-        "LETTERBOX_DATABASE_URL": database_url,
-        "LETTERBOX_MASTER_KEY": base64.b64encode(os.urandom(32)).decode(),
-        # Cheap, never disabled: argon2id still runs, with small parameters.
-        "LETTERBOX_ARGON2_TIME_COST": "1",
-        "LETTERBOX_ARGON2_MEMORY_KIB": "64",
-        "LETTERBOX_PUBLIC_URL": "http://127.0.0.1",
-    }
-    environ.update({f"LETTERBOX_{k.upper()}": v for k, v in overrides.items()})
-    return Settings.from_env(environ)
 
 
 @pytest.fixture

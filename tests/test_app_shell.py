@@ -12,8 +12,8 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from storage import db
-from tests.conftest import make_settings
 from tests.support.postgres import PostgresServer, unique_name
+from tests.support.settings import make_settings
 
 
 async def test_healthz_answers_ok_with_json_when_database_answers(client: TestClient) -> None:

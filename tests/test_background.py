@@ -11,8 +11,8 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.appkeys import SESSIONMAKER, VAULT
 from storage.vault import object_name
-from tests.conftest import make_settings
 from tests.support.families import new_family, read_object, store_bytes, stream
+from tests.support.settings import make_settings
 
 
 async def test_app_removes_orphan_objects_periodically_and_keeps_committed_ones(

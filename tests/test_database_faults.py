@@ -13,8 +13,8 @@ from pytest_aiohttp import AiohttpClient
 from service.app import create_app
 from service.appkeys import SETTINGS
 from storage import db
-from tests.conftest import make_settings
 from tests.support.postgres import PostgresCluster, PostgresServer, throwaway_cluster, unique_name
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

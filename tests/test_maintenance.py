@@ -21,9 +21,9 @@ from storage.keyring import FamilyShredded, KeyRing
 from storage.keys import MasterKey
 from storage.models import RecordEvent, User
 from storage.vault import EncryptedStore, object_name
-from tests.conftest import make_settings
 from tests.support.families import new_family, read_object, store_bytes, stream
 from tests.support.seaweedfs import S3Endpoint
+from tests.support.settings import make_settings
 
 
 @pytest.fixture(params=["local", "s3"])

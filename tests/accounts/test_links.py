@@ -15,7 +15,7 @@ from service.accounts.tokens import INVITE_LIFETIME, issue_token
 from service.accounts.users import create_user
 from service.appkeys import ACCOUNT_TASKS, KEYRING, SESSIONMAKER, SETTINGS
 from storage.models import OneTimeToken, Role, TokenPurpose, User
-from tests.accounts.support import (
+from tests.support.accounts import (
     Person,
     make_world,
     post_form,
@@ -151,7 +151,7 @@ async def test_only_admins_of_the_same_centre_reset_sign_in(client: TestClient) 
         client, f"/admin/accounts/{target}/reset-sign-in", {}, page="/account/password"
     )
     assert denied.status == 403
-    from tests.accounts.support import make_person
+    from tests.support.accounts import make_person
 
     outsider = await make_person(client, Role.ADMIN, world.other_centre_id)
     use_session(client, await session_token(client, outsider))

@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from service.accounts import totp
 from service.appkeys import SESSIONMAKER
 from storage.models import RecoveryCode, Role, SecurityEvent
-from tests.accounts.support import (
+from tests.support.accounts import (
     PASSWORD,
     make_world,
     post_form,

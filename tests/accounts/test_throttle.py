@@ -14,7 +14,7 @@ from aiohttp.test_utils import TestClient
 from service.accounts import passwords, throttle, views
 from service.appkeys import SETTINGS
 from storage.models import Role
-from tests.accounts.support import PASSWORD, cookie, make_world
+from tests.support.accounts import PASSWORD, cookie, make_world
 
 
 @pytest.fixture(autouse=True)

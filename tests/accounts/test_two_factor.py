@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 
 from service.appkeys import SESSIONMAKER
 from storage.models import RecoveryCode, Role, SecurityEvent, User
-from tests.accounts.support import (
+from tests.support.accounts import (
     PASSWORD,
     form_field,
     make_person,

@@ -12,8 +12,8 @@ from sqlalchemy import select
 from service.api.routes import OPENAPI_PATH, PREFIX
 from service.appkeys import ACCESS_RULES
 from storage.models import Family, RecordEvent, Role, User
-from tests.accounts.support import ORIGIN
-from tests.centre.support import admin_of_new_centre, all_of, one, sign_in_as
+from tests.support.accounts import ORIGIN
+from tests.support.centre import admin_of_new_centre, all_of, one, sign_in_as
 
 REFERRAL = {
     "referrer_name": "Dana Okafor",

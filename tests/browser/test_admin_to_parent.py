@@ -17,7 +17,7 @@ from playwright.async_api import Page, Playwright, expect
 from service.accounts.users import provision_demo_user
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
 from storage.models import Centre, Role
-from tests.browser.conftest import (
+from tests.support.browser import (
     TIMEOUT_MS,
     LiveApp,
     check_accessibility,

@@ -22,8 +22,8 @@ from aiohttp import web
 
 from service.app import create_app
 from service.appkeys import SETTINGS
-from tests.calls.support import CallWorld, book_call, make_world
-from tests.conftest import make_settings
+from tests.support.calls import CallWorld, book_call, make_world
+from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.browser
 

@@ -14,9 +14,9 @@ from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER
 from storage.models import ItemPart, PartKind
-from tests.browser.conftest import LiveApp, check_accessibility, new_browser
-from tests.letterbox import images
-from tests.letterbox.world import make_world, read_stored
+from tests.support import images
+from tests.support.browser import LiveApp, check_accessibility, new_browser
+from tests.support.letterbox_world import make_world, read_stored
 
 pytestmark = pytest.mark.browser
 

@@ -21,15 +21,15 @@ from sqlalchemy import select
 from service.appkeys import SESSIONMAKER
 from service.letterbox.redaction import BLOCK
 from storage.models import ContactLevel, Direction, Item, ItemOpening, ItemStatus
-from tests.browser.conftest import (
+from tests.support import images
+from tests.support.browser import (
     LiveApp,
     check_accessibility,
     new_browser,
     screenshot,
     url_pattern,
 )
-from tests.letterbox import images
-from tests.letterbox.world import STAFF_PASSWORD, Person, make_world, sign_in
+from tests.support.letterbox_world import STAFF_PASSWORD, Person, make_world, sign_in
 
 pytestmark = pytest.mark.browser
 

@@ -13,9 +13,9 @@ from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER, WORD_READER
 from storage.models import ItemPart, PartKind
-from tests.browser.conftest import LiveApp, check_accessibility, new_browser, url_pattern
-from tests.letterbox.test_words_in_pictures import NOTE, POSTCODE, SCHOOL
-from tests.letterbox.world import World, letter_form, make_world, read_stored
+from tests.support.browser import LiveApp, check_accessibility, new_browser, url_pattern
+from tests.support.images import NOTE, POSTCODE, SCHOOL
+from tests.support.letterbox_world import World, letter_form, make_world, read_stored
 
 pytestmark = pytest.mark.browser
 

@@ -8,7 +8,7 @@ from pathlib import Path
 import pytest
 
 from service.settings import Settings
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 @pytest.fixture

@@ -8,7 +8,7 @@ import pytest
 from aiortc import RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
 
 from service.calls import passthrough
-from tests.calls.synthetic import TEST_HOST
+from tests.support.synthetic_calls import TEST_HOST
 
 
 def test_aiortc_internals_we_patch_are_present() -> None:

@@ -13,8 +13,8 @@ from sqlalchemy import select
 
 from service.appkeys import CALLS, SESSIONMAKER
 from storage.models import Call, CallStatus, ContactLevel, ObservationNote, RecordEvent
-from tests.calls.support import Signal, book_call, cookie_header, make_world
-from tests.calls.synthetic import wait_until
+from tests.support.calls import Signal, book_call, cookie_header, make_world
+from tests.support.synthetic_calls import wait_until
 
 
 @pytest.fixture

@@ -26,9 +26,9 @@ from service.calls.registry import CallRegistry
 from service.settings import Settings
 from storage import record
 from storage.models import Call, CallStatus, RecordEvent
-from tests.calls.support import Signal, book_call, cookie_header, make_world
-from tests.calls.synthetic import wait_until
-from tests.conftest import make_settings
+from tests.support.calls import Signal, book_call, cookie_header, make_world
+from tests.support.settings import make_settings
+from tests.support.synthetic_calls import wait_until
 
 AiohttpClient = Callable[[web.Application], Awaitable[TestClient]]
 TURN_URL = "turn:turn.centre.example:3478"

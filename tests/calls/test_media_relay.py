@@ -20,7 +20,7 @@ from service.calls.media import (
     InvalidRole,
     Role,
 )
-from tests.calls.synthetic import TEST_HOST, SyntheticParticipant, wait_until
+from tests.support.synthetic_calls import TEST_HOST, SyntheticParticipant, wait_until
 
 CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ (\S+) \d+ (\S+) (\d+) typ (\S+)", re.MULTILINE)
 

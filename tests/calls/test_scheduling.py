@@ -17,7 +17,7 @@ from service.calls import scheduling
 from service.errors import Invalid
 from service.settings import Settings, SettingsError
 from storage.models import Call, CallStatus, Family, RecordEvent
-from tests.calls.support import CallWorld, cookie_header, make_world
+from tests.support.calls import CallWorld, cookie_header, make_world
 
 
 def form_time(when: datetime) -> str:

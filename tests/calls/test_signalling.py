@@ -17,7 +17,7 @@ from sqlalchemy import select
 from service.appkeys import CALLS, SESSIONMAKER
 from service.calls.media import ROLES, ConnectResult, Role
 from storage.models import Call, CallStatus, RecordEvent
-from tests.calls.support import (
+from tests.support.calls import (
     ROLE_OF,
     CallWorld,
     Signal,
@@ -25,7 +25,7 @@ from tests.calls.support import (
     cookie_header,
     make_world,
 )
-from tests.calls.synthetic import SyntheticParticipant, wait_until
+from tests.support.synthetic_calls import SyntheticParticipant, wait_until
 
 CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ \S+ \d+ (\S+) (\d+) typ (\S+)", re.MULTILINE)
 

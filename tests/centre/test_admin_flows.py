@@ -27,7 +27,7 @@ from storage.models import (
     SensitiveTerm,
     User,
 )
-from tests.centre.support import (
+from tests.support.centre import (
     REFERRAL_FORM,
     accepted_family,
     admin_of_new_centre,

@@ -22,8 +22,8 @@ from storage.models import (
     Role,
     User,
 )
-from tests.accounts.support import make_person, session_token, use_session
-from tests.centre.support import accepted_family, admin_of_new_centre, one, sign_in_as
+from tests.support.accounts import make_person, session_token, use_session
+from tests.support.centre import accepted_family, admin_of_new_centre, one, sign_in_as
 from tests.support.seeding import seeding_sessionmaker
 
 

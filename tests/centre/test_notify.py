@@ -16,8 +16,8 @@ from service.app import create_app
 from service.appkeys import MAILER, SETTINGS
 from service.notify import KINDS, OutboxMailer, SmtpMailer, UnsafeEmail
 from storage.models import Role
-from tests.centre.support import accepted_family, admin_of_new_centre, sign_in_as
-from tests.conftest import make_settings
+from tests.support.centre import accepted_family, admin_of_new_centre, sign_in_as
+from tests.support.settings import make_settings
 from tests.support.smtp import Inbox, smtp_server
 
 __all__ = ["smtp_server"]

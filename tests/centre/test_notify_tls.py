@@ -13,7 +13,7 @@ import pytest
 from service.errors import Unavailable
 from service.notify import KINDS, SmtpMailer
 from service.settings import Settings, SettingsError
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 from tests.support.smtp import Certificates, Inbox, make_certificates, running_smtp
 
 KIND = "reply_waiting"

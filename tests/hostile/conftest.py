@@ -8,84 +8,16 @@ answering, and malformed HTTP reaches the real parser.
 from __future__ import annotations
 
 import asyncio
-import socket
-import uuid
 from collections.abc import Iterator
-from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
-from pathlib import Path
 
 import pytest
-from aiohttp import web
 
-from service.app import create_app
-from service.appkeys import KEYRING, SESSIONMAKER
 from service.settings import Settings
-from storage import record
-from storage.models import Call, CallStatus
-from tests.hostile.corpus import NODE_MAX_FILE_BYTES, NODE_MAX_FILES, Person, Target
-from tests.letterbox.world import ORIGIN, World, make_world
-from tests.reliability.support import Node, letterbox_env, new_master_key
+from tests.support.hostile import HostileNode, seed_person, seed_world
+from tests.support.hostile_corpus import NODE_MAX_FILE_BYTES, NODE_MAX_FILES, Target
+from tests.support.letterbox_world import ORIGIN
 from tests.support.postgres import PostgresServer, unique_name
-
-
-@dataclass(frozen=True)
-class HostileNode:
-    node: Node
-    target: Target
-    call_id: uuid.UUID
-    pg: PostgresServer
-    database: str
-    objects_dir: Path
-
-    def count(self, table: str) -> int:
-        return int(self.pg.psql(f"SELECT count(*) FROM {table}", database=self.database))
-
-    def stored_files(self) -> list[Path]:
-        if not self.objects_dir.exists():
-            return []
-        return [p for p in self.objects_dir.rglob("*") if p.is_file() and ".tmp" not in p.parts]
-
-    def stored(self) -> tuple[int, int, int]:
-        """Items, object rows and object files (the fuzzers may store real letters)."""
-        return self.count("items"), self.count("stored_objects"), len(self.stored_files())
-
-    def healthz(self) -> int:
-        with socket.create_connection(("127.0.0.1", self.node.port), timeout=30) as sock:
-            sock.sendall(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n")
-            return int(sock.recv(64).split(b" ")[1])
-
-
-def _person(world_person: object, cookie_name: str) -> Person:
-    return Person(f"{cookie_name}={world_person.token}", world_person.csrf)  # type: ignore[attr-defined]
-
-
-async def _seed(settings: Settings) -> tuple[World, uuid.UUID]:
-    app = create_app(settings)
-    runner = web.AppRunner(app)
-    await runner.setup()
-    try:
-        world = await make_world(app)
-        now = datetime.now(UTC)
-        log = record.RecordLog(sealer=record.KeyRingPayloadSealer(app[KEYRING]))
-        actor = record.Actor(world.admin.user_id, "admin")
-        async with record.record_transaction(app[SESSIONMAKER], log, actor) as work:
-            call = Call(
-                family_id=world.family_id,
-                child_id=world.child_id,
-                supervisor_id=world.admin.user_id,
-                scheduled_by=world.admin.user_id,
-                starts_at=now - timedelta(minutes=1),
-                ends_at=now + timedelta(hours=2),
-                status=CallStatus.SCHEDULED,
-            )
-            work.session.add(call)
-            await work.session.flush()
-            await work.record(world.family_id, "call_scheduled", {"call_id": call.id})
-            call_id = call.id
-        return world, call_id
-    finally:
-        await runner.cleanup()
+from tests.support.reliability import Node, letterbox_env, new_master_key
 
 
 @pytest.fixture(scope="session")
@@ -106,7 +38,7 @@ def hostile_node(
     settings = Settings.from_env(env)
     node = Node("hostile", env, workdir / "node.log")
     try:
-        world, call_id = asyncio.run(_seed(settings))
+        world, call_id = asyncio.run(seed_world(settings))
         node.start()
         cookie = settings.session_cookie_name
         target = Target(
@@ -114,9 +46,9 @@ def hostile_node(
             origin=ORIGIN,
             family_id=world.family_id,
             child_id=world.child_id,
-            parent=_person(world.parent, cookie),
-            staff=_person(world.staff, cookie),
-            admin=_person(world.admin, cookie),
+            parent=seed_person(world.parent, cookie),
+            staff=seed_person(world.staff, cookie),
+            admin=seed_person(world.admin, cookie),
         )
         yield HostileNode(node, target, call_id, pg, name, settings.local_store_dir)
     finally:

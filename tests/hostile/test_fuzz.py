@@ -23,10 +23,8 @@ from hypothesis import strategies as st
 from service.letterbox.scanner import Category, scan
 from storage.errors import StorageError
 from storage.stream import CHUNK_SIZE, HEADER_SIZE, decrypt_stream, seal_bytes
-from tests.hostile.conftest import HostileNode
-from tests.hostile.corpus import Target, http_request
-from tests.hostile.test_hostile_requests import exchange, status_of
-from tests.hostile.test_hostile_signalling import CLOSE_WITHIN, join_as_parent
+from tests.support.hostile import CLOSE_WITHIN, HostileNode, exchange, join_as_parent, status_of
+from tests.support.hostile_corpus import Target, http_request
 
 KEY = bytes(range(32))
 OBJ, FAM = "obj-fuzz", "fam-fuzz"

@@ -2,67 +2,14 @@
 
 from __future__ import annotations
 
-import contextlib
-import socket
-import threading
-import time
-
 import pytest
 
-from tests.hostile.conftest import HostileNode
-from tests.hostile.corpus import Case, hostile_requests
+from tests.support.hostile import HostileNode, exchange, status_of
+from tests.support.hostile_corpus import Case, hostile_requests
 
 pytestmark = pytest.mark.slow
 
 CASES = hostile_requests()
-ANSWER_WITHIN = 60.0
-
-
-def exchange(port: int, request: bytes) -> bytes:
-    """Send ``request`` while reading the answer: a server may answer (and close) before it
-    has read a hostile body, and that answer must not be lost to a reset."""
-    sock = socket.create_connection(("127.0.0.1", port), timeout=ANSWER_WITHIN)
-
-    def send() -> None:
-        # The server may stop reading a hostile body: its answer is what counts. No half-close
-        # after sending: aiohttp takes EOF as the client gone.
-        with contextlib.suppress(OSError):
-            sock.sendall(request)
-
-    sender = threading.Thread(target=send, daemon=True)
-    sender.start()
-    received = bytearray()
-    deadline = time.monotonic() + ANSWER_WITHIN
-    try:
-        while time.monotonic() < deadline:
-            try:
-                piece = sock.recv(65536)
-            except ConnectionResetError:
-                break
-            if not piece:
-                break
-            received += piece
-            if b"\r\n\r\n" in received and _complete(received):
-                break
-    finally:
-        sock.close()
-        sender.join(timeout=ANSWER_WITHIN)
-    return bytes(received)
-
-
-def _complete(received: bytearray) -> bool:
-    head, _, body = bytes(received).partition(b"\r\n\r\n")
-    for line in head.split(b"\r\n")[1:]:
-        name, _, value = line.partition(b":")
-        if name.strip().lower() == b"content-length":
-            return len(body) >= int(value.strip())
-    return False
-
-
-def status_of(answer: bytes) -> int:
-    # aiohttp's parser answers a request it cannot parse as HTTP/1.0 400 and closes.
-    assert answer.startswith((b"HTTP/1.1 ", b"HTTP/1.0 ")), f"no HTTP answer: {answer[:200]!r}"
-    return int(answer.split(b" ", 2)[1])
 
 
 @pytest.mark.parametrize("case", CASES, ids=[case.name for case in CASES])

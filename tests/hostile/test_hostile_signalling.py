@@ -10,11 +10,9 @@ from dataclasses import dataclass
 import aiohttp
 import pytest
 
-from tests.hostile.conftest import HostileNode
+from tests.support.hostile import CLOSE_WITHIN, HostileNode, join_as_parent
 
 pytestmark = pytest.mark.slow
-
-CLOSE_WITHIN = 20.0
 
 
 @dataclass(frozen=True)
@@ -68,23 +66,6 @@ FRAMES = [
     Frame("parent-tries-note", '{"type": "note", "text": "hi"}', 4403, "only the supervisor"),
     Frame("parent-tries-stop", '{"type": "stop-request"}', 4403, "only the child"),
 ]
-
-
-async def join_as_parent(
-    http: aiohttp.ClientSession, node: HostileNode
-) -> aiohttp.ClientWebSocketResponse:
-    target = node.target
-    ws = await http.ws_connect(
-        f"{node.node.url}/calls/{node.call_id}/signal",
-        headers={"Cookie": target.parent.cookie, "Origin": target.origin},
-        max_msg_size=0,
-    )
-    async with asyncio.timeout(CLOSE_WITHIN):
-        while True:  # joined once the server says who is here
-            msg = await ws.receive()
-            assert msg.type is aiohttp.WSMsgType.TEXT, msg
-            if json.loads(msg.data)["type"] == "state":
-                return ws
 
 
 @pytest.mark.parametrize("frame", FRAMES, ids=[f.name for f in FRAMES])

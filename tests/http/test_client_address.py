@@ -10,7 +10,7 @@ from aiohttp.test_utils import make_mocked_request
 
 from service.appkeys import SETTINGS
 from service.http.clientip import client_address
-from tests.conftest import make_settings
+from tests.support.settings import make_settings
 
 
 def request_with(headers: dict[str, str], tmp_path: Path, trusted: int) -> web.Request:

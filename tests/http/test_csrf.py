@@ -5,7 +5,7 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 
 from storage.models import Role
-from tests.accounts.support import (
+from tests.support.accounts import (
     ORIGIN,
     PASSWORD,
     csrf_from,

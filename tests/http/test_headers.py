@@ -7,7 +7,7 @@ from aiohttp.test_utils import TestClient
 from service.appkeys import ACCESS_RULES
 from service.http.headers import CALL_PAGE, CSP
 from storage.models import Role
-from tests.accounts.support import make_world, session_token, use_session
+from tests.support.accounts import make_world, session_token, use_session
 
 EXPECTED = {
     "Content-Security-Policy": CSP,

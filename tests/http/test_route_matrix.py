@@ -19,7 +19,7 @@ from service.appkeys import ACCESS_RULES, SETTINGS
 from service.http.access import CENTRE_ROLES, Access
 from service.http.csrf import anonymous_cookie_name
 from storage.models import Role
-from tests.accounts.support import (
+from tests.support.accounts import (
     ORIGIN,
     ROLES,
     FamilyRows,

@@ -11,7 +11,7 @@ from service.accounts.users import disable_user
 from service.appkeys import SESSIONMAKER
 from service.http.sessions import token_hash
 from storage.models import Role, User, WebSession
-from tests.accounts.support import (
+from tests.support.accounts import (
     ORIGIN,
     PASSWORD,
     csrf_from,

@@ -6,7 +6,7 @@ from __future__ import annotations
 import pytest
 from aiohttp.test_utils import TestClient
 
-from tests.letterbox.world import (
+from tests.support.letterbox_world import (
     DEVICE_COOKIE,
     STAFF_PASSWORD,
     Person,

@@ -12,8 +12,8 @@ from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from PIL import Image
 
-from tests.letterbox import images
-from tests.letterbox.world import Person, World, make_world
+from tests.support import images
+from tests.support.letterbox_world import Person, World, make_world
 
 
 def _today() -> str:

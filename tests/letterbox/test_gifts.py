@@ -8,8 +8,8 @@ from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER
 from storage.models import RecordEvent
-from tests.letterbox import images
-from tests.letterbox.world import make_world
+from tests.support import images
+from tests.support.letterbox_world import make_world
 
 
 async def test_gift_steps_are_recorded_and_parent_sees_given_on(client: TestClient) -> None:

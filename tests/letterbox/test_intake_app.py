@@ -27,9 +27,9 @@ from storage.models import (
     RecordEvent,
     SecurityEvent,
 )
-from tests.conftest import make_settings
-from tests.letterbox import images
-from tests.letterbox.world import count_rows, make_world, read_stored, send_letter
+from tests.support import images
+from tests.support.letterbox_world import count_rows, make_world, read_stored, send_letter
+from tests.support.settings import make_settings
 
 
 async def test_gps_is_removed_from_uploaded_photo(client: TestClient) -> None:

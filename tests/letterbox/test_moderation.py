@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from service.appkeys import SESSIONMAKER
 from storage.models import ModerationDecision, RecordEvent
-from tests.letterbox.world import World, make_world, send_letter
+from tests.support.letterbox_world import World, make_world, send_letter
 
 
 async def _decide(
@@ -160,7 +160,7 @@ async def test_parent_cannot_reach_moderation(client: TestClient) -> None:
 
 
 async def test_original_upload_is_for_admins_only(client: TestClient) -> None:
-    from tests.letterbox import images
+    from tests.support import images
 
     world = await make_world(client)
     _, sent = await send_letter(client, world, "", [("p.jpg", images.jpeg_with_everything())])

@@ -15,7 +15,7 @@ from service.appkeys import SESSIONMAKER, VAULT
 from service.letterbox.redaction import BLOCK
 from storage.models import ContactLevel, ItemPart, RecordEvent, StoredObject
 from storage.vault import object_name
-from tests.letterbox.world import (
+from tests.support.letterbox_world import (
     Person,
     World,
     letter_form,

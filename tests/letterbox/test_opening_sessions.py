@@ -9,7 +9,7 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy.exc import IntegrityError
 
 from storage.models import ContactLevel, ObservationNote
-from tests.letterbox.world import (
+from tests.support.letterbox_world import (
     STAFF_PASSWORD,
     Person,
     World,

@@ -4,7 +4,12 @@ from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
 
-from tests.letterbox.world import letter_form, make_world, send_letter, start_opening_session
+from tests.support.letterbox_world import (
+    letter_form,
+    make_world,
+    send_letter,
+    start_opening_session,
+)
 
 
 async def test_parent_cannot_fetch_undelivered_or_other_family_items(client: TestClient) -> None:

@@ -23,8 +23,8 @@ from storage.models import (
     OpeningSession,
     RecordEvent,
 )
-from tests.letterbox import images
-from tests.letterbox.world import (
+from tests.support import images
+from tests.support.letterbox_world import (
     letter_form,
     make_world,
     picture,

@@ -31,7 +31,7 @@ from service.letterbox.sanitise import (
     sanitise,
     sanitise_in_pool,
 )
-from tests.letterbox import images
+from tests.support import images
 
 LIMITS = IntakeLimits()
 

@@ -2,42 +2,14 @@
 
 from __future__ import annotations
 
-import json
 import time
-from dataclasses import dataclass
-from pathlib import Path
 
 import pytest
 from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 
 from service.letterbox.scanner import Category, Hit, scan
-
-CORPUS = Path(__file__).parent / "corpus"
-
-
-@dataclass(frozen=True)
-class Example:
-    text: str
-    category: Category
-    fragment: str
-
-
-def personal_data_examples() -> list[Example]:
-    lines = (CORPUS / "personal_data.jsonl").read_text(encoding="utf-8").splitlines()
-    examples = []
-    for line in lines:
-        if line.strip():
-            record = json.loads(line)
-            examples.append(
-                Example(record["text"], Category(record["category"]), record["fragment"])
-            )
-    return examples
-
-
-def clean_letters() -> list[str]:
-    text = (CORPUS / "clean_letters.txt").read_text(encoding="utf-8")
-    return [letter.strip() for letter in text.split("\n---\n") if letter.strip()]
+from tests.support.scanner_corpus import Example, clean_letters, personal_data_examples
 
 
 def caught(example: Example) -> bool:

@@ -5,7 +5,6 @@ sealed for moderators and never reach the parent or the child. Real tesseract.""
 from __future__ import annotations
 
 import asyncio
-import io
 import os
 import uuid
 from pathlib import Path
@@ -20,27 +19,9 @@ from service.appkeys import SESSIONMAKER, WORD_READER
 from service.letterbox import ocr
 from service.settings import SettingsError
 from storage.models import ItemPart
-from tests.conftest import make_settings
-from tests.letterbox.world import make_world, send_letter
-
-FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
-SCHOOL = "Oakfield Primary"
-POSTCODE = "SW1A 1AA"
-
-
-def picture_with_words(*lines: str) -> bytes:
-    """A photo-sized PNG with dark words on a light page, as a phone photo of a note."""
-    image = Image.new("RGB", (1200, 120 + 100 * len(lines)), (250, 248, 240))
-    draw = ImageDraw.Draw(image)
-    font = ImageFont.truetype(FONT, 48)
-    for number, line in enumerate(lines):
-        draw.text((50, 60 + 100 * number), line, fill=(20, 20, 30), font=font)
-    out = io.BytesIO()
-    image.save(out, format="PNG")
-    return out.getvalue()
-
-
-NOTE = picture_with_words("We moved to 14 Elm Road,", f"London {POSTCODE}", f"{SCHOOL} is great")
+from tests.support.images import FONT, NOTE, POSTCODE, SCHOOL, picture_with_words
+from tests.support.letterbox_world import make_world, send_letter
+from tests.support.settings import make_settings
 
 
 async def test_a_postcode_and_a_sensitive_term_in_a_picture_are_flagged_for_the_moderator(

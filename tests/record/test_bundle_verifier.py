@@ -31,7 +31,7 @@ from service.record.bundle import (
 from storage import db
 from storage import recordformat as rf
 from storage.record import Actor, RecordLog, load_or_create_signer
-from tests.record import ROOT, make_family, new_keyring
+from tests.support.record import ROOT, make_family, new_keyring
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
 PDF = b"%PDF-1.7 court record for the judge"

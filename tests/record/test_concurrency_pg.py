@@ -15,8 +15,8 @@ from sqlalchemy import func, select
 from storage import db
 from storage.models import RecordEvent
 from storage.record import verify_database
-from tests.record import ROOT, make_family
 from tests.support.postgres import PostgresServer, unique_name
+from tests.support.record import ROOT, make_family
 
 APPENDS_PER_WORKER = 60
 

@@ -18,8 +18,7 @@ from storage.keyring import KeyRing
 from storage.keys import MasterKey
 from storage.models import ContactLevel, RecordCheckpoint, RecordEvent, StoredObject
 from storage.record import install_record_guard, load_public_key
-from tests.record import letterbox
-from tests.record.test_export_world import (
+from tests.support.export_world import (
     NOTE_TEXT,
     pdf_page_count,
     pdf_pages_text,
@@ -27,6 +26,7 @@ from tests.record.test_export_world import (
     render_pages,
     seed_family,
 )
+from tests.support.record import letterbox
 
 
 @pytest.fixture

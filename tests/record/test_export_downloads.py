@@ -15,7 +15,7 @@ from service.appkeys import KEYRING, SESSIONMAKER
 from service.record import verifier
 from storage import recordformat as rf
 from storage.models import ContactLevel, RecordEvent, ReferrerAccess, Role
-from tests.accounts.support import (
+from tests.support.accounts import (
     ORIGIN,
     Person,
     csrf_from,
@@ -23,7 +23,7 @@ from tests.accounts.support import (
     session_token,
     use_session,
 )
-from tests.record.test_export_world import SeededFamily, seed_family
+from tests.support.export_world import SeededFamily, seed_family
 
 HOME = {
     Role.ADMIN: "/admin",

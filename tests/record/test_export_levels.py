@@ -20,8 +20,7 @@ from storage import recordformat as rf
 from storage.keyring import KeyRing
 from storage.models import ContactLevel
 from storage.record import Actor, install_record_guard
-from tests.record import new_keyring
-from tests.record.test_export_world import (
+from tests.support.export_world import (
     NOTE_TEXT,
     REJECT_REASON,
     WARNING_TEXT,
@@ -29,6 +28,7 @@ from tests.record.test_export_world import (
     render_pages,
     seed_family,
 )
+from tests.support.record import new_keyring
 
 SCREENSHOTS = Path(__file__).resolve().parents[2] / "docs" / "screenshots"
 

@@ -50,8 +50,8 @@ from storage.record import (
     record_transaction,
     reveal_payload,
 )
-from tests.conftest import make_settings
-from tests.record import make_family, make_user, new_keyring
+from tests.support.record import make_family, make_user, new_keyring
+from tests.support.settings import make_settings
 
 STAFF = Actor(uuid.UUID(int=7), "staff")
 

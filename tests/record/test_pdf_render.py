@@ -17,7 +17,7 @@ from service.record.pdf import (
     Section,
     render_court_pdf,
 )
-from tests.record.test_export_world import (
+from tests.support.export_world import (
     pdf_page_count,
     pdf_pages_text,
     pixel_stddev,

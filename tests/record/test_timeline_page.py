@@ -10,8 +10,8 @@ from aiohttp.test_utils import TestClient
 
 from service.appkeys import KEYRING, SESSIONMAKER
 from storage.models import ContactLevel, Role
-from tests.accounts.support import make_person, session_token, use_session
-from tests.record.test_export_world import NOTE_TEXT, REJECT_REASON, SeededFamily, seed_family
+from tests.support.accounts import make_person, session_token, use_session
+from tests.support.export_world import NOTE_TEXT, REJECT_REASON, SeededFamily, seed_family
 
 ROWS = re.compile(r'data-kind="([a-z_]+)"')
 

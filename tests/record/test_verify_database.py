@@ -28,7 +28,7 @@ from storage.record import (
     to_record,
     verify_database,
 )
-from tests.record import letterbox, make_family, new_keyring
+from tests.support.record import letterbox, make_family, new_keyring
 
 STAFF = Actor(uuid.UUID(int=3), "staff")
 EVENTS_PER_FAMILY = 4

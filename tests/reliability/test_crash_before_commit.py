@@ -22,8 +22,8 @@ from service.app import create_app
 from service.appkeys import SESSIONMAKER
 from service.settings import Settings, SettingsError
 from storage.models import IdempotentRequest, Item, RecordEvent, StoredObject
-from tests.letterbox.world import letter_form, make_world, picture
-from tests.reliability.support import Node, letterbox_env, new_master_key, run_letterbox, wait_until
+from tests.support.letterbox_world import letter_form, make_world, picture
+from tests.support.reliability import Node, letterbox_env, new_master_key, run_letterbox, wait_until
 from tests.support.seaweedfs import S3Endpoint
 
 pytestmark = pytest.mark.slow

@@ -22,8 +22,8 @@ from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
 from service.settings import Settings
-from tests.letterbox.world import World, count_rows, make_world
-from tests.reliability.support import letterbox_env, new_master_key
+from tests.support.letterbox_world import World, count_rows, make_world
+from tests.support.reliability import letterbox_env, new_master_key
 from tests.support.s3_fixtures import record_server_start
 from tests.support.seaweedfs import SeaweedFS, run_seaweedfs
 

@@ -28,8 +28,8 @@ from service.app import create_app
 from service.appkeys import KEYRING, SESSIONMAKER
 from service.settings import Settings
 from storage.models import RecordEvent, User
-from tests.letterbox.world import ORIGIN, STAFF_PASSWORD, World, letter_form, make_world
-from tests.reliability.support import Node, letterbox_env, new_master_key, run_letterbox
+from tests.support.letterbox_world import ORIGIN, STAFF_PASSWORD, World, letter_form, make_world
+from tests.support.reliability import Node, letterbox_env, new_master_key, run_letterbox
 from tests.support.seaweedfs import S3Endpoint
 
 pytestmark = pytest.mark.slow

@@ -13,7 +13,7 @@ from collections.abc import Sequence
 from dataclasses import dataclass, field
 
 import pillow_heif
-from PIL import Image, PngImagePlugin
+from PIL import Image, ImageDraw, ImageFont, PngImagePlugin
 
 GPS_LATITUDE = (53.0, 48.0, 2.5)  # somewhere in Leeds
 GPS_LONGITUDE = (1.0, 32.0, 51.0)
@@ -473,3 +473,24 @@ def plain_pdf(pages: int) -> bytes:
         objects.append(_stream(f"BT /F1 18 Tf 72 760 Td (Page {i + 1}) Tj ET".encode()))
     objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     return build_pdf(objects)
+
+
+# A photo of a handwritten-style note with personal details in it (read by tesseract).
+FONT = "/usr/share/fonts/truetype/dejavu/DejaVuSans.ttf"
+SCHOOL = "Oakfield Primary"
+POSTCODE = "SW1A 1AA"
+
+
+def picture_with_words(*lines: str) -> bytes:
+    """A photo-sized PNG with dark words on a light page, as a phone photo of a note."""
+    image = Image.new("RGB", (1200, 120 + 100 * len(lines)), (250, 248, 240))
+    draw = ImageDraw.Draw(image)
+    font = ImageFont.truetype(FONT, 48)
+    for number, line in enumerate(lines):
+        draw.text((50, 60 + 100 * number), line, fill=(20, 20, 30), font=font)
+    out = io.BytesIO()
+    image.save(out, format="PNG")
+    return out.getvalue()
+
+
+NOTE = picture_with_words("We moved to 14 Elm Road,", f"London {POSTCODE}", f"{SCHOOL} is great")

@@ -21,7 +21,7 @@ from uuid import UUID
 
 from PIL import Image
 
-from tests.letterbox import images
+from tests.support import images
 
 BOUNDARY = "hostile-boundary-7d1"
 MIB = 1024 * 1024

@@ -32,8 +32,8 @@ from storage.models import (
     WebSession,
 )
 from storage.models import Role as AccountRole
-from tests.calls.synthetic import SyntheticParticipant, wait_until
 from tests.support.seeding import seeding_sessionmaker
+from tests.support.synthetic_calls import SyntheticParticipant, wait_until
 
 
 @dataclass

@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER
 from storage.models import Centre, Role
-from tests.accounts.support import (
+from tests.support.accounts import (
     ORIGIN,
     Person,
     csrf_from,
