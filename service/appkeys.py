@@ -18,7 +18,7 @@ if TYPE_CHECKING:
     from aiohttp.web_urldispatcher import AbstractRoute
 
     from service.calls.registry import CallRegistry
-    from service.http.access import Access, Actor
+    from service.http.rules import Access, Actor
     from service.letterbox.intake import SanitiserPool
     from service.letterbox.ocr import WordReader
     from service.notify import Mailer
@@ -44,8 +44,10 @@ ACCOUNT_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("account_tasks")
 SANITISER_POOL: web.AppKey[SanitiserPool] = web.AppKey("sanitiser_pool")
 # Reads the words in sanitised pictures for the scanner; None without tesseract.
 WORD_READER: web.AppKey[WordReader | None] = web.AppKey("word_reader")
-# The live calls of this media node (service.calls.registry.calls_ctx).
+# The live calls of this media node (service.calls.node.calls_ctx).
 CALLS: web.AppKey[CallRegistry] = web.AppKey("calls")
+# The services object domain functions are handed (service.services.SERVICES, declared beside
+# its type) is set by service.resources.services_ctx.
 # What each route requires; filled by service.http.access.add_route, read by its middleware.
 ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules")
 

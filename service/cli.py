@@ -11,34 +11,16 @@ import asyncio
 import logging
 import os
 import sys
-import tempfile
 from collections.abc import Callable, Sequence
 
 from service import logs
+from service.commands import Command, CommandError, prepare_data_dir
 from service.settings import Settings, SettingsError
 from storage import db
 from storage.errors import KeyHierarchyError
 from storage.keyring import load_master_key
 
-Command = Callable[[argparse.Namespace, Settings], int]
-
 EXIT_BAD_SETTING = 2
-
-
-class CommandError(Exception):
-    """A command cannot go on; the message is printed as one line."""
-
-
-def prepare_data_dir(settings: Settings) -> None:
-    path = settings.data_dir
-    try:
-        path.mkdir(parents=True, exist_ok=True)
-        with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
-            pass
-    except OSError as exc:
-        raise SettingsError(
-            "LETTERBOX_DATA_DIR", f"cannot write to {path} ({exc.strerror or exc})"
-        ) from None
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:

@@ -44,8 +44,16 @@ class Forbidden(LetterboxError):
 
 
 class NotFound(LetterboxError):
+    """Missing, or not this person's to see: the same words either way, so ids cannot be
+    probed."""
+
     status = 404
     code = "not_found"
+
+    def __init__(
+        self, message: str = "We could not find that.", *, field: str | None = None
+    ) -> None:
+        super().__init__(message, field=field)
 
 
 class Conflict(LetterboxError):

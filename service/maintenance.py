@@ -17,7 +17,7 @@ from pathlib import Path
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from service.cli import Command, CommandError
+from service.commands import Command, CommandError
 from service.settings import Settings
 from service.stores import open_object_store
 from storage import db

@@ -11,7 +11,7 @@ any address. That is enforced by structure, not by care at each call site:
 
 Two mailers share one ``Mailer`` protocol: ``SmtpMailer`` (aiosmtplib, STARTTLS as the
 settings say) and ``OutboxMailer`` (the embedded default: each e-mail becomes an ``.eml``
-file in ``settings.outbox_dir``). ``mailer_ctx`` puts the right one in ``app[MAILER]``.
+file in ``settings.outbox_dir``). ``service.resources.mailer_ctx`` puts the right one in ``app[MAILER]``.
 
 Callers::
 
@@ -29,7 +29,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import AsyncIterator, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -40,9 +40,7 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 import jinja2
-from aiohttp import web
 
-from service.appkeys import MAILER, SETTINGS
 from service.errors import Unavailable
 from service.localtime import local_time
 from service.settings import Settings
@@ -256,8 +254,3 @@ class SmtpMailer:
 
 def mailer_for(settings: Settings) -> Mailer:
     return SmtpMailer(settings) if settings.smtp is not None else OutboxMailer(settings)
-
-
-async def mailer_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[MAILER] = mailer_for(app[SETTINGS])
-    yield

@@ -1,16 +1,54 @@
 """Accounts: sign-in with two-factor, invites and resets, the life cycle of sessions, the
-security log. ``setup(app)`` registers every account route.
+security log.
 
-Other packages use: ``passwords`` (hash/verify/policy), ``tokens`` (invite and reset
-links), ``users`` (create, set password, reset, disable, demo accounts) and
-``security_log``."""
+Other capabilities use accounts only through these names:
+``create_user``, ``user_by_email``, ``disable_user``, ``provision_demo_user`` (people);
+``issue_token``, ``INVITE_LIFETIME`` (invite links); ``verify_password`` (a staff member's
+password asked again on a centre device); ``ThrottlePolicy``, ``throttle_wait_needed``,
+``throttle_failure``, ``throttle_success`` (slowing guesses); ``log_security_event``,
+``SecurityKind`` (the security log)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
 
-from service.accounts import views
+from service.accounts.passwords import verify_password
+from service.accounts.security_log import Kind as SecurityKind
+from service.accounts.security_log import log_security_event
+from service.accounts.throttle import Policy as ThrottlePolicy
+from service.accounts.throttle import record_failure as throttle_failure
+from service.accounts.throttle import record_success as throttle_success
+from service.accounts.throttle import wait_needed as throttle_wait_needed
+from service.accounts.tokens import INVITE_LIFETIME, issue_token
+from service.accounts.users import create_user, disable_user, provision_demo_user, user_by_email
+from service.typedefs import CleanupContext
+
+__all__ = [
+    "INVITE_LIFETIME",
+    "SecurityKind",
+    "ThrottlePolicy",
+    "cleanup_contexts",
+    "create_user",
+    "disable_user",
+    "issue_token",
+    "log_security_event",
+    "provision_demo_user",
+    "setup",
+    "throttle_failure",
+    "throttle_success",
+    "throttle_wait_needed",
+    "user_by_email",
+    "verify_password",
+]
 
 
 def setup(app: web.Application) -> None:
+    from service.accounts import views
+
     views.setup(app)
+
+
+def cleanup_contexts() -> Sequence[CleanupContext]:
+    return ()

@@ -10,7 +10,7 @@ from aiohttp import web
 
 from service.api.routes import OPENAPI_PATH, ROUTES, ApiRoute
 from service.appkeys import SETTINGS
-from service.centre.schema import json_schema
+from service.schema import json_schema
 
 _PARAM = re.compile(r"\{(\w+)\}")
 
@@ -131,3 +131,7 @@ def build_document(app: web.Application) -> dict[str, Any]:
             },
         },
     }
+
+
+async def openapi_document(request: web.Request) -> web.StreamResponse:
+    return web.json_response(build_document(request.app))

@@ -10,7 +10,6 @@ changes something must carry ``X-CSRF-Token`` and come from the site's own origi
 
 from __future__ import annotations
 
-import uuid
 from collections.abc import Awaitable, Callable
 from dataclasses import dataclass
 from typing import Any
@@ -19,9 +18,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from service.centre import families, homes, people, referrals
-from service.centre.context import CentreServices
-from service.centre.schema import parse, to_json
-from service.errors import Invalid, NotFound
+from service.errors import Invalid
 from service.http.access import (
     Access,
     Actor,
@@ -29,13 +26,16 @@ from service.http.access import (
     current_actor,
     current_family,
     family_in_path,
+    path_uuid,
     signed_in,
 )
+from service.schema import parse, to_json
+from service.services import Services
 from storage.models import Role
 
 PREFIX = "/api/v1"
 
-Call = Callable[[CentreServices, Actor, web.Request, Any], Awaitable[Any]]
+Call = Callable[[Services, Actor, web.Request, Any], Awaitable[Any]]
 
 ADMIN = signed_in({Role.ADMIN})
 ADMIN_FAMILY = signed_in({Role.ADMIN}, family=family_in_path("family_id"))
@@ -61,13 +61,6 @@ class ApiRoute:
         return PREFIX + self.path
 
 
-def _id(request: web.Request, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info[name])
-    except ValueError:
-        raise NotFound("We could not find that.") from None
-
-
 async def _body(request: web.Request, cls: type[Any]) -> Any:
     if request.content_type != "application/json":
         raise Invalid("Send the body as JSON (Content-Type: application/json).", field="body")
@@ -81,9 +74,7 @@ async def _body(request: web.Request, cls: type[Any]) -> Any:
 def _handler(route: ApiRoute) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await _body(request, route.body) if route.body is not None else None
-        result = await route.call(
-            CentreServices.of(request.app), current_actor(request), request, body
-        )
+        result = await route.call(Services.of(request.app), current_actor(request), request, body)
         if route.response is None:
             return web.Response(status=204)
         return web.json_response(to_json(result), status=route.status)
@@ -95,92 +86,92 @@ def _handler(route: ApiRoute) -> Handler:
 # --- the calls: one domain function each --------------------------------------------------
 
 
-async def _list_staff(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _list_staff(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await people.list_staff(s, a)
 
 
-async def _create_staff(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _create_staff(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await people.create_staff(s, a, b)
 
 
-async def _disable_staff(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    return await people.disable_staff(s, a, _id(r, "user_id"))
+async def _disable_staff(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await people.disable_staff(s, a, path_uuid(r, "user_id"))
 
 
-async def _list_referrals(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _list_referrals(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await referrals.list_referrals(s, a)
 
 
-async def _record_referral(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _record_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await referrals.record_referral(s, a, b)
 
 
-async def _get_referral(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    return await referrals.get_referral(s, a, _id(r, "referral_id"))
+async def _get_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await referrals.get_referral(s, a, path_uuid(r, "referral_id"))
 
 
-async def _accept_referral(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    family_id = await referrals.accept_referral(s, a, _id(r, "referral_id"))
+async def _accept_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    family_id = await referrals.accept_referral(s, a, path_uuid(r, "referral_id"))
     return await families.get_family(s, a, family_id)
 
 
-async def _decline_referral(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    return await referrals.decline_referral(s, a, _id(r, "referral_id"))
+async def _decline_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await referrals.decline_referral(s, a, path_uuid(r, "referral_id"))
 
 
-async def _list_families(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _list_families(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await families.list_families(s, a)
 
 
-async def _get_family(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _get_family(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await families.get_family(s, a, current_family(r))
 
 
-async def _update_family(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _update_family(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await families.update_family(s, a, current_family(r), b)
 
 
-async def _add_child(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _add_child(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await families.add_child(s, a, current_family(r), b)
 
 
-async def _update_child(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    return await families.update_child(s, a, current_family(r), _id(r, "child_id"), b)
+async def _update_child(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.update_child(s, a, current_family(r), path_uuid(r, "child_id"), b)
 
 
-async def _remove_child(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    await families.remove_child(s, a, current_family(r), _id(r, "child_id"))
+async def _remove_child(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    await families.remove_child(s, a, current_family(r), path_uuid(r, "child_id"))
 
 
-async def _add_term(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _add_term(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await families.add_sensitive_term(s, a, current_family(r), b)
 
 
-async def _remove_term(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    await families.remove_sensitive_term(s, a, current_family(r), _id(r, "term_id"))
+async def _remove_term(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    await families.remove_sensitive_term(s, a, current_family(r), path_uuid(r, "term_id"))
 
 
-async def _invite_parent(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _invite_parent(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await families.invite_parent(s, a, current_family(r), b)
 
 
-async def _resend_invite(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    return await families.resend_parent_invite(s, a, current_family(r), _id(r, "sender_id"))
+async def _resend_invite(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.resend_parent_invite(s, a, current_family(r), path_uuid(r, "sender_id"))
 
 
-async def _sender_approval(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    return await families.set_sender_approved(s, a, current_family(r), _id(r, "sender_id"), b)
+async def _sender_approval(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await families.set_sender_approved(s, a, current_family(r), path_uuid(r, "sender_id"), b)
 
 
-async def _grant_referrer(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _grant_referrer(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await families.grant_referrer_access(s, a, current_family(r), b)
 
 
-async def _revoke_referrer(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
-    await families.revoke_referrer_access(s, a, current_family(r), _id(r, "access_id"))
+async def _revoke_referrer(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    await families.revoke_referrer_access(s, a, current_family(r), path_uuid(r, "access_id"))
 
 
-async def _dashboard(s: CentreServices, a: Actor, r: web.Request, b: Any) -> Any:
+async def _dashboard(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await homes.admin_dashboard(s, a)
 
 
@@ -212,16 +203,9 @@ ROUTES: tuple[ApiRoute, ...] = (
 )  # fmt: skip
 
 
-async def openapi_document(request: web.Request) -> web.StreamResponse:
-    from service.api.openapi import build_document
-
-    return web.json_response(build_document(request.app))
-
-
 OPENAPI_PATH = PREFIX + "/openapi.json"
 
 
-def setup(app: web.Application) -> None:
+def add_routes(app: web.Application) -> None:
     for route in ROUTES:
         add_route(app, route.method, route.full_path, _handler(route), route.access)
-    add_route(app, "GET", OPENAPI_PATH, openapi_document, signed_in())

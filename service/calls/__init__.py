@@ -5,11 +5,21 @@ touches aiortc internals)."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
+
+from service.typedefs import CleanupContext
 
 
 def setup(app: web.Application) -> None:
-    """Add the call routes. The registry's cleanup context is added by ``service.app``."""
     from service.calls import views
 
     views.setup(app)
+
+
+def cleanup_contexts() -> Sequence[CleanupContext]:
+    from service.calls.node import calls_ctx
+
+    # Installs the media passthrough once, closes every relay at shutdown.
+    return (calls_ctx,)

@@ -39,11 +39,9 @@ from aiohttp import web
 from aiortc import RTCIceServer
 from sqlalchemy import select
 
-from service.appkeys import CALLS, SETTINGS
-from service.calls import passthrough
 from service.calls.media import CallEnded, CallMedia, ConnectResult, Role
-from service.centre.context import CentreServices
 from service.errors import Conflict, Forbidden, NotFound
+from service.services import Services
 from service.settings import Settings
 from service.turn import ice_servers_for
 from storage import record
@@ -203,7 +201,7 @@ class CallRegistry:
 
     def __init__(
         self,
-        services: CentreServices,
+        services: Services,
         *,
         node: str,
         ice_servers: IceServerSource = lambda: (),
@@ -592,22 +590,3 @@ async def _sleep_until(when: datetime) -> None:
         if delay <= 0:
             return
         await asyncio.sleep(min(delay, 60.0))
-
-
-async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
-    """Install the media passthrough (once per process) and own this node's live calls."""
-    settings = app[SETTINGS]
-    passthrough.install(host_address=settings.ice_host_address)
-    # LETTERBOX_MEDIA_NODE is the proxy's name for this upstream; unset, it is hostname:port.
-    node = node_name(settings.host, settings.port, settings.media_node)
-    registry = CallRegistry(
-        CentreServices.of(app),
-        node=node,
-        ice_servers=media_ice_servers(settings, node),
-    )
-    app[CALLS] = registry
-    registry.start_sweeping()
-    try:
-        yield
-    finally:
-        await registry.close()

@@ -26,7 +26,6 @@ import asyncio
 import json
 import logging
 import time
-import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -43,9 +42,9 @@ from service.calls.registry import (
     Connection,
     LiveCall,
 )
-from service.centre.context import record_actor
 from service.errors import Conflict, Forbidden, LetterboxError
-from service.http.access import current_actor
+from service.http.access import current_actor, path_uuid
+from service.services import event_author
 from storage.models import Role
 
 log = logging.getLogger(__name__)
@@ -190,7 +189,7 @@ async def signal(request: web.Request) -> web.StreamResponse:
     check_origin(request)
     actor = current_actor(request)
     role = call_role_of(actor.role)
-    call_id = uuid.UUID(request.match_info["call_id"])  # the family rule already parsed it
+    call_id = path_uuid(request, "call_id")
     registry = request.app[CALLS]
 
     # The heartbeat pings the browser; a socket that stops answering (a laptop lid closed, a
@@ -199,7 +198,7 @@ async def signal(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise Conflict("This address is for the call page's connection only.")
     await ws.prepare(request)
-    connection = Connection(ws, role, record_actor(actor))
+    connection = Connection(ws, role, event_author(actor))
     try:
         live = await registry.join(call_id, connection)
     except LetterboxError as exc:

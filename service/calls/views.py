@@ -18,7 +18,6 @@ from service.appkeys import MAILER, SESSIONMAKER, SETTINGS
 from service.calls import scheduling, signalling
 from service.calls.registry import END_REASONS, CallRole, turn_label
 from service.calls.scheduling import CallPlan
-from service.centre.context import CentreServices
 from service.errors import Invalid, NotFound
 from service.http.access import (
     CENTRE_ROLES,
@@ -28,8 +27,10 @@ from service.http.access import (
     current_family,
     family_in_path,
     family_of_call,
+    path_uuid,
     signed_in,
 )
+from service.services import Services
 from service.turn import ice_servers_for
 from storage.models import Call, CallStatus, ContactLevel, Family, Role
 
@@ -104,7 +105,7 @@ async def create_call(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     family_id = current_family(request)
     form = await request.post()
-    services = CentreServices.of(request.app)
+    services = Services.of(request.app)
     try:
         plan = _plan_from(form, request.app[SETTINGS].zone)
         async with services.transaction(actor) as work:
@@ -120,7 +121,7 @@ async def create_call(request: web.Request) -> web.StreamResponse:
 
 
 async def _load_call(request: web.Request) -> Call:
-    call_id = uuid.UUID(request.match_info["call_id"])  # the family rule already parsed it
+    call_id = path_uuid(request, "call_id")
     async with request.app[SESSIONMAKER]() as session:
         call = await session.get(Call, call_id)
     if call is None:
@@ -138,7 +139,7 @@ async def change_call(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     call = await _load_call(request)
     form = await request.post()
-    services = CentreServices.of(request.app)
+    services = Services.of(request.app)
     try:
         plan = _plan_from(form, request.app[SETTINGS].zone)
         async with services.transaction(actor) as work:
@@ -161,7 +162,7 @@ async def cancel_call(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     call = await _load_call(request)
     form = await request.post()
-    async with CentreServices.of(request.app).transaction(actor) as work:
+    async with Services.of(request.app).transaction(actor) as work:
         cancelled = await scheduling.cancel_call(
             work, call.id, _form_text(form, "reason") or "", version=_version(form)
         )

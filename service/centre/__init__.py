@@ -4,6 +4,18 @@ they manage; ``views`` holds the thin page handlers and ``service.api`` the JSON
 
 from __future__ import annotations
 
-from service.centre.views import setup
+from collections.abc import Sequence
 
-__all__ = ["setup"]
+from aiohttp import web
+
+from service.typedefs import CleanupContext
+
+
+def setup(app: web.Application) -> None:
+    from service.centre import views
+
+    views.setup(app)
+
+
+def cleanup_contexts() -> Sequence[CleanupContext]:
+    return ()

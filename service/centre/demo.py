@@ -15,12 +15,12 @@ from dataclasses import dataclass
 
 import pyotp
 
-from service.accounts.users import provision_demo_user, user_by_email
+from service.accounts import provision_demo_user, user_by_email
 from service.centre import families, referrals
-from service.centre.context import CentreServices
-from service.cli import Command, CommandError, prepare_data_dir
+from service.commands import Command, CommandError, prepare_data_dir
 from service.http.access import Actor
 from service.notify import OutboxMailer
+from service.services import Services
 from service.settings import Settings
 from storage import db
 from storage.keyring import KeyRing, load_master_key
@@ -124,7 +124,7 @@ async def seed(settings: Settings, keyring: KeyRing) -> bool:
             csrf_token="",
             second_factor_done=True,
         )
-        services = CentreServices(settings, sessionmaker, keyring, OutboxMailer(settings))
+        services = Services(settings, sessionmaker, keyring, OutboxMailer(settings))
         referrer = next(x for x in LOGINS if x.role is Role.REFERRER)
         for demo in FAMILIES:
             referral = await referrals.record_referral(

@@ -16,14 +16,13 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import users
-from service.accounts.tokens import INVITE_LIFETIME, issue_token
-from service.centre.context import CentreServices
+from service.accounts import INVITE_LIFETIME, create_user, issue_token, user_by_email
 from service.centre.people import send_invite
 from service.centre.referrals import ChildInput, check_birth_years
-from service.centre.schema import InvalidInput, about, items, number, text
 from service.errors import Conflict, NotFound
 from service.http.access import Actor
+from service.schema import InvalidInput, about, items, number, text
+from service.services import Services
 from storage.models import (
     AccountStatus,
     Call,
@@ -177,7 +176,7 @@ async def _family(
     return family
 
 
-async def list_families(services: CentreServices, actor: Actor) -> list[FamilySummary]:
+async def list_families(services: Services, actor: Actor) -> list[FamilySummary]:
     async with services.sessionmaker() as session:
         children = (
             select(Child.family_id, func.count().label("n")).group_by(Child.family_id).subquery()
@@ -211,13 +210,13 @@ async def list_families(services: CentreServices, actor: Actor) -> list[FamilySu
         ]
 
 
-async def get_family(services: CentreServices, actor: Actor, family_id: uuid.UUID) -> FamilyDetail:
+async def get_family(services: Services, actor: Actor, family_id: uuid.UUID) -> FamilyDetail:
     async with services.sessionmaker() as session:
         return await _detail(services, session, actor, family_id)
 
 
 async def _detail(
-    services: CentreServices, session: AsyncSession, actor: Actor, family_id: uuid.UUID
+    services: Services, session: AsyncSession, actor: Actor, family_id: uuid.UUID
 ) -> FamilyDetail:
     family = await _family(session, actor, family_id)
     children = await session.scalars(
@@ -294,7 +293,7 @@ def _sender_view(sender: FamilySender, user: User) -> SenderView:
 
 
 async def update_family(
-    services: CentreServices, actor: Actor, family_id: uuid.UUID, data: FamilySettingsInput
+    services: Services, actor: Actor, family_id: uuid.UUID, data: FamilySettingsInput
 ) -> FamilyDetail:
     async with services.transaction(actor) as work:
         session = work.session
@@ -351,7 +350,7 @@ async def _changed(work: RecordedWork, family_id: uuid.UUID, what: str, **detail
 
 
 async def add_child(
-    services: CentreServices, actor: Actor, family_id: uuid.UUID, data: ChildInput
+    services: Services, actor: Actor, family_id: uuid.UUID, data: ChildInput
 ) -> ChildView:
     check_birth_years([data], prefix=None)
     async with services.transaction(actor) as work:
@@ -382,7 +381,7 @@ async def _child(session: AsyncSession, family_id: uuid.UUID, child_id: uuid.UUI
 
 
 async def update_child(
-    services: CentreServices,
+    services: Services,
     actor: Actor,
     family_id: uuid.UUID,
     child_id: uuid.UUID,
@@ -407,7 +406,7 @@ async def update_child(
 
 
 async def remove_child(
-    services: CentreServices, actor: Actor, family_id: uuid.UUID, child_id: uuid.UUID
+    services: Services, actor: Actor, family_id: uuid.UUID, child_id: uuid.UUID
 ) -> None:
     async with services.transaction(actor) as work:
         session = work.session
@@ -432,7 +431,7 @@ async def remove_child(
 
 
 async def add_sensitive_term(
-    services: CentreServices, actor: Actor, family_id: uuid.UUID, data: SensitiveTermInput
+    services: Services, actor: Actor, family_id: uuid.UUID, data: SensitiveTermInput
 ) -> TermView:
     async with services.transaction(actor) as work:
         family = await _family(work.session, actor, family_id, lock=True)
@@ -451,7 +450,7 @@ async def add_sensitive_term(
 
 
 async def remove_sensitive_term(
-    services: CentreServices, actor: Actor, family_id: uuid.UUID, term_id: uuid.UUID
+    services: Services, actor: Actor, family_id: uuid.UUID, term_id: uuid.UUID
 ) -> None:
     async with services.transaction(actor) as work:
         family = await _family(work.session, actor, family_id, lock=True)
@@ -469,7 +468,7 @@ async def remove_sensitive_term(
 
 async def _account_for(
     session: AsyncSession,
-    services: CentreServices,
+    services: Services,
     actor: Actor,
     email: str,
     display_name: str,
@@ -478,9 +477,9 @@ async def _account_for(
 ) -> User:
     """The centre's account with this e-mail and role, created (invited) the first time.
     An address already used by another kind of account is refused, never re-purposed."""
-    user = await users.user_by_email(session, email)
+    user = await user_by_email(session, email)
     if user is None:
-        return await users.create_user(
+        return await create_user(
             session,
             services.keyring,
             centre_id=actor.centre_id,
@@ -500,7 +499,7 @@ async def _account_for(
 
 
 async def invite_parent(
-    services: CentreServices, actor: Actor, family_id: uuid.UUID, data: ParentInviteInput
+    services: Services, actor: Actor, family_id: uuid.UUID, data: ParentInviteInput
 ) -> SenderView:
     """Add a parent (or relative) as an approved sender and e-mail them an invite link.
     A parent already known to the centre (another family) is added, not created again."""
@@ -545,7 +544,7 @@ async def invite_parent(
 
 
 async def resend_parent_invite(
-    services: CentreServices, actor: Actor, family_id: uuid.UUID, sender_id: uuid.UUID
+    services: Services, actor: Actor, family_id: uuid.UUID, sender_id: uuid.UUID
 ) -> SenderView:
     """A fresh invite link (the old one stops working) for a parent who has not started."""
     async with services.sessionmaker() as session, session.begin():
@@ -580,7 +579,7 @@ async def _sender(
 
 
 async def set_sender_approved(
-    services: CentreServices,
+    services: Services,
     actor: Actor,
     family_id: uuid.UUID,
     sender_id: uuid.UUID,
@@ -604,7 +603,7 @@ async def set_sender_approved(
 
 
 async def grant_referrer_access(
-    services: CentreServices, actor: Actor, family_id: uuid.UUID, data: ReferrerAccessInput
+    services: Services, actor: Actor, family_id: uuid.UUID, data: ReferrerAccessInput
 ) -> ReferrerAccessView:
     """Time-limited, read-only access for a referrer to one family. The referrer's account
     is created (and invited) the first time; later grants reuse it."""
@@ -648,7 +647,7 @@ async def grant_referrer_access(
 
 
 async def revoke_referrer_access(
-    services: CentreServices, actor: Actor, family_id: uuid.UUID, access_id: uuid.UUID
+    services: Services, actor: Actor, family_id: uuid.UUID, access_id: uuid.UUID
 ) -> None:
     async with services.transaction(actor) as work:
         family = await _family(work.session, actor, family_id, lock=True)

@@ -13,8 +13,8 @@ import aiohttp_jinja2
 from aiohttp import web
 from multidict import MultiDictProxy
 
-from service.centre.schema import InvalidInput
 from service.errors import Invalid
+from service.schema import InvalidInput
 
 SKIP = frozenset({"csrf_token"})
 

@@ -8,8 +8,8 @@ from datetime import UTC, datetime, time, timedelta
 
 from sqlalchemy import func, or_, select
 
-from service.centre.context import CentreServices
 from service.http.access import Actor
+from service.services import Services
 from storage.models import (
     AccountStatus,
     Call,
@@ -58,7 +58,7 @@ class AdminDashboard:
     items_in_review: int
 
 
-async def admin_dashboard(services: CentreServices, actor: Actor) -> AdminDashboard:
+async def admin_dashboard(services: Services, actor: Actor) -> AdminDashboard:
     async with services.sessionmaker() as session:
 
         async def count(query: object) -> int:
@@ -113,7 +113,7 @@ class StaffQueue:
     entries: list[QueueEntry]
 
 
-async def staff_queue(services: CentreServices, actor: Actor, limit: int = 50) -> StaffQueue:
+async def staff_queue(services: Services, actor: Actor, limit: int = 50) -> StaffQueue:
     """Items waiting for moderation, oldest first (the moderation pages build on this)."""
     async with services.sessionmaker() as session:
         where = (Family.centre_id == actor.centre_id, Item.status.in_(IN_REVIEW))
@@ -152,7 +152,7 @@ class CallToday:
 
 
 async def calls_today(
-    services: CentreServices, actor: Actor, now: datetime | None = None
+    services: Services, actor: Actor, now: datetime | None = None
 ) -> list[CallToday]:
     """The centre's calls of the day (UTC), the supervisor's own first."""
     now = now or datetime.now(UTC)
@@ -211,7 +211,7 @@ class Letterbox:
     received: list[LetterboxItem]
 
 
-async def parent_letterbox(services: CentreServices, actor: Actor) -> Letterbox:
+async def parent_letterbox(services: Services, actor: Actor) -> Letterbox:
     async with services.sessionmaker() as session:
         families = (
             await session.scalars(
@@ -267,7 +267,7 @@ class ReferredFamily:
     expires_at: datetime
 
 
-async def referrer_families(services: CentreServices, actor: Actor) -> list[ReferredFamily]:
+async def referrer_families(services: Services, actor: Actor) -> list[ReferredFamily]:
     now = datetime.now(UTC)
     async with services.sessionmaker() as session:
         rows = await session.execute(

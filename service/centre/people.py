@@ -11,13 +11,12 @@ from datetime import UTC, datetime
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import users
-from service.accounts.tokens import INVITE_LIFETIME, issue_token
-from service.centre.context import CentreServices
-from service.centre.schema import text
+from service.accounts import INVITE_LIFETIME, create_user, disable_user, issue_token
 from service.errors import Conflict, NotFound
 from service.http.access import Actor
 from service.notify import KINDS
+from service.schema import text
+from service.services import Services
 from storage.models import AccountStatus, Role, TokenPurpose, User
 
 
@@ -59,7 +58,7 @@ def person_view(user: User) -> PersonView:
     )
 
 
-async def send_invite(services: CentreServices, email: str, token: str) -> None:
+async def send_invite(services: Services, email: str, token: str) -> None:
     """The invite e-mail; sent after the transaction that made the token committed."""
     await services.mailer.send(
         to=email,
@@ -72,7 +71,7 @@ async def send_invite(services: CentreServices, email: str, token: str) -> None:
     )
 
 
-async def list_staff(services: CentreServices, actor: Actor) -> list[PersonView]:
+async def list_staff(services: Services, actor: Actor) -> list[PersonView]:
     async with services.sessionmaker() as session:
         rows = await session.scalars(
             select(User)
@@ -85,10 +84,10 @@ async def list_staff(services: CentreServices, actor: Actor) -> list[PersonView]
         return [person_view(u) for u in rows]
 
 
-async def create_staff(services: CentreServices, actor: Actor, data: StaffInput) -> PersonView:
+async def create_staff(services: Services, actor: Actor, data: StaffInput) -> PersonView:
     """Create an invited account and e-mail its invite link (set password, enrol 2FA)."""
     async with services.sessionmaker() as session, session.begin():
-        user = await users.create_user(
+        user = await create_user(
             session,
             services.keyring,
             centre_id=actor.centre_id,
@@ -116,12 +115,12 @@ async def _centre_staff(session: AsyncSession, actor: Actor, user_id: uuid.UUID)
     return user
 
 
-async def disable_staff(services: CentreServices, actor: Actor, user_id: uuid.UUID) -> PersonView:
+async def disable_staff(services: Services, actor: Actor, user_id: uuid.UUID) -> PersonView:
     """Disable an account: it can no longer sign in, and every session of it ends now."""
     if user_id == actor.user_id:
         raise Conflict("You cannot disable your own account. Ask another admin.")
     async with services.sessionmaker() as session, session.begin():
         user = await _centre_staff(session, actor, user_id)
         if user.status is not AccountStatus.DISABLED:
-            await users.disable_user(session, user, actor)
+            await disable_user(session, user, actor)
         return person_view(user)

@@ -15,10 +15,10 @@ from sqlalchemy import func, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.centre.context import CentreServices
-from service.centre.schema import InvalidInput, about, items, number, text
 from service.errors import Conflict, NotFound
 from service.http.access import Actor
+from service.schema import InvalidInput, about, items, number, text
+from service.services import Services
 from storage.models import Channel, Child, ContactLevel, Family, Referral, ReferralStatus
 from storage.record import Sealed
 from storage.recordformat import EventKind
@@ -135,7 +135,7 @@ def _view(referral: Referral, known_risks: str | None = None) -> ReferralView:
     )
 
 
-async def list_referrals(services: CentreServices, actor: Actor) -> list[ReferralView]:
+async def list_referrals(services: Services, actor: Actor) -> list[ReferralView]:
     async with services.sessionmaker() as session:
         rows = await session.scalars(
             select(Referral)
@@ -158,9 +158,7 @@ async def _referral(
     return referral
 
 
-async def get_referral(
-    services: CentreServices, actor: Actor, referral_id: uuid.UUID
-) -> ReferralView:
+async def get_referral(services: Services, actor: Actor, referral_id: uuid.UUID) -> ReferralView:
     async with services.sessionmaker() as session:
         referral = await _referral(session, actor, referral_id)
         risks = (
@@ -171,9 +169,7 @@ async def get_referral(
         return _view(referral, risks)
 
 
-async def record_referral(
-    services: CentreServices, actor: Actor, data: ReferralInput
-) -> ReferralView:
+async def record_referral(services: Services, actor: Actor, data: ReferralInput) -> ReferralView:
     check_birth_years(data.children)
     async with services.sessionmaker() as session, session.begin():
         referral = Referral(
@@ -220,7 +216,7 @@ async def next_case_reference(session: AsyncSession, now: datetime) -> str:
 
 
 async def create_family(
-    services: CentreServices,
+    services: Services,
     actor: Actor,
     *,
     contact_level: ContactLevel,
@@ -292,9 +288,7 @@ async def create_family(
     raise AssertionError("unreachable")  # pragma: no cover
 
 
-async def accept_referral(
-    services: CentreServices, actor: Actor, referral_id: uuid.UUID
-) -> uuid.UUID:
+async def accept_referral(services: Services, actor: Actor, referral_id: uuid.UUID) -> uuid.UUID:
     """Accept a received referral as a new family; returns the family id."""
     async with services.sessionmaker() as session:
         referral = await _referral(session, actor, referral_id)
@@ -311,7 +305,7 @@ async def accept_referral(
 
 
 async def decline_referral(
-    services: CentreServices, actor: Actor, referral_id: uuid.UUID
+    services: Services, actor: Actor, referral_id: uuid.UUID
 ) -> ReferralView:
     async with services.sessionmaker() as session, session.begin():
         referral = await _referral(session, actor, referral_id, lock=True)

@@ -14,33 +14,27 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from service.centre import families, homes, people, referrals
-from service.centre.context import CentreServices
 from service.centre.forms import form_data, notice, render_invalid
-from service.centre.schema import parse
-from service.errors import Invalid, NotFound
+from service.errors import Invalid
 from service.http.access import (
     Actor,
     add_route,
     current_actor,
     current_family,
     family_in_path,
+    path_uuid,
     signed_in,
 )
+from service.schema import parse
+from service.services import Services
 from storage.models import Channel, ContactLevel, FamilyStatus, Role
 
 ADMIN = signed_in({Role.ADMIN})
 ADMIN_FAMILY = signed_in({Role.ADMIN}, family=family_in_path("family_id"))
 
 
-def _services(request: web.Request) -> CentreServices:
-    return CentreServices.of(request.app)
-
-
-def _id(request: web.Request, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info[name])
-    except ValueError:
-        raise NotFound("We could not find that.") from None
+def _services(request: web.Request) -> Services:
+    return Services.of(request.app)
 
 
 def _done(location: str, what: str) -> web.HTTPSeeOther:
@@ -122,7 +116,9 @@ async def create_person(request: web.Request) -> web.StreamResponse:
 
 
 async def disable_person(request: web.Request) -> web.StreamResponse:
-    await people.disable_staff(_services(request), current_actor(request), _id(request, "user_id"))
+    await people.disable_staff(
+        _services(request), current_actor(request), path_uuid(request, "user_id")
+    )
     raise _done("/admin/people", "person-disabled")
 
 
@@ -160,7 +156,7 @@ async def record_referral(request: web.Request) -> web.StreamResponse:
 @aiohttp_jinja2.template("admin/referral.html")
 async def referral_page(request: web.Request) -> dict[str, Any]:
     referral = await referrals.get_referral(
-        _services(request), current_actor(request), _id(request, "referral_id")
+        _services(request), current_actor(request), path_uuid(request, "referral_id")
     )
     return {
         "referral": referral,
@@ -171,14 +167,14 @@ async def referral_page(request: web.Request) -> dict[str, Any]:
 
 async def accept_referral(request: web.Request) -> web.StreamResponse:
     family_id = await referrals.accept_referral(
-        _services(request), current_actor(request), _id(request, "referral_id")
+        _services(request), current_actor(request), path_uuid(request, "referral_id")
     )
     raise _done(f"/admin/families/{family_id}", "family-created")
 
 
 async def decline_referral(request: web.Request) -> web.StreamResponse:
     referral = await referrals.decline_referral(
-        _services(request), current_actor(request), _id(request, "referral_id")
+        _services(request), current_actor(request), path_uuid(request, "referral_id")
     )
     raise _done(f"/admin/referrals/{referral.id}", "referral-declined")
 
@@ -204,9 +200,7 @@ async def family_page(request: web.Request) -> web.StreamResponse:
     )
 
 
-FamilyAction = Callable[
-    [CentreServices, Any, uuid.UUID, dict[str, Any], web.Request], Awaitable[object]
-]
+FamilyAction = Callable[[Services, Any, uuid.UUID, dict[str, Any], web.Request], Awaitable[object]]
 
 
 def _family_form(
@@ -236,73 +230,75 @@ def _family_form(
 
 
 async def _settings(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
     return await families.update_family(s, a, f, parse(families.FamilySettingsInput, d))
 
 
 async def _add_child(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
     return await families.add_child(s, a, f, parse(referrals.ChildInput, d))
 
 
 async def _update_child(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
-    return await families.update_child(s, a, f, _id(r, "child_id"), parse(referrals.ChildInput, d))
+    return await families.update_child(
+        s, a, f, path_uuid(r, "child_id"), parse(referrals.ChildInput, d)
+    )
 
 
 async def _remove_child(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
-    await families.remove_child(s, a, f, _id(r, "child_id"))
+    await families.remove_child(s, a, f, path_uuid(r, "child_id"))
     return None
 
 
 async def _add_term(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
     return await families.add_sensitive_term(s, a, f, parse(families.SensitiveTermInput, d))
 
 
 async def _remove_term(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
-    await families.remove_sensitive_term(s, a, f, _id(r, "term_id"))
+    await families.remove_sensitive_term(s, a, f, path_uuid(r, "term_id"))
     return None
 
 
 async def _invite_parent(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
     return await families.invite_parent(s, a, f, parse(families.ParentInviteInput, d))
 
 
 async def _resend_invite(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
-    return await families.resend_parent_invite(s, a, f, _id(r, "sender_id"))
+    return await families.resend_parent_invite(s, a, f, path_uuid(r, "sender_id"))
 
 
 async def _sender_approval(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
     return await families.set_sender_approved(
-        s, a, f, _id(r, "sender_id"), parse(families.SenderApprovalInput, d)
+        s, a, f, path_uuid(r, "sender_id"), parse(families.SenderApprovalInput, d)
     )
 
 
 async def _grant_referrer(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
     return await families.grant_referrer_access(s, a, f, parse(families.ReferrerAccessInput, d))
 
 
 async def _revoke_referrer(
-    s: CentreServices, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
 ) -> object:
-    await families.revoke_referrer_access(s, a, f, _id(r, "access_id"))
+    await families.revoke_referrer_access(s, a, f, path_uuid(r, "access_id"))
     return None
 
 

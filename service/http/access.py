@@ -8,8 +8,31 @@ user may touch a family is decided only by ``may_access_family``.
 
 from __future__ import annotations
 
+# The route types live in service.http.rules (a leaf); they are re-exported here because
+# every capability declares its routes with them beside add_route.
+__all__ = [
+    "ALL_ROLES",
+    "CENTRE_ROLES",
+    "PUBLIC",
+    "STAFF_ROLES",
+    "Access",
+    "Actor",
+    "FamilyLookup",
+    "add_route",
+    "current_actor",
+    "current_family",
+    "declare",
+    "family_in_path",
+    "family_of",
+    "family_of_call",
+    "family_of_item",
+    "family_of_opening_session",
+    "may_access_family",
+    "path_uuid",
+    "signed_in",
+]
+
 import uuid
-from collections.abc import Awaitable, Callable, Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -19,108 +42,29 @@ from sqlalchemy import bindparam, select
 
 from service.appkeys import ACCESS_RULES, ACTOR, FAMILY_ID, SESSIONMAKER
 from service.errors import Forbidden, NotFound, NotSignedIn
+from service.http.rules import (
+    ALL_ROLES,
+    CENTRE_ROLES,
+    PUBLIC,
+    STAFF_ROLES,
+    Access,
+    Actor,
+    FamilyLookup,
+    family_in_path,
+    family_of,
+    family_of_call,
+    family_of_item,
+    family_of_opening_session,
+    path_uuid,
+    signed_in,
+)
 from storage.db import Queryable
 from storage.models import (
-    Call,
     Family,
     FamilySender,
-    Item,
-    OpeningSession,
     ReferrerAccess,
     Role,
 )
-
-CENTRE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.SUPERVISOR})
-STAFF_ROLES = frozenset({Role.ADMIN, Role.STAFF})
-ALL_ROLES = frozenset(Role)
-
-
-@dataclass(frozen=True)
-class Actor:
-    """The signed-in user behind a request."""
-
-    user_id: uuid.UUID
-    role: Role
-    centre_id: uuid.UUID
-    display_name: str
-    email: str
-    session_token_hash: str
-    csrf_token: str
-    second_factor_done: bool
-
-    @property
-    def needs_second_factor(self) -> bool:
-        return self.role.is_centre_staff
-
-
-FamilyLookup = Callable[[Queryable, web.Request], Awaitable[uuid.UUID | None]]
-
-
-@dataclass(frozen=True)
-class Access:
-    """What a route requires. ``roles=None`` means public."""
-
-    roles: frozenset[Role] | None
-    family: FamilyLookup | None = None
-    # Staff who signed in with a password but not yet the second factor may only reach
-    # the two-factor pages.
-    before_second_factor: bool = False
-
-    @property
-    def public(self) -> bool:
-        return self.roles is None
-
-
-PUBLIC = Access(roles=None)
-
-
-def signed_in(
-    roles: Iterable[Role] = ALL_ROLES,
-    *,
-    family: FamilyLookup | None = None,
-    before_second_factor: bool = False,
-) -> Access:
-    return Access(frozenset(roles), family, before_second_factor)
-
-
-# --- how a route names its family ------------------------------------------------------
-
-
-def _uuid(request: web.Request, name: str) -> uuid.UUID | None:
-    try:
-        return uuid.UUID(request.match_info[name])
-    except (KeyError, ValueError):
-        return None
-
-
-def family_in_path(name: str = "family_id") -> FamilyLookup:
-    async def lookup(session: Queryable, request: web.Request) -> uuid.UUID | None:
-        return _uuid(request, name)
-
-    return lookup
-
-
-def _family_of(model: type[Item] | type[Call] | type[OpeningSession], name: str) -> FamilyLookup:
-    async def lookup(session: Queryable, request: web.Request) -> uuid.UUID | None:
-        key = _uuid(request, name)
-        if key is None:
-            return None
-        return await session.scalar(select(model.family_id).where(model.id == key))
-
-    return lookup
-
-
-def family_of_item(name: str = "item_id") -> FamilyLookup:
-    return _family_of(Item, name)
-
-
-def family_of_call(name: str = "call_id") -> FamilyLookup:
-    return _family_of(Call, name)
-
-
-def family_of_opening_session(name: str = "session_id") -> FamilyLookup:
-    return _family_of(OpeningSession, name)
-
 
 # Built once: one of these runs on every request that names a family.
 _FAMILY_CENTRE = select(Family.centre_id).where(Family.id == bindparam("family_id"))
@@ -280,7 +224,7 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
                 checked = await _check_family(session, request, actor, access.family)
         if not checked.allowed or checked.family_id is None:
             # Same answer whether the family exists or not: ids are not to be probed.
-            raise NotFound("We could not find that.")
+            raise NotFound()
         request[FAMILY_ID] = checked.family_id
     return await handler(request)
 

@@ -1,14 +1,24 @@
 """The letterbox: intake (sanitiser, scanner, clamd), moderation, opening sessions, replies,
-physical gifts and the parent's view. ``setup(app)`` adds its routes; ``service.app`` owns the sanitiser pool
-(``intake.sanitiser_pool_ctx``)."""
+physical gifts and the parent's view."""
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+
 from aiohttp import web
+
+from service.typedefs import CleanupContext
 
 
 def setup(app: web.Application) -> None:
     # Imported here, not at module import: nothing happens at import time of the package.
     from service.letterbox import views
 
-    views.setup_routes(app)
+    views.setup(app)
+
+
+def cleanup_contexts() -> Sequence[CleanupContext]:
+    from service.letterbox.intake import sanitiser_pool_ctx
+
+    # Uploads are sanitised and images redacted in worker processes, never on the event loop.
+    return (sanitiser_pool_ctx,)

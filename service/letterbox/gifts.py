@@ -15,20 +15,17 @@ from aiohttp import web
 from sqlalchemy import bindparam, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS, VAULT
+from service.appkeys import KEYRING, SETTINGS, VAULT
 from service.errors import Conflict, Invalid, NotFound
-from service.http.access import Actor
+from service.http.access import Actor, family_of
 from service.letterbox.intake import (
     Submission,
-    record_actor,
-    record_log,
     sanitise_uploads,
     scan_for_malware,
 )
 from service.localtime import day_in_words
-from storage.db import Queryable
+from service.services import Services
 from storage.models import FamilySender, GiftStatus, ObjectRole, PhysicalGift
-from storage.record import record_transaction
 
 DESCRIPTION_PURPOSE = "gift-description"
 MAX_DESCRIPTION_CHARS = 500
@@ -52,13 +49,8 @@ STATUS_WORDS = {
 }
 
 
-async def family_of_gift(session: Queryable, request: web.Request) -> uuid.UUID | None:
-    """Access lookup: the family a gift in the path belongs to."""
-    try:
-        gift_id = uuid.UUID(request.match_info["gift_id"])
-    except (KeyError, ValueError):
-        return None
-    return await session.scalar(select(PhysicalGift.family_id).where(PhysicalGift.id == gift_id))
+# Access lookup: the family a gift in the path belongs to.
+family_of_gift = family_of(PhysicalGift, "gift_id")
 
 
 async def log_received(
@@ -88,7 +80,7 @@ async def log_received(
     photos = await sanitise_uploads(app, submission.files)
     if photos and photos[0].kind != "image":
         raise Invalid("The gift photo must be a photo, not a document.", field="files")
-    async with record_transaction(app[SESSIONMAKER], record_log(app), record_actor(actor)) as work:
+    async with Services.of(app).transaction(actor) as work:
         session = work.session
         if from_user is not None:
             sender = await session.scalar(
@@ -146,14 +138,14 @@ async def advance(
     app: web.Application, actor: Actor, gift_id: uuid.UUID, step: str
 ) -> dict[str, Any]:
     if step not in STEPS:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     target, allowed_from, event = STEPS[step]
-    async with record_transaction(app[SESSIONMAKER], record_log(app), record_actor(actor)) as work:
+    async with Services.of(app).transaction(actor) as work:
         gift = await work.session.scalar(
             select(PhysicalGift).where(PhysicalGift.id == gift_id).with_for_update()
         )
         if gift is None:
-            raise NotFound("We could not find that.")
+            raise NotFound()
         if gift.status not in allowed_from:
             raise Conflict(
                 f"This gift is {gift.status.value.replace('_', ' ')}; it cannot be marked "

@@ -29,7 +29,7 @@ from sqlalchemy import delete, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts.security_log import log_security_event
+from service.accounts import log_security_event
 from service.appkeys import KEYRING, SANITISER_POOL, SESSIONMAKER, SETTINGS, VAULT, WORD_READER
 from service.errors import Conflict, Invalid, LetterboxError, TooLarge, Unavailable, Unsupported
 from service.http.access import Actor

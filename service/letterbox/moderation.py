@@ -161,7 +161,7 @@ async def queue(
 async def load_item(session: AsyncSession, item_id: uuid.UUID) -> tuple[Item, list[ItemPart]]:
     item = await session.get(Item, item_id)
     if item is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     parts = list(
         (
             await session.scalars(
@@ -177,7 +177,7 @@ async def read_object(
 ) -> bytes:
     stored = await session.get(StoredObject, object_id) if object_id is not None else None
     if stored is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     return await app[VAULT].read_bytes(session, stored)
 
 
@@ -547,7 +547,7 @@ async def _lock_item(session: AsyncSession, item_id: uuid.UUID) -> Item:
         .execution_options(populate_existing=True)
     )
     if item is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     return item
 
 

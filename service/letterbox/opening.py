@@ -22,18 +22,18 @@ from aiohttp import web
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts.passwords import verify_password
-from service.accounts.throttle import (
-    Policy,
-    record_failure,
-    record_success,
-    wait_needed,
+from service.accounts import (
+    ThrottlePolicy,
+    throttle_failure,
+    throttle_success,
+    throttle_wait_needed,
+    verify_password,
 )
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import Actor
-from service.letterbox.intake import record_actor, record_log
 from service.letterbox.moderation import delivered_parts
+from service.services import Services
 from storage.models import (
     Child,
     ContactLevel,
@@ -47,7 +47,6 @@ from storage.models import (
     PartKind,
     User,
 )
-from storage.record import record_transaction
 
 DELIVERED = frozenset({ItemStatus.APPROVED, ItemStatus.OPENED})
 NOTE_PURPOSE = "observation-note"
@@ -55,7 +54,9 @@ MAX_NOTE_CHARS = 10_000
 
 # A few free tries, then a growing delay: the staff member mistyping is fine, a child trying
 # every word they know is not.
-LEAVE_CHILD_VIEW = Policy(3, timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=12))
+LEAVE_CHILD_VIEW = ThrottlePolicy(
+    3, timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=12)
+)
 
 
 def device_cookie_name(secure: bool) -> str:
@@ -76,7 +77,7 @@ async def start_session(
     app: web.Application, actor: Actor, family_id: uuid.UUID, child_id: uuid.UUID
 ) -> StartedSession:
     token = secrets.token_urlsafe(32)
-    async with record_transaction(app[SESSIONMAKER], record_log(app), record_actor(actor)) as work:
+    async with Services.of(app).transaction(actor) as work:
         child = await work.session.get(Child, child_id)
         if child is None or child.family_id != family_id:
             raise Invalid("Choose one of this family's children.", field="child_id")
@@ -107,7 +108,7 @@ async def start_session(
 async def active_session(session: AsyncSession, session_id: uuid.UUID) -> OpeningSession:
     opening = await session.get(OpeningSession, session_id)
     if opening is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     if opening.ended_at is not None:
         raise Conflict("This opening session has ended.", code="session_ended")
     return opening
@@ -152,7 +153,7 @@ async def child_items(session: AsyncSession, opening: OpeningSession) -> list[It
 async def child_item(session: AsyncSession, opening: OpeningSession, item_id: uuid.UUID) -> Item:
     item = await session.scalar(select(Item).where(Item.id == item_id, _for_child(opening)))
     if item is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     return item
 
 
@@ -176,7 +177,7 @@ async def delivered_content(
 async def open_item(
     app: web.Application, actor: Actor, session_id: uuid.UUID, item_id: uuid.UUID
 ) -> None:
-    async with record_transaction(app[SESSIONMAKER], record_log(app), record_actor(actor)) as work:
+    async with Services.of(app).transaction(actor) as work:
         opening = await active_session(work.session, session_id)
         item = await child_item(work.session, opening, item_id)
         now = datetime.now(UTC)
@@ -216,7 +217,7 @@ async def leave_child_view(
     the device cannot simply keep trying."""
     keys = [(f"leave:{session_id}", LEAVE_CHILD_VIEW)]
     async with app[SESSIONMAKER]() as session:
-        wait = await wait_needed(session, keys)
+        wait = await throttle_wait_needed(session, keys)
         user = await session.get(User, actor.user_id)
         password_hash = user.password_hash if user is not None else None
     if wait is not None:
@@ -226,22 +227,22 @@ async def leave_child_view(
         )
     if not await verify_password(app[SETTINGS], password_hash, password):
         async with app[SESSIONMAKER].begin() as session:
-            await record_failure(session, keys)
+            await throttle_failure(session, keys)
         raise Forbidden(
             "That password is not right. Please ask the staff member.", code="wrong_password"
         )
     async with app[SESSIONMAKER].begin() as session:
-        await record_success(session, keys)
-    async with record_transaction(app[SESSIONMAKER], record_log(app), record_actor(actor)) as work:
+        await throttle_success(session, keys)
+    async with Services.of(app).transaction(actor) as work:
         opening = await work.session.get(OpeningSession, session_id)
         if opening is None:
-            raise NotFound("We could not find that.")
+            raise NotFound()
         # Unlocking the device is plumbing (exempt from the record); ending records attendance.
         opening.device_token_hash = None
 
 
 async def end_session(app: web.Application, actor: Actor, session_id: uuid.UUID) -> dict[str, Any]:
-    async with record_transaction(app[SESSIONMAKER], record_log(app), record_actor(actor)) as work:
+    async with Services.of(app).transaction(actor) as work:
         opening = await active_session(work.session, session_id)
         now = datetime.now(UTC)
         opening.ended_at = now
@@ -284,10 +285,10 @@ async def add_observation_note(
         raise Invalid("Please write the note.", field="text")
     if len(text) > MAX_NOTE_CHARS:
         raise Invalid(f"A note may be at most {MAX_NOTE_CHARS:,} characters.", field="text")
-    async with record_transaction(app[SESSIONMAKER], record_log(app), record_actor(actor)) as work:
+    async with Services.of(app).transaction(actor) as work:
         opening = await work.session.get(OpeningSession, session_id)
         if opening is None:
-            raise NotFound("We could not find that.")
+            raise NotFound()
         family = await work.session.get(Family, opening.family_id)
         assert family is not None  # noqa: S101 - foreign key
         if family.contact_level is not ContactLevel.SUPERVISED:
@@ -324,7 +325,7 @@ async def add_observation_note(
 async def staff_session_view(session: AsyncSession, session_id: uuid.UUID) -> dict[str, Any]:
     opening = await session.get(OpeningSession, session_id)
     if opening is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     family = await session.get(Family, opening.family_id)
     child = await session.get(Child, opening.child_id)
     assert family is not None and child is not None  # noqa: S101 - foreign keys

@@ -85,7 +85,7 @@ async def visible_item(
         select(Item).where(Item.id == item_id, Item.family_id == family_id, _visible(actor))
     )
     if item is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     return item
 
 
@@ -176,9 +176,9 @@ async def delivered_part(
     """A delivered part of a delivered reply, with a download file name."""
     item = await visible_item(session, actor, family_id, item_id)
     if item.direction is not Direction.TO_PARENT:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     part = await session.get(ItemPart, part_id)
     if part is None or part.item_id != item.id or part.delivered_object_id is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     extension = _EXTENSIONS.get(part.media_type, "bin")
     return part, f"reply-{item.submitted_at:%Y-%m-%d}-{part.position + 1}.{extension}"

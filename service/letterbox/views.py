@@ -25,6 +25,7 @@ from service.http.access import (
     family_in_path,
     family_of_item,
     family_of_opening_session,
+    path_uuid,
     signed_in,
 )
 from service.letterbox import gifts, intake, moderation, opening, parent
@@ -53,13 +54,6 @@ ADMINS = frozenset({Role.ADMIN})
 SANDBOX_CSP = "default-src 'none'; img-src 'self'; sandbox"
 
 
-def _uuid(request: web.Request, name: str) -> uuid.UUID:
-    try:
-        return uuid.UUID(request.match_info[name])
-    except (KeyError, ValueError):
-        raise NotFound("We could not find that.") from None
-
-
 async def _json_body(request: web.Request) -> dict[str, Any]:
     try:
         data = await request.json()
@@ -80,7 +74,7 @@ async def stream_object(
         "image/heic",
         "application/pdf",
     ) and not (stored.media_type.startswith("text/plain")):
-        raise NotFound("We could not find that.")
+        raise NotFound()
     async with request.app[SESSIONMAKER]() as session:
         chunks = await request.app[VAULT].open(session, stored)
     response = web.StreamResponse()
@@ -106,11 +100,11 @@ async def stream_object(
 
 async def _stored(request: web.Request, object_id: uuid.UUID | None) -> StoredObject:
     if object_id is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     async with request.app[SESSIONMAKER]() as session:
         stored = await session.get(StoredObject, object_id)
     if stored is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     return stored
 
 
@@ -155,7 +149,7 @@ async def parent_item_json(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[SESSIONMAKER]() as session:
         item = await parent.visible_item(
-            session, actor, current_family(request), _uuid(request, "item_id")
+            session, actor, current_family(request), path_uuid(request, "item_id")
         )
         body = await parent.item_view(request.app, session, actor, item)
     return web.json_response(body)
@@ -168,12 +162,12 @@ async def _parent_part(request: web.Request, *, attachment: bool) -> web.StreamR
             session,
             actor,
             current_family(request),
-            _uuid(request, "item_id"),
-            _uuid(request, "part_id"),
+            path_uuid(request, "item_id"),
+            path_uuid(request, "part_id"),
         )
     stored = await _stored(request, part.delivered_object_id)
     if not attachment and not stored.media_type.startswith("image/"):
-        raise NotFound("We could not find that.")
+        raise NotFound()
     filename = name.rsplit(".", 1)[0] + "." + _extension(stored.media_type)
     return await stream_object(request, stored, attachment=attachment, filename=filename)
 
@@ -243,7 +237,7 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
 
 async def moderation_item_json(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONMAKER]() as session:
-        body = await moderation.moderator_view(request.app, session, _uuid(request, "item_id"))
+        body = await moderation.moderator_view(request.app, session, path_uuid(request, "item_id"))
     return web.json_response(body)
 
 
@@ -256,7 +250,7 @@ async def _item_page(
 ) -> web.StreamResponse:
     actor = current_actor(request)
     async with request.app[SESSIONMAKER]() as session:
-        body = await moderation.moderator_view(request.app, session, _uuid(request, "item_id"))
+        body = await moderation.moderator_view(request.app, session, path_uuid(request, "item_id"))
     return aiohttp_jinja2.render_template(
         "staff/item.html",
         request,
@@ -277,7 +271,7 @@ async def moderation_item_page(request: web.Request) -> web.StreamResponse:
 async def decide_json(request: web.Request) -> web.StreamResponse:
     decision = DecisionRequest.from_json(await _json_body(request))
     result = await moderation.decide(
-        request.app, current_actor(request), _uuid(request, "item_id"), decision
+        request.app, current_actor(request), path_uuid(request, "item_id"), decision
     )
     return web.json_response(result)
 
@@ -337,7 +331,7 @@ def _form_field(field: str | None) -> str:
 
 async def decide_form(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    item_id = _uuid(request, "item_id")
+    item_id = path_uuid(request, "item_id")
     try:
         await moderation.decide(request.app, current_actor(request), item_id, _form_decision(form))
     except (Invalid, Forbidden, Conflict) as exc:
@@ -360,11 +354,11 @@ async def decide_form(request: web.Request) -> web.StreamResponse:
 async def staff_object(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     which = request.match_info["which"]
-    item_id = _uuid(request, "item_id")
+    item_id = path_uuid(request, "item_id")
     async with request.app[SESSIONMAKER]() as session:
-        part = await session.get(ItemPart, _uuid(request, "part_id"))
+        part = await session.get(ItemPart, path_uuid(request, "part_id"))
     if part is None or part.item_id != item_id:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     if which == "original":
         # The original is sealed for the record: admins only.
         if actor.role is not Role.ADMIN:
@@ -510,7 +504,7 @@ async def staff_family_page(request: web.Request) -> web.StreamResponse:
 
 
 async def _child_session(request: web.Request) -> tuple[uuid.UUID, OpeningSession]:
-    session_id = _uuid(request, "session_id")
+    session_id = path_uuid(request, "session_id")
     async with request.app[SESSIONMAKER]() as session:
         found = await opening.active_session(session, session_id)
     opening.check_device(request, found)
@@ -558,7 +552,7 @@ async def child_items_json(request: web.Request) -> web.StreamResponse:
 
 async def _open_and_show(request: web.Request) -> dict[str, Any]:
     session_id, found = await _child_session(request)
-    item_id = _uuid(request, "item_id")
+    item_id = path_uuid(request, "item_id")
     await opening.open_item(request.app, current_actor(request), session_id, item_id)
     async with request.app[SESSIONMAKER]() as session:
         item = await opening.child_item(session, found, item_id)
@@ -580,11 +574,11 @@ async def child_open_form(request: web.Request) -> web.StreamResponse:
 
 async def child_item_page(request: web.Request) -> web.StreamResponse:
     session_id, found = await _child_session(request)
-    item_id = _uuid(request, "item_id")
+    item_id = path_uuid(request, "item_id")
     async with request.app[SESSIONMAKER]() as session:
         item = await opening.child_item(session, found, item_id)
         if item.opened_at is None:
-            raise NotFound("We could not find that.")
+            raise NotFound()
         content = await opening.delivered_content(
             request.app, session, item, f"/child/sessions/{session_id}/items/{item_id}/parts"
         )
@@ -595,15 +589,15 @@ async def child_item_page(request: web.Request) -> web.StreamResponse:
 
 async def child_picture(request: web.Request) -> web.StreamResponse:
     _, found = await _child_session(request)
-    item_id = _uuid(request, "item_id")
+    item_id = path_uuid(request, "item_id")
     async with request.app[SESSIONMAKER]() as session:
         item = await opening.child_item(session, found, item_id)
-        part = await session.get(ItemPart, _uuid(request, "part_id"))
+        part = await session.get(ItemPart, path_uuid(request, "part_id"))
     if part is None or part.item_id != item.id or part.delivered_object_id is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     stored = await _stored(request, part.delivered_object_id)
     if stored.role is not ObjectRole.DELIVERED or not stored.media_type.startswith("image/"):
-        raise NotFound("We could not find that.")
+        raise NotFound()
     return await stream_object(
         request, stored, attachment=False, filename=f"picture.{_extension(stored.media_type)}"
     )
@@ -618,7 +612,7 @@ async def child_reply(request: web.Request) -> web.StreamResponse:
 
 async def child_leave(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    session_id = _uuid(request, "session_id")
+    session_id = path_uuid(request, "session_id")
     try:
         await opening.leave_child_view(
             request.app, current_actor(request), session_id, str(form.get("password", ""))
@@ -634,21 +628,24 @@ async def child_leave(request: web.Request) -> web.StreamResponse:
 
 async def staff_session_page(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONMAKER]() as session:
-        view = await opening.staff_session_view(session, _uuid(request, "session_id"))
+        view = await opening.staff_session_view(session, path_uuid(request, "session_id"))
     return aiohttp_jinja2.render_template("staff/session.html", request, view)
 
 
 async def note_json(request: web.Request) -> web.StreamResponse:
     body = await _json_body(request)
     note_id = await opening.add_observation_note(
-        request.app, current_actor(request), _uuid(request, "session_id"), str(body.get("text", ""))
+        request.app,
+        current_actor(request),
+        path_uuid(request, "session_id"),
+        str(body.get("text", "")),
     )
     return web.json_response({"note_id": str(note_id)}, status=201)
 
 
 async def note_form(request: web.Request) -> web.StreamResponse:
     form = await request.post()
-    session_id = _uuid(request, "session_id")
+    session_id = path_uuid(request, "session_id")
     await opening.add_observation_note(
         request.app, current_actor(request), session_id, str(form.get("text", ""))
     )
@@ -657,7 +654,7 @@ async def note_form(request: web.Request) -> web.StreamResponse:
 
 async def end_json(request: web.Request) -> web.StreamResponse:
     result = await opening.end_session(
-        request.app, current_actor(request), _uuid(request, "session_id")
+        request.app, current_actor(request), path_uuid(request, "session_id")
     )
     response = web.json_response(result)
     _clear_device_cookie(response, request)
@@ -665,7 +662,7 @@ async def end_json(request: web.Request) -> web.StreamResponse:
 
 
 async def end_form(request: web.Request) -> web.StreamResponse:
-    session_id = _uuid(request, "session_id")
+    session_id = path_uuid(request, "session_id")
     await opening.end_session(request.app, current_actor(request), session_id)
     response = _see_other(f"/staff/opening-sessions/{session_id}")
     _clear_device_cookie(response, request)
@@ -697,14 +694,17 @@ async def gift_list(request: web.Request) -> web.StreamResponse:
 
 async def gift_step(request: web.Request) -> web.StreamResponse:
     body = await gifts.advance(
-        request.app, current_actor(request), _uuid(request, "gift_id"), request.match_info["step"]
+        request.app,
+        current_actor(request),
+        path_uuid(request, "gift_id"),
+        request.match_info["step"],
     )
     return web.json_response(body)
 
 
 async def gift_step_form(request: web.Request) -> web.StreamResponse:
     step = request.match_info["step"]
-    gift_id = _uuid(request, "gift_id")
+    gift_id = path_uuid(request, "gift_id")
     family_id = current_family(request)
     try:
         await gifts.advance(request.app, current_actor(request), gift_id, step)
@@ -715,18 +715,18 @@ async def gift_step_form(request: web.Request) -> web.StreamResponse:
 
 async def gift_photo(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONMAKER]() as session:
-        gift = await session.get(PhysicalGift, _uuid(request, "gift_id"))
+        gift = await session.get(PhysicalGift, path_uuid(request, "gift_id"))
     if gift is None or gift.photo_object_id is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     stored = await _stored(request, gift.photo_object_id)
     if stored.role is not ObjectRole.GIFT_PHOTO or not stored.media_type.startswith("image/"):
-        raise NotFound("We could not find that.")
+        raise NotFound()
     return await stream_object(
         request, stored, attachment=False, filename=f"gift.{_extension(stored.media_type)}"
     )
 
 
-def setup_routes(app: web.Application) -> None:
+def setup(app: web.Application) -> None:
     parent_family = signed_in(PARENTS, family=family_in_path())
     parent_item = signed_in(PARENTS, family=family_of_item())
     staff = signed_in(STAFF)

@@ -7,7 +7,7 @@ import asyncio
 import base64
 from collections.abc import Callable
 
-from service.cli import CommandError
+from service.commands import CommandError
 from service.record import verifier
 from service.settings import Settings
 from storage import db

@@ -666,7 +666,7 @@ async def download_export(
     The export must belong to the family (the caller's access was checked for the family);
     the file is checked against the hash its ``export_made`` event recorded."""
     if file not in _MEDIA:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     async with sessionmaker() as session:
         row = await session.scalar(
             select(RecordEvent).where(

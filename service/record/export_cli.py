@@ -11,7 +11,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from service.cli import CommandError
+from service.commands import CommandError
 from service.errors import Invalid
 from service.record import export
 from service.settings import Settings

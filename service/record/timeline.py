@@ -498,7 +498,7 @@ async def family_summary(session: AsyncSession, family_id: uuid.UUID) -> tuple[F
         )
     ).one_or_none()
     if row is None:
-        raise NotFound("We could not find that.")
+        raise NotFound()
     return row[0], row[1]
 
 

@@ -146,9 +146,9 @@ async def download(request: web.Request) -> web.StreamResponse:
     try:
         export_seq = int(request.match_info["export_seq"])
     except ValueError:
-        raise NotFound("We could not find that.") from None
+        raise NotFound() from None
     if file not in ("pdf", "bundle"):
-        raise NotFound("We could not find that.")
+        raise NotFound()
     found = await export.download_export(
         request.app[SESSIONMAKER],
         request.app[KEYRING],

@@ -15,7 +15,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import appkeys
-from service.record import checkpoint_loop
+from service.record.checkpoints import checkpoint_loop
 from storage import db
 from storage import recordformat as rf
 from storage.keyring import KeyRing

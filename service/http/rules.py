@@ -1,0 +1,119 @@
+"""What a route requires and who is asking: the types every capability declares its routes
+with. A leaf module: nothing here reads application state, so ``service.appkeys`` can name
+these types without an import circle. ``service.http.access`` enforces them."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Awaitable, Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import select
+
+from service.errors import NotFound
+from storage.db import Queryable
+from storage.models import Call, Item, OpeningSession, Role
+
+CENTRE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.SUPERVISOR})
+STAFF_ROLES = frozenset({Role.ADMIN, Role.STAFF})
+ALL_ROLES = frozenset(Role)
+
+
+@dataclass(frozen=True)
+class Actor:
+    """The signed-in user behind a request."""
+
+    user_id: uuid.UUID
+    role: Role
+    centre_id: uuid.UUID
+    display_name: str
+    email: str
+    session_token_hash: str
+    csrf_token: str
+    second_factor_done: bool
+
+    @property
+    def needs_second_factor(self) -> bool:
+        return self.role.is_centre_staff
+
+
+FamilyLookup = Callable[[Queryable, web.Request], Awaitable[uuid.UUID | None]]
+
+
+@dataclass(frozen=True)
+class Access:
+    """What a route requires. ``roles=None`` means public."""
+
+    roles: frozenset[Role] | None
+    family: FamilyLookup | None = None
+    # Staff who signed in with a password but not yet the second factor may only reach
+    # the two-factor pages.
+    before_second_factor: bool = False
+
+    @property
+    def public(self) -> bool:
+        return self.roles is None
+
+
+PUBLIC = Access(roles=None)
+
+
+def signed_in(
+    roles: Iterable[Role] = ALL_ROLES,
+    *,
+    family: FamilyLookup | None = None,
+    before_second_factor: bool = False,
+) -> Access:
+    return Access(frozenset(roles), family, before_second_factor)
+
+
+# --- how a route names its family ------------------------------------------------------
+
+
+def path_uuid_or_none(request: web.Request, name: str) -> uuid.UUID | None:
+    try:
+        return uuid.UUID(request.match_info[name])
+    except (KeyError, ValueError):
+        return None
+
+
+def path_uuid(request: web.Request, name: str) -> uuid.UUID:
+    """The id named ``name`` in the path; a malformed one is "not found" like a missing one,
+    so ids cannot be probed."""
+    found = path_uuid_or_none(request, name)
+    if found is None:
+        raise NotFound()
+    return found
+
+
+def family_in_path(name: str = "family_id") -> FamilyLookup:
+    async def lookup(session: Queryable, request: web.Request) -> uuid.UUID | None:
+        return path_uuid_or_none(request, name)
+
+    return lookup
+
+
+def family_of(model: Any, name: str) -> FamilyLookup:
+    """The family of the row of ``model`` whose id is in the path as ``name``."""
+
+    async def lookup(session: Queryable, request: web.Request) -> uuid.UUID | None:
+        key = path_uuid_or_none(request, name)
+        if key is None:
+            return None
+        return await session.scalar(select(model.family_id).where(model.id == key))
+
+    return lookup
+
+
+def family_of_item(name: str = "item_id") -> FamilyLookup:
+    return family_of(Item, name)
+
+
+def family_of_call(name: str = "call_id") -> FamilyLookup:
+    return family_of(Call, name)
+
+
+def family_of_opening_session(name: str = "session_id") -> FamilyLookup:
+    return family_of(OpeningSession, name)
