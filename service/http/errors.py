@@ -8,6 +8,7 @@ never show internals.
 from __future__ import annotations
 
 import logging
+import traceback
 
 import aiohttp_jinja2
 from aiohttp import web
@@ -74,11 +75,18 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(
             request, exc.status, code, message or _PLAIN_MESSAGES.get(exc.status, exc.reason)
         )
-    except (OperationalError, PoolTimeout, ConnectionError, OSError, StoreUnavailable) as exc:
-        # StoreUnavailable: the object store is down or died mid-request; it is not an
-        # OSError, so without this it became a 500 with no Retry-After.
+    except (OperationalError, PoolTimeout, StoreUnavailable) as exc:
+        # StoreUnavailable: the object store is down or died mid-request.
         log.warning("database or store unavailable: %s", type(exc).__name__, exc_info=True)
         return _unavailable(request)
+    except OSError as exc:
+        # A socket or disk failure is an outage only where the database or the object store
+        # met it; anywhere else it is a bug, and a bug must not look like an outage.
+        if _raised_by_database_or_store(exc):
+            log.warning("database or store unavailable: %s", type(exc).__name__, exc_info=True)
+            return _unavailable(request)
+        log.exception("unexpected error")
+        return _internal(request)
     except DBAPIError as exc:
         if exc.connection_invalidated:
             return _unavailable(request)
@@ -87,6 +95,27 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
     except Exception:
         log.exception("unexpected error")
         return _internal(request)
+
+
+# Where a database or store outage surfaces: the drivers, the pool, the object stores.
+_OUTAGE_MODULES = (
+    "asyncpg",
+    "aiosqlite",
+    "sqlite3",
+    "sqlalchemy",
+    "minio",
+    "urllib3",
+    "storage.db",
+    "storage.objects",
+)
+
+
+def _raised_by_database_or_store(exc: BaseException) -> bool:
+    for frame, _ in traceback.walk_tb(exc.__traceback__):
+        module = frame.f_globals.get("__name__", "")
+        if isinstance(module, str) and module.startswith(_OUTAGE_MODULES):
+            return True
+    return False
 
 
 def _unavailable(request: web.Request) -> web.StreamResponse:

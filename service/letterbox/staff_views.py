@@ -1,0 +1,83 @@
+"""What the centre's letterbox pages show, each gathered by one function into one dataclass:
+the moderation queue and a family's letterbox page."""
+
+from __future__ import annotations
+
+import uuid
+from dataclasses import dataclass
+from typing import Any
+
+from aiohttp import web
+from sqlalchemy import Row, select
+
+from service.appkeys import SESSIONMAKER
+from service.http.access import Actor
+from service.letterbox import gifts, moderation
+from storage.models import Child, Direction, Family, FamilySender, OpeningSession, User
+
+
+@dataclass(frozen=True)
+class ModerationQueue:
+    entries: list[moderation.QueueEntry]
+    # (id, case reference) of every family of the centre, for the filter.
+    families: list[Row[uuid.UUID, str]]
+
+
+async def moderation_queue(
+    app: web.Application,
+    actor: Actor,
+    *,
+    family_id: uuid.UUID | None = None,
+    direction: Direction | None = None,
+) -> ModerationQueue:
+    async with app[SESSIONMAKER]() as session:
+        entries = await moderation.queue(
+            session, actor.centre_id, family_id=family_id, direction=direction
+        )
+        families = (
+            await session.execute(
+                select(Family.id, Family.case_reference)
+                .where(Family.centre_id == actor.centre_id)
+                .order_by(Family.case_reference)
+            )
+        ).all()
+    return ModerationQueue(list(entries), list(families))
+
+
+@dataclass(frozen=True)
+class FamilyLetterbox:
+    family: Family
+    children: list[Child]
+    gifts: list[dict[str, Any]]
+    # (user id, display name, relationship to the child) of each approved sender.
+    senders: list[Row[uuid.UUID, str, str]]
+    sessions: list[OpeningSession]
+
+
+async def family_letterbox(app: web.Application, family_id: uuid.UUID) -> FamilyLetterbox:
+    async with app[SESSIONMAKER]() as session:
+        family = await session.get(Family, family_id)
+        if family is None:
+            raise RuntimeError("the access rule let through a family that does not exist")
+        children = (await session.scalars(select(Child).where(Child.family_id == family_id))).all()
+        family_gifts = await gifts.gifts_for_staff(app, session, family_id)
+        senders = (
+            await session.execute(
+                select(User.id, User.display_name, FamilySender.relationship_to_child)
+                .join(FamilySender, FamilySender.user_id == User.id)
+                .where(FamilySender.family_id == family_id, FamilySender.approved.is_(True))
+                .order_by(User.display_name)
+            )
+        ).all()
+        sessions = (
+            await session.scalars(
+                select(OpeningSession)
+                .where(OpeningSession.family_id == family_id)
+                .order_by(OpeningSession.started_at.desc())
+                .limit(20)
+            )
+        ).all()
+    names = {str(user_id): name for user_id, name, _ in senders}
+    for gift in family_gifts:
+        gift["from_name"] = names.get(gift["from_user_id"] or "", "")
+    return FamilyLetterbox(family, list(children), family_gifts, list(senders), list(sessions))
