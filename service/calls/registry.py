@@ -144,7 +144,9 @@ def media_ice_servers(settings: Settings, node: str) -> IceServerSource:
 class Connection:
     """One participant's signalling socket."""
 
-    def __init__(self, ws: web.WebSocketResponse, role: CallRole, actor: record.Actor) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, role: CallRole, actor: record.EventAuthor
+    ) -> None:
         self.ws = ws
         self.role = role
         self.actor = actor
@@ -318,7 +320,7 @@ class CallRegistry:
 
     # ------------------------------------------------------------------ supervisor controls
 
-    async def admit(self, live: LiveCall, by: record.Actor) -> None:
+    async def admit(self, live: LiveCall, by: record.EventAuthor) -> None:
         if live.media.admitted:
             return
         # Recorded first: the parent never reaches the child without a record of it.
@@ -326,7 +328,7 @@ class CallRegistry:
         live.media.set_admitted(True)
         await live.broadcast(live.state_message())
 
-    async def pause(self, live: LiveCall, by: record.Actor) -> None:
+    async def pause(self, live: LiveCall, by: record.EventAuthor) -> None:
         if live.media.paused:
             return
         live.media.set_paused(True)  # at once, before anything else
@@ -334,7 +336,7 @@ class CallRegistry:
         await live.send_to("parent", {"type": "paused"})
         await live.broadcast(live.state_message())
 
-    async def resume(self, live: LiveCall, by: record.Actor) -> None:
+    async def resume(self, live: LiveCall, by: record.EventAuthor) -> None:
         if not live.media.paused:
             return
         await self._record(live, by, "call_resumed", {}, must_succeed=True)
@@ -342,11 +344,11 @@ class CallRegistry:
         await live.send_to("parent", {"type": "resumed"})
         await live.broadcast(live.state_message())
 
-    async def warn(self, live: LiveCall, by: record.Actor, text: str) -> None:
+    async def warn(self, live: LiveCall, by: record.EventAuthor, text: str) -> None:
         await self._record(live, by, "call_warned", {"text": record.Sealed(text)})
         await live.send_to("parent", {"type": "warning", "text": text})
 
-    async def note(self, live: LiveCall, by: record.Actor, text: str) -> None:
+    async def note(self, live: LiveCall, by: record.EventAuthor, text: str) -> None:
         """A supervisor's session note: supervised contact only (the schema enforces it too)."""
         if not live.supervised:
             raise Forbidden("Notes are only kept for supervised contact.")
@@ -370,7 +372,7 @@ class CallRegistry:
                 {"note_id": note.id, "call_id": live.call_id},
             )
 
-    async def stop_requested(self, live: LiveCall, by: record.Actor) -> None:
+    async def stop_requested(self, live: LiveCall, by: record.EventAuthor) -> None:
         """The child pressed "I want to stop": alert the supervisor (the decision is theirs),
         then record it (``call_stop_requested``; the actor is the centre device's account)."""
         await live.send_to("supervisor", {"type": "stop-requested"})
@@ -380,7 +382,7 @@ class CallRegistry:
         live.stop_recorded_at = now
         await self._record(live, by, "call_stop_requested", {"as": "child"})
 
-    async def end(self, live: LiveCall, by: record.Actor, reason: str) -> None:
+    async def end(self, live: LiveCall, by: record.EventAuthor, reason: str) -> None:
         """End the call for good: every peer connection closes, every socket hears "ended"."""
         if live.ended:
             return
@@ -418,7 +420,7 @@ class CallRegistry:
 
     async def _run_window(self, live: LiveCall) -> None:
         """Warn ``warning_lead`` before the window ends, then end the call."""
-        system = record.Actor.system()
+        system = record.EventAuthor.system()
         try:
             if not live.warned:
                 await _sleep_until(live.ends_at - self.warning_lead)
@@ -438,7 +440,7 @@ class CallRegistry:
         message = live.ending_soon_message()
         text = f"The call ends in {message['minutes']} minutes."
         try:
-            async with self._transaction(record.Actor.system()) as work:
+            async with self._transaction(record.EventAuthor.system()) as work:
                 call = await work.session.get(Call, live.call_id, with_for_update=True)
                 if call is None or call.warning_sent_at is not None:
                     return False
@@ -506,7 +508,7 @@ class CallRegistry:
         return closed
 
     async def _close_past_call(self, call_id: uuid.UUID, seen: CallStatus, now: datetime) -> bool:
-        async with self._transaction(record.Actor.system()) as work:
+        async with self._transaction(record.EventAuthor.system()) as work:
             call = await work.session.get(Call, call_id, with_for_update=True)
             if call is None or call.status is not seen or call.ends_at > now:
                 return False  # joined, cancelled or ended meanwhile
@@ -526,7 +528,7 @@ class CallRegistry:
     # ------------------------------------------------------------------ helpers
 
     @contextlib.asynccontextmanager
-    async def _transaction(self, actor: record.Actor) -> AsyncIterator[record.RecordedWork]:
+    async def _transaction(self, actor: record.EventAuthor) -> AsyncIterator[record.RecordedWork]:
         services = self.services
         async with record.record_transaction(
             services.sessionmaker, services.record_log, actor
@@ -536,7 +538,7 @@ class CallRegistry:
     async def _record(
         self,
         live: LiveCall,
-        actor: record.Actor,
+        actor: record.EventAuthor,
         kind: str,
         payload: Mapping[str, Any],
         *,

@@ -47,5 +47,5 @@ class CentreServices:
         return f"{self.settings.public_url}{path}"
 
 
-def record_actor(actor: Actor) -> record.Actor:
-    return record.Actor(actor.user_id, actor.role.value)
+def record_actor(actor: Actor) -> record.EventAuthor:
+    return record.EventAuthor(actor.user_id, actor.role.value)
