@@ -1,4 +1,4 @@
-"""The family record's commands, court bundle and offline verifier (storage/record.py is the log).
+"""The family record's commands, court bundle and offline verifier (storage/record/ is the log).
 
 Imports stay inside functions here: ``service.record.verifier`` must run with nothing but
 ``cryptography`` and ``storage/recordformat.py``.
