@@ -45,7 +45,7 @@ from storage.keyring import KeyRing  # noqa: E402
 from storage.keys import MasterKey  # noqa: E402
 from storage.models import ContactLevel, RecordEvent  # noqa: E402
 from storage.objects import LocalObjectStore  # noqa: E402
-from storage.record import Actor, install_record_guard  # noqa: E402
+from storage.record import EventAuthor, install_record_guard  # noqa: E402
 from storage.vault import EncryptedStore  # noqa: E402
 from tests.support.export_world import seed_family  # noqa: E402
 
@@ -121,7 +121,7 @@ async def export_phase(work: Path) -> tuple[Any, list[float], list[float], list[
     )
     print(f"\nseeded {family.events} events in {time.perf_counter() - started:.1f} s")
     period = Period(family.first_at.date(), family.last_at.date())
-    who = Maker(Actor(family.admin_id, "admin"), "Benchmark admin (centre admin)")
+    who = Maker(EventAuthor(family.admin_id, "admin"), "Benchmark admin (centre admin)")
 
     export_times, baseline_times, export_cpu = [], [], []
     made = None

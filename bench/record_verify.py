@@ -36,7 +36,7 @@ from storage.keyring import KeyRing  # noqa: E402
 from storage.keys import MasterKey  # noqa: E402
 from storage.models import Centre, ContactLevel, Family  # noqa: E402
 from storage.record import (  # noqa: E402
-    Actor,
+    EventAuthor,
     RecordLog,
     Sealed,
     StaticKeyPayloadSealer,
@@ -94,7 +94,7 @@ async def build(directory: Path) -> tuple[bytes, bytes, float, float]:
         log = RecordLog(
             StaticKeyPayloadSealer({family.id: os.urandom(32)}), clock=lambda: next(clock)
         )
-        actor = Actor(uuid.uuid4(), "staff")
+        actor = EventAuthor(uuid.uuid4(), "staff")
         began = time.perf_counter()
         for first in range(0, EVENTS, BATCH):
             async with maker.begin() as session:

@@ -26,7 +26,7 @@ from storage.keys import MasterKey, create_key_file
 from storage.models import CentreKey, Family, Referral, User
 from storage.objects import LocalObjectStore, S3ObjectStore
 from storage.reconcile import reconcile
-from storage.record import Actor, KeyRingPayloadSealer, RecordLog, record_transaction
+from storage.record import EventAuthor, KeyRingPayloadSealer, RecordLog, record_transaction
 
 
 class MaintenanceError(CommandError):
@@ -93,7 +93,7 @@ def confirm_shred(case_reference: str, confirmation: str | None) -> None:
 async def run_shred(settings: Settings, case_reference: str) -> int:
     async with resources(settings) as res:
         log = RecordLog(sealer=KeyRingPayloadSealer(res.keyring))
-        async with record_transaction(res.sessionmaker, log, Actor.system()) as work:
+        async with record_transaction(res.sessionmaker, log, EventAuthor.system()) as work:
             family = await work.session.scalar(
                 select(Family).where(Family.case_reference == case_reference)
             )

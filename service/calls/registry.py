@@ -142,7 +142,9 @@ def media_ice_servers(settings: Settings, node: str) -> IceServerSource:
 class Connection:
     """One participant's signalling socket."""
 
-    def __init__(self, ws: web.WebSocketResponse, role: CallRole, actor: record.Actor) -> None:
+    def __init__(
+        self, ws: web.WebSocketResponse, role: CallRole, actor: record.EventAuthor
+    ) -> None:
         self.ws = ws
         self.role = role
         self.actor = actor
@@ -316,7 +318,7 @@ class CallRegistry:
 
     # ------------------------------------------------------------------ supervisor controls
 
-    async def admit(self, live: LiveCall, by: record.Actor) -> None:
+    async def admit(self, live: LiveCall, by: record.EventAuthor) -> None:
         if live.media.admitted:
             return
         # Recorded first: the parent never reaches the child without a record of it.
@@ -324,7 +326,7 @@ class CallRegistry:
         live.media.set_admitted(True)
         await live.broadcast(live.state_message())
 
-    async def pause(self, live: LiveCall, by: record.Actor) -> None:
+    async def pause(self, live: LiveCall, by: record.EventAuthor) -> None:
         if live.media.paused:
             return
         live.media.set_paused(True)  # at once, before anything else
@@ -332,7 +334,7 @@ class CallRegistry:
         await live.send_to("parent", {"type": "paused"})
         await live.broadcast(live.state_message())
 
-    async def resume(self, live: LiveCall, by: record.Actor) -> None:
+    async def resume(self, live: LiveCall, by: record.EventAuthor) -> None:
         if not live.media.paused:
             return
         await self._record(live, by, "call_resumed", {}, must_succeed=True)
@@ -340,11 +342,11 @@ class CallRegistry:
         await live.send_to("parent", {"type": "resumed"})
         await live.broadcast(live.state_message())
 
-    async def warn(self, live: LiveCall, by: record.Actor, text: str) -> None:
+    async def warn(self, live: LiveCall, by: record.EventAuthor, text: str) -> None:
         await self._record(live, by, "call_warned", {"text": record.Sealed(text)})
         await live.send_to("parent", {"type": "warning", "text": text})
 
-    async def note(self, live: LiveCall, by: record.Actor, text: str) -> None:
+    async def note(self, live: LiveCall, by: record.EventAuthor, text: str) -> None:
         """A supervisor's session note: supervised contact only (the schema enforces it too)."""
         if not live.supervised:
             raise Forbidden("Notes are only kept for supervised contact.")
@@ -368,7 +370,7 @@ class CallRegistry:
                 {"note_id": note.id, "call_id": live.call_id},
             )
 
-    async def stop_requested(self, live: LiveCall, by: record.Actor) -> None:
+    async def stop_requested(self, live: LiveCall, by: record.EventAuthor) -> None:
         """The child pressed "I want to stop": alert the supervisor (the decision is theirs),
         then record it (``call_stop_requested``; the actor is the centre device's account)."""
         await live.send_to("supervisor", {"type": "stop-requested"})
@@ -378,7 +380,7 @@ class CallRegistry:
         live.stop_recorded_at = now
         await self._record(live, by, "call_stop_requested", {"as": "child"})
 
-    async def end(self, live: LiveCall, by: record.Actor, reason: str) -> None:
+    async def end(self, live: LiveCall, by: record.EventAuthor, reason: str) -> None:
         """End the call for good: every peer connection closes, every socket hears "ended"."""
         if live.ended:
             return
@@ -416,7 +418,7 @@ class CallRegistry:
 
     async def _run_window(self, live: LiveCall) -> None:
         """Warn ``warning_lead`` before the window ends, then end the call."""
-        system = record.Actor.system()
+        system = record.EventAuthor.system()
         try:
             if not live.warned:
                 await _sleep_until(live.ends_at - self.warning_lead)
@@ -436,7 +438,7 @@ class CallRegistry:
         message = live.ending_soon_message()
         text = f"The call ends in {message['minutes']} minutes."
         try:
-            async with self._transaction(record.Actor.system()) as work:
+            async with self._transaction(record.EventAuthor.system()) as work:
                 call = await work.session.get(Call, live.call_id, with_for_update=True)
                 if call is None or call.warning_sent_at is not None:
                     return False
@@ -504,7 +506,7 @@ class CallRegistry:
         return closed
 
     async def _close_past_call(self, call_id: uuid.UUID, seen: CallStatus, now: datetime) -> bool:
-        async with self._transaction(record.Actor.system()) as work:
+        async with self._transaction(record.EventAuthor.system()) as work:
             call = await work.session.get(Call, call_id, with_for_update=True)
             if call is None or call.status is not seen or call.ends_at > now:
                 return False  # joined, cancelled or ended meanwhile
@@ -524,7 +526,7 @@ class CallRegistry:
     # ------------------------------------------------------------------ helpers
 
     @contextlib.asynccontextmanager
-    async def _transaction(self, actor: record.Actor) -> AsyncIterator[record.RecordedWork]:
+    async def _transaction(self, actor: record.EventAuthor) -> AsyncIterator[record.RecordedWork]:
         services = self.services
         async with record.record_transaction(
             services.sessionmaker, services.record_log, actor
@@ -534,7 +536,7 @@ class CallRegistry:
     async def _record(
         self,
         live: LiveCall,
-        actor: record.Actor,
+        actor: record.EventAuthor,
         kind: str,
         payload: Mapping[str, Any],
         *,

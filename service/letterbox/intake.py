@@ -56,8 +56,13 @@ from storage.models import (
     PartKind,
     SensitiveTerm,
 )
-from storage.record import Actor as RecordActor
-from storage.record import KeyRingPayloadSealer, RecordedWork, RecordLog, record_transaction
+from storage.record import (
+    EventAuthor,
+    KeyRingPayloadSealer,
+    RecordedWork,
+    RecordLog,
+    record_transaction,
+)
 
 log = logging.getLogger(__name__)
 
@@ -128,8 +133,8 @@ def record_log(app: web.Application) -> RecordLog:
     return RecordLog(sealer=KeyRingPayloadSealer(app[KEYRING]))
 
 
-def record_actor(actor: Actor) -> RecordActor:
-    return RecordActor(actor.user_id, actor.role.value)
+def record_actor(actor: Actor) -> EventAuthor:
+    return EventAuthor(actor.user_id, actor.role.value)
 
 
 def refusal_error(refused: IntakeRefused) -> LetterboxError:

@@ -60,7 +60,7 @@ from storage.errors import StorageError
 from storage.keyring import KeyRing
 from storage.models import ObjectRole, RecordEvent, StoredObject
 from storage.record import (
-    Actor,
+    EventAuthor,
     KeyRingPayloadSealer,
     RecordLog,
     load_or_create_signer,
@@ -123,7 +123,7 @@ class Period:
 class Maker:
     """Who makes or downloads an export: the record actor and how the PDF names them."""
 
-    actor: Actor
+    actor: EventAuthor
     name: str
 
 

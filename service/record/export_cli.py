@@ -20,7 +20,7 @@ from storage import db
 from storage.errors import StorageError
 from storage.keyring import KeyRing, load_master_key
 from storage.models import Family
-from storage.record import Actor
+from storage.record import EventAuthor
 from storage.vault import EncryptedStore
 
 __all__ = ["register"]
@@ -54,7 +54,7 @@ async def run_export(
             EncryptedStore(objects, keyring),
             family_id,
             period,
-            export.Maker(Actor.system(), MADE_BY),
+            export.Maker(EventAuthor.system(), MADE_BY),
         )
     finally:
         await objects.close()

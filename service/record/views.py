@@ -47,7 +47,7 @@ NOTICES: Final = {"export-made": "The export was made. Download the PDF and the 
 
 def maker_of(actor: Actor) -> export.Maker:
     return export.Maker(
-        record.Actor(actor.user_id, actor.role.value),
+        record.EventAuthor(actor.user_id, actor.role.value),
         f"{actor.display_name} ({_ROLE_WORDS[actor.role]})",
     )
 

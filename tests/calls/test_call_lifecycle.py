@@ -163,7 +163,7 @@ async def test_live_call_whose_node_vanished_is_ended_by_the_sweep(client: TestC
     )
     # A node took the call live (the parent joined), then crashed before its window ended.
     log = record.RecordLog(sealer=record.KeyRingPayloadSealer(app[KEYRING]))
-    parent = record.Actor(world.users["parent"], "parent")
+    parent = record.EventAuthor(world.users["parent"], "parent")
     async with record.record_transaction(app[SESSIONMAKER], log, parent) as work:
         call = await work.session.get(Call, call_id)
         assert call is not None

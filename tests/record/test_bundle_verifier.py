@@ -30,7 +30,7 @@ from service.record.bundle import (
 )
 from storage import db
 from storage import recordformat as rf
-from storage.record import Actor, RecordLog, load_or_create_signer
+from storage.record import EventAuthor, RecordLog, load_or_create_signer
 from tests.support.record import ROOT, make_family, new_keyring
 
 START = datetime(2025, 3, 1, 9, 0, tzinfo=UTC)
@@ -396,7 +396,7 @@ async def test_bundle_from_the_database_verifies(database_url: str) -> None:
     engine = db.create_engine(database_url)
     keyring = new_keyring()
     log = RecordLog()
-    actor = Actor(uuid.UUID(int=1), "supervisor")
+    actor = EventAuthor(uuid.UUID(int=1), "supervisor")
     times = iter([START + timedelta(days=d) for d in range(10)])
     timed = replace(log, clock=lambda: next(times))
     try:

@@ -25,13 +25,13 @@ APPENDS_PER_WORKER = 60
 WORKER = """
 import asyncio, sys, uuid
 from storage import db
-from storage.record import Actor, RecordLog
+from storage.record import EventAuthor, RecordLog
 
 async def main(url, shared, own, count):
     engine = db.create_engine(url)
     maker = db.create_sessionmaker(engine)
     log = RecordLog()
-    actor = Actor(None, "system")
+    actor = EventAuthor(None, "system")
     async with engine.connect() as connection:
         await connection.exec_driver_sql("SELECT 1")
     print("ready", flush=True)

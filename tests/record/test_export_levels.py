@@ -19,7 +19,7 @@ from storage import db
 from storage import recordformat as rf
 from storage.keyring import KeyRing
 from storage.models import ContactLevel
-from storage.record import Actor, install_record_guard
+from storage.record import EventAuthor, install_record_guard
 from tests.support.export_world import (
     NOTE_TEXT,
     REJECT_REASON,
@@ -62,7 +62,7 @@ async def _export_text(
         None,
         family.family_id,
         Period(family.first_at.date(), family.last_at.date()),
-        Maker(Actor(family.admin_id, "admin"), "Alex Admin (centre admin)"),
+        Maker(EventAuthor(family.admin_id, "admin"), "Alex Admin (centre admin)"),
     )
     assert made.events == family.events
     return "\n".join(pdf_pages_text(made.pdf, tmp_path)), made.pdf, made.bundle
@@ -114,7 +114,7 @@ async def test_export_holds_only_the_events_of_its_period(
         None,
         family.family_id,
         Period(second_day, second_day),
-        Maker(Actor(family.admin_id, "admin"), "Alex Admin (centre admin)"),
+        Maker(EventAuthor(family.admin_id, "admin"), "Alex Admin (centre admin)"),
     )
     verdict = verifier.verify_bundle(made.bundle, pdf=made.pdf)
     per_cycle = (family.events - 2) // 3

@@ -35,8 +35,8 @@ from storage.models import (
 )
 from storage.record import (
     ERASED,
-    Actor,
     CheckpointInconsistent,
+    EventAuthor,
     KeyRingPayloadSealer,
     RecordError,
     RecordLog,
@@ -53,7 +53,7 @@ from storage.record import (
 from tests.support.record import make_family, make_user, new_keyring
 from tests.support.settings import make_settings
 
-STAFF = Actor(uuid.UUID(int=7), "staff")
+STAFF = EventAuthor(uuid.UUID(int=7), "staff")
 
 
 @pytest.fixture

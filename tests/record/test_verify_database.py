@@ -18,7 +18,7 @@ from storage import recordformat as rf
 from storage.keyring import KeyRing
 from storage.models import FamilyKey, RecordCheckpoint, RecordEvent
 from storage.record import (
-    Actor,
+    EventAuthor,
     KeyRingPayloadSealer,
     RecordLog,
     RecordSigner,
@@ -30,7 +30,7 @@ from storage.record import (
 )
 from tests.support.record import letterbox, make_family, new_keyring
 
-STAFF = Actor(uuid.UUID(int=3), "staff")
+STAFF = EventAuthor(uuid.UUID(int=3), "staff")
 EVENTS_PER_FAMILY = 4
 
 

@@ -131,7 +131,7 @@ async def book_call(
     """A booked call, written directly (the booking rules refuse a start in the past)."""
     now = datetime.now(UTC)
     log = record.RecordLog(sealer=record.KeyRingPayloadSealer(app[KEYRING]))
-    actor = record.Actor(world.users["admin"], "admin")
+    actor = record.EventAuthor(world.users["admin"], "admin")
     async with record.record_transaction(app[SESSIONMAKER], log, actor) as work:
         call = Call(
             family_id=world.family_id,

@@ -30,7 +30,7 @@ from storage.models import (
     User,
 )
 from storage.record import (
-    Actor,
+    EventAuthor,
     KeyRingPayloadSealer,
     RecordedWork,
     RecordLog,
@@ -159,22 +159,22 @@ async def seed_family(
     async with sessionmaker() as session:
         child_id = str(await session.scalar(select(Child.id).where(Child.family_id == family.id)))
 
-    as_admin, as_staff = Actor(admin, "admin"), Actor(staff, "staff")
-    as_parent, as_supervisor = Actor(parent, "parent"), Actor(supervisor, "supervisor")
+    as_admin, as_staff = EventAuthor(admin, "admin"), EventAuthor(staff, "staff")
+    as_parent, as_supervisor = EventAuthor(parent, "parent"), EventAuthor(supervisor, "supervisor")
 
     # One transaction per cycle: a session's identity map grows with every event it appends,
     # so 10,000 events in one transaction would slow each flush down.
     work_box: list[RecordedWork] = []
 
     async def event(
-        kind: str, payload: dict[str, object], actor: Actor, minutes: float = 3
+        kind: str, payload: dict[str, object], actor: EventAuthor, minutes: float = 3
     ) -> None:
         clock.advance(minutes)
         await work_box[0].record(family.id, kind, payload, actor=actor)
         seeded.events += 1
         seeded.kinds[kind] = seeded.kinds.get(kind, 0) + 1
 
-    async def note(where: dict[str, object], author: Actor) -> None:
+    async def note(where: dict[str, object], author: EventAuthor) -> None:
         session = work_box[0].session
         sealed = await keyring.seal_for_family(
             session, family.id, NOTE_TEXT.encode(), "observation-note"

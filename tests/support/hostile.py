@@ -67,7 +67,7 @@ async def seed_world(settings: Settings) -> tuple[World, uuid.UUID]:
         world = await make_world(app)
         now = datetime.now(UTC)
         log = record.RecordLog(sealer=record.KeyRingPayloadSealer(app[KEYRING]))
-        actor = record.Actor(world.admin.user_id, "admin")
+        actor = record.EventAuthor(world.admin.user_id, "admin")
         async with record.record_transaction(app[SESSIONMAKER], log, actor) as work:
             call = Call(
                 family_id=world.family_id,
