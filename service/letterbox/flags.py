@@ -218,12 +218,12 @@ def choices(
     boxes: Mapping[str, Sequence[Box]],
     safe: Mapping[str, str],
 ) -> dict[str, str]:
-    """Each flag's resolution for the decision row: blacked out wins over safe (the words are
-    gone either way); a flag the moderator passed and did not cover is "safe"."""
-    return {
-        flag.id: Choice.BLACK_OUT
-        if covered(flag, spans, boxes.get(flag.part_id, ()))
-        else Choice.SAFE
-        for flag in flags
-        if flag.id in safe or covered(flag, spans, boxes.get(flag.part_id, ()))
-    }
+    """Each resolved flag's choice, for the decision row: blacked out wins over safe (the
+    words are gone either way); a flag passed and not covered is "safe"."""
+    chosen: dict[str, str] = {}
+    for flag in flags:
+        if covered(flag, spans, boxes.get(flag.part_id, ())):
+            chosen[flag.id] = Choice.BLACK_OUT
+        elif flag.id in safe:
+            chosen[flag.id] = Choice.SAFE
+    return chosen

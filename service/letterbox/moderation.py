@@ -580,12 +580,12 @@ def _with_black_out(request: DecisionRequest, item_flags: list[flags.Flag]) -> D
                 f"{flag.describe()} could not be placed on the picture, so it cannot be "
                 "blacked out for you. If you have checked the picture, pass it as safe with "
                 "a reason; otherwise return the item to the sender.",
-                field=f"flag.{flag.id}",
+                field="black_out",
             )
         have = images.get(flag.part_id)
-        boxes = list(have) if isinstance(have, list) else []
         if have is not None and not isinstance(have, list):
             return request  # parse_boxes refuses it, saying what a box looks like
+        boxes = list(have or [])
         for box in flag.boxes:
             entry = [box.x, box.y, box.width, box.height]
             if entry not in boxes:

@@ -349,8 +349,6 @@ def _form_field(field: str | None) -> str:
         return "boxes-" + field.removeprefix("redactions.images.")
     if field is not None and field.startswith("safe_to_pass."):
         return "reason-" + field.removeprefix("safe_to_pass.")
-    if field is not None and field.startswith("flag."):
-        return "flag-" + field.removeprefix("flag.")
     if field in ("flags", "safe_to_pass", "black_out"):
         return "flags"
     if field is not None and (field in ("extra_spans", "message") or field.startswith("boxes-")):
