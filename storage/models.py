@@ -530,8 +530,11 @@ class ModerationDecision(Base):
     item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"), index=True)
     moderator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     decision: Mapped[Decision] = mapped_column(_enum(Decision, "decision"))
-    # Redactions as {"text": [[start, end]…], "images": {part_id: [[x, y, w, h]…]}}.
+    # Redactions as {"text": [[start, end]…], "images": {part_id: [[x, y, w, h]…]}}; an
+    # approval adds "flags": {flag: "black_out" | "safe"}, how it resolved each scanner hit.
     redactions: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    # Return message or rejection reason; for an approval, the sealed JSON {flag: reason} of
+    # the flags passed as safe.
     reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
 

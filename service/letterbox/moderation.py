@@ -16,9 +16,10 @@ object whose deletion fails has no row left and the reconciler removes it as an 
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -30,6 +31,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.appkeys import KEYRING, MAILER, SANITISER_POOL, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
+from service.letterbox import flags
 from service.letterbox.intake import READ_TEXT_PURPOSE, record_actor, record_log, sensitive_terms
 from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, parse_spans, redact_text
 from service.localtime import local_time
@@ -223,13 +225,37 @@ def highlighted(text: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
     return segments
 
 
-def _flagged(words: str, hits: list[dict[str, Any]]) -> dict[str, Any]:
+def _flagged(part_id: uuid.UUID, words: str, hits: list[dict[str, Any]]) -> dict[str, Any]:
     """The scanner's hits on ``words`` for a moderator: highlighted segments, and each hit
-    with the words it matched."""
+    with the words it matched and its flag name (what a decision resolves it by)."""
     return {
         "segments": highlighted(words, hits),
-        "hits": [{**hit, "matched": words[int(hit["start"]) : int(hit["end"])]} for hit in hits],
+        "hits": [
+            {
+                **hit,
+                "flag": flags.flag_id(part_id, index),
+                "matched": words[int(hit["start"]) : int(hit["end"])],
+            }
+            for index, hit in enumerate(hits)
+        ],
     }
+
+
+def _decision_flags(
+    decision: ModerationDecision, reasons: dict[str, str], by_flag: dict[str, dict[str, Any]]
+) -> list[dict[str, Any]]:
+    """An approval's choice for each flag it resolved, for the next moderator to see."""
+    chosen = (decision.redactions or {}).get("flags") or {}
+    return [
+        {
+            "flag": name,
+            "choice": choice,
+            "reason": reasons.get(name),
+            "matched": by_flag.get(name, {}).get("matched"),
+            "category": by_flag.get(name, {}).get("category"),
+        }
+        for name, choice in chosen.items()
+    ]
 
 
 async def moderator_view(
@@ -240,35 +266,6 @@ async def moderator_view(
     assert family is not None  # noqa: S101 - items reference their family by foreign key
     keyring = app[KEYRING]
     sender = await session.get(User, item.sender_id)
-    decisions = await session.execute(
-        select(ModerationDecision, User.display_name)
-        .join(User, User.id == ModerationDecision.moderator_id)
-        .where(ModerationDecision.item_id == item.id)
-        .order_by(ModerationDecision.decided_at)
-    )
-    history = []
-    for decision, name in decisions:
-        reason = None
-        if decision.reason_sealed is not None:
-            # A return message is sealed for the sender to read; a rejection reason is not.
-            purpose = RETURN_PURPOSE if decision.decision is Decision.RETURN else REASON_PURPOSE
-            reason = (
-                await keyring.open_for_family(
-                    session, item.family_id, decision.reason_sealed, purpose
-                )
-            ).decode("utf-8")
-        history.append(
-            {
-                "decision": decision.decision.value,
-                "moderator": name,
-                "moderator_id": str(decision.moderator_id),
-                "decided_at": decision.decided_at.isoformat(),
-                "decided_on": local_time(
-                    decision.decided_at, app[SETTINGS].zone, "%-d %b %Y at %H:%M %Z"
-                ),
-                "reason": reason,
-            }
-        )
     part_views = []
     for part in parts:
         view: dict[str, Any] = {
@@ -279,13 +276,16 @@ async def moderator_view(
             "height": part.height,
             "page_count": part.page_count,
             "removed": list(part.removed_metadata),
-            "hits": list(part.scan_hits),
+            "hits": [
+                {**hit, "flag": flags.flag_id(part.id, index), "matched": ""}
+                for index, hit in enumerate(part.scan_hits)
+            ],
             "delivered": part.delivered_object_id is not None,
         }
         if part.kind is PartKind.TEXT:
             text = (await read_object(app, session, part.sanitised_object_id)).decode("utf-8")
             view["text"] = text
-            view |= _flagged(text, list(part.scan_hits))
+            view |= _flagged(part.id, text, list(part.scan_hits))
             if part.delivered_object_id is not None:
                 view["delivered_text"] = (
                     await read_object(app, session, part.delivered_object_id)
@@ -301,7 +301,7 @@ async def moderator_view(
                     )
                 ).decode("utf-8")
                 view["read_text"] = words
-                view |= _flagged(words, list(part.scan_hits))
+                view |= _flagged(part.id, words, list(part.scan_hits))
                 # "x,y,w,h" lines, as the boxes field takes them: one press covers them all.
                 view["cover_boxes"] = "\n".join(
                     ",".join(str(int(v)) for v in box)
@@ -311,6 +311,55 @@ async def moderator_view(
             if part.delivered_object_id is not None:
                 view["delivered_url"] = f"{base}/delivered"
         part_views.append(view)
+    decisions = await session.execute(
+        select(ModerationDecision, User.display_name)
+        .join(User, User.id == ModerationDecision.moderator_id)
+        .where(ModerationDecision.item_id == item.id)
+        .order_by(ModerationDecision.decided_at)
+    )
+    by_flag = {hit["flag"]: hit for view in part_views for hit in view["hits"]}
+    history: list[dict[str, Any]] = []
+    for decision, name in decisions:
+        reason = None
+        reasons: dict[str, str] = {}
+        if decision.reason_sealed is not None:
+            # A return message is sealed for the sender to read; a rejection reason is not;
+            # an approval's reasons are those for flags passed as safe, by flag.
+            purpose = RETURN_PURPOSE if decision.decision is Decision.RETURN else REASON_PURPOSE
+            opened = (
+                await keyring.open_for_family(
+                    session, item.family_id, decision.reason_sealed, purpose
+                )
+            ).decode("utf-8")
+            if decision.decision in APPROVALS:
+                reasons = json.loads(opened)
+            else:
+                reason = opened
+        history.append(
+            {
+                "decision": decision.decision.value,
+                "moderator": name,
+                "moderator_id": str(decision.moderator_id),
+                "decided_at": decision.decided_at.isoformat(),
+                "decided_on": local_time(
+                    decision.decided_at, app[SETTINGS].zone, "%-d %b %Y at %H:%M %Z"
+                ),
+                "reason": reason,
+                "flags": _decision_flags(decision, reasons, by_flag),
+            }
+        )
+    # A second moderator sees, for each flag, what the first approval chose.
+    first_choices: dict[str, dict[str, Any]] = {}
+    if item.status is ItemStatus.AWAITING_SECOND_APPROVAL:
+        for entry in history:
+            if entry["decision"] in (
+                Decision.APPROVE.value,
+                Decision.APPROVE_WITH_REDACTIONS.value,
+            ):
+                first_choices = {
+                    choice["flag"]: {**choice, "moderator": entry["moderator"]}
+                    for choice in entry["flags"]
+                }
     return {
         "item_id": str(item.id),
         "family_id": str(item.family_id),
@@ -328,6 +377,7 @@ async def moderator_view(
         "age": age_text(datetime.now(UTC) - item.submitted_at),
         "parts": part_views,
         "decisions": history,
+        "first_choices": first_choices,
     }
 
 
@@ -341,6 +391,10 @@ class DecisionRequest:
     text_redactions: object = None
     image_redactions: dict[str, object] = field(default_factory=dict)
     message: str = ""
+    # Flags resolved by choice: passed as safe (flag -> reason), or blacked out exactly where
+    # the scanner found them (added to the redactions).
+    safe_to_pass: dict[str, str] = field(default_factory=dict)
+    black_out: frozenset[str] = frozenset()
 
     @classmethod
     def from_json(cls, data: object) -> DecisionRequest:
@@ -366,7 +420,15 @@ class DecisionRequest:
         message = data.get("message") or data.get("reason") or ""
         if not isinstance(message, str):
             raise Invalid("The message must be text.", field="message")
-        return cls(decision, version, redactions.get("text"), dict(images), message.strip())
+        return cls(
+            decision,
+            version,
+            redactions.get("text"),
+            dict(images),
+            message.strip(),
+            flags.parse_safe(data.get("safe_to_pass")),
+            flags.parse_black_out(data.get("black_out")),
+        )
 
 
 @dataclass
@@ -392,23 +454,225 @@ async def decide(
     # database's write lock is not held meanwhile. The transaction re-checks the version.
     deliveries: list[_Delivery] = []
     summary = {"text_spans": 0, "image_boxes": 0}
+    choices = _FlagChoices()
     async with app[SESSIONMAKER]() as session:
         item, parts = await load_item(session, item_id)
         _check_state(item, request)
         _check_separation(item, actor, request)
         if request.decision in (Decision.APPROVE, Decision.APPROVE_WITH_REDACTIONS):
+            # No approval past an unresolved flag: checked before any redaction work.
+            item_flags, lengths = await _item_flags(app, session, item.family_id, parts)
+            request = _with_black_out(request, item_flags)
+            choices = _resolve_flags(parts, item_flags, lengths, request)
             deliveries = await _prepare_deliveries(app, session, parts, request, summary)
 
     try:
         async with record_transaction(
             app[SESSIONMAKER], record_log(app), record_actor(actor)
         ) as work:
-            result = await _apply(app, work, actor, item_id, request, deliveries, summary)
+            result = await _apply(app, work, actor, item_id, request, deliveries, summary, choices)
     except StaleDataError:
         raise Conflict(CONFLICT_MESSAGE, code="decided_elsewhere") from None
     await _delete_withdrawn(app, result.pop("withdrawn_objects", []))
     await _notify(app, result)
     return result
+
+
+# --- flags: every scanner hit is blacked out or passed as safe before approval -------------------
+
+
+@dataclass
+class _FlagChoices:
+    """How an approval resolved the item's flags: flag -> "black_out" | "safe", the reasons
+    of those passed as safe, and every flag (for the counts in the record)."""
+
+    resolution: dict[str, str] = field(default_factory=dict)
+    reasons: dict[str, str] = field(default_factory=dict)
+    all_flags: list[flags.Flag] = field(default_factory=list)
+
+    def passed(self) -> list[flags.Flag]:
+        return [f for f in self.all_flags if self.resolution.get(f.id) == flags.Choice.SAFE]
+
+    def record(self, actor: Actor) -> dict[str, Any]:
+        """For the decision's record event: the counts and who passed flags as safe; each
+        reason sealed under the family key like other moderation text."""
+        passed = self.passed()
+        payload: dict[str, Any] = {
+            "flags": {
+                "total": len(self.all_flags),
+                "blacked_out": sum(
+                    1 for v in self.resolution.values() if v == flags.Choice.BLACK_OUT
+                ),
+                "passed_as_safe": len(passed),
+                "passed_by": actor.user_id if passed else None,
+            }
+        }
+        if passed:
+            payload["passed_as_safe"] = [
+                {
+                    "flag": f.id,
+                    "part_id": f.part_id,
+                    "category": f.category,
+                    "reason": Sealed(self.reasons[f.id]),
+                }
+                for f in passed
+            ]
+        return payload
+
+    async def seal_reasons(
+        self, app: web.Application, session: AsyncSession, family_id: uuid.UUID
+    ) -> bytes | None:
+        """The reasons for the decision row, sealed (an approval has no other reason)."""
+        reasons = {f.id: self.reasons[f.id] for f in self.passed()}
+        if not reasons:
+            return None
+        return await app[KEYRING].seal_for_family(
+            session, family_id, json.dumps(reasons).encode("utf-8"), REASON_PURPOSE
+        )
+
+
+async def _item_flags(
+    app: web.Application, session: AsyncSession, family_id: uuid.UUID, parts: list[ItemPart]
+) -> tuple[list[flags.Flag], dict[str, int]]:
+    """Every flag of the item, with the words it matched, and each text part's length."""
+    found: list[flags.Flag] = []
+    lengths: dict[str, int] = {}
+    picture = 0
+    for part in parts:
+        if part.kind is PartKind.TEXT:
+            words = (await read_object(app, session, part.sanitised_object_id)).decode("utf-8")
+            lengths[str(part.id)] = len(words)
+            where = "the letter"
+        else:
+            picture += 1
+            words = ""
+            if part.read_text_sealed is not None:
+                words = (
+                    await app[KEYRING].open_for_family(
+                        session, family_id, part.read_text_sealed, READ_TEXT_PURPOSE
+                    )
+                ).decode("utf-8")
+            where = f"picture {picture}"
+        found += flags.flags_of_part(
+            str(part.id), part.kind is PartKind.TEXT, list(part.scan_hits), words, where
+        )
+    return found, lengths
+
+
+def _with_black_out(request: DecisionRequest, item_flags: list[flags.Flag]) -> DecisionRequest:
+    """The request with each flag chosen for blacking out added to the redactions: its span
+    in the letter, or the boxes over its words in a picture."""
+    if not request.black_out:
+        return request
+    flags.check_known(item_flags, request.black_out, "black_out")
+    text = request.text_redactions if request.text_redactions is not None else []
+    images = dict(request.image_redactions)
+    if not isinstance(text, list):
+        return request  # parse_spans refuses it, saying what a span looks like
+    for flag in item_flags:
+        if flag.id not in request.black_out:
+            continue
+        if flag.in_text:
+            text = [*text, [flag.start, flag.end]]
+            continue
+        if not flag.boxes:
+            raise Invalid(
+                f"{flag.describe()} could not be placed on the picture, so it cannot be "
+                "blacked out for you. If you have checked the picture, pass it as safe with "
+                "a reason; otherwise return the item to the sender.",
+                field="black_out",
+            )
+        have = images.get(flag.part_id)
+        if have is not None and not isinstance(have, list):
+            return request  # parse_boxes refuses it, saying what a box looks like
+        boxes = list(have or [])
+        for box in flag.boxes:
+            entry = [box.x, box.y, box.width, box.height]
+            if entry not in boxes:
+                boxes.append(entry)
+        images[flag.part_id] = boxes
+    return replace(request, text_redactions=text, image_redactions=images)
+
+
+def _resolve_flags(
+    parts: list[ItemPart],
+    item_flags: list[flags.Flag],
+    lengths: dict[str, int],
+    request: DecisionRequest,
+) -> _FlagChoices:
+    """Refuse the approval unless every flag is covered by a redaction or passed as safe."""
+    flags.check_known(item_flags, request.safe_to_pass, "safe_to_pass")
+    spans: list[Span] = []
+    boxes: dict[str, list[Box]] = {}
+    for part in parts:
+        if part.kind is PartKind.TEXT:
+            spans = parse_spans(
+                request.text_redactions, lengths[str(part.id)], field="redactions.text"
+            )
+        else:
+            boxes[str(part.id)] = parse_boxes(
+                request.image_redactions.get(str(part.id)),
+                part.width or 0,
+                part.height or 0,
+                field=f"redactions.images.{part.id}",
+            )
+    still_open = flags.unresolved(item_flags, spans, boxes, request.safe_to_pass)
+    if still_open:
+        raise flags.refusal(still_open)
+    return _FlagChoices(
+        flags.choices(item_flags, spans, boxes, request.safe_to_pass),
+        dict(request.safe_to_pass),
+        item_flags,
+    )
+
+
+def _first_choices(first: ModerationDecision) -> tuple[list[Span], dict[str, list[Box]], set[str]]:
+    """What a first approval covered and passed, from its decision row."""
+    chosen = first.redactions or {}
+    spans = [Span(int(a), int(b)) for a, b in chosen.get("text") or []]
+    boxes = {
+        str(part_id): [Box(*(int(v) for v in box)) for box in part_boxes]
+        for part_id, part_boxes in (chosen.get("images") or {}).items()
+    }
+    safe = {k for k, v in (chosen.get("flags") or {}).items() if v == flags.Choice.SAFE}
+    return spans, boxes, safe
+
+
+async def _resolve_confirm(
+    app: web.Application,
+    session: AsyncSession,
+    item: Item,
+    first: ModerationDecision,
+    request: DecisionRequest,
+) -> _FlagChoices:
+    """A confirmation delivers what the first moderator approved: every flag must be resolved
+    by their choices, or passed as safe now by the second moderator."""
+    if request.black_out:
+        raise Invalid(
+            "The copies to deliver were made at the first approval, so nothing more can be "
+            "blacked out now. To black out more, return the item or reject it.",
+            field="black_out",
+        )
+    parts = list(
+        (
+            await session.scalars(
+                select(ItemPart).where(ItemPart.item_id == item.id).order_by(ItemPart.position)
+            )
+        ).all()
+    )
+    item_flags, _ = await _item_flags(app, session, item.family_id, parts)
+    flags.check_known(item_flags, request.safe_to_pass, "safe_to_pass")
+    spans, boxes, first_safe = _first_choices(first)
+    resolved_before = {f.id for f in item_flags} - {
+        f.id for f in flags.unresolved(item_flags, spans, boxes, first_safe)
+    }
+    still_open = flags.unresolved(item_flags, spans, boxes, first_safe | set(request.safe_to_pass))
+    if still_open:
+        raise flags.refusal(still_open)
+    passed_now = {
+        name: flags.Choice.SAFE for name in request.safe_to_pass if name not in resolved_before
+    }
+    return _FlagChoices(passed_now, dict(request.safe_to_pass), item_flags)
 
 
 def _check_separation(item: Item, actor: Actor, request: DecisionRequest) -> None:
@@ -559,6 +823,7 @@ async def _apply(
     request: DecisionRequest,
     deliveries: list[_Delivery],
     summary: dict[str, int],
+    choices: _FlagChoices,
 ) -> dict[str, Any]:
     session = work.session
     keyring = app[KEYRING]
@@ -581,6 +846,10 @@ async def _apply(
         },
         decided_at=now,
     )
+    if request.decision in (Decision.APPROVE, Decision.APPROVE_WITH_REDACTIONS):
+        # Which flags were blacked out and which passed as safe; the reasons sealed.
+        decision.redactions["flags"] = dict(choices.resolution)
+        decision.reason_sealed = await choices.seal_reasons(app, session, item.family_id)
     base: dict[str, Any] = {"item_id": item.id, "decision_id": decision.id}
     result: dict[str, Any] = {"item_id": str(item.id), "decision": request.decision.value}
 
@@ -611,6 +880,7 @@ async def _apply(
                     **base,
                     "decision": request.decision.value,
                     "redactions": summary,
+                    **choices.record(actor),
                     "delivered": delivered,
                     "awaiting_second_approval": True,
                 },
@@ -621,7 +891,12 @@ async def _apply(
             await work.record(
                 item.family_id,
                 "item_moderated",
-                {**base, "decision": request.decision.value, "redactions": summary},
+                {
+                    **base,
+                    "decision": request.decision.value,
+                    "redactions": summary,
+                    **choices.record(actor),
+                },
             )
             await work.record(item.family_id, "item_approved", base)
             await work.record(item.family_id, "item_delivered", {**base, "delivered": delivered})
@@ -645,6 +920,9 @@ async def _apply(
                 "the approval.",
                 code="same_moderator",
             )
+        choices = await _resolve_confirm(app, session, item, first, request)
+        decision.redactions["flags"] = dict(choices.resolution)
+        decision.reason_sealed = await choices.seal_reasons(app, session, item.family_id)
         session.add(decision)
         item.status = ItemStatus.APPROVED
         item.decided_at = now
@@ -667,7 +945,12 @@ async def _apply(
         await work.record(
             item.family_id,
             "item_approved",
-            {**base, "confirms_decision_id": first.id, "first_moderator_id": first.moderator_id},
+            {
+                **base,
+                "confirms_decision_id": first.id,
+                "first_moderator_id": first.moderator_id,
+                **choices.record(actor),
+            },
         )
         await work.record(item.family_id, "item_delivered", {**base, "delivered": delivered})
     elif request.decision is Decision.RETURN:

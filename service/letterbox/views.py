@@ -288,8 +288,23 @@ def _form_decision(form: Any) -> DecisionRequest:
                 raise Invalid(f"“{line}” is not a box like 10,20,100,50.", field=key) from None
         if boxes:
             images[key.removeprefix("boxes-")] = boxes
+    # Each flag's choice: "flag-<name>" is "black_out" or "safe"; "reason-<name>" says why it
+    # is safe. A reason typed without a choice is taken as "safe to pass".
+    black_out: list[str] = []
+    safe: dict[str, str] = {}
+    names = {key.split("-", 1)[1] for key in form if key.startswith(("flag-", "reason-"))}
+    for name in sorted(names):
+        choice = str(form.get(f"flag-{name}", ""))
+        reason = str(form.get(f"reason-{name}", "")).strip()
+        if choice == "black_out":
+            black_out.append(name)
+        elif choice == "safe" or reason:
+            safe[name] = reason
     decision = str(form.get("decision", ""))
-    if decision == Decision.APPROVE.value and (text_spans or images):
+    if decision not in (Decision.APPROVE.value, Decision.CONFIRM.value):
+        # Returning or rejecting resolves nothing: a half-filled choice must not stop it.
+        black_out, safe = [], {}
+    if decision == Decision.APPROVE.value and (text_spans or images or black_out):
         decision = Decision.APPROVE_WITH_REDACTIONS.value
     try:
         version = int(str(form.get("version", "")))
@@ -301,6 +316,8 @@ def _form_decision(form: Any) -> DecisionRequest:
             "version": version,
             "redactions": {"text": text_spans, "images": images},
             "message": str(form.get("message", "")),
+            "safe_to_pass": safe,
+            "black_out": black_out,
         }
     )
 
@@ -311,6 +328,10 @@ def _form_field(field: str | None) -> str:
         return "extra_spans"
     if field is not None and field.startswith("redactions.images."):
         return "boxes-" + field.removeprefix("redactions.images.")
+    if field is not None and field.startswith("safe_to_pass."):
+        return "reason-" + field.removeprefix("safe_to_pass.")
+    if field in ("flags", "safe_to_pass", "black_out"):
+        return "flags"
     if field is not None and (field in ("extra_spans", "message") or field.startswith("boxes-")):
         return field
     return "decision"
@@ -326,7 +347,7 @@ async def decide_form(request: web.Request) -> web.StreamResponse:
         values: dict[str, Any] = {
             key: str(form[key])
             for key in form
-            if key in ("extra_spans", "message") or key.startswith("boxes-")
+            if key in ("extra_spans", "message") or key.startswith(("boxes-", "flag-", "reason-"))
         }
         values["span"] = [str(v) for v in form.getall("span", [])]
         return await _item_page(

@@ -196,3 +196,12 @@ function setupText(holder) {
 
 for (const holder of document.querySelectorAll("[data-redact-picture]")) setupPicture(holder);
 for (const holder of document.querySelectorAll("[data-redact-text]")) setupText(holder);
+
+// A reason typed for a flag means "safe to pass": tick that choice, so what the moderator
+// sees chosen is what the server will be told (without JavaScript the server reads it so too).
+for (const reason of document.querySelectorAll("[data-flag-reason]")) {
+  reason.addEventListener("input", () => {
+    const safe = reason.closest("[data-flag]")?.querySelector("[data-flag-safe]");
+    if (safe && reason.value.trim()) safe.checked = true;
+  });
+}
