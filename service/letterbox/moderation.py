@@ -15,7 +15,6 @@ object whose deletion fails has no row left and the reconciler removes it as an 
 
 from __future__ import annotations
 
-import asyncio
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -498,7 +497,6 @@ async def _prepare_deliveries(
         raise Invalid("This item has no text to black out.", field="redactions.text")
     deliveries = []
     pool = app[SANITISER_POOL]
-    loop = asyncio.get_running_loop()
     for part in parts:
         sanitised = await read_object(app, session, part.sanitised_object_id)
         if part.kind is PartKind.TEXT:
@@ -519,8 +517,8 @@ async def _prepare_deliveries(
         )
         if boxes:
             summary["image_boxes"] += len(boxes)
-            data, media_type = await loop.run_in_executor(
-                pool.executor, fill_boxes, sanitised, boxes
+            data, media_type = await pool.run(
+                part.item_id, app[SETTINGS].sanitise_seconds, fill_boxes, sanitised, boxes
             )
             deliveries.append(_Delivery(part, data, media_type))
         else:
