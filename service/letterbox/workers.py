@@ -7,9 +7,10 @@ its process dies) that process is killed and replaced, and only that job fails. 
 shared between jobs, so a kill never touches another one (a ``ProcessPoolExecutor`` breaks as a
 whole when one worker dies).
 
-Jobs wait in a queue per sender, and a free slot takes the next job round-robin between senders:
-a sender with twenty files holds at most the slots other senders leave idle, and another
-family's letter waits for at most one running file to finish (or hit its limit) before its turn.
+Jobs wait in a queue per sender, and a free slot takes the next job round-robin between senders.
+One sender never runs on every slot at once (at most all but one, when there are two or more),
+so a sender with twenty hostile files leaves a slot for everyone else, and another family's
+letter waits for at most one running file to finish (or hit its limit) before its turn.
 
 Processes start with the forkserver method, so they never inherit the event loop's threads or
 open sockets. Each slot keeps its process warm between jobs (starting one costs the imports of
@@ -139,6 +140,7 @@ class _Process:
 
 @dataclass
 class _Job:
+    sender: Hashable
     function: Callable[..., Any]
     args: tuple[Any, ...]
     seconds: float
@@ -161,16 +163,23 @@ class FileWorkers:
 
     slots: int = field(default_factory=default_slots)
     preload: Sequence[str] = ()
+    # How many of one sender's jobs may run at once; default all slots but one (at least one).
+    per_sender: int = 0
     _queues: dict[Hashable, collections.deque[_Job]] = field(init=False, default_factory=dict)
     # Senders with waiting jobs, in the order they get their next turn.
     _turns: collections.deque[Hashable] = field(init=False, default_factory=collections.deque)
     _idle: list[_Slot] = field(init=False)
     _running: set[asyncio.Task[None]] = field(init=False, default_factory=set)
+    _running_for: collections.Counter[Hashable] = field(
+        init=False, default_factory=collections.Counter
+    )
     _closed: bool = field(init=False, default=False)
 
     def __post_init__(self) -> None:
         if not 1 <= self.slots <= 64:
             raise ValueError("FileWorkers.slots must be between 1 and 64")
+        if self.per_sender <= 0:
+            self.per_sender = max(1, self.slots - 1)
         self._context = multiprocessing.get_context("forkserver")
         self._idle = [_Slot(number) for number in range(self.slots)]
 
@@ -186,7 +195,7 @@ class FileWorkers:
         """
         if self._closed:
             raise RuntimeError("the worker processes are shut down")
-        job = _Job(function, args, seconds, asyncio.get_running_loop().create_future())
+        job = _Job(sender, function, args, seconds, asyncio.get_running_loop().create_future())
         queue = self._queues.get(sender)
         if queue is None:
             queue = self._queues[sender] = collections.deque()
@@ -223,16 +232,18 @@ class FileWorkers:
     # --- scheduling ---------------------------------------------------------------------------
 
     def _next_job(self) -> _Job | None:
-        while self._turns:
-            sender = self._turns.popleft()
+        """The first job of the first sender in line who is under its share of the slots."""
+        for sender in list(self._turns):
+            if self._running_for[sender] >= self.per_sender:
+                continue
+            self._turns.remove(sender)
             queue = self._queues[sender]
             job = queue.popleft()
             if queue:
                 self._turns.append(sender)  # the back of the line for its next file
             else:
                 del self._queues[sender]
-            if not job.done.done():
-                return job
+            return job
         return None
 
     def _withdraw(self, sender: Hashable, job: _Job) -> None:
@@ -249,6 +260,7 @@ class FileWorkers:
             if job is None:
                 return
             slot = self._idle.pop()
+            self._running_for[job.sender] += 1
             task = asyncio.create_task(self._run_on(slot, job), name=f"worker-slot-{slot.number}")
             self._running.add(task)
             task.add_done_callback(self._running.discard)
@@ -268,6 +280,9 @@ class FileWorkers:
             if not job.done.done():
                 job.done.set_result(result)
         finally:
+            self._running_for[job.sender] -= 1
+            if self._running_for[job.sender] <= 0:
+                del self._running_for[job.sender]
             self._idle.append(slot)
             self._dispatch()
 

@@ -124,6 +124,40 @@ async def test_one_senders_pile_of_files_does_not_hold_up_another_senders_file(
         await workers.shutdown()
 
 
+async def test_one_sender_never_holds_every_slot(tmp_path: Path) -> None:
+    workers = FileWorkers(slots=2, preload=PRELOAD)
+    held, open_gate = tmp_path / "held", tmp_path / "open"
+    open_gate.touch()
+    photo = images.small_jpeg((64, 48), (40, 200, 40))
+    try:
+        pile = [
+            asyncio.create_task(
+                workers.run(
+                    "A",
+                    PATIENCE,
+                    worker_jobs.sanitise_when,
+                    held,
+                    tmp_path / f"A-{n}",
+                    photo,
+                    "p.jpg",
+                )
+            )
+            for n in range(3)
+        ]
+        await until(lambda: (tmp_path / "A-0").exists(), "A's first file to be in flight")
+        # A's first file is held running; B's letter still gets the other slot and finishes.
+        _, result = await workers.run(
+            "B", PATIENCE, worker_jobs.sanitise_when, open_gate, tmp_path / "B-0", photo, "b.jpg"
+        )
+        assert result.pages[0].width == 64
+        assert not (tmp_path / "A-1").exists()
+        assert not any(task.done() for task in pile)
+        held.touch()
+        await asyncio.gather(*pile)
+    finally:
+        await workers.shutdown()
+
+
 @pytest.mark.parametrize("crash", [worker_jobs.exit_at_once, worker_jobs.kill_own_process])
 async def test_a_crashing_file_fails_alone_and_its_slot_works_again(
     tmp_path: Path, crash: Callable[[Path], None]
