@@ -323,7 +323,8 @@ class FileWorkers:
             return slot.process
         if slot.process is not None:
             self._kill(slot)
-        process = slot.process = _Process(self._context, self.preload)
+        # Off the loop: the first start also starts the forkserver.
+        process = slot.process = await asyncio.to_thread(_Process, self._context, self.preload)
         try:
             async with asyncio.timeout(START_SECONDS):
                 hello = await process.receive()

@@ -18,7 +18,9 @@ from PIL import Image
 
 from service.letterbox.sanitise import IntakeLimits, IntakeRefused, RefusalCode, sanitise_in_pool
 from service.letterbox.workers import FileWorkers, JobCrashed, JobTimedOut
+from service.settings import SettingsError
 from tests.support import images, worker_jobs
+from tests.support.settings import make_settings
 
 PRELOAD = ("service.letterbox.sanitise", "tests.support.worker_jobs")
 # Generous: a process starting on a busy two-core machine, or a real photo being sanitised.
@@ -241,3 +243,12 @@ async def test_a_file_past_its_limit_is_refused_with_its_name_and_what_to_do() -
     assert "poster.png" in refused.message and "0.05 seconds" in refused.message
     assert "save it again" in refused.message
     assert refused.status == 422
+
+
+def test_the_per_file_time_limit_is_a_setting_that_refuses_nonsense(tmp_path: Path) -> None:
+    database = f"sqlite+aiosqlite:///{tmp_path}/letterbox.db"
+    assert make_settings(database, tmp_path).sanitise_seconds == 60
+    assert make_settings(database, tmp_path, sanitise_seconds="5").sanitise_seconds == 5
+    for nonsense in ("0", "-1", "soon"):
+        with pytest.raises(SettingsError, match="LETTERBOX_SANITISE_SECONDS"):
+            make_settings(database, tmp_path, sanitise_seconds=nonsense)
