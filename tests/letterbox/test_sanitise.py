@@ -449,7 +449,7 @@ def test_huge_pdf_page_is_rendered_at_a_capped_size() -> None:
     assert page.width * page.height <= 5_000_000
 
 
-# --- running in a process pool ------------------------------------------------------------------
+# --- running in a worker process ----------------------------------------------------------------
 
 
 def test_refusal_survives_the_trip_across_processes() -> None:
