@@ -6,10 +6,15 @@ Run as ``python bench/sanitise.py``. Writes bench/results/sanitise.json and scan
    is Pillow alone decoding and re-encoding the same bytes at the same quality, in the same run.
 2. Scanner throughput over the clean-letter corpus, in letters per second; the baseline is one
    plain ``re`` email regex over the same letters.
+3. How long another family's photo letter waits behind a hostile sender: the sender's
+   decompression-heavy PDFs (a few kilobytes that inflate to tens of megabytes of drawing
+   operations, seconds of work each) are in flight in the worker processes while the letter is
+   sanitised; the baseline is the same letter through the same workers with no hostile load.
 """
 
 from __future__ import annotations
 
+import asyncio
 import io
 import json
 import os
@@ -18,6 +23,7 @@ import re
 import statistics
 import sys
 import time
+import zlib
 from collections.abc import Callable
 from datetime import UTC, datetime
 from importlib import metadata
@@ -28,8 +34,17 @@ sys.path.insert(0, str(ROOT))
 
 from PIL import Image  # noqa: E402 - after the path set-up so the repo's packages import
 
-from service.letterbox.sanitise import JPEG_QUALITY, IntakeLimits, sanitise  # noqa: E402
+from service.letterbox.sanitise import (  # noqa: E402
+    JPEG_QUALITY,
+    IntakeLimits,
+    IntakeRefused,
+    SanitisedFile,
+    sanitise,
+    sanitise_in_pool,
+)
 from service.letterbox.scanner import scan  # noqa: E402
+from service.letterbox.workers import FileWorkers  # noqa: E402
+from service.settings import Settings  # noqa: E402
 from tests.support import images  # noqa: E402
 from tests.support.scanner_corpus import clean_letters  # noqa: E402
 
@@ -38,6 +53,11 @@ PHOTO_SIZE = (4000, 3000)
 ROUNDS = 7
 SCAN_ROUNDS = 5
 SAMPLE_TERMS = ("Oakfield Primary", "Hartley", "Brownies", "Kirkstall")
+HOSTILE_FILES = 4
+HOSTILE_PAGES = 20
+HOSTILE_PATHS_PER_PAGE = 200_000
+LETTER_PHOTOS = 2
+WAIT_ROUNDS = 3
 
 
 def machine() -> dict[str, object]:
@@ -131,6 +151,146 @@ def bench_sanitise(*, icc: bytes | None, name: str, note: str) -> dict[str, obje
     }
 
 
+def hostile_pdf() -> tuple[bytes, int]:
+    """Twenty pages sharing one Flate content stream of 200,000 tiny paths: a few kilobytes on
+    the wire, tens of megabytes inflated, seconds of parsing and rendering. Returns the PDF and
+    the bytes it inflates to."""
+    content = b"0 0 m 1 1 l S\n" * HOSTILE_PATHS_PER_PAGE
+    packed = zlib.compress(content, 9)
+    kids = " ".join(f"{3 + n} 0 R" for n in range(HOSTILE_PAGES)).encode()
+    stream_number = 3 + HOSTILE_PAGES
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [" + kids + b"] /Count " + str(HOSTILE_PAGES).encode() + b" >>",
+        *(
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents "
+            + str(stream_number).encode()
+            + b" 0 R >>"
+            for _ in range(HOSTILE_PAGES)
+        ),
+        b"<< /Length "
+        + str(len(packed)).encode()
+        + b" /Filter /FlateDecode >>\nstream\n"
+        + packed
+        + b"\nendstream",
+    ]
+    return images.build_pdf(objects), len(content) * HOSTILE_PAGES
+
+
+async def _letter(
+    workers: FileWorkers, photos: list[bytes], limits: IntakeLimits, seconds: float
+) -> float:
+    started = time.perf_counter()
+    results = await asyncio.gather(
+        *(
+            sanitise_in_pool(
+                workers, photo, f"photo-{n}.jpg", limits, sender="family-b", seconds=seconds
+            )
+            for n, photo in enumerate(photos)
+        )
+    )
+    assert all(isinstance(result, SanitisedFile) for result in results)
+    return time.perf_counter() - started
+
+
+async def _hostile(
+    workers: FileWorkers, pdf: bytes, n: int, limits: IntakeLimits, seconds: float
+) -> tuple[str, float]:
+    started = time.perf_counter()
+    try:
+        await sanitise_in_pool(
+            workers, pdf, f"hostile-{n}.pdf", limits, sender="hostile", seconds=seconds
+        )
+        outcome = "accepted"
+    except IntakeRefused as refused:
+        outcome = str(refused.code)
+    return outcome, time.perf_counter() - started
+
+
+async def _under_hostile_load(
+    workers: FileWorkers, photos: list[bytes], limits: IntakeLimits, seconds: float, rounds: int
+) -> tuple[list[float], bool, tuple[str, float]]:
+    """The letter's time while the hostile sender's PDFs are in the workers; whether they were
+    in flight throughout; the first hostile file's outcome and time."""
+    pdf, _ = hostile_pdf()
+    hostile = [
+        asyncio.create_task(_hostile(workers, pdf, n, limits, seconds))
+        for n in range(HOSTILE_FILES)
+    ]
+    try:
+        await asyncio.sleep(1.0)  # the hostile files are in the workers before the letter
+        loaded = [await _letter(workers, photos, limits, seconds) for _ in range(rounds)]
+        in_flight_throughout = not any(task.done() for task in hostile)
+        first = await hostile[0]
+    finally:
+        for task in hostile:
+            task.cancel()
+        await asyncio.gather(*hostile, return_exceptions=True)
+    return loaded, in_flight_throughout, first
+
+
+async def wait_behind_hostile() -> dict[str, object]:
+    limits = IntakeLimits()
+    seconds = float(Settings.sanitise_seconds)
+    photos = [camera_photo(icc=None) for _ in range(LETTER_PHOTOS)]
+    pdf, inflated = hostile_pdf()
+    workers = FileWorkers(preload=("service.letterbox.sanitise",))
+    try:
+        await _letter(workers, photos, limits, seconds)  # warm every slot's process
+        baseline = [await _letter(workers, photos, limits, seconds) for _ in range(WAIT_ROUNDS)]
+        loaded, in_flight_throughout, (first_outcome, first_seconds) = await _under_hostile_load(
+            workers, photos, limits, seconds, WAIT_ROUNDS
+        )
+        # Baseline rounds on both sides of the load, so drift on a busy machine hits both.
+        baseline += [await _letter(workers, photos, limits, seconds) for _ in range(WAIT_ROUNDS)]
+    finally:
+        await workers.shutdown()
+    # For comparison, the same run without the per-sender share: the hostile sender may hold
+    # every slot, so the letter waits for a hostile file to end (as the shared pool did).
+    uncapped = FileWorkers(preload=workers.preload, per_sender=workers.slots)
+    try:
+        await _letter(uncapped, photos, limits, seconds)
+        uncapped_loaded, _, _ = await _under_hostile_load(uncapped, photos, limits, seconds, 1)
+    finally:
+        await uncapped.shutdown()
+    loaded_s = statistics.median(loaded)
+    base_s = statistics.median(baseline)
+    return {
+        "name": "photo_letter_wait_behind_hostile_pdfs",
+        "unit": "seconds until another family's photo letter is sanitised (median)",
+        "value": round(loaded_s, 3),
+        "baseline_name": "the same letter through the same workers, no hostile load",
+        "baseline_value": round(base_s, 3),
+        "ratio": round(loaded_s / base_s, 3),
+        "ratio_meaning": "with hostile load / without; 1.0 means the hostile files cost the "
+        "letter nothing",
+        "target": "the letter never waits more than one file's time limit "
+        f"({seconds:g} s) beyond its baseline",
+        "params": {
+            "worker_slots": workers.slots,
+            "slots_one_sender_may_hold": workers.per_sender,
+            "time_limit_seconds": seconds,
+            "hostile_files_sent": HOSTILE_FILES,
+            "hostile_pdf_bytes": len(pdf),
+            "hostile_pdf_inflated_bytes": inflated,
+            "hostile_pages": HOSTILE_PAGES,
+            "hostile_first_file_outcome": first_outcome,
+            "hostile_first_file_seconds": round(first_seconds, 2),
+            "hostile_in_flight_throughout": in_flight_throughout,
+            "letter_photos": LETTER_PHOTOS,
+            "letter_bytes": sum(map(len, photos)),
+            "rounds": WAIT_ROUNDS,
+            "loaded_seconds": [round(value, 3) for value in loaded],
+            "without_sender_share_seconds": round(uncapped_loaded[0], 3),
+            "without_sender_share_meaning": "one round with the hostile sender allowed every "
+            "slot: the letter waits for a hostile file to finish or hit its limit",
+            "baseline_seconds": [round(value, 3) for value in baseline],
+        },
+        "machine": machine(),
+        "when": datetime.now(UTC).isoformat(timespec="seconds"),
+    }
+
+
 def bench_scanner() -> dict[str, object]:
     letters = clean_letters()
     email = re.compile(r"[\w.%+-]+@[A-Za-z0-9.-]+\.[A-Za-z]{2,}")
@@ -186,6 +346,7 @@ def main() -> None:
             note="ours also converts the embedded non-sRGB profile to sRGB (LittleCMS); "
             "the baseline does no colour work, so this ratio is not comparable to the target",
         ),
+        asyncio.run(wait_behind_hostile()),
     ]
     (RESULTS / "sanitise.json").write_text(json.dumps(sanitised, indent=2) + "\n")
     for result in sanitised:

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import asyncio
 import uuid
+from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
@@ -19,8 +20,8 @@ if TYPE_CHECKING:
 
     from service.calls.registry import CallRegistry
     from service.http.rules import Access, Actor
-    from service.letterbox.intake import SanitiserPool
     from service.letterbox.ocr import WordReader
+    from service.letterbox.workers import FileWorkers
     from service.notify import Mailer
 
 SETTINGS = web.AppKey("settings", Settings)
@@ -40,8 +41,14 @@ MAILER: web.AppKey[Mailer] = web.AppKey("mailer")
 # Jobs started by the account pages that must not delay the answer (password-reset e-mails,
 # so the answer time does not tell whether an account exists); awaited at shutdown.
 ACCOUNT_TASKS: web.AppKey[set[asyncio.Task[None]]] = web.AppKey("account_tasks")
-# The process pool that sanitises uploads and redacts images, never on the event loop.
-SANITISER_POOL: web.AppKey[SanitiserPool] = web.AppKey("sanitiser_pool")
+# The killable worker processes that sanitise uploads and redact images, never on the event
+# loop (service.letterbox.workers).
+SANITISER_POOL: web.AppKey[FileWorkers] = web.AppKey("sanitiser_pool")
+# Called by intake with every object stored and the transaction not committed; empty unless
+# test mode installs a fault-test hook (service.letterbox.faulttest).
+INTAKE_BEFORE_COMMIT: web.AppKey[list[Callable[[], Awaitable[None]]]] = web.AppKey(
+    "intake_before_commit"
+)
 # Reads the words in sanitised pictures for the scanner; None without tesseract.
 WORD_READER: web.AppKey[WordReader | None] = web.AppKey("word_reader")
 # The live calls of this media node (service.calls.node.calls_ctx).

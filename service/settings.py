@@ -97,6 +97,9 @@ class Settings:
     checkpoint_interval_seconds: int = 3600
     reconcile_interval_seconds: int = 3600
     orphan_age_seconds: int = 24 * 3600
+    # How long one uploaded file may take to sanitise before its worker process is killed and
+    # the file refused (service.letterbox.workers).
+    sanitise_seconds: int = 60
     # Fault tests only (LETTERBOX_TEST_PAUSE_BEFORE_COMMIT, refused unless LETTERBOX_ENV=test):
     # intake writes this file after its objects are stored and waits, before the commit, while
     # the file exists, so a test can kill the process at exactly that point.
@@ -270,6 +273,7 @@ class _Reader:
             ),
             reconcile_interval_seconds=self.integer("RECONCILE_INTERVAL_SECONDS", 3600, minimum=1),
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
+            sanitise_seconds=self.integer("SANITISE_SECONDS", 60, minimum=1, maximum=3600),
             test_pause_before_commit=self._test_pause(mode),
         )
 

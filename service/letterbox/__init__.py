@@ -12,13 +12,18 @@ from service.typedefs import CleanupContext
 
 def setup(app: web.Application) -> None:
     # Imported here, not at module import: nothing happens at import time of the package.
-    from service.letterbox import views
+    from service.appkeys import INTAKE_BEFORE_COMMIT
+    from service.letterbox import faulttest, views
 
+    app[INTAKE_BEFORE_COMMIT] = []
+    # Does nothing unless the settings name a fault test's pause (test mode only).
+    faulttest.install(app)
     views.setup(app)
 
 
 def cleanup_contexts() -> Sequence[CleanupContext]:
     from service.letterbox.intake import sanitiser_pool_ctx
 
-    # Uploads are sanitised and images redacted in worker processes, never on the event loop.
+    # Uploads are sanitised and images redacted in killable worker processes, never on the
+    # event loop (service.letterbox.workers).
     return (sanitiser_pool_ctx,)

@@ -77,7 +77,7 @@ async def log_received(
             raise Invalid("Choose who the gift is from.", field="from_user_id") from None
     for upload in submission.files:
         await scan_for_malware(app, actor, family_id, upload)
-    photos = await sanitise_uploads(app, submission.files)
+    photos = await sanitise_uploads(app, submission.files, sender=actor.user_id)
     if photos and photos[0].kind != "image":
         raise Invalid("The gift photo must be a photo, not a document.", field="files")
     async with Services.of(app).transaction(actor) as work:

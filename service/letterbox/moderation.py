@@ -15,7 +15,6 @@ object whose deletion fails has no row left and the reconciler removes it as an 
 
 from __future__ import annotations
 
-import asyncio
 import json
 import logging
 import uuid
@@ -32,10 +31,11 @@ from service.appkeys import KEYRING, MAILER, SANITISER_POOL, SESSIONMAKER, SETTI
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
 from service.letterbox import flags
-from service.letterbox.intake import READ_TEXT_PURPOSE, record_actor, record_log, sensitive_terms
+from service.letterbox.intake import READ_TEXT_PURPOSE, sensitive_terms
 from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, parse_spans, redact_text
 from service.localtime import local_time
 from service.notify import KINDS
+from service.services import Services
 from storage.models import (
     Decision,
     Direction,
@@ -50,7 +50,7 @@ from storage.models import (
     StoredObject,
     User,
 )
-from storage.record import RecordedWork, Sealed, record_transaction
+from storage.record import RecordedWork, Sealed
 
 log = logging.getLogger(__name__)
 
@@ -467,9 +467,7 @@ async def decide(
             deliveries = await _prepare_deliveries(app, session, parts, request, summary)
 
     try:
-        async with record_transaction(
-            app[SESSIONMAKER], record_log(app), record_actor(actor)
-        ) as work:
+        async with Services.of(app).transaction(actor) as work:
             result = await _apply(app, work, actor, item_id, request, deliveries, summary, choices)
     except StaleDataError:
         raise Conflict(CONFLICT_MESSAGE, code="decided_elsewhere") from None
@@ -762,7 +760,6 @@ async def _prepare_deliveries(
         raise Invalid("This item has no text to black out.", field="redactions.text")
     deliveries = []
     pool = app[SANITISER_POOL]
-    loop = asyncio.get_running_loop()
     for part in parts:
         sanitised = await read_object(app, session, part.sanitised_object_id)
         if part.kind is PartKind.TEXT:
@@ -783,8 +780,8 @@ async def _prepare_deliveries(
         )
         if boxes:
             summary["image_boxes"] += len(boxes)
-            data, media_type = await loop.run_in_executor(
-                pool.executor, fill_boxes, sanitised, boxes
+            data, media_type = await pool.run(
+                part.item_id, app[SETTINGS].sanitise_seconds, fill_boxes, sanitised, boxes
             )
             deliveries.append(_Delivery(part, data, media_type))
         else:

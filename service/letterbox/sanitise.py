@@ -5,14 +5,14 @@ nothing of the original container survives: images are decoded and re-encoded fr
 and PDF pages are rendered to pictures. What the original carried is described in plain words for
 the moderator.
 
-`sanitise` is pure, synchronous and CPU-heavy; it is meant to run in a process pool (see
-`sanitise_in_pool`), because decoders parsing hostile bytes must never block the event loop, and
-a crash in a native decoder then takes down a worker rather than the server.
+`sanitise` is pure, synchronous and CPU-heavy; it runs in a killable worker process (see
+`sanitise_in_pool` and service.letterbox.workers), because decoders parsing hostile bytes must
+never block the event loop, and a crash or a runaway in a native decoder then costs that one
+file's process rather than the server or anyone else's file.
 """
 
 from __future__ import annotations
 
-import asyncio
 import enum
 import io
 import math
@@ -21,9 +21,7 @@ import struct
 import unicodedata
 import warnings
 import zlib
-from collections.abc import Iterable
-from concurrent.futures import Executor
-from concurrent.futures.process import BrokenProcessPool
+from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
 
@@ -32,7 +30,9 @@ import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
 from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, IptcImagePlugin
 
+from service.errors import LetterboxError
 from service.letterbox.filetypes import ACCEPTED_TYPES_TEXT, FileType, detect, info
+from service.letterbox.workers import FileWorkers, JobCrashed, JobTimedOut
 from service.limits import IntakeLimits
 
 MIB = 1024 * 1024
@@ -58,20 +58,32 @@ class RefusalCode(enum.StrEnum):
     TOO_MANY_PAGES = "too_many_pages"
     PASSWORD_PROTECTED = "password_protected"  # noqa: S105 - a refusal code, not a secret
     PROCESSING_FAILED = "processing_failed"
+    TOOK_TOO_LONG = "took_too_long"
 
 
-class IntakeRefused(Exception):
-    """An upload or letter that intake will not accept, with a message for the sender.
+# The HTTP status of each refusal the error middleware answers with (service.http.errors).
+_REFUSAL_STATUS = {
+    RefusalCode.FILE_TOO_LARGE: 413,
+    RefusalCode.TOO_MANY_FILES: 413,
+    RefusalCode.TEXT_TOO_LONG: 413,
+    RefusalCode.UNSUPPORTED_TYPE: 415,
+}
+
+
+class IntakeRefused(LetterboxError):
+    """An upload or letter that intake will not accept, with a message for the sender (it
+    names the file, the limit and what to do).
 
     ``field`` is the uploaded file's (display) name, or the form field ("text", "files") when the
-    refusal is not about one file.
+    refusal is not about one file. A domain error: the error middleware answers it with its
+    status (413 too large, 415 unsupported type, otherwise 422) and its code.
     """
 
     def __init__(self, code: RefusalCode, message: str, field: str) -> None:
-        super().__init__(code, message, field)
-        self.code = code
-        self.message = message
-        self.field = field
+        super().__init__(message, field=field, code=str(code))
+        self.code: RefusalCode = code
+        self.field: str = field
+        self.status = _REFUSAL_STATUS.get(code, 422)
 
     def __str__(self) -> str:
         return self.message
@@ -184,19 +196,31 @@ def sanitise(data: bytes, filename: str, limits: IntakeLimits) -> SanitisedFile:
 
 
 async def sanitise_in_pool(
-    executor: Executor | None, data: bytes, filename: str, limits: IntakeLimits
+    workers: FileWorkers,
+    data: bytes,
+    filename: str,
+    limits: IntakeLimits,
+    *,
+    sender: Hashable,
+    seconds: float,
 ) -> SanitisedFile:
-    """Run `sanitise` off the event loop.
+    """Run `sanitise` in a worker process of its own, in ``sender``'s turn.
 
-    Give it a ProcessPoolExecutor (created with the "spawn" or "forkserver" start method). If a
-    native decoder crashes the worker, the upload is refused and the pool is left broken: its
-    owner must replace it.
+    A file that runs past ``seconds`` has its process killed and is refused, as is one whose
+    decoder crashed its process; no other file is touched.
     """
-    loop = asyncio.get_running_loop()
+    name = display_name(filename)
     try:
-        return await loop.run_in_executor(executor, sanitise, data, filename, limits)
-    except BrokenProcessPool as exc:
-        name = display_name(filename)
+        return await workers.run(sender, seconds, sanitise, data, filename, limits)
+    except JobTimedOut:
+        raise IntakeRefused(
+            RefusalCode.TOOK_TOO_LONG,
+            f"{name} took longer than {seconds:g} seconds to check, so it was stopped and not "
+            "accepted. Please save it again as a JPEG photo, or a PDF with fewer or simpler "
+            "pages, and re-send it.",
+            name,
+        ) from None
+    except JobCrashed as exc:
         raise IntakeRefused(
             RefusalCode.PROCESSING_FAILED,
             f"{name} could not be processed safely. Please save it again as a JPEG photo or a "

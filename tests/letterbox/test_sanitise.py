@@ -4,19 +4,18 @@ from __future__ import annotations
 
 import io
 import json
-import multiprocessing
 import pickle
 import shutil
 import subprocess
 import time
 from collections.abc import Callable
-from concurrent.futures import ProcessPoolExecutor
 from pathlib import Path
 
 import pypdfium2 as pdfium
 import pytest
 from PIL import Image
 
+from service.errors import LetterboxError
 from service.letterbox import filetypes
 from service.letterbox.filetypes import FileType
 from service.letterbox.sanitise import (
@@ -31,6 +30,7 @@ from service.letterbox.sanitise import (
     sanitise,
     sanitise_in_pool,
 )
+from service.letterbox.workers import FileWorkers
 from tests.support import images
 
 LIMITS = IntakeLimits()
@@ -449,24 +449,45 @@ def test_huge_pdf_page_is_rendered_at_a_capped_size() -> None:
     assert page.width * page.height <= 5_000_000
 
 
-# --- running in a process pool ------------------------------------------------------------------
+# --- running in a worker process ----------------------------------------------------------------
 
 
 def test_refusal_survives_the_trip_across_processes() -> None:
     error = IntakeRefused(RefusalCode.EMPTY_FILE, "x.jpg is empty", "x.jpg")
     copy = pickle.loads(pickle.dumps(error))  # noqa: S301 - our own object, as the pool does
     assert (copy.code, copy.message, copy.field) == (error.code, error.message, error.field)
+    assert (copy.status, copy.code) == (422, "empty_file")
+
+
+def test_refusal_is_a_domain_error_with_the_status_of_its_kind() -> None:
+    # The error middleware answers every LetterboxError with its status: no hand conversion.
+    statuses = {
+        RefusalCode.FILE_TOO_LARGE: 413,
+        RefusalCode.TOO_MANY_FILES: 413,
+        RefusalCode.TEXT_TOO_LONG: 413,
+        RefusalCode.UNSUPPORTED_TYPE: 415,
+        RefusalCode.TRUNCATED_FILE: 422,
+        RefusalCode.TOOK_TOO_LONG: 422,
+    }
+    for code, status in statuses.items():
+        error = IntakeRefused(code, "why and what to do", "a.jpg")
+        assert isinstance(error, LetterboxError)
+        assert (error.status, error.code, error.field) == (status, str(code), "a.jpg")
 
 
 async def test_sanitise_in_pool_runs_in_another_process_and_returns_refusals() -> None:
-    context = multiprocessing.get_context("spawn")
-    with ProcessPoolExecutor(max_workers=1, mp_context=context) as pool:
-        result = await sanitise_in_pool(pool, images.jpeg_with_everything(), "a.jpg", LIMITS)
+    workers = FileWorkers(slots=1)
+    try:
+        result = await sanitise_in_pool(
+            workers, images.jpeg_with_everything(), "a.jpg", LIMITS, sender="a", seconds=120
+        )
         assert isinstance(result, SanitisedFile)
         assert "GPS position" in result.removed
         with pytest.raises(IntakeRefused) as caught:
-            await sanitise_in_pool(pool, b"", "empty.jpg", LIMITS)
+            await sanitise_in_pool(workers, b"", "empty.jpg", LIMITS, sender="a", seconds=120)
         assert caught.value.code is RefusalCode.EMPTY_FILE
+    finally:
+        await workers.shutdown()
 
 
 # --- type detection -----------------------------------------------------------------------------
