@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Invalid, NotFound, Unavailable
@@ -75,6 +75,8 @@ class UpcomingCall:
     ends_at: datetime
     status: CallStatus
     version: int
+    child_id: uuid.UUID | None = None  # centre people only
+    supervisor_id: uuid.UUID | None = None  # centre people only
 
 
 def parse_time(value: str | None, field: str, zone: tzinfo) -> datetime:
@@ -255,16 +257,39 @@ async def notify_parents(
     return sent
 
 
+def _calls_query() -> Select[Call, str, str | None, str]:
+    return (
+        select(Call, Family.case_reference, Child.name, User.display_name)
+        .join(Family, Family.id == Call.family_id)
+        .outerjoin(Child, Child.id == Call.child_id)
+        .join(User, User.id == Call.supervisor_id)
+    )
+
+
+def _view(row: Row[Call, str, str | None, str], centre: bool) -> UpcomingCall:
+    call, case, child, supervisor = row
+    return UpcomingCall(
+        id=call.id,
+        family_id=call.family_id,
+        case_reference=case if centre else None,
+        child_name=child if centre else None,
+        supervisor_name=supervisor if centre else None,
+        starts_at=call.starts_at,
+        ends_at=call.ends_at,
+        status=call.status,
+        version=call.version,
+        child_id=call.child_id if centre else None,
+        supervisor_id=call.supervisor_id if centre else None,
+    )
+
+
 async def upcoming_calls(
     session: AsyncSession, actor: Actor, *, now: datetime | None = None
 ) -> list[UpcomingCall]:
     """Calls not yet over that ``actor`` may see: the centre's, or the parent's families'."""
     now = now or datetime.now(UTC)
     query = (
-        select(Call, Family.case_reference, Child.name, User.display_name)
-        .join(Family, Family.id == Call.family_id)
-        .outerjoin(Child, Child.id == Call.child_id)
-        .join(User, User.id == Call.supervisor_id)
+        _calls_query()
         .where(Call.status.in_(OPEN_STATUSES), Call.ends_at > now)
         .order_by(Call.starts_at)
         .limit(200)
@@ -281,21 +306,21 @@ async def upcoming_calls(
         )
     else:
         return []
-    rows = (await session.execute(query)).all()
-    return [
-        UpcomingCall(
-            id=call.id,
-            family_id=call.family_id,
-            case_reference=case if centre else None,
-            child_name=child if centre else None,
-            supervisor_name=supervisor if centre else None,
-            starts_at=call.starts_at,
-            ends_at=call.ends_at,
-            status=call.status,
-            version=call.version,
+    return [_view(row, centre) for row in (await session.execute(query)).all()]
+
+
+async def read_call(session: AsyncSession, actor: Actor, call_id: uuid.UUID) -> UpcomingCall:
+    """One call of the centre, whatever its state. The route's family rule has already
+    decided that ``actor`` may see it; the centre is checked again so that a caller who
+    skipped that rule still gets nothing."""
+    row = (
+        await session.execute(
+            _calls_query().where(Call.id == call_id, Family.centre_id == actor.centre_id)
         )
-        for call, case, child, supervisor in rows
-    ]
+    ).first()
+    if row is None or actor.role not in CENTRE_ROLES:
+        raise NotFound("We could not find that call.")
+    return _view(row, centre=True)
 
 
 async def bookable_families(session: AsyncSession, centre_id: uuid.UUID) -> Sequence[Family]:
