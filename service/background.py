@@ -1,4 +1,5 @@
-"""Periodic jobs every app node runs: reconcile the object store, checkpoint the record.
+"""Periodic jobs every app node runs: reconcile the object store, checkpoint the record,
+remind parents of tomorrow's calls (that one once per centre: see ``once_per_centre``).
 
 Each job runs in its own task owned by a cleanup context, waits its interval first (so a
 restart loop cannot hammer the store), logs and survives its own failures, and is cancelled
@@ -16,6 +17,8 @@ from datetime import timedelta
 from aiohttp import web
 
 from service.appkeys import SESSIONMAKER, SETTINGS, VAULT
+from service.calls import reminders
+from storage.leases import JobLeases, lease_holder
 from storage.reconcile import reconcile
 
 log = logging.getLogger(__name__)
@@ -49,6 +52,22 @@ def periodic(
     return context
 
 
+def once_per_centre(name: str, interval: Callable[[web.Application], float], job: Job) -> Job:
+    """``job`` run only by the node that holds its lease (``storage.leases``). The holder
+    renews it at every run; the lease lasts three intervals, so a node that dies is replaced
+    within that, and a slow database does not let a second node in between two runs."""
+    holder = lease_holder()  # this app's name among the nodes, kept for its lifetime
+
+    async def leased(app: web.Application) -> None:
+        leases = JobLeases(app[SESSIONMAKER], holder)
+        if await leases.take(name, timedelta(seconds=3 * interval(app))):
+            await job(app)
+        else:
+            log.debug("background job %s: another node holds the lease", name)
+
+    return leased
+
+
 async def reconcile_job(app: web.Application) -> None:
     settings = app[SETTINGS]
     report = await reconcile(
@@ -59,7 +78,18 @@ async def reconcile_job(app: web.Application) -> None:
     log.info("reconcile: %s", report.summary())
 
 
+def reminder_interval(app: web.Application) -> float:
+    return app[SETTINGS].reminder_interval_seconds
+
+
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(
         periodic("reconcile", lambda a: a[SETTINGS].reconcile_interval_seconds, reconcile_job)
+    )
+    app.cleanup_ctx.append(
+        periodic(
+            reminders.JOB,
+            reminder_interval,
+            once_per_centre(reminders.JOB, reminder_interval, reminders.reminder_job),
+        )
     )

@@ -96,6 +96,8 @@ class Settings:
     tesseract: str | None = None
     checkpoint_interval_seconds: int = 3600
     reconcile_interval_seconds: int = 3600
+    # How often each node offers to run the call reminders (one node of the centre runs them).
+    reminder_interval_seconds: int = 300
     orphan_age_seconds: int = 24 * 3600
     # Fault tests only (LETTERBOX_TEST_PAUSE_BEFORE_COMMIT, refused unless LETTERBOX_ENV=test):
     # intake writes this file after its objects are stored and waits, before the commit, while
@@ -269,6 +271,7 @@ class _Reader:
                 "CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=1
             ),
             reconcile_interval_seconds=self.integer("RECONCILE_INTERVAL_SECONDS", 3600, minimum=1),
+            reminder_interval_seconds=self.integer("REMINDER_INTERVAL_SECONDS", 300, minimum=1),
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
             test_pause_before_commit=self._test_pause(mode),
         )

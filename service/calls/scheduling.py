@@ -21,11 +21,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Invalid, NotFound, Unavailable
 from service.http.access import CENTRE_ROLES, Actor
+from service.ics import CalendarEvent
 from service.notify import KINDS, Mailer, UnsafeEmail
 from service.settings import Settings
 from storage.models import (
     AccountStatus,
     Call,
+    CallReminder,
     CallStatus,
     Channel,
     Child,
@@ -51,7 +53,10 @@ CANCEL_REASONS: Final = {
     "contact_suspended": "Contact is suspended",
 }
 OPEN_STATUSES: Final = (CallStatus.SCHEDULED, CallStatus.LIVE)
-CallEmail = Literal["call_scheduled", "call_changed", "call_cancelled"]
+CallEmail = Literal["call_scheduled", "call_changed", "call_cancelled", "call_reminder"]
+# The reminder goes this long before the call; a booking (or a move) made closer to the call
+# than this is its own reminder, so the parents do not get two e-mails in a row.
+REMINDER_LEAD: Final = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -62,6 +67,12 @@ class CallPlan:
     supervisor_id: uuid.UUID
     starts_at: datetime
     ends_at: datetime
+
+
+@dataclass(frozen=True)
+class Notified:
+    sent: int
+    failed: int
 
 
 @dataclass(frozen=True)
@@ -166,8 +177,17 @@ async def schedule_call(
     )
     session.add(call)
     await session.flush()
+    await _booking_may_be_the_reminder(session, call)
     await work.record(family.id, "call_scheduled", _payload(call))
     return call
+
+
+async def _booking_may_be_the_reminder(session: AsyncSession, call: Call) -> None:
+    now = datetime.now(UTC)
+    if call.starts_at - REMINDER_LEAD > now:
+        return
+    if await session.get(CallReminder, (call.id, call.starts_at)) is None:
+        session.add(CallReminder(call_id=call.id, starts_at=call.starts_at, sent_at=now))
 
 
 async def _open_call(session: AsyncSession, call_id: uuid.UUID, version: int | None) -> Call:
@@ -194,6 +214,7 @@ async def change_call(
     call.starts_at = plan.starts_at
     call.ends_at = plan.ends_at
     await session.flush()
+    await _booking_may_be_the_reminder(session, call)
     await work.record(call.family_id, "call_changed", _payload(call))
     return call
 
@@ -218,15 +239,26 @@ async def notify_parents(
     settings: Settings,
     call: Call,
     what: CallEmail,
-) -> int:
-    """E-mail the family's approved, active parents that a call was booked, changed or cancelled.
+) -> Notified:
+    """E-mail the family's approved, active parents that a call was booked, changed or
+    cancelled, or that it is tomorrow.
 
     The e-mail says when, and links to the call page (for a cancelled call, the list of calls,
-    behind sign-in); nothing else (``service.notify`` refuses any other content). Returns how
-    many were sent; a mail outage is logged, not raised, because the change itself stands.
+    behind sign-in); its calendar file holds the window, the centre's name and the join link;
+    nothing else (``service.notify`` refuses any other content). Returns how many were sent
+    and how many could not be; a mail outage is logged, not raised, because the change itself
+    stands.
     """
     kind = KINDS[what]
     page = "/calls" if what == "call_cancelled" else f"/calls/{call.id}/join"
+    calendar = CalendarEvent(
+        call_id=call.id,
+        starts_at=call.starts_at,
+        ends_at=call.ends_at,
+        link=f"{settings.public_url}/calls/{call.id}/join",
+        sequence=call.version,
+        cancelled=what == "call_cancelled",
+    )
     recipients = (
         await session.scalars(
             select(User.email)
@@ -239,7 +271,7 @@ async def notify_parents(
             )
         )
     ).all()
-    sent = 0
+    sent = failed = 0
     for email in recipients:
         try:
             await mailer.send(
@@ -250,11 +282,13 @@ async def notify_parents(
                     "link": f"{settings.public_url}{page}",
                     "starts_at": call.starts_at,
                 },
+                calendar=calendar,
             )
             sent += 1
         except (Unavailable, UnsafeEmail):
+            failed += 1
             log.warning("call e-mail not sent", extra={"call_id": str(call.id)}, exc_info=True)
-    return sent
+    return Notified(sent, failed)
 
 
 def _calls_query() -> Select[Call, str, str | None, str]:
