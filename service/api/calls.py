@@ -43,6 +43,7 @@ READ_ALL = signed_in(CENTRE_ROLES)
 CallView = UpcomingCall
 
 # The reasons the cancel form offers, as an enumeration the OpenAPI document can list.
+# (mypy cannot follow an enumeration built from a mapping, hence the ignore.)
 CancelReason = StrEnum("CancelReason", {key: key for key in scheduling.CANCEL_REASONS})  # type: ignore[misc]
 
 
