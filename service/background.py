@@ -1,4 +1,7 @@
-"""Periodic jobs every app node runs: reconcile the object store, checkpoint the record.
+"""Periodic jobs: ``periodic`` makes a cleanup context that runs a job every interval, and
+``once_per_centre`` makes a job run only on the node holding its database lease. The platform
+runs the object-store reconcile here; capabilities add their own jobs through their
+``cleanup_contexts()`` (the calls' reminders of tomorrow's calls).
 
 Each job runs in its own task owned by a cleanup context, waits its interval first (so a
 restart loop cannot hammer the store), logs and survives its own failures, and is cancelled
@@ -16,6 +19,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from service.appkeys import SESSIONMAKER, SETTINGS, VAULT
+from storage.leases import JobLeases, lease_holder
 from storage.reconcile import reconcile
 
 log = logging.getLogger(__name__)
@@ -47,6 +51,22 @@ def periodic(
                 await task
 
     return context
+
+
+def once_per_centre(name: str, interval: Callable[[web.Application], float], job: Job) -> Job:
+    """``job`` run only by the node that holds its lease (``storage.leases``). The holder
+    renews it at every run; the lease lasts three intervals, so a node that dies is replaced
+    within that, and a slow database does not let a second node in between two runs."""
+    holder = lease_holder()  # this app's name among the nodes, kept for its lifetime
+
+    async def leased(app: web.Application) -> None:
+        leases = JobLeases(app[SESSIONMAKER], holder)
+        if await leases.take(name, timedelta(seconds=3 * interval(app))):
+            await job(app)
+        else:
+            log.debug("background job %s: another node holds the lease", name)
+
+    return leased
 
 
 async def reconcile_job(app: web.Application) -> None:

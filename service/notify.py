@@ -9,6 +9,9 @@ any address. That is enforced by structure, not by care at each call site:
 - the values are typed: a link must be a path on this site's own public address, a time must
   be a ``datetime``; no free text from a letter, a family or a person is accepted at all.
 
+An e-mail about a call may carry one attachment, a calendar file (``service.ics``) built from
+typed values (the window, the call's own link) and the centre's name: still nothing free.
+
 Two mailers share one ``Mailer`` protocol: ``SmtpMailer`` (aiosmtplib, STARTTLS as the
 settings say) and ``OutboxMailer`` (the embedded default: each e-mail becomes an ``.eml``
 file in ``settings.outbox_dir``). ``service.resources.mailer_ctx`` puts the right one in ``app[MAILER]``.
@@ -42,6 +45,7 @@ import aiosmtplib
 import jinja2
 
 from service.errors import Unavailable
+from service.ics import FILENAME, CalendarEvent, render
 from service.localtime import local_time
 from service.settings import Settings
 
@@ -67,10 +71,12 @@ class EmailKind:
     subject: str
     # The only context keys the template may receive; ``link`` is always required.
     keys: frozenset[str]
+    # Whether it may carry the call's calendar file.
+    calendar: bool = False
 
 
-def _kind(name: str, subject: str, *extra: str) -> EmailKind:
-    return EmailKind(name, subject, frozenset({"link", *extra}))
+def _kind(name: str, subject: str, *extra: str, calendar: bool = False) -> EmailKind:
+    return EmailKind(name, subject, frozenset({"link", *extra}), calendar)
 
 
 KINDS: Mapping[str, EmailKind] = {
@@ -81,9 +87,10 @@ KINDS: Mapping[str, EmailKind] = {
         _kind("item_approved", "Something you sent has been approved"),
         _kind("item_returned", "Something you sent has come back to you"),
         _kind("reply_waiting", "There is something new for you in Letterbox"),
-        _kind("call_scheduled", "A video call has been booked", "starts_at"),
-        _kind("call_changed", "A video call has changed", "starts_at"),
-        _kind("call_cancelled", "A video call has been cancelled", "starts_at"),
+        _kind("call_scheduled", "A video call has been booked", "starts_at", calendar=True),
+        _kind("call_changed", "A video call has changed", "starts_at", calendar=True),
+        _kind("call_cancelled", "A video call has been cancelled", "starts_at", calendar=True),
+        _kind("call_reminder", "Reminder: your video call is tomorrow", "starts_at", calendar=True),
     )
 }
 
@@ -93,10 +100,17 @@ _TIME_KEYS = frozenset({"expires_at", "starts_at"})
 
 class Mailer(Protocol):
     async def send(
-        self, *, to: str, subject: str, template: str, context: dict[str, object]
+        self,
+        *,
+        to: str,
+        subject: str,
+        template: str,
+        context: dict[str, object],
+        calendar: CalendarEvent | None = None,
     ) -> None:
-        """Send one e-mail of the kind ``template``. Raises ``UnsafeEmail`` for anything an
-        e-mail may not carry and ``Unavailable`` when the message could not be handed over."""
+        """Send one e-mail of the kind ``template``, with ``calendar`` attached as an ``.ics``
+        file if the kind allows it. Raises ``UnsafeEmail`` for anything an e-mail may not
+        carry and ``Unavailable`` when the message could not be handed over."""
         ...
 
 
@@ -155,6 +169,24 @@ def _check_link(settings: Settings, value: object) -> str:
     return value
 
 
+def _calendar_file(
+    settings: Settings, kind: EmailKind, calendar: CalendarEvent | None
+) -> bytes | None:
+    if calendar is None:
+        return None
+    if not kind.calendar:
+        raise UnsafeEmail(f"a {kind.name!r} e-mail may not carry a calendar file")
+    for name, value in (("starts_at", calendar.starts_at), ("ends_at", calendar.ends_at)):
+        if not isinstance(value, datetime) or value.tzinfo is None:
+            raise UnsafeEmail(f"the calendar's {name} must be an aware datetime")
+    if not isinstance(calendar.call_id, uuid.UUID):
+        raise UnsafeEmail("the calendar's call_id must be a UUID")
+    if not isinstance(calendar.sequence, int) or calendar.sequence < 0:
+        raise UnsafeEmail("the calendar's sequence must be a whole number from 0")
+    _check_link(settings, calendar.link)
+    return render(calendar, centre_name=settings.centre_name)
+
+
 def _recipient(to: str) -> str:
     if not _ADDRESS.match(to) or len(to) > 320:
         raise UnsafeEmail("the recipient must be one plain e-mail address")
@@ -174,10 +206,17 @@ class _Renderer:
         )
 
     def message(
-        self, *, to: str, subject: str, template: str, context: Mapping[str, object]
+        self,
+        *,
+        to: str,
+        subject: str,
+        template: str,
+        context: Mapping[str, object],
+        calendar: CalendarEvent | None = None,
     ) -> EmailMessage:
         kind = _kind_for(template)
         values = check_context(self.settings, kind, subject, context)
+        ics = _calendar_file(self.settings, kind, calendar)
         body = self.env.get_template(f"email/{kind.name}.txt").render(values)
         smtp = self.settings.smtp
         message = EmailMessage()
@@ -188,6 +227,15 @@ class _Renderer:
         message["Message-ID"] = make_msgid(domain="letterbox.invalid")
         message["Auto-Submitted"] = "auto-generated"
         message.set_content(body)
+        if ics is not None:
+            # multipart/mixed: the text first, then the file calendars offer to add.
+            message.add_attachment(
+                ics,
+                maintype="text",
+                subtype="calendar",
+                filename=FILENAME,
+                params={"method": "PUBLISH", "charset": "utf-8"},
+            )
         return message
 
 
@@ -199,9 +247,17 @@ class OutboxMailer:
         self.outbox = settings.outbox_dir
 
     async def send(
-        self, *, to: str, subject: str, template: str, context: dict[str, object]
+        self,
+        *,
+        to: str,
+        subject: str,
+        template: str,
+        context: dict[str, object],
+        calendar: CalendarEvent | None = None,
     ) -> None:
-        message = self._renderer.message(to=to, subject=subject, template=template, context=context)
+        message = self._renderer.message(
+            to=to, subject=subject, template=template, context=context, calendar=calendar
+        )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         await asyncio.to_thread(_write_file, path, message.as_bytes())
@@ -225,9 +281,17 @@ class SmtpMailer:
         self._smtp = settings.smtp
 
     async def send(
-        self, *, to: str, subject: str, template: str, context: dict[str, object]
+        self,
+        *,
+        to: str,
+        subject: str,
+        template: str,
+        context: dict[str, object],
+        calendar: CalendarEvent | None = None,
     ) -> None:
-        message = self._renderer.message(to=to, subject=subject, template=template, context=context)
+        message = self._renderer.message(
+            to=to, subject=subject, template=template, context=context, calendar=calendar
+        )
         smtp = self._smtp
         try:
             await aiosmtplib.send(

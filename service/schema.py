@@ -186,6 +186,14 @@ def _parse_value(
             errors[name] = "Please include the time zone, like 2026-05-01T14:00Z."
             return None
         return parsed
+    if hint is uuid.UUID:
+        if isinstance(raw, str):
+            try:
+                return uuid.UUID(raw)
+            except ValueError:
+                pass
+        errors[name] = f"Please give the id of {_label(field).lower()}, like {uuid.UUID(int=0)}."
+        return None
     if hint is str:
         if not isinstance(raw, str):
             errors[name] = "Please give text."

@@ -96,6 +96,8 @@ class Settings:
     tesseract: str | None = None
     checkpoint_interval_seconds: int = 3600
     reconcile_interval_seconds: int = 3600
+    # How often each node offers to run the call reminders (one node of the centre runs them).
+    reminder_interval_seconds: int = 300
     orphan_age_seconds: int = 24 * 3600
     # How long one uploaded file may take to sanitise before its worker process is killed and
     # the file refused (service.letterbox.workers).
@@ -272,6 +274,7 @@ class _Reader:
                 "CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=1
             ),
             reconcile_interval_seconds=self.integer("RECONCILE_INTERVAL_SECONDS", 3600, minimum=1),
+            reminder_interval_seconds=self.integer("REMINDER_INTERVAL_SECONDS", 300, minimum=1),
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
             sanitise_seconds=self.integer("SANITISE_SECONDS", 60, minimum=1, maximum=3600),
             test_pause_before_commit=self._test_pause(mode),

@@ -689,6 +689,31 @@ class RecordCheckpoint(Base):
     key_fingerprint: Mapped[str] = mapped_column(String(64))
 
 
+class CallReminder(Base):
+    """The day-before reminder of a call at one start time, claimed once: the job that
+    inserts the row sends the e-mail, a second run (another node, a restart) finds the row
+    and sends nothing. A call moved to a new time is a new key, so it is reminded again.
+    Kept apart from ``calls`` so that sending it neither bumps the call's version (a staff
+    edit would then be refused as stale) nor counts as a contact change."""
+
+    __tablename__ = "call_reminders"
+
+    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id"), primary_key=True)
+    starts_at: Mapped[datetime] = mapped_column(primary_key=True)
+    sent_at: Mapped[datetime]
+
+
+class JobLease(Base):
+    """Who runs a periodic job for the whole centre (storage.leases): every node tries, the
+    one holding an unexpired lease runs it; a dead holder's lease lapses at ``expires_at``."""
+
+    __tablename__ = "job_leases"
+
+    job: Mapped[str] = mapped_column(String(100), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]
+
+
 class IdempotentRequest(Base):
     """Remembers the result of a submission made with an Idempotency-Key header."""
 

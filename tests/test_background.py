@@ -1,17 +1,24 @@
-"""Every app node reconciles the object store on its own, without an operator."""
+"""Every app node runs its periodic jobs on its own, without an operator: reconciling the
+object store, and (one node of the centre) the call reminders."""
 
 from __future__ import annotations
 
 import asyncio
 import uuid
+from datetime import datetime, timedelta
 from pathlib import Path
 
 from pytest_aiohttp import AiohttpClient
+from sqlalchemy import select
 
 from service.app import create_app
 from service.appkeys import SESSIONMAKER, VAULT
+from service.calls import reminders
+from storage.models import JobLease
 from storage.vault import object_name
+from tests.support.calls import book_call, make_world
 from tests.support.families import new_family, read_object, store_bytes, stream
+from tests.support.mail import calendar_event, outbox
 from tests.support.settings import make_settings
 
 
@@ -36,3 +43,31 @@ async def test_app_removes_orphan_objects_periodically_and_keeps_committed_ones(
         while await vault.objects.exists(orphan):
             await asyncio.sleep(0.2)
     assert await read_object(app[SESSIONMAKER], vault, kept) == b"committed letter"
+
+
+async def test_app_reminds_parents_of_tomorrows_call_by_itself_once(
+    aiohttp_client: AiohttpClient, database_url: str, tmp_path: Path
+) -> None:
+    settings = make_settings(database_url, tmp_path / "data", reminder_interval_seconds="1")
+    client = await aiohttp_client(create_app(settings))
+    app = client.app
+    world = await make_world(app)
+    call_id = await book_call(app, world, starts_in=timedelta(hours=12))
+
+    async def lease_expiry() -> datetime | None:
+        async with app[SESSIONMAKER]() as session:
+            return await session.scalar(
+                select(JobLease.expires_at).where(JobLease.job == reminders.JOB)
+            )
+
+    async with asyncio.timeout(60):
+        while not outbox(settings.outbox_dir):
+            await asyncio.sleep(0.2)
+        # Then let the job run twice more (each run renews the lease): still one e-mail.
+        for _ in range(2):
+            seen = await lease_expiry()
+            while await lease_expiry() == seen:
+                await asyncio.sleep(0.2)
+    (message,) = outbox(settings.outbox_dir)
+    assert message["To"] == world.emails["parent"]
+    assert f"/calls/{call_id}/join" in str(calendar_event(message)["URL"])

@@ -17,6 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
+from service.api import calls
 from service.centre import families, homes, people, referrals
 from service.errors import Invalid
 from service.http.access import (
@@ -200,6 +201,11 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("PUT", F + "/senders/{sender_id}/approval", "setSenderApproval", "Allow or stop a sender", "families", ADMIN_FAMILY, _sender_approval, body=families.SenderApprovalInput, response=families.SenderView),
     ApiRoute("POST", F + "/referrer-access", "grantReferrerAccess", "Give a referrer time-limited read-only access to the family", "families", ADMIN_FAMILY, _grant_referrer, body=families.ReferrerAccessInput, response=families.ReferrerAccessView, status=201),
     ApiRoute("DELETE", F + "/referrer-access/{access_id}", "revokeReferrerAccess", "End a referrer's access now", "families", ADMIN_FAMILY, _revoke_referrer),
+    ApiRoute("GET", "/calls", "listCalls", "List the centre's calls that are not over yet, soonest first", "calls", calls.READ_ALL, calls.list_calls, response=calls.CallView, many=True),
+    ApiRoute("POST", F + "/calls", "scheduleCall", "Book a video call and e-mail the family's parents", "calls", calls.BOOK, calls.schedule_call, body=calls.CallInput, response=calls.CallView, status=201),
+    ApiRoute("GET", "/calls/{call_id}", "getCall", "Read one call, whatever its state", "calls", calls.READ_ONE, calls.get_call, response=calls.CallView),
+    ApiRoute("PUT", "/calls/{call_id}", "changeCall", "Change a booked call's child, supervisor or window and tell the parents", "calls", calls.CHANGE, calls.change_call, body=calls.CallChangeInput, response=calls.CallView),
+    ApiRoute("POST", "/calls/{call_id}/cancel", "cancelCall", "Cancel a booked call and tell the parents (never why)", "calls", calls.CHANGE, calls.cancel_call, body=calls.CallCancelInput, response=calls.CallView),
 )  # fmt: skip
 
 

@@ -20,6 +20,8 @@ def setup(app: web.Application) -> None:
 
 def cleanup_contexts() -> Sequence[CleanupContext]:
     from service.calls.node import calls_ctx
+    from service.calls.reminders import reminders_ctx
 
-    # Installs the media passthrough once, closes every relay at shutdown.
-    return (calls_ctx,)
+    # Installs the media passthrough once, closes every relay at shutdown; then the reminders
+    # of tomorrow's calls (once per centre, under a database lease).
+    return (calls_ctx, reminders_ctx)

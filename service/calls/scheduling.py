@@ -16,16 +16,18 @@ from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, tzinfo
 from typing import Final, Literal
 
-from sqlalchemy import select
+from sqlalchemy import Row, Select, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Invalid, NotFound, Unavailable
 from service.http.access import CENTRE_ROLES, Actor
+from service.ics import CalendarEvent
 from service.notify import KINDS, Mailer, UnsafeEmail
 from service.settings import Settings
 from storage.models import (
     AccountStatus,
     Call,
+    CallReminder,
     CallStatus,
     Channel,
     Child,
@@ -51,7 +53,10 @@ CANCEL_REASONS: Final = {
     "contact_suspended": "Contact is suspended",
 }
 OPEN_STATUSES: Final = (CallStatus.SCHEDULED, CallStatus.LIVE)
-CallEmail = Literal["call_scheduled", "call_changed", "call_cancelled"]
+CallEmail = Literal["call_scheduled", "call_changed", "call_cancelled", "call_reminder"]
+# The reminder goes this long before the call; a booking (or a move) made closer to the call
+# than this is its own reminder, so the parents do not get two e-mails in a row.
+REMINDER_LEAD: Final = timedelta(hours=24)
 
 
 @dataclass(frozen=True)
@@ -65,6 +70,12 @@ class CallPlan:
 
 
 @dataclass(frozen=True)
+class Notified:
+    sent: int
+    failed: int
+
+
+@dataclass(frozen=True)
 class UpcomingCall:
     id: uuid.UUID
     family_id: uuid.UUID
@@ -75,6 +86,8 @@ class UpcomingCall:
     ends_at: datetime
     status: CallStatus
     version: int
+    child_id: uuid.UUID | None = None  # centre people only
+    supervisor_id: uuid.UUID | None = None  # centre people only
 
 
 def parse_time(value: str | None, field: str, zone: tzinfo) -> datetime:
@@ -164,8 +177,17 @@ async def schedule_call(
     )
     session.add(call)
     await session.flush()
+    await _booking_may_be_the_reminder(session, call)
     await work.record(family.id, "call_scheduled", _payload(call))
     return call
+
+
+async def _booking_may_be_the_reminder(session: AsyncSession, call: Call) -> None:
+    now = datetime.now(UTC)
+    if call.starts_at - REMINDER_LEAD > now:
+        return
+    if await session.get(CallReminder, (call.id, call.starts_at)) is None:
+        session.add(CallReminder(call_id=call.id, starts_at=call.starts_at, sent_at=now))
 
 
 async def _open_call(session: AsyncSession, call_id: uuid.UUID, version: int | None) -> Call:
@@ -192,6 +214,7 @@ async def change_call(
     call.starts_at = plan.starts_at
     call.ends_at = plan.ends_at
     await session.flush()
+    await _booking_may_be_the_reminder(session, call)
     await work.record(call.family_id, "call_changed", _payload(call))
     return call
 
@@ -216,15 +239,26 @@ async def notify_parents(
     settings: Settings,
     call: Call,
     what: CallEmail,
-) -> int:
-    """E-mail the family's approved, active parents that a call was booked, changed or cancelled.
+) -> Notified:
+    """E-mail the family's approved, active parents that a call was booked, changed or
+    cancelled, or that it is tomorrow.
 
     The e-mail says when, and links to the call page (for a cancelled call, the list of calls,
-    behind sign-in); nothing else (``service.notify`` refuses any other content). Returns how
-    many were sent; a mail outage is logged, not raised, because the change itself stands.
+    behind sign-in); its calendar file holds the window, the centre's name and the join link;
+    nothing else (``service.notify`` refuses any other content). Returns how many were sent
+    and how many could not be; a mail outage is logged, not raised, because the change itself
+    stands.
     """
     kind = KINDS[what]
     page = "/calls" if what == "call_cancelled" else f"/calls/{call.id}/join"
+    calendar = CalendarEvent(
+        call_id=call.id,
+        starts_at=call.starts_at,
+        ends_at=call.ends_at,
+        link=f"{settings.public_url}/calls/{call.id}/join",
+        sequence=call.version,
+        cancelled=what == "call_cancelled",
+    )
     recipients = (
         await session.scalars(
             select(User.email)
@@ -237,7 +271,7 @@ async def notify_parents(
             )
         )
     ).all()
-    sent = 0
+    sent = failed = 0
     for email in recipients:
         try:
             await mailer.send(
@@ -248,11 +282,39 @@ async def notify_parents(
                     "link": f"{settings.public_url}{page}",
                     "starts_at": call.starts_at,
                 },
+                calendar=calendar,
             )
             sent += 1
         except (Unavailable, UnsafeEmail):
+            failed += 1
             log.warning("call e-mail not sent", extra={"call_id": str(call.id)}, exc_info=True)
-    return sent
+    return Notified(sent, failed)
+
+
+def _calls_query() -> Select[Call, str, str | None, str]:
+    return (
+        select(Call, Family.case_reference, Child.name, User.display_name)
+        .join(Family, Family.id == Call.family_id)
+        .outerjoin(Child, Child.id == Call.child_id)
+        .join(User, User.id == Call.supervisor_id)
+    )
+
+
+def _view(row: Row[Call, str, str | None, str], centre: bool) -> UpcomingCall:
+    call, case, child, supervisor = row
+    return UpcomingCall(
+        id=call.id,
+        family_id=call.family_id,
+        case_reference=case if centre else None,
+        child_name=child if centre else None,
+        supervisor_name=supervisor if centre else None,
+        starts_at=call.starts_at,
+        ends_at=call.ends_at,
+        status=call.status,
+        version=call.version,
+        child_id=call.child_id if centre else None,
+        supervisor_id=call.supervisor_id if centre else None,
+    )
 
 
 async def upcoming_calls(
@@ -261,10 +323,7 @@ async def upcoming_calls(
     """Calls not yet over that ``actor`` may see: the centre's, or the parent's families'."""
     now = now or datetime.now(UTC)
     query = (
-        select(Call, Family.case_reference, Child.name, User.display_name)
-        .join(Family, Family.id == Call.family_id)
-        .outerjoin(Child, Child.id == Call.child_id)
-        .join(User, User.id == Call.supervisor_id)
+        _calls_query()
         .where(Call.status.in_(OPEN_STATUSES), Call.ends_at > now)
         .order_by(Call.starts_at)
         .limit(200)
@@ -281,21 +340,21 @@ async def upcoming_calls(
         )
     else:
         return []
-    rows = (await session.execute(query)).all()
-    return [
-        UpcomingCall(
-            id=call.id,
-            family_id=call.family_id,
-            case_reference=case if centre else None,
-            child_name=child if centre else None,
-            supervisor_name=supervisor if centre else None,
-            starts_at=call.starts_at,
-            ends_at=call.ends_at,
-            status=call.status,
-            version=call.version,
+    return [_view(row, centre) for row in (await session.execute(query)).all()]
+
+
+async def read_call(session: AsyncSession, actor: Actor, call_id: uuid.UUID) -> UpcomingCall:
+    """One call of the centre, whatever its state. The route's family rule has already
+    decided that ``actor`` may see it; the centre is checked again so that a caller who
+    skipped that rule still gets nothing."""
+    row = (
+        await session.execute(
+            _calls_query().where(Call.id == call_id, Family.centre_id == actor.centre_id)
         )
-        for call, case, child, supervisor in rows
-    ]
+    ).first()
+    if row is None or actor.role not in CENTRE_ROLES:
+        raise NotFound("We could not find that call.")
+    return _view(row, centre=True)
 
 
 async def bookable_families(session: AsyncSession, centre_id: uuid.UUID) -> Sequence[Family]:

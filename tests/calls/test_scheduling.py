@@ -3,8 +3,7 @@
 from __future__ import annotations
 
 from datetime import UTC, datetime, timedelta
-from email import message_from_bytes
-from email.message import Message
+from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
@@ -18,6 +17,8 @@ from service.errors import Invalid
 from service.settings import Settings, SettingsError
 from storage.models import Call, CallStatus, Family, RecordEvent
 from tests.support.calls import CallWorld, cookie_header, make_world
+from tests.support.mail import body_text, calendar_bytes, calendar_event
+from tests.support.mail import outbox as read_outbox
 
 
 def form_time(when: datetime) -> str:
@@ -35,9 +36,9 @@ def booking(world: CallWorld, starts: datetime, minutes: int = 45) -> dict[str, 
     }
 
 
-def outbox(client: TestClient) -> list[Message]:
+def outbox(client: TestClient) -> list[EmailMessage]:
     folder: Path = client.server.app[SETTINGS].outbox_dir
-    return [message_from_bytes(p.read_bytes()) for p in sorted(folder.glob("*.eml"))]
+    return read_outbox(folder)
 
 
 async def record_kinds(client: TestClient) -> list[str]:
@@ -76,11 +77,14 @@ async def test_booking_a_call_records_it_and_emails_the_parent_without_the_child
     mails = outbox(client)
     assert [m["To"] for m in mails] == [world.emails["parent"]]
     assert mails[0]["Subject"] == "A video call has been booked"
-    body = mails[0].get_payload(decode=True)
-    assert isinstance(body, bytes)
-    text = body.decode()
+    text = body_text(mails[0])
     assert f"/calls/{call.id}/join" in text
     assert "Sam" not in text and "LB-" not in text
+    # Its calendar file holds the window and the same join link, and nothing about the child.
+    event = calendar_event(mails[0])
+    assert event.decoded("DTSTART") == starts
+    assert str(event["URL"]).endswith(f"/calls/{call.id}/join")
+    assert b"Sam" not in calendar_bytes(mails[0]) and b"LB-" not in calendar_bytes(mails[0])
 
 
 async def test_parent_and_staff_see_the_upcoming_call(client: TestClient) -> None:
@@ -156,9 +160,8 @@ async def test_cancelling_a_call_emails_the_parent_only_the_time_and_a_sign_in_l
     ]
     cancelled = mails[-1]
     assert cancelled["To"] == world.emails["parent"]
-    body = cancelled.get_payload(decode=True)
-    assert isinstance(body, bytes)
-    text = body.decode()
+    text = body_text(cancelled)
+    assert str(calendar_event(cancelled)["STATUS"]) == "CANCELLED"
     assert starts.astimezone(ZoneInfo("Europe/London")).strftime("%A %d %B %Y at %H:%M %Z") in text
     base = app[SETTINGS].public_url
     # One link: the list of calls, behind sign-in.
