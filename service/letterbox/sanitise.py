@@ -20,7 +20,6 @@ import re
 import struct
 import unicodedata
 import warnings
-import zlib
 from collections.abc import Iterable
 from concurrent.futures import Executor
 from concurrent.futures.process import BrokenProcessPool
@@ -34,6 +33,14 @@ from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, IptcImagePlugin,
 
 from service.letterbox.background import flatten, has_transparency
 from service.letterbox.filetypes import ACCEPTED_TYPES_TEXT, FileType, detect, info
+from service.letterbox.pdfstreams import (
+    Exceeded,
+    StreamLimits,
+    TooLarge,
+    Unmeasurable,
+    Unpacked,
+)
+from service.letterbox.pdfstreams import unpack as unpack_streams
 from service.limits import IntakeLimits
 
 MIB = 1024 * 1024
@@ -69,6 +76,7 @@ class RefusalCode(enum.StrEnum):
     NOT_A_SINGLE_FILE = "not_a_single_file"
     UNREADABLE_FILE = "unreadable_file"
     TOO_MANY_PAGES = "too_many_pages"
+    CONTENT_TOO_LARGE = "content_too_large"
     PASSWORD_PROTECTED = "password_protected"  # noqa: S105 - a refusal code, not a secret
     PROCESSING_FAILED = "processing_failed"
 
@@ -855,7 +863,6 @@ def _encode(picture: Image.Image, *, graphics_as_png: bool) -> SanitisedImage:
 
 _PDF_NAME = re.compile(rb"/([^\s/<>\[\]()%{}]{1,127})")
 _PDF_HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"stream\r?\n")
 _PDF_ACTIVE_NAMES: dict[bytes, str] = {
     b"JavaScript": "PDF scripts",
     b"JS": "PDF scripts",
@@ -873,9 +880,6 @@ _PDF_ACTIVE_NAMES: dict[bytes, str] = {
     b"XFA": "PDF form fields",
     b"RichMedia": "PDF embedded media",
 }
-# Scripts often hide inside compressed object streams; inflate a bounded amount to look.
-_PDF_INFLATE_BUDGET = 16 * MIB
-_PDF_INFLATE_PER_STREAM = 2 * MIB
 
 
 def _pdf_names(data: bytes) -> set[bytes]:
@@ -888,29 +892,60 @@ def _pdf_names(data: bytes) -> set[bytes]:
     return names
 
 
-def _pdf_streams(data: bytes) -> Iterable[bytes]:
-    budget = _PDF_INFLATE_BUDGET
-    for match in _PDF_STREAM.finditer(data):
-        if budget <= 0:
-            return
-        inflater = zlib.decompressobj()
-        try:
-            chunk = inflater.decompress(data[match.end() :], min(budget, _PDF_INFLATE_PER_STREAM))
-        except zlib.error:
-            continue
-        budget -= len(chunk)
-        yield chunk
-
-
-def _describe_pdf_bytes(data: bytes, removed: _Removed) -> None:
-    names = _pdf_names(data)
-    for stream in _pdf_streams(data):
+def _describe_pdf_bytes(names: set[bytes], unpacked: Unpacked, removed: _Removed) -> None:
+    # Scripts often hide inside compressed object streams, so their first bytes are read too.
+    for stream in unpacked.heads:
         names |= _pdf_names(stream)
     for name, label in _PDF_ACTIVE_NAMES.items():
         if name in names:
             removed.add(label)
     if b"Metadata" in names:
         removed.add("XMP metadata")
+
+
+def _check_pdf_unpacks_within_limits(data: bytes, names: set[bytes], name: str) -> Unpacked:
+    """Refuse, before pdfium reads a byte, a PDF that would unpack to more than it may."""
+    if b"Encrypt" in names:
+        # Its streams cannot be measured without decrypting them; nor could its scripts be seen.
+        raise IntakeRefused(
+            RefusalCode.PASSWORD_PROTECTED,
+            f"{name} is encrypted (protected against copying or changes), so what it holds "
+            "cannot be checked before it is opened. Please save or print a copy without "
+            "protection and send that.",
+            name,
+        )
+    limits = StreamLimits()
+    try:
+        return unpack_streams(data, limits)
+    except Unmeasurable as exc:
+        raise IntakeRefused(
+            RefusalCode.UNREADABLE_FILE,
+            f"{name} is built in a way we cannot check safely ({exc}). Please open it, print "
+            "or export it again as a new PDF, and send that.",
+            name,
+        ) from exc
+    except TooLarge as exc:
+        limit = f"{exc.limit // MIB} MB"
+        what = {
+            Exceeded.STREAM: (
+                f"holds a part (page contents, a font or the like) that unpacks to more than "
+                f"{limit}; the limit is {limit} for one part of a document"
+            ),
+            Exceeded.PICTURE: (
+                f"holds a picture that unpacks to more than {limit}; the limit is {limit} for "
+                "one picture in a document"
+            ),
+            Exceeded.TOTAL: (
+                f"unpacks to more than {limit} of page contents and pictures; the limit is "
+                f"{limit} for one document"
+            ),
+        }[exc.which]
+        raise IntakeRefused(
+            RefusalCode.CONTENT_TOO_LARGE,
+            f"{name} {what}, so it cannot be checked safely. Please send fewer pages, or "
+            "export or print it again as a new PDF with smaller pictures, and send that.",
+            name,
+        ) from exc
 
 
 def _describe_pdf_document(pdf: pdfium.PdfDocument, removed: _Removed) -> None:
@@ -955,6 +990,8 @@ def _sanitise_pdf(data: bytes, name: str, limits: IntakeLimits) -> SanitisedFile
     if b"%%EOF" not in data[-1024:]:
         raise _truncated(name)
     removed = _Removed()
+    names = _pdf_names(data)
+    unpacked = _check_pdf_unpacks_within_limits(data, names, name)
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -977,7 +1014,7 @@ def _sanitise_pdf(data: bytes, name: str, limits: IntakeLimits) -> SanitisedFile
                 "document. Please send only the pages that matter, or split it into parts.",
                 name,
             )
-        _describe_pdf_bytes(data, removed)
+        _describe_pdf_bytes(names, unpacked, removed)
         _describe_pdf_document(pdf, removed)
         pages = tuple(_render_page(pdf, index, removed) for index in range(page_count))
     except pdfium.PdfiumError as exc:

@@ -689,3 +689,80 @@ def with_png_chunk(png: bytes, kind: bytes, payload: bytes) -> bytes:
     """The PNG with one more chunk placed straight after its header chunk."""
     after_ihdr = 8 + 25
     return png[:after_ihdr] + _png_chunk(kind, payload) + png[after_ihdr:]
+
+
+def pdf_with_one_stream(dictionary: bytes, data: bytes, *, picture: bool = False) -> bytes:
+    """A one-page PDF around one stream given raw: its dictionary entries and its bytes. As a
+    picture it is the page's image, drawn full page; otherwise it is the page's contents."""
+    body = b"<< " + dictionary + b" /Length " + str(len(data)).encode() + b" >>\nstream\n"
+    body += data + b"\nendstream"
+    if picture:
+        objects = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /XObject << /Im1 5 0 R >> >> >>",
+            _stream(b"q 595 0 0 842 0 0 cm /Im1 Do Q"),
+            body,
+        ]
+    else:
+        objects = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            body,
+        ]
+    return build_pdf(objects)
+
+
+def run_length_zeros(count: int) -> bytes:
+    """RunLengthDecode data for ``count`` zero bytes: two bytes for every 128."""
+    runs, rest = divmod(count, 128)
+    data = b"\x81\x00" * runs
+    if rest:
+        data += bytes([257 - rest, 0]) if rest > 1 else b"\x00\x00"
+    return data + b"\x80"
+
+
+def encrypted(pdf: bytes) -> bytes:
+    """The PDF with an /Encrypt entry in its trailer, as a file protected against copying has."""
+    return pdf.replace(b"trailer\n<< /Size", b"trailer\n<< /Encrypt << /Filter /Standard >> /Size")
+
+
+def lzw_zeros(count: int) -> bytes:
+    """LZWDecode data (EarlyChange 1, as PDF writes it) for at least ``count`` zero bytes.
+
+    Written as the codes an encoder would emit for a run of zeros: each new code stands for one
+    zero more than the last, up to code 4000 (3,744 zeros), which is then repeated."""
+    codes = [256, 0]
+    produced = 1
+    longest = 258
+    while produced < count and longest <= 4000:
+        codes.append(longest)
+        produced += longest - 256
+        longest += 1
+    top = longest - 1
+    while produced < count:
+        codes.append(top)
+        produced += top - 256
+    codes.append(257)
+    out = bytearray()
+    buffer = bits = 0
+    table, width = 258, 9
+    for position, code in enumerate(codes):
+        buffer = (buffer << width) | code
+        bits += width
+        while bits >= 8:
+            bits -= 8
+            out.append((buffer >> bits) & 0xFF)
+        buffer &= (1 << bits) - 1
+        if code == 256:
+            table, width = 258, 9
+            continue
+        if position > 1 and table < 4096:
+            table += 1
+        if table + 1 >= (1 << width) and width < 12:
+            width += 1
+    if bits:
+        out.append((buffer << (8 - bits)) & 0xFF)
+    return bytes(out)
