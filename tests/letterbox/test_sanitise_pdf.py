@@ -5,8 +5,10 @@ from __future__ import annotations
 
 import base64
 import zlib
+from pathlib import Path
 
 import pytest
+from fpdf import FPDF
 
 from service.letterbox.pdfstreams import Exceeded, StreamLimits, TooLarge, unpack
 from service.letterbox.sanitise import IntakeLimits, IntakeRefused, RefusalCode, sanitise
@@ -129,3 +131,22 @@ def test_script_inside_a_compressed_stream_is_still_named() -> None:
     hidden = zlib.compress(b"<< /S /JavaScript /JS (app.alert(1)) >>")
     pdf = images.pdf_with_one_stream(b"/Filter /FlateDecode", hidden)
     assert "PDF scripts" in sanitise(pdf, "sneaky.pdf", LIMITS).removed
+
+
+def test_pdf_written_by_a_real_pdf_library_passes(tmp_path: Path) -> None:
+    # fpdf2 compresses pages, the embedded font and pictures with FlateDecode, as word
+    # processors do.
+    document = FPDF()
+    document.add_font("DejaVu", fname=images.FONT)
+    document.set_font("DejaVu", size=14)
+    picture = tmp_path / "garden.png"
+    images.photo((640, 480)).save(picture)
+    for number in range(1, 4):
+        document.add_page()
+        document.multi_cell(0, 8, f"Page {number}. Dear Sam, " + "we went to the park. " * 40)
+        document.image(str(picture), w=120)
+    pdf = bytes(document.output())
+    measured = unpack(pdf, StreamLimits())
+    assert measured.total > 640 * 480 * 3  # the picture, the font and the pages were measured
+    result = sanitise(pdf, "from-word.pdf", LIMITS)
+    assert len(result.pages) == 3

@@ -241,6 +241,18 @@ def test_second_picture_after_a_jpeg_is_dropped_and_listed() -> None:
     assert page.data.count(b"\xff\xd8") == 1
 
 
+def test_multi_picture_jpeg_keeps_only_its_first_picture_and_lists_the_rest() -> None:
+    buffer = io.BytesIO()
+    images.photo().save(
+        buffer, "MPO", save_all=True, append_images=[images.photo((160, 120)).rotate(90)]
+    )
+    result = sanitise(buffer.getvalue(), "3d.jpg", LIMITS)
+    assert EXTRA_PICTURES_REMOVED in result.removed
+    [page] = result.pages
+    assert (page.width, page.height) == (320, 240)
+    assert page.data.count(b"\xff\xd8") == 1 and b"MPF" not in page.data
+
+
 def test_mpf_header_announcing_more_pictures_is_listed() -> None:
     with_mpf = images.insert_jpeg_segment(images.plain_jpeg(), images.mpf_segment())
     assert EXTRA_PICTURES_REMOVED in sanitise(with_mpf, "mpf.jpg", LIMITS).removed
