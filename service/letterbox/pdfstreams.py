@@ -101,6 +101,10 @@ def unpack(data: bytes, limits: StreamLimits) -> Unpacked:
         limit = limits.per_picture if picture else limits.per_stream
         cap = min(limit, limits.total - result.total)
         size, head = _measure(data, match, filters, dictionary, cap, limits.keep)
+        if picture:
+            # pdfium sizes a picture's pixels from its declared width and height, however little
+            # data follows, so a huge declared size counts even over a short stream.
+            size = max(size, _declared_bytes(dictionary))
         if size > cap:
             if cap < limit:
                 raise TooLarge(Exceeded.TOTAL, limits.total)
@@ -457,6 +461,17 @@ def _jpeg_pixels(data: bytes) -> int:
             return 0
         pos += 2 + length
     return 0
+
+
+def _declared_bytes(dictionary: dict[bytes, object]) -> int:
+    """The least a picture's declared size decodes to: width × height × bits a sample."""
+    width = dictionary.get(b"Width")
+    height = dictionary.get(b"Height")
+    bits = dictionary.get(b"BitsPerComponent")
+    if not isinstance(width, int) or not isinstance(height, int):
+        return 0
+    depth = bits if isinstance(bits, int) and 0 < bits <= 16 else 1
+    return max(0, width) * max(0, height) * depth // 8
 
 
 def _declared_pixels(dictionary: dict[bytes, object], codec: bytes) -> int:

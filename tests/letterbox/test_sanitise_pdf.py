@@ -59,6 +59,18 @@ def test_picture_whose_jpeg_header_claims_a_huge_size_is_refused() -> None:
     assert "scan.pdf holds a picture that unpacks to more than 128 MB" in error.message
 
 
+def test_picture_declaring_an_enormous_size_over_little_data_is_refused() -> None:
+    pdf = images.pdf_with_one_stream(
+        b"/Type /XObject /Subtype /Image /Width 60000 /Height 60000 /ColorSpace /DeviceRGB "
+        b"/BitsPerComponent 8 /Filter /FlateDecode",
+        zlib.compress(b"\x00" * 1000),
+        picture=True,
+    )
+    error = refusal(pdf, "poster.pdf")
+    assert error.code is RefusalCode.CONTENT_TOO_LARGE
+    assert "poster.pdf holds a picture" in error.message
+
+
 def test_run_length_bomb_is_refused() -> None:
     pdf = images.pdf_with_one_stream(b"/Filter /RunLengthDecode", images.run_length_zeros(40 * MIB))
     assert refusal(pdf, "rl.pdf").code is RefusalCode.CONTENT_TOO_LARGE
