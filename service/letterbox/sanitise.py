@@ -892,8 +892,9 @@ def _pdf_names(data: bytes) -> set[bytes]:
     return names
 
 
-def _describe_pdf_bytes(names: set[bytes], unpacked: Unpacked, removed: _Removed) -> None:
+def _describe_pdf_bytes(in_file: set[bytes], unpacked: Unpacked, removed: _Removed) -> None:
     # Scripts often hide inside compressed object streams, so their first bytes are read too.
+    names = set(in_file)
     for stream in unpacked.heads:
         names |= _pdf_names(stream)
     for name, label in _PDF_ACTIVE_NAMES.items():
@@ -920,8 +921,8 @@ def _check_pdf_unpacks_within_limits(data: bytes, names: set[bytes], name: str) 
     except Unmeasurable as exc:
         raise IntakeRefused(
             RefusalCode.UNREADABLE_FILE,
-            f"{name} is built in a way we cannot check safely ({exc}). Please open it, print "
-            "or export it again as a new PDF, and send that.",
+            f"{name} is built in a way we cannot check safely. Please open it, print or "
+            "export it again as a new PDF, and send that.",
             name,
         ) from exc
     except TooLarge as exc:
