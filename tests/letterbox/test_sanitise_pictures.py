@@ -8,7 +8,7 @@ import uuid
 
 import pytest
 from aiohttp.test_utils import TestClient
-from PIL import Image
+from PIL import Image, ImageChops
 
 from service.appkeys import SESSIONMAKER
 from service.letterbox.background import PICTURE_BACKGROUND
@@ -28,7 +28,8 @@ from tests.support.letterbox_world import make_world, read_stored, send_letter
 LIMITS = IntakeLimits()
 WHITE = (255, 255, 255)
 
-HIDING_KINDS = ["rgba", "palette", "colour-key", "grey-alpha", "animated", "webp"]
+HIDING_KINDS = ["rgba", "palette", "colour-key", "grey-alpha", "animated", "webp", "heic"]
+EXTENSIONS = {"webp": "webp", "heic": "heic"}
 
 
 def refusal(data: bytes, filename: str, limits: IntakeLimits = LIMITS) -> IntakeRefused:
@@ -58,14 +59,17 @@ def test_message_in_fully_transparent_pixels_does_not_survive_sanitising(kind: s
     legible = sum(alpha_dropped.getpixel(xy) != elsewhere for xy in hidden.message_pixels)
     assert legible > 500 or kind == "colour-key"
 
-    result = sanitise(hidden.data, f"blank.{'webp' if kind == 'webp' else 'png'}", LIMITS)
+    result = sanitise(hidden.data, f"blank.{EXTENSIONS.get(kind, 'png')}", LIMITS)
 
     [page] = result.pages
     stored = opened(page.data)
     assert stored.mode == "RGB" and "transparency" not in stored.info
     assert page.media_type == "image/png"  # lossless, so the comparison below is exact
     assert all(stored.getpixel(xy) == PICTURE_BACKGROUND for xy in hidden.message_pixels)
-    assert stored.tobytes() == hidden.as_seen_on_white().tobytes()
+    # Exactly what the moderator would see on white (HEIC's colour conversion moves the visible
+    # square by a shade).
+    difference = ImageChops.difference(stored, hidden.as_seen_on_white()).getextrema()
+    assert max(high for _, high in difference) <= (3 if kind == "heic" else 0)  # type: ignore[misc]
     assert TRANSPARENCY_REMOVED in result.removed
 
 

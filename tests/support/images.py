@@ -533,8 +533,8 @@ def png_with_hidden_message(
 ) -> HiddenMessage:
     """``kind``: "rgba" (an alpha channel), "palette" (a PNG palette whose transparent entries
     carry colours), "colour-key" (an RGB PNG whose tRNS makes the message colour transparent),
-    "grey-alpha" (LA), "animated" (the first frame of an APNG) or "webp" (lossless WebP that
-    keeps the colour of transparent pixels)."""
+    "grey-alpha" (LA), "animated" (the first frame of an APNG), "webp" (lossless WebP that
+    keeps the colour of transparent pixels) or "heic" (a lossless HEIC with an alpha plane)."""
     mask = _message_layer(size)
     message_pixels = frozenset(
         (x, y) for y in range(size[1]) for x in range(size[0]) if mask.getpixel((x, y))
@@ -547,6 +547,9 @@ def png_with_hidden_message(
         rgba.save(out, "PNG")
     elif kind == "webp":
         rgba.save(out, "WEBP", lossless=True, exact=True)
+    elif kind == "heic":
+        pillow_heif.register_heif_opener()
+        rgba.save(out, "HEIF", quality=-1)  # lossless, so the hidden colours are kept
     elif kind == "animated":
         second = Image.new("RGBA", size, (0, 0, 0, 0))
         rgba.save(out, "PNG", save_all=True, append_images=[second], duration=500, loop=0)
