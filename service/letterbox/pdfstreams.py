@@ -26,6 +26,8 @@ from dataclasses import dataclass, field
 
 MIB = 1024 * 1024
 
+Data = bytes | memoryview
+
 
 @dataclass(frozen=True)
 class StreamLimits:
@@ -74,9 +76,12 @@ class Unpacked:
 _STREAM = re.compile(rb"(?<!end)stream(\r\n|\r|\n)?")
 _OBJ = re.compile(rb"\d+\s+\d+\s+obj\b")
 _CHUNK = 1 * MIB
-# How far back from "stream" its dictionary is looked for: stream dictionaries are short, and
-# every object header in this window is tried.
-_DICT_WINDOW = 16 * 1024
+# How far back from "stream" its dictionary is looked for (stream dictionaries are short), and
+# how many object headers are tried there at most, to bound the work a hostile file can cause.
+_DICT_WINDOWS = (512, 4096, 16 * 1024)
+_HEADERS_TRIED = 32
+# A 20-page letter has a few hundred streams; tens of thousands are only there to make work.
+MAX_STREAMS = 20_000
 _WHITESPACE = b" \t\r\n\x0c\x00"
 _DELIMITERS = b"()<>[]{}/%"
 
@@ -92,15 +97,28 @@ _PICTURE_CODECS = {b"JPXDecode", b"JBIG2Decode", b"CCITTFaxDecode", b"CCF"}
 def unpack(data: bytes, limits: StreamLimits) -> Unpacked:
     """Decode every stream of the PDF under ``limits``, or raise TooLarge or Unmeasurable."""
     result = Unpacked()
+    view = memoryview(data)
+    streams = 0
+    end_of_last = 0
     for match in _STREAM.finditer(data):
-        if not data[: match.start()].rstrip(_WHITESPACE).endswith(b">>"):
+        if not _follows_dictionary(data, match.start()):
             continue  # the word "stream" in some text or data: a stream follows a dictionary
+        if match.start() < end_of_last:
+            # Streams never overlap in a sound file; a stream keyword in the middle of another
+            # stream's data is an attempt to make this reading and pdfium's differ.
+            raise Unmeasurable("a stream inside another stream")
+        streams += 1
+        if streams > MAX_STREAMS:
+            raise Unmeasurable("too many parts")
         dictionary = _dictionary_before(data, match.start())
         filters = _filters(dictionary)
         picture = dictionary.get(b"Subtype") == _Name(b"Image")
         limit = limits.per_picture if picture else limits.per_stream
         cap = min(limit, limits.total - result.total)
-        size, head = _measure(data, match, filters, dictionary, cap, limits.keep)
+        end = data.find(b"endstream", match.end())
+        end_of_last = end if end >= 0 else len(data)
+        raw = view[match.end() : end_of_last]
+        size, head = _measure(raw, filters, dictionary, cap, limits.keep)
         if picture:
             # pdfium sizes a picture's pixels from its declared width and height, however little
             # data follows, so a huge declared size counts even over a short stream.
@@ -116,9 +134,15 @@ def unpack(data: bytes, limits: StreamLimits) -> Unpacked:
     return result
 
 
+def _follows_dictionary(data: bytes, at: int) -> bool:
+    before = at - 1
+    while before >= 0 and data[before] in _WHITESPACE:
+        before -= 1
+    return before >= 1 and data[before - 1 : before + 1] == b">>"
+
+
 def _measure(
-    data: bytes,
-    match: re.Match[bytes],
+    raw: memoryview,
     filters: list[bytes],
     dictionary: dict[bytes, object],
     cap: int,
@@ -128,11 +152,12 @@ def _measure(
 
     Whatever its dictionary says, data that inflates is also measured as FlateDecode: that is
     the cheap, common bomb, and it costs nothing to be sure of it."""
-    end = data.find(b"endstream", match.end())
-    raw = data[match.end() : end if end >= 0 else len(data)]
     size, head = _decode_chain(raw, filters, dictionary, cap, keep)
     if size <= cap and not (filters and filters[-1] in _FLATE):
-        guessed, guessed_head = _inflate_counting(raw.lstrip(_WHITESPACE), cap, keep)
+        start = 0
+        while start < len(raw) and raw[start] in _WHITESPACE:
+            start += 1
+        guessed, guessed_head = _inflate_counting(raw[start:], cap, keep)
         if guessed > size:
             return guessed, head or guessed_head
     return size, head
@@ -155,20 +180,29 @@ class _Malformed(Exception):
 
 
 def _dictionary_before(data: bytes, at: int) -> dict[bytes, object]:
-    """The dictionary of the stream whose keyword starts at ``at``: read forward from each
-    object header nearby, the first whose dictionary ends right before the keyword. (A header
-    written inside a string of the dictionary does not parse to the keyword, so cannot stand in
-    for the real one.)"""
-    start = max(0, at - _DICT_WINDOW)
-    for header in _OBJ.finditer(data, start, at):
-        reader = _Reader(data, header.end(), at)
-        try:
-            value = reader.value(0)
-        except _Malformed:
-            continue
-        reader.skip_space()
-        if isinstance(value, dict) and reader.pos == at:
-            return value
+    """The dictionary of the stream whose keyword starts at ``at``: read forward from the
+    nearest object header whose dictionary ends right before the keyword. (A header written
+    inside a string of the dictionary does not parse to the keyword, so cannot stand in for the
+    real one.) Looked for close by first, as almost every dictionary is short."""
+    tried: set[int] = set()
+    for window in _DICT_WINDOWS:
+        start = max(0, at - window)
+        for header in reversed(list(_OBJ.finditer(data, start, at))):
+            if header.end() in tried:
+                continue
+            if len(tried) >= _HEADERS_TRIED:
+                raise Unmeasurable("no readable dictionary before a stream")
+            tried.add(header.end())
+            reader = _Reader(data, header.end(), at)
+            try:
+                value = reader.value(0)
+            except _Malformed:
+                continue
+            reader.skip_space()
+            if isinstance(value, dict) and reader.pos == at:
+                return value
+        if start == 0:
+            break
     raise Unmeasurable("no readable dictionary before a stream")
 
 
@@ -297,11 +331,11 @@ class _Reader:
 
 
 def _decode_chain(
-    raw: bytes, filters: list[bytes], dictionary: dict[bytes, object], cap: int, keep: int
+    raw: Data, filters: list[bytes], dictionary: dict[bytes, object], cap: int, keep: int
 ) -> tuple[int, bytes]:
     if not filters:
         return len(raw), b""  # its words are in the file as it is
-    current = raw
+    current: Data = raw
     for position, name in enumerate(filters):
         last = position == len(filters) - 1
         if name in _DCT:
@@ -321,19 +355,19 @@ def _decode_chain(
             return cap + 1, b""
         except (zlib.error, ValueError, binascii.Error):
             return 0, b""
-    return len(current), current[:keep]
+    return len(current), bytes(current[:keep])
 
 
 class _Over(Exception):
     pass
 
 
-def _inflate_counting(raw: bytes, cap: int, keep: int) -> tuple[int, bytes]:
+def _inflate_counting(raw: Data, cap: int, keep: int) -> tuple[int, bytes]:
     """Inflate a slice at a time, keeping only the first ``keep`` bytes, up to ``cap`` + 1."""
     inflater = zlib.decompressobj()
     total = 0
     head = bytearray()
-    pending = raw
+    pending: Data = raw
     try:
         while True:
             out = inflater.decompress(pending, _CHUNK)
@@ -350,7 +384,7 @@ def _inflate_counting(raw: bytes, cap: int, keep: int) -> tuple[int, bytes]:
     return total, bytes(head)
 
 
-def _inflate(raw: bytes, cap: int) -> bytes:
+def _inflate(raw: Data, cap: int) -> bytes:
     inflater = zlib.decompressobj()
     out = inflater.decompress(raw, cap + 1)
     if len(out) > cap:
@@ -358,7 +392,7 @@ def _inflate(raw: bytes, cap: int) -> bytes:
     return out
 
 
-def _lzw(raw: bytes, cap: int) -> bytes:
+def _lzw(raw: Data, cap: int) -> bytes:
     """LZW as PDF writes it (most significant bit first, EarlyChange 1), stopping past ``cap``."""
     out = bytearray()
     table: list[bytes] = [bytes([i]) for i in range(256)] + [b"", b""]
@@ -399,7 +433,7 @@ def _lzw(raw: bytes, cap: int) -> bytes:
     return bytes(out)
 
 
-def _run_length(raw: bytes, cap: int) -> bytes:
+def _run_length(raw: Data, cap: int) -> bytes:
     out = bytearray()
     at = 0
     while at < len(raw):
@@ -412,27 +446,27 @@ def _run_length(raw: bytes, cap: int) -> bytes:
         else:
             if at + 1 >= len(raw):
                 break
-            out += raw[at + 1 : at + 2] * (257 - length)
+            out += bytes([raw[at + 1]]) * (257 - length)
             at += 2
         if len(out) > cap:
             raise _Over
     return bytes(out)
 
 
-def _ascii_hex(raw: bytes, cap: int) -> bytes:
-    digits = bytes(ch for ch in raw.split(b">", 1)[0] if ch not in b" \t\r\n\x0c\x00")
+def _ascii_hex(raw: Data, cap: int) -> bytes:
+    digits = bytes(raw).split(b">", 1)[0].translate(None, _WHITESPACE)
     if len(digits) % 2:
         digits += b"0"
     return binascii.unhexlify(digits)  # never longer than its input
 
 
-def _ascii85(raw: bytes, cap: int) -> bytes:
-    body = raw.split(b"~>", 1)[0].strip()
+def _ascii85(raw: Data, cap: int) -> bytes:
+    body = bytes(raw).split(b"~>", 1)[0].strip()
     body = body.removeprefix(b"<~")
     return base64.a85decode(body, adobe=False, ignorechars=b" \t\r\n\x0c\x00")
 
 
-_DECODERS: dict[bytes, Callable[[bytes, int], bytes]] = {
+_DECODERS: dict[bytes, Callable[[Data, int], bytes]] = {
     **dict.fromkeys(_FLATE, _inflate),
     **dict.fromkeys(_LZW, _lzw),
     **dict.fromkeys(_RUN_LENGTH, _run_length),
@@ -441,7 +475,7 @@ _DECODERS: dict[bytes, Callable[[bytes, int], bytes]] = {
 }
 
 
-def _jpeg_pixels(data: bytes) -> int:
+def _jpeg_pixels(data: Data) -> int:
     """Bytes a JPEG decodes to, from its frame header: width × height × components."""
     pos = 2
     while pos + 4 <= len(data):

@@ -103,6 +103,24 @@ def test_object_header_written_inside_a_string_does_not_hide_the_real_filters() 
     assert refusal(pdf, "decoy.pdf").code is RefusalCode.CONTENT_TOO_LARGE
 
 
+def test_stream_hidden_inside_another_streams_data_is_refused() -> None:
+    inner = b"9 0 obj\n<< /Filter /FlateDecode >>\nstream\n" + zlib.compress(b"\x00" * 1000)
+    pdf = images.pdf_with_one_stream(b"", b"BT ET\n" + inner)
+    error = refusal(pdf, "nested.pdf")
+    assert error.code is RefusalCode.UNREADABLE_FILE
+    assert "nested.pdf is built in a way we cannot check safely" in error.message
+
+
+def test_pdf_of_tens_of_thousands_of_tiny_streams_is_refused() -> None:
+    objects = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+    ]
+    objects += [b"<< /Length 5 >>\nstream\nBT ET\nendstream"] * 20_001
+    assert refusal(images.build_pdf(objects), "many.pdf").code is RefusalCode.UNREADABLE_FILE
+
+
 def test_filters_named_through_a_reference_are_refused_as_uncheckable() -> None:
     pdf = images.pdf_with_one_stream(b"/Filter 9 0 R", b"BT ET")
     error = refusal(pdf, "indirect.pdf")
