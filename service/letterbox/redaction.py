@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from service.errors import Invalid
+from service.letterbox.backdrop import flatten
 
 BLOCK = "█████"
 FILL = (0, 0, 0)
@@ -123,9 +124,14 @@ def parse_boxes(
 
 def fill_boxes(data: bytes, boxes: Sequence[Box]) -> tuple[bytes, str]:
     """The picture with every box filled solid, as PNG (lossless: the fill stays exactly
-    solid). Runs in the process pool; ``data`` is a sanitised image the sanitiser made."""
+    solid). Runs in the process pool; ``data`` is a sanitised image the sanitiser made.
+
+    The sanitiser already made it opaque; a picture stored before it did is laid over the same
+    background here rather than having its alpha channel dropped, which would show whatever
+    colours the transparent pixels carried."""
     with Image.open(io.BytesIO(data), formats=["JPEG", "PNG"]) as source:
-        picture = source.convert("RGB")
+        source.load()
+        picture = flatten(source)
     draw = ImageDraw.Draw(picture)
     for box in boxes:
         draw.rectangle((box.x, box.y, box.x + box.width - 1, box.y + box.height - 1), fill=FILL)

@@ -20,7 +20,6 @@ import re
 import struct
 import unicodedata
 import warnings
-import zlib
 from collections.abc import Hashable, Iterable
 from dataclasses import dataclass
 from typing import Any, Literal
@@ -28,10 +27,19 @@ from typing import Any, Literal
 import pillow_heif
 import pypdfium2 as pdfium
 import pypdfium2.raw as pdfium_c
-from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, IptcImagePlugin
+from PIL import ExifTags, Image, ImageCms, ImageFile, ImageOps, IptcImagePlugin, JpegImagePlugin
 
 from service.errors import LetterboxError
+from service.letterbox.backdrop import flatten, has_transparency
 from service.letterbox.filetypes import ACCEPTED_TYPES_TEXT, FileType, detect, info
+from service.letterbox.pdfstreams import (
+    Exceeded,
+    StreamLimits,
+    TooLarge,
+    Unmeasurable,
+    Unpacked,
+)
+from service.letterbox.pdfstreams import unpack as unpack_streams
 from service.letterbox.workers import FileWorkers, JobCrashed, JobTimedOut
 from service.limits import IntakeLimits
 
@@ -43,6 +51,18 @@ PDF_DPI = 150
 # must not become a 100-megapixel picture.
 PDF_MAX_PAGE_SIDE = 2500
 PDF_MAX_PAGE_PIXELS = 5_000_000
+
+# Phones take photos of up to 200 megapixels. A JPEG is decoded at a half, quarter or eighth of
+# its size when it is over the stored limit, so even the largest costs little memory; the other
+# formats can only be decoded whole before they are scaled down, so their ceiling is lower.
+# Anything claiming more is a decompression bomb, or no photo anyone needs to send a child.
+MAX_JPEG_MEGAPIXELS = 200
+MAX_DECODED_MEGAPIXELS = 100
+# The longest side the JPEG format can describe; no camera writes longer.
+MAX_PICTURE_SIDE = 65_535
+
+EXTRA_PICTURES_REMOVED = "extra pictures stored inside the photo (only the main picture is kept)"
+TRANSPARENCY_REMOVED = "transparency (the picture now sits on white, as you see it)"
 
 
 class RefusalCode(enum.StrEnum):
@@ -56,6 +76,7 @@ class RefusalCode(enum.StrEnum):
     NOT_A_SINGLE_FILE = "not_a_single_file"
     UNREADABLE_FILE = "unreadable_file"
     TOO_MANY_PAGES = "too_many_pages"
+    CONTENT_TOO_LARGE = "content_too_large"
     PASSWORD_PROTECTED = "password_protected"  # noqa: S105 - a refusal code, not a secret
     PROCESSING_FAILED = "processing_failed"
     TOOK_TOO_LONG = "took_too_long"
@@ -298,16 +319,16 @@ def _not_single(name: str, what: str) -> IntakeRefused:
 
 
 def _too_many_pixels(
-    name: str, width: int | None, height: int | None, limits: IntakeLimits
+    name: str, width: int | None, height: int | None, ceiling: float, what: str
 ) -> IntakeRefused:
-    limit = f"{limits.max_megapixels:g} megapixels"
     if width is not None and height is not None:
         size = f"{width} × {height} pixels ({width * height / 1_000_000:.1f} megapixels)"
     else:
         size = "far larger than we can take"
     return IntakeRefused(
         RefusalCode.IMAGE_TOO_LARGE,
-        f"{name} is {size}; the limit is {limit}. Please send a smaller copy of the picture.",
+        f"{name} is {size}; the largest {what} we can take is {ceiling:g} megapixels. "
+        "Please send a smaller copy of the picture.",
         name,
     )
 
@@ -357,18 +378,24 @@ def _check_jpeg(data: bytes, name: str, removed: _Removed) -> None:
                 raise _truncated(name)
             pos = found.start()
     tail = data[pos:]
-    if _only_padding(tail):
+    # Zeros or 0xFF fill after the end carry nothing; some cameras pad their files with them.
+    if not tail.strip(b"\x00\xff"):
         return
     body = tail.lstrip(b"\x00")
     # Phones append more than one picture to a JPEG: depth and HDR gain maps (MPF), and the short
     # video of a "motion photo" (Google: an MP4 after the image; Samsung: a trailer ending SEFT).
-    # Only those known shapes are tolerated; anything else after the image is a hidden payload.
+    # Anything else after the end (a stray byte from a camera, or something hidden there) is
+    # dropped with the rest of the container, and the moderator is told how much there was.
     if body.startswith(b"\xff\xd8\xff"):
-        removed.add("extra pictures stored inside the photo (depth or HDR maps)")
+        removed.add(EXTRA_PICTURES_REMOVED)
     elif tail[4:8] == b"ftyp" or data.endswith(b"SEFT"):
         removed.add("motion-photo video (only the still picture is kept)")
     else:
-        raise _not_single(name, "picture")
+        removed.add(_bytes_after_end(len(tail)))
+
+
+def _bytes_after_end(count: int) -> str:
+    return f"{count:,} {'byte' if count == 1 else 'bytes'} after the end of the picture"
 
 
 def _check_png(data: bytes, name: str) -> set[bytes]:
@@ -500,6 +527,17 @@ _PNG_TEXT_LABELS: dict[str, str] = {
 }
 
 
+# PNG chunks that hold pixels, say how to show them, or are described from what Pillow read
+# (text, EXIF, colour profile); any other chunk is some program's private data.
+_PNG_DESCRIBED_CHUNKS = frozenset(
+    {
+        *(b"IHDR", b"PLTE", b"IDAT", b"IEND", b"tRNS", b"gAMA", b"cHRM", b"sRGB", b"sBIT"),
+        *(b"pHYs", b"bKGD", b"hIST", b"sPLT", b"iCCP", b"tEXt", b"zTXt", b"iTXt", b"tIME"),
+        *(b"eXIf", b"acTL", b"fcTL", b"fdAT", b"cICP", b"mDCv", b"cLLi", b"caBX"),
+    }
+)
+
+
 def _describe_exif(image: Image.Image, removed: _Removed) -> None:
     try:
         exif = image.getexif()
@@ -559,12 +597,27 @@ def _describe_jpeg_segments(image: ImageFile.ImageFile, removed: _Removed) -> No
                 removed.add("Photoshop data")
         elif marker == "APP1" and body.startswith(b"http://ns.adobe.com/xmp/extension/"):
             removed.add("XMP metadata")
-        elif marker == "APP2" and body.startswith(b"FPXR"):
+        elif (marker == "APP0" and _jfif_thumbnail(body)) or (
+            marker == "APP2" and body.startswith(b"FPXR")
+        ):
             removed.add("embedded thumbnail")
+        elif marker == "APP2" and body.startswith(b"MPF\x00"):
+            removed.add(EXTRA_PICTURES_REMOVED)
+        elif marker == "APP1" and not body.startswith((b"Exif", b"http://ns.adobe.com/xap/")):
+            removed.add("other embedded data")
         elif marker in ("APP0", "APP1", "APP2", "APP14"):
+            # JFIF, EXIF, XMP, ICC and Adobe colour segments: described from what Pillow read.
             continue
         else:
             removed.add("other embedded data")
+
+
+def _jfif_thumbnail(body: bytes) -> bool:
+    """Whether a JFIF APP0 segment carries a thumbnail: a JFXX extension segment, or a JFIF
+    header whose thumbnail width and height are not zero."""
+    if body.startswith(b"JFXX\x00"):
+        return True
+    return body.startswith(b"JFIF\x00") and len(body) >= 14 and body[12] > 0 and body[13] > 0
 
 
 def _describe_iptc(image: ImageFile.ImageFile, removed: _Removed) -> None:
@@ -590,6 +643,8 @@ def _describe_png_text(image: Image.Image, png_chunks: set[bytes], removed: _Rem
         removed.add("date saved")
     if b"caBX" in png_chunks:
         removed.add("content credentials")
+    if png_chunks - _PNG_DESCRIBED_CHUNKS:
+        removed.add("other embedded data")
 
 
 def _describe_metadata(
@@ -607,11 +662,11 @@ def _describe_metadata(
     if meta.get("thumbnails"):
         removed.add("embedded thumbnail")
     if meta.get("depth_images") or meta.get("aux"):
-        removed.add("extra pictures stored inside the photo (depth or HDR maps)")
-    if image.format == "HEIF" and any(
-        item.get("type") == "iptc" for item in meta.get("metadata") or [] if isinstance(item, dict)
-    ):
-        removed.add("IPTC metadata")
+        removed.add(EXTRA_PICTURES_REMOVED)
+    if image.format == "HEIF":
+        for item in meta.get("metadata") or []:
+            kind = item.get("type") if isinstance(item, dict) else None
+            removed.add("IPTC metadata" if kind == "iptc" else "other embedded data")
     if getattr(image, "n_frames", 1) > 1 and image.format != "MPO":
         removed.add("animation or extra frames (only the first picture is kept)")
 
@@ -622,8 +677,7 @@ def _describe_metadata(
 def _sanitise_image(
     data: bytes, file_type: FileType, name: str, limits: IntakeLimits
 ) -> SanitisedFile:
-    type_info = info(file_type)
-    what = type_info.description
+    what = info(file_type).description
     removed = _Removed()
     png_chunks: set[bytes] = set()
     if file_type is FileType.JPEG:
@@ -636,41 +690,29 @@ def _sanitise_image(
         _check_heif(data, name)
         # Registering is idempotent; doing it here keeps importing this module side-effect free.
         pillow_heif.register_heif_opener()
-    pillow_format = type_info.pillow_format or ""
 
-    with warnings.catch_warnings():
-        # Pillow's own bomb guard warns between MAX_IMAGE_PIXELS and twice that; make it refuse.
-        warnings.simplefilter("error", Image.DecompressionBombWarning)
-        try:
-            # Image.open only reads the header, so the pixel count is known before decoding.
-            image = Image.open(io.BytesIO(data), formats=[pillow_format])
-        except (Image.DecompressionBombError, Image.DecompressionBombWarning) as exc:
-            raise _too_many_pixels(name, None, None, limits) from exc
-        except MemoryError:
-            raise
-        except Exception as exc:
-            # Decoders parsing hostile bytes fail in many ways; every one of them is a refusal.
-            raise _unreadable(name, what) from exc
-
-    width, height = image.size
-    if width * height > limits.max_pixels:
-        raise _too_many_pixels(name, width, height, limits)
-    if width <= 0 or height <= 0:
-        raise _unreadable(name, what)
-
+    image = _open_image(data, file_type, name, limits)
     try:
         try:
+            if file_type is FileType.JPEG:
+                _decode_smaller(image, limits.max_pixels)
             image.load()
             _describe_metadata(image, png_chunks, removed)
             ImageOps.exif_transpose(image, in_place=True)
-            picture = _to_srgb(image, removed)
+            picture = _fit(_to_srgb(image, removed), limits.max_pixels)
+            see_through = picture.mode == "RGBA"
+            if see_through:
+                picture = flatten(picture)
+                removed.add(TRANSPARENCY_REMOVED)
         except MemoryError:
             raise
         except Exception as exc:
             if "truncated" in str(exc):
                 raise _truncated(name) from exc
             raise _unreadable(name, what) from exc
-        encoded = _encode(picture)
+        # A picture that had transparency is usually a drawing or a cut-out: PNG keeps its
+        # edges (and the background it now sits on) exact.
+        encoded = _encode(picture, graphics_as_png=see_through)
     finally:
         image.close()
     return SanitisedFile(
@@ -681,15 +723,85 @@ def _sanitise_image(
     )
 
 
-def _has_alpha(image: Image.Image) -> bool:
-    return image.mode in ("RGBA", "LA", "PA", "La", "RGBa") or (
-        "transparency" in image.info and image.mode in ("P", "L", "RGB", "1", "I", "I;16")
-    )
+def _open_image(
+    data: bytes, file_type: FileType, name: str, limits: IntakeLimits
+) -> ImageFile.ImageFile:
+    """Read the header only, and refuse a picture too big to decode before any pixel is."""
+    type_info = info(file_type)
+    ceiling = _decode_ceiling(file_type, limits)
+    with warnings.catch_warnings():
+        # Pillow's own guard warns past 89 megapixels and refuses past 179; the ceilings here are
+        # ours, checked below from the header.
+        warnings.simplefilter("ignore", Image.DecompressionBombWarning)
+        try:
+            if file_type is FileType.JPEG:
+                # Opened directly rather than through Image.open, whose guard would refuse a
+                # 200-megapixel photo that is about to be decoded at a quarter or an eighth of
+                # its size. This is the plugin Image.open would choose, minus the MPO wrapper
+                # that reads the extra pictures phones append (which are dropped anyway).
+                image: ImageFile.ImageFile = JpegImagePlugin.JpegImageFile(io.BytesIO(data))
+            else:
+                image = Image.open(io.BytesIO(data), formats=[type_info.pillow_format or ""])
+        except Image.DecompressionBombError as exc:
+            raise _too_many_pixels(name, None, None, ceiling, type_info.description) from exc
+        except MemoryError:
+            raise
+        except Exception as exc:
+            # Decoders parsing hostile bytes fail in many ways; every one of them is a refusal.
+            raise _unreadable(name, type_info.description) from exc
+    width, height = image.size
+    try:
+        if width <= 0 or height <= 0:
+            raise _unreadable(name, type_info.description)
+        if max(width, height) > MAX_PICTURE_SIDE:
+            raise IntakeRefused(
+                RefusalCode.IMAGE_TOO_LARGE,
+                f"{name} is {width} × {height} pixels; no side of a picture may be longer than "
+                f"{MAX_PICTURE_SIDE:,} pixels. Please send a smaller copy of the picture.",
+                name,
+            )
+        if width * height > ceiling * 1_000_000:
+            raise _too_many_pixels(name, width, height, ceiling, type_info.description)
+    except IntakeRefused:
+        image.close()
+        raise
+    return image
+
+
+def _decode_ceiling(file_type: FileType, limits: IntakeLimits) -> float:
+    """The most megapixels a picture of this type may claim and still be decoded."""
+    ceiling = MAX_JPEG_MEGAPIXELS if file_type is FileType.JPEG else MAX_DECODED_MEGAPIXELS
+    return max(ceiling, limits.max_megapixels)
+
+
+def _decode_smaller(image: ImageFile.ImageFile, max_pixels: int) -> None:
+    """Ask the JPEG decoder for a half, quarter or eighth size picture when the full one would
+    be over the stored limit: it then skips the fine detail instead of decoding it to throw it
+    away, so a 200-megapixel photo costs the memory of a 3- to 12-megapixel one."""
+    width, height = image.size
+    for scale in (1, 2, 4, 8):
+        if math.ceil(width / scale) * math.ceil(height / scale) <= max_pixels:
+            break
+    if scale > 1:
+        image.draft(None, (max(1, width // scale), max(1, height // scale)))
+
+
+def _fit(picture: Image.Image, max_pixels: int) -> Image.Image:
+    """The picture scaled down, keeping its shape, to at most ``max_pixels``."""
+    width, height = picture.size
+    if width * height <= max_pixels:
+        return picture
+    scale = math.sqrt(max_pixels / (width * height))
+    new_height = max(1, int(height * scale))
+    new_width = max(1, min(int(width * scale), max_pixels // new_height))
+    # Pillow resizes RGBA premultiplied, so a transparent pixel's hidden colour does not bleed
+    # into its neighbours.
+    return picture.resize((new_width, new_height), Image.Resampling.LANCZOS, reducing_gap=3.0)
 
 
 def _to_srgb(image: Image.Image, removed: _Removed) -> Image.Image:
     """Return an RGB or RGBA picture in sRGB with no ancillary data attached."""
-    alpha = _has_alpha(image)
+    alpha = has_transparency(image)
     target = "RGBA" if alpha else "RGB"
     icc = image.info.get("icc_profile")
     picture: Image.Image | None = None
@@ -752,11 +864,14 @@ def _is_srgb(profile: ImageCms.ImageCmsProfile) -> bool:
     )
 
 
-def _encode(picture: Image.Image) -> SanitisedImage:
+def _encode(picture: Image.Image, *, graphics_as_png: bool) -> SanitisedImage:
+    """JPEG for photos; PNG, lossless, for pictures of few colours (text, drawings) when
+    ``graphics_as_png``, as those compress better and stay sharper that way."""
     buffer = io.BytesIO()
-    if picture.mode == "RGBA":
+    media_type: Literal["image/jpeg", "image/png"]
+    if graphics_as_png and picture.getcolors(maxcolors=4096) is not None:
         picture.save(buffer, "PNG", compress_level=6)
-        media_type: Literal["image/jpeg", "image/png"] = "image/png"
+        media_type = "image/png"
     else:
         picture.save(buffer, "JPEG", quality=JPEG_QUALITY)
         media_type = "image/jpeg"
@@ -772,7 +887,6 @@ def _encode(picture: Image.Image) -> SanitisedImage:
 
 _PDF_NAME = re.compile(rb"/([^\s/<>\[\]()%{}]{1,127})")
 _PDF_HEX_ESCAPE = re.compile(rb"#([0-9A-Fa-f]{2})")
-_PDF_STREAM = re.compile(rb"stream\r?\n")
 _PDF_ACTIVE_NAMES: dict[bytes, str] = {
     b"JavaScript": "PDF scripts",
     b"JS": "PDF scripts",
@@ -790,9 +904,6 @@ _PDF_ACTIVE_NAMES: dict[bytes, str] = {
     b"XFA": "PDF form fields",
     b"RichMedia": "PDF embedded media",
 }
-# Scripts often hide inside compressed object streams; inflate a bounded amount to look.
-_PDF_INFLATE_BUDGET = 16 * MIB
-_PDF_INFLATE_PER_STREAM = 2 * MIB
 
 
 def _pdf_names(data: bytes) -> set[bytes]:
@@ -805,29 +916,61 @@ def _pdf_names(data: bytes) -> set[bytes]:
     return names
 
 
-def _pdf_streams(data: bytes) -> Iterable[bytes]:
-    budget = _PDF_INFLATE_BUDGET
-    for match in _PDF_STREAM.finditer(data):
-        if budget <= 0:
-            return
-        inflater = zlib.decompressobj()
-        try:
-            chunk = inflater.decompress(data[match.end() :], min(budget, _PDF_INFLATE_PER_STREAM))
-        except zlib.error:
-            continue
-        budget -= len(chunk)
-        yield chunk
-
-
-def _describe_pdf_bytes(data: bytes, removed: _Removed) -> None:
-    names = _pdf_names(data)
-    for stream in _pdf_streams(data):
+def _describe_pdf_bytes(in_file: set[bytes], unpacked: Unpacked, removed: _Removed) -> None:
+    # Scripts often hide inside compressed object streams, so their first bytes are read too.
+    names = set(in_file)
+    for stream in unpacked.heads:
         names |= _pdf_names(stream)
     for name, label in _PDF_ACTIVE_NAMES.items():
         if name in names:
             removed.add(label)
     if b"Metadata" in names:
         removed.add("XMP metadata")
+
+
+def _check_pdf_unpacks_within_limits(data: bytes, names: set[bytes], name: str) -> Unpacked:
+    """Refuse, before pdfium reads a byte, a PDF that would unpack to more than it may."""
+    if b"Encrypt" in names:
+        # Its streams cannot be measured without decrypting them; nor could its scripts be seen.
+        raise IntakeRefused(
+            RefusalCode.PASSWORD_PROTECTED,
+            f"{name} is encrypted (protected against copying or changes), so what it holds "
+            "cannot be checked before it is opened. Please save or print a copy without "
+            "protection and send that.",
+            name,
+        )
+    limits = StreamLimits()
+    try:
+        return unpack_streams(data, limits)
+    except Unmeasurable as exc:
+        raise IntakeRefused(
+            RefusalCode.UNREADABLE_FILE,
+            f"{name} is built in a way we cannot check safely. Please open it, print or "
+            "export it again as a new PDF, and send that.",
+            name,
+        ) from exc
+    except TooLarge as exc:
+        limit = f"{exc.limit // MIB} MB"
+        what = {
+            Exceeded.STREAM: (
+                f"holds a part (page contents, a font or the like) that unpacks to more than "
+                f"{limit}; the limit is {limit} for one part of a document"
+            ),
+            Exceeded.PICTURE: (
+                f"holds a picture that unpacks to more than {limit}; the limit is {limit} for "
+                "one picture in a document"
+            ),
+            Exceeded.TOTAL: (
+                f"unpacks to more than {limit} of page contents and pictures; the limit is "
+                f"{limit} for one document"
+            ),
+        }[exc.which]
+        raise IntakeRefused(
+            RefusalCode.CONTENT_TOO_LARGE,
+            f"{name} {what}, so it cannot be checked safely. Please send fewer pages, or "
+            "export or print it again as a new PDF with smaller pictures, and send that.",
+            name,
+        ) from exc
 
 
 def _describe_pdf_document(pdf: pdfium.PdfDocument, removed: _Removed) -> None:
@@ -872,6 +1015,8 @@ def _sanitise_pdf(data: bytes, name: str, limits: IntakeLimits) -> SanitisedFile
     if b"%%EOF" not in data[-1024:]:
         raise _truncated(name)
     removed = _Removed()
+    names = _pdf_names(data)
+    unpacked = _check_pdf_unpacks_within_limits(data, names, name)
     try:
         pdf = pdfium.PdfDocument(data)
     except pdfium.PdfiumError as exc:
@@ -894,7 +1039,7 @@ def _sanitise_pdf(data: bytes, name: str, limits: IntakeLimits) -> SanitisedFile
                 "document. Please send only the pages that matter, or split it into parts.",
                 name,
             )
-        _describe_pdf_bytes(data, removed)
+        _describe_pdf_bytes(names, unpacked, removed)
         _describe_pdf_document(pdf, removed)
         pages = tuple(_render_page(pdf, index, removed) for index in range(page_count))
     except pdfium.PdfiumError as exc:
@@ -927,8 +1072,4 @@ def _render_page(pdf: pdfium.PdfDocument, index: int, removed: _Removed) -> Sani
     finally:
         page.close()
     # Pages of text compress far better, and stay sharper, as PNG; scanned photos as JPEG.
-    if picture.getcolors(maxcolors=4096) is not None:
-        buffer = io.BytesIO()
-        picture.save(buffer, "PNG", compress_level=6)
-        return SanitisedImage(buffer.getvalue(), "image/png", picture.width, picture.height)
-    return _encode(picture)
+    return _encode(picture, graphics_as_png=True)

@@ -123,7 +123,7 @@ REFUSALS = [
         "We accept",
     ),
     ("empty.jpg", b"", 422, "empty_file", "empty (0 bytes)"),
-    ("bomb.png", images.png_bomb(10_000, 10_000), 422, "image_too_large", "megapixels"),
+    ("bomb.png", images.png_bomb(11_000, 10_000), 422, "image_too_large", "megapixels"),
     (
         "cut.jpg",
         images.small_jpeg((64, 64), (1, 2, 3))[:-200],

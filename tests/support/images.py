@@ -494,3 +494,278 @@ def picture_with_words(*lines: str) -> bytes:
 
 
 NOTE = picture_with_words("We moved to 14 Elm Road,", f"London {POSTCODE}", f"{SCHOOL} is great")
+
+
+# --- pictures hiding a message in their transparent pixels -----------------------------------
+
+HIDDEN_MESSAGE = "RING 07700 900123"
+VISIBLE_SQUARE = (10, 10, 70, 70)  # left, top, right, bottom: the only thing anyone can see
+VISIBLE_COLOUR = (20, 60, 200)
+MESSAGE_COLOUR = (200, 0, 0)
+
+
+@dataclass(frozen=True)
+class HiddenMessage:
+    """A picture whose only visible part is a blue square, with a message written in the colour
+    of pixels that are fully transparent."""
+
+    data: bytes
+    message_pixels: frozenset[tuple[int, int]]
+    size: tuple[int, int]
+    visible_colour: tuple[int, int, int] = VISIBLE_COLOUR
+
+    def as_seen_on_white(self) -> Image.Image:
+        """What a moderator sees: the square on white, and nothing else."""
+        seen = Image.new("RGB", self.size, (255, 255, 255))
+        seen.paste(self.visible_colour, VISIBLE_SQUARE)
+        return seen
+
+
+def _message_layer(size: tuple[int, int]) -> Image.Image:
+    """White-on-black mask of the message, away from the visible square."""
+    mask = Image.new("L", size, 0)
+    ImageDraw.Draw(mask).text((90, 40), HIDDEN_MESSAGE, fill=255, font=ImageFont.truetype(FONT, 28))
+    return mask
+
+
+def png_with_hidden_message(
+    kind: str = "rgba", size: tuple[int, int] = (420, 120)
+) -> HiddenMessage:
+    """``kind``: "rgba" (an alpha channel), "palette" (a PNG palette whose transparent entries
+    carry colours), "colour-key" (an RGB PNG whose tRNS makes the message colour transparent),
+    "grey-alpha" (LA), "animated" (the first frame of an APNG), "webp" (lossless WebP that
+    keeps the colour of transparent pixels) or "heic" (a lossless HEIC with an alpha plane)."""
+    mask = _message_layer(size)
+    message_pixels = frozenset(
+        (x, y) for y in range(size[1]) for x in range(size[0]) if mask.getpixel((x, y))
+    )
+    rgba = Image.new("RGBA", size, (0, 0, 0, 0))
+    rgba.paste((*MESSAGE_COLOUR, 0), (0, 0, *size), mask)
+    rgba.paste((*VISIBLE_COLOUR, 255), VISIBLE_SQUARE)
+    out = io.BytesIO()
+    if kind == "rgba":
+        rgba.save(out, "PNG")
+    elif kind == "webp":
+        rgba.save(out, "WEBP", lossless=True, exact=True)
+    elif kind == "heic":
+        pillow_heif.register_heif_opener()
+        rgba.save(out, "HEIF", quality=-1)  # lossless, so the hidden colours are kept
+    elif kind == "animated":
+        second = Image.new("RGBA", size, (0, 0, 0, 0))
+        rgba.save(out, "PNG", save_all=True, append_images=[second], duration=500, loop=0)
+    elif kind == "palette":
+        # Index 0: transparent black; 1: the message, transparent red; 2: the visible blue.
+        paletted = Image.new("P", size, 0)
+        paletted.putpalette([0, 0, 0, *MESSAGE_COLOUR, *VISIBLE_COLOUR] + [0] * 759)
+        paletted.paste(1, (0, 0, *size), mask)
+        paletted.paste(2, VISIBLE_SQUARE)
+        paletted.save(out, "PNG", transparency=bytes([0, 0, 255]))
+    elif kind == "colour-key":
+        keyed = Image.new("RGB", size, MESSAGE_COLOUR)
+        keyed.paste(VISIBLE_COLOUR, VISIBLE_SQUARE)
+        # Everything but the square is the transparent colour; the message is the same colour, so
+        # it is drawn as the colour-keyed background around it would be: that is the point.
+        keyed.save(out, "PNG", transparency=MESSAGE_COLOUR)
+    elif kind == "grey-alpha":
+        grey = Image.new("LA", size, (0, 0))
+        grey.paste((255, 0), (0, 0, *size), mask)
+        grey.paste((60, 255), VISIBLE_SQUARE)
+        grey.save(out, "PNG")
+        return HiddenMessage(out.getvalue(), message_pixels, size, (60, 60, 60))
+    else:
+        raise ValueError(kind)
+    return HiddenMessage(out.getvalue(), message_pixels, size)
+
+
+# --- phone photos of many megapixels -----------------------------------------------------------
+
+
+def big_phone_photo(width: int, height: int) -> bytes:
+    """A colour JPEG of ``width`` × ``height`` carrying a phone's EXIF, GPS included.
+
+    Drawn with flat shapes, so it is quick to encode; it still costs ``3 × width × height``
+    bytes of memory while it is made."""
+    image = Image.new("RGB", (width, height), (90, 140, 200))
+    draw = ImageDraw.Draw(image)
+    draw.rectangle((0, height * 2 // 3, width, height), fill=(60, 130, 50))
+    draw.ellipse((width // 10, height // 10, width // 4, height // 4), fill=(250, 220, 60))
+    out = io.BytesIO()
+    image.save(out, "JPEG", quality=80, exif=build_exif())
+    return out.getvalue()
+
+
+def _jpeg_segment(marker: int, body: bytes) -> bytes:
+    return bytes([0xFF, marker]) + struct.pack(">H", len(body) + 2) + body
+
+
+def grey_jpeg_of_any_size(width: int, height: int) -> bytes:
+    """A valid baseline greyscale JPEG of any size whose every 8×8 block is mid-grey, written
+    by hand: two bits per block, so even 200 megapixels is under a megabyte on disk."""
+    quant = _jpeg_segment(0xDB, b"\x00" + b"\x01" * 64)
+    frame = _jpeg_segment(0xC0, struct.pack(">BHHB", 8, height, width, 1) + b"\x01\x11\x00")
+    # One code of length 1 ("0") in each table: DC difference 0, and AC end-of-block.
+    one_code = bytes([1] + [0] * 15) + b"\x00"
+    tables = _jpeg_segment(0xC4, b"\x00" + one_code) + _jpeg_segment(0xC4, b"\x10" + one_code)
+    scan = _jpeg_segment(0xDA, b"\x01\x01\x00\x00\x3f\x00")
+    blocks = ((width + 7) // 8) * ((height + 7) // 8)
+    entropy = b"\x00" * ((2 * blocks + 7) // 8)
+    return b"\xff\xd8" + quant + frame + tables + scan + entropy + b"\xff\xd9"
+
+
+# --- metadata segments Pillow cannot write ---------------------------------------------------
+
+
+def jfxx_thumbnail_segment() -> bytes:
+    """A JFIF extension APP0 segment holding a JPEG thumbnail."""
+    return _jpeg_segment(0xE0, b"JFXX\x00\x10" + small_jpeg((16, 12), (10, 200, 10)))
+
+
+def jfif_with_thumbnail_segment() -> bytes:
+    """A JFIF APP0 header carrying a 2×2 RGB thumbnail in its own body."""
+    return _jpeg_segment(0xE0, b"JFIF\x00\x01\x02\x00\x00\x01\x00\x01\x02\x02" + b"\x80" * 12)
+
+
+def mpf_segment() -> bytes:
+    """The APP2 "MPF" header a phone writes when it stores more pictures after the first."""
+    return _jpeg_segment(0xE2, b"MPF\x00II*\x00\x08\x00\x00\x00\x00\x00\x00\x00\x00\x00")
+
+
+def private_app_segment() -> bytes:
+    """A camera maker's private APP segment (APP4 here)."""
+    return _jpeg_segment(0xE4, b"QTI\x00camera-private-data")
+
+
+def plain_jpeg(size: tuple[int, int] = (320, 240)) -> bytes:
+    out = io.BytesIO()
+    photo(size).save(out, "JPEG", quality=90)
+    return out.getvalue()
+
+
+# --- PDFs that unpack to far more than they weigh ----------------------------------------------
+
+
+def pdf_bomb(streams: int, megabytes_each: int) -> bytes:
+    """A one-page PDF whose page has ``streams`` content streams, each ``megabytes_each`` MiB of
+    zeros (whitespace to a PDF reader) squeezed by FlateDecode to about a thousandth of that."""
+    squeezed = zlib.compress(b"\x00" * (megabytes_each * 1024 * 1024), 9)
+    first_stream = 4
+    contents = " ".join(f"{first_stream + i} 0 R" for i in range(streams))
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+        f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents [{contents}] >>".encode(),
+    ]
+    objects += [_stream(squeezed, b" /Filter /FlateDecode")] * streams
+    return build_pdf(objects)
+
+
+def pdf_with_compressed_pages(pages: int) -> bytes:
+    """An ordinary PDF whose pages' text and a small picture are FlateDecode-compressed, as
+    every word processor writes them."""
+    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(pages))
+    picture_number = 3 + 2 * pages + 1
+    objects: list[bytes] = [
+        b"<< /Type /Catalog /Pages 2 0 R >>",
+        f"<< /Type /Pages /Kids [{kids}] /Count {pages} >>".encode(),
+    ]
+    for i in range(pages):
+        objects.append(
+            f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents {4 + 2 * i} 0 R "
+            f"/Resources << /Font << /F1 {3 + 2 * pages} 0 R >> "
+            f"/XObject << /Im1 {picture_number} 0 R >> >> >>".encode()
+        )
+        text = f"BT /F1 18 Tf 72 760 Td (Page {i + 1} of a letter) Tj ET q 200 0 0 150 72 500 cm /Im1 Do Q"
+        objects.append(_stream(zlib.compress(text.encode()), b" /Filter /FlateDecode"))
+    objects.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    pixels = photo((200, 150)).tobytes()
+    objects.append(
+        _stream(
+            zlib.compress(pixels),
+            b" /Type /XObject /Subtype /Image /Width 200 /Height 150 /ColorSpace /DeviceRGB"
+            b" /BitsPerComponent 8 /Filter /FlateDecode",
+        )
+    )
+    return build_pdf(objects)
+
+
+def with_png_chunk(png: bytes, kind: bytes, payload: bytes) -> bytes:
+    """The PNG with one more chunk placed straight after its header chunk."""
+    after_ihdr = 8 + 25
+    return png[:after_ihdr] + _png_chunk(kind, payload) + png[after_ihdr:]
+
+
+def pdf_with_one_stream(dictionary: bytes, data: bytes, *, picture: bool = False) -> bytes:
+    """A one-page PDF around one stream given raw: its dictionary entries and its bytes. As a
+    picture it is the page's image, drawn full page; otherwise it is the page's contents."""
+    body = b"<< " + dictionary + b" /Length " + str(len(data)).encode() + b" >>\nstream\n"
+    body += data + b"\nendstream"
+    if picture:
+        objects = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R "
+            b"/Resources << /XObject << /Im1 5 0 R >> >> >>",
+            _stream(b"q 595 0 0 842 0 0 cm /Im1 Do Q"),
+            body,
+        ]
+    else:
+        objects = [
+            b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R] /Count 1 >>",
+            b"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] /Contents 4 0 R >>",
+            body,
+        ]
+    return build_pdf(objects)
+
+
+def run_length_zeros(count: int) -> bytes:
+    """RunLengthDecode data for ``count`` zero bytes: two bytes for every 128."""
+    runs, rest = divmod(count, 128)
+    data = b"\x81\x00" * runs
+    if rest:
+        data += bytes([257 - rest, 0]) if rest > 1 else b"\x00\x00"
+    return data + b"\x80"
+
+
+def encrypted(pdf: bytes) -> bytes:
+    """The PDF with an /Encrypt entry in its trailer, as a file protected against copying has."""
+    return pdf.replace(b"trailer\n<< /Size", b"trailer\n<< /Encrypt << /Filter /Standard >> /Size")
+
+
+def lzw_zeros(count: int) -> bytes:
+    """LZWDecode data (EarlyChange 1, as PDF writes it) for at least ``count`` zero bytes.
+
+    Written as the codes an encoder would emit for a run of zeros: each new code stands for one
+    zero more than the last, up to code 4000 (3,744 zeros), which is then repeated."""
+    codes = [256, 0]
+    produced = 1
+    longest = 258
+    while produced < count and longest <= 4000:
+        codes.append(longest)
+        produced += longest - 256
+        longest += 1
+    top = longest - 1
+    while produced < count:
+        codes.append(top)
+        produced += top - 256
+    codes.append(257)
+    out = bytearray()
+    buffer = bits = 0
+    table, width = 258, 9
+    for position, code in enumerate(codes):
+        buffer = (buffer << width) | code
+        bits += width
+        while bits >= 8:
+            bits -= 8
+            out.append((buffer >> bits) & 0xFF)
+        buffer &= (1 << bits) - 1
+        if code == 256:
+            table, width = 258, 9
+            continue
+        if position > 1 and table < 4096:
+            table += 1
+        if table + 1 >= (1 << width) and width < 12:
+            width += 1
+    if bits:
+        out.append((buffer << (8 - bits)) & 0xFF)
+    return bytes(out)
