@@ -20,6 +20,7 @@ import service.letterbox
 import service.record
 import service.record.views
 from service import appkeys, background, notify, pages
+from service.calls.device import call_device_lock_middleware
 from service.calls.registry import calls_ctx
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
@@ -95,7 +96,7 @@ async def vault_ctx(app: web.Application) -> AsyncIterator[None]:
 def create_app(settings: Settings) -> web.Application:
     # Order matters, outermost first:
     # 1. request id before anything logs; 2. errors inside it, so every answer carries the id
-    # and has one shape; 3. a centre device locked to a child view goes nowhere else, decided
+    # and has one shape; 3. a centre device locked to a child view or a call goes nowhere else, decided
     # before anyone's session or any route is considered; 4. the session names the actor;
     # 5. CSRF needs the actor's token; 6. access needs the actor, and runs last so nothing
     # reaches a handler unchecked.
@@ -104,6 +105,7 @@ def create_app(settings: Settings) -> web.Application:
             request_log_middleware,
             error_middleware,
             device_lock_middleware,
+            call_device_lock_middleware,
             session_middleware,
             csrf_middleware,
             access.access_middleware,

@@ -17,6 +17,7 @@ from storage.vault import EncryptedStore
 if TYPE_CHECKING:
     from aiohttp.web_urldispatcher import AbstractRoute
 
+    from service.calls.device import LockedCall
     from service.calls.registry import CallRegistry
     from service.http.access import Access, Actor
     from service.letterbox.intake import SanitiserPool
@@ -53,3 +54,5 @@ ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules
 REQUEST_ID = web.RequestKey("request_id", str)
 ACTOR: web.RequestKey[Actor] = web.RequestKey("actor")
 FAMILY_ID = web.RequestKey("family_id", uuid.UUID)
+# The call a locked centre device shows (service.calls.device), when the request comes from one.
+LOCKED_CALL: web.RequestKey[LockedCall] = web.RequestKey("locked_call")

@@ -632,6 +632,21 @@ class Call(Base):
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
 
 
+class CallDevice(Base):
+    """A centre device locked to one call's child screen: it reaches nothing else until a
+    staff member's password is given (like an opening session's device)."""
+
+    __tablename__ = "call_devices"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id"), index=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # Only the hash of the device cookie's token; cleared when the device is released.
+    device_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None]
+
+
 # --- the family record ---------------------------------------------------------------
 
 

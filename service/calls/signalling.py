@@ -34,6 +34,7 @@ from typing import Final
 from aiohttp import WSMsgType, web
 
 from service.appkeys import CALLS, SETTINGS
+from service.calls.device import check_account_on_device
 from service.calls.media import CallMediaError
 from service.calls.registry import (
     CLOSE_ENDED,
@@ -189,6 +190,7 @@ async def signal(request: web.Request) -> web.StreamResponse:
     """GET /calls/{call_id}/signal: the participant's signalling WebSocket."""
     check_origin(request)
     actor = current_actor(request)
+    check_account_on_device(request, actor)
     role = call_role_of(actor.role)
     call_id = uuid.UUID(request.match_info["call_id"])  # the family rule already parsed it
     registry = request.app[CALLS]

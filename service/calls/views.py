@@ -14,12 +14,12 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.appkeys import MAILER, SESSIONMAKER, SETTINGS
-from service.calls import scheduling, signalling
+from service.appkeys import LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
+from service.calls import device, scheduling, signalling
 from service.calls.registry import END_REASONS, CallRole, turn_label
 from service.calls.scheduling import CallPlan
 from service.centre.context import CentreServices
-from service.errors import Invalid, NotFound
+from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import (
     CENTRE_ROLES,
     STAFF_ROLES,
@@ -31,7 +31,7 @@ from service.http.access import (
     signed_in,
 )
 from service.turn import ice_servers_for
-from storage.models import Call, CallStatus, ContactLevel, Family, Role
+from storage.models import Call, CallStatus, Child, ContactLevel, Family, Role
 
 PARTICIPANT_ROLES = frozenset({Role.PARENT, *CENTRE_ROLES})
 
@@ -189,8 +189,17 @@ def _ice_servers_json(request: web.Request, call: Call, role: CallRole) -> str:
 
 async def join_page(request: web.Request) -> web.StreamResponse:
     """GET /calls/{call_id}/join: the parent's, child's or supervisor's page for this call."""
+    return await _render_join(request)
+
+
+async def _render_join(
+    request: web.Request, *, errors: dict[str, str] | None = None, status: int = 200
+) -> web.StreamResponse:
     actor = current_actor(request)
-    role = signalling.call_role_of(actor.role)
+    device.check_account_on_device(request, actor)
+    locked = request.get(LOCKED_CALL)
+    # A locked centre device is the child's screen, whoever opened it.
+    role: CallRole = "child" if locked is not None else signalling.call_role_of(actor.role)
     call = await _load_call(request)
     async with request.app[SESSIONMAKER]() as session:
         family = await session.get(Family, call.family_id)
@@ -205,8 +214,83 @@ async def join_page(request: web.Request) -> web.StreamResponse:
         "end_reasons": END_REASONS,
         "warnings": signalling.WARNINGS,
         "max_warning_chars": signalling.MAX_WARNING_CHARS,
+        "device_locked": locked is not None,
+        "errors": errors or {},
     }
-    return aiohttp_jinja2.render_template(f"calls/{role}.html", request, context)
+    return aiohttp_jinja2.render_template(f"calls/{role}.html", request, context, status=status)
+
+
+# --- the child's call on a locked centre device --------------------------------------------
+
+
+async def _device_page(
+    request: web.Request, *, errors: dict[str, str] | None = None, status: int = 200
+) -> web.StreamResponse:
+    call = await _load_call(request)
+    async with request.app[SESSIONMAKER]() as session:
+        child = await session.get(Child, call.child_id) if call.child_id else None
+    context = {"call": call, "child_name": child.name if child else "", "errors": errors or {}}
+    return aiohttp_jinja2.render_template("calls/device.html", request, context, status=status)
+
+
+async def device_page(request: web.Request) -> web.StreamResponse:
+    """GET /calls/{call_id}/device: the staff password form that locks this device to the call."""
+    return await _device_page(request)
+
+
+async def open_device(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    call = await _load_call(request)
+    try:
+        opened = await device.open_device(
+            CentreServices.of(request.app),
+            current_actor(request),
+            call.id,
+            _form_text(form, "password") or "",
+        )
+    except (Forbidden, Throttled, Conflict) as exc:
+        return await _device_page(request, errors={"password": exc.message}, status=exc.status)
+    # A plain response, not a raised redirect, so the cookie set on it is certainly sent.
+    response = web.Response(status=303, headers={"Location": device.call_page(call.id)})
+    settings = request.app[SETTINGS]
+    response.set_cookie(
+        device.device_cookie_name(settings.secure_cookies),
+        opened.device_token,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+async def leave_device(request: web.Request) -> web.StreamResponse:
+    """POST /calls/{call_id}/device/leave: the staff password releases the device."""
+    locked = request.get(LOCKED_CALL)
+    call = await _load_call(request)
+    if locked is None or locked.call_id != call.id:
+        raise Conflict("This device is not locked to this call.", code="not_locked")
+    form = await request.post()
+    try:
+        await device.release_device(
+            CentreServices.of(request.app),
+            current_actor(request),
+            locked,
+            _form_text(form, "password") or "",
+        )
+    except (Forbidden, Throttled) as exc:
+        # A wrong password (or too many) keeps the device on the call, the problem shown there.
+        return await _render_join(request, errors={"password": exc.message}, status=exc.status)
+    response = web.Response(status=303, headers={"Location": "/calls"})
+    settings = request.app[SETTINGS]
+    response.del_cookie(
+        device.device_cookie_name(settings.secure_cookies),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 def setup(app: web.Application) -> None:
@@ -223,3 +307,9 @@ def setup(app: web.Application) -> None:
     # The page name ends in /join: the only pages allowed camera and microphone (headers.py).
     add_route(app, "GET", "/calls/{call_id}/join", join_page, participants)
     add_route(app, "GET", "/calls/{call_id}/signal", signalling.signal, participants)
+    # Only the account that plays the child's device may lock one (an admin's would be a
+    # supervisor console).
+    device_staff = signed_in({Role.STAFF}, family=of_call)
+    add_route(app, "GET", "/calls/{call_id}/device", device_page, device_staff)
+    add_route(app, "POST", "/calls/{call_id}/device", open_device, device_staff)
+    add_route(app, "POST", "/calls/{call_id}/device/leave", leave_device, device_staff)

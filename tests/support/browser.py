@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -28,6 +29,13 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+# A fake camera and microphone that need no permission prompt, for call pages.
+FAKE_MEDIA_ARGS = (
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+)
 # Generous: a loaded CI machine must not make these tests flaky.
 TIMEOUT_MS = 20_000
 
@@ -44,7 +52,11 @@ class LiveApp:
 
 
 async def new_browser(
-    playwright: Playwright, user_data_dir: Path, *, phone: bool = False
+    playwright: Playwright,
+    user_data_dir: Path,
+    *,
+    phone: bool = False,
+    extra_args: Sequence[str] = (),
 ) -> BrowserContext:
     """A fresh Chromium profile. ``bypass_csp`` only lets the test inject axe-core; the
     app's own pages never need it (the CSP forbids inline script)."""
@@ -53,7 +65,7 @@ async def new_browser(
         str(user_data_dir),
         executable_path=str(CHROMIUM),
         headless=True,
-        args=CHROMIUM_ARGS,
+        args=[*CHROMIUM_ARGS, *extra_args],
         viewport=viewport,  # type: ignore[arg-type]
         bypass_csp=True,
         locale="en-GB",
