@@ -109,10 +109,17 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     PARENT = "parent"
     REFERRER = "referrer"
+    # Sees nothing of the centre by role: only the calls a grant names (``Grant``).
+    INTERPRETER = "interpreter"
 
     @property
     def is_centre_staff(self) -> bool:
         return self in (Role.ADMIN, Role.STAFF, Role.SUPERVISOR)
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Invited like staff, with TOTP: centre staff and interpreters."""
+        return self.is_centre_staff or self is Role.INTERPRETER
 
 
 class AccountStatus(enum.StrEnum):
@@ -408,6 +415,25 @@ class ReferrerAccess(Base):
     granted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
     expires_at: Mapped[datetime]
+
+
+class GrantScope(enum.StrEnum):
+    CALL = "call"
+
+
+class Grant(Base):
+    """Access to one thing (a call), not to the centre: what an interpreter may open. An
+    account's role says who they are; a grant says what, scoped, they may reach."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("user_id", "scope_kind", "scope_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    scope_kind: Mapped[GrantScope] = mapped_column(_enum(GrantScope, "grant_scope"))
+    scope_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    granted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- keys and stored objects ---------------------------------------------------------

@@ -169,7 +169,8 @@ def call_role_of(role: Role) -> CallRole:
     """The part an account plays in a call it may access (the family rule already passed).
 
     The child has no account: staff open the child's page on a centre device. Supervisors and
-    admins of the centre supervise; approved senders are the parent.
+    admins of the centre supervise; approved senders are the parent; a booked interpreter
+    interprets (no controls).
     """
     if role is Role.PARENT:
         return "parent"
@@ -177,6 +178,8 @@ def call_role_of(role: Role) -> CallRole:
         return "child"
     if role in (Role.SUPERVISOR, Role.ADMIN):
         return "supervisor"
+    if role is Role.INTERPRETER:  # only on calls they are booked on (the grant rule)
+        return "interpreter"
     raise Forbidden("You cannot take part in calls.")
 
 

@@ -15,7 +15,7 @@ import aiohttp_jinja2
 from aiohttp import web
 
 from service.appkeys import LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
-from service.calls import device, scheduling, signalling
+from service.calls import device, interpreters, scheduling, signalling
 from service.calls.registry import END_REASONS, CallRole, turn_label
 from service.calls.scheduling import CallPlan
 from service.centre.context import CentreServices
@@ -23,7 +23,9 @@ from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import (
     CENTRE_ROLES,
     STAFF_ROLES,
+    Actor,
     add_route,
+    call_in_path,
     current_actor,
     current_family,
     family_in_path,
@@ -32,8 +34,11 @@ from service.http.access import (
 )
 from service.turn import ice_servers_for
 from storage.models import Call, CallStatus, Child, ContactLevel, Family, Role
+from storage.record import RecordedWork
 
 PARTICIPANT_ROLES = frozenset({Role.PARENT, *CENTRE_ROLES})
+# An interpreter joins only the calls a grant names (service.calls.interpreters).
+JOIN_ROLES = frozenset({*PARTICIPANT_ROLES, Role.INTERPRETER})
 
 
 def _form_text(form: Any, name: str) -> str | None:
@@ -86,13 +91,26 @@ async def _form_context(
             raise NotFound("We could not find that family.")
         children = await scheduling.children_of(session, family_id)
         supervisors = await scheduling.supervisors_of(session, actor.centre_id)
+        booked = await interpreters.interpreters_of(session, call.id) if call else []
     return {
         "family": family,
         "call": call,
         "children": children,
         "supervisors": supervisors,
+        "interpreters": booked,
         "errors": errors,
     }
+
+
+async def _book_interpreter_from(
+    form: Any, work: RecordedWork, services: CentreServices, actor: Actor, call_id: uuid.UUID
+) -> interpreters.Booked | None:
+    """The booking form's optional interpreter (by e-mail), in the booking's transaction."""
+    email = (_form_text(form, "interpreter_email") or "").strip()
+    if not email:
+        return None
+    name = _form_text(form, "interpreter_name") or ""
+    return await interpreters.book_interpreter(work, services, actor, call_id, email, name)
 
 
 async def new_call_page(request: web.Request) -> web.StreamResponse:
@@ -109,6 +127,7 @@ async def create_call(request: web.Request) -> web.StreamResponse:
         plan = _plan_from(form, request.app[SETTINGS].zone)
         async with services.transaction(actor) as work:
             call = await scheduling.schedule_call(work, actor, family_id, plan)
+            booked = await _book_interpreter_from(form, work, services, actor, call.id)
     except Invalid as exc:
         context = await _form_context(request, family_id, None, {exc.field or "form": exc.message})
         return aiohttp_jinja2.render_template("calls/schedule.html", request, context, status=422)
@@ -116,6 +135,8 @@ async def create_call(request: web.Request) -> web.StreamResponse:
         await scheduling.notify_parents(
             session, request.app[MAILER], request.app[SETTINGS], call, "call_scheduled"
         )
+    if booked is not None:
+        await interpreters.send_booking_invite(services, booked)
     raise web.HTTPSeeOther("/calls?done=booked")
 
 
@@ -155,6 +176,48 @@ async def change_call(request: web.Request) -> web.StreamResponse:
             session, request.app[MAILER], request.app[SETTINGS], changed, "call_changed"
         )
     raise web.HTTPSeeOther("/calls?done=changed")
+
+
+async def add_interpreter(request: web.Request) -> web.StreamResponse:
+    """POST /calls/{call_id}/interpreters: book an interpreter (by e-mail) on a booked call.
+    Nothing about the call changes for the parent, so they get no e-mail."""
+    actor = current_actor(request)
+    call = await _load_call(request)
+    form = await request.post()
+    services = CentreServices.of(request.app)
+    try:
+        async with services.transaction(actor) as work:
+            booked = await _book_interpreter_from(form, work, services, actor, call.id)
+            if booked is None:
+                raise Invalid(
+                    "Please give the interpreter's e-mail address.", field="interpreter_email"
+                )
+    except Invalid as exc:
+        context = await _form_context(
+            request, call.family_id, call, {exc.field or "form": exc.message}
+        )
+        return aiohttp_jinja2.render_template("calls/schedule.html", request, context, status=422)
+    await interpreters.send_booking_invite(services, booked)
+    raise web.HTTPSeeOther(f"/calls/{call.id}/edit")
+
+
+async def remove_interpreter(request: web.Request) -> web.StreamResponse:
+    """POST /calls/{call_id}/interpreters/{user_id}/remove: the grant goes with it."""
+    call = await _load_call(request)
+    try:
+        interpreter_id = uuid.UUID(request.match_info["user_id"])
+    except ValueError:
+        raise NotFound("That interpreter is not booked on this call.") from None
+    async with CentreServices.of(request.app).transaction(current_actor(request)) as work:
+        await interpreters.remove_interpreter(work, call.id, interpreter_id)
+    raise web.HTTPSeeOther(f"/calls/{call.id}/edit")
+
+
+async def interpreter_home(request: web.Request) -> web.StreamResponse:
+    """GET /interpreter: the calls this interpreter is booked on, and nothing else."""
+    async with request.app[SESSIONMAKER]() as session:
+        calls = await interpreters.calls_of_interpreter(session, current_actor(request))
+    return aiohttp_jinja2.render_template("calls/interpreter_home.html", request, {"calls": calls})
 
 
 async def cancel_call(request: web.Request) -> web.StreamResponse:
@@ -297,13 +360,22 @@ def setup(app: web.Application) -> None:
     booking = signed_in(STAFF_ROLES, family=family_in_path())
     of_call = family_of_call()
     call_staff = signed_in(STAFF_ROLES, family=of_call)
-    participants = signed_in(PARTICIPANT_ROLES, family=of_call)
+    participants = signed_in(JOIN_ROLES, family=of_call, grant=call_in_path())
     add_route(app, "GET", "/calls", calls_page, signed_in(PARTICIPANT_ROLES))
     add_route(app, "GET", "/calls/new/{family_id}", new_call_page, booking)
     add_route(app, "POST", "/calls/new/{family_id}", create_call, booking)
     add_route(app, "GET", "/calls/{call_id}/edit", edit_call_page, call_staff)
     add_route(app, "POST", "/calls/{call_id}/edit", change_call, call_staff)
     add_route(app, "POST", "/calls/{call_id}/cancel", cancel_call, call_staff)
+    add_route(app, "POST", "/calls/{call_id}/interpreters", add_interpreter, call_staff)
+    add_route(
+        app,
+        "POST",
+        "/calls/{call_id}/interpreters/{user_id}/remove",
+        remove_interpreter,
+        call_staff,
+    )
+    add_route(app, "GET", "/interpreter", interpreter_home, signed_in({Role.INTERPRETER}))
     # The page name ends in /join: the only pages allowed camera and microphone (headers.py).
     add_route(app, "GET", "/calls/{call_id}/join", join_page, participants)
     add_route(app, "GET", "/calls/{call_id}/signal", signalling.signal, participants)

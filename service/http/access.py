@@ -4,6 +4,10 @@ Every route is added with ``add_route`` and declares an ``Access``: who may call
 which family it concerns. One middleware enforces it before any handler runs; a route that
 declares nothing is refused (and fails ``tests/accounts/test_route_matrix.py``). Whether a
 user may touch a family is decided only by ``may_access_family``.
+
+Some accounts see nothing by role: an interpreter reaches only what a ``Grant`` names (the
+calls they are booked on). For them the family rule never applies; a route that lets them in
+declares which grant it needs (``grant=``), and ``holds_grant`` decides.
 """
 
 from __future__ import annotations
@@ -24,6 +28,8 @@ from storage.models import (
     Call,
     Family,
     FamilySender,
+    Grant,
+    GrantScope,
     Item,
     OpeningSession,
     ReferrerAccess,
@@ -33,6 +39,9 @@ from storage.models import (
 CENTRE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.SUPERVISOR})
 STAFF_ROLES = frozenset({Role.ADMIN, Role.STAFF})
 ALL_ROLES = frozenset(Role)
+SECOND_FACTOR_ROLES = frozenset(r for r in Role if r.needs_second_factor)
+# Accounts whose only access to family data is what a grant names, never the family rule.
+GRANT_ONLY_ROLES = frozenset({Role.INTERPRETER})
 
 
 @dataclass(frozen=True)
@@ -50,10 +59,12 @@ class Actor:
 
     @property
     def needs_second_factor(self) -> bool:
-        return self.role.is_centre_staff
+        return self.role.needs_second_factor
 
 
 FamilyLookup = Callable[[Queryable, web.Request], Awaitable[uuid.UUID | None]]
+# The one thing a route concerns, as a grant names it: (kind, id), or None if unnamed.
+ScopeLookup = Callable[[web.Request], tuple[GrantScope, uuid.UUID] | None]
 
 
 @dataclass(frozen=True)
@@ -65,6 +76,8 @@ class Access:
     # Staff who signed in with a password but not yet the second factor may only reach
     # the two-factor pages.
     before_second_factor: bool = False
+    # The grant that lets a grant-only account (an interpreter) in; None: they never are.
+    grant: ScopeLookup | None = None
 
     @property
     def public(self) -> bool:
@@ -79,8 +92,9 @@ def signed_in(
     *,
     family: FamilyLookup | None = None,
     before_second_factor: bool = False,
+    grant: ScopeLookup | None = None,
 ) -> Access:
-    return Access(frozenset(roles), family, before_second_factor)
+    return Access(frozenset(roles), family, before_second_factor, grant)
 
 
 # --- how a route names its family ------------------------------------------------------
@@ -122,6 +136,16 @@ def family_of_opening_session(name: str = "session_id") -> FamilyLookup:
     return _family_of(OpeningSession, name)
 
 
+def call_in_path(name: str = "call_id") -> ScopeLookup:
+    """The call named in the path, as a grant names it."""
+
+    def lookup(request: web.Request) -> tuple[GrantScope, uuid.UUID] | None:
+        key = _uuid(request, name)
+        return None if key is None else (GrantScope.CALL, key)
+
+    return lookup
+
+
 # Built once: one of these runs on every request that names a family.
 _FAMILY_CENTRE = select(Family.centre_id).where(Family.id == bindparam("family_id"))
 _APPROVED_SENDER = select(FamilySender.id).where(
@@ -154,6 +178,37 @@ async def may_access_family(session: Queryable, actor: Actor, family_id: uuid.UU
         )
         return found is not None
     return False
+
+
+_GRANT = select(Grant.id).where(
+    Grant.user_id == bindparam("user_id"),
+    Grant.scope_kind == bindparam("scope_kind"),
+    Grant.scope_id == bindparam("scope_id"),
+)
+
+
+async def holds_grant(
+    session: Queryable, actor: Actor, scope: tuple[GrantScope, uuid.UUID]
+) -> bool:
+    """The grant rule: a grant-only account reaches exactly the things granted to it."""
+    kind, key = scope
+    found = await session.scalar(
+        _GRANT, {"user_id": actor.user_id, "scope_kind": kind, "scope_id": key}
+    )
+    return found is not None
+
+
+async def _granted_family(request: web.Request, actor: Actor, access: Access) -> uuid.UUID:
+    """For a grant-only account: the family of a route it holds a grant for, else NotFound
+    (the same answer as the family rule's, so ids are not to be probed)."""
+    scope = access.grant(request) if access.grant is not None else None
+    if scope is None or access.family is None:
+        raise NotFound("We could not find that.")
+    async with request.app[SESSIONMAKER]() as session:
+        family_id = await access.family(session, request)
+        if family_id is None or not await holds_grant(session, actor, scope):
+            raise NotFound("We could not find that.")
+    return family_id
 
 
 # --- declaring and enforcing --------------------------------------------------------------
@@ -248,6 +303,7 @@ async def check_family_early(session: Queryable, request: web.Request, actor: Ac
         or access.family is None
         or access.roles is None
         or actor.role not in access.roles
+        or actor.role in GRANT_ONLY_ROLES
         or _blocked_by_second_factor(actor, access)
     ):
         return
@@ -273,7 +329,9 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         raise Forbidden("Finish signing in with your authenticator code first.")
     if access.roles is None or actor.role not in access.roles:
         raise Forbidden("You do not have access to that page.")
-    if access.family is not None:
+    if access.family is not None and actor.role in GRANT_ONLY_ROLES:
+        request[FAMILY_ID] = await _granted_family(request, actor, access)
+    elif access.family is not None:
         checked = request.get(_FAMILY_CHECK)
         if checked is None or checked.actor is not actor:
             async with request.app[SESSIONMAKER]() as session:
