@@ -469,9 +469,17 @@ class CallMedia:
             self._notify(participant.role, "closed")
 
     def stats(self) -> CallMediaStats:
-        """A snapshot of what was forwarded, per source and per route."""
+        """A snapshot of what was forwarded, per source and per route (an interpreter's only
+        once one took part)."""
+        taking_part = set(ROLES) | set(self._participants)
+
+        def listed(role: Role, c: _Counters) -> bool:
+            return role in taking_part or c.frames > 0
+
         routes = []
         for (source, receiver, kind), c in self._route_counters.items():
+            if not (listed(source, c) and listed(receiver, c)):
+                continue
             track = None
             participant = self._participants.get(receiver)
             if participant is not None:
@@ -498,6 +506,7 @@ class CallMedia:
                 keyframe_requests_sent=c.keyframe_requests,
             )
             for (role, kind), c in self._source_counters.items()
+            if listed(role, c)
         )
         return CallMediaStats(
             admitted=self._admitted,

@@ -103,6 +103,32 @@ def test_parents_and_referrers_never_reach_staff_areas(client: TestClient) -> No
     assert leaks == [], f"staff pages open to parents or referrers: {leaks}"
 
 
+def test_interpreters_reach_only_their_account_pages_and_the_calls_granted(
+    client: TestClient,
+) -> None:
+    """An interpreter's role opens nothing of the centre: besides their own account pages and
+    home, only the call page and its socket, and those only with a grant for that call."""
+    reachable = {
+        (_route_key(route), access.grant is not None)
+        for route, access in _rules(client.server.app)
+        if not access.public and access.roles is not None and Role.INTERPRETER in access.roles
+    }
+    family_routes = {key for key, granted in reachable if "{" in key[1]}
+    assert family_routes == {("GET", "/calls/{call_id}/join"), ("GET", "/calls/{call_id}/signal")}
+    assert all(granted for key, granted in reachable if key in family_routes)
+    others = {key[1] for key, _ in reachable if key not in family_routes}
+    assert others <= {
+        "/two-factor",
+        "/two-factor/enrol",
+        "/sign-out",
+        "/sign-out-everywhere",
+        "/account/recovery-codes",
+        "/account/password",
+        "/api/v1/openapi.json",
+        "/interpreter",
+    }, others
+
+
 # --- the matrix ----------------------------------------------------------------------------
 
 
