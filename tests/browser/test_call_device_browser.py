@@ -18,11 +18,9 @@ from pathlib import Path
 import aiohttp
 import pyotp
 import pytest
-from aiohttp.test_utils import TestServer
 from playwright.async_api import Page, Playwright, expect
 
 from service.accounts.users import provision_demo_user
-from service.app import create_app
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
 from storage.models import Role
 from tests.support.browser import (
@@ -30,12 +28,12 @@ from tests.support.browser import (
     TIMEOUT_MS,
     LiveApp,
     check_accessibility,
+    live_call_app,
     new_browser,
     url_pattern,
 )
 from tests.support.calls import CallWorld, Signal, book_call, cookie_header, make_world
-from tests.support.settings import make_settings
-from tests.support.smtp import Inbox, free_port
+from tests.support.smtp import Inbox
 from tests.support.synthetic_calls import wait_until
 
 pytestmark = pytest.mark.browser
@@ -46,20 +44,8 @@ STAFF_PASSWORD = "lanterns along the canal 7"
 
 @pytest.fixture
 async def call_app(database_url: str, tmp_path: Path, smtp_server: Inbox) -> AsyncIterator[LiveApp]:
-    port = free_port()
-    settings = make_settings(
-        database_url,
-        tmp_path / "data",
-        public_url=f"http://127.0.0.1:{port}",
-        smtp_url=smtp_server.url,
-        ice_host_address="127.0.0.1",  # the relay offers loopback, which the browser reaches
-    )
-    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
-    await server.start_server()
-    try:
-        yield LiveApp(server, settings, smtp_server)
-    finally:
-        await server.close()
+    async with live_call_app(database_url, tmp_path / "data", smtp_server) as live:
+        yield live
 
 
 async def _staff_with_password(live: LiveApp, world: CallWorld) -> str:

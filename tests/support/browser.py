@@ -5,15 +5,18 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import Sequence
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext, Page, Playwright
 
+from service.app import create_app
 from service.settings import Settings
-from tests.support.smtp import Inbox
+from tests.support.settings import make_settings
+from tests.support.smtp import Inbox, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -49,6 +52,26 @@ class LiveApp:
     @property
     def url(self) -> str:
         return self.settings.public_url
+
+
+@asynccontextmanager
+async def live_call_app(database_url: str, data_dir: Path, inbox: Inbox) -> AsyncIterator[LiveApp]:
+    """The app on a free loopback port for call pages: the relay offers loopback candidates,
+    which a browser on this machine reaches."""
+    port = free_port()
+    settings = make_settings(
+        database_url,
+        data_dir,
+        public_url=f"http://127.0.0.1:{port}",
+        smtp_url=inbox.url,
+        ice_host_address="127.0.0.1",
+    )
+    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        yield LiveApp(server, settings, inbox)
+    finally:
+        await server.close()
 
 
 async def new_browser(
