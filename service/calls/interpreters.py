@@ -101,6 +101,9 @@ async def book_interpreter(
             "That interpreter's account is disabled. Please ask an admin.",
             field="interpreter_email",
         )
+    elif user.status is AccountStatus.INVITED:
+        # Not set up yet: a fresh invite link, like a referrer granted again.
+        token = await issue_token(session, user.id, TokenPurpose.INVITE, INVITE_LIFETIME)
     already = await session.scalar(
         select(Grant.id).where(
             Grant.user_id == user.id,
