@@ -17,6 +17,7 @@ import service.centre
 import service.letterbox
 import service.record
 from service import appkeys, background, pages, resources
+from service.calls.device import call_device_lock_middleware
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
 from service.http.csrf import csrf_middleware
@@ -51,7 +52,7 @@ MAX_FORM_BYTES = 1024 * 1024
 def create_app(settings: Settings) -> web.Application:
     # Order matters, outermost first:
     # 1. request id before anything logs; 2. errors inside it, so every answer carries the id
-    # and has one shape; 3. a centre device locked to a child view goes nowhere else, decided
+    # and has one shape; 3. a centre device locked to a child view or a call goes nowhere else, decided
     # before anyone's session or any route is considered; 4. the session names the actor;
     # 5. CSRF needs the actor's token; 6. access needs the actor, and runs last so nothing
     # reaches a handler unchecked.
@@ -60,6 +61,7 @@ def create_app(settings: Settings) -> web.Application:
             request_log_middleware,
             error_middleware,
             device_lock_middleware,
+            call_device_lock_middleware,
             session_middleware,
             csrf_middleware,
             access.access_middleware,

@@ -18,6 +18,7 @@ from storage.vault import EncryptedStore
 if TYPE_CHECKING:
     from aiohttp.web_urldispatcher import AbstractRoute
 
+    from service.calls.devicestate import LockedCall
     from service.calls.registry import CallRegistry
     from service.http.rules import Access, Actor
     from service.letterbox.ocr import WordReader
@@ -62,3 +63,5 @@ ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules
 REQUEST_ID = web.RequestKey("request_id", str)
 ACTOR: web.RequestKey[Actor] = web.RequestKey("actor")
 FAMILY_ID = web.RequestKey("family_id", uuid.UUID)
+# The call a locked centre device shows (service.calls.device), when the request comes from one.
+LOCKED_CALL: web.RequestKey[LockedCall] = web.RequestKey("locked_call")

@@ -109,10 +109,17 @@ class Role(enum.StrEnum):
     SUPERVISOR = "supervisor"
     PARENT = "parent"
     REFERRER = "referrer"
+    # Sees nothing of the centre by role: only the calls a grant names (``Grant``).
+    INTERPRETER = "interpreter"
 
     @property
     def is_centre_staff(self) -> bool:
         return self in (Role.ADMIN, Role.STAFF, Role.SUPERVISOR)
+
+    @property
+    def needs_second_factor(self) -> bool:
+        """Invited like staff, with TOTP: centre staff and interpreters."""
+        return self.is_centre_staff or self is Role.INTERPRETER
 
 
 class AccountStatus(enum.StrEnum):
@@ -410,6 +417,25 @@ class ReferrerAccess(Base):
     expires_at: Mapped[datetime]
 
 
+class GrantScope(enum.StrEnum):
+    CALL = "call"
+
+
+class Grant(Base):
+    """Access to one thing (a call), not to the centre: what an interpreter may open. An
+    account's role says who they are; a grant says what, scoped, they may reach."""
+
+    __tablename__ = "grants"
+    __table_args__ = (UniqueConstraint("user_id", "scope_kind", "scope_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    scope_kind: Mapped[GrantScope] = mapped_column(_enum(GrantScope, "grant_scope"))
+    scope_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    granted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
 # --- keys and stored objects ---------------------------------------------------------
 
 
@@ -633,6 +659,21 @@ class Call(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
+
+
+class CallDevice(Base):
+    """A centre device locked to one call's child screen: it reaches nothing else until a
+    staff member's password is given (like an opening session's device)."""
+
+    __tablename__ = "call_devices"
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    call_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("calls.id"), index=True)
+    staff_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    # Only the hash of the device cookie's token; cleared when the device is released.
+    device_token_hash: Mapped[str | None] = mapped_column(String(64), unique=True)
+    started_at: Mapped[datetime] = mapped_column(default=utcnow)
+    released_at: Mapped[datetime | None]
 
 
 # --- the family record ---------------------------------------------------------------

@@ -103,6 +103,8 @@ class EventKind(enum.StrEnum):
     CALL_SCHEDULED = "call_scheduled"
     CALL_CHANGED = "call_changed"
     CALL_CANCELLED = "call_cancelled"
+    CALL_INTERPRETER_BOOKED = "call_interpreter_booked"
+    CALL_INTERPRETER_REMOVED = "call_interpreter_removed"
     CALL_JOINED = "call_joined"
     CALL_LEFT = "call_left"
     CALL_ADMITTED = "call_admitted"
@@ -117,7 +119,9 @@ class EventKind(enum.StrEnum):
 
 
 EVENT_KINDS: Final = frozenset(k.value for k in EventKind)
-ACTOR_ROLES: Final = frozenset({"admin", "staff", "supervisor", "parent", "referrer", "system"})
+ACTOR_ROLES: Final = frozenset(
+    {"admin", "staff", "supervisor", "parent", "referrer", "interpreter", "system"}
+)
 
 
 # --- canonical JSON ------------------------------------------------------------------

@@ -3,7 +3,7 @@ security log.
 
 Other capabilities use accounts only through these names:
 ``create_user``, ``user_by_email``, ``disable_user``, ``provision_demo_user`` (people);
-``issue_token``, ``INVITE_LIFETIME`` (invite links); ``verify_password`` (a staff member's
+``issue_token``, ``INVITE_LIFETIME``, ``send_invite`` (invite links and their e-mail); ``verify_password`` (a staff member's
 password asked again on a centre device); ``ThrottlePolicy``, ``throttle_wait_needed``,
 ``throttle_failure``, ``throttle_success`` (slowing guesses); ``log_security_event``,
 ``SecurityKind`` (the security log)."""
@@ -14,6 +14,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from service.accounts.invites import send_invite
 from service.accounts.passwords import verify_password
 from service.accounts.security_log import Kind as SecurityKind
 from service.accounts.security_log import log_security_event
@@ -35,6 +36,7 @@ __all__ = [
     "issue_token",
     "log_security_event",
     "provision_demo_user",
+    "send_invite",
     "setup",
     "throttle_failure",
     "throttle_success",

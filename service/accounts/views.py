@@ -40,8 +40,8 @@ from service.appkeys import ACCOUNT_TASKS, KEYRING, MAILER, SESSIONMAKER, SETTIN
 from service.errors import Invalid, NotFound
 from service.http.access import (
     ALL_ROLES,
-    CENTRE_ROLES,
     PUBLIC,
+    SECOND_FACTOR_ROLES,
     Actor,
     add_route,
     current_actor,
@@ -68,6 +68,7 @@ HOME: dict[Role, str] = {
     Role.SUPERVISOR: "/supervisor",
     Role.PARENT: "/letterbox",
     Role.REFERRER: "/referrer",
+    Role.INTERPRETER: "/interpreter",
 }
 
 SIGN_IN_FAILED = (
@@ -212,7 +213,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
                 Kind.SIGN_IN,
                 user_id=user.id,
                 ip=ip,
-                detail={"step": "password", "second_factor_next": user.role.is_centre_staff},
+                detail={"step": "password", "second_factor_next": user.role.needs_second_factor},
             )
     if failed or user is None:
         return _render(
@@ -222,7 +223,7 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
             status=401,
         )
 
-    if user.role.is_centre_staff:
+    if user.role.needs_second_factor:
         location = "/two-factor"
         if wanted and safe_next(wanted, user.role) == wanted:
             location += "?" + _query(next=wanted)
@@ -534,7 +535,7 @@ async def use_link(request: web.Request) -> web.StreamResponse:
         await log_security_event(
             session, Kind.SIGN_IN, user_id=user.id, ip=ip, detail={"step": purpose.value}
         )
-    response = _redirect("/two-factor" if user.role.is_centre_staff else home_for(user.role))
+    response = _redirect("/two-factor" if user.role.needs_second_factor else home_for(user.role))
     set_session_cookie(response, settings, token)
     raise response
 
@@ -739,7 +740,7 @@ def setup(app: web.Application) -> None:
     add_route(app, "GET", "/reset/{token}", link_page, PUBLIC)
     add_route(app, "POST", "/reset/{token}", use_link, PUBLIC)
 
-    second_step = signed_in(CENTRE_ROLES, before_second_factor=True)
+    second_step = signed_in(SECOND_FACTOR_ROLES, before_second_factor=True)
     add_route(app, "GET", "/two-factor", two_factor_page, second_step)
     add_route(app, "POST", "/two-factor", two_factor, second_step)
     add_route(app, "GET", "/two-factor/enrol", enrol_page, second_step)
@@ -748,8 +749,12 @@ def setup(app: web.Application) -> None:
     # Signing out must work half-way through signing in too.
     add_route(app, "POST", "/sign-out", sign_out, signed_in(ALL_ROLES, before_second_factor=True))
     add_route(app, "POST", "/sign-out-everywhere", sign_out_everywhere, signed_in(ALL_ROLES))
-    add_route(app, "GET", "/account/recovery-codes", recovery_codes_page, signed_in(CENTRE_ROLES))
-    add_route(app, "POST", "/account/recovery-codes", new_recovery_codes, signed_in(CENTRE_ROLES))
+    add_route(
+        app, "GET", "/account/recovery-codes", recovery_codes_page, signed_in(SECOND_FACTOR_ROLES)
+    )
+    add_route(
+        app, "POST", "/account/recovery-codes", new_recovery_codes, signed_in(SECOND_FACTOR_ROLES)
+    )
     add_route(app, "GET", "/account/password", change_password_page, signed_in(ALL_ROLES))
     add_route(app, "POST", "/account/password", change_password, signed_in(ALL_ROLES))
     add_route(

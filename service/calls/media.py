@@ -5,6 +5,9 @@ server. The server forwards each participant's encoded VP8/Opus frames to the ot
 decoding them (see ``passthrough.py``), following the call's rules:
 
 - the supervisor receives the parent and the child at all times (camera check in the waiting room);
+- an interpreter, when one is booked, is treated like the supervisor without the controls: they
+  see and hear everyone and everyone receives them, also in the waiting room (they help with the
+  camera check), and a pause does not touch them;
 - the child receives the supervisor, and the parent only once admitted and while not paused;
 - the parent receives the supervisor, and the child once admitted (pause is one-way: it only stops
   the parent reaching the child).
@@ -16,8 +19,9 @@ sent upstream, at most one per ``keyframe_request_interval`` per source.
 Media layout of an offer: each kind (audio, video) may have up to three m-lines. The first m-line of
 a kind on which the client sends carries the participant's own media up. The m-lines of a kind on
 which the client receives are filled, in order, with the other participants in the order of
-:func:`receive_layout` (e.g. for the parent: the child, then the supervisor). A browser therefore
-offers ``audio sendrecv, video sendrecv, audio recvonly, video recvonly``; with fewer receiving
+:func:`receive_layout` (e.g. for the parent: the child, the supervisor, then an interpreter). A browser
+offers ``audio sendrecv, video sendrecv, audio recvonly, video recvonly`` and one more recvonly pair
+when an interpreter is booked; with fewer receiving
 m-lines the participant simply receives fewer sources.
 
 This module holds no HTTP, database or record logic: signalling and record events are built on
@@ -49,9 +53,14 @@ from service.calls.passthrough import EncodedPacket
 
 logger = logging.getLogger(__name__)
 
-Role = Literal["parent", "child", "supervisor"]
+Role = Literal["parent", "child", "supervisor", "interpreter"]
 MediaKind = Literal["audio", "video"]
-ROLES: Final[tuple[Role, ...]] = get_args(Role)
+# Everyone who may take part; receive_layout orders them.
+PARTICIPANTS: Final[tuple[Role, ...]] = get_args(Role)
+# The three of every call; an interpreter joins only the calls they are booked on.
+ROLES: Final[tuple[Role, ...]] = ("parent", "child", "supervisor")
+# Always receive and are received, admitted or paused.
+ALWAYS_CONNECTED: Final = frozenset({"supervisor", "interpreter"})
 KINDS: Final[tuple[MediaKind, ...]] = get_args(MediaKind)
 
 StateCallback = Callable[["Role", str], None]
@@ -84,22 +93,22 @@ class InvalidOffer(CallMediaError):
 
 
 class InvalidRole(CallMediaError, ValueError):
-    """The role is not one of parent, child, supervisor."""
+    """The role is not one of parent, child, supervisor, interpreter."""
 
 
-def receive_layout(role: Role) -> tuple[Role, Role]:
-    """The sources ``role`` receives, in the order of its receiving m-lines of each kind."""
-    if role not in ROLES:
+def receive_layout(role: Role) -> tuple[Role, ...]:
+    """The sources ``role`` receives, in the order of its receiving m-lines of each kind (the
+    interpreter last, so a client with two receiving m-lines a kind gets the usual two)."""
+    if role not in PARTICIPANTS:
         raise InvalidRole(f"unknown role {role!r}")
-    first, second = (other for other in ROLES if other != role)
-    return first, second
+    return tuple(other for other in PARTICIPANTS if other != role)
 
 
 def route_is_open(source: Role, receiver: Role, *, admitted: bool, paused: bool) -> bool:
     """The call's routing rules: may ``receiver`` get ``source``'s media right now?"""
     if source == receiver:
         return False
-    if receiver == "supervisor" or source == "supervisor":
+    if receiver in ALWAYS_CONNECTED or source in ALWAYS_CONNECTED:
         return True
     if source == "parent":  # parent -> child
         return admitted and not paused
@@ -282,9 +291,13 @@ class CallMedia:
         self._participants: dict[Role, _Participant] = {}
         self._pending: set[RTCPeerConnection] = set()
         self._subscribers: dict[tuple[Role, MediaKind], tuple[ForwardedTrack, ...]] = {}
-        self._source_counters = {(r, k): _Counters() for r in ROLES for k in KINDS}
+        self._source_counters = {(r, k): _Counters() for r in PARTICIPANTS for k in KINDS}
         self._route_counters = {
-            (s, r, k): _Counters() for s in ROLES for r in ROLES if s != r for k in KINDS
+            (s, r, k): _Counters()
+            for s in PARTICIPANTS
+            for r in PARTICIPANTS
+            if s != r
+            for k in KINDS
         }
         self._tasks: set[asyncio.Task[Any]] = set()
         self._admitted = False
@@ -314,7 +327,7 @@ class CallMedia:
         A role that is already connected is replaced once the new connection is negotiated.
         Raises InvalidRole, InvalidOffer, or CallEnded (also if the call ends meanwhile).
         """
-        if role not in ROLES:
+        if role not in PARTICIPANTS:
             raise InvalidRole(f"unknown role {role!r}")
         self._check_open()
         lines = _validate_offer(offer_sdp)
@@ -456,9 +469,17 @@ class CallMedia:
             self._notify(participant.role, "closed")
 
     def stats(self) -> CallMediaStats:
-        """A snapshot of what was forwarded, per source and per route."""
+        """A snapshot of what was forwarded, per source and per route (an interpreter's only
+        once one took part)."""
+        taking_part = set(ROLES) | set(self._participants)
+
+        def listed(role: Role, c: _Counters) -> bool:
+            return role in taking_part or c.frames > 0
+
         routes = []
         for (source, receiver, kind), c in self._route_counters.items():
+            if not (listed(source, c) and listed(receiver, c)):
+                continue
             track = None
             participant = self._participants.get(receiver)
             if participant is not None:
@@ -485,6 +506,7 @@ class CallMedia:
                 keyframe_requests_sent=c.keyframe_requests,
             )
             for (role, kind), c in self._source_counters.items()
+            if listed(role, c)
         )
         return CallMediaStats(
             admitted=self._admitted,

@@ -33,6 +33,7 @@ from typing import Final
 from aiohttp import WSMsgType, web
 
 from service.appkeys import CALLS, SETTINGS
+from service.calls.device import check_account_on_device
 from service.calls.media import CallMediaError
 from service.calls.registry import (
     CLOSE_ENDED,
@@ -167,7 +168,8 @@ def call_role_of(role: Role) -> CallRole:
     """The part an account plays in a call it may access (the family rule already passed).
 
     The child has no account: staff open the child's page on a centre device. Supervisors and
-    admins of the centre supervise; approved senders are the parent.
+    admins of the centre supervise; approved senders are the parent; a booked interpreter
+    interprets (no controls).
     """
     if role is Role.PARENT:
         return "parent"
@@ -175,6 +177,8 @@ def call_role_of(role: Role) -> CallRole:
         return "child"
     if role in (Role.SUPERVISOR, Role.ADMIN):
         return "supervisor"
+    if role is Role.INTERPRETER:  # only on calls they are booked on (the grant rule)
+        return "interpreter"
     raise Forbidden("You cannot take part in calls.")
 
 
@@ -188,6 +192,7 @@ async def signal(request: web.Request) -> web.StreamResponse:
     """GET /calls/{call_id}/signal: the participant's signalling WebSocket."""
     check_origin(request)
     actor = current_actor(request)
+    check_account_on_device(request, actor)
     role = call_role_of(actor.role)
     call_id = path_uuid(request, "call_id")
     registry = request.app[CALLS]

@@ -14,15 +14,17 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.appkeys import MAILER, SESSIONMAKER, SETTINGS
-from service.calls import scheduling, signalling
+from service.appkeys import LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
+from service.calls import device, interpreters, scheduling, signalling
 from service.calls.registry import END_REASONS, CallRole, turn_label
 from service.calls.scheduling import CallPlan
-from service.errors import Invalid, NotFound
+from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import (
     CENTRE_ROLES,
     STAFF_ROLES,
+    Actor,
     add_route,
+    call_in_path,
     current_actor,
     current_family,
     family_in_path,
@@ -32,9 +34,12 @@ from service.http.access import (
 )
 from service.services import Services
 from service.turn import ice_servers_for
-from storage.models import Call, CallStatus, ContactLevel, Family, Role
+from storage.models import Call, CallStatus, Child, ContactLevel, Family, Role
+from storage.record import RecordedWork
 
 PARTICIPANT_ROLES = frozenset({Role.PARENT, *CENTRE_ROLES})
+# An interpreter joins only the calls a grant names (service.calls.interpreters).
+JOIN_ROLES = frozenset({*PARTICIPANT_ROLES, Role.INTERPRETER})
 
 
 def _form_text(form: Any, name: str) -> str | None:
@@ -87,13 +92,26 @@ async def _form_context(
             raise NotFound("We could not find that family.")
         children = await scheduling.children_of(session, family_id)
         supervisors = await scheduling.supervisors_of(session, actor.centre_id)
+        booked = await interpreters.interpreters_of(session, call.id) if call else []
     return {
         "family": family,
         "call": call,
         "children": children,
         "supervisors": supervisors,
+        "interpreters": booked,
         "errors": errors,
     }
+
+
+async def _book_interpreter_from(
+    form: Any, work: RecordedWork, services: Services, actor: Actor, call_id: uuid.UUID
+) -> interpreters.Booked | None:
+    """The booking form's optional interpreter (by e-mail), in the booking's transaction."""
+    email = (_form_text(form, "interpreter_email") or "").strip()
+    if not email:
+        return None
+    name = _form_text(form, "interpreter_name") or ""
+    return await interpreters.book_interpreter(work, services, actor, call_id, email, name)
 
 
 async def new_call_page(request: web.Request) -> web.StreamResponse:
@@ -110,6 +128,7 @@ async def create_call(request: web.Request) -> web.StreamResponse:
         plan = _plan_from(form, request.app[SETTINGS].zone)
         async with services.transaction(actor) as work:
             call = await scheduling.schedule_call(work, actor, family_id, plan)
+            booked = await _book_interpreter_from(form, work, services, actor, call.id)
     except Invalid as exc:
         context = await _form_context(request, family_id, None, {exc.field or "form": exc.message})
         return aiohttp_jinja2.render_template("calls/schedule.html", request, context, status=422)
@@ -117,6 +136,8 @@ async def create_call(request: web.Request) -> web.StreamResponse:
         await scheduling.notify_parents(
             session, request.app[MAILER], request.app[SETTINGS], call, "call_scheduled"
         )
+    if booked is not None:
+        await interpreters.send_booking_invite(services, booked)
     raise web.HTTPSeeOther("/calls?done=booked")
 
 
@@ -158,6 +179,48 @@ async def change_call(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther("/calls?done=changed")
 
 
+async def add_interpreter(request: web.Request) -> web.StreamResponse:
+    """POST /calls/{call_id}/interpreters: book an interpreter (by e-mail) on a booked call.
+    Nothing about the call changes for the parent, so they get no e-mail."""
+    actor = current_actor(request)
+    call = await _load_call(request)
+    form = await request.post()
+    services = Services.of(request.app)
+    try:
+        async with services.transaction(actor) as work:
+            booked = await _book_interpreter_from(form, work, services, actor, call.id)
+            if booked is None:
+                raise Invalid(
+                    "Please give the interpreter's e-mail address.", field="interpreter_email"
+                )
+    except Invalid as exc:
+        context = await _form_context(
+            request, call.family_id, call, {exc.field or "form": exc.message}
+        )
+        return aiohttp_jinja2.render_template("calls/schedule.html", request, context, status=422)
+    await interpreters.send_booking_invite(services, booked)
+    raise web.HTTPSeeOther(f"/calls/{call.id}/edit")
+
+
+async def remove_interpreter(request: web.Request) -> web.StreamResponse:
+    """POST /calls/{call_id}/interpreters/{user_id}/remove: the grant goes with it."""
+    call = await _load_call(request)
+    try:
+        interpreter_id = uuid.UUID(request.match_info["user_id"])
+    except ValueError:
+        raise NotFound("That interpreter is not booked on this call.") from None
+    async with Services.of(request.app).transaction(current_actor(request)) as work:
+        await interpreters.remove_interpreter(work, call.id, interpreter_id)
+    raise web.HTTPSeeOther(f"/calls/{call.id}/edit")
+
+
+async def interpreter_home(request: web.Request) -> web.StreamResponse:
+    """GET /interpreter: the calls this interpreter is booked on, and nothing else."""
+    async with request.app[SESSIONMAKER]() as session:
+        calls = await interpreters.calls_of_interpreter(session, current_actor(request))
+    return aiohttp_jinja2.render_template("calls/interpreter_home.html", request, {"calls": calls})
+
+
 async def cancel_call(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
     call = await _load_call(request)
@@ -190,8 +253,17 @@ def _ice_servers_json(request: web.Request, call: Call, role: CallRole) -> str:
 
 async def join_page(request: web.Request) -> web.StreamResponse:
     """GET /calls/{call_id}/join: the parent's, child's or supervisor's page for this call."""
+    return await _render_join(request)
+
+
+async def _render_join(
+    request: web.Request, *, errors: dict[str, str] | None = None, status: int = 200
+) -> web.StreamResponse:
     actor = current_actor(request)
-    role = signalling.call_role_of(actor.role)
+    device.check_account_on_device(request, actor)
+    locked = request.get(LOCKED_CALL)
+    # A locked centre device is the child's screen, whoever opened it.
+    role: CallRole = "child" if locked is not None else signalling.call_role_of(actor.role)
     call = await _load_call(request)
     async with request.app[SESSIONMAKER]() as session:
         family = await session.get(Family, call.family_id)
@@ -206,21 +278,111 @@ async def join_page(request: web.Request) -> web.StreamResponse:
         "end_reasons": END_REASONS,
         "warnings": signalling.WARNINGS,
         "max_warning_chars": signalling.MAX_WARNING_CHARS,
+        "device_locked": locked is not None,
+        "errors": errors or {},
     }
-    return aiohttp_jinja2.render_template(f"calls/{role}.html", request, context)
+    return aiohttp_jinja2.render_template(f"calls/{role}.html", request, context, status=status)
+
+
+# --- the child's call on a locked centre device --------------------------------------------
+
+
+async def _device_page(
+    request: web.Request, *, errors: dict[str, str] | None = None, status: int = 200
+) -> web.StreamResponse:
+    call = await _load_call(request)
+    async with request.app[SESSIONMAKER]() as session:
+        child = await session.get(Child, call.child_id) if call.child_id else None
+    context = {"call": call, "child_name": child.name if child else "", "errors": errors or {}}
+    return aiohttp_jinja2.render_template("calls/device.html", request, context, status=status)
+
+
+async def device_page(request: web.Request) -> web.StreamResponse:
+    """GET /calls/{call_id}/device: the staff password form that locks this device to the call."""
+    return await _device_page(request)
+
+
+async def open_device(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    call = await _load_call(request)
+    try:
+        opened = await device.open_device(
+            Services.of(request.app),
+            current_actor(request),
+            call.id,
+            _form_text(form, "password") or "",
+        )
+    except (Forbidden, Throttled, Conflict) as exc:
+        return await _device_page(request, errors={"password": exc.message}, status=exc.status)
+    # A plain response, not a raised redirect, so the cookie set on it is certainly sent.
+    response = web.Response(status=303, headers={"Location": device.call_page(call.id)})
+    settings = request.app[SETTINGS]
+    response.set_cookie(
+        device.device_cookie_name(settings.secure_cookies),
+        opened.device_token,
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
+
+
+async def leave_device(request: web.Request) -> web.StreamResponse:
+    """POST /calls/{call_id}/device/leave: the staff password releases the device."""
+    locked = request.get(LOCKED_CALL)
+    call = await _load_call(request)
+    if locked is None or locked.call_id != call.id:
+        raise Conflict("This device is not locked to this call.", code="not_locked")
+    form = await request.post()
+    try:
+        await device.release_device(
+            Services.of(request.app),
+            current_actor(request),
+            locked,
+            _form_text(form, "password") or "",
+        )
+    except (Forbidden, Throttled) as exc:
+        # A wrong password (or too many) keeps the device on the call, the problem shown there.
+        return await _render_join(request, errors={"password": exc.message}, status=exc.status)
+    response = web.Response(status=303, headers={"Location": "/calls"})
+    settings = request.app[SETTINGS]
+    response.del_cookie(
+        device.device_cookie_name(settings.secure_cookies),
+        path="/",
+        secure=settings.secure_cookies,
+        httponly=True,
+        samesite="Strict",
+    )
+    return response
 
 
 def setup(app: web.Application) -> None:
     booking = signed_in(STAFF_ROLES, family=family_in_path())
     of_call = family_of_call()
     call_staff = signed_in(STAFF_ROLES, family=of_call)
-    participants = signed_in(PARTICIPANT_ROLES, family=of_call)
+    participants = signed_in(JOIN_ROLES, family=of_call, grant=call_in_path())
     add_route(app, "GET", "/calls", calls_page, signed_in(PARTICIPANT_ROLES))
     add_route(app, "GET", "/calls/new/{family_id}", new_call_page, booking)
     add_route(app, "POST", "/calls/new/{family_id}", create_call, booking)
     add_route(app, "GET", "/calls/{call_id}/edit", edit_call_page, call_staff)
     add_route(app, "POST", "/calls/{call_id}/edit", change_call, call_staff)
     add_route(app, "POST", "/calls/{call_id}/cancel", cancel_call, call_staff)
+    add_route(app, "POST", "/calls/{call_id}/interpreters", add_interpreter, call_staff)
+    add_route(
+        app,
+        "POST",
+        "/calls/{call_id}/interpreters/{user_id}/remove",
+        remove_interpreter,
+        call_staff,
+    )
+    add_route(app, "GET", "/interpreter", interpreter_home, signed_in({Role.INTERPRETER}))
     # The page name ends in /join: the only pages allowed camera and microphone (headers.py).
     add_route(app, "GET", "/calls/{call_id}/join", join_page, participants)
     add_route(app, "GET", "/calls/{call_id}/signal", signalling.signal, participants)
+    # Only the account that plays the child's device may lock one (an admin's would be a
+    # supervisor console).
+    device_staff = signed_in({Role.STAFF}, family=of_call)
+    add_route(app, "GET", "/calls/{call_id}/device", device_page, device_staff)
+    add_route(app, "POST", "/calls/{call_id}/device", open_device, device_staff)
+    add_route(app, "POST", "/calls/{call_id}/device/leave", leave_device, device_staff)

@@ -16,8 +16,7 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import INVITE_LIFETIME, create_user, issue_token, user_by_email
-from service.centre.people import send_invite
+from service.accounts import INVITE_LIFETIME, create_user, issue_token, send_invite, user_by_email
 from service.centre.referrals import ChildInput, check_birth_years
 from service.errors import Conflict, NotFound
 from service.http.access import Actor

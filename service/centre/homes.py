@@ -36,6 +36,7 @@ HOME_PATHS = {
     Role.SUPERVISOR: "/supervisor",
     Role.PARENT: "/letterbox",
     Role.REFERRER: "/referrer",
+    Role.INTERPRETER: "/interpreter",
 }
 
 IN_REVIEW = (ItemStatus.SUBMITTED, ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVAL)

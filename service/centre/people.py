@@ -6,15 +6,14 @@ from __future__ import annotations
 import enum
 import uuid
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import datetime
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import INVITE_LIFETIME, create_user, disable_user, issue_token
+from service.accounts import INVITE_LIFETIME, create_user, disable_user, issue_token, send_invite
 from service.errors import Conflict, NotFound
 from service.http.access import Actor
-from service.notify import KINDS
 from service.schema import text
 from service.services import Services
 from storage.models import AccountStatus, Role, TokenPurpose, User
@@ -55,19 +54,6 @@ def person_view(user: User) -> PersonView:
         status=user.status,
         created_at=user.created_at,
         disabled_at=user.disabled_at,
-    )
-
-
-async def send_invite(services: Services, email: str, token: str) -> None:
-    """The invite e-mail; sent after the transaction that made the token committed."""
-    await services.mailer.send(
-        to=email,
-        subject=KINDS["invite"].subject,
-        template="invite",
-        context={
-            "link": services.link(f"/invite/{token}"),
-            "expires_at": datetime.now(UTC) + INVITE_LIFETIME,
-        },
     )
 
 

@@ -4,6 +4,10 @@ Every route is added with ``add_route`` and declares an ``Access``: who may call
 which family it concerns. One middleware enforces it before any handler runs; a route that
 declares nothing is refused (and fails ``tests/accounts/test_route_matrix.py``). Whether a
 user may touch a family is decided only by ``may_access_family``.
+
+Some accounts see nothing by role: an interpreter reaches only what a ``Grant`` names (the
+calls they are booked on). For them the family rule never applies; a route that lets them in
+declares which grant it needs (``grant=``), and ``holds_grant`` decides.
 """
 
 from __future__ import annotations
@@ -13,12 +17,16 @@ from __future__ import annotations
 __all__ = [
     "ALL_ROLES",
     "CENTRE_ROLES",
+    "GRANT_ONLY_ROLES",
     "PUBLIC",
+    "SECOND_FACTOR_ROLES",
     "STAFF_ROLES",
     "Access",
     "Actor",
     "FamilyLookup",
+    "ScopeLookup",
     "add_route",
+    "call_in_path",
     "current_actor",
     "current_family",
     "declare",
@@ -45,11 +53,15 @@ from service.errors import Forbidden, NotFound, NotSignedIn
 from service.http.rules import (
     ALL_ROLES,
     CENTRE_ROLES,
+    GRANT_ONLY_ROLES,
     PUBLIC,
+    SECOND_FACTOR_ROLES,
     STAFF_ROLES,
     Access,
     Actor,
     FamilyLookup,
+    ScopeLookup,
+    call_in_path,
     family_in_path,
     family_of,
     family_of_call,
@@ -62,6 +74,8 @@ from storage.db import Queryable
 from storage.models import (
     Family,
     FamilySender,
+    Grant,
+    GrantScope,
     ReferrerAccess,
     Role,
 )
@@ -98,6 +112,37 @@ async def may_access_family(session: Queryable, actor: Actor, family_id: uuid.UU
         )
         return found is not None
     return False
+
+
+_GRANT = select(Grant.id).where(
+    Grant.user_id == bindparam("user_id"),
+    Grant.scope_kind == bindparam("scope_kind"),
+    Grant.scope_id == bindparam("scope_id"),
+)
+
+
+async def holds_grant(
+    session: Queryable, actor: Actor, scope: tuple[GrantScope, uuid.UUID]
+) -> bool:
+    """The grant rule: a grant-only account reaches exactly the things granted to it."""
+    kind, key = scope
+    found = await session.scalar(
+        _GRANT, {"user_id": actor.user_id, "scope_kind": kind, "scope_id": key}
+    )
+    return found is not None
+
+
+async def _granted_family(request: web.Request, actor: Actor, access: Access) -> uuid.UUID:
+    """For a grant-only account: the family of a route it holds a grant for, else NotFound
+    (the same answer as the family rule's, so ids are not to be probed)."""
+    scope = access.grant(request) if access.grant is not None else None
+    if scope is None or access.family is None:
+        raise NotFound()
+    async with request.app[SESSIONMAKER]() as session:
+        family_id = await access.family(session, request)
+        if family_id is None or not await holds_grant(session, actor, scope):
+            raise NotFound()
+    return family_id
 
 
 # --- declaring and enforcing --------------------------------------------------------------
@@ -192,6 +237,7 @@ async def check_family_early(session: Queryable, request: web.Request, actor: Ac
         or access.family is None
         or access.roles is None
         or actor.role not in access.roles
+        or actor.role in GRANT_ONLY_ROLES
         or _blocked_by_second_factor(actor, access)
     ):
         return
@@ -217,7 +263,9 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
         raise Forbidden("Finish signing in with your authenticator code first.")
     if access.roles is None or actor.role not in access.roles:
         raise Forbidden("You do not have access to that page.")
-    if access.family is not None:
+    if access.family is not None and actor.role in GRANT_ONLY_ROLES:
+        request[FAMILY_ID] = await _granted_family(request, actor, access)
+    elif access.family is not None:
         checked = request.get(_FAMILY_CHECK)
         if checked is None or checked.actor is not actor:
             async with request.app[SESSIONMAKER]() as session:

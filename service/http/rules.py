@@ -14,11 +14,14 @@ from sqlalchemy import select
 
 from service.errors import NotFound
 from storage.db import Queryable
-from storage.models import Call, Item, OpeningSession, Role
+from storage.models import Call, GrantScope, Item, OpeningSession, Role
 
 CENTRE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.SUPERVISOR})
 STAFF_ROLES = frozenset({Role.ADMIN, Role.STAFF})
 ALL_ROLES = frozenset(Role)
+SECOND_FACTOR_ROLES = frozenset(r for r in Role if r.needs_second_factor)
+# Accounts whose only access to family data is what a grant names, never the family rule.
+GRANT_ONLY_ROLES = frozenset({Role.INTERPRETER})
 
 
 @dataclass(frozen=True)
@@ -36,10 +39,12 @@ class Actor:
 
     @property
     def needs_second_factor(self) -> bool:
-        return self.role.is_centre_staff
+        return self.role.needs_second_factor
 
 
 FamilyLookup = Callable[[Queryable, web.Request], Awaitable[uuid.UUID | None]]
+# The one thing a route concerns, as a grant names it: (kind, id), or None if unnamed.
+ScopeLookup = Callable[[web.Request], tuple[GrantScope, uuid.UUID] | None]
 
 
 @dataclass(frozen=True)
@@ -51,6 +56,8 @@ class Access:
     # Staff who signed in with a password but not yet the second factor may only reach
     # the two-factor pages.
     before_second_factor: bool = False
+    # The grant that lets a grant-only account (an interpreter) in; None: they never are.
+    grant: ScopeLookup | None = None
 
     @property
     def public(self) -> bool:
@@ -65,8 +72,9 @@ def signed_in(
     *,
     family: FamilyLookup | None = None,
     before_second_factor: bool = False,
+    grant: ScopeLookup | None = None,
 ) -> Access:
-    return Access(frozenset(roles), family, before_second_factor)
+    return Access(frozenset(roles), family, before_second_factor, grant)
 
 
 # --- how a route names its family ------------------------------------------------------
@@ -117,3 +125,13 @@ def family_of_call(name: str = "call_id") -> FamilyLookup:
 
 def family_of_opening_session(name: str = "session_id") -> FamilyLookup:
     return family_of(OpeningSession, name)
+
+
+def call_in_path(name: str = "call_id") -> ScopeLookup:
+    """The call named in the path, as a grant names it."""
+
+    def lookup(request: web.Request) -> tuple[GrantScope, uuid.UUID] | None:
+        key = path_uuid_or_none(request, name)
+        return None if key is None else (GrantScope.CALL, key)
+
+    return lookup

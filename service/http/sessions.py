@@ -133,7 +133,7 @@ async def load_actor(request: web.Request, connection: Queryable) -> Actor | Non
     row = (await connection.execute(_SESSION_AND_USER, {"hashed": hashed})).first()
     if row is None:
         return None
-    half_signed_in = row.role.is_centre_staff and not row.second_factor_done
+    half_signed_in = row.role.needs_second_factor and not row.second_factor_done
     expired = (
         row.status is not AccountStatus.ACTIVE
         or now - row.created_at > timedelta(hours=settings.session_absolute_hours)

@@ -94,6 +94,8 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
                 "call_scheduled",
                 "call_changed",
                 "call_cancelled",
+                "call_interpreter_booked",
+                "call_interpreter_removed",
                 "call_joined",
                 "call_left",
                 "call_admitted",
@@ -156,6 +158,7 @@ _ROLES: Final = {
     "supervisor": "supervisor",
     "parent": "parent",
     "referrer": "referrer",
+    "interpreter": "interpreter",
     "system": "Letterbox (automatic)",
 }
 
@@ -441,8 +444,18 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
         case "call_cancelled":
             reason = _CALL_CANCEL_REASONS.get(str(p.get("reason")), str(p.get("reason", "")))
             return f"The call was cancelled by {actor}: {reason}."
+        case "call_interpreter_booked" | "call_interpreter_removed":
+            who = names.person(p.get("interpreter_id"), "interpreter")
+            if kind == "call_interpreter_booked":
+                return f"{who} was booked to interpret on the call, by {actor}."
+            return f"{who} was taken off the call as interpreter, by {actor}."
         case "call_joined" | "call_left":
-            people = {"parent": "The parent", "child": "The child", "supervisor": "The supervisor"}
+            people = {
+                "parent": "The parent",
+                "child": "The child",
+                "supervisor": "The supervisor",
+                "interpreter": "The interpreter",
+            }
             person = people.get(str(p.get("as")), "Someone")
             verb = "joined" if kind == "call_joined" else "left"
             return f"{person} {verb} the call — {actor}."

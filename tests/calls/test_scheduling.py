@@ -91,10 +91,11 @@ async def test_parent_and_staff_see_the_upcoming_call(client: TestClient) -> Non
     app = client.server.app
     world = await make_world(app)
     call = await book(client, world, datetime.now(UTC) + timedelta(days=1))
-    for person in ("parent", "staff", "supervisor"):
+    # Staff open the child's screen on a locked centre device (service.calls.device).
+    for person, page in (("parent", "join"), ("staff", "device"), ("supervisor", "join")):
         response = await client.get("/calls", headers=cookie_header(app, world.cookies[person]))
         assert response.status == 200
-        assert f"/calls/{call.id}/join" in await response.text()
+        assert f"/calls/{call.id}/{page}" in await response.text()
     other = await client.get("/calls", headers=cookie_header(app, world.cookies["other_parent"]))
     assert f"/calls/{call.id}/join" not in await other.text()
 

@@ -16,7 +16,7 @@ from aiohttp.test_utils import TestClient
 from yarl import URL
 
 from service.appkeys import ACCESS_RULES, SETTINGS
-from service.http.access import CENTRE_ROLES, Access
+from service.http.access import CENTRE_ROLES, GRANT_ONLY_ROLES, Access
 from service.http.csrf import anonymous_cookie_name
 from storage.models import Role
 from tests.support.accounts import (
@@ -103,6 +103,32 @@ def test_parents_and_referrers_never_reach_staff_areas(client: TestClient) -> No
     assert leaks == [], f"staff pages open to parents or referrers: {leaks}"
 
 
+def test_interpreters_reach_only_their_account_pages_and_the_calls_granted(
+    client: TestClient,
+) -> None:
+    """An interpreter's role opens nothing of the centre: besides their own account pages and
+    home, only the call page and its socket, and those only with a grant for that call."""
+    reachable = {
+        (_route_key(route), access.grant is not None)
+        for route, access in _rules(client.server.app)
+        if not access.public and access.roles is not None and Role.INTERPRETER in access.roles
+    }
+    family_routes = {key for key, granted in reachable if "{" in key[1]}
+    assert family_routes == {("GET", "/calls/{call_id}/join"), ("GET", "/calls/{call_id}/signal")}
+    assert all(granted for key, granted in reachable if key in family_routes)
+    others = {key[1] for key, _ in reachable if key not in family_routes}
+    assert others <= {
+        "/two-factor",
+        "/two-factor/enrol",
+        "/sign-out",
+        "/sign-out-everywhere",
+        "/account/recovery-codes",
+        "/account/password",
+        "/api/v1/openapi.json",
+        "/interpreter",
+    }, others
+
+
 # --- the matrix ----------------------------------------------------------------------------
 
 
@@ -166,6 +192,10 @@ def _expected(access: Access, role: Role | None, scope: str, path: str) -> str:
         return "403"
     if access.family is None:
         return REACHED
+    if role in GRANT_ONLY_ROLES:
+        # The interpreter holds a grant for the own family's call only: routes that accept a
+        # call grant open there, every other family route is as if the family did not exist.
+        return REACHED if access.grant is not None and scope == "own" else "404"
     if scope == "own":
         return REACHED
     if scope == "same_centre" and role in CENTRE_ROLES:
@@ -243,7 +273,7 @@ async def test_staff_without_second_factor_reach_only_the_code_pages(client: Tes
     world = await make_world(client)
     rules = _rules(app)
     sessions = {}
-    for role in (Role.ADMIN, Role.STAFF, Role.SUPERVISOR):
+    for role in (Role.ADMIN, Role.STAFF, Role.SUPERVISOR, Role.INTERPRETER):
         token = await session_token(client, world.people[role], second_factor_done=False)
         use_session(client, token)
         sessions[role] = (token, await csrf_from(client, "/two-factor"))

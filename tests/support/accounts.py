@@ -28,6 +28,8 @@ from storage.models import (
     Family,
     FamilySender,
     GiftStatus,
+    Grant,
+    GrantScope,
     Item,
     ItemKind,
     ItemPart,
@@ -43,7 +45,7 @@ from tests.support.seeding import seeding_sessionmaker
 
 ORIGIN = "http://127.0.0.1"
 PASSWORD = "correct horse battery staple"
-ROLES = (Role.ADMIN, Role.STAFF, Role.SUPERVISOR, Role.PARENT, Role.REFERRER)
+ROLES = (Role.ADMIN, Role.STAFF, Role.SUPERVISOR, Role.PARENT, Role.REFERRER, Role.INTERPRETER)
 
 
 @dataclass
@@ -90,7 +92,7 @@ async def make_person(
     two_factor: bool | None = None,
 ) -> Person:
     app = client.server.app
-    with_totp = role.is_centre_staff if two_factor is None else two_factor
+    with_totp = role.needs_second_factor if two_factor is None else two_factor
     secret = pyotp.random_base32() if with_totp else None
     email = email or f"{role.value}-{uuid.uuid4().hex[:8]}@example.org"
     async with app[SESSIONMAKER].begin() as session:
@@ -185,6 +187,15 @@ async def make_world(client: TestClient) -> World:
                 user_id=world.people[Role.REFERRER].user_id,
                 granted_by=world.people[Role.ADMIN].user_id,
                 expires_at=datetime.now(UTC) + timedelta(days=30),
+            )
+        )
+        # The interpreter is booked on the own family's call, and on nothing else.
+        session.add(
+            Grant(
+                user_id=world.people[Role.INTERPRETER].user_id,
+                scope_kind=GrantScope.CALL,
+                scope_id=world.families["own"].call_id,
+                granted_by=world.people[Role.ADMIN].user_id,
             )
         )
     return world

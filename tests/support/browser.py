@@ -5,14 +5,18 @@ from __future__ import annotations
 
 import json
 import re
+from collections.abc import AsyncIterator, Sequence
+from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
 from playwright.async_api import BrowserContext, Page, Playwright
 
+from service.app import create_app
 from service.settings import Settings
-from tests.support.smtp import Inbox
+from tests.support.settings import make_settings
+from tests.support.smtp import Inbox, free_port
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [
@@ -28,6 +32,13 @@ CHROMIUM_ARGS = [
 ROOT = Path(__file__).resolve().parents[2]
 AXE = ROOT / "tests" / "browser" / "node_modules" / "axe-core" / "axe.min.js"
 SCREENSHOTS = ROOT / "docs" / "screenshots"
+# A fake camera and microphone that need no permission prompt, for call pages.
+FAKE_MEDIA_ARGS = (
+    "--use-fake-device-for-media-stream",
+    "--use-fake-ui-for-media-stream",
+    "--allow-loopback-in-peer-connection",
+    "--autoplay-policy=no-user-gesture-required",
+)
 # Generous: a loaded CI machine must not make these tests flaky.
 TIMEOUT_MS = 20_000
 
@@ -43,8 +54,32 @@ class LiveApp:
         return self.settings.public_url
 
 
+@asynccontextmanager
+async def live_call_app(database_url: str, data_dir: Path, inbox: Inbox) -> AsyncIterator[LiveApp]:
+    """The app on a free loopback port for call pages: the relay offers loopback candidates,
+    which a browser on this machine reaches."""
+    port = free_port()
+    settings = make_settings(
+        database_url,
+        data_dir,
+        public_url=f"http://127.0.0.1:{port}",
+        smtp_url=inbox.url,
+        ice_host_address="127.0.0.1",
+    )
+    server = TestServer(create_app(settings), host="127.0.0.1", port=port)
+    await server.start_server()
+    try:
+        yield LiveApp(server, settings, inbox)
+    finally:
+        await server.close()
+
+
 async def new_browser(
-    playwright: Playwright, user_data_dir: Path, *, phone: bool = False
+    playwright: Playwright,
+    user_data_dir: Path,
+    *,
+    phone: bool = False,
+    extra_args: Sequence[str] = (),
 ) -> BrowserContext:
     """A fresh Chromium profile. ``bypass_csp`` only lets the test inject axe-core; the
     app's own pages never need it (the CSP forbids inline script)."""
@@ -53,7 +88,7 @@ async def new_browser(
         str(user_data_dir),
         executable_path=str(CHROMIUM),
         headless=True,
-        args=CHROMIUM_ARGS,
+        args=[*CHROMIUM_ARGS, *extra_args],
         viewport=viewport,  # type: ignore[arg-type]
         bypass_csp=True,
         locale="en-GB",

@@ -28,6 +28,8 @@ from storage.models import (
     ContactLevel,
     Family,
     FamilySender,
+    Grant,
+    GrantScope,
     User,
     WebSession,
 )
@@ -53,6 +55,7 @@ PEOPLE: dict[str, AccountRole] = {
     "supervisor": AccountRole.SUPERVISOR,
     "admin": AccountRole.ADMIN,
     "other_parent": AccountRole.PARENT,  # approved sender of another family
+    "interpreter": AccountRole.INTERPRETER,  # reaches only the calls granted (grant_call)
 }
 
 
@@ -105,7 +108,7 @@ async def make_world(
             token = await start_session(
                 session,
                 user,
-                second_factor_done=role.is_centre_staff,
+                second_factor_done=role.needs_second_factor,
                 ip="127.0.0.1",
                 user_agent="tests",
             )
@@ -146,6 +149,19 @@ async def book_call(
         await work.session.flush()
         await work.record(world.family_id, "call_scheduled", {"call_id": call.id})
         return call.id
+
+
+async def grant_call(app: web.Application, world: CallWorld, call_id: uuid.UUID) -> None:
+    """Book the world's interpreter on a call (their grant), written directly."""
+    async with app[SESSIONMAKER].begin() as session:
+        session.add(
+            Grant(
+                user_id=world.users["interpreter"],
+                scope_kind=GrantScope.CALL,
+                scope_id=call_id,
+                granted_by=world.users["admin"],
+            )
+        )
 
 
 def cookie_header(app: web.Application, token: str) -> dict[str, str]:
@@ -202,4 +218,9 @@ class Signal:
         await asyncio.gather(self._reader, return_exceptions=True)
 
 
-ROLE_OF: dict[Role, str] = {"parent": "parent", "child": "staff", "supervisor": "supervisor"}
+ROLE_OF: dict[Role, str] = {
+    "parent": "parent",
+    "child": "staff",
+    "supervisor": "supervisor",
+    "interpreter": "interpreter",
+}

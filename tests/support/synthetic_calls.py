@@ -197,12 +197,14 @@ class SyntheticParticipant:
     keyframes_on_request_only: bool = False
     send_audio: bool = True
     send_video: bool = True
+    # Receiving m-line pairs (audio + video): a browser has two, three also hears an interpreter.
+    receiving: int = 2
     received: dict[tuple[Role, MediaKind], Reception] = field(default_factory=dict)
     pc: RTCPeerConnection = field(init=False)
     video_track: PreEncodedTrack | None = field(init=False, default=None)
 
     def __post_init__(self) -> None:
-        for source in receive_layout(self.role):
+        for source in receive_layout(self.role)[: self.receiving]:
             for kind in ("audio", "video"):
                 self.received[(source, kind)] = Reception()
         # Explicit empty list: with None aiortc would use a public STUN server.
@@ -226,8 +228,9 @@ class SyntheticParticipant:
         self.pc.addTransceiver(
             self.video_track or "video", direction="sendrecv" if self.video_track else "recvonly"
         )
-        self.pc.addTransceiver("audio", direction="recvonly")
-        self.pc.addTransceiver("video", direction="recvonly")
+        for _ in range(self.receiving - 1):
+            self.pc.addTransceiver("audio", direction="recvonly")
+            self.pc.addTransceiver("video", direction="recvonly")
 
     async def offer(self) -> str:
         await self.pc.setLocalDescription(await self.pc.createOffer())

@@ -5,7 +5,7 @@
 // audio recvonly, video recvonly; VP8 and Opus only, because the server forwards media without
 // re-encoding it. No ICE trickle: the offer is sent once gathering is complete, and the server's
 // answer carries its own candidates only. The server tells us whose media arrives on which
-// m-line (`sources`: mid -> "parent" | "child" | "supervisor").
+// m-line (`sources`: mid -> "parent" | "child" | "supervisor" | "interpreter").
 
 const GATHERING_TIMEOUT_MS = 5000;
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 8000];
@@ -105,6 +105,9 @@ export class CallClient extends EventTarget {
     const transceivers = [
       [pc.addTransceiver(audio || "audio", { direction: audio ? "sendrecv" : "recvonly", streams: [this.localStream] }), "audio"],
       [pc.addTransceiver(video || "video", { direction: video ? "sendrecv" : "recvonly", streams: [this.localStream] }), "video"],
+      [pc.addTransceiver("audio", { direction: "recvonly" }), "audio"],
+      [pc.addTransceiver("video", { direction: "recvonly" }), "video"],
+      // The third source: an interpreter, when one is booked (unused otherwise).
       [pc.addTransceiver("audio", { direction: "recvonly" }), "audio"],
       [pc.addTransceiver("video", { direction: "recvonly" }), "video"],
     ];

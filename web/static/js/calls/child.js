@@ -51,7 +51,11 @@ async function start() {
   });
   client.addEventListener("message", (e) => {
     const m = e.detail;
-    if (m.type === "state") showView(viewFor(m));
+    if (m.type === "state") {
+      showView(viewFor(m));
+      // An interpreter's picture shows only while one is in the call.
+      document.getElementById("video-interpreter").hidden = !m.participants.includes("interpreter");
+    }
     else if (m.type === "ended") ended();
   });
   client.addEventListener("closed", (e) => { if (e.detail.code === 4410) ended(); });

@@ -51,7 +51,11 @@ async function start() {
   });
   client.addEventListener("message", (e) => {
     const m = e.detail;
-    if (m.type === "state") { admitted = m.admitted; paused = m.paused; refresh(); }
+    if (m.type === "state") {
+      admitted = m.admitted; paused = m.paused; refresh();
+      // An interpreter's picture shows only while one is in the call.
+      document.getElementById("video-interpreter").hidden = !m.participants.includes("interpreter");
+    }
     else if (m.type === "waiting") { admitted = false; refresh(); }
     else if (m.type === "paused") { paused = true; refresh(); }
     else if (m.type === "resumed") { paused = false; refresh(); }

@@ -9,6 +9,7 @@ function render(state) {
   const here = new Set(state.participants);
   $("state-parent").textContent = here.has("parent") ? (state.admitted ? "in the call" : "in the waiting room") : "not here";
   $("state-child").textContent = here.has("child") ? "in the call" : "not here";
+  $("interpreter-figure").hidden = !here.has("interpreter");
   $("state-route").textContent = !state.admitted ? "waiting room" : state.paused ? "paused" : "on";
   buttons.admit.disabled = state.admitted;
   buttons.pause.disabled = !state.admitted || state.paused;
