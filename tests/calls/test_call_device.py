@@ -172,7 +172,7 @@ async def test_the_child_joins_from_the_locked_device_and_sees_the_goodbye_after
         assert "child" in signal.of_type("state")[-1]["participants"]
         live = app[CALLS].get(device.call_id)
         assert live is not None
-        supervisor = record.Actor(device.world.users["supervisor"], "supervisor")
+        supervisor = record.EventAuthor(device.world.users["supervisor"], "supervisor")
         await app[CALLS].end(live, supervisor, "completed")
         await signal.wait_for("ended")
     finally:
