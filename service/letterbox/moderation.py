@@ -32,6 +32,7 @@ from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
 from service.letterbox.intake import READ_TEXT_PURPOSE, record_actor, record_log, sensitive_terms
 from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, parse_spans, redact_text
+from service.letterbox.scanner import category_label
 from service.localtime import local_time
 from service.notify import KINDS
 from storage.models import (
@@ -215,7 +216,13 @@ def highlighted(text: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if start > at:
             segments.append({"text": text[at:start], "category": None, "start": at, "end": start})
         segments.append(
-            {"text": text[start:end], "category": hit["category"], "start": start, "end": end}
+            {
+                "text": text[start:end],
+                "category": hit["category"],
+                "label": category_label(str(hit["category"])),
+                "start": start,
+                "end": end,
+            }
         )
         at = end
     if at < len(text):
@@ -228,7 +235,14 @@ def _flagged(words: str, hits: list[dict[str, Any]]) -> dict[str, Any]:
     with the words it matched."""
     return {
         "segments": highlighted(words, hits),
-        "hits": [{**hit, "matched": words[int(hit["start"]) : int(hit["end"])]} for hit in hits],
+        "hits": [
+            {
+                **hit,
+                "matched": words[int(hit["start"]) : int(hit["end"])],
+                "label": category_label(str(hit["category"])),
+            }
+            for hit in hits
+        ],
     }
 
 
