@@ -113,6 +113,8 @@ def _fold_char(char: str) -> str:
         return ""  # zero-width spaces and joiners, soft hyphens, direction marks, accents
     if kind in ("Zl", "Zp"):
         return "\n"
+    if kind == "Nd":
+        return str(unicodedata.decimal(char))  # "٠٧٧٠٠" and other scripts' digits
     if char in _CONFUSABLES:
         return _CONFUSABLES[char]
     out = []
@@ -263,7 +265,18 @@ _EMAIL_CONTEXT = re.compile(
 )
 
 
+# "my gmail is jo.smith": the provider named first, the address after it.
+_PROVIDER_FIRST = re.compile(
+    r"(?<![\w])(?:gmail|googlemail|hotmail|outlook|yahoo|icloud|btinternet|aol|protonmail)"
+    r"(?:\s{1,3}(?:address|account|email|e-mail))?\s{0,3}(?:is|=|:|-|–)\s{0,3}"
+    r"(?P<local>[\w%+'-]{1,64}(?:\.[\w%+'-]{1,64}){0,4})",
+    re.IGNORECASE,
+)
+
+
 def _emails(text: str) -> Iterator[_Span]:
+    for match in _PROVIDER_FIRST.finditer(text):
+        yield match.start(), match.end("local"), Category.EMAIL
     for match in _EMAIL.finditer(text):
         labels = [m for m in _LABEL.finditer(match.group("domain")) if m.group().lower() != "dot"]
         if not labels:
@@ -311,7 +324,7 @@ _URL_BARE = re.compile(
     r"(?<![\w.@/-])(?P<domain>(?:[\w-]{1,63}\.){1,5}[\w-]{2,63})(?P<path>/" + _URL_TAIL + r")?"
 )
 _URL_SPELLED = re.compile(
-    r"(?<![\w.@])(?P<domain>[\w-]{2,63}(?:(?:\s{1,3}dot\s{1,3}|\s{0,2}[\[(]dot[\])]\s{0,2}"
+    r"(?<![\w.@])(?P<domain>[\w-]{2,63}(?:(?:\s{1,3}dot\s{1,3}|\s{0,2}[\[(](?:dot|\.)[\])]\s{0,2}"
     r"|\s\.\s)[\w-]{2,63}){1,3})(?P<path>\s{0,2}(?:/|\s{1,2}slash\s{1,2})\s{0,2}[\w@.-]{1,64})?",
     re.IGNORECASE,
 )
@@ -345,7 +358,10 @@ def _urls(text: str) -> Iterator[_Span]:
     for match in _URL_SPELLED.finditer(text):
         labels = [
             label
-            for label in re.split(r"\s{0,3}[\[(]?dot[\])]?\s{0,3}|\s\.\s", match.group("domain"))
+            for label in re.split(
+                r"\s{0,3}[\[(]?dot[\])]?\s{0,3}|\s{0,3}[\[(]\.[\])]\s{0,3}|\s\.\s",
+                match.group("domain"),
+            )
             if label
         ]
         if len(labels) >= 2 and _is_domain_ending(labels[-1].strip(), strict=True):
@@ -370,6 +386,7 @@ _DIGIT_WORDS = {
     "seven": "7",
     "eight": "8",
     "nine": "9",
+    "hundred": "00",
     "double": "D",
     "triple": "T",
     "treble": "T",
@@ -377,12 +394,12 @@ _DIGIT_WORDS = {
 # A token is a run of letters and digits; one that reads as digits is part of a number.
 _PHONE_TOKEN = re.compile(r"[A-Za-z0-9|]{1,40}")
 _DIGITS_IN_TOKEN = re.compile(
-    r"(?:zero|nought|nil|oh|one|two|three|four|five|six|seven|eight|nine|double|triple|treble"
+    r"(?:zero|nought|nil|oh|one|two|three|four|five|six|seven|eight|nine|hundred|double|triple|treble"
     r"|[0-9]|[oil|])+",
     re.IGNORECASE,
 )
 _DIGIT_PIECE = re.compile(
-    r"zero|nought|nil|oh|one|two|three|four|five|six|seven|eight|nine|double|triple|treble"
+    r"zero|nought|nil|oh|one|two|three|four|five|six|seven|eight|nine|hundred|double|triple|treble"
     r"|[0-9]|[oil|]",
     re.IGNORECASE,
 )
@@ -403,7 +420,15 @@ def _token_digits(token: str) -> tuple[str, bool] | None:
     lowered = token.lower()
     if lowered in _DIGIT_WORDS:
         # "one" is surely a digit inside a number; "o" or "oh" alone only next to sure digits.
-        return _DIGIT_WORDS[lowered], lowered not in ("o", "oh", "nil", "double", "triple")
+        return _DIGIT_WORDS[lowered], lowered not in (
+            "o",
+            "oh",
+            "nil",
+            "double",
+            "triple",
+            "treble",
+            "hundred",
+        )
     has_digit = any(ch.isdigit() for ch in token)
     out = []
     for piece in _DIGIT_PIECE.findall(token):
@@ -447,13 +472,14 @@ def _looks_like_years(groups: list[str]) -> bool:
 
 def _phone_run(text: str, whole: list[tuple[int, int, str, bool]]) -> _Span | None:
     # Unsure tokens ("o", "Oh", "I") do not make a number, but next to one they are part of it.
-    run = whole
-    while run and not run[0][3]:
-        run = run[1:]
-    while run and not run[-1][3]:
-        run = run[:-1]
-    if not run:
+    first, last = 0, len(whole) - 1
+    while first <= last and not whole[first][3]:
+        first += 1
+    while last >= first and not whole[last][3]:
+        last -= 1
+    if first > last:
         return None
+    run = whole[first : last + 1]
     groups = [_expand(piece) for _, _, piece, _ in run]
     digits = "".join(groups)
     count = len(digits)
@@ -652,8 +678,8 @@ _ADDRESS_UNNUMBERED = re.compile(
 # Welsh street words come before the name: "Heol y Felin", "12 Ffordd Las", "Lôn Goed".
 _ADDRESS_WELSH = re.compile(
     r"(?<![\w'’])(?:\d{1,4}[A-Za-z]?,?\s{1,3})?(?:Heol|Ffordd|Stryd|Lon|Rhodfa|Cilgant|Clos|"
-    r"Maes|Teras|Cwrt|Llwybr|Rhes|Ael\s{1,3}y|Plas|Ty|Y\s{1,3}Stryd)\s{1,3}"
-    r"(?:(?:y|yr|'r|r)\s{1,3})?[A-Za-z][a-z'’-]{1,24}(?:\s{1,3}[A-Z][a-z'’-]{1,24})?"
+    r"Maes|Teras|Cwrt|Llwybr|Rhes|Ael[\s-]{1,3}y|Plas|Ty|Y\s{1,3}Stryd)[\s-]{1,3}"
+    r"(?:(?:y|yr|'r|r)[\s-]{1,3})?[A-Za-z][a-z'’-]{1,24}(?:\s{1,3}[A-Z][a-z'’-]{1,24})?"
 )
 _WELSH_LOWER_OK = frozenset({"heol", "ffordd", "stryd", "rhodfa", "cilgant", "teras", "llwybr"})
 # Well-known fictional and public places that children and parents mention without giving away
@@ -680,6 +706,8 @@ _FLAT = re.compile(
     r"\d{1,4}[A-Za-z]?(?:/\d{1,2})?(?![\w])",
     re.IGNORECASE,
 )
+# A Glasgow tenement flat before the house number: "2/1, 45 Byres Road".
+_TENEMENT = re.compile(r"(?<![\w/])\d{1,2}/\d{1,2}(?=,?\s{1,3}\d{1,4}[A-Za-z]?\s{1,3}[A-Z])")
 _FLOOR_FLAT = re.compile(
     r"(?<![\w])(?:ground|first|second|third|top|basement)[\s-]{1,3}(?:floor\s{1,3})?flat\b",
     re.IGNORECASE,
@@ -740,6 +768,7 @@ def _addresses(text: str) -> Iterator[_Span]:
         _ADDRESS_NUMBERED_LOWER,
         _FLAT,
         _FLOOR_FLAT,
+        _TENEMENT,
         _HOUSE_NUMBER_PHRASE,
         _PO_BOX,
     ):
@@ -868,6 +897,20 @@ _SOCIAL_CUES: tuple[re.Pattern[str], ...] = (
         re.IGNORECASE,
     ),
     re.compile("[" + _SOCIAL_EMOJI + r"]\ufe0f?\s{0,2}[:\-]?(?=\s{0,2}@?\w)"),
+    # "add me: sam_99"
+    re.compile(r"(?<![a-z])(?:add|follow|find)\s{1,3}me\s{0,2}[:=\-–]", re.IGNORECASE),
+    # "snapchat name sam_99", "insta handle: sam"
+    re.compile(
+        r"(?<![a-z])" + _PLATFORM + r"\s{0,3}(?:user\s?name|name|handle|id|tag|account|@)"
+        r"(?:\s{0,3}(?:is|=|:|-))?(?![a-z])",
+        re.IGNORECASE,
+    ),
+    # "I'm sam_99 on snap": the handle before the platform
+    re.compile(
+        r"(?<![a-z])(?:i'?m|i\s{1,3}am|it'?s|add|follow|find)\s{1,3}@?[\w.]{2,30}\s{1,3}"
+        r"(?:on|in)\s{1,3}" + _PLATFORM + r"(?![a-z])",
+        re.IGNORECASE,
+    ),
     # "download whatsapp", "get telegram", "are you on signal"
     re.compile(
         r"(?<![a-z])(?:download|get|install|join|use|have|got|on)\s{1,3}(?:the\s{1,3})?"
@@ -891,7 +934,13 @@ _NOT_HANDLES = frozenset(
 )
 
 
+# A Discord tag: "sam#1234".
+_DISCORD_TAG = re.compile(r"(?<![\w#])[A-Za-z][\w.]{1,31}#\d{4}(?![\w])")
+
+
 def _social(text: str) -> Iterator[_Span]:
+    for match in _DISCORD_TAG.finditer(text):
+        yield match.start(), match.end(), Category.SOCIAL
     for match in _HANDLE.finditer(text):
         end = _trim_url(text, match.start(), match.end())
         if end - match.start() > 2:
@@ -986,7 +1035,12 @@ _MEETING_PATTERNS: tuple[re.Pattern[str], ...] = (
         r"postcode|pin)|share\s{1,3}(?:your\s{1,3}|ur\s{1,3})?(?:live\s{1,3})?location|"
         r"(?:my|your|ur)\s{1,3}live\s{1,3}location|"
         r"i\s{1,3}know\s{1,3}where\s{1,3}you\s{1,3}(?:live|are|go)|"
-        r"see\s{1,3}you\s{1,3}(?:outside|behind|near|by)\s{1,3}(?:the|your|ur))" + _CLAUSE_REST,
+        r"see\s{1,3}you\s{1,3}(?:outside|behind|near|by)\b|"
+        r"(?:my|our)\s{1,3}(?:new\s{1,3})?(?:school|nursery|club|college)\s{1,3}"
+        r"is\s{1,3}(?:called|named|on|near|next\s{1,3}to|opposite|behind|round\s{1,3}the\s{1,3}"
+        r"corner)\b|"
+        r"(?:we|i)\s{1,3}(?:now\s{1,3})?live\s{1,3}(?:on|near|next\s{1,3}to|opposite|"
+        r"behind|round\s{1,3}the\s{1,3}corner\s{1,3}from|right\s{1,3}by|by)\b)" + _CLAUSE_REST,
         re.IGNORECASE,
     ),
     # what3words: "///filled.count.soap", "w3w: filled.count.soap"
@@ -1204,6 +1258,16 @@ def _sensitive(text: str, terms: list[_Term]) -> Iterator[_Span]:
             # No part of a run that did not match holds more of the term than the whole run, so
             # the next run starts after it: each word is looked at once.
             index = max(index + 1, run_end)
+        # A long word split in two: "Oak field", "Oak-field".
+        for first, second in itertools.pairwise(range(len(tokens))):
+            if matches[first] or matches[second]:
+                continue
+            gap = text[tokens[first][1] : tokens[second][0]]
+            if gap not in (" ", "-"):
+                continue
+            joined = tokens[first][2] + tokens[second][2]
+            if len(joined) >= 6 and term.matches(joined) & term.distinctive:
+                yield tokens[first][0], tokens[second][1], Category.SENSITIVE_TERM
 
 
 # --- scanning ------------------------------------------------------------------------------
@@ -1262,7 +1326,9 @@ def _resolve(text: str, spans: list[_Span]) -> list[_Span]:
             merged.append((current[0], current[1], category))
 
     rank = {category: index for index, category in enumerate(_PRIORITY)}
-    merged.sort(key=lambda s: (-(s[1] - s[0]), rank[s[2]], s[0]))
+    # A meeting is a whole clause: the details inside it (a postcode, a phone number) keep their
+    # own category, and the meeting keeps the rest of the clause.
+    merged.sort(key=lambda s: (s[2] is Category.MEETING, -(s[1] - s[0]), rank[s[2]], s[0]))
     # Kept spans never overlap, so sorted starts and ends let each check look at two neighbours.
     starts: list[int] = []
     ends: list[int] = []

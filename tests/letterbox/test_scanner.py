@@ -281,16 +281,17 @@ def test_adversarial_20000_char_input_is_scanned_in_linear_time(name: str) -> No
     text = ADVERSARIAL[name]
     terms = ["aaaa", "Ab", "a a", "St Mary's Primary", "Oakfield"]
 
-    def best_of_three(sample: str) -> float:
+    def best_of_five(sample: str) -> float:
+        # Five tries: on a busy shared machine one of them runs undisturbed.
         timings = []
-        for _ in range(3):
+        for _ in range(5):
             started = time.perf_counter()
             assert_valid_hits(sample, scan(sample, terms, first_names=["Mary"]))
             timings.append(time.perf_counter() - started)
         return min(timings)
 
-    small = best_of_three(text[: len(text) // 4])
-    full = best_of_three(text)
+    small = best_of_five(text[: len(text) // 4])
+    full = best_of_five(text)
     # Linear work quadruples with 4× the text; catastrophic backtracking grows by 16× or worse.
     assert full < 8 * small + 0.05, (small, full)
     assert full < 2.0, full
@@ -579,3 +580,51 @@ def test_sensitive_terms_see_through_look_alikes_and_invisible_characters() -> N
     text = "at Оakfіeld and Oak\u200bfield"
     hits = scan(text, ["Oakfield"])
     assert [h.matched_text for h in hits] == ["Оakfіeld", "Oak\u200bfield"]
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "fragment"),
+    [
+        ("ring ٠٧٧٠٠ ٩٠٠١٢٣", Category.PHONE, "٠٧٧٠٠ ٩٠٠١٢٣"),
+        ("ring 0️⃣7️⃣7️⃣0️⃣0️⃣ 9️⃣0️⃣0️⃣1️⃣2️⃣3️⃣", Category.PHONE, "0️⃣7️⃣7️⃣0️⃣0️⃣ 9️⃣0️⃣0️⃣1️⃣2️⃣3️⃣"),
+        (
+            "oh seven seven hundred nine hundred one two three",
+            Category.PHONE,
+            "oh seven seven hundred nine hundred one two three",
+        ),
+        ("see example[.]com", Category.URL, "example[.]com"),
+        ("12 Heol-y-Felin", Category.ADDRESS, "12 Heol-y-Felin"),
+        ("I'm sam_99 on snap", Category.SOCIAL, "I'm sam_99 on snap"),
+        ("add me: sam_99", Category.SOCIAL, "add me: sam_99"),
+        ("snapchat name sam_99", Category.SOCIAL, "snapchat name sam_99"),
+        ("my discord is sam#1234 ok", Category.SOCIAL, "my discord is sam#1234"),
+        ("my gmail is jo.smith", Category.EMAIL, "gmail is jo.smith"),
+        ("see you outside school tomorrow", Category.MEETING, "see you outside school tomorrow"),
+        ("my new school is called Oakwood", Category.MEETING, "my new school is called Oakwood"),
+        (
+            "we live next to the big Tesco now",
+            Category.MEETING,
+            "we live next to the big Tesco now",
+        ),
+        ("2/1, 45 Byres Road", Category.ADDRESS, "2/1"),
+    ],
+)
+def test_more_disguises_are_found_whole(text: str, category: Category, fragment: str) -> None:
+    start = text.index(fragment)
+    assert Hit(start, start + len(fragment), category, fragment) in scan(text)
+
+
+def test_details_inside_a_meeting_clause_keep_their_own_category() -> None:
+    text = "meet me at LS6 1AB on Saturday"
+    hits = [(h.category, h.matched_text) for h in scan(text)]
+    assert hits == [
+        (Category.MEETING, "meet me at "),
+        (Category.POSTCODE, "LS6 1AB"),
+        (Category.MEETING, " on Saturday"),
+    ]
+
+
+@pytest.mark.parametrize("written", ["Oak field", "Oak-field", "oak-feild"])
+def test_a_long_term_split_in_two_still_matches(written: str) -> None:
+    hits = scan(f"at {written} today", ["Oakfield Primary"])
+    assert [(h.category, h.matched_text) for h in hits] == [(Category.SENSITIVE_TERM, written)]
