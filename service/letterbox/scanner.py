@@ -36,6 +36,10 @@ def _split(words: str) -> list[str]:
     return words.split()
 
 
+def _words(words: str) -> frozenset[str]:
+    return frozenset(words.split())
+
+
 class Category(enum.StrEnum):
     EMAIL = "email"
     URL = "url"
@@ -257,6 +261,7 @@ _MAIL_PROVIDERS = frozenset(
     )
 )
 _LABEL = re.compile(r"[\w-]+")
+_INITIAL = re.compile(r"(?<![\w'’])[a-z] $", re.IGNORECASE)
 _EMAIL_LEAD = re.compile(r"(?:[\w.'-]{1,20}\s{1,2}){1,2}$")
 _EMAIL_CONTEXT = re.compile(
     r"(?<![\w])(?:e-?\s?mail|email\s{1,3}address|mail)(?:\s{1,3}(?:me|address))?"
@@ -310,6 +315,8 @@ def _emails(text: str) -> Iterator[_Span]:
         lead = _EMAIL_LEAD.search(before)
         if lead is not None and _EMAIL_CONTEXT.search(before, 0, lead.start()):
             start -= len(lead.group())
+        elif _INITIAL.search(before):
+            start -= 2  # "j smith@gmail.com": the initial is part of the address
         yield start, end, Category.EMAIL
 
 
@@ -566,6 +573,11 @@ _POSTCODE_PARTIAL_BEFORE = re.compile(
     r"moved\s{1,3}to|round|live\s{1,3}in|lives\s{1,3}in)\s{1,3})"
     r"(?P<code>" + _OUTWARD + r"(?:\s{1,2}[0-9])?)(?![A-Za-z0-9])"
 )
+# In lower case only after words that can only introduce a place: "we moved to ls6".
+_POSTCODE_PARTIAL_LOWER = re.compile(
+    r"(?i:(?<![\w])(?:postcode|post\s?code|moved\s{1,3}to|live\s{1,3}in|lives\s{1,3}in|"
+    r"living\s{1,3}in|postcode\s{1,3}is)\s{1,3})(?P<code>(?i:" + _OUTWARD + r"))(?![A-Za-z0-9])"
+)
 _POSTCODE_PARTIAL_AFTER = re.compile(
     r"(?<![A-Za-z0-9])(?P<code>" + _OUTWARD + r")(?=\s{1,3}(?i:area|district|postcode|way|side)\b)"
 )
@@ -622,7 +634,7 @@ def _postcodes(text: str) -> Iterator[_Span]:
                 match.end("in1" if match.group("in1") else "in2"),
                 Category.POSTCODE,
             )
-    for pattern in (_POSTCODE_PARTIAL_BEFORE, _POSTCODE_PARTIAL_AFTER):
+    for pattern in (_POSTCODE_PARTIAL_BEFORE, _POSTCODE_PARTIAL_LOWER, _POSTCODE_PARTIAL_AFTER):
         for match in pattern.finditer(text):
             yield match.start("code"), match.end("code"), Category.POSTCODE
     for match in _BFPO.finditer(text):
@@ -641,12 +653,12 @@ _STREET_WORDS = (
     r"Vale|Boulevard|Wharf|Yard|Meadows?|Fields|Chase|Gate|Mount|Croft|Hollow|Brow|Bank|"
     r"Approach|Circus|Embankment|Esplanade|Quay|Wynd|Loan|Loaning|Brae|Vennel|Gait|Pend|Neuk|"
     r"Causeway|Heights|Glen|Dale|Lea|Orchard|Paddock|Demesne|Link|Ride|Crossway|Circle|Path|"
-    r"Wood|Side|End|Manor|Grange"
+    r"Wood|Side|End|Manor|Grange|Estate|Flats|Buildings|Villas|Tce|Av|Cl|Pk|Gr|Gro"
 )
 # Lower-case street words only where they are unmistakable: "a 3 hour drive" is not an address.
 _STREET_WORDS_LOWER = (
     r"street|road|avenue|crescent|terrace|gardens|grove|mews|boulevard|wynd|vennel|lane|place|"
-    r"court|square|view|rise|parade"
+    r"court|square|view|rise|parade|rd|ave|tce|gdns|cres|drive|close|way|walk"
 )
 _HOUSE_NUMBER = r"(?<![\w£$€.,/:-])\d{1,4}[A-Za-z]?,?\s{1,3}"
 _CAP_WORD = r"[A-Z][A-Za-z'’-]{0,24}"
@@ -1064,10 +1076,16 @@ _MEETING_PATTERNS: tuple[re.Pattern[str], ...] = (
 )
 # "I'll be at the park on Saturday": a place with a day or time is a proposal to meet.
 _BE_AT_THE = re.compile(
-    r"(?<![a-z])(?:I'?ll|I\s{1,3}will|I'?m\s{1,3}going\s{1,3}to|we'?ll|we\s{1,3}will)\s{1,3}"
-    r"(?:be|go|come|wait)\s{1,3}(?:at|to|in|outside|by)\s{1,3}(?:the\s{1,3})?[A-Za-z]"
-    + _CLAUSE_REST,
+    r"(?<![a-z])(?:(?:I'?ll|I\s{1,3}will|I'?m\s{1,3}going\s{1,3}to|we'?ll|we\s{1,3}will)\s{1,3}"
+    r"(?:be|go|come|wait)|see\s{1,3}you)\s{1,3}(?:at|to|in|outside|by|near)\s{1,3}"
+    r"(?:the\s{1,3})?(?P<place>[A-Za-z][\w'’-]{0,30})" + _CLAUSE_REST,
     re.IGNORECASE,
+)
+# "See you at the weekend": the "place" is a time.
+_NOT_PLACES = _words(
+    "weekend morning afternoon evening night christmas easter half end next contact centre "
+    "center visit visits holidays holiday moment summer winter spring autumn birthday start "
+    "same usual time"
 )
 _W3W_BARE = re.compile(
     r"(?<![\w.@/])(?P<a>[a-z]{3,20})\.(?P<b>[a-z]{3,20})\.(?P<c>[a-z]{3,20})(?![\w.]|\.\w)"
@@ -1088,7 +1106,12 @@ def _meetings(text: str) -> Iterator[_Span]:
             yield start, end, Category.MEETING
     for match in _BE_AT_THE.finditer(text):
         clause = match.group()
-        if _DAY_OR_TIME.search(clause) and not _CONTACT_CENTRE.search(clause):
+        place = match.group("place").lower()
+        if (
+            place not in _NOT_PLACES
+            and _DAY_OR_TIME.search(clause)
+            and not _CONTACT_CENTRE.search(clause)
+        ):
             yield match.start(), _trim_url(text, match.start(), match.end()), Category.MEETING
     for match in _W3W_BARE.finditer(text):
         if match.group("a") != "www" and match.group("c") not in _COMMON_SUFFIXES:

@@ -628,3 +628,33 @@ def test_details_inside_a_meeting_clause_keep_their_own_category() -> None:
 def test_a_long_term_split_in_two_still_matches(written: str) -> None:
     hits = scan(f"at {written} today", ["Oakfield Primary"])
     assert [(h.category, h.matched_text) for h in hits] == [(Category.SENSITIVE_TERM, written)]
+
+
+@pytest.mark.parametrize(
+    ("text", "category", "fragment"),
+    [
+        ("14 Acacia Av", Category.ADDRESS, "14 Acacia Av"),
+        ("write to 14 acacia rd", Category.ADDRESS, "14 acacia rd"),
+        ("see you at the park on Saturday", Category.MEETING, "see you at the park on Saturday"),
+        ("we moved to ls6", Category.POSTCODE, "ls6"),
+        ("email j smith@gmail.com", Category.EMAIL, "j smith@gmail.com"),
+    ],
+)
+def test_everyday_spellings_are_found_whole(text: str, category: Category, fragment: str) -> None:
+    start = text.index(fragment)
+    assert Hit(start, start + len(fragment), category, fragment) in scan(text)
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "See you at the weekend!",
+        "I have 2 dogs close by.",
+        "It was a 10 min walk.",
+        "We have 3 more close calls.",
+        "My best friend is called Ellie and she lives near me.",
+        "I'll be at Nan's for Christmas.",
+    ],
+)
+def test_everyday_sentences_near_the_new_patterns_are_not_flagged(text: str) -> None:
+    assert scan(text) == []
