@@ -195,7 +195,7 @@ def _top_level_domains() -> frozenset[str]:
 # they are a typing slip more often than a web address.
 _WORD_TLDS = frozenset(
     _split(
-        "to in is it at no so be by do go us am an as me my fun love best live life fish "
+        "to in is it at no so be by do go us am an as me my fun love best live life fish xxx lol "
         "gift games game day win bike pet pets pink red blue cat dog baby boo car cars help "
         "home house run school shop show ski soy sky style tips top toys zip mov one new "
         "now yoga wed kids fit fan football golf ink party pizza rest read rich sale save "
@@ -477,6 +477,20 @@ def _looks_like_years(groups: list[str]) -> bool:
     return all(len(g) == 4 and g[:2] in ("19", "20") for g in groups)
 
 
+def _looks_like_dates(groups: list[str]) -> bool:
+    """Day, month, year, again: "12.05.2016 - 15.05.2016"."""
+    if len(groups) % 3 or not all(g.isdigit() for g in groups):
+        return False
+    return all(
+        1 <= int(day) <= 31
+        and 1 <= int(month) <= 12
+        and len(day) <= 2
+        and len(month) <= 2
+        and len(year) in (2, 4)
+        for day, month, year in zip(groups[::3], groups[1::3], groups[2::3], strict=True)
+    )
+
+
 def _phone_run(text: str, whole: list[tuple[int, int, str, bool]]) -> _Span | None:
     # Unsure tokens ("o", "Oh", "I") do not make a number, but next to one they are part of it.
     first, last = 0, len(whole) - 1
@@ -491,7 +505,7 @@ def _phone_run(text: str, whole: list[tuple[int, int, str, bool]]) -> _Span | No
     digits = "".join(groups)
     count = len(digits)
     start, end = whole[0][0], whole[-1][1]
-    if count < 6 or _is_counting(groups) or _looks_like_years(groups):
+    if count < 6 or _is_counting(groups) or _looks_like_years(groups) or _looks_like_dates(groups):
         return None
     before = text[max(0, start - 60) : start]
     prefix = _PHONE_PREFIX.search(before)
@@ -742,7 +756,8 @@ _NOT_A_PLACE = frozenset(
         "years year months month weeks week days day hours hours minutes o'clock oclock "
         "pounds goals points times am pm miles degrees pm kg am and or but the i it we my "
         "your january february march april may june july august september october november "
-        "december monday tuesday wednesday thursday friday saturday sunday christmas easter"
+        "december monday tuesday wednesday thursday friday saturday sunday christmas easter "
+        "today tomorrow tonight now next last soon"
     )
 )
 _HOUSE_SUFFIXES = (
@@ -866,7 +881,8 @@ _ACCOUNT_WORD = (
     r"(?:name|user\s?name|handle|account|id|tag|gamer\s?tag|friend\s{1,3}code|channel|code|@)"
 )
 _HANDLE = re.compile(r"(?<![\w@.])@[A-Za-z0-9_](?:[A-Za-z0-9_.]{0,29}[A-Za-z0-9_])?")
-_SOCIAL_EMOJI = "👻📸📷🎵🐦💬📱🎮🎥▶"
+# The ghost is Snapchat's own sign; other emoji only before something shaped like a handle.
+_SOCIAL_EMOJI = "📸📷🎵🐦💬📱🎮🎥▶"
 _SOCIAL_CUES: tuple[re.Pattern[str], ...] = (
     # "add me on snap", "follow me on insta: sam"
     re.compile(
@@ -908,7 +924,7 @@ _SOCIAL_CUES: tuple[re.Pattern[str], ...] = (
         r"my\s{1,3}@|my\s{1,3}at)\s{0,3}(?:is|=|:|-)",
         re.IGNORECASE,
     ),
-    re.compile("[" + _SOCIAL_EMOJI + r"]\ufe0f?\s{0,2}[:\-]?(?=\s{0,2}@?\w)"),
+    re.compile(r"👻\ufe0f?\s{0,2}[:\-]?(?=\s{0,2}@?\w)"),
     # "add me: sam_99"
     re.compile(r"(?<![a-z])(?:add|follow|find)\s{1,3}me\s{0,2}[:=\-–]", re.IGNORECASE),
     # "snapchat name sam_99", "insta handle: sam"
@@ -946,6 +962,11 @@ _NOT_HANDLES = frozenset(
 )
 
 
+# Read on the text itself, not its letters-for-digits reading: the handle's digits count.
+_EMOJI_CUE = re.compile(
+    "[" + _SOCIAL_EMOJI + r"]\ufe0f?\s{0,2}[:\-]?"
+    r"(?=\s{0,2}(?:@\w|[A-Za-z][A-Za-z0-9]{0,30}[_.\d]))"
+)
 # A Discord tag: "sam#1234".
 _DISCORD_TAG = re.compile(r"(?<![\w#])[A-Za-z][\w.]{1,31}#\d{4}(?![\w])")
 
@@ -960,20 +981,17 @@ def _social(text: str) -> Iterator[_Span]:
     leet = text.translate(_LEET)
     for match in _MESSAGING_APP.finditer(leet):
         yield match.start(), match.end(), Category.SOCIAL
-    for pattern in _SOCIAL_CUES:
-        for match in pattern.finditer(leet):
-            end = match.end()
-            after = _HANDLE_AFTER.match(text, end, min(len(text), end + 80))
-            if after is not None:
-                handle = after.group("handle").rstrip(".-#")
-                # A number after "text me" is the phone pattern's to flag.
-                if (
-                    handle
-                    and handle.lower() not in _NOT_HANDLES
-                    and not _NUMBERISH.fullmatch(handle)
-                ):
-                    end = after.start("handle") + len(handle)
-            yield match.start(), end, Category.SOCIAL
+    cues = [match for pattern in _SOCIAL_CUES for match in pattern.finditer(leet)]
+    cues.extend(_EMOJI_CUE.finditer(text))
+    for match in cues:
+        end = match.end()
+        after = _HANDLE_AFTER.match(text, end, min(len(text), end + 80))
+        if after is not None:
+            handle = after.group("handle").rstrip(".-#")
+            # A number after "text me" is the phone pattern's to flag.
+            if handle and handle.lower() not in _NOT_HANDLES and not _NUMBERISH.fullmatch(handle):
+                end = after.start("handle") + len(handle)
+        yield match.start(), end, Category.SOCIAL
 
 
 # --- meetings and places -------------------------------------------------------------------
@@ -992,8 +1010,8 @@ _YOUR_PLACE = (
 )
 _MEETING_PATTERNS: tuple[re.Pattern[str], ...] = (
     re.compile(
-        r"(?<![a-z])(?:meet(?:ing)?|meetup)\s{1,3}(?:me|you|up|us|there|at|outside|by|behind|near|"
-        r"in|after|before|on|round|halfway)\b" + _CLAUSE_REST,
+        r"(?<![a-z])(?:meet\s{1,3}(?:me|you|up|us|there|at|outside|by|behind|near|in|after|round|"
+        r"halfway)|meeting\s{1,3}(?:me|you|up)|meetup)\b" + _CLAUSE_REST,
         re.IGNORECASE,
     ),
     re.compile(

@@ -638,6 +638,8 @@ def test_a_long_term_split_in_two_still_matches(written: str) -> None:
         ("see you at the park on Saturday", Category.MEETING, "see you at the park on Saturday"),
         ("we moved to ls6", Category.POSTCODE, "ls6"),
         ("email j smith@gmail.com", Category.EMAIL, "j smith@gmail.com"),
+        ("📸 sam_99", Category.SOCIAL, "📸 sam_99"),
+        ("meet me in the park", Category.MEETING, "meet me in the park"),
     ],
 )
 def test_everyday_spellings_are_found_whole(text: str, category: Category, fragment: str) -> None:
@@ -654,6 +656,13 @@ def test_everyday_spellings_are_found_whole(text: str, category: Category, fragm
         "We have 3 more close calls.",
         "My best friend is called Ellie and she lives near me.",
         "I'll be at Nan's for Christmas.",
+        "Love you lots.xxx",
+        "that was funny.lol",
+        "🎮 I got a new game",
+        "🎵 singing in the choir",
+        "Mum went to a meeting at school on Tuesday.",
+        "We went on holiday 12.05.2016 - 15.05.2016.",
+        "I'm 9 Today",
     ],
 )
 def test_everyday_sentences_near_the_new_patterns_are_not_flagged(text: str) -> None:
