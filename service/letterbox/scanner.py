@@ -193,14 +193,9 @@ def _top_level_domains() -> frozenset[str]:
 
 # Top-level domains that are also everyday words: after a full stop with no space ("home.so")
 # they are a typing slip more often than a web address.
-_WORD_TLDS = frozenset(
-    _split(
-        "to in is it at no so be by do go us am an as me my fun love best live life fish xxx lol "
-        "gift games game day win bike pet pets pink red blue cat dog baby boo car cars help "
-        "home house run school shop show ski soy sky style tips top toys zip mov one new "
-        "now yoga wed kids fit fan football golf ink party pizza rest read rich sale save "
-        "tv eat"
-    )
+_WORD_TLDS = _words(
+    "to in is it at no so be by do go us am an as me my fun love best live xxx lol day win help "
+    "run show top one new now wed fit"
 )
 _COMMON_SUFFIXES = frozenset(
     ["com", "net", "org", "uk", "io", "co", "gov", "edu", "ly", "me", "ie"]
