@@ -24,7 +24,7 @@ import functools
 import itertools
 import re
 import unicodedata
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterator, Sequence
 from dataclasses import dataclass
 from importlib import resources
 
@@ -957,6 +957,21 @@ _NOT_HANDLES = frozenset(
 )
 
 
+# Words without which each cue above cannot match: a quick test that skips most patterns for
+# most letters (empty: always run).
+_SOCIAL_TRIGGERS: tuple[tuple[str, ...], ...] = (
+    ("me",),
+    ("me",),
+    ("my",),
+    (),
+    ("on", "via"),
+    ("name", "tag", "code", "handle", "my"),
+    ("👻",),
+    ("me",),
+    (),
+    ("on", "in"),
+    ("signal", "session", "line", "threads", "telegram", "messenger"),
+)
 # Read on the text itself, not its letters-for-digits reading: the handle's digits count.
 _EMOJI_CUE = re.compile(
     "[" + _SOCIAL_EMOJI + r"]\ufe0f?\s{0,2}[:\-]?"
@@ -976,7 +991,13 @@ def _social(text: str) -> Iterator[_Span]:
     leet = text.translate(_LEET)
     for match in _MESSAGING_APP.finditer(leet):
         yield match.start(), match.end(), Category.SOCIAL
-    cues = [match for pattern in _SOCIAL_CUES for match in pattern.finditer(leet)]
+    lowered = leet.lower()
+    cues = [
+        match
+        for pattern, triggers in zip(_SOCIAL_CUES, _SOCIAL_TRIGGERS, strict=True)
+        if not triggers or any(word in lowered for word in triggers)
+        for match in pattern.finditer(leet)
+    ]
     cues.extend(_EMOJI_CUE.finditer(text))
     for match in cues:
         end = match.end()
@@ -1087,6 +1108,21 @@ _MEETING_PATTERNS: tuple[re.Pattern[str], ...] = (
         r"(?:\d{1,2}(?:\.\d{1,4})?\s{0,2}(?:[\"″]|['′]{2})\s{0,2})?[EWew]\b)?"
     ),
 )
+# Words without which each pattern above cannot match (empty: always run).
+_MEETING_TRIGGERS: tuple[tuple[str, ...], ...] = (
+    ("meet",),
+    ("meet",),
+    ("your", "ur", "yr"),
+    ("your", "ur", "yr"),
+    ("be",),
+    ("come", "pop", "drop"),
+    ("wait",),
+    ("pick", "collect"),
+    (),
+    ("///", "w3w", "what"),
+    (".",),
+    ("°",),
+)
 # "I'll be at the park on Saturday": a place with a day or time is a proposal to meet.
 _BE_AT_THE = re.compile(
     r"(?<![a-z])(?:(?:I'?ll|I\s{1,3}will|I'?m\s{1,3}going\s{1,3}to|we'?ll|we\s{1,3}will)\s{1,3}"
@@ -1110,7 +1146,10 @@ _CONTACT_CENTRE = re.compile(r"\b(?:contact|centre|center|visit)\b", re.IGNORECA
 
 
 def _meetings(text: str) -> Iterator[_Span]:
-    for pattern in _MEETING_PATTERNS:
+    lowered = text.lower()
+    for pattern, triggers in zip(_MEETING_PATTERNS, _MEETING_TRIGGERS, strict=True):
+        if triggers and not any(word in lowered for word in triggers):
+            continue
         for match in pattern.finditer(text):
             start = match.start()
             if _FRIENDLY_MEETING.search(text, max(0, start - 24), start):
@@ -1209,6 +1248,16 @@ _ABBREVIATIONS = {
 }
 
 
+def _near(form: str, term_word: str) -> bool:
+    # One slip in a word of six letters or more leaves its first two or its last two letters
+    # alone: a cheap test before the letter-by-letter one.
+    return (
+        abs(len(form) - len(term_word)) <= 1
+        and (form[:2] == term_word[:2] or form[-2:] == term_word[-2:])
+        and _one_edit(form, term_word)
+    )
+
+
 @dataclass(frozen=True, slots=True)
 class _Term:
     words: tuple[str, ...]
@@ -1220,19 +1269,26 @@ class _Term:
 
     def matches(self, word: str) -> frozenset[str]:
         found = self.exact.get(word, frozenset())
-        if len(word) < 5:
+        if len(word) < 5 or not self.slips:
             return found
-        slipped = [
-            term_word
-            for term_word in self.slips
-            if term_word not in found
-            and -1 <= len(word) - len(term_word) <= 3
-            and any(_one_edit(form, term_word) for form in _singulars(word))
-        ]
-        return found | frozenset(slipped) if slipped else found
+        slipped = _slipped(self.slips, word)
+        return found | slipped if slipped else found
 
 
-def _terms(terms: Sequence[str], first_names: Iterable[str]) -> list[_Term]:
+@functools.lru_cache(maxsize=65536)
+def _slipped(slips: tuple[str, ...], word: str) -> frozenset[str]:
+    """The long term words ``word`` is one typing slip away from; kept, as letters share words."""
+    return frozenset(
+        term_word
+        for term_word in slips
+        if -1 <= len(word) - len(term_word) <= 3
+        and any(_near(form, term_word) for form in _singulars(word))
+    )
+
+
+@functools.lru_cache(maxsize=256)
+def _terms(terms: tuple[str, ...], first_names: tuple[str, ...]) -> tuple[_Term, ...]:
+    """The family's terms, ready to match; kept, because a family's letters share them."""
     names = {_key(_normalise(name).text.strip()) for name in first_names}
     out = []
     for term in terms:
@@ -1260,11 +1316,24 @@ def _terms(terms: Sequence[str], first_names: Iterable[str]) -> list[_Term]:
                 tuple(word for word in set(words) if len(word) >= 6),
             )
         )
-    return out
+    return tuple(out)
 
 
-def _sensitive(text: str, terms: list[_Term]) -> Iterator[_Span]:
+def _sensitive(text: str, terms: Sequence[_Term]) -> Iterator[_Span]:
     tokens = [(m.start(), m.end(), _key(m.group())) for m in _WORD.finditer(text)]
+    count = len(tokens)
+    # Whether each word and the next are neighbours within one name ("St. Mary's", "Oak-field"),
+    # and the long words made by joining two ("Oak field"), worked out once for every term.
+    linked = [
+        _WORD_GAP.fullmatch(text, tokens[at][1], tokens[at + 1][0]) is not None
+        for at in range(count - 1)
+    ]
+    joined: list[tuple[int, str]] = []
+    for at in range(count - 1):
+        if text[tokens[at][1] : tokens[at + 1][0]] in (" ", "-"):
+            word = tokens[at][2] + tokens[at + 1][2]
+            if len(word) >= 6:
+                joined.append((at, word))
     for term in terms:
         seen: dict[str, frozenset[str]] = {}
         matches = []
@@ -1273,37 +1342,33 @@ def _sensitive(text: str, terms: list[_Term]) -> Iterator[_Span]:
             if found is None:
                 found = seen[word] = term.matches(word)
             matches.append(found)
+        single = len(term.words) == 1
         index = 0
-        while index < len(tokens):
+        while index < count:
             # The longest run of neighbouring words that are all words of the term and hold
             # either the whole term or one of its distinctive words.
-            run_end = index
-            matched: set[str] = set()
-            longest = len(tokens) if len(term.words) > 1 else index + 1
-            while run_end < longest and matches[run_end]:
-                if run_end > index and not _WORD_GAP.fullmatch(
-                    text, tokens[run_end - 1][1], tokens[run_end][0]
-                ):
-                    break
+            if not matches[index]:
+                index += 1
+                continue
+            matched = set(matches[index])
+            run_end = index + 1
+            while not single and run_end < count and matches[run_end] and linked[run_end - 1]:
                 matched |= matches[run_end]
                 run_end += 1
-            if run_end > index and (
-                matched & term.distinctive or set(term.words) <= matched or len(term.words) == 1
-            ):
+            if single or matched & term.distinctive or set(term.words) <= matched:
                 yield tokens[index][0], tokens[run_end - 1][1], Category.SENSITIVE_TERM
             # No part of a run that did not match holds more of the term than the whole run, so
             # the next run starts after it: each word is looked at once.
-            index = max(index + 1, run_end)
+            index = run_end
         # A long word split in two: "Oak field", "Oak-field".
-        for first, second in itertools.pairwise(range(len(tokens))):
-            if matches[first] or matches[second]:
+        for at, word in joined:
+            if matches[at] or matches[at + 1]:
                 continue
-            gap = text[tokens[first][1] : tokens[second][0]]
-            if gap not in (" ", "-"):
-                continue
-            joined = tokens[first][2] + tokens[second][2]
-            if len(joined) >= 6 and term.matches(joined) & term.distinctive:
-                yield tokens[first][0], tokens[second][1], Category.SENSITIVE_TERM
+            found = seen.get(word)
+            if found is None:
+                found = seen[word] = term.matches(word)
+            if found & term.distinctive:
+                yield tokens[at][0], tokens[at + 1][1], Category.SENSITIVE_TERM
 
 
 # --- scanning ------------------------------------------------------------------------------
@@ -1329,7 +1394,7 @@ def scan(
     spans.extend(_addresses(norm))
     spans.extend(_social(norm))
     spans.extend(_meetings(norm))
-    terms = _terms(sensitive_terms, first_names)
+    terms = _terms(tuple(sensitive_terms), tuple(first_names))
     if terms:
         spans.extend(_sensitive(norm, terms))
     hits = []
