@@ -33,7 +33,7 @@ from pathlib import Path
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
 
-from service.letterbox import scanner  # noqa: E402
+from service.letterbox import scanner as scanner_module  # noqa: E402
 from service.letterbox.scanner import Category, Hit, scan  # noqa: E402
 from tests.support.scanner_corpus import caught, generated_corpus  # noqa: E402
 
@@ -101,8 +101,8 @@ def letters_per_second(scanner: Scanner) -> float:
     def one_pass() -> None:
         # The scanner keeps each family's prepared terms and the words it has compared with
         # them; every timed pass starts without them, as a fresh intake process would.
-        scanner._terms.cache_clear()
-        scanner._slipped.cache_clear()
+        scanner_module._terms.cache_clear()
+        scanner_module._slipped.cache_clear()
         for text, terms, names in letters:
             scanner(text, terms, first_names=names)
 
