@@ -40,7 +40,7 @@ lint: $(TEST_STAMP) ## ruff (with the S security rules), ruff format check, mypy
 test: $(TEST_STAMP) test-services lint audit ## lint, audit, then the whole test suite on SQLite, PostgreSQL, SeaweedFS, aiortc, Chromium
 	$(BIN)/python -m pytest
 
-BENCHMARKS := store_throughput sanitise record_verify export calls api_load
+BENCHMARKS := store_throughput sanitise scanner record_verify export calls api_load
 
 audit: $(TEST_STAMP) ## fail on known vulnerabilities in the installed dependencies (PyPI's advisory data)
 	$(BIN)/python scripts/audit_dependencies.py

@@ -33,6 +33,7 @@ from service.http.access import Actor
 from service.letterbox import flags
 from service.letterbox.intake import READ_TEXT_PURPOSE, sensitive_terms
 from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, parse_spans, redact_text
+from service.letterbox.scanner import category_label
 from service.localtime import local_time
 from service.notify import KINDS
 from service.services import Services
@@ -217,7 +218,13 @@ def highlighted(text: str, hits: list[dict[str, Any]]) -> list[dict[str, Any]]:
         if start > at:
             segments.append({"text": text[at:start], "category": None, "start": at, "end": start})
         segments.append(
-            {"text": text[start:end], "category": hit["category"], "start": start, "end": end}
+            {
+                "text": text[start:end],
+                "category": hit["category"],
+                "label": category_label(str(hit["category"])),
+                "start": start,
+                "end": end,
+            }
         )
         at = end
     if at < len(text):
@@ -235,6 +242,7 @@ def _flagged(part_id: uuid.UUID, words: str, hits: list[dict[str, Any]]) -> dict
                 **hit,
                 "flag": flags.flag_id(part_id, index),
                 "matched": words[int(hit["start"]) : int(hit["end"])],
+                "label": category_label(str(hit["category"])),
             }
             for index, hit in enumerate(hits)
         ],

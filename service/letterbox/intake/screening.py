@@ -31,7 +31,7 @@ from service.letterbox.sanitise import SanitisedFile
 from service.letterbox.scanner import scan
 from service.letterbox.workers import FileWorkers
 from storage.keyring import KeyRing
-from storage.models import SensitiveTerm
+from storage.models import Child, FamilySender, SensitiveTerm, User
 
 log = logging.getLogger(__name__)
 
@@ -87,11 +87,14 @@ async def screen(
     read = await all_or_none([read_words(app, result) for result in sanitised])
     async with app[SESSIONMAKER]() as session:
         terms = await sensitive_terms(session, app[KEYRING], family_id)
+        names = await family_first_names(session, family_id)
     return Screened(
         text,
-        hits_json(text, terms),
+        hits_json(text, terms, names),
         [
-            ScreenedFile(upload, result, words, tuple(picture_hits(page, terms) for page in words))
+            ScreenedFile(
+                upload, result, words, tuple(picture_hits(page, terms, names) for page in words)
+            )
             for upload, result, words in zip(uploads, sanitised, read, strict=True)
         ],
     )
@@ -206,20 +209,37 @@ async def sensitive_terms(
     ]
 
 
-def hits_json(text: str, terms: list[str]) -> list[dict[str, Any]]:
+async def family_first_names(session: AsyncSession, family_id: uuid.UUID) -> list[str]:
+    """The first names of the family's children and approved senders: they appear in every
+    letter, so a sensitive term's word that is one of them is not matched alone."""
+    children = await session.scalars(select(Child.name).where(Child.family_id == family_id))
+    senders = await session.scalars(
+        select(User.display_name)
+        .join(FamilySender, FamilySender.user_id == User.id)
+        .where(FamilySender.family_id == family_id)
+    )
+    names = [*children, *(name.split()[0] for name in senders if name.split())]
+    return sorted(set(names))
+
+
+def hits_json(
+    text: str, terms: list[str], first_names: list[str] | tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     # Offsets and category only: the matched text is content and stays in the sealed object.
     return [
         {"start": hit.start, "end": hit.end, "category": str(hit.category)}
-        for hit in scan(text, terms)
+        for hit in scan(text, terms, first_names=first_names)
     ]
 
 
-def picture_hits(read: ReadWords | None, terms: list[str]) -> list[dict[str, Any]]:
+def picture_hits(
+    read: ReadWords | None, terms: list[str], first_names: list[str] | tuple[str, ...] = ()
+) -> list[dict[str, Any]]:
     """The scanner's hits on the words read from a picture, each with the boxes that cover
     it in the picture (positions only, like the offsets)."""
     if read is None:
         return []
     return [
         {**hit, "boxes": [list(box) for box in read.boxes(hit["start"], hit["end"])]}
-        for hit in hits_json(read.text, terms)
+        for hit in hits_json(read.text, terms, first_names)
     ]
