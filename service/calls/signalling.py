@@ -9,20 +9,29 @@ There is no ICE trickle: both sides gather their candidates before sending a des
 
 Client → server::
 
-    {"type": "offer", "sdp": str}                        every role
+    {"type": "offer", "sdp": str}                        every role; after the first, at most
+                                                        OFFERS_PER_MINUTE a minute
+    {"type": "heartbeat"}                               every role, every second: the supervisor's
+                                                        proof of life (see registry.py)
     {"type": "admit"} | {"type": "pause"} | {"type": "resume"}   supervisor
     {"type": "warn", "text": str}                       supervisor, at most 200 characters
     {"type": "end", "reason": one of END_REASONS}        supervisor
     {"type": "note", "text": str}                       supervisor, supervised families only
     {"type": "stop-request"}                            child ("I want to stop"; recorded)
 
-Server → client: ``answer`` (sdp + sources by mid), ``state``, ``waiting``, ``paused``,
-``resumed``, ``warning``, ``ending-soon``, ``stop-requested``, ``ended``, ``error``.
+Server → client: ``answer`` (sdp + sources by mid), ``state``, ``waiting``, ``paused`` (reason +
+plain words), ``resumed``, ``warning``, ``ending-soon``, ``stop-requested``, ``ended``, ``error``,
+``reconnect`` (your leg died); to the supervisor also ``health`` (each leg), ``alarm`` (a leg died)
+and ``refused`` (count and details of refused attempts on this call).
+
+Refused attempts (a forbidden command, another family's account, a foreign Origin, too many
+messages or offers) go to the security log and to the supervisor's console.
 """
 
 from __future__ import annotations
 
 import asyncio
+import collections
 import json
 import logging
 import time
@@ -45,7 +54,8 @@ from service.calls.registry import (
 )
 from service.centre.context import record_actor
 from service.errors import Conflict, Forbidden, LetterboxError
-from service.http.access import current_actor
+from service.http.access import Actor, current_actor, current_family
+from service.http.clientip import client_address
 from storage.models import Role
 
 log = logging.getLogger(__name__)
@@ -56,6 +66,8 @@ MAX_MESSAGE_BYTES: Final = 64 * 1024
 PROTOCOL_MAX_BYTES: Final = 4 * MAX_MESSAGE_BYTES
 RATE_PER_SECOND: Final = 20.0
 RATE_BURST: Final = 40.0
+#: Renegotiation is bounded: each offer costs the relay a new peer connection (DTLS, ICE).
+OFFERS_PER_MINUTE: Final = 6
 MAX_WARNING_CHARS: Final = 200
 MAX_NOTE_CHARS: Final = 4000
 
@@ -84,6 +96,7 @@ SCHEMA: Final[Mapping[str, frozenset[str]]] = {
     "end": frozenset({"reason"}),
     "note": frozenset({"text"}),
     "stop-request": frozenset(),
+    "heartbeat": frozenset(),
 }
 
 
@@ -164,6 +177,34 @@ class TokenBucket:
         return True
 
 
+class OfferBudget:
+    """The first offer is free; after it, at most ``per_minute`` in any 60 seconds."""
+
+    def __init__(self, per_minute: int = OFFERS_PER_MINUTE) -> None:
+        self.per_minute = per_minute
+        self._first_done = False
+        self._recent: collections.deque[float] = collections.deque()
+
+    def take(self) -> bool:
+        if not self._first_done:
+            self._first_done = True
+            return True
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] >= 60.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.per_minute:
+            return False
+        self._recent.append(now)
+        return True
+
+
+# Close codes that mean a refused attempt (kept in the security log), and its reason code.
+REFUSAL_REASONS: Final[Mapping[int, str]] = {
+    CLOSE_NOT_ALLOWED: "forbidden_command",
+    CLOSE_TOO_FAST: "rate_limited",
+}
+
+
 def call_role_of(role: Role) -> CallRole:
     """The part an account plays in a call it may access (the family rule already passed).
 
@@ -179,15 +220,45 @@ def call_role_of(role: Role) -> CallRole:
     raise Forbidden("You cannot take part in calls.")
 
 
-def check_origin(request: web.Request) -> None:
+async def check_origin(request: web.Request) -> None:
     # Browsers always send Origin on a WebSocket upgrade; a cross-site page gets its own.
-    if request.headers.get("Origin") != request.app[SETTINGS].public_origin:
+    origin = request.headers.get("Origin")
+    if origin != request.app[SETTINGS].public_origin:
+        await _refused(
+            request,
+            current_actor(request).user_id,
+            "bad_origin",
+            f"A connection from another site ({(origin or 'no Origin')[:100]}) was refused.",
+        )
         raise Forbidden("This connection did not come from the Letterbox site.", code="bad_origin")
+
+
+async def _refused(request: web.Request, user_id: uuid.UUID | None, reason: str, what: str) -> None:
+    await request.app[CALLS].refused(
+        uuid.UUID(request.match_info["call_id"]),  # the family rule already parsed it
+        current_family(request),
+        user_id=user_id,
+        ip=client_address(request),
+        reason=reason,
+        what=what,
+    )
+
+
+async def another_family(request: web.Request, actor: Actor, family_id: uuid.UUID) -> None:
+    """The family rule refused an account on this call's socket (``Access.on_refused``)."""
+    await request.app[CALLS].refused(
+        uuid.UUID(request.match_info["call_id"]),
+        family_id,
+        user_id=actor.user_id,
+        ip=client_address(request),
+        reason="another_family",
+        what=f"An account with no access to this family ({actor.role.value}) tried to join.",
+    )
 
 
 async def signal(request: web.Request) -> web.StreamResponse:
     """GET /calls/{call_id}/signal: the participant's signalling WebSocket."""
-    check_origin(request)
+    await check_origin(request)
     actor = current_actor(request)
     role = call_role_of(actor.role)
     call_id = uuid.UUID(request.match_info["call_id"])  # the family rule already parsed it
@@ -222,6 +293,7 @@ async def _serve(live: LiveCall, connection: Connection, request: web.Request) -
     registry = request.app[CALLS]
     ws = connection.ws
     bucket = TokenBucket()
+    offers = OfferBudget()
     async for msg in ws:
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             return
@@ -231,10 +303,24 @@ async def _serve(live: LiveCall, connection: Connection, request: web.Request) -
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 raise BadMessage("unexpected frame")
             message = parse_message(msg.data, connection.role)
+            connection.heard()
+            if message.type == "offer" and not offers.take():
+                raise BadMessage(
+                    f"too many offers: after the first, at most {offers.per_minute} a minute",
+                    CLOSE_TOO_FAST,
+                )
             await _handle(registry, live, connection, message)
         except BadMessage as exc:
             log.info("call signalling closed: %s (%s)", exc.reason, connection.role)
             await connection.close(exc.code, exc.reason)
+            reason = REFUSAL_REASONS.get(exc.code)
+            if reason is not None:
+                await _refused(
+                    request,
+                    connection.actor.id,
+                    reason,
+                    f"The {connection.role}'s connection was closed: {exc.reason}.",
+                )
             return
         except CallMediaError as exc:  # InvalidOffer, InvalidRole
             await connection.close(CLOSE_BAD_MESSAGE, str(exc))
@@ -274,5 +360,7 @@ async def _handle(
         await connection.send({"type": "note-saved"})
     elif kind == "stop-request":
         await registry.stop_requested(live, by)
+    elif kind == "heartbeat":
+        pass  # connection.heard() already noted it
     else:  # pragma: no cover - parse_message admits only the kinds above
         raise BadMessage("unknown message type")

@@ -222,4 +222,8 @@ def setup(app: web.Application) -> None:
     add_route(app, "POST", "/calls/{call_id}/cancel", cancel_call, call_staff)
     # The page name ends in /join: the only pages allowed camera and microphone (headers.py).
     add_route(app, "GET", "/calls/{call_id}/join", join_page, participants)
-    add_route(app, "GET", "/calls/{call_id}/signal", signalling.signal, participants)
+    # Another family's account trying this socket is kept in the security log.
+    socket_access = signed_in(
+        PARTICIPANT_ROLES, family=of_call, on_refused=signalling.another_family
+    )
+    add_route(app, "GET", "/calls/{call_id}/signal", signalling.signal, socket_access)

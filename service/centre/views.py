@@ -13,6 +13,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
+from service.accounts.security_log import Kind, recent_events
 from service.centre import families, homes, people, referrals
 from service.centre.context import CentreServices
 from service.centre.forms import form_data, notice, render_invalid
@@ -195,7 +196,21 @@ async def _family_context(request: web.Request) -> dict[str, Any]:
     family = await families.get_family(
         _services(request), current_actor(request), current_family(request)
     )
-    return {"family": family, "notice": notice(request), "errors": {}, "values": {}, **_choices()}
+    # Refused attempts on this family's call sockets (security log): staff see that someone
+    # tried, and what, without opening the log.
+    async with _services(request).sessionmaker() as session:
+        refused = await recent_events(
+            session, Kind.CALL_REFUSED, about={"family_id": str(current_family(request))}
+        )
+    return {
+        "family": family,
+        "call_refusals": refused[:20],
+        "call_refusal_count": len(refused),
+        "notice": notice(request),
+        "errors": {},
+        "values": {},
+        **_choices(),
+    }
 
 
 async def family_page(request: web.Request) -> web.StreamResponse:

@@ -54,6 +54,9 @@ class Actor:
 
 
 FamilyLookup = Callable[[Queryable, web.Request], Awaitable[uuid.UUID | None]]
+# Told when the family rule refuses a signed-in actor on a route that wants such refusals
+# kept (the call socket: another family's parent trying it goes to the security log).
+RefusalHook = Callable[[web.Request, "Actor", uuid.UUID], Awaitable[None]]
 
 
 @dataclass(frozen=True)
@@ -65,6 +68,7 @@ class Access:
     # Staff who signed in with a password but not yet the second factor may only reach
     # the two-factor pages.
     before_second_factor: bool = False
+    on_refused: RefusalHook | None = None
 
     @property
     def public(self) -> bool:
@@ -79,8 +83,9 @@ def signed_in(
     *,
     family: FamilyLookup | None = None,
     before_second_factor: bool = False,
+    on_refused: RefusalHook | None = None,
 ) -> Access:
-    return Access(frozenset(roles), family, before_second_factor)
+    return Access(frozenset(roles), family, before_second_factor, on_refused)
 
 
 # --- how a route names its family ------------------------------------------------------
@@ -279,6 +284,8 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             async with request.app[SESSIONMAKER]() as session:
                 checked = await _check_family(session, request, actor, access.family)
         if not checked.allowed or checked.family_id is None:
+            if access.on_refused is not None and checked.family_id is not None:
+                await access.on_refused(request, actor, checked.family_id)
             # Same answer whether the family exists or not: ids are not to be probed.
             raise NotFound("We could not find that.")
         request[FAMILY_ID] = checked.family_id

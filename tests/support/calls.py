@@ -154,15 +154,33 @@ def cookie_header(app: web.Application, token: str) -> dict[str, str]:
 
 
 class Signal:
-    """A participant's signalling socket; a reader task keeps every message and the close."""
+    """A participant's signalling socket; a reader task keeps every message and the close.
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    Like the call page, it sends a heartbeat every ``heartbeat`` seconds (None: never, a client
+    that stopped); the server counts a silent supervisor as gone.
+    """
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, heartbeat: float | None = 0.5) -> None:
         self.ws = ws
         self.messages: list[dict[str, Any]] = []
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.closed_at: float | None = None
-        self._reader = asyncio.get_running_loop().create_task(self._read())
+        loop = asyncio.get_running_loop()
+        self._reader = loop.create_task(self._read())
+        self._beater = loop.create_task(self._beat(heartbeat)) if heartbeat else None
+
+    async def _beat(self, interval: float) -> None:
+        while not self.ws.closed:
+            try:
+                await self.ws.send_json({"type": "heartbeat"})
+            except (ConnectionError, RuntimeError):
+                return
+            await asyncio.sleep(interval)
+
+    def stop_heartbeat(self) -> None:
+        if self._beater is not None:
+            self._beater.cancel()
 
     async def _read(self) -> None:
         while True:
@@ -198,8 +216,11 @@ class Signal:
         return result
 
     async def close(self) -> None:
+        self.stop_heartbeat()
         await self.ws.close()
         await asyncio.gather(self._reader, return_exceptions=True)
+        if self._beater is not None:
+            await asyncio.gather(self._beater, return_exceptions=True)
 
 
 ROLE_OF: dict[Role, str] = {"parent": "parent", "child": "staff", "supervisor": "supervisor"}
