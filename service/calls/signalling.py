@@ -285,7 +285,11 @@ async def signal(request: web.Request) -> web.StreamResponse:
     finally:
         await asyncio.shield(registry.leave(live, connection))
         if not ws.closed:
-            await connection.close(1000, "goodbye")
+            # A message (a heartbeat) may arrive while the call ends: it still closes as ended.
+            if live.ended:
+                await connection.close(CLOSE_ENDED, "the call has ended")
+            else:
+                await connection.close(1000, "goodbye")
     return ws
 
 
@@ -312,15 +316,21 @@ async def _serve(live: LiveCall, connection: Connection, request: web.Request) -
             await _handle(registry, live, connection, message)
         except BadMessage as exc:
             log.info("call signalling closed: %s (%s)", exc.reason, connection.role)
-            await connection.close(exc.code, exc.reason)
             reason = REFUSAL_REASONS.get(exc.code)
+            logged = None
             if reason is not None:
-                await _refused(
-                    request,
-                    connection.actor.id,
-                    reason,
-                    f"The {connection.role}'s connection was closed: {exc.reason}.",
+                # Its own task: aiohttp cancels this handler once the client has gone.
+                logged = asyncio.get_running_loop().create_task(
+                    _refused(
+                        request,
+                        connection.actor.id,
+                        reason,
+                        f"The {connection.role}'s connection was closed: {exc.reason}.",
+                    )
                 )
+            await connection.close(exc.code, exc.reason)
+            if logged is not None:
+                await asyncio.shield(logged)
             return
         except CallMediaError as exc:  # InvalidOffer, InvalidRole
             await connection.close(CLOSE_BAD_MESSAGE, str(exc))
