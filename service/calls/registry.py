@@ -32,6 +32,7 @@ window passed with nobody in them (``call_missed``) or whose node went away mid-
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
 import functools
 import logging
@@ -83,6 +84,8 @@ STOP_REQUEST_REPEAT: Final = 30.0
 SUPERVISOR_SILENCE: Final = 2.0
 #: How often the watchdog checks the supervisor (and wakes at once on a leg's state change).
 WATCH_INTERVAL: Final = 0.2
+#: Renegotiation is bounded: each offer costs the relay a new peer connection (ICE, DTLS).
+OFFERS_PER_MINUTE: Final = 6
 #: How often the supervisor's console gets each leg's health.
 HEALTH_INTERVAL: Final = 1.0
 
@@ -199,6 +202,28 @@ class Connection:
             await self.ws.close(code=code, message=reason.encode()[:123])
 
 
+class OfferBudget:
+    """A participant's offers: the first is free; after it, at most ``per_minute`` in any 60
+    seconds, whichever socket they come on."""
+
+    def __init__(self, per_minute: int = OFFERS_PER_MINUTE) -> None:
+        self.per_minute = per_minute
+        self._first_done = False
+        self._recent: collections.deque[float] = collections.deque()
+
+    def take(self) -> bool:
+        if not self._first_done:
+            self._first_done = True
+            return True
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] >= 60.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.per_minute:
+            return False
+        self._recent.append(now)
+        return True
+
+
 @dataclass(eq=False)
 class LiveCall:
     """A running call on this node: its relay, its participants' sockets and its end timer."""
@@ -220,6 +245,10 @@ class LiveCall:
     wake: asyncio.Event = field(default_factory=asyncio.Event)
     refusals: int = 0  # refused socket attempts on this call (the console shows the count)
     dead_legs: set[CallRole] = field(default_factory=set)  # alarmed, not reconnected yet
+    offer_budgets: dict[CallRole, OfferBudget] = field(default_factory=dict)
+
+    def offer_budget(self, role: CallRole) -> OfferBudget:
+        return self.offer_budgets.setdefault(role, OfferBudget())
 
     def ending_soon_message(self) -> dict[str, Any]:
         remaining = (self.ends_at - datetime.now(UTC)).total_seconds()

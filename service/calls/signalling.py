@@ -10,7 +10,7 @@ There is no ICE trickle: both sides gather their candidates before sending a des
 Client → server::
 
     {"type": "offer", "sdp": str}                        every role; after the first, at most
-                                                        OFFERS_PER_MINUTE a minute
+                                                        OFFERS_PER_MINUTE a minute (registry.py)
     {"type": "heartbeat"}                               every role, every second: the supervisor's
                                                         proof of life (see registry.py)
     {"type": "admit"} | {"type": "pause"} | {"type": "resume"}   supervisor
@@ -31,7 +31,6 @@ messages or offers) go to the security log and to the supervisor's console.
 from __future__ import annotations
 
 import asyncio
-import collections
 import json
 import logging
 import time
@@ -66,8 +65,6 @@ MAX_MESSAGE_BYTES: Final = 64 * 1024
 PROTOCOL_MAX_BYTES: Final = 4 * MAX_MESSAGE_BYTES
 RATE_PER_SECOND: Final = 20.0
 RATE_BURST: Final = 40.0
-#: Renegotiation is bounded: each offer costs the relay a new peer connection (DTLS, ICE).
-OFFERS_PER_MINUTE: Final = 6
 MAX_WARNING_CHARS: Final = 200
 MAX_NOTE_CHARS: Final = 4000
 
@@ -177,27 +174,6 @@ class TokenBucket:
         return True
 
 
-class OfferBudget:
-    """The first offer is free; after it, at most ``per_minute`` in any 60 seconds."""
-
-    def __init__(self, per_minute: int = OFFERS_PER_MINUTE) -> None:
-        self.per_minute = per_minute
-        self._first_done = False
-        self._recent: collections.deque[float] = collections.deque()
-
-    def take(self) -> bool:
-        if not self._first_done:
-            self._first_done = True
-            return True
-        now = time.monotonic()
-        while self._recent and now - self._recent[0] >= 60.0:
-            self._recent.popleft()
-        if len(self._recent) >= self.per_minute:
-            return False
-        self._recent.append(now)
-        return True
-
-
 # Close codes that mean a refused attempt (kept in the security log), and its reason code.
 REFUSAL_REASONS: Final[Mapping[int, str]] = {
     CLOSE_NOT_ALLOWED: "forbidden_command",
@@ -297,7 +273,8 @@ async def _serve(live: LiveCall, connection: Connection, request: web.Request) -
     registry = request.app[CALLS]
     ws = connection.ws
     bucket = TokenBucket()
-    offers = OfferBudget()
+    # Per participant, not per socket: reconnecting does not refill it.
+    offers = live.offer_budget(connection.role)
     async for msg in ws:
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             return
