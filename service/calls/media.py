@@ -291,6 +291,7 @@ class _Participant:
     # Liveness: loop time of their last RTCP report about our media (set when they connect),
     # and of the last time the watchdog saw media forwarded to them.
     last_report: float | None = None
+    reported: bool = False  # a first report arrived on this connection
     forwarded_seen: int = 0
     forwarded_changed_at: float = float("-inf")
     loss: float = 0.0
@@ -326,6 +327,7 @@ class CallMedia:
             (s, r, k): _Counters() for s in ROLES for r in ROLES if s != r for k in KINDS
         }
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing: set[asyncio.Task[None]] = set()  # replaced connections closing
         self._admitted = False
         self._paused = False
         self._closed = False
@@ -457,7 +459,11 @@ class CallMedia:
         self._refresh_routes(rejoined=role)
         if previous is not None:
             self._notify(role, "replaced")
-            await _close_quietly(previous.pc)
+            # In the background: closing a connection whose far end froze can take long, and
+            # the new connection's answer must not wait for it.
+            task = asyncio.get_running_loop().create_task(_close_quietly(previous.pc))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         return ConnectResult(sdp=answer.sdp, sources_by_mid=sources_by_mid)
 
     async def disconnect(self, role: Role) -> None:
@@ -495,7 +501,7 @@ class CallMedia:
         for task in self._tasks:
             task.cancel()
         pcs = [p.pc for p in participants] + list(self._pending)
-        await asyncio.gather(*(_close_quietly(pc) for pc in pcs))
+        await asyncio.gather(*(_close_quietly(pc) for pc in pcs), *self._closing)
         for participant in participants:
             self._notify(participant.role, "closed")
 
@@ -517,7 +523,10 @@ class CallMedia:
         if forwarded != participant.forwarded_seen:
             participant.forwarded_seen = forwarded
             participant.forwarded_changed_at = now
-        return participant.forwarded_changed_at - participant.last_report > silence
+        # Before the first report, a slow start (a busy machine, a browser still setting up its
+        # receivers) gets three times as long; a frozen machine is also caught by its heartbeats.
+        allowed = silence if participant.reported else 3 * silence
+        return participant.forwarded_changed_at - participant.last_report > allowed
 
     def leg_health(self) -> tuple[LegHealth, ...]:
         """Each connected participant's leg: state, frames a second received, loss reported.
@@ -613,6 +622,7 @@ class CallMedia:
 
         def heard(fraction_lost: float) -> None:
             participant.last_report = loop.time()
+            participant.reported = True
             participant.loss = fraction_lost
 
         return heard
@@ -781,6 +791,10 @@ def _check_answer_codecs(answer_sdp: str) -> None:
             raise InvalidOffer(f"negotiated codecs {sorted(unexpected)} are not relayed")
 
 
+#: A peer connection's close waits on its far end; one that froze must not hold us up.
+CLOSE_TIMEOUT: Final = 5.0
+
+
 async def _close_quietly(pc: RTCPeerConnection) -> None:
     with contextlib.suppress(Exception):
-        await pc.close()
+        await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT)

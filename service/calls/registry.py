@@ -86,6 +86,9 @@ SUPERVISOR_SILENCE: Final = 2.0
 WATCH_INTERVAL: Final = 0.2
 #: Renegotiation is bounded: each offer costs the relay a new peer connection (ICE, DTLS).
 OFFERS_PER_MINUTE: Final = 6
+#: A participant cut off for flooding offers is turned away at the door for this long, without
+#: touching the database: reconnecting to flood again costs the relay next to nothing.
+OFFER_FLOOD_BLOCK: Final = 60.0
 #: How often the supervisor's console gets each leg's health.
 HEALTH_INTERVAL: Final = 1.0
 
@@ -247,8 +250,18 @@ class LiveCall:
     dead_legs: set[CallRole] = field(default_factory=set)  # alarmed, not reconnected yet
     offer_budgets: dict[CallRole, OfferBudget] = field(default_factory=dict)
 
+    blocked_until: dict[CallRole, float] = field(default_factory=dict)  # loop time
+
     def offer_budget(self, role: CallRole) -> OfferBudget:
         return self.offer_budgets.setdefault(role, OfferBudget())
+
+    def block(self, role: CallRole) -> None:
+        self.blocked_until[role] = asyncio.get_running_loop().time() + OFFER_FLOOD_BLOCK
+
+    def blocked_for(self, role: CallRole) -> float:
+        """Seconds ``role`` is still turned away for (0 when they may join)."""
+        until = self.blocked_until.get(role)
+        return 0.0 if until is None else max(0.0, until - asyncio.get_running_loop().time())
 
     def ending_soon_message(self) -> dict[str, Any]:
         remaining = (self.ends_at - datetime.now(UTC)).total_seconds()

@@ -32,6 +32,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import math
 import logging
 import time
 import uuid
@@ -247,6 +248,13 @@ async def signal(request: web.Request) -> web.StreamResponse:
         raise Conflict("This address is for the call page's connection only.")
     await ws.prepare(request)
     connection = Connection(ws, role, record_actor(actor))
+    blocked = registry.get(call_id)
+    if blocked is not None and (wait := blocked.blocked_for(role)) > 0:
+        # Cut off for an offer flood (already in the security log): no join, no record write.
+        await connection.close(
+            CLOSE_TOO_FAST, f"too many offers: please wait {math.ceil(wait)} seconds"
+        )
+        return ws
     try:
         live = await registry.join(call_id, connection)
     except LetterboxError as exc:
@@ -286,6 +294,7 @@ async def _serve(live: LiveCall, connection: Connection, request: web.Request) -
             message = parse_message(msg.data, connection.role)
             connection.heard()
             if message.type == "offer" and not offers.take():
+                live.block(connection.role)
                 raise BadMessage(
                     f"too many offers: after the first, at most {offers.per_minute} a minute",
                     CLOSE_TOO_FAST,

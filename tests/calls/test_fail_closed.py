@@ -218,12 +218,15 @@ async def test_an_offer_flood_is_cut_off_and_logged(harness: CallHarness) -> Non
     assert event["reason"] == "rate_limited"
     assert "too many offers" in event["what"]
 
-    # The budget is the participant's, not the socket's: reconnecting does not refill it.
+    # The budget is the participant's, not the socket's: reconnecting does not refill it, and
+    # the flooder is turned away at the door (no join recorded, nothing more to log).
+    joins = [k for k, _ in await harness.events()].count("call_joined")
     again = await harness.connect("parent")
-    await again.send({"type": "offer", "sdp": offer})
     await again.wait_closed()
     assert again.close_code == 4429
-    assert not again.of_type("answer")
+    assert "please wait" in (again.close_reason or "")
+    assert not again.of_type("state")
+    assert [k for k, _ in await harness.events()].count("call_joined") == joins
 
 
 async def test_each_refused_attempt_is_logged_and_counted_on_the_console(

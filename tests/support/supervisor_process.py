@@ -4,8 +4,9 @@
         --cookie NAME=TOKEN --origin ORIGIN
 
 Joins the call's signalling socket, sends a heartbeat every half second like the console page,
-offers a real aiortc peer connection (pre-encoded VP8 + Opus), admits the parent, and prints
-CONNECTED once its peer connection is up and ADMITTED once the server says the parent is in.
+offers a real aiortc peer connection (pre-encoded VP8 + Opus), admits the parent (or resumes a
+paused call), and prints CONNECTED once its peer connection is up and ADMITTED once the server
+says the parent is in and the call is not paused.
 It then runs until stopped; stdin closing ends it.
 """
 
@@ -31,6 +32,7 @@ async def main(args: argparse.Namespace) -> None:
         http.ws_connect(f"{args.url}/calls/{args.call}/signal", headers=headers) as ws,
     ):
         loop = asyncio.get_running_loop()
+        print("supervisor process: socket open", file=sys.stderr, flush=True)
 
         async def beat() -> None:
             while not ws.closed:
@@ -40,6 +42,7 @@ async def main(args: argparse.Namespace) -> None:
         beater = loop.create_task(beat())
         await ws.send_json({"type": "offer", "sdp": await peer.offer()})
         admitted = False
+        state: dict[str, object] = {}
         stdin_closed = loop.run_in_executor(None, sys.stdin.read)
         async for msg in ws:
             if msg.type is not aiohttp.WSMsgType.TEXT:
@@ -49,10 +52,16 @@ async def main(args: argparse.Namespace) -> None:
                 await peer.accept(ConnectResult(message["sdp"], message["sources"]))
                 await wait_until(lambda: peer.pc.connectionState == "connected", within=30)
                 print("CONNECTED", flush=True)
-                await ws.send_json({"type": "admit"})
-            elif message["type"] == "state" and message["admitted"] and not admitted:
-                admitted = True
-                print("ADMITTED", flush=True)
+                if not state.get("admitted"):
+                    await ws.send_json({"type": "admit"})
+                if state.get("paused"):
+                    await ws.send_json({"type": "resume"})
+            elif message["type"] == "state":
+                print(f"state: {message}", file=sys.stderr, flush=True)
+                state = message
+                if message["admitted"] and not message["paused"] and not admitted:
+                    admitted = True
+                    print("ADMITTED", flush=True)
             if stdin_closed.done():
                 break
         beater.cancel()
