@@ -110,7 +110,8 @@ async def flood(app: App, party: tuple[Signal, SyntheticParticipant]) -> None:
 
 async def supervise_in_process(app: App) -> tuple[Signal, SyntheticParticipant]:
     signal_, peer = await app.join("supervisor", big=False)
-    await wait_until(lambda: peer.pc.connectionState == "connected", within=30)
+    # The server refuses a resume until the supervisor's own media is up: wait for it.
+    await wait_until(lambda: peer.frames_from("child") >= 5, within=30)
     state = signal_.of_type("state")[-1]
     await signal_.send({"type": "resume" if state["admitted"] else "admit"})
     return signal_, peer

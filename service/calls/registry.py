@@ -448,6 +448,17 @@ class CallRegistry:
     async def resume(self, live: LiveCall, by: record.Actor) -> None:
         if not live.media.paused:
             return
+        if self.supervision_lapse(live) is not None:
+            # The watchdog would pause again at once: the supervisor's own video must be up.
+            await live.send_to(
+                "supervisor",
+                {
+                    "type": "error",
+                    "message": "The call stays paused until your own video connection is up. "
+                    "Please try again in a moment.",
+                },
+            )
+            return
         await self._record(live, by, "call_resumed", {}, must_succeed=True)
         live.pause_reason = None
         live.media.set_paused(False)

@@ -90,6 +90,20 @@ async def test_child_gets_no_parent_media_after_the_supervisors_socket_closes(
     assert "call_resumed" in [k for k, _ in await harness.events()]
 
 
+async def test_resume_is_refused_while_the_supervisors_own_video_is_not_up(
+    harness: CallHarness,
+) -> None:
+    parties = await in_the_call(harness)
+    await parties["supervisor"].signal.close()
+    await parties["child"].signal.wait_for("paused")
+    back = await harness.connect("supervisor")  # a socket, no peer connection yet
+    await back.send({"type": "resume"})
+    error = await back.wait_for("error")
+    assert "own video connection" in error["message"]
+    assert back.of_type("state")[-1]["paused"]
+    assert "call_resumed" not in [k for k, _ in await harness.events()]
+
+
 async def read_line(stream: asyncio.StreamReader, word: str, within: float = 60.0) -> None:
     async def find() -> None:
         while True:
@@ -145,6 +159,8 @@ async def test_child_gets_no_parent_media_once_a_frozen_supervisor_falls_silent(
         process.kill()
         back = await harness.join("supervisor")
         assert back.signal.of_type("state")[-1]["paused"]
+        seen = back.client.frames_from("parent")
+        await wait_until(lambda: back.client.frames_from("parent") >= seen + 15, what="media up")
         await back.signal.send({"type": "resume"})
         await wait_until(
             lambda: child.frames_from("parent") >= at_pause + 15,

@@ -50,7 +50,8 @@ async def main(args: argparse.Namespace) -> None:
             message = msg.json()
             if message["type"] == "answer":
                 await peer.accept(ConnectResult(message["sdp"], message["sources"]))
-                await wait_until(lambda: peer.pc.connectionState == "connected", within=30)
+                # Media up (the server refuses a resume before that).
+                await wait_until(lambda: peer.frames_from("child") >= 5, within=30)
                 print("CONNECTED", flush=True)
                 if not state.get("admitted"):
                     await ws.send_json({"type": "admit"})
