@@ -249,6 +249,7 @@ class LiveCall:
     refusals: int = 0  # refused socket attempts on this call (the console shows the count)
     dead_legs: set[CallRole] = field(default_factory=set)  # alarmed, not reconnected yet
     offer_budgets: dict[CallRole, OfferBudget] = field(default_factory=dict)
+    end_recorded: asyncio.Event = field(default_factory=asyncio.Event)  # sockets closed after
 
     blocked_until: dict[CallRole, float] = field(default_factory=dict)  # loop time
 
@@ -538,6 +539,7 @@ class CallRegistry:
         finally:
             # Sockets close once the record says "ended": a reconnect then reads it too.
             await asyncio.gather(*(c.close(CLOSE_ENDED, "the call has ended") for c in connections))
+            live.end_recorded.set()
 
     # ------------------------------------------------------------------ refused attempts
 

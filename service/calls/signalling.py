@@ -269,9 +269,13 @@ async def signal(request: web.Request) -> web.StreamResponse:
     finally:
         await asyncio.shield(registry.leave(live, connection))
         if not ws.closed:
-            # A message (a heartbeat) may arrive while the call ends: it still closes as ended.
+            # A message (a heartbeat) may arrive while the call ends: end() closes this socket
+            # itself once the end is recorded (a reconnect then reads "ended" too).
             if live.ended:
-                await connection.close(CLOSE_ENDED, "the call has ended")
+                try:
+                    await asyncio.wait_for(live.end_recorded.wait(), 30)
+                except TimeoutError:
+                    await connection.close(CLOSE_ENDED, "the call has ended")
             else:
                 await connection.close(1000, "goodbye")
     return ws
