@@ -420,7 +420,8 @@ class CallRegistry:
             live.media.set_admitted(False)  # coming back, they wait again
         await live.media.disconnect(connection.role)
         await self._record(live, connection.actor, "call_left", {"as": connection.role})
-        if connection.role == "supervisor":
+        if connection.role == "supervisor" and live.media.admitted:
+            # (Not yet admitted, the parent cannot reach the child anyway.)
             await self.pause(live, record.Actor.system(), "supervisor_left")
         await live.broadcast(live.state_message())
 
