@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import base64
 import binascii
+import ipaddress
 import json
 import os
 import shutil
@@ -72,6 +73,8 @@ class Settings:
     public_url: str
     smtp: SmtpSettings | None
     ice_servers: tuple[Mapping[str, object], ...]
+    # The address(es) the media relay offers in ICE host candidates, comma-separated (one IPv4
+    # and/or one IPv6); unset offers every interface address, so production requires it.
     ice_host_address: str | None
     # The centre's coturn (TURN REST API): URLs and the shared secret that short-lived
     # credentials are made from. Empty: no TURN.
@@ -114,6 +117,12 @@ class Settings:
     @property
     def production(self) -> bool:
         return self.mode == "production"
+
+    @property
+    def ice_host_addresses(self) -> tuple[str, ...]:
+        if self.ice_host_address is None:
+            return ()
+        return tuple(a.strip() for a in self.ice_host_address.split(","))
 
     @property
     def secure_cookies(self) -> bool:
@@ -240,7 +249,7 @@ class _Reader:
             public_url=public_url.rstrip("/"),
             smtp=smtp,
             ice_servers=ice_servers,
-            ice_host_address=self.raw("ICE_HOST_ADDRESS"),
+            ice_host_address=self._ice_host_address(production),
             turn_urls=self._turn_urls(),
             turn_secret=self._turn_secret(),
             media_node=self.raw("MEDIA_NODE"),
@@ -279,6 +288,35 @@ class _Reader:
             sanitise_seconds=self.integer("SANITISE_SECONDS", 60, minimum=1, maximum=3600),
             test_pause_before_commit=self._test_pause(mode),
         )
+
+    def _ice_host_address(self, production: bool) -> str | None:
+        value = (
+            self.required(
+                "ICE_HOST_ADDRESS",
+                "the media node's public IP address(es), comma-separated; unset, the relay "
+                "would offer every interface address it has",
+            )
+            if production
+            else self.raw("ICE_HOST_ADDRESS")
+        )
+        if value is None:
+            return None
+        addresses = [a.strip() for a in value.split(",")]
+        versions = []
+        for address in addresses:
+            try:
+                versions.append(ipaddress.ip_address(address).version)
+            except ValueError:
+                raise SettingsError(
+                    PREFIX + "ICE_HOST_ADDRESS",
+                    f"must be IP addresses separated by commas, got {address!r}",
+                ) from None
+        if len(versions) != len(set(versions)):
+            raise SettingsError(
+                PREFIX + "ICE_HOST_ADDRESS",
+                "takes at most one IPv4 and one IPv6 address (the relay offers one of each)",
+            )
+        return ",".join(addresses)
 
     def _tesseract(self) -> str | None:
         value = self.raw("TESSERACT")

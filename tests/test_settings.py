@@ -34,6 +34,7 @@ PRODUCTION_BASE = {
     "LETTERBOX_MASTER_KEY": base64.b64encode(b"k" * 32).decode(),
     "LETTERBOX_PUBLIC_URL": "https://letterbox.example.org",
     "LETTERBOX_SMTP_URL": "smtp+starttls://u:p@mail.example.org:587",
+    "LETTERBOX_ICE_HOST_ADDRESS": "203.0.113.10",
 }
 
 
@@ -53,6 +54,7 @@ def test_complete_production_settings_are_accepted() -> None:
         "LETTERBOX_MASTER_KEY",
         "LETTERBOX_PUBLIC_URL",
         "LETTERBOX_SMTP_URL",
+        "LETTERBOX_ICE_HOST_ADDRESS",
     ],
 )
 def test_production_refuses_to_start_without_each_secret(missing: str) -> None:
@@ -108,3 +110,25 @@ def test_ice_servers_are_read_as_given() -> None:
     assert settings.ice_servers == (
         {"urls": "turn:turn.centre.example:3478", "username": "u", "credential": "p"},
     )
+
+
+def test_production_relay_offers_only_the_configured_public_addresses() -> None:
+    environ = {k: v for k, v in PRODUCTION_BASE.items() if k != "LETTERBOX_ICE_HOST_ADDRESS"}
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env(environ)
+    assert raised.value.variable == "LETTERBOX_ICE_HOST_ADDRESS"
+    assert "LETTERBOX_ICE_HOST_ADDRESS" in str(raised.value)
+    assert "every interface" in str(raised.value)
+    settings = Settings.from_env(
+        environ | {"LETTERBOX_ICE_HOST_ADDRESS": "203.0.113.10, 2001:db8::10"}
+    )
+    assert settings.ice_host_addresses == ("203.0.113.10", "2001:db8::10")
+
+
+@pytest.mark.parametrize(
+    "value", ["media.example.org", "203.0.113.10,203.0.113.11", "203.0.113.10,,2001:db8::1"]
+)
+def test_ice_host_address_must_be_one_ip_of_each_family(value: str) -> None:
+    with pytest.raises(SettingsError) as raised:
+        Settings.from_env({"LETTERBOX_ICE_HOST_ADDRESS": value})
+    assert raised.value.variable == "LETTERBOX_ICE_HOST_ADDRESS"

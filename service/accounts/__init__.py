@@ -1,12 +1,11 @@
-"""Accounts: sign-in with two-factor, invites and resets, the life cycle of sessions, the
-security log.
+"""Accounts: sign-in with two-factor, invites and resets, the life cycle of sessions. (The
+security log every capability writes to is the platform's: ``service.security_log``.)
 
 Other capabilities use accounts only through these names:
 ``create_user``, ``user_by_email``, ``disable_user``, ``provision_demo_user`` (people);
-``issue_token``, ``INVITE_LIFETIME``, ``send_invite`` (invite links and their e-mail); ``verify_password`` (a staff member's
-password asked again on a centre device); ``ThrottlePolicy``, ``throttle_wait_needed``,
-``throttle_failure``, ``throttle_success`` (slowing guesses); ``log_security_event``,
-``SecurityKind`` (the security log)."""
+``issue_token``, ``INVITE_LIFETIME``, ``send_invite`` (invite links and their e-mail);
+``verify_password`` (a staff member's password asked again on a centre device); ``ThrottlePolicy``, ``throttle_wait_needed``,
+``throttle_failure``, ``throttle_success`` (slowing guesses)."""
 
 from __future__ import annotations
 
@@ -16,8 +15,6 @@ from aiohttp import web
 
 from service.accounts.invites import send_invite
 from service.accounts.passwords import verify_password
-from service.accounts.security_log import Kind as SecurityKind
-from service.accounts.security_log import log_security_event
 from service.accounts.throttle import Policy as ThrottlePolicy
 from service.accounts.throttle import record_failure as throttle_failure
 from service.accounts.throttle import record_success as throttle_success
@@ -28,13 +25,11 @@ from service.typedefs import CleanupContext
 
 __all__ = [
     "INVITE_LIFETIME",
-    "SecurityKind",
     "ThrottlePolicy",
     "cleanup_contexts",
     "create_user",
     "disable_user",
     "issue_token",
-    "log_security_event",
     "provision_demo_user",
     "send_invite",
     "setup",

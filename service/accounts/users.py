@@ -12,11 +12,11 @@ from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts import passwords, totp
-from service.accounts.security_log import Kind, log_security_event
 from service.accounts.tokens import INVITE_LIFETIME, issue_token
 from service.errors import Conflict, Invalid
 from service.http.access import Actor
 from service.http.sessions import end_all_sessions
+from service.security_log import Kind, log_security_event
 from service.settings import Settings
 from storage.keyring import KeyRing
 from storage.models import AccountStatus, RecoveryCode, Role, TokenPurpose, User

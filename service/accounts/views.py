@@ -22,7 +22,6 @@ from aiohttp import web
 from cryptography.exceptions import InvalidTag
 
 from service.accounts import passwords, throttle, totp
-from service.accounts.security_log import Kind, log_security_event
 from service.accounts.tokens import (
     INVITE_LIFETIME,
     RESET_LIFETIME,
@@ -57,6 +56,7 @@ from service.http.sessions import (
     token_hash,
 )
 from service.notify import KINDS
+from service.security_log import Kind, log_security_event
 from storage.errors import StorageError
 from storage.models import AccountStatus, Role, TokenPurpose, User
 

@@ -8,9 +8,14 @@ decoding them (see ``passthrough.py``), following the call's rules:
 - an interpreter, when one is booked, is treated like the supervisor without the controls: they
   see and hear everyone and everyone receives them, also in the waiting room (they help with the
   camera check), and a pause does not touch them;
-- the child receives the supervisor, and the parent only once admitted and while not paused;
+- the child receives the supervisor, and the parent only once admitted, while not paused and while
+  the supervisor's own connection is up (fail closed: no supervisor, no parent for the child);
 - the parent receives the supervisor, and the child once admitted (pause is one-way: it only stops
   the parent reaching the child).
+
+:func:`route_is_open` is the one place these rules live. The registry adds the rest of "the
+supervisor is alive" (signalling heartbeats, receiver reports: :meth:`CallMedia.reports_overdue`)
+and pauses the call when it fails.
 
 When a source becomes visible to a receiver (admission, resume, a new or rejoining participant),
 the receiver's video is held back until the next VP8 keyframe and a keyframe request (RTCP PLI) is
@@ -104,15 +109,28 @@ def receive_layout(role: Role) -> tuple[Role, ...]:
     return tuple(other for other in PARTICIPANTS if other != role)
 
 
-def route_is_open(source: Role, receiver: Role, *, admitted: bool, paused: bool) -> bool:
-    """The call's routing rules: may ``receiver`` get ``source``'s media right now?"""
+@dataclass(frozen=True, slots=True)
+class RouteState:
+    """What the routing rules depend on."""
+
+    admitted: bool
+    paused: bool
+    # The supervisor's peer connection is up. Without it the parent never reaches the child.
+    supervisor_connected: bool
+
+
+def route_is_open(source: Role, receiver: Role, state: RouteState) -> bool:
+    """The call's routing rules: may ``receiver`` get ``source``'s media right now?
+
+    The one function deciding who receives whom: a new participant role gets its rules here.
+    """
     if source == receiver:
         return False
     if receiver in ALWAYS_CONNECTED or source in ALWAYS_CONNECTED:
         return True
-    if source == "parent":  # parent -> child
-        return admitted and not paused
-    return admitted  # child -> parent; pause is one-way (parent to child only)
+    if source == "parent":  # parent -> child: only under live supervision
+        return state.admitted and not state.paused and state.supervisor_connected
+    return state.admitted  # child -> parent; pause is one-way (parent to child only)
 
 
 @dataclass(frozen=True, slots=True)
@@ -144,6 +162,18 @@ class SourceStats:
     bytes_received: int
     keyframes_received: int
     keyframe_requests_sent: int
+
+
+@dataclass(frozen=True, slots=True)
+class LegHealth:
+    """One participant's connection to the server, for the supervisor's console."""
+
+    role: Role
+    state: str  # the peer connection's connectionState
+    video_fps: float  # video frames a second received from them since the last sample
+    audio_fps: float
+    loss: float  # the fraction of our packets to them that they report lost (0.0-1.0)
+    report_age: float | None  # seconds since their last RTCP receiver report, None if none yet
 
 
 @dataclass(frozen=True, slots=True)
@@ -267,6 +297,16 @@ class _Participant:
     # pile up before its RTP sender starts.
     connected: bool = False
     last_keyframe_request: float = float("-inf")
+    # Liveness: loop time of their last RTCP report about our media (set when they connect),
+    # and of the last time the watchdog saw media forwarded to them.
+    last_report: float | None = None
+    reported: bool = False  # a first report arrived on this connection
+    forwarded_seen: int = 0
+    forwarded_changed_at: float = float("-inf")
+    loss: float = 0.0
+    # Health sampling: frames received from them at the last sample, and when.
+    sampled_frames: dict[MediaKind, int] = field(default_factory=dict)
+    sampled_at: float | None = None
 
 
 class CallMedia:
@@ -300,6 +340,7 @@ class CallMedia:
             for k in KINDS
         }
         self._tasks: set[asyncio.Task[Any]] = set()
+        self._closing: set[asyncio.Task[None]] = set()  # replaced connections closing
         self._admitted = False
         self._paused = False
         self._closed = False
@@ -396,6 +437,9 @@ class CallMedia:
                     passthrough.set_frame_sink(transceiver.receiver, _discard)
                 if source is not None and transceiver.mid is not None:
                     sources_by_mid[transceiver.mid] = source
+                    passthrough.set_report_listener(
+                        transceiver.sender, self._report_listener(participant)
+                    )
 
             await pc.setLocalDescription(await pc.createAnswer())
             self._check_open()
@@ -418,6 +462,8 @@ class CallMedia:
         self._pending.discard(pc)
 
         participant.connected = pc.connectionState == "connected"
+        if participant.connected:
+            participant.last_report = asyncio.get_running_loop().time()
         pc.on("connectionstatechange", lambda: self._connection_state_changed(participant))
         previous = self._participants.get(role)
         self._participants[role] = participant
@@ -426,7 +472,11 @@ class CallMedia:
         self._refresh_routes(rejoined=role)
         if previous is not None:
             self._notify(role, "replaced")
-            await _close_quietly(previous.pc)
+            # In the background: closing a connection whose far end froze can take long, and
+            # the new connection's answer must not wait for it.
+            task = asyncio.get_running_loop().create_task(_close_quietly(previous.pc))
+            self._closing.add(task)
+            task.add_done_callback(self._closing.discard)
         return ConnectResult(sdp=answer.sdp, sources_by_mid=sources_by_mid)
 
     async def disconnect(self, role: Role) -> None:
@@ -464,9 +514,68 @@ class CallMedia:
         for task in self._tasks:
             task.cancel()
         pcs = [p.pc for p in participants] + list(self._pending)
-        await asyncio.gather(*(_close_quietly(pc) for pc in pcs))
+        await asyncio.gather(*(_close_quietly(pc) for pc in pcs), *self._closing)
         for participant in participants:
             self._notify(participant.role, "closed")
+
+    def reports_overdue(self, role: Role, silence: float) -> bool:
+        """True if media went to ``role`` for more than ``silence`` seconds after their last
+        RTCP report: their machine stopped (frozen, asleep) even if its socket looks open.
+
+        A receiver reports about every second on each stream it gets, whatever its own camera
+        does; with nothing forwarded to them there is nothing to report on, so no verdict.
+        Call it regularly (the registry's watchdog does): it notes when forwarding last moved.
+        """
+        participant = self._participants.get(role)
+        if participant is None or not participant.connected or participant.last_report is None:
+            return False
+        now = asyncio.get_running_loop().time()
+        forwarded = sum(
+            c.frames for (_, receiver, _), c in self._route_counters.items() if receiver == role
+        )
+        if forwarded != participant.forwarded_seen:
+            participant.forwarded_seen = forwarded
+            participant.forwarded_changed_at = now
+        # Before the first report, a slow start (a busy machine, a browser still setting up its
+        # receivers) gets three times as long; a frozen machine is also caught by its heartbeats.
+        allowed = silence if participant.reported else 3 * silence
+        return participant.forwarded_changed_at - participant.last_report > allowed
+
+    def leg_health(self) -> tuple[LegHealth, ...]:
+        """Each connected participant's leg: state, frames a second received, loss reported.
+
+        Frame rates are over the time since the previous call (the console samples every second).
+        """
+        now = asyncio.get_running_loop().time()
+        legs = []
+        for role, participant in self._participants.items():
+            fps: dict[MediaKind, float] = {}
+            for kind in KINDS:
+                frames = self._source_counters[(role, kind)].frames
+                before = participant.sampled_frames.get(kind)
+                elapsed = None if participant.sampled_at is None else now - participant.sampled_at
+                fps[kind] = (
+                    (frames - before) / elapsed
+                    if before is not None and elapsed is not None and elapsed > 0
+                    else 0.0
+                )
+                participant.sampled_frames[kind] = frames
+            participant.sampled_at = now
+            legs.append(
+                LegHealth(
+                    role=role,
+                    state=participant.pc.connectionState,
+                    video_fps=round(fps["video"], 1),
+                    audio_fps=round(fps["audio"], 1),
+                    loss=round(participant.loss, 3),
+                    report_age=(
+                        None
+                        if participant.last_report is None
+                        else round(now - participant.last_report, 1)
+                    ),
+                )
+            )
+        return tuple(legs)
 
     def stats(self) -> CallMediaStats:
         """A snapshot of what was forwarded, per source and per route (an interpreter's only
@@ -530,6 +639,16 @@ class CallMedia:
             lambda: self._request_keyframe(source),
         )
 
+    def _report_listener(self, participant: _Participant) -> passthrough.ReportListener:
+        loop = asyncio.get_running_loop()
+
+        def heard(fraction_lost: float) -> None:
+            participant.last_report = loop.time()
+            participant.reported = True
+            participant.loss = fraction_lost
+
+        return heard
+
     def _frame_sink(self, participant: _Participant, kind: MediaKind) -> passthrough.FrameSink:
         counters = self._source_counters[(participant.role, kind)]
         subscribers = self._subscribers
@@ -564,15 +683,19 @@ class CallMedia:
                 for (source, _kind), track in participant.outbound.items():
                     if source == rejoined:
                         track.open = False
+        supervisor = self._participants.get("supervisor")
+        state = RouteState(
+            admitted=self._admitted,
+            paused=self._paused,
+            supervisor_connected=supervisor is not None and supervisor.connected,
+        )
         subscribers: dict[tuple[Role, MediaKind], list[ForwardedTrack]] = {}
         for receiver, participant in self._participants.items():
             for (source, kind), track in participant.outbound.items():
                 should_open = (
                     participant.connected
                     and source in self._participants
-                    and route_is_open(
-                        source, receiver, admitted=self._admitted, paused=self._paused
-                    )
+                    and route_is_open(source, receiver, state)
                 )
                 if should_open and not track.open:
                     track.reopen()
@@ -614,6 +737,8 @@ class CallMedia:
         connected = state == "connected"
         if connected != participant.connected:
             participant.connected = connected
+            if connected:
+                participant.last_report = asyncio.get_running_loop().time()
             self._refresh_routes()
         self._notify(participant.role, state)
         if state == "failed":
@@ -688,6 +813,10 @@ def _check_answer_codecs(answer_sdp: str) -> None:
             raise InvalidOffer(f"negotiated codecs {sorted(unexpected)} are not relayed")
 
 
+#: A peer connection's close waits on its far end; one that froze must not hold us up.
+CLOSE_TIMEOUT: Final = 5.0
+
+
 async def _close_quietly(pc: RTCPeerConnection) -> None:
     with contextlib.suppress(Exception):
-        await pc.close()
+        await asyncio.wait_for(pc.close(), CLOSE_TIMEOUT)

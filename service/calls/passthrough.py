@@ -15,8 +15,12 @@ so that an aiortc upgrade fails loudly instead of silently decoding again:
    wrap ``RTCRtpSender._send_keyframe`` to call :meth:`EncodedTrack.on_keyframe_request` so the
    relay can forward it upstream (:func:`request_keyframe`).
 4. Host candidates (:func:`restrict_host_candidates`). ``aioice.ice.get_host_addresses`` returns only the configured
-   address, so the server advertises exactly one host address (and 127.0.0.1, which aioice skips by
-   default, works for tests and loopback benchmarks).
+   address(es) (one IPv4, one IPv6), so the server advertises exactly those (and 127.0.0.1, which
+   aioice skips by default, works for tests and loopback benchmarks).
+5. Receiver reports. An RTCP receiver report about one of our senders is routed to
+   ``RTCRtpSender._handle_rtcp_packet``; we wrap it to tell a *report listener* (see
+   :func:`set_report_listener`): the relay's proof that a participant's machine is still alive,
+   whatever its own camera does, and the loss it sees.
 
 These patches are process-wide by nature (they replace module and class attributes), so every
 ``RTCPeerConnection`` in the process – including test clients – receives ``av.Packet`` instead of
@@ -43,6 +47,7 @@ from aiortc import sdp as _sdp
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
 from aiortc.rtcrtpparameters import RTCRtpCodecParameters
+from aiortc.rtp import RtcpRrPacket, RtcpSrPacket
 
 logger = logging.getLogger(__name__)
 
@@ -61,6 +66,7 @@ _RECEIVER_STARTED_ATTR: Final = "_RTCRtpReceiver__started"
 _RECEIVER_RTX_ATTR: Final = "_RTCRtpReceiver__rtx_ssrc"
 # Our own attributes on aiortc objects (a frame sink chosen before the receiver starts).
 _SINK_ATTR: Final = "_letterbox_frame_sink"
+_REPORT_LISTENER_ATTR: Final = "_letterbox_report_listener"
 
 if TYPE_CHECKING:
     EncodedPacket: TypeAlias = av.Packet[Any]
@@ -69,6 +75,10 @@ else:
 
 FrameSink: TypeAlias = Callable[[EncodedPacket, bool], None]
 """Called on the event loop with each received encoded frame and whether it is a VP8 keyframe."""
+
+ReportListener: TypeAlias = Callable[[float], None]
+"""Called on the event loop with the fraction lost (0.0-1.0) of each RTCP report block about a
+sender's stream (from a receiver report, or a sender report's report blocks)."""
 
 
 class PassthroughError(RuntimeError):
@@ -198,13 +208,25 @@ def _wrap_send_keyframe(original: Callable[[RTCRtpSender], None]) -> Callable[[R
     return _send_keyframe
 
 
-def _restricted_host_addresses(address: str) -> Callable[[bool, bool], list[str]]:
-    ipv6 = ":" in address
+def _wrap_sender_rtcp(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def _handle_rtcp_packet(self: RTCRtpSender, packet: Any) -> None:
+        listener: ReportListener | None = getattr(self, _REPORT_LISTENER_ATTR, None)
+        if listener is not None and isinstance(packet, RtcpRrPacket | RtcpSrPacket):
+            for report in packet.reports:
+                if report.ssrc == self._ssrc:
+                    try:
+                        listener(report.fraction_lost / 256.0)
+                    except Exception:
+                        logger.exception("report listener failed")
+        await original(self, packet)
 
+    _handle_rtcp_packet.__wrapped__ = original  # type: ignore[attr-defined]
+    return _handle_rtcp_packet
+
+
+def _restricted_host_addresses(addresses: tuple[str, ...]) -> Callable[[bool, bool], list[str]]:
     def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
-        if (ipv6 and use_ipv6) or (not ipv6 and use_ipv4):
-            return [address]
-        return []
+        return [a for a in addresses if (use_ipv6 if ":" in a else use_ipv4)]
 
     return get_host_addresses
 
@@ -290,6 +312,16 @@ def _internals_checks() -> list[tuple[str, Callable[[], bool]]]:
             "RTCRtpSender._handle_rtcp_packet calling self._send_keyframe() on PLI/FIR",
             lambda: "self._send_keyframe()" in _source(sender._handle_rtcp_packet),
         ),
+        # 5. receiver reports
+        (
+            "async RTCRtpSender._handle_rtcp_packet(self, packet) reading RR/SR report blocks "
+            "by self._ssrc",
+            lambda: (
+                _params(sender._handle_rtcp_packet) == ["self", "packet"]
+                and inspect.iscoroutinefunction(inspect.unwrap(sender._handle_rtcp_packet))
+                and "x.ssrc == self._ssrc" in _source(sender._handle_rtcp_packet)
+            ),
+        ),
         (
             "async RTCRtpReceiver._send_rtcp_pli(self, media_ssrc)",
             lambda: (
@@ -349,15 +381,19 @@ def install(*, host_address: str | None = None) -> None:
     RTCRtpSender._send_keyframe = _wrap_send_keyframe(  # type: ignore[method-assign,assignment]
         RTCRtpSender._send_keyframe
     )
+    RTCRtpSender._handle_rtcp_packet = _wrap_sender_rtcp(  # type: ignore[method-assign]
+        RTCRtpSender._handle_rtcp_packet
+    )
     _InstallState.installed = True
 
 
 def restrict_host_candidates(address: str) -> None:
-    """Advertise ``address`` as the only ICE host candidate of every connection in the process.
+    """Advertise ``address`` as the only ICE host candidate(s) of every connection in the process.
 
-    For production, the media node's public interface; ``127.0.0.1`` for tests and loopback
-    benchmarks (aioice skips loopback by default). Idempotent for the same address; a different
-    address raises PassthroughError, because the setting is process-wide.
+    ``address`` is one IP address, or a comma-separated IPv4 and IPv6 address. For production,
+    the media node's public interface(s); ``127.0.0.1`` for tests and loopback benchmarks (aioice
+    skips loopback by default). Idempotent for the same address; a different address raises
+    PassthroughError, because the setting is process-wide.
     """
     if _InstallState.host_address is not None:
         if address != _InstallState.host_address:
@@ -367,7 +403,7 @@ def restrict_host_candidates(address: str) -> None:
         return
     assert_supported_aiortc()
     aioice.ice.get_host_addresses = _restricted_host_addresses(  # type: ignore[assignment]
-        address
+        tuple(a.strip() for a in address.split(",") if a.strip())
     )
     _InstallState.host_address = address
 
@@ -386,6 +422,11 @@ def set_frame_sink(receiver: RTCRtpReceiver, sink: FrameSink | None) -> None:
     queue = getattr(receiver, _RECEIVER_QUEUE_ATTR, None)
     if isinstance(queue, _PassthroughQueue):
         queue.sink = sink
+
+
+def set_report_listener(sender: RTCRtpSender, listener: ReportListener | None) -> None:
+    """Call ``listener`` with each RTCP report block the remote receiver sends about ``sender``."""
+    setattr(sender, _REPORT_LISTENER_ATTR, listener)
 
 
 async def request_keyframe(receiver: RTCRtpReceiver) -> int:

@@ -6,6 +6,15 @@ record in one transaction (``call_joined``, ``call_left``, ``call_admitted``, ``
 ``call_resumed``, ``call_warned``, ``call_stop_requested``, ``call_ended``) and announced to the
 participants over their signalling sockets.
 
+Supervision cannot lapse: the parent reaches the child only while the supervisor is connected
+and alive. The relay itself closes parent-to-child the moment the supervisor's peer connection
+goes (``route_is_open``); a watchdog per call (:meth:`CallRegistry._watch`) also checks, several
+times a second, that the supervisor's signalling heartbeats arrive and that their peer connection
+keeps sending RTCP receiver reports. When either stops, the call pauses with a reason
+(``supervisor_left``, ``supervisor_silent``, ``supervisor_connection_lost``), parent and child are
+told in plain words, and only the supervisor's resume reopens it. Admission belongs to a
+connection: a parent who leaves and comes back waits again.
+
 Two changes protect the child and are applied to the media *before* the database: a pause and
 an end. If the database were slow or down, the child still stops seeing the parent at once; the
 record event follows (and a failure to write it is logged loudly). Admission is the opposite: it
@@ -23,7 +32,9 @@ window passed with nobody in them (``call_missed``) or whose node went away mid-
 from __future__ import annotations
 
 import asyncio
+import collections
 import contextlib
+import functools
 import logging
 import math
 import re
@@ -41,6 +52,9 @@ from sqlalchemy import select
 
 from service.calls.media import CallEnded, CallMedia, ConnectResult, Role
 from service.errors import Conflict, Forbidden, NotFound
+from service.security_log import Kind as SecurityKind
+from service.security_log import log_security_event
+from service.security_log import recent_events as recent_security_events
 from service.services import Services
 from service.settings import Settings
 from service.turn import ice_servers_for
@@ -65,6 +79,33 @@ HEARTBEAT: Final = 20.0
 #: A child pressing "I want to stop" again within this time is the same request: the supervisor
 #: is alerted each time, the record holds it once.
 STOP_REQUEST_REPEAT: Final = 30.0
+#: The supervisor counts as gone when no signalling message (the page sends a heartbeat every
+#: second) or no RTCP receiver report arrived for this long while media flowed to them.
+SUPERVISOR_SILENCE: Final = 2.0
+#: How often the watchdog checks the supervisor (and wakes at once on a leg's state change).
+WATCH_INTERVAL: Final = 0.2
+#: Renegotiation is bounded: each offer costs the relay a new peer connection (ICE, DTLS).
+OFFERS_PER_MINUTE: Final = 6
+#: A participant cut off for flooding offers is turned away at the door for this long, without
+#: touching the database: reconnecting to flood again costs the relay next to nothing.
+OFFER_FLOOD_BLOCK: Final = 60.0
+#: How often the supervisor's console gets each leg's health.
+HEALTH_INTERVAL: Final = 1.0
+
+# Why a call paused, and what parent and child are told.
+SUPERVISOR_PAUSE: Final = "supervisor"
+PAUSE_WORDS: Final[Mapping[str, str]] = {
+    SUPERVISOR_PAUSE: "The supervisor has paused the call for a moment.",
+    "supervisor_left": "The call is paused because the supervisor has left. "
+    "Please wait: it carries on when the supervisor is back.",
+    "supervisor_silent": "The call is paused because the supervisor's connection stopped. "
+    "Please wait: it carries on when the supervisor is back.",
+    "supervisor_connection_lost": "The call is paused because the supervisor's connection "
+    "dropped. Please wait: it carries on when the supervisor is back.",
+}
+RECONNECT_WORDS: Final = (
+    "Your video connection dropped. Please reconnect: reload this page, or check your internet."
+)
 
 # Why a call ended. The supervisor picks one from a list; the system ends it at the window's end.
 END_REASONS: Final[Mapping[str, str]] = {
@@ -148,6 +189,11 @@ class Connection:
         self.ws = ws
         self.role = role
         self.actor = actor
+        # Loop time of the last valid message (heartbeats included): the watchdog's proof of life.
+        self.last_heard = asyncio.get_running_loop().time()
+
+    def heard(self) -> None:
+        self.last_heard = asyncio.get_running_loop().time()
 
     async def send(self, message: Mapping[str, Any]) -> None:
         if self.ws.closed:
@@ -159,6 +205,28 @@ class Connection:
     async def close(self, code: int, reason: str) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
             await self.ws.close(code=code, message=reason.encode()[:123])
+
+
+class OfferBudget:
+    """A participant's offers: the first is free; after it, at most ``per_minute`` in any 60
+    seconds, whichever socket they come on."""
+
+    def __init__(self, per_minute: int = OFFERS_PER_MINUTE) -> None:
+        self.per_minute = per_minute
+        self._first_done = False
+        self._recent: collections.deque[float] = collections.deque()
+
+    def take(self) -> bool:
+        if not self._first_done:
+            self._first_done = True
+            return True
+        now = time.monotonic()
+        while self._recent and now - self._recent[0] >= 60.0:
+            self._recent.popleft()
+        if len(self._recent) >= self.per_minute:
+            return False
+        self._recent.append(now)
+        return True
 
 
 @dataclass(eq=False)
@@ -176,6 +244,27 @@ class LiveCall:
     warned: bool = False  # the end-of-window warning went out (now or before a restart)
     stop_recorded_at: float | None = None  # loop time of the last recorded stop request
     timer: asyncio.Task[None] | None = None
+    pause_reason: str | None = None
+    watchdog: asyncio.Task[None] | None = None
+    # Set when a leg's state changes: the watchdog looks at once instead of at its next tick.
+    wake: asyncio.Event = field(default_factory=asyncio.Event)
+    refusals: int = 0  # refused socket attempts on this call (the console shows the count)
+    dead_legs: set[CallRole] = field(default_factory=set)  # alarmed, not reconnected yet
+    offer_budgets: dict[CallRole, OfferBudget] = field(default_factory=dict)
+    end_recorded: asyncio.Event = field(default_factory=asyncio.Event)  # sockets closed after
+
+    blocked_until: dict[CallRole, float] = field(default_factory=dict)  # loop time
+
+    def offer_budget(self, role: CallRole) -> OfferBudget:
+        return self.offer_budgets.setdefault(role, OfferBudget())
+
+    def block(self, role: CallRole) -> None:
+        self.blocked_until[role] = asyncio.get_running_loop().time() + OFFER_FLOOD_BLOCK
+
+    def blocked_for(self, role: CallRole) -> float:
+        """Seconds ``role`` is still turned away for (0 when they may join)."""
+        until = self.blocked_until.get(role)
+        return 0.0 if until is None else max(0.0, until - asyncio.get_running_loop().time())
 
     def ending_soon_message(self) -> dict[str, Any]:
         remaining = (self.ends_at - datetime.now(UTC)).total_seconds()
@@ -186,8 +275,13 @@ class LiveCall:
             "type": "state",
             "admitted": self.media.admitted,
             "paused": self.media.paused,
+            "pause_reason": self.pause_reason if self.media.paused else None,
             "participants": sorted(self.connections),
         }
+
+    def paused_message(self) -> dict[str, Any]:
+        reason = self.pause_reason or SUPERVISOR_PAUSE
+        return {"type": "paused", "reason": reason, "text": PAUSE_WORDS[reason]}
 
     async def broadcast(self, message: Mapping[str, Any]) -> None:
         await asyncio.gather(*(c.send(message) for c in list(self.connections.values())))
@@ -199,7 +293,7 @@ class LiveCall:
 
 
 class CallRegistry:
-    """Owns every live call of this process. Created and closed by :func:`calls_ctx`."""
+    """Owns every live call of this process. Created and closed by :func:`service.calls.node.calls_ctx`."""
 
     def __init__(
         self,
@@ -209,12 +303,14 @@ class CallRegistry:
         ice_servers: IceServerSource = lambda: (),
         warning_lead: timedelta = WARNING_LEAD,
         heartbeat: float = HEARTBEAT,
+        supervisor_silence: float = SUPERVISOR_SILENCE,
     ) -> None:
         self.services = services
         self.node = node
         self.media_ice_servers = ice_servers
         self.warning_lead = warning_lead
         self.heartbeat = heartbeat
+        self.supervisor_silence = supervisor_silence
         self._live: dict[uuid.UUID, LiveCall] = {}
         self._ended: set[uuid.UUID] = set()
         self._lock = asyncio.Lock()
@@ -268,21 +364,31 @@ class CallRegistry:
                     family_id=family_id,
                     supervised=supervised,
                     ends_at=ends_at,
-                    media=CallMedia(ice_servers=self.media_ice_servers()),
+                    media=CallMedia(
+                        ice_servers=self.media_ice_servers(),
+                        on_state_change=functools.partial(self._leg_changed, call_id),
+                    ),
                     warned=warned,
                 )
                 self._live[call_id] = live
-                live.timer = asyncio.get_running_loop().create_task(self._run_window(live))
+                loop = asyncio.get_running_loop()
+                live.timer = loop.create_task(self._run_window(live))
+                live.watchdog = loop.create_task(self._watch(live))
             previous = live.connections.get(connection.role)
+            if connection.role == "parent" and live.media.admitted:
+                # Admission belongs to a connection: a parent coming back (or in a second
+                # window) waits again, and the supervisor sees the camera check again.
+                live.media.set_admitted(False)
             live.connections[connection.role] = connection
         if previous is not None:
             await previous.close(CLOSE_REPLACED, "you joined this call from another window")
         await live.broadcast(live.state_message())
-        if connection.role == "parent":
-            if not live.media.admitted:
-                await connection.send({"type": "waiting"})
-            elif live.media.paused:
-                await connection.send({"type": "paused"})
+        if connection.role == "parent" and not live.media.admitted:
+            await connection.send({"type": "waiting"})
+        if connection.role in ("parent", "child") and live.media.paused:
+            await connection.send(live.paused_message())
+        if connection.role == "supervisor":
+            await self._send_refusals(live)
         if live.warned:
             # Not a second warning (that is claimed once): the rejoining page shows the banner.
             await connection.send(live.ending_soon_message())
@@ -312,8 +418,13 @@ class CallRegistry:
         if live.ended or live.connections.get(connection.role) is not connection:
             return
         del live.connections[connection.role]
+        if connection.role == "parent" and live.media.admitted:
+            live.media.set_admitted(False)  # coming back, they wait again
         await live.media.disconnect(connection.role)
         await self._record(live, connection.actor, "call_left", {"as": connection.role})
+        if connection.role == "supervisor" and live.media.admitted:
+            # (Not yet admitted, the parent cannot reach the child anyway.)
+            await self.pause(live, record.EventAuthor.system(), "supervisor_left")
         await live.broadcast(live.state_message())
 
     # ------------------------------------------------------------------ supervisor controls
@@ -326,19 +437,38 @@ class CallRegistry:
         live.media.set_admitted(True)
         await live.broadcast(live.state_message())
 
-    async def pause(self, live: LiveCall, by: record.EventAuthor) -> None:
-        if live.media.paused:
+    async def pause(
+        self, live: LiveCall, by: record.EventAuthor, reason: str = SUPERVISOR_PAUSE
+    ) -> None:
+        """Stop parent-to-child media: the supervisor's choice, or supervision lapsed
+        (``reason`` one of :data:`PAUSE_WORDS`). Only the supervisor's resume reopens it."""
+        if live.media.paused or live.ended:
             return
         live.media.set_paused(True)  # at once, before anything else
-        await self._record(live, by, "call_paused", {})
-        await live.send_to("parent", {"type": "paused"})
+        live.pause_reason = reason
+        await self._record(live, by, "call_paused", {"reason": reason})
+        message = live.paused_message()
+        await asyncio.gather(live.send_to("parent", message), live.send_to("child", message))
         await live.broadcast(live.state_message())
 
     async def resume(self, live: LiveCall, by: record.EventAuthor) -> None:
         if not live.media.paused:
             return
+        if self.supervision_lapse(live) is not None:
+            # The watchdog would pause again at once: the supervisor's own video must be up.
+            await live.send_to(
+                "supervisor",
+                {
+                    "type": "error",
+                    "message": "The call stays paused until your own video connection is up. "
+                    "Please try again in a moment.",
+                },
+            )
+            return
         await self._record(live, by, "call_resumed", {}, must_succeed=True)
+        live.pause_reason = None
         live.media.set_paused(False)
+        await live.send_to("child", {"type": "resumed"})
         await live.send_to("parent", {"type": "resumed"})
         await live.broadcast(live.state_message())
 
@@ -393,8 +523,9 @@ class CallRegistry:
         live.connections.clear()
         message = {"type": "ended", "reason": reason}
         await asyncio.gather(*(c.send(message) for c in connections))
-        if live.timer is not None and live.timer is not asyncio.current_task():
-            live.timer.cancel()
+        for task in (live.timer, live.watchdog):
+            if task is not None and task is not asyncio.current_task():
+                task.cancel()
         self._live.pop(live.call_id, None)
         try:
             async with self._transaction(by) as work:
@@ -413,6 +544,122 @@ class CallRegistry:
         finally:
             # Sockets close once the record says "ended": a reconnect then reads it too.
             await asyncio.gather(*(c.close(CLOSE_ENDED, "the call has ended") for c in connections))
+            live.end_recorded.set()
+
+    # ------------------------------------------------------------------ refused attempts
+
+    async def refused(
+        self,
+        call_id: uuid.UUID,
+        family_id: uuid.UUID,
+        *,
+        user_id: uuid.UUID | None,
+        ip: str | None,
+        reason: str,
+        what: str,
+    ) -> None:
+        """A socket attempt on this call was refused: keep it in the security log, and show
+        the count and what happened on the supervisor's console."""
+        detail = {
+            "call_id": str(call_id),
+            "family_id": str(family_id),
+            "reason": reason,
+            "what": what,
+        }
+        try:
+            async with self.services.sessionmaker.begin() as session:
+                await log_security_event(
+                    session,
+                    SecurityKind.CALL_REFUSED,
+                    user_id=user_id,
+                    actor_id=user_id,
+                    ip=ip,
+                    detail=detail,
+                )
+        except Exception:
+            log.exception("a refused attempt on call %s was not logged", call_id)
+        live = self._live.get(call_id)
+        if live is not None and not live.ended:
+            live.refusals += 1
+            await live.send_to("supervisor", refusals_message(live.refusals, [detail]))
+
+    async def _send_refusals(self, live: LiveCall) -> None:
+        """The supervisor (re)joining sees every refusal so far on this call."""
+        async with self.services.sessionmaker() as session:
+            events = await recent_security_events(
+                session, SecurityKind.CALL_REFUSED, about={"call_id": str(live.call_id)}
+            )
+        live.refusals = max(live.refusals, len(events))
+        latest = [dict(e.detail) | {"at": e.at.isoformat()} for e in events[:10]]
+        await live.send_to("supervisor", refusals_message(live.refusals, latest))
+
+    # ------------------------------------------------------------------ supervision and health
+
+    def supervision_lapse(self, live: LiveCall) -> str | None:
+        """Why the supervisor cannot be counted as present and alive right now, or None."""
+        supervisor = live.connections.get("supervisor")
+        if supervisor is None:
+            return "supervisor_left"
+        loop = asyncio.get_running_loop()
+        if loop.time() - supervisor.last_heard > self.supervisor_silence:
+            return "supervisor_silent"  # a frozen machine: its socket is open, nothing arrives
+        if "supervisor" not in live.media.connected_roles():
+            return "supervisor_connection_lost"
+        if live.media.reports_overdue("supervisor", self.supervisor_silence):
+            return "supervisor_silent"
+        return None
+
+    async def _watch(self, live: LiveCall) -> None:
+        """Pause the call when supervision lapses; give the console each leg's health."""
+        loop = asyncio.get_running_loop()
+        next_health = loop.time()
+        while not live.ended:
+            with contextlib.suppress(TimeoutError):
+                await asyncio.wait_for(live.wake.wait(), WATCH_INTERVAL)
+            live.wake.clear()
+            try:
+                lapse = self.supervision_lapse(live)
+                if lapse is not None and live.media.admitted and not live.media.paused:
+                    log.warning("call %s paused: %s", live.call_id, lapse)
+                    await self.pause(live, record.EventAuthor.system(), lapse)
+                if loop.time() >= next_health:
+                    next_health = loop.time() + HEALTH_INTERVAL
+                    await live.send_to("supervisor", health_message(live))
+            except asyncio.CancelledError:
+                raise
+            except Exception:
+                log.exception("the watchdog of call %s failed a check", live.call_id)
+
+    def _leg_changed(self, call_id: uuid.UUID, role: CallRole, state: str) -> None:
+        """The relay's callback: a participant's peer connection changed state."""
+        live = self._live.get(call_id)
+        if live is None or live.ended:
+            return
+        live.wake.set()
+        if state == "connected":
+            live.dead_legs.discard(role)
+        elif state in ("failed", "closed") and role in live.connections:
+            if role in live.dead_legs:
+                return  # "closed" follows "failed": one alarm
+            live.dead_legs.add(role)
+            # The leg died under an open socket (e.g. ICE consent expired): alarm the console,
+            # and tell the participant how to come back.
+            task = asyncio.get_running_loop().create_task(self._leg_died(live, role, state))
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+
+    async def _leg_died(self, live: LiveCall, role: CallRole, state: str) -> None:
+        names = {"parent": "The parent's", "child": "The child's", "supervisor": "Your"}
+        await live.send_to(
+            "supervisor",
+            {
+                "type": "alarm",
+                "role": role,
+                "state": state,
+                "text": f"{names[role]} video connection has {state}. They were asked to reconnect.",
+            },
+        )
+        await live.send_to(role, {"type": "reconnect", "text": RECONNECT_WORDS})
 
     # ------------------------------------------------------------------ the window
 
@@ -560,14 +807,46 @@ class CallRegistry:
         lives = list(self._live.values())
         self._live.clear()
         for live in lives:
-            if live.timer is not None:
-                live.timer.cancel()
+            for task in (live.timer, live.watchdog):
+                if task is not None:
+                    task.cancel()
         await asyncio.gather(*(live.media.close() for live in lives), return_exceptions=True)
         for live in lives:
             for connection in list(live.connections.values()):
                 await connection.close(CLOSE_GOING_AWAY, "the server is restarting")
-        timers = [live.timer for live in lives if live.timer is not None]
+        timers = [t for live in lives for t in (live.timer, live.watchdog) if t is not None]
         await asyncio.gather(*timers, *self._tasks, return_exceptions=True)
+
+
+def refusals_message(count: int, latest: Sequence[Mapping[str, Any]]) -> dict[str, Any]:
+    return {
+        "type": "refused",
+        "count": count,
+        "latest": [{"reason": d["reason"], "what": d["what"]} for d in latest],
+    }
+
+
+def health_message(live: LiveCall) -> dict[str, Any]:
+    """Each leg's state, frame rates and loss, for the supervisor's console."""
+    legs = {leg.role: leg for leg in live.media.leg_health()}
+    out: list[dict[str, Any]] = []
+    for role in ("parent", "child", "supervisor"):
+        leg = legs.get(role)
+        if leg is None:
+            state = "waiting" if role in live.connections else "not here"
+            out.append({"role": role, "state": state})
+        else:
+            out.append(
+                {
+                    "role": role,
+                    "state": leg.state,
+                    "video_fps": leg.video_fps,
+                    "audio_fps": leg.audio_fps,
+                    "loss": leg.loss,
+                    "report_age": leg.report_age,
+                }
+            )
+    return {"type": "health", "legs": out}
 
 
 def _check_joinable(call: Call, now: datetime, node: str) -> None:

@@ -9,15 +9,23 @@ There is no ICE trickle: both sides gather their candidates before sending a des
 
 Client → server::
 
-    {"type": "offer", "sdp": str}                        every role
+    {"type": "offer", "sdp": str}                        every role; after the first, at most
+                                                        OFFERS_PER_MINUTE a minute (registry.py)
+    {"type": "heartbeat"}                               every role, every second: the supervisor's
+                                                        proof of life (see registry.py)
     {"type": "admit"} | {"type": "pause"} | {"type": "resume"}   supervisor
     {"type": "warn", "text": str}                       supervisor, at most 200 characters
     {"type": "end", "reason": one of END_REASONS}        supervisor
     {"type": "note", "text": str}                       supervisor, supervised families only
     {"type": "stop-request"}                            child ("I want to stop"; recorded)
 
-Server → client: ``answer`` (sdp + sources by mid), ``state``, ``waiting``, ``paused``,
-``resumed``, ``warning``, ``ending-soon``, ``stop-requested``, ``ended``, ``error``.
+Server → client: ``answer`` (sdp + sources by mid), ``state``, ``waiting``, ``paused`` (reason +
+plain words), ``resumed``, ``warning``, ``ending-soon``, ``stop-requested``, ``ended``, ``error``,
+``reconnect`` (your leg died); to the supervisor also ``health`` (each leg), ``alarm`` (a leg died)
+and ``refused`` (count and details of refused attempts on this call).
+
+Refused attempts (a forbidden command, another family's account, a foreign Origin, too many
+messages or offers) go to the security log and to the supervisor's console.
 """
 
 from __future__ import annotations
@@ -25,7 +33,9 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
+import math
 import time
+import uuid
 from collections.abc import Mapping
 from dataclasses import dataclass
 from typing import Final
@@ -44,7 +54,8 @@ from service.calls.registry import (
     LiveCall,
 )
 from service.errors import Conflict, Forbidden, LetterboxError
-from service.http.access import current_actor, path_uuid
+from service.http.access import Actor, current_actor, current_family, path_uuid
+from service.http.clientip import client_address
 from service.services import event_author
 from storage.models import Role
 
@@ -84,6 +95,7 @@ SCHEMA: Final[Mapping[str, frozenset[str]]] = {
     "end": frozenset({"reason"}),
     "note": frozenset({"text"}),
     "stop-request": frozenset(),
+    "heartbeat": frozenset(),
 }
 
 
@@ -164,6 +176,13 @@ class TokenBucket:
         return True
 
 
+# Close codes that mean a refused attempt (kept in the security log), and its reason code.
+REFUSAL_REASONS: Final[Mapping[int, str]] = {
+    CLOSE_NOT_ALLOWED: "forbidden_command",
+    CLOSE_TOO_FAST: "rate_limited",
+}
+
+
 def call_role_of(role: Role) -> CallRole:
     """The part an account plays in a call it may access (the family rule already passed).
 
@@ -182,15 +201,45 @@ def call_role_of(role: Role) -> CallRole:
     raise Forbidden("You cannot take part in calls.")
 
 
-def check_origin(request: web.Request) -> None:
+async def check_origin(request: web.Request) -> None:
     # Browsers always send Origin on a WebSocket upgrade; a cross-site page gets its own.
-    if request.headers.get("Origin") != request.app[SETTINGS].public_origin:
+    origin = request.headers.get("Origin")
+    if origin != request.app[SETTINGS].public_origin:
+        await _refused(
+            request,
+            current_actor(request).user_id,
+            "bad_origin",
+            f"A connection from another site ({(origin or 'no Origin')[:100]}) was refused.",
+        )
         raise Forbidden("This connection did not come from the Letterbox site.", code="bad_origin")
+
+
+async def _refused(request: web.Request, user_id: uuid.UUID | None, reason: str, what: str) -> None:
+    await request.app[CALLS].refused(
+        uuid.UUID(request.match_info["call_id"]),  # the family rule already parsed it
+        current_family(request),
+        user_id=user_id,
+        ip=client_address(request),
+        reason=reason,
+        what=what,
+    )
+
+
+async def another_family(request: web.Request, actor: Actor, family_id: uuid.UUID) -> None:
+    """The family rule refused an account on this call's socket (``Access.on_refused``)."""
+    await request.app[CALLS].refused(
+        uuid.UUID(request.match_info["call_id"]),
+        family_id,
+        user_id=actor.user_id,
+        ip=client_address(request),
+        reason="another_family",
+        what=f"An account with no access to this family ({actor.role.value}) tried to join.",
+    )
 
 
 async def signal(request: web.Request) -> web.StreamResponse:
     """GET /calls/{call_id}/signal: the participant's signalling WebSocket."""
-    check_origin(request)
+    await check_origin(request)
     actor = current_actor(request)
     check_account_on_device(request, actor)
     role = call_role_of(actor.role)
@@ -204,6 +253,13 @@ async def signal(request: web.Request) -> web.StreamResponse:
         raise Conflict("This address is for the call page's connection only.")
     await ws.prepare(request)
     connection = Connection(ws, role, event_author(actor))
+    blocked = registry.get(call_id)
+    if blocked is not None and (wait := blocked.blocked_for(role)) > 0:
+        # Cut off for an offer flood (already in the security log): no join, no record write.
+        await connection.close(
+            CLOSE_TOO_FAST, f"too many offers: please wait {math.ceil(wait)} seconds"
+        )
+        return ws
     try:
         live = await registry.join(call_id, connection)
     except LetterboxError as exc:
@@ -218,7 +274,15 @@ async def signal(request: web.Request) -> web.StreamResponse:
     finally:
         await asyncio.shield(registry.leave(live, connection))
         if not ws.closed:
-            await connection.close(1000, "goodbye")
+            # A message (a heartbeat) may arrive while the call ends: end() closes this socket
+            # itself once the end is recorded (a reconnect then reads "ended" too).
+            if live.ended:
+                try:
+                    await asyncio.wait_for(live.end_recorded.wait(), 30)
+                except TimeoutError:
+                    await connection.close(CLOSE_ENDED, "the call has ended")
+            else:
+                await connection.close(1000, "goodbye")
     return ws
 
 
@@ -226,6 +290,8 @@ async def _serve(live: LiveCall, connection: Connection, request: web.Request) -
     registry = request.app[CALLS]
     ws = connection.ws
     bucket = TokenBucket()
+    # Per participant, not per socket: reconnecting does not refill it.
+    offers = live.offer_budget(connection.role)
     async for msg in ws:
         if msg.type in (WSMsgType.CLOSE, WSMsgType.CLOSING, WSMsgType.CLOSED, WSMsgType.ERROR):
             return
@@ -235,10 +301,31 @@ async def _serve(live: LiveCall, connection: Connection, request: web.Request) -
             if msg.type not in (WSMsgType.TEXT, WSMsgType.BINARY):
                 raise BadMessage("unexpected frame")
             message = parse_message(msg.data, connection.role)
+            connection.heard()
+            if message.type == "offer" and not offers.take():
+                live.block(connection.role)
+                raise BadMessage(
+                    f"too many offers: after the first, at most {offers.per_minute} a minute",
+                    CLOSE_TOO_FAST,
+                )
             await _handle(registry, live, connection, message)
         except BadMessage as exc:
             log.info("call signalling closed: %s (%s)", exc.reason, connection.role)
+            reason = REFUSAL_REASONS.get(exc.code)
+            logged = None
+            if reason is not None:
+                # Its own task: aiohttp cancels this handler once the client has gone.
+                logged = asyncio.get_running_loop().create_task(
+                    _refused(
+                        request,
+                        connection.actor.id,
+                        reason,
+                        f"The {connection.role}'s connection was closed: {exc.reason}.",
+                    )
+                )
             await connection.close(exc.code, exc.reason)
+            if logged is not None:
+                await asyncio.shield(logged)
             return
         except CallMediaError as exc:  # InvalidOffer, InvalidRole
             await connection.close(CLOSE_BAD_MESSAGE, str(exc))
@@ -278,5 +365,7 @@ async def _handle(
         await connection.send({"type": "note-saved"})
     elif kind == "stop-request":
         await registry.stop_requested(live, by)
+    elif kind == "heartbeat":
+        pass  # connection.heard() already noted it
     else:  # pragma: no cover - parse_message admits only the kinds above
         raise BadMessage("unknown message type")

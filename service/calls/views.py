@@ -379,7 +379,11 @@ def setup(app: web.Application) -> None:
     add_route(app, "GET", "/interpreter", interpreter_home, signed_in({Role.INTERPRETER}))
     # The page name ends in /join: the only pages allowed camera and microphone (headers.py).
     add_route(app, "GET", "/calls/{call_id}/join", join_page, participants)
-    add_route(app, "GET", "/calls/{call_id}/signal", signalling.signal, participants)
+    # Another family's account trying this socket is kept in the security log.
+    socket_access = signed_in(
+        JOIN_ROLES, family=of_call, grant=call_in_path(), on_refused=signalling.another_family
+    )
+    add_route(app, "GET", "/calls/{call_id}/signal", signalling.signal, socket_access)
     # Only the account that plays the child's device may lock one (an admin's would be a
     # supervisor console).
     device_staff = signed_in({Role.STAFF}, family=of_call)

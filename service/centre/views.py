@@ -26,6 +26,8 @@ from service.http.access import (
     signed_in,
 )
 from service.schema import parse
+from service.security_log import Kind as SecurityKind
+from service.security_log import recent_events as recent_security_events
 from service.services import Services
 from storage.models import Channel, ContactLevel, FamilyStatus, Role
 
@@ -191,7 +193,21 @@ async def _family_context(request: web.Request) -> dict[str, Any]:
     family = await families.get_family(
         _services(request), current_actor(request), current_family(request)
     )
-    return {"family": family, "notice": notice(request), "errors": {}, "values": {}, **_choices()}
+    # Refused attempts on this family's call sockets (security log): staff see that someone
+    # tried, and what, without opening the log.
+    async with _services(request).sessionmaker() as session:
+        refused = await recent_security_events(
+            session, SecurityKind.CALL_REFUSED, about={"family_id": str(current_family(request))}
+        )
+    return {
+        "family": family,
+        "call_refusals": refused[:20],
+        "call_refusal_count": len(refused),
+        "notice": notice(request),
+        "errors": {},
+        "values": {},
+        **_choices(),
+    }
 
 
 async def family_page(request: web.Request) -> web.StreamResponse:

@@ -24,6 +24,7 @@ __all__ = [
     "Access",
     "Actor",
     "FamilyLookup",
+    "RefusalHook",
     "ScopeLookup",
     "add_route",
     "call_in_path",
@@ -60,6 +61,7 @@ from service.http.rules import (
     Access,
     Actor,
     FamilyLookup,
+    RefusalHook,
     ScopeLookup,
     call_in_path,
     family_in_path,
@@ -271,6 +273,8 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
             async with request.app[SESSIONMAKER]() as session:
                 checked = await _check_family(session, request, actor, access.family)
         if not checked.allowed or checked.family_id is None:
+            if access.on_refused is not None and checked.family_id is not None:
+                await access.on_refused(request, actor, checked.family_id)
             # Same answer whether the family exists or not: ids are not to be probed.
             raise NotFound()
         request[FAMILY_ID] = checked.family_id

@@ -43,6 +43,9 @@ class Actor:
 
 
 FamilyLookup = Callable[[Queryable, web.Request], Awaitable[uuid.UUID | None]]
+# Told when the family rule refuses a signed-in actor on a route that wants such refusals
+# kept (the call socket: another family's parent trying it goes to the security log).
+RefusalHook = Callable[[web.Request, "Actor", uuid.UUID], Awaitable[None]]
 # The one thing a route concerns, as a grant names it: (kind, id), or None if unnamed.
 ScopeLookup = Callable[[web.Request], tuple[GrantScope, uuid.UUID] | None]
 
@@ -58,6 +61,7 @@ class Access:
     before_second_factor: bool = False
     # The grant that lets a grant-only account (an interpreter) in; None: they never are.
     grant: ScopeLookup | None = None
+    on_refused: RefusalHook | None = None
 
     @property
     def public(self) -> bool:
@@ -73,8 +77,9 @@ def signed_in(
     family: FamilyLookup | None = None,
     before_second_factor: bool = False,
     grant: ScopeLookup | None = None,
+    on_refused: RefusalHook | None = None,
 ) -> Access:
-    return Access(frozenset(roles), family, before_second_factor, grant)
+    return Access(frozenset(roles), family, before_second_factor, grant, on_refused)
 
 
 # --- how a route names its family ------------------------------------------------------

@@ -3,7 +3,9 @@
 Parent, child (a staff member's centre device) and supervisor each open their call page with a
 fake camera and microphone; the supervisor admits the parent, sees media flow, pauses (the child
 sees a friendly "short break" screen, not a frozen picture, and the parent is told) and resumes,
-then ends the call, and both others show the ended screen within seconds.
+then ends the call, and both others show the ended screen within seconds. The pages' heartbeats
+keep the supervisor counted as present; when the supervisor's page goes away the call pauses for
+the child with plain words, and only the returning supervisor's resume reopens it.
 """
 
 from __future__ import annotations
@@ -164,6 +166,42 @@ async def test_three_browsers_complete_a_paused_call_that_the_supervisor_ends(
             await expect(child.locator("#video-parent")).to_be_visible()
             await expect(parent.locator(root)).to_have_attribute(
                 "data-state", "live", timeout=5_000
+            )
+
+            # The console sees each leg's health; the heartbeats keep the call open meanwhile.
+            await expect(supervisor.locator("#health-parent")).to_have_attribute(
+                "data-state", "connected", timeout=TIMEOUT_MS
+            )
+            await until_true(
+                supervisor,
+                "parseFloat(document.querySelector('#health-parent [data-field=video_fps]')"
+                ".textContent) > 0",
+            )
+            await expect(child.locator(root)).to_have_attribute("data-view", "parent")
+
+            # The supervisor's page goes away: the child gets the break screen with the reason.
+            await supervisor.reload()
+            await expect(child.locator(root)).to_have_attribute(
+                "data-view", "paused", timeout=5_000
+            )
+            await expect(child.locator("#child-paused-reason")).to_contain_text(
+                "the supervisor has left"
+            )
+            await expect(parent.locator("#paused-reason")).to_contain_text(
+                "the supervisor has left"
+            )
+            # Back, the supervisor sees why it paused; only their resume reopens it.
+            await supervisor.click("#start")
+            await expect(supervisor.locator("#state-route")).to_have_text(
+                "paused: you left the call", timeout=TIMEOUT_MS
+            )
+            await expect(child.locator(root)).to_have_attribute("data-view", "paused")
+            await expect(supervisor.locator("#connection-state")).to_have_text(
+                "Connected", timeout=TIMEOUT_MS
+            )
+            await supervisor.click("#resume")
+            await expect(child.locator(root)).to_have_attribute(
+                "data-view", "parent", timeout=TIMEOUT_MS
             )
 
             await supervisor.select_option("#end-reason", "completed")

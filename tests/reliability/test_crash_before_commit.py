@@ -43,6 +43,7 @@ def test_the_pause_hook_is_refused_outside_test_mode(tmp_path: Path) -> None:
                     "LETTERBOX_S3_ACCESS_KEY": "a",
                     "LETTERBOX_S3_SECRET_KEY": "b",
                     "LETTERBOX_SMTP_URL": "smtp+starttls://u:p@mail.example:587",
+                    "LETTERBOX_ICE_HOST_ADDRESS": "203.0.113.10",
                     "LETTERBOX_TEST_PAUSE_BEFORE_COMMIT": str(tmp_path / "marker"),
                 }
             )

@@ -30,6 +30,7 @@ from storage.models import (
     FamilySender,
     Grant,
     GrantScope,
+    RecordEvent,
     User,
     WebSession,
 )
@@ -170,15 +171,33 @@ def cookie_header(app: web.Application, token: str) -> dict[str, str]:
 
 
 class Signal:
-    """A participant's signalling socket; a reader task keeps every message and the close."""
+    """A participant's signalling socket; a reader task keeps every message and the close.
 
-    def __init__(self, ws: aiohttp.ClientWebSocketResponse) -> None:
+    Like the call page, it sends a heartbeat every ``heartbeat`` seconds (None: never, a client
+    that stopped); the server counts a silent supervisor as gone.
+    """
+
+    def __init__(self, ws: aiohttp.ClientWebSocketResponse, heartbeat: float | None = 0.5) -> None:
         self.ws = ws
         self.messages: list[dict[str, Any]] = []
         self.close_code: int | None = None
         self.close_reason: str | None = None
         self.closed_at: float | None = None
-        self._reader = asyncio.get_running_loop().create_task(self._read())
+        loop = asyncio.get_running_loop()
+        self._reader = loop.create_task(self._read())
+        self._beater = loop.create_task(self._beat(heartbeat)) if heartbeat else None
+
+    async def _beat(self, interval: float) -> None:
+        while not self.ws.closed:
+            try:
+                await self.ws.send_json({"type": "heartbeat"})
+            except (ConnectionError, RuntimeError):
+                return
+            await asyncio.sleep(interval)
+
+    def stop_heartbeat(self) -> None:
+        if self._beater is not None:
+            self._beater.cancel()
 
     async def _read(self) -> None:
         while True:
@@ -214,8 +233,11 @@ class Signal:
         return result
 
     async def close(self) -> None:
+        self.stop_heartbeat()
         await self.ws.close()
         await asyncio.gather(self._reader, return_exceptions=True)
+        if self._beater is not None:
+            await asyncio.gather(self._beater, return_exceptions=True)
 
 
 ROLE_OF: dict[Role, str] = {
@@ -224,3 +246,75 @@ ROLE_OF: dict[Role, str] = {
     "supervisor": "supervisor",
     "interpreter": "interpreter",
 }
+
+
+@dataclass
+class Party:
+    signal: Signal
+    client: SyntheticParticipant
+
+
+class CallHarness:
+    """A booked call in the real app and its participants: real signalling sockets, real aiortc
+    peers. Everything it opened closes in :meth:`close`."""
+
+    def __init__(self, client: Any, world: CallWorld, call_id: uuid.UUID) -> None:
+        self.client = client  # aiohttp.test_utils.TestClient
+        self.world = world
+        self.call_id = call_id
+        self.signals: list[Signal] = []
+        self.peers: list[SyntheticParticipant] = []
+
+    @property
+    def app(self) -> web.Application:
+        app: web.Application = self.client.server.app
+        return app
+
+    async def connect(
+        self, person: str, *, origin: str | None = None, heartbeat: float | None = 0.5
+    ) -> Signal:
+        headers = cookie_header(self.app, self.world.cookies[person])
+        if origin is not None:
+            headers["Origin"] = origin
+        ws = await self.client.ws_connect(f"/calls/{self.call_id}/signal", headers=headers)
+        signal = Signal(ws, heartbeat=heartbeat)
+        self.signals.append(signal)
+        await wait_until(
+            lambda: bool(signal.of_type("state")) or signal.closed_at is not None,
+            what=f"{person} to join",
+        )
+        return signal
+
+    async def join(self, role: Role, person: str | None = None) -> Party:
+        signal = await self.connect(person or ROLE_OF[role])
+        peer = SyntheticParticipant(role)
+        self.peers.append(peer)
+        await signal.join(peer)
+        return Party(signal, peer)
+
+    async def events(self) -> list[tuple[str, str]]:
+        """(kind, payload) of this call's record events, in order."""
+        async with self.app[SESSIONMAKER]() as session:
+            rows = (
+                await session.scalars(
+                    select(RecordEvent)
+                    .where(RecordEvent.payload.contains(str(self.call_id)))
+                    .order_by(RecordEvent.seq)
+                )
+            ).all()
+        return [(r.kind, r.payload) for r in rows]
+
+    async def until_recorded(self, kind: str, within: float = 20.0) -> list[tuple[str, str]]:
+        loop = asyncio.get_running_loop()
+        deadline = loop.time() + within
+        while True:
+            events = await self.events()
+            if any(k == kind for k, _ in events):
+                return events
+            if loop.time() > deadline:
+                raise AssertionError(f"no {kind} event after {within} s: {events}")
+            await asyncio.sleep(0.05)
+
+    async def close(self) -> None:
+        await asyncio.gather(*(p.close() for p in self.peers), return_exceptions=True)
+        await asyncio.gather(*(s.close() for s in self.signals), return_exceptions=True)

@@ -175,10 +175,12 @@ class Reception:
     keyframes: int = 0
     first_is_keyframe: bool | None = None
     first_at: float | None = None
+    last_at: float | None = None  # time.monotonic() of the latest frame
 
     def add(self, packet: EncodedPacket, keyframe: bool) -> None:
+        self.last_at = time.monotonic()
         if self.first_at is None:
-            self.first_at = time.monotonic()
+            self.first_at = self.last_at
             self.first_is_keyframe = keyframe
         self.frames += 1
         self.bytes += packet.size

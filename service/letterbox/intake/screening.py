@@ -19,7 +19,6 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import log_security_event
 from service.appkeys import KEYRING, SANITISER_POOL, SESSIONMAKER, SETTINGS, WORD_READER
 from service.errors import Invalid, Unavailable
 from service.http.access import Actor
@@ -30,6 +29,7 @@ from service.letterbox.ocr import ReadWords, WordReader
 from service.letterbox.sanitise import SanitisedFile
 from service.letterbox.scanner import scan
 from service.letterbox.workers import FileWorkers
+from service.security_log import log_security_event
 from storage.keyring import KeyRing
 from storage.models import Child, FamilySender, SensitiveTerm, User
 

@@ -8,6 +8,9 @@
 // m-line (`sources`: mid -> "parent" | "child" | "supervisor" | "interpreter").
 
 const GATHERING_TIMEOUT_MS = 5000;
+// The server counts the supervisor as gone (and pauses the call for the child) when no message
+// arrives for 2 s (service/calls/registry.py SUPERVISOR_SILENCE): every page beats every second.
+const HEARTBEAT_MS = 1000;
 const RETRY_DELAYS_MS = [1000, 2000, 4000, 8000, 8000];
 // Close codes after which reconnecting is pointless (service/calls/signalling.py, registry.py).
 const FINAL_CLOSE_CODES = new Set([4400, 4403, 4409, 4410, 4429]);
@@ -69,6 +72,7 @@ export class CallClient extends EventTarget {
     this.remoteStreams = {};
     this.ended = false;
     this.attempt = 0;
+    this.beat = null;
   }
 
   start() {
@@ -81,6 +85,10 @@ export class CallClient extends EventTarget {
     this.ws = ws;
     ws.addEventListener("open", () => {
       this.attempt = 0;
+      clearInterval(this.beat);
+      this.beat = setInterval(() => {
+        if (this.ws === ws) this.send({ type: "heartbeat" });
+      }, HEARTBEAT_MS);
       this.negotiate().catch((error) => this.fail(error));
     });
     ws.addEventListener("message", (event) => this.onMessage(event));
@@ -162,11 +170,15 @@ export class CallClient extends EventTarget {
       if (this.pc) await this.pc.setRemoteDescription({ type: "answer", sdp: message.sdp });
     } else if (message.type === "ended") {
       this.finish();
+    } else if (message.type === "reconnect" && !this.ended) {
+      // The server saw our media connection die: offer a new one on the same socket.
+      this.negotiate().catch((error) => this.fail(error));
     }
     this.dispatchEvent(new CustomEvent("message", { detail: message }));
   }
 
   onClose(event) {
+    if (event.target === this.ws) clearInterval(this.beat);
     const final = this.ended || FINAL_CLOSE_CODES.has(event.code);
     if (event.code === 4410) this.finish();
     this.dispatchEvent(new CustomEvent("closed", { detail: { code: event.code, reason: event.reason, final } }));
@@ -183,6 +195,7 @@ export class CallClient extends EventTarget {
   finish() {
     if (this.ended) return;
     this.ended = true;
+    clearInterval(this.beat);
     if (this.pc) this.pc.close();
     for (const track of this.localStream.getTracks()) track.stop();
   }

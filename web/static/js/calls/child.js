@@ -44,7 +44,10 @@ async function start() {
   show(root, "live");
   showView("waiting");
   const client = new CallClient(readConfig(root), stream);
-  client.addEventListener("connection", (e) => { connection.textContent = connectionText(e.detail); });
+  client.addEventListener("connection", (e) => {
+    connection.textContent = connectionText(e.detail);
+    if (e.detail === "connected") document.getElementById("reconnect-banner").hidden = true;
+  });
   client.addEventListener("remote", (e) => {
     const video = document.getElementById(`video-${e.detail.role}`);
     if (video) attach(video, e.detail.stream);
@@ -56,6 +59,8 @@ async function start() {
       // An interpreter's picture shows only while one is in the call.
       document.getElementById("video-interpreter").hidden = !m.participants.includes("interpreter");
     }
+    else if (m.type === "paused") document.getElementById("child-paused-reason").textContent = m.text || "";
+    else if (m.type === "reconnect") { const b = document.getElementById("reconnect-banner"); b.textContent = m.text; b.hidden = false; }
     else if (m.type === "ended") ended();
   });
   client.addEventListener("closed", (e) => { if (e.detail.code === 4410) ended(); });

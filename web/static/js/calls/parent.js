@@ -44,7 +44,10 @@ async function start() {
   attach(document.getElementById("video-self"), stream);
   show(root, "waiting");
   const client = new CallClient(readConfig(root), stream);
-  client.addEventListener("connection", (e) => { connection.textContent = connectionText(e.detail); });
+  client.addEventListener("connection", (e) => {
+    connection.textContent = connectionText(e.detail);
+    if (e.detail === "connected") document.getElementById("reconnect-banner").hidden = true;
+  });
   client.addEventListener("remote", (e) => {
     const video = document.getElementById(`video-${e.detail.role}`);
     if (video) attach(video, e.detail.stream);
@@ -57,8 +60,13 @@ async function start() {
       document.getElementById("video-interpreter").hidden = !m.participants.includes("interpreter");
     }
     else if (m.type === "waiting") { admitted = false; refresh(); }
-    else if (m.type === "paused") { paused = true; refresh(); }
+    else if (m.type === "paused") {
+      paused = true;
+      if (m.text) document.getElementById("paused-reason").textContent = `${m.text} The child cannot see or hear you for now.`;
+      refresh();
+    }
     else if (m.type === "resumed") { paused = false; refresh(); }
+    else if (m.type === "reconnect") { const b = document.getElementById("reconnect-banner"); b.textContent = m.text; b.hidden = false; }
     else if (m.type === "warning") { warning.textContent = m.text; warning.hidden = false; }
     else if (m.type === "ending-soon") {
       ending.textContent = `The call will end in ${m.minutes} minute${m.minutes === 1 ? "" : "s"}. Time to say goodbye.`;

@@ -5,12 +5,45 @@ const root = document.getElementById("call");
 const $ = (id) => document.getElementById(id);
 const buttons = { admit: $("admit"), pause: $("pause"), resume: $("resume") };
 
+const PAUSE_WORDS = {
+  supervisor: "paused",
+  supervisor_left: "paused: you left the call",
+  supervisor_silent: "paused: your connection stopped",
+  supervisor_connection_lost: "paused: your video connection dropped",
+};
+
+function renderHealth(legs) {
+  for (const leg of legs) {
+    const row = $(`health-${leg.role}`);
+    if (!row) continue;
+    for (const cell of row.querySelectorAll("[data-field]")) {
+      const value = leg[cell.dataset.field];
+      if (value === undefined || value === null) cell.textContent = "–";
+      else if (cell.dataset.field === "loss") cell.textContent = `${Math.round(value * 100)}%`;
+      else cell.textContent = String(value);
+    }
+    row.dataset.state = leg.state;
+  }
+}
+
+function renderRefused(m) {
+  $("refused-count").textContent = String(m.count);
+  const list = $("refused-list");
+  for (const item of m.latest) {
+    const li = document.createElement("li");
+    li.textContent = item.what;
+    list.prepend(li);
+  }
+  while (list.children.length > 10) list.lastChild.remove();
+}
+
 function render(state) {
   const here = new Set(state.participants);
   $("state-parent").textContent = here.has("parent") ? (state.admitted ? "in the call" : "in the waiting room") : "not here";
   $("state-child").textContent = here.has("child") ? "in the call" : "not here";
   $("interpreter-figure").hidden = !here.has("interpreter");
-  $("state-route").textContent = !state.admitted ? "waiting room" : state.paused ? "paused" : "on";
+  $("state-route").textContent = !state.admitted ? "waiting room"
+    : state.paused ? (PAUSE_WORDS[state.pause_reason] || "paused") : "on";
   buttons.admit.disabled = state.admitted;
   buttons.pause.disabled = !state.admitted || state.paused;
   buttons.resume.disabled = !state.paused;
@@ -31,7 +64,10 @@ async function start() {
   attach($("video-self"), stream);
   show(root, "live");
   const client = new CallClient(readConfig(root), stream);
-  client.addEventListener("connection", (e) => { $("connection-state").textContent = connectionText(e.detail); });
+  client.addEventListener("connection", (e) => {
+    $("connection-state").textContent = connectionText(e.detail);
+    if (e.detail === "connected") $("reconnect-banner").hidden = true;
+  });
   client.addEventListener("remote", (e) => {
     const video = $(`video-${e.detail.role}`);
     if (video) attach(video, e.detail.stream);
@@ -39,6 +75,10 @@ async function start() {
   client.addEventListener("message", (e) => {
     const m = e.detail;
     if (m.type === "state") render(m);
+    else if (m.type === "health") renderHealth(m.legs);
+    else if (m.type === "refused") renderRefused(m);
+    else if (m.type === "alarm") { $("leg-alarm").textContent = m.text; $("leg-alarm").hidden = false; }
+    else if (m.type === "reconnect") { $("reconnect-banner").textContent = m.text; $("reconnect-banner").hidden = false; }
     else if (m.type === "stop-requested") $("stop-alert").hidden = false;
     else if (m.type === "ending-soon") {
       $("ending-banner").textContent = `The call ends itself in ${m.minutes} minute${m.minutes === 1 ? "" : "s"}.`;

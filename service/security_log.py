@@ -9,6 +9,7 @@ import uuid
 from datetime import UTC, datetime
 from typing import Any
 
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.models import SecurityEvent
@@ -34,6 +35,9 @@ class Kind:
     USER_CREATED = "user_created"
     USER_DISABLED = "user_disabled"
     ROLE_CHANGED = "role_changed"
+    # A call's signalling socket refused someone (forbidden command, another family, foreign
+    # Origin, too many messages or offers); detail names the call, its family and the reason.
+    CALL_REFUSED = "call_refused"
 
 
 async def log_security_event(
@@ -55,3 +59,22 @@ async def log_security_event(
             detail=detail or {},
         )
     )
+
+
+async def recent_events(
+    session: AsyncSession, kind: str, *, about: dict[str, str], scan: int = 2000
+) -> list[SecurityEvent]:
+    """The newest events of ``kind`` whose detail holds every ``about`` key with that value.
+
+    Detail is JSON, matched here rather than in SQL so it reads the same on SQLite and
+    PostgreSQL; only the newest ``scan`` events of the kind are looked at.
+    """
+    rows = (
+        await session.scalars(
+            select(SecurityEvent)
+            .where(SecurityEvent.kind == kind)
+            .order_by(SecurityEvent.at.desc(), SecurityEvent.id.desc())
+            .limit(scan)
+        )
+    ).all()
+    return [r for r in rows if all(r.detail.get(k) == v for k, v in about.items())]
