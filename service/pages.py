@@ -7,18 +7,29 @@ from typing import Any
 from aiohttp import web
 
 from service.accounts.views import home_for
-from service.appkeys import ACTOR, SETTINGS
+from service.appkeys import ACTOR, SESSIONMAKER, SETTINGS
 from service.http.access import PUBLIC, Actor, add_route
 from service.http.csrf import csrf_token_for
+from service.notify import read_centre_contact
+from service.statuses import CALL_WORDS, PARENT_WORDS
 
 
 async def base_context(request: web.Request) -> dict[str, Any]:
     settings = request.app[SETTINGS]
+    actor: Actor | None = request.get(ACTOR)
     return {
         "centre_name": settings.centre_name,
         "development": not settings.production,
-        "actor": request.get(ACTOR),
+        "actor": actor,
         "csrf_token": csrf_token_for(request),
+        # The one status vocabulary (service.statuses), for every page that names a state.
+        "parent_words": PARENT_WORDS,
+        "call_words": CALL_WORDS,
+        # How to reach the centre: in every page's footer, and beside every "contact the
+        # centre". One small read per rendered page (JSON routes never render a template).
+        "contact": await read_centre_contact(
+            request.app[SESSIONMAKER], actor.centre_id if actor is not None else None
+        ),
     }
 
 

@@ -26,9 +26,9 @@ from storage.keyring import KeyRing
 from storage.vault import EncryptedStore
 
 
-def event_author(actor: Actor) -> record.Actor:
+def event_author(actor: Actor) -> record.EventAuthor:
     """Who a record event names: the signed-in person and their role."""
-    return record.Actor(actor.user_id, actor.role.value)
+    return record.EventAuthor(actor.user_id, actor.role.value)
 
 
 @dataclass(frozen=True)
@@ -61,7 +61,7 @@ class Services:
             yield work
 
     @asynccontextmanager
-    async def recorded(self, author: record.Actor) -> AsyncIterator[record.RecordedWork]:
+    async def recorded(self, author: record.EventAuthor) -> AsyncIterator[record.RecordedWork]:
         """The same for an author who is not a signed-in person (the system, a command)."""
         async with record.record_transaction(self.sessionmaker, self.record_log, author) as work:
             yield work

@@ -16,7 +16,7 @@ import logging
 import multiprocessing
 import os
 import uuid
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Awaitable, Callable
 from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
@@ -398,6 +398,10 @@ class NewItem:
     direction: Direction
     kind: ItemKind
     child_id: uuid.UUID | None = None
+    # A returned item changed and sent again: the item it replaces, and the pictures kept
+    # from it (their sanitised copies, put through intake again like any upload).
+    replaces_item_id: uuid.UUID | None = None
+    kept_files: tuple[Upload, ...] = ()
 
 
 @dataclass(frozen=True)
@@ -521,6 +525,10 @@ async def submit(
     idempotency: Idempotency | None = None,
 ) -> dict[str, Any]:
     """Sanitise, scan and store a submission as a new item in review; return its summary."""
+    if new.kept_files:
+        submission = Submission(
+            submission.text, [*new.kept_files, *submission.files], submission.fields
+        )
     if not submission.text.strip() and not submission.files:
         raise Invalid("Please write something or attach a photo before sending.", field="text")
     limits = sanitiser_limits(app[SETTINGS])
@@ -580,6 +588,7 @@ async def _store(
         child_id=new.child_id,
         status=ItemStatus.SUBMITTED,
         submitted_at=now,
+        replaces_item_id=new.replaces_item_id,
     )
     session.add(item)
     await session.flush()
@@ -676,6 +685,7 @@ async def _store(
             "item_kind": new.kind.value,
             "child_id": new.child_id,
             "parts": record_parts,
+            **({"replaces_item_id": new.replaces_item_id} if new.replaces_item_id else {}),
         },
     )
     item.status = ItemStatus.IN_REVIEW
@@ -705,8 +715,10 @@ async def submit_from_request(
     actor: Actor,
     new: NewItem,
     submission_fields: frozenset[str] = frozenset(),
+    prepare: Callable[[Submission], Awaitable[NewItem]] | None = None,
 ) -> tuple[int, dict[str, Any]]:
-    """The upload handler's whole job: idempotency, streaming read, intake."""
+    """The upload handler's whole job: idempotency, streaming read, intake. ``prepare``
+    completes ``new`` from the form once it is read (a resent letter's kept pictures)."""
     limits = sanitiser_limits(request.app[SETTINGS])
     key = request.headers.get("Idempotency-Key")
     previous = await claim_idempotency_key(request, actor, key) if key is not None else None
@@ -721,6 +733,8 @@ async def submit_from_request(
             replay = replay_of(previous, submission.fingerprint())
             return replay.status, replay.body
         idempotency = Idempotency(key, submission.fingerprint()) if key is not None else None
+        if prepare is not None:
+            new = await prepare(submission)
         try:
             return 201, await submit(request.app, actor, new, submission, idempotency)
         except IntakeRefused as refused:
