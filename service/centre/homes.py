@@ -10,7 +10,7 @@ from sqlalchemy import func, select
 
 from service.calls import ParentCall, calls_for_parent
 from service.http.access import Actor
-from service.letterbox import ConversationEntry, Draft, conversation, load_draft
+from service.letterbox import ConversationEntry, Draft, family_conversation, load_draft
 from service.services import Services
 from storage.models import (
     AccountStatus,
@@ -251,7 +251,7 @@ async def parent_letterbox(services: Services, actor: Actor) -> Letterbox:
                 and Channel.LETTERS.value in channels
                 and Channel.PHOTOS.value in channels,
                 next_call=upcoming[0] if upcoming else None,
-                conversation=await conversation(services, actor, f.id),
+                conversation=await family_conversation(services, actor, f.id),
                 draft=await load_draft(services, actor, f.id),
             )
         )

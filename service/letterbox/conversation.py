@@ -123,7 +123,7 @@ def item_url(item_id: uuid.UUID) -> str:
     return f"/letterbox/items/{item_id}"
 
 
-async def conversation(
+async def family_conversation(
     services: Services, actor: Actor, family_id: uuid.UUID
 ) -> list[ConversationEntry]:
     """What the parent sent to this family and the children's delivered replies, newest
