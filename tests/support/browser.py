@@ -55,6 +55,9 @@ async def new_browser(
         headless=True,
         args=CHROMIUM_ARGS,
         viewport=viewport,  # type: ignore[arg-type]
+        # A phone is touched, not clicked: tests tap.
+        has_touch=phone,
+        is_mobile=phone,
         bypass_csp=True,
         locale="en-GB",
         timezone_id="UTC",
