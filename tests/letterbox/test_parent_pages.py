@@ -495,3 +495,62 @@ def _state(value: str) -> Any:
     from service.statuses import CallState
 
     return CallState(value)
+
+
+async def test_every_page_of_the_parents_journeys_is_reached_by_links_from_home(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    _, approved = await send_letter(client, world, "Hello Sam", [("cat.png", picture())])
+    await _decide(client, world, approved["item_id"], "approve")
+    _, returned = await send_letter(client, world, "See you soon")
+    await _decide(client, world, returned["item_id"], "return", message="Please change it.")
+    reply_id = await _reply(client, world, "Thank you")
+    now = datetime.now(UTC)
+    async with seeding_sessionmaker(world.app).begin() as session:
+        call = Call(
+            family_id=world.family_id,
+            child_id=world.child_id,
+            supervisor_id=world.staff.user_id,
+            scheduled_by=world.admin.user_id,
+            starts_at=now + timedelta(minutes=5),
+            ends_at=now + timedelta(minutes=35),
+        )
+        session.add(call)
+    await client.put(
+        f"/api/families/{world.family_id}/draft",
+        json={"text": "Half a letter"},
+        headers=world.parent.headers(),
+    )
+
+    seen: set[str] = set()
+    queue = ["/letterbox"]
+    while queue and len(seen) < 200:
+        path = queue.pop(0)
+        if path in seen:
+            continue
+        seen.add(path)
+        response = await client.get(path, headers=world.parent.headers(**HTML))
+        assert response.status == 200, (path, response.status)
+        if not response.content_type.startswith("text/html"):
+            continue
+        for href in re.findall(r'href="(/[^"#]*)"', await response.text()):
+            href = href.replace("&amp;", "&")
+            if not href.startswith("/static/") and href not in seen:
+                queue.append(href)
+
+    family, old = world.family_id, returned["item_id"]
+    wanted = {
+        "home": "/letterbox",
+        "write a letter": f"/families/{family}/letterbox",
+        "send photos": f"/families/{family}/letterbox?photos=1",
+        "a sent item and its history": f"/letterbox/items/{approved['item_id']}",
+        "a returned item": f"/letterbox/items/{old}",
+        "change and send again": f"/families/{family}/letterbox?replaces={old}",
+        "a reply": f"/letterbox/items/{reply_id}",
+        "my calls": "/calls",
+        "join a call": f"/calls/{call.id}/join",
+        "my account": "/account/password",
+    }
+    missing = {name: path for name, path in wanted.items() if path not in seen}
+    assert missing == {}
