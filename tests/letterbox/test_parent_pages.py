@@ -554,3 +554,64 @@ async def test_every_page_of_the_parents_journeys_is_reached_by_links_from_home(
     }
     missing = {name: path for name, path in wanted.items() if path not in seen}
     assert missing == {}
+
+
+async def test_the_parents_side_is_in_the_json_api_and_its_openapi_document(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    _, sent = await send_letter(client, world, "Hello Sam", [("cat.png", picture())])
+    await _decide(client, world, sent["item_id"], "approve")
+    reply_id = await _reply(client, world, "Thank you")
+    api = "/api/v1"
+    headers = world.parent.headers()
+
+    listed = await (
+        await client.get(f"{api}/families/{world.family_id}/conversation", headers=headers)
+    ).json()
+    assert [e["item_id"] for e in listed] == [reply_id, sent["item_id"]]
+    assert listed[0]["title"] == "Reply from Sam"
+    assert listed[1]["status"] == "approved" and listed[1]["status_text"] == "Approved"
+
+    history = await (
+        await client.get(f"{api}/items/{sent['item_id']}/history", headers=headers)
+    ).json()
+    assert history["text"] == "Hello Sam" and len(history["pictures"]) == 1
+    assert [s["status"] for s in history["history"]] == ["sent", "being_checked", "approved"]
+    reply = await (await client.get(f"{api}/replies/{reply_id}", headers=headers)).json()
+    assert reply["text"] == "Thank you" and reply["child_name"] == "Sam"
+
+    draft_url = f"{api}/families/{world.family_id}/draft"
+    assert (await client.get(draft_url, headers=headers)).status == 404
+    saved = await client.put(draft_url, json={"text": "Half a letter"}, headers=headers)
+    assert saved.status == 200 and (await saved.json())["text"] == "Half a letter"
+    limit = world.app[SETTINGS].intake.max_text_chars
+    too_long = await client.put(draft_url, json={"text": "y" * (limit + 1)}, headers=headers)
+    assert too_long.status == 413 and f"{limit:,}" in (await too_long.json())["message"]
+    assert (await (await client.get(draft_url, headers=headers)).json())["text"] == "Half a letter"
+    assert (await client.delete(draft_url, headers=headers)).status == 204
+
+    calls = await client.get(f"{api}/calls/mine", headers=headers)
+    assert calls.status == 200 and await calls.json() == []
+
+    # Staff do not read a parent's conversation; another family's parent gets "not found".
+    staff = await client.get(
+        f"{api}/families/{world.family_id}/conversation", headers=world.staff.headers()
+    )
+    assert staff.status == 403
+    other = await make_world(client, centre_id=world.centre_id)
+    foreign = await client.get(
+        f"{api}/items/{sent['item_id']}/history", headers=other.parent.headers()
+    )
+    assert foreign.status == 404
+
+    document = await (await client.get(f"{api}/openapi.json", headers=headers)).json()
+    for path in (
+        "/api/v1/families/{family_id}/conversation",
+        "/api/v1/items/{item_id}/history",
+        "/api/v1/replies/{item_id}",
+        "/api/v1/families/{family_id}/draft",
+        "/api/v1/calls/mine",
+        "/api/v1/centre/contact",
+    ):
+        assert path in document["paths"], path
