@@ -29,7 +29,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -40,6 +40,7 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 import jinja2
+from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
@@ -87,7 +88,30 @@ class CentreContact:
         return not (self.phone or self.email or self.hours)
 
 
-ContactSource = Callable[[], Awaitable[CentreContact | None]]
+ContactSource = Callable[[], CentreContact | None]
+
+
+class ContactBook:
+    """The centre's contact details, kept in memory for page and e-mail footers.
+
+    Footers never read the database themselves: an e-mail is often sent, and a page rendered,
+    while the caller still holds a session, and on SQLite a second transaction would wait for
+    the first one's write lock. The book is filled at start, refreshed after an admin saves new
+    details, and every minute on every node (``refresh_job``), so other nodes follow."""
+
+    def __init__(self) -> None:
+        self._contact: CentreContact | None = None
+
+    def current(self) -> CentreContact | None:
+        return self._contact
+
+    async def refresh(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._contact = await read_centre_contact(sessionmaker)
+
+
+# Declared beside its type (like service.services.SERVICES).
+CONTACT_BOOK = web.AppKey("contact_book", ContactBook)
+REFRESH_SECONDS = 60.0
 
 
 async def read_centre_contact(
@@ -258,7 +282,7 @@ class OutboxMailer:
     async def send(
         self, *, to: str, subject: str, template: str, context: dict[str, object]
     ) -> None:
-        contact = await self._contact() if self._contact is not None else None
+        contact = self._contact() if self._contact is not None else None
         message = self._renderer.message(
             to=to, subject=subject, template=template, context=context, contact=contact
         )
@@ -288,7 +312,7 @@ class SmtpMailer:
     async def send(
         self, *, to: str, subject: str, template: str, context: dict[str, object]
     ) -> None:
-        contact = await self._contact() if self._contact is not None else None
+        contact = self._contact() if self._contact is not None else None
         message = self._renderer.message(
             to=to, subject=subject, template=template, context=context, contact=contact
         )

@@ -7,10 +7,10 @@ from typing import Any
 from aiohttp import web
 
 from service.accounts.views import home_for
-from service.appkeys import ACTOR, SESSIONMAKER, SETTINGS
+from service.appkeys import ACTOR, SETTINGS
 from service.http.access import PUBLIC, Actor, add_route
 from service.http.csrf import csrf_token_for
-from service.notify import read_centre_contact
+from service.notify import CONTACT_BOOK
 from service.statuses import CALL_WORDS, PARENT_WORDS
 
 
@@ -26,10 +26,8 @@ async def base_context(request: web.Request) -> dict[str, Any]:
         "parent_words": PARENT_WORDS,
         "call_words": CALL_WORDS,
         # How to reach the centre: in every page's footer, and beside every "contact the
-        # centre". One small read per rendered page (JSON routes never render a template).
-        "contact": await read_centre_contact(
-            request.app[SESSIONMAKER], actor.centre_id if actor is not None else None
-        ),
+        # centre" (kept in memory: a page may be rendered while its handler holds a session).
+        "contact": book.current() if (book := request.app.get(CONTACT_BOOK)) else None,
     }
 
 

@@ -34,6 +34,7 @@ from service.http.access import (
     signed_in,
 )
 from service.letterbox import conversation, drafts
+from service.notify import CONTACT_BOOK
 from service.schema import parse, to_json
 from service.schema import text as text_limits
 from service.services import Services
@@ -255,7 +256,9 @@ async def _centre_contact(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
 
 
 async def _set_centre_contact(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
-    return await contact.set_centre_contact(s, a, b)
+    saved = await contact.set_centre_contact(s, a, b)
+    await r.app[CONTACT_BOOK].refresh(s.sessionmaker)
+    return saved
 
 
 F = "/families/{family_id}"

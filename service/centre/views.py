@@ -25,6 +25,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
+from service.notify import CONTACT_BOOK
 from service.schema import parse
 from service.services import Services
 from storage.models import Channel, ContactLevel, FamilyStatus, Role
@@ -100,6 +101,7 @@ async def save_centre(request: web.Request) -> web.StreamResponse:
         await contact.set_centre_contact(
             _services(request), current_actor(request), parse(contact.CentreContactInput, data)
         )
+        await request.app[CONTACT_BOOK].refresh(_services(request).sessionmaker)
     except Invalid as error:
         view = await contact.centre_contact(_services(request), current_actor(request))
         return render_invalid(

@@ -21,7 +21,7 @@ from playwright.async_api import Locator, Page, Playwright, expect
 from sqlalchemy import delete, select
 
 from service.appkeys import SESSIONMAKER
-from storage.models import Call, Item, User, WebSession
+from storage.models import Call, Centre, Item, User, WebSession
 from tests.support.browser import LiveApp, check_accessibility, new_browser, screenshot
 from tests.support.letterbox_world import STAFF_PASSWORD, World, make_world, picture
 from tests.support.seeding import seeding_sessionmaker
@@ -136,6 +136,10 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         assert user is not None
         # Addresses are kept as a person signs in with them: in lower case.
         user.email = email = user.email.lower()
+        centre = await session.get(Centre, world.centre_id)
+        assert centre is not None
+        centre.contact_phone, centre.contact_email = "0113 496 0000", "help@centre.example"
+        centre.opening_hours = "Monday to Friday, 9:00 to 17:00"
     context = await new_browser(playwright, tmp_path / "phone", phone=True)
     try:
         page = context.pages[0] if context.pages else await context.new_page()
@@ -158,6 +162,9 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await expect(first_row).to_contain_text("Letter you sent")
         await expect(first_row).to_contain_text("Being checked")
         await expect(first_row).to_contain_text("1 picture")
+        # 7. Help: the centre's phone number and e-mail are on the page.
+        await expect(page.get_by_role("contentinfo")).to_contain_text("0113 496 0000")
+        await expect(page.get_by_role("link", name="help@centre.example")).to_be_visible()
         await _visit(page, "parent-home")
 
         # 2. Follow it: approved behind the scenes; the item's page has its dated history.
