@@ -9,7 +9,8 @@ const text = document.getElementById("letter-text");
 const draftStatus = document.getElementById("draft-status");
 const reauth = document.getElementById("reauth");
 const SAVE_AFTER_MS = 1200;
-const WARN_BEFORE_MS = 2 * 60 * 1000;
+// Warn two minutes before the time-out (or half-way, for a very short one).
+const WARN_BEFORE_MS_MAX = 2 * 60 * 1000;
 
 let signedOut = false;
 let saveTimer = null;
@@ -85,6 +86,7 @@ async function saveDraft({ keepalive = false } = {}) {
 // --- the idle warning ---------------------------------------------------------------------
 
 const idleMs = Number(form.dataset.idleSeconds || 0) * 1000;
+const WARN_BEFORE_MS = Math.min(WARN_BEFORE_MS_MAX, idleMs / 2);
 const warning = document.getElementById("idle-warning");
 
 function hideWarning() {
