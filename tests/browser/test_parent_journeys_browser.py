@@ -143,7 +143,7 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         centre.opening_hours = "Monday to Friday, 9:00 to 17:00"
     # As when an admin saves them on the centre page (that journey is the admin's).
     await live.server.app[CONTACT_BOOK].refresh(live.server.app[SESSIONMAKER])
-    context = await new_browser(playwright, tmp_path / "phone", phone=True)
+    context = await new_browser(playwright, tmp_path / "phone", phone=True, media=True)
     try:
         page = context.pages[0] if context.pages else await context.new_page()
         # The one address typed: the sign-in page (the journeys start there or at an e-mail).
@@ -279,6 +279,39 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await expect(page.locator("#label-supervisor")).to_have_text("Supervisor")
         await expect(page.locator("#label-child")).to_have_text("Sam")
         await _visit(page, "parent-call-intro")
+        await page.get_by_role("button", name="Turn on my camera and microphone").tap()
+        await expect(page.get_by_role("heading", name="Waiting room")).to_be_visible()
+        mute = page.get_by_role("button", name="Mute")
+        await mute.tap()
+        await expect(page.get_by_role("button", name="Unmute")).to_have_attribute(
+            "aria-pressed", "true"
+        )
+        assert await page.evaluate(
+            "document.getElementById('video-self').srcObject.getAudioTracks()"
+            ".every(t => !t.enabled)"
+        )
+        await page.get_by_role("button", name="Camera off").tap()
+        await expect(page.get_by_role("button", name="Camera on")).to_be_visible()
+        assert await page.evaluate(
+            "document.getElementById('video-self').srcObject.getVideoTracks()"
+            ".every(t => !t.enabled)"
+        )
+        await _visit(page, "parent-call-waiting")
+        # "Sign out" asks first: saying no keeps the call.
+        asked: list[str] = []
+
+        async def answer(dialog: Any) -> None:
+            asked.append(dialog.message)
+            await (dialog.accept() if "Leave" in dialog.message else dialog.dismiss())
+
+        page.on("dialog", answer)
+        await page.get_by_role("button", name="Sign out").tap()
+        await expect(page.get_by_role("heading", name="Waiting room")).to_be_visible()
+        assert asked and "ends your call" in asked[0]
+        # "Leave" asks too; yes goes back to "My calls".
+        await _tap_to(page, page.get_by_role("link", name="Leave"))
+        await expect(page.get_by_role("heading", name="My calls")).to_be_visible()
+        assert "Leave the call?" in asked[-1]
     finally:
         await context.close()
 

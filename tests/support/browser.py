@@ -43,8 +43,12 @@ class LiveApp:
         return self.settings.public_url
 
 
+# A fake camera and microphone, allowed without asking: for call pages.
+FAKE_MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
 async def new_browser(
-    playwright: Playwright, user_data_dir: Path, *, phone: bool = False
+    playwright: Playwright, user_data_dir: Path, *, phone: bool = False, media: bool = False
 ) -> BrowserContext:
     """A fresh Chromium profile. ``bypass_csp`` only lets the test inject axe-core; the
     app's own pages never need it (the CSP forbids inline script)."""
@@ -53,7 +57,7 @@ async def new_browser(
         str(user_data_dir),
         executable_path=str(CHROMIUM),
         headless=True,
-        args=CHROMIUM_ARGS,
+        args=CHROMIUM_ARGS + (FAKE_MEDIA_ARGS if media else []),
         viewport=viewport,  # type: ignore[arg-type]
         # A phone is touched, not clicked: tests tap.
         has_touch=phone,
