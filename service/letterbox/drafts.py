@@ -25,6 +25,7 @@ from service.letterbox.parent import visible_item
 from service.letterbox.sanitise import IntakeRefused
 from service.localtime import local_time
 from service.services import Services
+from storage.keyring import FamilyShredded
 from storage.models import Family, FamilyStatus, ParentDraft
 
 DRAFT_PURPOSE = "parent-draft"
@@ -61,11 +62,15 @@ async def load(services: Services, actor: Actor, family_id: uuid.UUID) -> Draft 
         )
         if row is None:
             return None
-        text = (
-            await services.keyring.open_for_family(
-                session, family_id, row.text_sealed, DRAFT_PURPOSE
-            )
-        ).decode("utf-8")
+        try:
+            text = (
+                await services.keyring.open_for_family(
+                    session, family_id, row.text_sealed, DRAFT_PURPOSE
+                )
+            ).decode("utf-8")
+        except FamilyShredded:
+            # The family's content was erased: so were its drafts, as far as anyone can read.
+            return None
         family = await session.get(Family, family_id)
     why_not = _why_not(family)
     return Draft(

@@ -13,7 +13,7 @@ from typing import Any
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
-from service.appkeys import SESSIONMAKER, SETTINGS
+from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
 from service.http.sessions import token_hash
 from service.statuses import CALL_WORDS, PARENT_WORDS, ParentStatus
 from storage.models import (
@@ -615,3 +615,18 @@ async def test_the_parents_side_is_in_the_json_api_and_its_openapi_document(
         "/api/v1/centre/contact",
     ):
         assert path in document["paths"], path
+
+
+async def test_a_draft_of_a_crypto_shredded_family_is_gone_and_the_home_still_opens(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    url = f"/api/families/{world.family_id}/draft"
+    assert (
+        await client.put(url, json={"text": "Unsent"}, headers=world.parent.headers())
+    ).status == 200
+    async with seeding_sessionmaker(world.app).begin() as session:
+        await world.app[KEYRING].shred(session, world.family_id)
+    home = await _page(client, world, "/letterbox")
+    assert "Carry on writing it" not in home
+    assert (await (await client.get(url, headers=world.parent.headers())).json())["draft"] is None

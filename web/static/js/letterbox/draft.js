@@ -173,6 +173,8 @@ if (form && text && form.dataset.draft) {
     if (document.visibilityState === "hidden") saveDraft({ keepalive: true });
   });
   window.addEventListener("pagehide", () => saveDraft({ keepalive: true }));
+  // The signal came back: save what was typed while it was gone.
+  window.addEventListener("online", () => saveDraft());
   form.addEventListener("letterbox:signed-out", sessionEnded);
   document.getElementById("reauth-send").addEventListener("click", signInAndSend);
   document.getElementById("reauth-password").addEventListener("keydown", (event) => {
