@@ -34,6 +34,7 @@ class ParentCall:
     status_text: str
     joinable: bool
     """The "Join" button is live now."""
+    join_from: datetime
     join_from_text: str
     join_url: str
     upcoming: bool
@@ -61,6 +62,7 @@ def _parent_call(call: Call, child: str | None, now: datetime, services: Service
         status=state.value,
         status_text=statuses.CALL_WORDS[state],
         joinable=joinable,
+        join_from=call.starts_at - JOIN_EARLY,
         join_from_text=local_time(call.starts_at - JOIN_EARLY, zone, "%H:%M"),
         join_url=f"/calls/{call.id}/join",
         upcoming=open_status and not window_over,

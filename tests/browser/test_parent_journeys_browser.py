@@ -21,6 +21,7 @@ from playwright.async_api import Locator, Page, Playwright, expect
 from sqlalchemy import delete, select
 
 from service.appkeys import SESSIONMAKER
+from service.calls.registry import JOIN_EARLY
 from service.notify import CONTACT_BOOK
 from storage.models import Call, Centre, Item, User, WebSession
 from tests.support.browser import LiveApp, check_accessibility, new_browser, screenshot
@@ -256,8 +257,9 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await expect(page.locator(".sent-text")).to_have_text(LONG_LETTER + " Love, Dad")
         await _tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
 
-        # 5. A call: booked for ten minutes from now, so "Join" is live on the home page.
-        now = datetime.now(UTC)
+        # 5. A call: booked so that it can be joined a few seconds from now. The home page,
+        # already open, turns its "Join" button on at that moment.
+        now = datetime.now(UTC) + JOIN_EARLY - timedelta(minutes=10) + timedelta(seconds=6)
         async with seeding_sessionmaker(live.server.app).begin() as session:
             call = Call(
                 family_id=world.family_id,
@@ -269,6 +271,9 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
             )
             session.add(call)
         await page.reload()
+        await expect(page.get_by_text("The “Join” button appears here from")).to_be_visible()
+        await expect(page.get_by_role("link", name="Join the call")).to_be_visible()
+        await expect(page.get_by_text("The “Join” button appears here from")).to_be_hidden()
         await _tap_to(page, page.get_by_role("link", name="My calls").first)
         await expect(page.locator(".call-row").first).to_contain_text("You can join now")
         await _visit(page, "parent-my-calls")
