@@ -59,6 +59,9 @@ PARENT_WORDS: Final[dict[ParentStatus, Wording]] = {
     ),
 }
 
+# A delivered reply in the parent's conversation: theirs to read, not a state to follow.
+REPLY_WORDS: Final = Wording("New reply", "Your child wrote back. Tap to read it.", "ok")
+
 _FROM_ITEM: Final[dict[ItemStatus, ParentStatus]] = {
     ItemStatus.APPROVED: ParentStatus.APPROVED,
     ItemStatus.OPENED: ParentStatus.OPENED,

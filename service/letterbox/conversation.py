@@ -163,7 +163,8 @@ async def family_conversation(
         code = statuses.parent_status(item.status)
         if item.direction is Direction.TO_PARENT:
             # A reply the parent can read: its own state is the child's, not theirs to follow.
-            status_text, tone, code_text = "New reply", "ok", "reply"
+            status_text, tone = statuses.REPLY_WORDS.words, statuses.REPLY_WORDS.tone
+            code_text = "reply"
         else:
             status_text, tone, code_text = wording.words, wording.tone, code.value
             if code is statuses.ParentStatus.OPENED and item.opened_at is not None:
