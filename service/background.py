@@ -19,6 +19,7 @@ from datetime import timedelta
 from aiohttp import web
 
 from service.appkeys import SESSIONMAKER, SETTINGS, VAULT
+from service.notify import CONTACT_BOOK, REFRESH_SECONDS
 from storage.leases import JobLeases, lease_holder
 from storage.reconcile import reconcile
 
@@ -79,7 +80,13 @@ async def reconcile_job(app: web.Application) -> None:
     log.info("reconcile: %s", report.summary())
 
 
+async def contact_book_job(app: web.Application) -> None:
+    # Another node's admin may have changed the centre's contact details.
+    await app[CONTACT_BOOK].refresh(app[SESSIONMAKER])
+
+
 def setup(app: web.Application) -> None:
     app.cleanup_ctx.append(
         periodic("reconcile", lambda a: a[SETTINGS].reconcile_interval_seconds, reconcile_job)
     )
+    app.cleanup_ctx.append(periodic("contact-book", lambda a: REFRESH_SECONDS, contact_book_job))

@@ -32,7 +32,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.message import EmailMessage
@@ -43,11 +43,16 @@ from urllib.parse import urlsplit
 
 import aiosmtplib
 import jinja2
+from aiohttp import web
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Unavailable
 from service.ics import FILENAME, CalendarEvent, render
 from service.localtime import local_time
 from service.settings import Settings
+from service.statuses import PARENT_WORDS
+from storage.models import Centre
 
 log = logging.getLogger(__name__)
 
@@ -59,6 +64,73 @@ SMTP_TIMEOUT_SECONDS = 30
 # no fragment, nothing a caller could smuggle a name into beyond a token-like segment.
 _SAFE_PATH = re.compile(r"^/[A-Za-z0-9/_\-]*$")
 _ADDRESS = re.compile(r"^[^@\s<>\"',;]+@[^@\s<>\"',;]+\.[^@\s<>\"',;]+$")
+
+
+# The centre's own contact details, set by an admin: what a footer may show. Checked again
+# here (not only on the settings form) so a footer never carries more than a number, an
+# address and a short line of hours.
+_PHONE = re.compile(r"^[0-9+() \-]{5,40}$")
+_HOURS = re.compile(r"^[\w .,:;()&/+\-–]{1,200}$")
+
+
+@dataclass(frozen=True)
+class CentreContact:
+    phone: str | None
+    email: str | None
+    hours: str | None
+
+    @classmethod
+    def checked(cls, phone: str | None, email: str | None, hours: str | None) -> CentreContact:
+        return cls(
+            phone if phone and _PHONE.match(phone) else None,
+            email if email and _ADDRESS.match(email) and len(email) <= 320 else None,
+            hours if hours and _HOURS.match(hours) else None,
+        )
+
+    @property
+    def empty(self) -> bool:
+        return not (self.phone or self.email or self.hours)
+
+
+ContactSource = Callable[[], CentreContact | None]
+
+
+class ContactBook:
+    """The centre's contact details, kept in memory for page and e-mail footers.
+
+    Footers never read the database themselves: an e-mail is often sent, and a page rendered,
+    while the caller still holds a session, and on SQLite a second transaction would wait for
+    the first one's write lock. The book is filled at start, refreshed after an admin saves new
+    details, and every minute on every node (``refresh_job``), so other nodes follow."""
+
+    def __init__(self) -> None:
+        self._contact: CentreContact | None = None
+
+    def current(self) -> CentreContact | None:
+        return self._contact
+
+    async def refresh(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._contact = await read_centre_contact(sessionmaker)
+
+
+# Declared beside its type (like service.services.SERVICES).
+CONTACT_BOOK = web.AppKey("contact_book", ContactBook)
+REFRESH_SECONDS = 60.0
+
+
+async def read_centre_contact(
+    sessionmaker: async_sessionmaker[AsyncSession], centre_id: uuid.UUID | None = None
+) -> CentreContact | None:
+    """The centre's contact details (``centre_id``, else the deployment's first centre)."""
+    query = select(Centre.contact_phone, Centre.contact_email, Centre.opening_hours)
+    if centre_id is not None:
+        query = query.where(Centre.id == centre_id)
+    async with sessionmaker() as session:
+        row = (await session.execute(query.order_by(Centre.created_at).limit(1))).first()
+    if row is None:
+        return None
+    contact = CentreContact.checked(*row)
+    return None if contact.empty else contact
 
 
 class UnsafeEmail(ValueError):
@@ -213,9 +285,12 @@ class _Renderer:
         template: str,
         context: Mapping[str, object],
         calendar: CalendarEvent | None = None,
+        contact: CentreContact | None = None,
     ) -> EmailMessage:
         kind = _kind_for(template)
-        values = check_context(self.settings, kind, subject, context)
+        values: dict[str, object] = {**check_context(self.settings, kind, subject, context)}
+        values["contact"] = contact
+        values["status_words"] = {s.value: w.words for s, w in PARENT_WORDS.items()}
         ics = _calendar_file(self.settings, kind, calendar)
         body = self.env.get_template(f"email/{kind.name}.txt").render(values)
         smtp = self.settings.smtp
@@ -242,9 +317,10 @@ class _Renderer:
 class OutboxMailer:
     """The embedded default: each e-mail becomes one ``.eml`` file in the outbox folder."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, contact: ContactSource | None = None) -> None:
         self._renderer = _Renderer(settings)
         self.outbox = settings.outbox_dir
+        self._contact = contact
 
     async def send(
         self,
@@ -255,8 +331,14 @@ class OutboxMailer:
         context: dict[str, object],
         calendar: CalendarEvent | None = None,
     ) -> None:
+        contact = self._contact() if self._contact is not None else None
         message = self._renderer.message(
-            to=to, subject=subject, template=template, context=context, calendar=calendar
+            to=to,
+            subject=subject,
+            template=template,
+            context=context,
+            calendar=calendar,
+            contact=contact,
         )
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
@@ -274,11 +356,12 @@ def _write_file(path: Path, data: bytes) -> None:
 class SmtpMailer:
     """Hands each e-mail to the SMTP server named by ``LETTERBOX_SMTP_URL``."""
 
-    def __init__(self, settings: Settings) -> None:
+    def __init__(self, settings: Settings, contact: ContactSource | None = None) -> None:
         if settings.smtp is None:
             raise ValueError("SmtpMailer needs LETTERBOX_SMTP_URL")
         self._renderer = _Renderer(settings)
         self._smtp = settings.smtp
+        self._contact = contact
 
     async def send(
         self,
@@ -289,8 +372,14 @@ class SmtpMailer:
         context: dict[str, object],
         calendar: CalendarEvent | None = None,
     ) -> None:
+        contact = self._contact() if self._contact is not None else None
         message = self._renderer.message(
-            to=to, subject=subject, template=template, context=context, calendar=calendar
+            to=to,
+            subject=subject,
+            template=template,
+            context=context,
+            calendar=calendar,
+            contact=contact,
         )
         smtp = self._smtp
         try:
@@ -316,5 +405,8 @@ class SmtpMailer:
             ) from exc
 
 
-def mailer_for(settings: Settings) -> Mailer:
-    return SmtpMailer(settings) if settings.smtp is not None else OutboxMailer(settings)
+def mailer_for(settings: Settings, contact: ContactSource | None = None) -> Mailer:
+    """The configured mailer; ``contact`` gives the centre's details for every footer."""
+    if settings.smtp is not None:
+        return SmtpMailer(settings, contact)
+    return OutboxMailer(settings, contact)

@@ -10,15 +10,24 @@ from service.accounts.views import home_for
 from service.appkeys import ACTOR, SETTINGS
 from service.http.access import PUBLIC, Actor, add_route
 from service.http.csrf import csrf_token_for
+from service.notify import CONTACT_BOOK
+from service.statuses import CALL_WORDS, PARENT_WORDS
 
 
 async def base_context(request: web.Request) -> dict[str, Any]:
     settings = request.app[SETTINGS]
+    actor: Actor | None = request.get(ACTOR)
     return {
         "centre_name": settings.centre_name,
         "development": not settings.production,
-        "actor": request.get(ACTOR),
+        "actor": actor,
         "csrf_token": csrf_token_for(request),
+        # The one status vocabulary (service.statuses), for every page that names a state.
+        "parent_words": PARENT_WORDS,
+        "call_words": CALL_WORDS,
+        # How to reach the centre: in every page's footer, and beside every "contact the
+        # centre" (kept in memory: a page may be rendered while its handler holds a session).
+        "contact": book.current() if (book := request.app.get(CONTACT_BOOK)) else None,
     }
 
 

@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from service import appkeys
-from service.notify import mailer_for
+from service.notify import CONTACT_BOOK, ContactBook, mailer_for
 from service.services import SERVICES, Services
 from service.stores import open_object_store
 from storage import db
@@ -68,7 +68,11 @@ async def vault_ctx(app: web.Application) -> AsyncIterator[None]:
 
 
 async def mailer_ctx(app: web.Application) -> AsyncIterator[None]:
-    app[appkeys.MAILER] = mailer_for(app[appkeys.SETTINGS])
+    # The centre's contact details for every footer: read once here, with nothing else open.
+    book = ContactBook()
+    await book.refresh(app[appkeys.SESSIONMAKER])
+    app[CONTACT_BOOK] = book
+    app[appkeys.MAILER] = mailer_for(app[appkeys.SETTINGS], book.current)
     yield
 
 

@@ -224,6 +224,10 @@ class Centre(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     name: Mapped[str] = mapped_column(String(200))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # How a parent reaches the centre, set by an admin; shown on pages and in e-mail footers.
+    contact_phone: Mapped[str | None] = mapped_column(String(40))
+    contact_email: Mapped[str | None] = mapped_column(String(320))
+    opening_hours: Mapped[str | None] = mapped_column(String(200))
 
 
 class User(Base):
@@ -512,12 +516,29 @@ class Item(Base):
     return_message_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # A returned item changed and sent again: the new item names the one it replaces.
+    replaces_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id"), index=True)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
 
     parts: Mapped[list[ItemPart]] = relationship(
         back_populates="item", lazy="raise_on_sql", order_by="ItemPart.position"
     )
+
+
+class ParentDraft(Base):
+    """The letter a parent is writing, saved as they type: one per parent per family, its
+    words sealed with the family key like any content. Sending it deletes it."""
+
+    __tablename__ = "parent_drafts"
+    __table_args__ = (UniqueConstraint("family_id", "user_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    text_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    replaces_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id"))
+    updated_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 class ItemPart(Base):

@@ -10,16 +10,19 @@ changes something must carry ``X-CSRF-Token`` and come from the site's own origi
 
 from __future__ import annotations
 
+import uuid
 from collections.abc import Awaitable, Callable
-from dataclasses import dataclass
+from dataclasses import dataclass, field
+from datetime import datetime
 from typing import Any
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from service.api import calls
-from service.centre import families, homes, people, referrals
-from service.errors import Invalid
+from service.calls.mine import ParentCall, calls_for_parent
+from service.centre import contact, families, homes, people, referrals
+from service.errors import Invalid, NotFound
 from service.http.access import (
     Access,
     Actor,
@@ -27,10 +30,14 @@ from service.http.access import (
     current_actor,
     current_family,
     family_in_path,
+    family_of_item,
     path_uuid,
     signed_in,
 )
+from service.letterbox import conversation, drafts
+from service.notify import CONTACT_BOOK
 from service.schema import parse, to_json
+from service.schema import text as text_limits
 from service.services import Services
 from storage.models import Role
 
@@ -40,6 +47,30 @@ Call = Callable[[Services, Actor, web.Request, Any], Awaitable[Any]]
 
 ADMIN = signed_in({Role.ADMIN})
 ADMIN_FAMILY = signed_in({Role.ADMIN}, family=family_in_path("family_id"))
+PARENT = signed_in({Role.PARENT})
+PARENT_FAMILY = signed_in({Role.PARENT}, family=family_in_path("family_id"))
+PARENT_ITEM = signed_in({Role.PARENT}, family=family_of_item("item_id"))
+
+
+@dataclass(frozen=True)
+class DraftInput:
+    """The letter a parent is writing; the letter limit (LETTERBOX_MAX_TEXT_CHARS) is checked
+    and named when it is saved."""
+
+    text: str = field(metadata=text_limits(0, 1_000_000, "The letter's words so far"))
+    replaces_item_id: str | None = field(
+        default=None, metadata=text_limits(36, 36, "The returned item this letter replaces, if any")
+    )
+
+
+@dataclass(frozen=True)
+class DraftView:
+    family_id: uuid.UUID
+    text: str
+    replaces_item_id: uuid.UUID | None
+    saved_at: datetime
+    may_send: bool
+    why_not: str | None
 
 
 @dataclass(frozen=True)
@@ -176,6 +207,61 @@ async def _dashboard(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     return await homes.admin_dashboard(s, a)
 
 
+async def _conversation(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await conversation.family_conversation(s, a, current_family(r))
+
+
+async def _item_history(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await conversation.sent_item(s, a, current_family(r), path_uuid(r, "item_id"))
+
+
+async def _reply(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await conversation.reply(s, a, current_family(r), path_uuid(r, "item_id"))
+
+
+def _draft_view(draft: drafts.Draft | None) -> DraftView:
+    if draft is None:
+        raise NotFound("There is no letter being written for this family.")
+    return DraftView(
+        draft.family_id,
+        draft.text,
+        draft.replaces_item_id,
+        draft.saved_at,
+        draft.may_send,
+        draft.why_not,
+    )
+
+
+async def _get_draft(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return _draft_view(await drafts.load(s, a, current_family(r)))
+
+
+async def _save_draft(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    try:
+        replaces = uuid.UUID(b.replaces_item_id) if b.replaces_item_id else None
+    except ValueError:
+        raise Invalid("That is not an item id.", field="replaces_item_id") from None
+    return _draft_view(await drafts.save(s, a, current_family(r), b.text, replaces))
+
+
+async def _discard_draft(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    await drafts.discard(s, a, current_family(r))
+
+
+async def _my_calls(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await calls_for_parent(s, a)
+
+
+async def _centre_contact(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await contact.centre_contact(s, a)
+
+
+async def _set_centre_contact(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    saved = await contact.set_centre_contact(s, a, b)
+    await r.app[CONTACT_BOOK].refresh(s.sessionmaker)
+    return saved
+
+
 F = "/families/{family_id}"
 
 ROUTES: tuple[ApiRoute, ...] = (
@@ -201,6 +287,15 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("PUT", F + "/senders/{sender_id}/approval", "setSenderApproval", "Allow or stop a sender", "families", ADMIN_FAMILY, _sender_approval, body=families.SenderApprovalInput, response=families.SenderView),
     ApiRoute("POST", F + "/referrer-access", "grantReferrerAccess", "Give a referrer time-limited read-only access to the family", "families", ADMIN_FAMILY, _grant_referrer, body=families.ReferrerAccessInput, response=families.ReferrerAccessView, status=201),
     ApiRoute("DELETE", F + "/referrer-access/{access_id}", "revokeReferrerAccess", "End a referrer's access now", "families", ADMIN_FAMILY, _revoke_referrer),
+    ApiRoute("GET", "/centre/contact", "getCentreContact", "The centre's phone, e-mail and opening hours shown to parents", "centre", ADMIN, _centre_contact, response=contact.CentreContactView),
+    ApiRoute("PUT", "/centre/contact", "setCentreContact", "Set the centre's phone, e-mail and opening hours shown to parents", "centre", ADMIN, _set_centre_contact, body=contact.CentreContactInput, response=contact.CentreContactView),
+    ApiRoute("GET", F + "/conversation", "getConversation", "What the parent sent to this family and the children's delivered replies, newest first", "parent", PARENT_FAMILY, _conversation, response=conversation.ConversationEntry, many=True),
+    ApiRoute("GET", "/items/{item_id}/history", "getSentItem", "An item the parent sent: their words, pictures, status and its history with dates", "parent", PARENT_ITEM, _item_history, response=conversation.SentItem),
+    ApiRoute("GET", "/replies/{item_id}", "getReply", "A delivered reply: its text and pictures", "parent", PARENT_ITEM, _reply, response=conversation.Reply),
+    ApiRoute("GET", F + "/draft", "getDraft", "The letter the parent is writing to this family", "parent", PARENT_FAMILY, _get_draft, response=DraftView),
+    ApiRoute("PUT", F + "/draft", "saveDraft", "Save the letter being written (sealed with the family key; not activity for the idle time-out when sent with Letterbox-Background: 1)", "parent", PARENT_FAMILY, _save_draft, body=DraftInput, response=DraftView),
+    ApiRoute("DELETE", F + "/draft", "discardDraft", "Throw away the letter being written", "parent", PARENT_FAMILY, _discard_draft),
+    ApiRoute("GET", "/calls/mine", "listMyCalls", "The parent's upcoming and past calls, in plain words, and whether Join is live", "parent", PARENT, _my_calls, response=ParentCall, many=True),
     ApiRoute("GET", "/calls", "listCalls", "List the centre's calls that are not over yet, soonest first", "calls", calls.READ_ALL, calls.list_calls, response=calls.CallView, many=True),
     ApiRoute("POST", F + "/calls", "scheduleCall", "Book a video call and e-mail the family's parents", "calls", calls.BOOK, calls.schedule_call, body=calls.CallInput, response=calls.CallView, status=201),
     ApiRoute("GET", "/calls/{call_id}", "getCall", "Read one call, whatever its state", "calls", calls.READ_ONE, calls.get_call, response=calls.CallView),

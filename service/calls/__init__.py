@@ -1,7 +1,10 @@
 """Supervised video calls: scheduling, the per-node registry of live calls, signalling, pages.
 
 The media relay itself is ``media.py`` (on top of ``passthrough.py``, the only module that
-touches aiortc internals)."""
+touches aiortc internals).
+
+Other capabilities use calls only through these names: ``calls_for_parent`` and
+``ParentCall`` (a parent's upcoming and past calls, and when "Join" goes live)."""
 
 from __future__ import annotations
 
@@ -9,7 +12,10 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from service.calls.mine import ParentCall, calls_for_parent
 from service.typedefs import CleanupContext
+
+__all__ = ["ParentCall", "calls_for_parent", "cleanup_contexts", "setup"]
 
 
 def setup(app: web.Application) -> None:

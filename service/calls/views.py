@@ -16,6 +16,7 @@ from aiohttp import web
 
 from service.appkeys import LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
 from service.calls import device, interpreters, scheduling, signalling
+from service.calls.mine import calls_for_parent
 from service.calls.registry import END_REASONS, CallRole, turn_label
 from service.calls.scheduling import CallPlan
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
@@ -63,8 +64,23 @@ def _version(form: Any) -> int | None:
     return int(text) if text and text.isdigit() else None
 
 
-@aiohttp_jinja2.template("calls/list.html")
-async def calls_page(request: web.Request) -> dict[str, Any]:
+async def calls_page(request: web.Request) -> web.StreamResponse:
+    actor = current_actor(request)
+    if actor.role is Role.PARENT:
+        # "My calls": upcoming and past, each in plain words, "Join" live when it can be.
+        calls = await calls_for_parent(Services.of(request.app), actor)
+        return aiohttp_jinja2.render_template(
+            "calls/mine.html",
+            request,
+            {
+                "upcoming": [c for c in calls if c.upcoming],
+                "past": [c for c in calls if not c.upcoming],
+            },
+        )
+    return aiohttp_jinja2.render_template("calls/list.html", request, await _staff_calls(request))
+
+
+async def _staff_calls(request: web.Request) -> dict[str, Any]:
     actor = current_actor(request)
     async with request.app[SESSIONMAKER]() as session:
         calls = await scheduling.upcoming_calls(session, actor)
@@ -267,6 +283,7 @@ async def _render_join(
     call = await _load_call(request)
     async with request.app[SESSIONMAKER]() as session:
         family = await session.get(Family, call.family_id)
+        child = await session.get(Child, call.child_id) if call.child_id else None
     supervised = family is not None and family.contact_level is ContactLevel.SUPERVISED
     context: dict[str, Any] = {
         "call": call,
@@ -280,6 +297,7 @@ async def _render_join(
         "max_warning_chars": signalling.MAX_WARNING_CHARS,
         "device_locked": locked is not None,
         "errors": errors or {},
+        "child_name": child.name if child is not None else "",
     }
     return aiohttp_jinja2.render_template(f"calls/{role}.html", request, context, status=status)
 

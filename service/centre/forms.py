@@ -21,6 +21,7 @@ SKIP = frozenset({"csrf_token"})
 # Fixed messages shown after a successful post-redirect-get; the query names one, so no
 # text from the request is ever reflected into the page.
 NOTICES = {
+    "centre-saved": "The centre's contact details were saved. Parents see them from now on.",
     "person-created": "The account was created and an invite e-mail was sent.",
     "person-disabled": "The account was disabled and signed out everywhere.",
     "referral-recorded": "The referral was recorded.",

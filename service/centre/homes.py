@@ -6,14 +6,17 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import func, select
 
+from service.calls import ParentCall, calls_for_parent
 from service.http.access import Actor
+from service.letterbox import ConversationEntry, Draft, family_conversation, load_draft
 from service.services import Services
 from storage.models import (
     AccountStatus,
     Call,
     CallStatus,
+    Channel,
     Child,
     ContactLevel,
     Direction,
@@ -40,8 +43,6 @@ HOME_PATHS = {
 }
 
 IN_REVIEW = (ItemStatus.SUBMITTED, ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVAL)
-# What a parent may see of items sent to them: only what a moderator approved.
-DELIVERED_TO_PARENT = (ItemStatus.APPROVED, ItemStatus.OPENED)
 
 
 def home_path(role: Role) -> str:
@@ -192,27 +193,30 @@ class LetterboxFamily:
     children: list[str]
     status: FamilyStatus
     channels: list[str]
+    may_write: bool
+    may_send_photos: bool
+    next_call: ParentCall | None
+    conversation: list[ConversationEntry]
+    draft: Draft | None
 
-
-@dataclass(frozen=True)
-class LetterboxItem:
-    id: uuid.UUID
-    family_id: uuid.UUID
-    kind: ItemKind
-    direction: Direction
-    status: ItemStatus
-    submitted_at: datetime
-    opened_at: datetime | None
+    @property
+    def children_text(self) -> str:
+        if not self.children:
+            return "your family"
+        if len(self.children) == 1:
+            return self.children[0]
+        return ", ".join(self.children[:-1]) + " and " + self.children[-1]
 
 
 @dataclass(frozen=True)
 class Letterbox:
     families: list[LetterboxFamily]
-    sent: list[LetterboxItem]
-    received: list[LetterboxItem]
+    calls: list[ParentCall]
 
 
 async def parent_letterbox(services: Services, actor: Actor) -> Letterbox:
+    """The parent's home: per family, what they may send, the next call and one
+    conversation (what they sent and the children's delivered replies, newest first)."""
     async with services.sessionmaker() as session:
         families = (
             await session.scalars(
@@ -231,32 +235,28 @@ async def parent_letterbox(services: Services, actor: Actor) -> Letterbox:
         names: dict[uuid.UUID, list[str]] = {}
         for family_id, name in children:
             names.setdefault(family_id, []).append(name)
-        items = await session.scalars(
-            select(Item)
-            .where(
-                Item.family_id.in_(ids),
-                or_(
-                    Item.sender_id == actor.user_id,
-                    (Item.direction == Direction.TO_PARENT) & Item.status.in_(DELIVERED_TO_PARENT),
-                ),
+    calls = await calls_for_parent(services, actor)
+    views = []
+    for f in families:
+        channels = list(f.channels or [])
+        active = f.status is FamilyStatus.ACTIVE
+        upcoming = [c for c in calls if c.family_id == f.id and c.upcoming]
+        views.append(
+            LetterboxFamily(
+                id=f.id,
+                children=names.get(f.id, []),
+                status=f.status,
+                channels=channels,
+                may_write=active and Channel.LETTERS.value in channels,
+                may_send_photos=active
+                and Channel.LETTERS.value in channels
+                and Channel.PHOTOS.value in channels,
+                next_call=upcoming[0] if upcoming else None,
+                conversation=await family_conversation(services, actor, f.id),
+                draft=await load_draft(services, actor, f.id),
             )
-            .order_by(Item.submitted_at.desc())
-            .limit(100)
         )
-        views = [
-            LetterboxItem(
-                i.id, i.family_id, i.kind, i.direction, i.status, i.submitted_at, i.opened_at
-            )
-            for i in items
-        ]
-        return Letterbox(
-            families=[
-                LetterboxFamily(f.id, names.get(f.id, []), f.status, list(f.channels))
-                for f in families
-            ],
-            sent=[v for v in views if v.direction is Direction.TO_CHILD],
-            received=[v for v in views if v.direction is Direction.TO_PARENT],
-        )
+    return Letterbox(families=views, calls=calls)
 
 
 @dataclass(frozen=True)

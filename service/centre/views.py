@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.centre import families, homes, people, referrals
+from service.centre import contact, families, homes, people, referrals
 from service.centre.forms import form_data, notice, render_invalid
 from service.errors import Invalid
 from service.http.access import (
@@ -25,6 +25,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
+from service.notify import CONTACT_BOOK
 from service.schema import parse
 from service.security_log import Kind as SecurityKind
 from service.security_log import recent_events as recent_security_events
@@ -73,12 +74,42 @@ async def supervisor_home(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("home/letterbox.html")
 async def parent_home(request: web.Request) -> dict[str, Any]:
-    return {"letterbox": await homes.parent_letterbox(_services(request), current_actor(request))}
+    return {
+        "letterbox": await homes.parent_letterbox(_services(request), current_actor(request)),
+        "sent_notice": request.query.get("sent") == "1",
+    }
 
 
 @aiohttp_jinja2.template("home/referrer.html")
 async def referrer_home(request: web.Request) -> dict[str, Any]:
     return {"families": await homes.referrer_families(_services(request), current_actor(request))}
+
+
+# --- the centre's contact details --------------------------------------------------------
+
+
+async def centre_page(request: web.Request) -> web.StreamResponse:
+    view = await contact.centre_contact(_services(request), current_actor(request))
+    return aiohttp_jinja2.render_template(
+        "admin/centre.html",
+        request,
+        {"contact": view, "notice": notice(request), "errors": {}, "values": {}},
+    )
+
+
+async def save_centre(request: web.Request) -> web.StreamResponse:
+    data = form_data(await request.post())
+    try:
+        await contact.set_centre_contact(
+            _services(request), current_actor(request), parse(contact.CentreContactInput, data)
+        )
+        await request.app[CONTACT_BOOK].refresh(_services(request).sessionmaker)
+    except Invalid as error:
+        view = await contact.centre_contact(_services(request), current_actor(request))
+        return render_invalid(
+            request, "admin/centre.html", {"contact": view}, error, form="centre", values=data
+        )
+    raise _done("/admin/centre", "centre-saved")
 
 
 # --- people -----------------------------------------------------------------------------
@@ -325,6 +356,8 @@ def setup(app: web.Application) -> None:
     add_route(app, "GET", "/letterbox", parent_home, signed_in({Role.PARENT}))
     add_route(app, "GET", "/referrer", referrer_home, signed_in({Role.REFERRER}))
 
+    add_route(app, "GET", "/admin/centre", centre_page, ADMIN)
+    add_route(app, "POST", "/admin/centre", save_centre, ADMIN)
     add_route(app, "GET", "/admin/people", people_page, ADMIN)
     add_route(app, "POST", "/admin/people", create_person, ADMIN)
     add_route(app, "POST", "/admin/people/{user_id}/disable", disable_person, ADMIN)

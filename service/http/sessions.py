@@ -30,6 +30,10 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 SECOND_FACTOR_WINDOW = timedelta(minutes=10)
 
 
+# Sent by a page's own background requests (draft saves): they do not count as activity.
+BACKGROUND_HEADER = "Letterbox-Background"
+
+
 def token_hash(token: str) -> str:
     return hashlib.sha256(token.encode()).hexdigest()
 
@@ -146,7 +150,10 @@ async def load_actor(request: web.Request, connection: Queryable) -> Actor | Non
         await end_session(connection, hashed)
         await connection.commit()
         return None
-    if now - row.last_seen_at > TOUCH_INTERVAL:
+    # A page saving a draft in the background is not the person at the keyboard: it must not
+    # keep a phone left signed in from timing out.
+    background = request.headers.get(BACKGROUND_HEADER) == "1"
+    if now - row.last_seen_at > TOUCH_INTERVAL and not background:
         await connection.execute(
             update(WebSession).where(WebSession.token_hash == hashed).values(last_seen_at=now)
         )

@@ -1,5 +1,9 @@
 """The letterbox: intake (sanitiser, scanner, clamd), moderation, opening sessions, replies,
-physical gifts and the parent's view."""
+physical gifts and the parent's view.
+
+Other capabilities use the letterbox only through these names: ``family_conversation`` and
+``ConversationEntry`` (a parent's sent items and delivered replies for one family, newest
+first); ``load_draft`` and ``Draft`` (the letter a parent is writing to a family)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,19 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from service.letterbox.conversation import ConversationEntry, family_conversation
+from service.letterbox.drafts import Draft
+from service.letterbox.drafts import load as load_draft
 from service.typedefs import CleanupContext
+
+__all__ = [
+    "ConversationEntry",
+    "Draft",
+    "cleanup_contexts",
+    "family_conversation",
+    "load_draft",
+    "setup",
+]
 
 
 def setup(app: web.Application) -> None:

@@ -1017,7 +1017,8 @@ async def _notify(app: web.Application, result: dict[str, Any]) -> None:
     status = result["status"]
     family_id = uuid.UUID(result["family_id"])
     settings = app[SETTINGS]
-    link = f"{settings.public_url}/families/{family_id}/letterbox"
+    # The item's own page: its status history, the centre's message, or the reply itself.
+    link = f"{settings.public_url}/letterbox/items/{result['item_id']}"
     if result["direction"] == Direction.TO_CHILD.value:
         kind = {"approved": "item_approved", "returned": "item_returned"}.get(status)
         recipients_query = select(User.email).where(User.id == uuid.UUID(result["sender_id"]))

@@ -16,6 +16,7 @@ from aiohttp import web
 from sqlalchemy import bindparam, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service import statuses
 from service.appkeys import KEYRING, SETTINGS
 from service.errors import NotFound
 from service.http.access import Actor
@@ -51,17 +52,12 @@ class ItemFacts(Protocol):
 
 
 def parent_status(item: ItemFacts, zone: tzinfo) -> tuple[str, str]:
-    """(code, words) a parent sees. Rejection reasons stay with the centre."""
-    status = item.status
-    if status in (ItemStatus.SUBMITTED, ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVAL):
-        return "in_review", "In review"
-    if status is ItemStatus.APPROVED:
-        return "approved", "Approved"
-    if status is ItemStatus.RETURNED:
-        return "returned", "Returned to you with a message"
-    if status is ItemStatus.REJECTED:
-        return "not_delivered", "Not delivered"
-    return "opened", f"Opened on {day_in_words(item.opened_at, zone)}"
+    """(code, words) a parent sees, from the one vocabulary (service.statuses)."""
+    code = statuses.parent_status(item.status)
+    words = statuses.PARENT_WORDS[code].words
+    if code is statuses.ParentStatus.OPENED and item.opened_at is not None:
+        words = f"{words} on {day_in_words(item.opened_at, zone)}"
+    return code.value, words
 
 
 def _visible(actor: Actor) -> Any:

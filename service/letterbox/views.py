@@ -7,6 +7,7 @@ JSON routes live under ``/api/``; the browser pages post forms or upload with XH
 
 from __future__ import annotations
 
+import dataclasses
 import uuid
 from collections.abc import AsyncGenerator
 from typing import Any
@@ -27,9 +28,19 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
-from service.letterbox import gifts, intake, moderation, opening, parent, staff_views
+from service.letterbox import (
+    conversation,
+    drafts,
+    gifts,
+    intake,
+    moderation,
+    opening,
+    parent,
+    staff_views,
+)
 from service.letterbox.intake import NewItem, sanitiser_limits
 from service.letterbox.moderation import DecisionRequest
+from service.services import Services
 from storage.models import (
     Child,
     Decision,
@@ -113,13 +124,49 @@ def _extension(media_type: str) -> str:
 # --- parent -----------------------------------------------------------------------------------
 
 
+def _query_uuid(request: web.Request, name: str) -> uuid.UUID | None:
+    raw = request.query.get(name)
+    if not raw:
+        return None
+    try:
+        return uuid.UUID(raw)
+    except ValueError:
+        raise NotFound() from None
+
+
+# The "keep this picture" boxes of a changed-and-sent-again letter: one field each.
+KEEP_FIELDS = frozenset(f"keep_{n}" for n in range(32))
+
+
 async def submit_item(request: web.Request) -> web.StreamResponse:
     actor = current_actor(request)
+    family_id = current_family(request)
     kind_text = request.query.get("kind", ItemKind.LETTER.value)
     if kind_text not in (ItemKind.LETTER.value, ItemKind.DIGITAL_GIFT.value):
         raise Invalid("Send a letter or a digital gift.", field="kind")
-    new = NewItem(current_family(request), Direction.TO_CHILD, ItemKind(kind_text))
-    status, body = await intake.submit_from_request(request, actor, new)
+    replaces = _query_uuid(request, "replaces")
+    new = NewItem(family_id, Direction.TO_CHILD, ItemKind(kind_text), replaces_item_id=replaces)
+    services = Services.of(request.app)
+    if replaces is not None:
+        # The returned letter is checked (theirs, returned, not sent again) before the upload
+        # is read; the pictures they kept are read once the form says which.
+        async with services.sessionmaker() as session:
+            await conversation.returned_item(session, actor, family_id, replaces)
+
+        async def with_kept(submission: intake.Submission) -> NewItem:
+            keep = [v for k, v in submission.fields.items() if k in KEEP_FIELDS]
+            kept = await conversation.kept_pictures(services, actor, family_id, replaces, keep)
+            return dataclasses.replace(
+                new, kept_files=tuple(intake.Upload(name, data) for name, data in kept)
+            )
+
+        status, body = await intake.submit_from_request(
+            request, actor, new, KEEP_FIELDS, prepare=with_kept
+        )
+    else:
+        status, body = await intake.submit_from_request(request, actor, new)
+    if status == 201:
+        await drafts.discard(services, actor, family_id)
     return web.json_response(body, status=status)
 
 
@@ -131,13 +178,105 @@ async def parent_overview_json(request: web.Request) -> web.StreamResponse:
 
 
 async def parent_page(request: web.Request) -> web.StreamResponse:
+    """The writing page: a new letter, or a returned one to change and send again."""
     actor = current_actor(request)
     family_id = current_family(request)
+    services = Services.of(request.app)
+    page = await conversation.write_page(
+        services, actor, family_id, _query_uuid(request, "replaces")
+    )
+    draft = await drafts.load(services, actor, family_id)
+    # A draft belongs to the letter it was written for: a new letter's draft is not the
+    # returned letter's words, nor the other way round.
+    draft_text = draft.text if draft and draft.replaces_item_id == page_replaces(page) else None
     async with request.app[READ_SESSIONS]() as session:
-        body = await parent.overview(request.app, session, actor, family_id)
-    limits = sanitiser_limits(request.app[SETTINGS])
+        gifts_sent = await gifts.gifts_for_parent(request.app, session, family_id, actor.user_id)
     return aiohttp_jinja2.render_template(
-        "letterbox/parent.html", request, {**body, "limits": limits}
+        "letterbox/parent.html",
+        request,
+        {
+            "family_id": family_id,
+            "page": page,
+            "draft_text": draft_text,
+            "photos_first": request.query.get("photos") == "1",
+            "idle_seconds": request.app[SETTINGS].parent_idle_minutes * 60,
+            "gifts": gifts_sent,
+            "limits": sanitiser_limits(request.app[SETTINGS]),
+        },
+    )
+
+
+def page_replaces(page: conversation.WritePage) -> uuid.UUID | None:
+    return page.replaces.item_id if page.replaces else None
+
+
+async def parent_item_page(request: web.Request) -> web.StreamResponse:
+    """A sent item's page (their words, pictures, history) or a delivered reply's."""
+    actor = current_actor(request)
+    family_id = current_family(request)
+    item_id = path_uuid(request, "item_id")
+    services = Services.of(request.app)
+    try:
+        sent = await conversation.sent_item(services, actor, family_id, item_id)
+    except NotFound:
+        reply = await conversation.reply(services, actor, family_id, item_id)
+        return aiohttp_jinja2.render_template("letterbox/reply.html", request, {"reply": reply})
+    return aiohttp_jinja2.render_template("letterbox/item.html", request, {"item": sent})
+
+
+def _draft_json(draft: drafts.Draft | None) -> dict[str, Any]:
+    if draft is None:
+        return {"draft": None}
+    return {
+        "draft": {
+            "family_id": str(draft.family_id),
+            "text": draft.text,
+            "replaces_item_id": str(draft.replaces_item_id) if draft.replaces_item_id else None,
+            "saved_at": draft.saved_at.isoformat(),
+            "may_send": draft.may_send,
+            "why_not": draft.why_not,
+        }
+    }
+
+
+async def draft_json(request: web.Request) -> web.StreamResponse:
+    draft = await drafts.load(
+        Services.of(request.app), current_actor(request), current_family(request)
+    )
+    return web.json_response(_draft_json(draft))
+
+
+async def save_draft_json(request: web.Request) -> web.StreamResponse:
+    body = await _json_body(request)
+    text = body.get("text")
+    if not isinstance(text, str):
+        raise Invalid("Send the letter's words as text.", field="text")
+    replaces = body.get("replaces_item_id")
+    try:
+        replaces_id = uuid.UUID(str(replaces)) if replaces else None
+    except ValueError:
+        raise Invalid("That is not an item id.", field="replaces_item_id") from None
+    draft = await drafts.save(
+        Services.of(request.app), current_actor(request), current_family(request), text, replaces_id
+    )
+    return web.json_response(_draft_json(draft))
+
+
+async def discard_draft_json(request: web.Request) -> web.StreamResponse:
+    await drafts.discard(Services.of(request.app), current_actor(request), current_family(request))
+    return web.Response(status=204)
+
+
+async def parent_own_picture(request: web.Request) -> web.StreamResponse:
+    stored = await conversation.own_picture(
+        Services.of(request.app),
+        current_actor(request),
+        current_family(request),
+        path_uuid(request, "item_id"),
+        path_uuid(request, "part_id"),
+    )
+    return await stream_object(
+        request, stored, attachment=False, filename=f"picture.{_extension(stored.media_type)}"
     )
 
 
@@ -722,7 +861,18 @@ def setup(app: web.Application) -> None:
         app, "GET", "/api/families/{family_id}/letterbox", parent_overview_json, parent_family
     )
     add_route(app, "POST", "/api/families/{family_id}/items", submit_item, parent_family)
+    add_route(app, "GET", "/api/families/{family_id}/draft", draft_json, parent_family)
+    add_route(app, "PUT", "/api/families/{family_id}/draft", save_draft_json, parent_family)
+    add_route(app, "DELETE", "/api/families/{family_id}/draft", discard_draft_json, parent_family)
     add_route(app, "GET", "/api/items/{item_id}", parent_item_json, parent_item)
+    add_route(app, "GET", "/letterbox/items/{item_id}", parent_item_page, parent_item)
+    add_route(
+        app,
+        "GET",
+        "/letterbox/items/{item_id}/pictures/{part_id}",
+        parent_own_picture,
+        parent_item,
+    )
     add_route(
         app, "GET", "/api/items/{item_id}/parts/{part_id}/download", parent_download, parent_item
     )

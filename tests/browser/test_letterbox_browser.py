@@ -1,5 +1,5 @@
-"""A parent sends a photo carrying GPS from a real browser: the progress bar reaches 100%, the
-letter shows "In review", and the stored copy has no GPS."""
+"""A parent sends a photo carrying GPS from a real browser: the page goes home once sent, the
+letter shows "Being checked", and the stored copy has no GPS."""
 
 from __future__ import annotations
 
@@ -21,7 +21,7 @@ from tests.support.letterbox_world import make_world, read_stored
 pytestmark = pytest.mark.browser
 
 
-async def test_parent_uploads_gps_photo_and_sees_it_in_review(
+async def test_parent_uploads_gps_photo_and_sees_it_being_checked(
     live_app: LiveApp, playwright: Playwright, tmp_path: Path
 ) -> None:
     app = live_app.server.app
@@ -49,14 +49,12 @@ async def test_parent_uploads_gps_photo_and_sees_it_in_review(
         )
         await page.get_by_role("button", name="Send letter").click()
 
-        progress = page.locator("#upload-progress")
-        await expect(progress).to_be_visible()
-        await expect(progress).to_have_js_property("value", 100)
-        await expect(page.get_by_role("status")).to_have_text("Sent. It is now in review.")
-        await expect(page.locator("#sent-items li").first).to_contain_text("In review")
+        # Sent: the parent's home lists it as being checked.
+        await expect(page.get_by_role("heading", name="My letterbox")).to_be_visible()
+        await expect(page.locator(".conversation li").first).to_contain_text("Being checked")
 
         await page.reload()
-        await expect(page.locator("#sent-items li").first).to_contain_text("In review")
+        await expect(page.locator(".conversation li").first).to_contain_text("Being checked")
     finally:
         await context.close()
 

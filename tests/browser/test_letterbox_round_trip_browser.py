@@ -107,9 +107,9 @@ async def test_letter_round_trip_through_the_browser(
             ]
         )
         await parent.get_by_role("button", name="Send letter").click()
-        await expect(parent.locator("#letter-form [role=status]")).to_have_text(
-            "Sent. It is now in review."
-        )
+        # Sent: the parent is back on their home, where the letter is being checked.
+        await expect(parent.get_by_role("heading", name="My letterbox")).to_be_visible()
+        await expect(parent.locator(".conversation li").first).to_contain_text("Being checked")
         [letter_id] = await _item_ids(live, Direction.TO_CHILD)
 
         # 2. The first moderator finds it in the queue and opens it.
@@ -222,7 +222,7 @@ async def test_letter_round_trip_through_the_browser(
         await device.get_by_label("What would you like to say?").fill(REPLY)
         await device.locator("#reply-form").get_by_role("button", name="Send").click()
         await expect(device.locator("#reply-form [role=status]")).to_have_text(
-            "Sent. It is now in review."
+            "Sent. It is now being checked."
         )
         [reply_id] = await _item_ids(live, Direction.TO_PARENT)
 
@@ -258,9 +258,17 @@ async def test_letter_round_trip_through_the_browser(
 
         # 8. The parent reads the reply, and sees the letter was opened.
         await parent.reload()
-        await expect(parent.locator(".reply .letter-text")).to_have_text(REPLY)
-        await expect(parent.locator("#sent-items li").first).to_contain_text("Opened on ")
+        await expect(
+            parent.locator(".conversation li", has_text="Letter you sent")
+        ).to_contain_text("Opened on ")
         await _visit(parent, "letterbox-parent-view")
+        await (
+            parent.locator(".conversation li", has_text="Reply from Sam")
+            .get_by_role("link")
+            .click()
+        )
+        await expect(parent.locator(".reply-text")).to_have_text(REPLY)
+        await _visit(parent)
     finally:
         for context in contexts:
             await context.close()

@@ -113,7 +113,7 @@ async def test_rejected_letter_tells_the_parent_only_not_delivered(client: TestC
     response = await client.get(f"/api/items/{sent['item_id']}", headers=world.parent.headers())
     text = await response.text()
     mine = await response.json()
-    assert mine["status"] == "not_delivered" and mine["status_text"] == "Not delivered"
+    assert mine["status"] == "not_passed_on" and mine["status_text"] == "Not passed on"
     assert "Threatening" not in text
     async with world.app[SESSIONMAKER]() as session:
         kinds = (

@@ -54,6 +54,10 @@ class LiveApp:
         return self.settings.public_url
 
 
+# A fake camera and microphone, allowed without asking: for call pages.
+FAKE_MEDIA_ARGS = ["--use-fake-device-for-media-stream", "--use-fake-ui-for-media-stream"]
+
+
 @asynccontextmanager
 async def live_call_app(database_url: str, data_dir: Path, inbox: Inbox) -> AsyncIterator[LiveApp]:
     """The app on a free loopback port for call pages: the relay offers loopback candidates,
@@ -80,6 +84,7 @@ async def new_browser(
     *,
     phone: bool = False,
     extra_args: Sequence[str] = (),
+    media: bool = False,
 ) -> BrowserContext:
     """A fresh Chromium profile. ``bypass_csp`` only lets the test inject axe-core; the
     app's own pages never need it (the CSP forbids inline script)."""
@@ -88,8 +93,11 @@ async def new_browser(
         str(user_data_dir),
         executable_path=str(CHROMIUM),
         headless=True,
-        args=[*CHROMIUM_ARGS, *extra_args],
+        args=[*CHROMIUM_ARGS, *extra_args, *(FAKE_MEDIA_ARGS if media else [])],
         viewport=viewport,  # type: ignore[arg-type]
+        # A phone is touched, not clicked: tests tap.
+        has_touch=phone,
+        is_mobile=phone,
         bypass_csp=True,
         locale="en-GB",
         timezone_id="UTC",

@@ -27,6 +27,10 @@ async def submit(
     idempotency: Idempotency | None = None,
 ) -> dict[str, Any]:
     """Sanitise, scan and store a submission as a new item in review; return its summary."""
+    if new.kept_files:
+        submission = Submission(
+            submission.text, [*new.kept_files, *submission.files], submission.fields
+        )
     check_contents(app, submission)
     await check_family_takes(app, new, submission)
     letter = await screen(app, actor, new.family_id, submission.text, submission.files)

@@ -19,7 +19,7 @@ from service.appkeys import KEYRING, SETTINGS, VAULT
 from service.errors import Invalid
 from service.letterbox import filetypes
 from service.letterbox.intake.screening import Screened
-from service.letterbox.intake.upload import sanitiser_limits
+from service.letterbox.intake.upload import Upload, sanitiser_limits
 from storage.models import Direction, Item, ItemKind, ItemPart, ItemStatus, ObjectRole, PartKind
 from storage.record import RecordedWork
 
@@ -34,6 +34,10 @@ class NewItem:
     direction: Direction
     kind: ItemKind
     child_id: uuid.UUID | None = None
+    # A returned item changed and sent again: the item it replaces, and the pictures kept
+    # from it (their sanitised copies, put through intake again like any upload).
+    replaces_item_id: uuid.UUID | None = None
+    kept_files: tuple[Upload, ...] = ()
 
 
 async def store(
@@ -54,6 +58,7 @@ async def store(
         child_id=new.child_id,
         status=ItemStatus.SUBMITTED,
         submitted_at=now,
+        replaces_item_id=new.replaces_item_id,
     )
     session.add(item)
     await session.flush()
@@ -149,6 +154,7 @@ async def store(
             "item_kind": new.kind.value,
             "child_id": new.child_id,
             "parts": record_parts,
+            **({"replaces_item_id": new.replaces_item_id} if new.replaces_item_id else {}),
         },
     )
     item.status = ItemStatus.IN_REVIEW

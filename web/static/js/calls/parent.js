@@ -57,7 +57,7 @@ async function start() {
     if (m.type === "state") {
       admitted = m.admitted; paused = m.paused; refresh();
       // An interpreter's picture shows only while one is in the call.
-      document.getElementById("video-interpreter").hidden = !m.participants.includes("interpreter");
+      document.getElementById("interpreter-figure").hidden = !m.participants.includes("interpreter");
     }
     else if (m.type === "waiting") { admitted = false; refresh(); }
     else if (m.type === "paused") {

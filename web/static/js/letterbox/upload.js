@@ -2,7 +2,7 @@
 // progress bar. The CSRF token travels in the X-CSRF-Token header: the server does not read
 // multipart bodies for it.
 
-const STATUS_TEXT = { in_review: "In review" };
+// The words for a state come from the page (service/statuses.py renders them), never from here.
 
 function show(element, text) {
   element.textContent = text;
@@ -19,7 +19,7 @@ function addSentItem(list, body) {
   label.textContent = body.kind === "reply" ? "Reply sent just now" : "Sent just now";
   const status = document.createElement("span");
   status.className = `status status-${body.status}`;
-  status.textContent = STATUS_TEXT[body.status] || body.status;
+  status.textContent = list.dataset.statusText || body.status;
   row.append(label, " ", status);
   list.prepend(row);
 }
@@ -53,6 +53,10 @@ function checkBeforeSending(form, files) {
     }
   }
   return "";
+}
+
+function signedOut(code, body) {
+  return code === 401 || (code === 403 && /csrf|origin/.test(body.error || ""));
 }
 
 function upload(form) {
@@ -99,10 +103,14 @@ function upload(form) {
         window.location.assign(form.dataset.done);
         return;
       }
-      show(status, "Sent. It is now in review.");
+      show(status, form.dataset.sentText || "Sent.");
       form.reset();
       const list = document.getElementById(form.dataset.list || "sent-items");
       if (list) addSentItem(list, body);
+    } else if (signedOut(request.status, body) && form.dataset.draft) {
+      // The session ended: the words stay, the page asks for the password (draft.js).
+      show(status, "");
+      form.dispatchEvent(new CustomEvent("letterbox:signed-out"));
     } else {
       show(status, "");
       show(error, body.message || "Something went wrong. Please try again.");
