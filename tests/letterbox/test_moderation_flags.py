@@ -133,7 +133,7 @@ async def test_approving_past_an_unresolved_phone_number_is_refused_and_nothing_
     assert status == 422 and body["error"] == "unresolved_flags", body
     await _nothing_delivered(world, item_id)
     mine = await (await client.get(f"/api/items/{item_id}", headers=world.parent.headers())).json()
-    assert mine["status"] == "in_review"
+    assert mine["status"] == "being_checked"
     queue = await (await client.get("/api/moderation/queue", headers=world.staff.headers())).json()
     assert item_id in [entry["item_id"] for entry in queue["items"]]
 
