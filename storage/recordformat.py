@@ -52,6 +52,8 @@ __all__ = [
     "parse_canonical",
     "parse_signed_note",
     "parse_time",
+    "sign_detached",
+    "verify_detached",
     "verify_signed_note",
 ]
 
@@ -581,3 +583,54 @@ def fold_chain(start: bytes, body_hashes: Iterable[bytes]) -> bytes:
     for body_hash in body_hashes:
         head = chain_hash(head, body_hash)
     return head
+
+
+# --- detached signatures (bundle manifests, centre checkpoints) ----------------------
+
+_MAX_SIGNATURE_BYTES: Final = 1024
+
+
+def sign_detached(
+    context: bytes, data: bytes, key_name: str, private_key: Ed25519PrivateKey
+) -> str:
+    """A signature line ``— name base64(key id || sig)`` over ``context || data``.
+
+    ``context`` names what is signed (e.g. ``b"letterbox-bundle-manifest/v1\\n"``), so a
+    signature made for one kind of statement can never be presented as another.
+    """
+    if not _KEY_NAME_RE.fullmatch(key_name):
+        raise RecordFormatError("key name must be 1-64 letters, digits, . _ -")
+    public = private_key.public_key().public_bytes_raw()
+    signature = private_key.sign(context + data)
+    blob = base64.b64encode(note_key_hash(key_name, public) + signature).decode("ascii")
+    return f"{_EM_DASH} {key_name} {blob}\n"
+
+
+def verify_detached(
+    context: bytes, data: bytes, signature_text: str | bytes, public_key: bytes
+) -> None:
+    """Raise `RecordFormatError` unless ``signature_text`` is a valid signature by the key."""
+    if isinstance(signature_text, bytes):
+        if len(signature_text) > _MAX_SIGNATURE_BYTES:
+            raise RecordFormatError("signature is too long")
+        try:
+            signature_text = signature_text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RecordFormatError("signature is not UTF-8 text") from None
+    if len(public_key) != 32:
+        raise RecordFormatError("an Ed25519 public key is 32 bytes")
+    parts = signature_text.rstrip("\n").split(" ")
+    if len(parts) != 3 or parts[0] != _EM_DASH or not _KEY_NAME_RE.fullmatch(parts[1]):
+        raise RecordFormatError("signature line is malformed")
+    try:
+        blob = base64.b64decode(parts[2], validate=True)
+    except (binascii.Error, ValueError):
+        raise RecordFormatError("signature is not base64") from None
+    if len(blob) != 4 + 64:
+        raise RecordFormatError("signature has the wrong length")
+    if blob[:4] != note_key_hash(parts[1], public_key):
+        raise RecordFormatError("not signed by this key")
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(blob[4:], context + data)
+    except InvalidSignature:
+        raise RecordFormatError("signature is not valid") from None

@@ -523,7 +523,7 @@ async def make_export(
     )
     pdf = await asyncio.to_thread(render_court_pdf, document, font_dir=font_dir)
     pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-    bundle = await asyncio.to_thread(build_bundle, material, pdf_sha256)
+    bundle = await asyncio.to_thread(build_bundle, material, pdf_sha256, signer.private_key)
     bundle_sha256 = hashlib.sha256(bundle).hexdigest()
 
     log = RecordLog(sealer=KeyRingPayloadSealer(keyring))

@@ -42,13 +42,16 @@ __all__ = [
     "verify_bundle",
 ]
 
-BUNDLE_FORMAT: Final = "letterbox-bundle/v1"
+BUNDLE_FORMAT: Final = "letterbox-bundle/v2"
 EVENTS: Final = "events.jsonl"
 PROOF: Final = "proof.json"
 CHECKPOINT: Final = "checkpoint.txt"
 PUBLIC_KEY: Final = "public_key.pem"
 PDF_SHA256: Final = "pdf.sha256"
 README: Final = "README.txt"
+MANIFEST: Final = "manifest.json"
+MANIFEST_SIG: Final = "manifest.sig"
+MANIFEST_CONTEXT: Final = b"letterbox-bundle-manifest/v1\n"
 
 # Generous for a family's record (10,000 events are ~4 MB), small enough that a hostile bundle
 # cannot exhaust memory: every member is read with a hard cap, whatever its header claims.
@@ -62,8 +65,10 @@ LIMITS: Final = {
     PUBLIC_KEY: 4096,
     PDF_SHA256: 1024,
     README: 64 * 1024,
+    MANIFEST: 4096,
+    MANIFEST_SIG: 1024,
 }
-REQUIRED: Final = (EVENTS, PROOF, CHECKPOINT, PUBLIC_KEY, PDF_SHA256)
+REQUIRED: Final = (EVENTS, PROOF, CHECKPOINT, PUBLIC_KEY, PDF_SHA256, MANIFEST, MANIFEST_SIG)
 MAX_EVENTS: Final = 1_000_000
 EXIT_VALID: Final = 0
 EXIT_INVALID: Final = 1
@@ -85,6 +90,8 @@ class BundleParts:
     public_key_pem: bytes
     pdf_sha256: bytes
     readme: bytes
+    manifest: bytes
+    manifest_sig: bytes
 
 
 @dataclass
@@ -203,6 +210,8 @@ def read_bundle(data: bytes) -> BundleParts:
         public_key_pem=members[PUBLIC_KEY],
         pdf_sha256=members[PDF_SHA256],
         readme=members.get(README, b""),
+        manifest=members[MANIFEST],
+        manifest_sig=members[MANIFEST_SIG],
     )
 
 
@@ -286,6 +295,43 @@ _PROOF_KEYS: Final = frozenset(
         "following",
     }
 )
+
+
+_MANIFEST_KEYS: Final = frozenset(
+    {
+        "format",
+        "family_id",
+        "case_reference",
+        "from",
+        "until",
+        "events",
+        "first_position",
+        "last_position",
+        "checkpoint_size",
+        "record_digest",
+        "pdf_sha256",
+        "key_fingerprint",
+    }
+)
+
+
+def _check_manifest(parts: BundleParts, trusted: bytes, actual: dict[str, Any]) -> None:
+    """The signed manifest must be by the trusted key and agree with the contents, field by field.
+
+    ``actual`` holds what the verifier computed from the other members."""
+    try:
+        rf.verify_detached(MANIFEST_CONTEXT, parts.manifest, parts.manifest_sig, trusted)
+    except rf.RecordFormatError as exc:
+        raise BundleInvalid(f"the signed manifest does not verify: {exc}") from None
+    manifest = _json(parts.manifest, "manifest.json")
+    if not isinstance(manifest, dict) or set(manifest) != _MANIFEST_KEYS:
+        raise BundleInvalid("manifest.json does not have the expected fields")
+    for name in sorted(_MANIFEST_KEYS):
+        if manifest[name] != actual[name] or type(manifest[name]) is not type(actual[name]):
+            raise BundleInvalid(
+                f"the signed manifest's {name} does not match the bundle's contents: "
+                "the bundle was altered after it was signed"
+            )
 
 
 # --- verifying -----------------------------------------------------------------------
@@ -443,6 +489,25 @@ def verify_bundle(
             )
 
     pdf_hash = _pdf_hash(parts.pdf_sha256)
+    digest = record_digest(parts.events_jsonl, parts.proof_json, parts.checkpoint_txt)
+    _check_manifest(
+        parts,
+        trusted,
+        {
+            "format": BUNDLE_FORMAT,
+            "family_id": family_id,
+            "case_reference": checkpoint.case_reference,
+            "from": from_text,
+            "until": until_text,
+            "events": len(events),
+            "first_position": first_position,
+            "last_position": first_position + len(events) - 1,
+            "checkpoint_size": checkpoint.size,
+            "record_digest": digest,
+            "pdf_sha256": pdf_hash,
+            "key_fingerprint": rf.key_fingerprint(trusted),
+        },
+    )
     if pdf is not None and hashlib.sha256(pdf).hexdigest() != pdf_hash:
         raise BundleInvalid("the PDF is not the one this bundle was made with")
 
@@ -460,7 +525,7 @@ def verify_bundle(
         key_source=source,
         pdf_sha256=pdf_hash,
         pdf_checked=pdf is not None,
-        digest=record_digest(parts.events_jsonl, parts.proof_json, parts.checkpoint_txt),
+        digest=digest,
         previous_size=previous_size,
         notes=notes,
     )
