@@ -134,7 +134,7 @@ class _CourtPDF(FPDF):
         else:
             self.body_font, self.mono_font = "helvetica", "courier"
         self.set_margins(18, 20, 18)
-        self.set_auto_page_break(True, margin=22)
+        self.set_auto_page_break(True, margin=26)
         self.set_title(f"Family contact record, case {doc.case_reference}")
         self.set_author(doc.centre_name)
         self.set_creator("Letterbox")
@@ -178,7 +178,7 @@ class _CourtPDF(FPDF):
 
     def footer(self) -> None:
         self._font = ("", "", 0.0)
-        self.set_y(-17)
+        self.set_y(-21)
         self.set_draw_color(180, 180, 180)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
         self.ln(1.2)
@@ -187,6 +187,10 @@ class _CourtPDF(FPDF):
         self.cell(25, 4, self.t("Bundle hash:"), new_x=XPos.RIGHT, new_y=YPos.TOP)
         self.font(7, mono=True)
         self.cell(0, 4, self.doc.record_digest, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.font(7)
+        self.cell(25, 4, self.t("Centre key:"), new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self.font(7, mono=True)
+        self.cell(0, 4, self.doc.key_fingerprint, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.font(8)
         self.cell(
             0,
@@ -404,7 +408,11 @@ class _CourtPDF(FPDF):
         )
         self.ln(1.5)
         self.paragraph(
-            "Get the fingerprint from the centre itself, not from this document. The verifier "
+            "Compare the centre key fingerprint printed here with one you obtained "
+            "independently: from the centre itself (by letter or telephone, or its page "
+            "/.well-known/letterbox-record-key) or from the court's earlier records. Never "
+            "trust the fingerprint printed in this same document on its own: anyone who could "
+            "forge this PDF could print their own. The verifier "
             "says VALID only if no event was changed, removed, added or reordered, and prints "
             "the bundle hash. The bundle hash printed at the foot of every page is the record "
             'digest: SHA-256 of the line "letterbox-record-digest/v1" followed by the '

@@ -4,11 +4,14 @@ Depends only on the standard library, ``cryptography`` and ``storage/recordforma
 two files can be published on their own. It needs no database and no network::
 
     python -m service.record.verifier BUNDLE.zip --fingerprint FP [--pdf record.pdf]
+        [--since EARLIER.zip]
 
 It checks that every event in the bundle is intact and in order, belongs to one family, lies in
 the stated period, and that the events before and after the period, given as hashes, link the
 period to a checkpoint signed by the centre's key: no event of the family in the period can have
-been left out, altered, reordered or added. Exit status 0 means valid; anything else does not.
+been left out, altered, reordered or added. Exit status 0 means valid; 3 means everything held
+against the key inside the bundle but no key was pinned (not verified); anything else means not
+valid.
 """
 
 from __future__ import annotations
@@ -73,6 +76,10 @@ MAX_EVENTS: Final = 1_000_000
 EXIT_VALID: Final = 0
 EXIT_INVALID: Final = 1
 EXIT_USAGE: Final = 2
+# Everything checked out against the key inside the bundle, but nobody said whose key that is:
+# the bundle may have been re-signed by anyone, so this is never "valid".
+EXIT_NOT_PINNED: Final = 3
+NOT_PINNED: Final = "NOT VERIFIED: the centre's key was not pinned"
 
 
 class BundleInvalid(Exception):
@@ -114,6 +121,11 @@ class Verdict:
     digest: str
     previous_size: int | None = None
     notes: list[str] = field(default_factory=list)
+    pinned: bool = True
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_VALID if self.pinned else EXIT_NOT_PINNED
 
     def lines(self) -> list[str]:
         span = (
@@ -121,8 +133,14 @@ class Verdict:
             if self.events
             else "no events in this period"
         )
+        first = (
+            "VALID: the bundle is complete and unaltered."
+            if self.pinned
+            else f"{NOT_PINNED} (give --key or --fingerprint). Checked only against the key "
+            "inside the bundle, which anyone could have put there:"
+        )
         out = [
-            "VALID: the bundle is complete and unaltered.",
+            first,
             f"  Case reference:   {self.case_reference} (family {self.family_id})",
             f"  Period:           from {self.period_from} up to (not including) {self.period_until}",
             f"  Events in period: {self.events} ({span} of {self.checkpoint_size})",
@@ -363,11 +381,11 @@ def verify_bundle(
             )
         trusted, source = included, "matches the fingerprint you supplied"
     else:
-        trusted, source = included, "taken from the bundle itself"
+        trusted, source = included, "taken from the bundle itself, NOT pinned"
         notes.append(
             "no --key or --fingerprint given: the signature was checked against the key inside "
-            "the bundle, which proves nothing about who made it. Compare the fingerprint above "
-            "with the one the centre publishes."
+            "the bundle, which proves nothing about who made it. Get the centre's fingerprint "
+            "from the centre or the court's earlier records and run again with --fingerprint."
         )
 
     try:
@@ -528,6 +546,7 @@ def verify_bundle(
         digest=digest,
         previous_size=previous_size,
         notes=notes,
+        pinned=public_key is not None or fingerprint is not None,
     )
 
 
@@ -566,7 +585,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     trust.add_argument("--fingerprint", metavar="FP", help="the centre's key fingerprint (hex)")
     parser.add_argument("--pdf", metavar="FILE", help="the court PDF, to check it belongs")
     parser.add_argument(
-        "--previous", metavar="CHECKPOINT", help="checkpoint.txt of an earlier export"
+        "--since",
+        "--previous",
+        dest="since",
+        metavar="EARLIER",
+        help="an earlier bundle (.zip) or its checkpoint.txt: prove this record extends it",
     )
 
 
@@ -587,7 +610,7 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
         data = _read_file(args.bundle, "bundle", MAX_BUNDLE_BYTES)
         key = None if args.key is None else parse_public_key(_read_file(args.key, "key file", 4096))
         pdf = None if args.pdf is None else _read_file(args.pdf, "PDF", 2 * 1024**3)
-        previous = None if args.previous is None else _read_file(args.previous, "checkpoint", 4096)
+        previous = None if args.since is None else _earlier_checkpoint(args.since, key, args)
         verdict = verify_bundle(
             data,
             public_key=key,
@@ -600,7 +623,22 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
         return EXIT_INVALID
     for line in verdict.lines():
         print(line, file=out)
-    return EXIT_VALID
+    return verdict.exit_code
+
+
+def _earlier_checkpoint(path: str, key: bytes | None, args: argparse.Namespace) -> bytes:
+    """The signed checkpoint of an earlier export: its bundle is verified in full first (same
+    key), so ``--since OLD.zip`` proves the new record extends exactly what the court holds."""
+    data = _read_file(path, "earlier bundle or checkpoint", MAX_BUNDLE_BYTES)
+    if not data.startswith(b"PK"):
+        if len(data) > 4096:
+            raise BundleInvalid(f"the earlier checkpoint {path} is too large")
+        return data
+    try:
+        verify_bundle(data, public_key=key, fingerprint=args.fingerprint)
+    except BundleInvalid as exc:
+        raise BundleInvalid(f"the earlier bundle {path} is not valid itself: {exc}") from None
+    return read_bundle(data).checkpoint_txt
 
 
 def main(argv: Sequence[str] | None = None) -> int:

@@ -15,10 +15,12 @@ from typing import Any, Final
 
 import aiohttp_jinja2
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.appkeys import KEYRING, SESSIONMAKER, VAULT
 from service.errors import Invalid, NotFound
 from service.http.access import (
+    PUBLIC,
     Actor,
     add_route,
     current_actor,
@@ -27,7 +29,9 @@ from service.http.access import (
     signed_in,
 )
 from service.record import export, timeline
+from service.record.bundle import public_key_pem
 from storage import record
+from storage import recordformat as rf
 from storage.models import Role
 
 __all__ = ["setup"]
@@ -87,7 +91,9 @@ async def _exports_context(request: web.Request) -> dict[str, Any]:
     async with request.app[SESSIONMAKER]() as session:
         family, centre_name = await timeline.family_summary(session, family_id)
         exports = await export.list_exports(session, family_id)
+        fingerprint = await _fingerprint(session, request)
     return {
+        "key_fingerprint": fingerprint,
         "family": family,
         "centre_name_of_family": centre_name,
         "exports": exports,
@@ -129,6 +135,35 @@ async def make_export(request: web.Request) -> web.StreamResponse:
     raise web.HTTPSeeOther(f"/admin/families/{family_id}/exports?done=export-made")
 
 
+# --- the centre's record key, published ------------------------------------------------------
+
+
+async def _fingerprint(session: AsyncSession, request: web.Request) -> str | None:
+    try:
+        # Opened with the key ring: a public key swapped in the database does not open.
+        return rf.key_fingerprint(await record.load_public_key(session, request.app[KEYRING]))
+    except record.SigningKeyError:
+        return None
+
+
+async def record_key(request: web.Request) -> web.StreamResponse:
+    """The centre's record-signing key, for courts and referrers to pin (public, no data)."""
+    async with request.app[SESSIONMAKER]() as session:
+        try:
+            public_key = await record.load_public_key(session, request.app[KEYRING])
+        except record.SigningKeyError:
+            # Fail closed: never publish a key the master key does not authenticate.
+            return web.Response(status=503, text="The centre's record key is not available.\n")
+    pem = public_key_pem(public_key).decode("ascii")
+    text = (
+        "Letterbox centre record-signing key (Ed25519)\n"
+        f"fingerprint (SHA-256): {rf.key_fingerprint(public_key)}\n"
+        "Check bundles with: letterbox verify BUNDLE.zip --fingerprint FINGERPRINT\n\n"
+        f"{pem}"
+    )
+    return web.Response(text=text, content_type="text/plain")
+
+
 # --- exports: referrers ----------------------------------------------------------------------
 
 
@@ -168,6 +203,7 @@ async def download(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     family = "/{family_id}"
     one = "/{export_seq:[0-9]{1,18}}/{file:pdf|bundle}"
+    add_route(app, "GET", "/.well-known/letterbox-record-key", record_key, PUBLIC)
     add_route(app, "GET", f"/staff/families{family}/timeline", timeline_page, TIMELINE_ACCESS)
     add_route(app, "GET", f"/admin/families{family}/exports", admin_exports_page, ADMIN_FAMILY)
     add_route(app, "POST", f"/admin/families{family}/exports", make_export, ADMIN_FAMILY)

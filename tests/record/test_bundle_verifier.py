@@ -153,7 +153,9 @@ def test_genuine_bundle_is_valid_against_the_centre_fingerprint() -> None:
 
 def test_without_key_or_fingerprint_the_verdict_says_the_key_was_not_checked() -> None:
     verdict = verify(bundle(), public_key=None)
-    assert verdict.key_source == "taken from the bundle itself"
+    assert verdict.key_source == "taken from the bundle itself, NOT pinned"
+    assert not verdict.pinned and verdict.exit_code == v.EXIT_NOT_PINNED
+    assert verdict.lines()[0].startswith("NOT VERIFIED: the centre's key was not pinned")
     assert any("proves nothing about who made it" in note for note in verdict.notes)
 
 
@@ -531,3 +533,87 @@ def test_letterbox_verify_command_needs_no_database(tmp_path: Path) -> None:
     bad = run(str(path), "--fingerprint", rf.key_fingerprint(CENTRE_PUBLIC), "--pdf", "record.pdf")
     assert bad.returncode == 1
     assert bad.stdout.startswith("NOT VALID: the PDF")
+
+
+# --- pinning the centre's key, and proving the record extends an earlier export -------------
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_bundle_re_signed_with_another_key_is_not_verified_without_a_pinned_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    impostor = Ed25519PrivateKey.generate()
+    forged = _write(tmp_path, "forged.zip", bundle(material(key=impostor), impostor))
+    code = v.main([forged])
+    out = capsys.readouterr().out
+    assert code == v.EXIT_NOT_PINNED
+    assert code not in (v.EXIT_VALID, v.EXIT_INVALID, v.EXIT_USAGE)
+    assert out.startswith("NOT VERIFIED: the centre's key was not pinned")
+    assert "VALID: the bundle" not in out
+    # It still says what it checked, with the key it used.
+    assert rf.key_fingerprint(impostor.public_key().public_bytes_raw()) in out
+    # The same bundle with the centre's fingerprint pinned is refused outright.
+    pinned = v.main([forged, "--fingerprint", rf.key_fingerprint(CENTRE_PUBLIC)])
+    assert pinned == v.EXIT_INVALID
+    assert capsys.readouterr().out.startswith("NOT VALID:")
+
+
+def test_genuine_bundle_with_a_pinned_fingerprint_exits_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "bundle.zip", bundle())
+    assert v.main([path, "--fingerprint", rf.key_fingerprint(CENTRE_PUBLIC)]) == v.EXIT_VALID
+    assert capsys.readouterr().out.startswith("VALID")
+
+
+def test_since_an_earlier_bundle_proves_the_record_extends_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    earlier = _write(tmp_path, "old.zip", bundle(material(EVENTS[:12], days=(2, 6))))
+    newer = _write(tmp_path, "new.zip", bundle())
+    fingerprint = rf.key_fingerprint(CENTRE_PUBLIC)
+    assert v.main([newer, "--fingerprint", fingerprint, "--since", earlier]) == v.EXIT_VALID
+    assert "its 12 events are the start of this record, unchanged" in capsys.readouterr().out
+
+
+def test_since_an_earlier_bundle_detects_a_rewrite_made_with_the_centres_own_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The court holds an export of the first 12 events. The centre then rewrites event 3
+    # (re-chaining everything after it) and signs the new chain with its real key: the new
+    # bundle verifies on its own, but not as an extension of what the court holds.
+    earlier = _write(tmp_path, "old.zip", bundle(material(EVENTS[:12], days=(2, 6))))
+    rewritten = chain(FAMILY, 30, kinds=lambda n: "call_left" if n == 3 else "call_joined")
+    newer = _write(tmp_path, "new.zip", bundle(material(rewritten)))
+    fingerprint = rf.key_fingerprint(CENTRE_PUBLIC)
+    assert v.main([newer, "--fingerprint", fingerprint]) == v.EXIT_VALID
+    capsys.readouterr()
+    code = v.main([newer, "--fingerprint", fingerprint, "--since", earlier])
+    assert code == v.EXIT_INVALID
+    assert "not consistent with the earlier export" in capsys.readouterr().out
+
+
+def test_since_an_altered_earlier_bundle_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = with_member(
+        bundle(material(EVENTS[:12], days=(2, 6))), v.EVENTS, edit_lines(lambda ls: ls[:-1])
+    )
+    earlier = _write(tmp_path, "old.zip", old)
+    newer = _write(tmp_path, "new.zip", bundle())
+    code = v.main(
+        [
+            newer,
+            "--key",
+            _write(tmp_path, "k.pem", public_key_pem(CENTRE_PUBLIC)),
+            "--since",
+            earlier,
+        ]
+    )
+    assert code == v.EXIT_INVALID
+    assert "earlier bundle" in capsys.readouterr().out

@@ -73,7 +73,7 @@ def document(*, blocks: int = 60, supervised: bool = True, text: str = "") -> Co
 
 
 @pytest.mark.parametrize("fonts", ["dejavu", "core"])
-def test_pdf_pages_are_numbered_carry_the_bundle_hash_and_are_not_blank(
+def test_pdf_pages_are_numbered_carry_the_bundle_hash_and_key_fingerprint_and_are_not_blank(
     fonts: str, tmp_path: Path
 ) -> None:
     if fonts == "dejavu":
@@ -88,6 +88,7 @@ def test_pdf_pages_are_numbered_carry_the_bundle_hash_and_are_not_blank(
     for number, text in enumerate(pages, 1):
         assert f"Page {number} of {count}" in text
         assert DIGEST in text
+        assert "ef" * 32 in text, f"page {number} lacks the centre key fingerprint"
     assert "Bundle hash (record" in pages[0] and "RCC-2025/0042" in pages[0]
     assert "Nothing of this kind happened in the period." in pages[-1]
     # Unicode survives in the DejaVu fonts; the fallback replaces, never fails.
@@ -113,3 +114,12 @@ def test_supported_document_says_no_notes_are_kept(tmp_path: Path) -> None:
     cover = " ".join(pdf_pages_text(pdf, tmp_path)[0].split())
     assert "Supported contact" in cover and "no observation notes" in cover
     assert "Observation note" not in "".join(pdf_pages_text(pdf, tmp_path))
+
+
+def test_pdf_tells_the_reader_to_compare_the_fingerprint_with_an_independent_one(
+    tmp_path: Path,
+) -> None:
+    cover = " ".join(pdf_pages_text(render_court_pdf(document(blocks=1)), tmp_path)[0].split())
+    assert "obtained independently" in cover
+    assert "/.well-known/letterbox-record-key" in cover
+    assert "Never trust the fingerprint printed in this same document" in cover
