@@ -33,9 +33,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 __all__ = [
     "ACTOR_ROLES",
+    "CENTRE_CONTEXT",
+    "CENTRE_ORIGIN",
     "EVENT_KINDS",
     "GENESIS_HASH",
     "HASH_SIZE",
+    "CentreCheckpoint",
     "Checkpoint",
     "CheckpointInvalid",
     "EventKind",
@@ -634,3 +637,89 @@ def verify_detached(
         Ed25519PublicKey.from_public_bytes(public_key).verify(blob[4:], context + data)
     except InvalidSignature:
         raise RecordFormatError("signature is not valid") from None
+
+
+# --- centre checkpoints: one signed chain over every family's head ---------------------------
+
+CENTRE_ORIGIN: Final = "letterbox.record/v1/centre"
+CENTRE_CONTEXT: Final = b"letterbox-centre-checkpoint/v1\n"
+_CENTRE_KEYS: Final = frozenset({"origin", "seq", "previous", "time", "events", "families"})
+
+
+@dataclass(frozen=True, slots=True)
+class CentreCheckpoint:
+    """The centre's statement at ``time``: ``events`` events in all, and each family's chain
+    at ``(size, head)``. ``seq`` runs 1, 2, 3… without gaps and ``previous`` is the SHA-256 of
+    the previous centre checkpoint's body (32 zero bytes for the first), so a deleted or altered
+    checkpoint breaks the chain of checkpoints.
+
+    The body is canonical JSON::
+
+        {"events":N,"families":{"<family id>":[size,"<head hex>"],…},
+         "origin":"letterbox.record/v1/centre","previous":"<hex>","seq":n,"time":"…Z"}
+
+    signed (detached, `sign_detached`) over ``CENTRE_CONTEXT || body``.
+    """
+
+    seq: int
+    previous: bytes
+    time: str
+    events: int
+    families: Mapping[str, tuple[int, bytes]]
+
+    def body(self) -> bytes:
+        if not isinstance(self.seq, int) or not 1 <= self.seq <= MAX_SAFE_INTEGER:
+            raise RecordFormatError("centre checkpoint seq must be a positive whole number")
+        if len(self.previous) != HASH_SIZE:
+            raise RecordFormatError("centre checkpoint previous hash is 32 bytes")
+        parse_time(self.time)
+        families: dict[str, list[Any]] = {}
+        for family_id, (size, head) in self.families.items():
+            _uuid_text(family_id, "family id")
+            if len(head) != HASH_SIZE:
+                raise RecordFormatError("a family head is 32 bytes")
+            families[family_id] = [size, head.hex()]
+        return canonical_json(
+            {
+                "origin": CENTRE_ORIGIN,
+                "seq": self.seq,
+                "previous": self.previous.hex(),
+                "time": self.time,
+                "events": self.events,
+                "families": families,
+            }
+        )
+
+    def digest(self) -> bytes:
+        """What the next checkpoint's ``previous`` must be."""
+        return hashlib.sha256(self.body()).digest()
+
+    @classmethod
+    def parse(cls, body: bytes) -> CentreCheckpoint:
+        """Parse strictly: canonical JSON, exactly these fields, re-serialising to the same bytes."""
+        value = parse_canonical(body)
+        if not isinstance(value, dict) or set(value) != _CENTRE_KEYS:
+            raise RecordFormatError("centre checkpoint does not have the expected fields")
+        if value["origin"] != CENTRE_ORIGIN:
+            raise RecordFormatError("not a Letterbox centre checkpoint")
+        families = value["families"]
+        if not isinstance(families, dict):
+            raise RecordFormatError("centre checkpoint families must be an object")
+        parsed: dict[str, tuple[int, bytes]] = {}
+        for family_id, entry in families.items():
+            if not isinstance(entry, list) or len(entry) != 2:
+                raise RecordFormatError("a family entry is [size, head]")
+            parsed[family_id] = (
+                _positive(entry[0], "family size"),
+                _hex32(entry[1], "family head"),
+            )
+        checkpoint = cls(
+            seq=_positive(value["seq"], "seq"),
+            previous=_hex32(value["previous"], "previous"),
+            time=value["time"] if isinstance(value["time"], str) else "",
+            events=_positive(value["events"], "events") if value["events"] else 0,
+            families=parsed,
+        )
+        if checkpoint.body() != body:
+            raise RecordFormatError("centre checkpoint is not in canonical form")
+        return checkpoint

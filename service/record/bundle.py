@@ -28,7 +28,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.record import verifier as v
 from storage import recordformat as rf
-from storage.record import NOTE_KEY_NAME, RecordSigner, family_chain, make_checkpoint
+from storage.record import (
+    NOTE_KEY_NAME,
+    RecordSigner,
+    family_chain,
+    make_centre_checkpoint,
+    make_checkpoint,
+)
 
 __all__ = ["BundleMaterial", "build_bundle", "collect_material", "public_key_pem"]
 
@@ -243,6 +249,8 @@ async def collect_material(
     """
     chain = await family_chain(session, family_id)
     checkpoint = await make_checkpoint(session, family_id, signer, chain=chain)
+    # Every export is also a link of the centre's chain of checkpoints.
+    await make_centre_checkpoint(session, signer, chains={family_id: chain})
     note = rf.parse_signed_note(checkpoint.signed_note).checkpoint
     return material_from_events(
         chain,

@@ -6,6 +6,7 @@ import argparse
 import asyncio
 import base64
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
 
 from service.commands import CommandError
 from service.record import verifier
@@ -58,13 +59,19 @@ def _record(args: argparse.Namespace, settings: Settings) -> int:
                 ):
                     print("RECORD BROKEN: the centre key does not have the fingerprint given")
                     return EXIT_BROKEN
-                report = await verify_database(session, public_key=public_key)
+                report = await verify_database(
+                    session,
+                    public_key=public_key,
+                    now=datetime.now(UTC),
+                    checkpoint_interval=timedelta(seconds=settings.checkpoint_interval_seconds),
+                )
         finally:
             await engine.dispose()
         if report.ok:
             print(
                 f"Record verified: {report.events} events in {report.families} families, "
-                f"{report.checkpoints} signed checkpoints"
+                f"{report.checkpoints} signed family checkpoints, "
+                f"{report.centre_checkpoints} centre checkpoints"
                 + (f", centre key {report.key_fingerprint}." if report.key_fingerprint else ".")
             )
             return 0

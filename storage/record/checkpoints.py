@@ -13,6 +13,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage import recordformat as rf
 from storage.models import Family, RecordCheckpoint, RecordEvent
 from storage.record.appending import family_chain
+from storage.record.centre import (
+    check_against_centre,
+    latest_centre_checkpoint,
+    make_centre_checkpoint,
+)
 from storage.record.errors import CheckpointInconsistent, RecordError
 from storage.record.signing import RecordSigner
 
@@ -32,7 +37,9 @@ async def make_checkpoint(
     """Sign the family's current head, after checking it extends the previous checkpoint.
 
     The whole chain is re-hashed first (`family_chain`; pass ``chain`` if you just read it),
-    and it must pass through the previous checkpoint's head at its size.
+    and it must pass through the previous checkpoint's head at its size and through the head the
+    latest centre checkpoint signed (a family it does not list may have no older events): a
+    family whose own checkpoints were deleted is not trusted as it stands.
     """
     case_reference = await session.scalar(
         select(Family.case_reference).where(Family.id == family_id)
@@ -62,6 +69,7 @@ async def make_checkpoint(
                 f"family {family_id}: the chain no longer passes through the previous "
                 f"checkpoint at {previous.size} events"
             )
+    check_against_centre(await latest_centre_checkpoint(session), family_id, chain)
     made_at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     checkpoint = rf.Checkpoint(
         family_id=str(family_id),
@@ -84,9 +92,10 @@ async def make_checkpoint(
 
 
 async def checkpoint_families_with_new_events(
-    session: AsyncSession, signer: RecordSigner
+    session: AsyncSession, signer: RecordSigner, *, now: datetime | None = None
 ) -> list[RecordCheckpoint]:
-    """One checkpoint for every family whose record grew since its last checkpoint."""
+    """One checkpoint for every family whose record grew since its last checkpoint, then the
+    next centre checkpoint over every family (made every round, grown or not)."""
     last_size = (
         select(
             RecordCheckpoint.family_id.label("family_id"),
@@ -103,8 +112,13 @@ async def checkpoint_families_with_new_events(
         .having(func.max(RecordEvent.family_seq) > func.coalesce(last_size.c.size, 0))
     )
     made = []
+    chains: dict[uuid.UUID, list[rf.EventRecord]] = {}
     for family_id in sorted(grown.scalars()):
-        made.append(await make_checkpoint(session, family_id, signer))
+        chains[family_id] = await family_chain(session, family_id)
+        made.append(
+            await make_checkpoint(session, family_id, signer, now=now, chain=chains[family_id])
+        )
+    await make_centre_checkpoint(session, signer, now=now, chains=chains)
     return made
 
 
