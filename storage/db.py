@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import os
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +47,7 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(database))
         # SQLite has one writer; a generous busy timeout beats "database is locked".
         options = {"connect_args": {"timeout": 30}}
     else:
@@ -58,6 +59,20 @@ def create_engine(url: str) -> AsyncEngine:
     else:
         event.listen(engine.sync_engine, "checkout", _postgres_liveness)
     return engine
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database's folder (0700) and file (0600) before SQLite does: it would make
+    the file world-readable under the usual umask, and its -wal and -shm files copy the
+    database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+        )
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _postgres_liveness(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
