@@ -187,6 +187,7 @@ class _Reader:
             )
         mode: Mode = mode_text  # type: ignore[assignment]
         production = mode == "production"
+        test_pause = self._test_pause(mode)
 
         data_dir = Path(self.text("DATA_DIR", "data")).resolve()
 
@@ -242,7 +243,7 @@ class _Reader:
             turn_urls=self._turn_urls(),
             turn_secret=self._turn_secret(),
             media_node=self.raw("MEDIA_NODE"),
-            trusted_proxies=self.integer("TRUSTED_PROXIES", 0, minimum=0, maximum=5),
+            trusted_proxies=self._trusted_proxies(production),
             timezone=self._timezone(),
             centre_name=self.text("CENTRE_NAME", "Demo Family Contact Centre"),
             # OWASP's argon2id minimum is t=2, m=19 MiB; tests may lower it, never to zero.
@@ -274,8 +275,20 @@ class _Reader:
             reconcile_interval_seconds=self.integer("RECONCILE_INTERVAL_SECONDS", 3600, minimum=1),
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
             sanitise_seconds=self.integer("SANITISE_SECONDS", 60, minimum=1, maximum=3600),
-            test_pause_before_commit=self._test_pause(mode),
+            test_pause_before_commit=test_pause,
         )
+
+    def _trusted_proxies(self, production: bool) -> int:
+        # Guessing wrong either way hurts: 0 behind a proxy makes every client one address
+        # (one sign-in budget for all), 1 without a proxy lets clients choose their address.
+        # So production names it, even when it is 0.
+        if production and self.raw("TRUSTED_PROXIES") is None:
+            raise SettingsError(
+                PREFIX + "TRUSTED_PROXIES",
+                "must be set in production: the number of proxies in front of Letterbox that "
+                "add X-Forwarded-For (1 behind the usual TLS proxy, 0 if clients connect directly)",
+            )
+        return self.integer("TRUSTED_PROXIES", 0, minimum=0, maximum=5)
 
     def _tesseract(self) -> str | None:
         value = self.raw("TESSERACT")

@@ -34,6 +34,7 @@ PRODUCTION_BASE = {
     "LETTERBOX_MASTER_KEY": base64.b64encode(b"k" * 32).decode(),
     "LETTERBOX_PUBLIC_URL": "https://letterbox.example.org",
     "LETTERBOX_SMTP_URL": "smtp+starttls://u:p@mail.example.org:587",
+    "LETTERBOX_TRUSTED_PROXIES": "1",
 }
 
 
@@ -53,6 +54,7 @@ def test_complete_production_settings_are_accepted() -> None:
         "LETTERBOX_MASTER_KEY",
         "LETTERBOX_PUBLIC_URL",
         "LETTERBOX_SMTP_URL",
+        "LETTERBOX_TRUSTED_PROXIES",
     ],
 )
 def test_production_refuses_to_start_without_each_secret(missing: str) -> None:
@@ -108,3 +110,10 @@ def test_ice_servers_are_read_as_given() -> None:
     assert settings.ice_servers == (
         {"urls": "turn:turn.centre.example:3478", "username": "u", "credential": "p"},
     )
+
+
+def test_production_accepts_zero_trusted_proxies_when_set_explicitly() -> None:
+    settings = Settings.from_env(PRODUCTION_BASE | {"LETTERBOX_TRUSTED_PROXIES": "0"})
+    assert settings.trusted_proxies == 0
+    with pytest.raises(SettingsError, match=r"TRUSTED_PROXIES.*1 behind the usual TLS proxy"):
+        Settings.from_env({k: v for k, v in PRODUCTION_BASE.items() if "PROXIES" not in k})
