@@ -37,6 +37,7 @@ from service.errors import Invalid, NotFound, Unavailable
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
 from service.record.pdf import (
     DEJAVU_DIR,
+    Certifier,
     ContactBlock,
     CourtDocument,
     EventLine,
@@ -69,6 +70,7 @@ from storage.record import (
 from storage.vault import EncryptedStore
 
 __all__ = [
+    "Certifier",
     "ExportFile",
     "ExportMade",
     "ExportSummary",
@@ -79,6 +81,7 @@ __all__ = [
     "export_file_name",
     "list_exports",
     "make_export",
+    "parse_certifier",
 ]
 
 MAX_PERIOD_DAYS: Final = 366 * 20
@@ -334,6 +337,7 @@ def build_document(
     material: BundleMaterial,
     generated_by: str,
     generated_at: datetime,
+    certifier: Certifier | None = None,
 ) -> CourtDocument:
     """Group the period's events per contact, in plain language, for the PDF."""
     groups: dict[tuple[str, str], list[TimelineEntry]] = defaultdict(list)
@@ -442,7 +446,23 @@ def build_document(
         record_digest=material.digest(),
         event_count=len(entries),
         sections=sections,
+        certifier=certifier,
     )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def parse_certifier(name: str, role: str) -> Certifier:
+    """The officer who certifies an export, as entered: both needed, each 2-100 characters."""
+    for field_name, value, what in (
+        ("officer_name", name, "the certifying officer's full name"),
+        ("officer_role", role, "their role at the centre (for example Centre Manager)"),
+    ):
+        cleaned = value.strip()
+        if not 2 <= len(cleaned) <= 100 or _CONTROL.search(cleaned):
+            raise Invalid(f"Enter {what}, 2 to 100 characters.", field=field_name)
+    return Certifier(name.strip(), role.strip())
 
 
 # --- making an export ----------------------------------------------------------------------
@@ -481,6 +501,7 @@ async def make_export(
     maker: Maker,
     *,
     font_dir: Path | None = DEJAVU_DIR,
+    certifier: Certifier | None = None,
 ) -> ExportMade:
     """Sign a checkpoint, draw the PDF, build the bundle, store both and record the export.
 
@@ -520,6 +541,7 @@ async def make_export(
         material=material,
         generated_by=maker.name,
         generated_at=generated_at,
+        certifier=certifier,
     )
     pdf = await asyncio.to_thread(render_court_pdf, document, font_dir=font_dir)
     pdf_sha256 = hashlib.sha256(pdf).hexdigest()
@@ -561,6 +583,9 @@ async def make_export(
                 "bundle_sha256": bundle_sha256,
                 "pdf_object_id": stored["pdf"],
                 "bundle_object_id": stored["bundle"],
+                "certified_by": None
+                if certifier is None
+                else {"name": certifier.name, "role": certifier.role},
             },
         )
         seq = event.seq

@@ -151,12 +151,14 @@ _DECISIONS: Final = {
     "return": "returned to the sender",
     "reject": "rejected",
 }
+
+
 def _count(number: int, one: str, many: str) -> str:
     return f"{number} {one if number == 1 else many}"
 
 
 def blacked_out_words(redactions: object) -> str:
-    """" with parts blacked out (2 passages of text, 1 area of a picture)", or "" when nothing
+    """ " with parts blacked out (2 passages of text, 1 area of a picture)", or "" when nothing
     was blacked out: the event holds counts, ``{"text_spans": n, "image_boxes": m}``."""
     spans = boxes = 0
     if isinstance(redactions, dict):

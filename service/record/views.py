@@ -103,7 +103,12 @@ async def _exports_context(request: web.Request) -> dict[str, Any]:
 
 def _default_period() -> dict[str, str]:
     today = datetime.now(timeline.UK).date()
-    return {"from": (today - timedelta(days=90)).isoformat(), "to": today.isoformat()}
+    return {
+        "from": (today - timedelta(days=90)).isoformat(),
+        "to": today.isoformat(),
+        "officer_name": "",
+        "officer_role": "",
+    }
 
 
 async def admin_exports_page(request: web.Request) -> web.StreamResponse:
@@ -115,9 +120,10 @@ async def admin_exports_page(request: web.Request) -> web.StreamResponse:
 async def make_export(request: web.Request) -> web.StreamResponse:
     family_id = current_family(request)
     form = await request.post()
-    values = {k: str(form.get(k, "")) for k in ("from", "to")}
+    values = {k: str(form.get(k, "")) for k in ("from", "to", "officer_name", "officer_role")}
     try:
         period = export.Period.parse(values["from"], values["to"])
+        certifier = export.parse_certifier(values["officer_name"], values["officer_role"])
     except Invalid as error:
         context = await _exports_context(request)
         context |= {"values": values, "error": error}
@@ -131,6 +137,7 @@ async def make_export(request: web.Request) -> web.StreamResponse:
         family_id,
         period,
         maker_of(current_actor(request)),
+        certifier=certifier,
     )
     raise web.HTTPSeeOther(f"/admin/families/{family_id}/exports?done=export-made")
 

@@ -27,6 +27,7 @@ from tests.support.accounts import (
 )
 from tests.support.export_world import SeededFamily, seed_family
 
+OFFICER = {"officer_name": "Priya Shah", "officer_role": "Centre Manager"}
 HOME = {
     Role.ADMIN: "/admin",
     Role.REFERRER: "/referrer",
@@ -85,13 +86,26 @@ async def _exported_family(client: TestClient) -> tuple[SeededFamily, int]:
     path = f"/admin/families/{family.family_id}/exports"
     page = await client.get(path)
     assert page.status == 200 and "Make the export" in await page.text()
-    made = await _post(client, path, csrf, {"from": "2025-03-01", "to": "2025-03-31"})
+    made = await _post(client, path, csrf, {"from": "2025-03-01", "to": "2025-03-31", **OFFICER})
     assert made.status == 303, await made.text()
     assert made.headers["Location"].endswith("?done=export-made")
     listed = await (await client.get(made.headers["Location"])).text()
     assert "The export was made." in listed and "Court PDF" in listed
     (event,) = await _events(client, family.family_id, "export_made")
     return family, event.seq
+
+
+async def test_admin_export_needs_a_named_certifying_officer(client: TestClient) -> None:
+    app = client.server.app
+    family = await seed_family(app[SESSIONMAKER], app[KEYRING], cycles=1)
+    csrf = await _sign_in(client, await make_person(client, Role.ADMIN, family.centre_id))
+    path = f"/admin/families/{family.family_id}/exports"
+    response = await _post(
+        client, path, csrf, {"from": "2025-03-01", "to": "2025-03-31", "officer_role": "Manager"}
+    )
+    assert response.status == 422
+    assert "Enter the certifying officer" in await response.text()
+    assert await _events(client, family.family_id, "export_made") == []
 
 
 async def test_admin_export_form_refuses_backwards_dates(client: TestClient) -> None:
@@ -102,7 +116,7 @@ async def test_admin_export_form_refuses_backwards_dates(client: TestClient) -> 
         client,
         f"/admin/families/{family.family_id}/exports",
         csrf,
-        {"from": "2025-03-31", "to": "2025-03-01"},
+        {"from": "2025-03-31", "to": "2025-03-01", **OFFICER},
     )
     assert response.status == 422
     assert "before the start date" in await response.text()
