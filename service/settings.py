@@ -95,6 +95,8 @@ class Settings:
     # None: words in pictures are not scanned (moderators still see every picture).
     tesseract: str | None = None
     checkpoint_interval_seconds: int = 3600
+    # RFC 3161 time-stamp authority for centre checkpoints (docs/record.md); None: not used.
+    tsa_url: str | None = None
     reconcile_interval_seconds: int = 3600
     orphan_age_seconds: int = 24 * 3600
     # How long one uploaded file may take to sanitise before its worker process is killed and
@@ -272,6 +274,7 @@ class _Reader:
             checkpoint_interval_seconds=self.integer(
                 "CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=1
             ),
+            tsa_url=self._tsa_url(),
             reconcile_interval_seconds=self.integer("RECONCILE_INTERVAL_SECONDS", 3600, minimum=1),
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
             sanitise_seconds=self.integer("SANITISE_SECONDS", 60, minimum=1, maximum=3600),
@@ -401,6 +404,18 @@ class _Reader:
                     PREFIX + "TURN_URLS", f"each entry must start with turn: or turns:, got {url!r}"
                 )
         return urls
+
+    def _tsa_url(self) -> str | None:
+        value = self.raw("TSA_URL")
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(
+                PREFIX + "TSA_URL",
+                f"must be the http(s) address of an RFC 3161 time-stamp authority, got {value!r}",
+            )
+        return value
 
     def _turn_secret(self) -> str | None:
         secret = self.raw("TURN_SECRET")

@@ -14,6 +14,8 @@ Members (docs/record.md has the details):
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import uuid
 import zipfile
@@ -97,6 +99,11 @@ class BundleMaterial:
     following: Sequence[bytes]  # body hashes of positions after+1 … size
     checkpoint_note: str
     public_key: bytes
+    # The centre checkpoint made with this export (body, signature line) and, when a time-stamp
+    # authority is configured, its RFC 3161 token. Empty: a bundle made without the database.
+    centre_body: bytes = b""
+    centre_signature: str = ""
+    centre_token: bytes | None = None
 
     @property
     def size(self) -> int:
@@ -146,6 +153,9 @@ class BundleMaterial:
             "record_digest": self.digest(),
             "pdf_sha256": pdf_sha256,
             "key_fingerprint": rf.key_fingerprint(self.public_key),
+            "centre_checkpoint_sha256": (
+                hashlib.sha256(self.centre_body).hexdigest() if self.centre_body else None
+            ),
         }
 
     def digest(self) -> str:
@@ -192,6 +202,13 @@ def build_bundle(
         (v.MANIFEST, manifest),
         (v.MANIFEST_SIG, signature.encode("utf-8")),
     ]
+    if material.centre_body:
+        members += [
+            (v.CENTRE, material.centre_body),
+            (v.CENTRE_SIG, material.centre_signature.encode("utf-8")),
+        ]
+        if material.centre_token is not None:
+            members.append((v.CENTRE_TSR, material.centre_token))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in members:
@@ -250,9 +267,9 @@ async def collect_material(
     chain = await family_chain(session, family_id)
     checkpoint = await make_checkpoint(session, family_id, signer, chain=chain)
     # Every export is also a link of the centre's chain of checkpoints.
-    await make_centre_checkpoint(session, signer, chains={family_id: chain})
+    centre = await make_centre_checkpoint(session, signer, chains={family_id: chain})
     note = rf.parse_signed_note(checkpoint.signed_note).checkpoint
-    return material_from_events(
+    material = material_from_events(
         chain,
         family_id=str(family_id),
         case_reference=note.case_reference,
@@ -260,4 +277,7 @@ async def collect_material(
         period_until=period_until,
         checkpoint_note=checkpoint.signed_note,
         public_key=signer.public_key,
+    )
+    return dataclasses.replace(
+        material, centre_body=bytes(centre.body), centre_signature=centre.signature
     )

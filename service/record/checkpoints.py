@@ -5,12 +5,18 @@ from __future__ import annotations
 
 import asyncio
 import contextlib
+import hashlib
 import logging
 from collections.abc import AsyncIterator
 
+import aiohttp
 from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import appkeys
+from service.record import timestamp
+from storage.models import CentreCheckpoint
 from storage.record import (
     checkpoint_families_with_new_events,
     checkpoint_task,
@@ -30,8 +36,17 @@ async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
     sessionmaker = app[appkeys.SESSIONMAKER]
     async with sessionmaker.begin() as session:
         signer = await load_or_create_signer(session, app[appkeys.KEYRING])
+    settings = app[appkeys.SETTINGS]
+    tsa_url = settings.tsa_url
+
+    async def stamp_newest() -> None:
+        if tsa_url is not None:
+            await stamp_centre_checkpoint(sessionmaker, tsa_url)
+
     task = asyncio.create_task(
-        checkpoint_task(sessionmaker, signer, app[appkeys.SETTINGS].checkpoint_interval_seconds),
+        checkpoint_task(
+            sessionmaker, signer, settings.checkpoint_interval_seconds, after_round=stamp_newest
+        ),
         name="record-checkpoints",
     )
     try:
@@ -47,3 +62,45 @@ async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
                 await checkpoint_families_with_new_events(session, signer)
         except Exception:
             log.exception("the final record checkpoint failed; the next start makes one")
+
+
+async def stamp_centre_checkpoint(
+    sessionmaker: async_sessionmaker[AsyncSession], tsa_url: str, seq: int | None = None
+) -> bytes | None:
+    """Have the time-stamp authority at ``tsa_url`` time-stamp centre checkpoint ``seq`` (the
+    newest when None) and keep the token with it. Returns the token (None: no checkpoint yet);
+    raises `timestamp.TimestampInvalid` or `aiohttp.ClientError` when the authority fails."""
+    async with sessionmaker() as session:
+        query = select(CentreCheckpoint)
+        query = (
+            query.where(CentreCheckpoint.seq == seq)
+            if seq is not None
+            else query.order_by(CentreCheckpoint.seq.desc()).limit(1)
+        )
+        row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            return None
+        if row.timestamp_token is not None:
+            return bytes(row.timestamp_token)
+        found_seq, digest = row.seq, hashlib.sha256(bytes(row.body)).digest()
+    request, nonce = timestamp.make_request(digest)
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
+        http.post(
+            tsa_url, data=request, headers={"Content-Type": timestamp.MEDIA_QUERY}
+        ) as response,
+    ):
+        if response.status != 200:
+            raise timestamp.TimestampInvalid(
+                f"the time-stamp authority answered HTTP {response.status}"
+            )
+        reply = await response.content.read(2 * timestamp.MAX_TOKEN_BYTES)
+    token = timestamp.token_from_reply(reply, digest, nonce)
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(CentreCheckpoint)
+            .where(CentreCheckpoint.seq == found_seq)
+            .values(timestamp_token=token.token)
+        )
+    log.info("centre checkpoint %d time-stamped at %s", found_seq, token.gen_time)
+    return token.token

@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import functools
 import hashlib
+import logging
 import re
 import uuid
 from collections import defaultdict
@@ -30,11 +31,13 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import aiohttp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Invalid, NotFound, Unavailable
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
+from service.record.checkpoints import stamp_centre_checkpoint
 from service.record.pdf import (
     DEJAVU_DIR,
     Certifier,
@@ -56,6 +59,7 @@ from service.record.timeline import (
     parse_day,
     uk_day_start,
 )
+from service.record.timestamp import TimestampInvalid
 from storage import recordformat as rf
 from storage.errors import StorageError
 from storage.keyring import KeyRing
@@ -84,6 +88,7 @@ __all__ = [
     "parse_certifier",
 ]
 
+_log = logging.getLogger(__name__)
 MAX_PERIOD_DAYS: Final = 366 * 20
 ExportFile = Literal["pdf", "bundle"]
 _MEDIA: Final = {"pdf": "application/pdf", "bundle": "application/zip"}
@@ -502,6 +507,7 @@ async def make_export(
     *,
     font_dir: Path | None = DEJAVU_DIR,
     certifier: Certifier | None = None,
+    tsa_url: str | None = None,
 ) -> ExportMade:
     """Sign a checkpoint, draw the PDF, build the bundle, store both and record the export.
 
@@ -511,6 +517,17 @@ async def make_export(
         material = _SerialisedOnce.of(
             await collect_material(session, family_id, period.start, period.until, signer)
         )
+    if tsa_url is not None and material.centre_body:
+        # The export's centre checkpoint leaves the centre now, time-stamped from outside.
+        # An authority that fails does not stop a court export; the verifier then says the
+        # bundle is not time-stamped, and the next interval's round tries again.
+        seq = rf.CentreCheckpoint.parse(material.centre_body).seq
+        try:
+            token = await stamp_centre_checkpoint(sessionmaker, tsa_url, seq)
+        except (TimestampInvalid, aiohttp.ClientError, TimeoutError) as exc:
+            _log.warning("the export's centre checkpoint %d was not time-stamped: %s", seq, exc)
+            token = None
+        material = dataclasses.replace(material, centre_token=token)
     generated_at = datetime.now(UTC).replace(microsecond=0)
     async with sessionmaker() as session:
         family, centre_name = await family_summary(session, family_id)

@@ -60,6 +60,7 @@ async def run_export(
             period,
             export.Maker(EventAuthor.system(), MADE_BY),
             certifier=certifier,
+            tsa_url=settings.tsa_url,
         )
     finally:
         await objects.close()

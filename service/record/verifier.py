@@ -55,6 +55,10 @@ README: Final = "README.txt"
 MANIFEST: Final = "manifest.json"
 MANIFEST_SIG: Final = "manifest.sig"
 MANIFEST_CONTEXT: Final = b"letterbox-bundle-manifest/v1\n"
+# The centre checkpoint made with the export, its signature, and its RFC 3161 token (optional).
+CENTRE: Final = "centre.json"
+CENTRE_SIG: Final = "centre.sig"
+CENTRE_TSR: Final = "centre.tsr"
 
 # Generous for a family's record (10,000 events are ~4 MB), small enough that a hostile bundle
 # cannot exhaust memory: every member is read with a hard cap, whatever its header claims.
@@ -70,6 +74,9 @@ LIMITS: Final = {
     README: 64 * 1024,
     MANIFEST: 4096,
     MANIFEST_SIG: 1024,
+    CENTRE: 16 * 1024 * 1024,
+    CENTRE_SIG: 1024,
+    CENTRE_TSR: 64 * 1024,
 }
 REQUIRED: Final = (EVENTS, PROOF, CHECKPOINT, PUBLIC_KEY, PDF_SHA256, MANIFEST, MANIFEST_SIG)
 MAX_EVENTS: Final = 1_000_000
@@ -99,6 +106,9 @@ class BundleParts:
     readme: bytes
     manifest: bytes
     manifest_sig: bytes
+    centre: bytes | None = None
+    centre_sig: bytes | None = None
+    centre_tsr: bytes | None = None
 
 
 @dataclass
@@ -122,6 +132,8 @@ class Verdict:
     previous_size: int | None = None
     notes: list[str] = field(default_factory=list)
     pinned: bool = True
+    centre_seq: int | None = None
+    timestamp: str | None = None  # "<time> by <authority>"
 
     @property
     def exit_code(self) -> int:
@@ -153,6 +165,17 @@ class Verdict:
         else:
             out.append(
                 f"  PDF:              not checked (give --pdf FILE); expected SHA-256 {self.pdf_sha256}"
+            )
+        if self.centre_seq is None:
+            out.append("  Centre checkpoint: none in this bundle")
+        else:
+            out.append(
+                f"  Centre checkpoint: number {self.centre_seq}, lists this family's signed head"
+            )
+            out.append(
+                f"  Time-stamp:       {self.timestamp}"
+                if self.timestamp
+                else "  Time-stamp:       none (no time-stamp authority was configured or reached)"
             )
         if self.previous_size is not None:
             out.append(
@@ -230,6 +253,9 @@ def read_bundle(data: bytes) -> BundleParts:
         readme=members.get(README, b""),
         manifest=members[MANIFEST],
         manifest_sig=members[MANIFEST_SIG],
+        centre=members.get(CENTRE),
+        centre_sig=members.get(CENTRE_SIG),
+        centre_tsr=members.get(CENTRE_TSR),
     )
 
 
@@ -329,6 +355,7 @@ _MANIFEST_KEYS: Final = frozenset(
         "record_digest",
         "pdf_sha256",
         "key_fingerprint",
+        "centre_checkpoint_sha256",
     }
 )
 
@@ -362,6 +389,7 @@ def verify_bundle(
     fingerprint: str | None = None,
     pdf: bytes | None = None,
     previous_checkpoint: bytes | None = None,
+    tsa_ca: bytes | None = None,
 ) -> Verdict:
     """Check everything; return what the bundle proves, or raise `BundleInvalid` saying why."""
     parts = read_bundle(data)
@@ -506,6 +534,7 @@ def verify_bundle(
                 "covered were changed"
             )
 
+    centre_seq, stamp = _check_centre(parts, trusted, checkpoint, tsa_ca)
     pdf_hash = _pdf_hash(parts.pdf_sha256)
     digest = record_digest(parts.events_jsonl, parts.proof_json, parts.checkpoint_txt)
     _check_manifest(
@@ -524,6 +553,9 @@ def verify_bundle(
             "record_digest": digest,
             "pdf_sha256": pdf_hash,
             "key_fingerprint": rf.key_fingerprint(trusted),
+            "centre_checkpoint_sha256": (
+                None if parts.centre is None else hashlib.sha256(parts.centre).hexdigest()
+            ),
         },
     )
     if pdf is not None and hashlib.sha256(pdf).hexdigest() != pdf_hash:
@@ -547,7 +579,50 @@ def verify_bundle(
         previous_size=previous_size,
         notes=notes,
         pinned=public_key is not None or fingerprint is not None,
+        centre_seq=centre_seq,
+        timestamp=stamp,
     )
+
+
+def _check_centre(
+    parts: BundleParts, trusted: bytes, checkpoint: rf.Checkpoint, tsa_ca: bytes | None
+) -> tuple[int | None, str | None]:
+    """The centre checkpoint, when the bundle has one: signed by the trusted key, listing this
+    family at the signed size and head; its time-stamp token, when present, for exactly it."""
+    if parts.centre is None:
+        if parts.centre_sig is not None or parts.centre_tsr is not None:
+            raise BundleInvalid(
+                "the bundle has a centre signature or time-stamp but no centre.json"
+            )
+        if tsa_ca is not None:
+            raise BundleInvalid("--tsa-ca given, but the bundle holds no time-stamped checkpoint")
+        return None, None
+    if parts.centre_sig is None:
+        raise BundleInvalid("the bundle is missing centre.sig")
+    try:
+        rf.verify_detached(rf.CENTRE_CONTEXT, parts.centre, parts.centre_sig, trusted)
+        centre = rf.CentreCheckpoint.parse(parts.centre)
+    except rf.RecordFormatError as exc:
+        raise BundleInvalid(f"the centre checkpoint does not verify: {exc}") from None
+    if centre.families.get(checkpoint.family_id) != (checkpoint.size, checkpoint.head):
+        raise BundleInvalid(
+            "the centre checkpoint does not list this family at the signed size and head"
+        )
+    if parts.centre_tsr is None:
+        if tsa_ca is not None:
+            raise BundleInvalid("--tsa-ca given, but the centre checkpoint is not time-stamped")
+        return centre.seq, None
+    # Imported here: only a time-stamped bundle needs asn1crypto.
+    from service.record import timestamp
+
+    try:
+        token = timestamp.check_token(
+            parts.centre_tsr, hashlib.sha256(parts.centre).digest(), ca_pem=tsa_ca
+        )
+    except timestamp.TimestampInvalid as exc:
+        raise BundleInvalid(f"the time-stamp does not verify: {exc}") from None
+    authority = token.authority + ("" if tsa_ca is not None else " (authority not pinned)")
+    return centre.seq, f"{token.gen_time:%Y-%m-%d %H:%M:%S %Z} by {authority}"
 
 
 def _read_events(data: bytes) -> list[rf.EventRecord]:
@@ -591,6 +666,11 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
         metavar="EARLIER",
         help="an earlier bundle (.zip) or its checkpoint.txt: prove this record extends it",
     )
+    parser.add_argument(
+        "--tsa-ca",
+        metavar="PEM",
+        help="the time-stamp authority's CA certificate, to check who time-stamped it",
+    )
 
 
 def _read_file(path: str, what: str, limit: int) -> bytes:
@@ -617,6 +697,7 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
             fingerprint=args.fingerprint,
             pdf=pdf,
             previous_checkpoint=previous,
+            tsa_ca=None if args.tsa_ca is None else _read_file(args.tsa_ca, "CA file", 65536),
         )
     except BundleInvalid as exc:
         print(f"NOT VALID: {exc}", file=out)

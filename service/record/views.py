@@ -17,7 +17,7 @@ import aiohttp_jinja2
 from aiohttp import web
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.appkeys import KEYRING, SESSIONMAKER, VAULT
+from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Invalid, NotFound
 from service.http.access import (
     PUBLIC,
@@ -138,6 +138,7 @@ async def make_export(request: web.Request) -> web.StreamResponse:
         period,
         maker_of(current_actor(request)),
         certifier=certifier,
+        tsa_url=request.app[SETTINGS].tsa_url,
     )
     raise web.HTTPSeeOther(f"/admin/families/{family_id}/exports?done=export-made")
 

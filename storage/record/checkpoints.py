@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -126,6 +127,7 @@ async def checkpoint_task(
     sessionmaker: async_sessionmaker[AsyncSession],
     signer: RecordSigner,
     interval_seconds: float,
+    after_round: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run forever: every ``interval_seconds``, checkpoint the families with new events.
 
@@ -144,6 +146,10 @@ async def checkpoint_task(
                 made = await checkpoint_families_with_new_events(session, signer)
             if made:
                 log.info("record checkpoints made for %d families", len(made))
+            if after_round is not None:
+                # Outside the transaction: sending the checkpoint out of the centre (a
+                # time-stamp) may wait on the network.
+                await after_round()
         except CheckpointInconsistent:
             # Never sign over a rewritten chain; say so loudly and keep trying the others later.
             log.exception("record checkpoint refused: the record was altered")

@@ -293,6 +293,7 @@ def _edit_manifest(field: str, value: object) -> Callable[[bytes], bytes]:
         ("pdf_sha256", "1" * 64),
         ("format", "letterbox-bundle/v1"),
         ("key_fingerprint", "2" * 64),
+        ("centre_checkpoint_sha256", "3" * 64),
     ],
 )
 def test_edited_manifest_field_breaks_its_signature(field: str, value: object) -> None:
