@@ -97,6 +97,8 @@ class Settings:
     checkpoint_interval_seconds: int = 3600
     # RFC 3161 time-stamp authority for centre checkpoints (docs/record.md); None: not used.
     tsa_url: str | None = None
+    # Days each centre checkpoint is kept write-once (S3 Object Lock, compliance mode); 0: off.
+    checkpoint_lock_days: int = 0
     reconcile_interval_seconds: int = 3600
     orphan_age_seconds: int = 24 * 3600
     # How long one uploaded file may take to sanitise before its worker process is killed and
@@ -275,6 +277,7 @@ class _Reader:
                 "CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=1
             ),
             tsa_url=self._tsa_url(),
+            checkpoint_lock_days=self._checkpoint_lock_days(s3 is not None),
             reconcile_interval_seconds=self.integer("RECONCILE_INTERVAL_SECONDS", 3600, minimum=1),
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
             sanitise_seconds=self.integer("SANITISE_SECONDS", 60, minimum=1, maximum=3600),
@@ -404,6 +407,16 @@ class _Reader:
                     PREFIX + "TURN_URLS", f"each entry must start with turn: or turns:, got {url!r}"
                 )
         return urls
+
+    def _checkpoint_lock_days(self, has_s3: bool) -> int:
+        days = self.integer("CHECKPOINT_LOCK_DAYS", 0, minimum=0, maximum=36500)
+        if days and not has_s3:
+            raise SettingsError(
+                PREFIX + "CHECKPOINT_LOCK_DAYS",
+                "needs LETTERBOX_S3_URL: only an S3 bucket with Object Lock keeps checkpoints "
+                "write-once (set it to 0, or configure the object store)",
+            )
+        return days
 
     def _tsa_url(self) -> str | None:
         value = self.raw("TSA_URL")

@@ -4,10 +4,12 @@ checkpoint of every family with new events, every ``settings.checkpoint_interval
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 import aiohttp
 from aiohttp import web
@@ -16,7 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import appkeys
 from service.record import timestamp
+from storage import recordformat as rf
 from storage.models import CentreCheckpoint
+from storage.objects import S3ObjectStore
 from storage.record import (
     checkpoint_families_with_new_events,
     checkpoint_task,
@@ -39,9 +43,14 @@ async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
     settings = app[appkeys.SETTINGS]
     tsa_url = settings.tsa_url
 
+    lock_days = settings.checkpoint_lock_days
+    objects = app[appkeys.VAULT].objects
+
     async def stamp_newest() -> None:
         if tsa_url is not None:
             await stamp_centre_checkpoint(sessionmaker, tsa_url)
+        if lock_days:
+            await publish_centre_checkpoint(sessionmaker, objects, lock_days)
 
     task = asyncio.create_task(
         checkpoint_task(
@@ -104,3 +113,42 @@ async def stamp_centre_checkpoint(
         )
     log.info("centre checkpoint %d time-stamped at %s", found_seq, token.gen_time)
     return token.token
+
+
+LOCKED_PREFIX = "record-checkpoints/centre"
+
+
+async def publish_centre_checkpoint(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    objects: object,
+    lock_days: int,
+    seq: int | None = None,
+) -> str | None:
+    """Write centre checkpoint ``seq`` (the newest when None), its signature and time-stamp
+    token to the object store under S3 Object Lock in compliance mode for ``lock_days`` days.
+    Only an `S3ObjectStore` can lock; returns the object name, or None when there is nothing
+    to write."""
+    if not isinstance(objects, S3ObjectStore):
+        raise TypeError("write-once checkpoints need the S3 object store")
+    async with sessionmaker() as session:
+        query = select(CentreCheckpoint)
+        query = (
+            query.where(CentreCheckpoint.seq == seq)
+            if seq is not None
+            else query.order_by(CentreCheckpoint.seq.desc()).limit(1)
+        )
+        row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            return None
+        token = None if row.timestamp_token is None else bytes(row.timestamp_token)
+        document = rf.canonical_json(
+            {
+                "body": bytes(row.body).decode("utf-8"),
+                "signature": row.signature,
+                "timestamp_token": None if token is None else base64.b64encode(token).decode(),
+            }
+        )
+        name = f"{LOCKED_PREFIX}/{row.seq:012d}"
+    until = datetime.now(UTC) + timedelta(days=lock_days)
+    await objects.put_retained(name, document, until)
+    return name

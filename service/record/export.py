@@ -37,7 +37,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Invalid, NotFound, Unavailable
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
-from service.record.checkpoints import stamp_centre_checkpoint
+from service.record.checkpoints import publish_centre_checkpoint, stamp_centre_checkpoint
 from service.record.pdf import (
     DEJAVU_DIR,
     Certifier,
@@ -508,6 +508,7 @@ async def make_export(
     font_dir: Path | None = DEJAVU_DIR,
     certifier: Certifier | None = None,
     tsa_url: str | None = None,
+    lock_days: int = 0,
 ) -> ExportMade:
     """Sign a checkpoint, draw the PDF, build the bundle, store both and record the export.
 
@@ -528,6 +529,10 @@ async def make_export(
             _log.warning("the export's centre checkpoint %d was not time-stamped: %s", seq, exc)
             token = None
         material = dataclasses.replace(material, centre_token=token)
+    if lock_days and vault is not None and material.centre_body:
+        # Kept write-once as well; a store that refuses stops the export (it was configured).
+        seq = rf.CentreCheckpoint.parse(material.centre_body).seq
+        await publish_centre_checkpoint(sessionmaker, vault.objects, lock_days, seq)
     generated_at = datetime.now(UTC).replace(microsecond=0)
     async with sessionmaker() as session:
         family, centre_name = await family_summary(session, family_id)

@@ -61,6 +61,7 @@ async def run_export(
             export.Maker(EventAuthor.system(), MADE_BY),
             certifier=certifier,
             tsa_url=settings.tsa_url,
+            lock_days=settings.checkpoint_lock_days,
         )
     finally:
         await objects.close()

@@ -139,6 +139,7 @@ async def make_export(request: web.Request) -> web.StreamResponse:
         maker_of(current_actor(request)),
         certifier=certifier,
         tsa_url=request.app[SETTINGS].tsa_url,
+        lock_days=request.app[SETTINGS].checkpoint_lock_days,
     )
     raise web.HTTPSeeOther(f"/admin/families/{family_id}/exports?done=export-made")
 
