@@ -102,8 +102,23 @@ async def run_shred(settings: Settings, case_reference: str) -> int:
             # The event is written before the key goes: its payload holds nothing sealed.
             await work.record(family.id, "family_shredded", {"case_reference": case_reference})
             await res.keyring.shred(work.session, family.id)
+    # The database may still hold the old wrapped key in its log or freed pages.
+    clean = await asyncio.to_thread(db.scrub_sqlite, settings.database_url)
     print(f"{case_reference}: family key destroyed; its content is now unreadable.")
+    if not clean:
+        print(
+            "WARNING: the database's write-ahead log could not be emptied (a reader was busy); "
+            "stop the service and run `letterbox scrub-database` so no copy of the old key "
+            "remains in the database files."
+        )
+        return 1
     return 0
+
+
+async def run_scrub(settings: Settings) -> int:
+    clean = await asyncio.to_thread(db.scrub_sqlite, settings.database_url)
+    print("Database files scrubbed." if clean else "The write-ahead log is busy; try again.")
+    return 0 if clean else 1
 
 
 # --- master-key rotation ----------------------------------------------------------------
@@ -177,6 +192,13 @@ def register(
         return asyncio.run(run_shred(settings, args.case_reference))
 
     handlers["shred"] = shred_command
+
+    scrub = commands.add_parser(
+        "scrub-database",
+        help="SQLite: empty the write-ahead log and rebuild the file (after a shred)",
+    )
+    del scrub
+    handlers["scrub-database"] = lambda args, settings: asyncio.run(run_scrub(settings))
 
     rotate = commands.add_parser(
         "rotate-master-key", help="re-wrap every key under a new master key"
