@@ -44,7 +44,7 @@ async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
     tsa_url = settings.tsa_url
 
     lock_days = settings.checkpoint_lock_days
-    objects = app[appkeys.VAULT].objects
+    objects = app[appkeys.VAULT].objects if lock_days else None
 
     async def stamp_newest() -> None:
         if tsa_url is not None:
