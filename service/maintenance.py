@@ -90,7 +90,7 @@ def confirm_shred(case_reference: str, confirmation: str | None) -> None:
         raise MaintenanceError("the confirmation did not match; nothing was shredded")
 
 
-async def run_shred(settings: Settings, case_reference: str) -> int:
+async def run_shred(settings: Settings, case_reference: str, by: str = "the centre") -> int:
     async with resources(settings) as res:
         log = RecordLog(sealer=KeyRingPayloadSealer(res.keyring))
         async with record_transaction(res.sessionmaker, log, EventAuthor.system()) as work:
@@ -100,7 +100,10 @@ async def run_shred(settings: Settings, case_reference: str) -> int:
             if family is None:
                 raise MaintenanceError(f"no family with case reference {case_reference}")
             # The event is written before the key goes: its payload holds nothing sealed.
-            await work.record(family.id, "family_shredded", {"case_reference": case_reference})
+            # "by" names who ordered it: pages say "Content destroyed on DATE by NAME".
+            await work.record(
+                family.id, "family_shredded", {"case_reference": case_reference, "by": by}
+            )
             await res.keyring.shred(work.session, family.id)
     # The database may still hold the old wrapped key in its log or freed pages.
     clean = await asyncio.to_thread(db.scrub_sqlite, settings.database_url)
@@ -186,10 +189,16 @@ def register(
     shred.add_argument(
         "--confirm", metavar="CASE_REFERENCE", help="the case reference again (for scripts)"
     )
+    shred.add_argument(
+        "--by",
+        metavar="NAME",
+        default="the centre",
+        help='who ordered the shred (pages say "Content destroyed on DATE by NAME")',
+    )
 
     def shred_command(args: argparse.Namespace, settings: Settings) -> int:
         confirm_shred(args.case_reference, args.confirm)
-        return asyncio.run(run_shred(settings, args.case_reference))
+        return asyncio.run(run_shred(settings, args.case_reference, args.by))
 
     handlers["shred"] = shred_command
 
