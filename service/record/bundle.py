@@ -68,8 +68,11 @@ How to check it
        letterbox verify THIS_BUNDLE.zip --fingerprint FINGERPRINT --pdf THE_PDF.pdf
    or, with the published verifier files:
        python -m service.record.verifier THIS_BUNDLE.zip --fingerprint FINGERPRINT --pdf THE_PDF.pdf
-3. The verifier prints VALID or NOT VALID with the reason. It also prints the
-   record digest, which must match the digest printed on every page of the PDF.
+3. The verifier prints VALID or NOT VALID with the reason. Without a fingerprint
+   it prints NOT VERIFIED: it cannot tell who signed the bundle. It also prints
+   the record digest, which must match the digest printed on every page of the PDF.
+4. If you hold an earlier export of this family, add --since EARLIER.zip: the
+   verifier then proves that nothing in the earlier record was changed since.
 
 Files
 -----
@@ -81,6 +84,9 @@ pdf.sha256      the SHA-256 of the court PDF
 manifest.json   what this bundle is: family, case, period, positions, record
                 digest, the PDF's SHA-256 and the format version
 manifest.sig    the centre's signature over manifest.json
+centre.json     the centre's checkpoint over every family's record (if present),
+centre.sig      its signature, and centre.tsr its time-stamp from an outside
+                time-stamp authority (if one is configured)
 """
 
 

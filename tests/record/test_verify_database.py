@@ -110,7 +110,7 @@ async def test_intact_record_verifies(world: World) -> None:
     assert code == 0, output
     assert (
         "Record verified: 8 events in 2 families, 4 signed family checkpoints, "
-        "4 centre checkpoints" in output
+        "4 centre checkpoints (0 time-stamped)" in output
     )
     assert world.signer.fingerprint in output
 
@@ -466,3 +466,12 @@ def _fields(event: rf.EventRecord) -> dict[str, object]:
             "prev_hash",
         )
     }
+
+
+async def test_damaged_or_misplaced_time_stamp_token_fails_record_verify(world: World) -> None:
+    await world.execute(
+        "UPDATE centre_checkpoints SET timestamp_token = :t WHERE seq = 2", t=b"0\x03\x02\x01\x00"
+    )
+    code, output = world.cli("record", "verify")
+    assert code == 1, output
+    assert "centre checkpoint 2: the time-stamp token is malformed" in output
