@@ -116,7 +116,7 @@ async def build(directory: Path) -> tuple[bytes, bytes, float, float]:
             material = await collect_material(
                 session, family.id, start_day, start_day + timedelta(days=365), signer
             )
-        data = build_bundle(material, hashlib.sha256(b"pdf").hexdigest())
+        data = build_bundle(material, hashlib.sha256(b"pdf").hexdigest(), signer.private_key)
         export_seconds = time.perf_counter() - began
         assert len(material.events) == EVENTS
         return data, signer.public_key, append_seconds, export_seconds

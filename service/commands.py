@@ -19,7 +19,11 @@ class CommandError(Exception):
 def prepare_data_dir(settings: Settings) -> None:
     path = settings.data_dir
     try:
-        path.mkdir(parents=True, exist_ok=True)
+        # Only the service's own user may look inside: the database, the master key file and
+        # the local object store live here.
+        path.mkdir(parents=True, exist_ok=True, mode=0o700)
+        if path.stat().st_mode & 0o077:
+            path.chmod(0o700)
         with tempfile.NamedTemporaryFile(dir=path, prefix=".write-check-"):
             pass
     except OSError as exc:

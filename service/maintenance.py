@@ -90,7 +90,7 @@ def confirm_shred(case_reference: str, confirmation: str | None) -> None:
         raise MaintenanceError("the confirmation did not match; nothing was shredded")
 
 
-async def run_shred(settings: Settings, case_reference: str) -> int:
+async def run_shred(settings: Settings, case_reference: str, by: str = "the centre") -> int:
     async with resources(settings) as res:
         log = RecordLog(sealer=KeyRingPayloadSealer(res.keyring))
         async with record_transaction(res.sessionmaker, log, EventAuthor.system()) as work:
@@ -100,10 +100,28 @@ async def run_shred(settings: Settings, case_reference: str) -> int:
             if family is None:
                 raise MaintenanceError(f"no family with case reference {case_reference}")
             # The event is written before the key goes: its payload holds nothing sealed.
-            await work.record(family.id, "family_shredded", {"case_reference": case_reference})
+            # "by" names who ordered it: pages say "Content destroyed on DATE by NAME".
+            await work.record(
+                family.id, "family_shredded", {"case_reference": case_reference, "by": by}
+            )
             await res.keyring.shred(work.session, family.id)
+    # The database may still hold the old wrapped key in its log or freed pages.
+    clean = await asyncio.to_thread(db.scrub_sqlite, settings.database_url)
     print(f"{case_reference}: family key destroyed; its content is now unreadable.")
+    if not clean:
+        print(
+            "WARNING: the database's write-ahead log could not be emptied (a reader was busy); "
+            "stop the service and run `letterbox scrub-database` so no copy of the old key "
+            "remains in the database files."
+        )
+        return 1
     return 0
+
+
+async def run_scrub(settings: Settings) -> int:
+    clean = await asyncio.to_thread(db.scrub_sqlite, settings.database_url)
+    print("Database files scrubbed." if clean else "The write-ahead log is busy; try again.")
+    return 0 if clean else 1
 
 
 # --- master-key rotation ----------------------------------------------------------------
@@ -171,12 +189,25 @@ def register(
     shred.add_argument(
         "--confirm", metavar="CASE_REFERENCE", help="the case reference again (for scripts)"
     )
+    shred.add_argument(
+        "--by",
+        metavar="NAME",
+        default="the centre",
+        help='who ordered the shred (pages say "Content destroyed on DATE by NAME")',
+    )
 
     def shred_command(args: argparse.Namespace, settings: Settings) -> int:
         confirm_shred(args.case_reference, args.confirm)
-        return asyncio.run(run_shred(settings, args.case_reference))
+        return asyncio.run(run_shred(settings, args.case_reference, args.by))
 
     handlers["shred"] = shred_command
+
+    scrub = commands.add_parser(
+        "scrub-database",
+        help="SQLite: empty the write-ahead log and rebuild the file (after a shred)",
+    )
+    del scrub
+    handlers["scrub-database"] = lambda args, settings: asyncio.run(run_scrub(settings))
 
     rotate = commands.add_parser(
         "rotate-master-key", help="re-wrap every key under a new master key"

@@ -98,6 +98,10 @@ class Settings:
     # None: words in pictures are not scanned (moderators still see every picture).
     tesseract: str | None = None
     checkpoint_interval_seconds: int = 3600
+    # RFC 3161 time-stamp authority for centre checkpoints (docs/record.md); None: not used.
+    tsa_url: str | None = None
+    # Days each centre checkpoint is kept write-once (S3 Object Lock, compliance mode); 0: off.
+    checkpoint_lock_days: int = 0
     reconcile_interval_seconds: int = 3600
     # How often each node offers to run the call reminders (one node of the centre runs them).
     reminder_interval_seconds: int = 300
@@ -198,6 +202,7 @@ class _Reader:
             )
         mode: Mode = mode_text  # type: ignore[assignment]
         production = mode == "production"
+        test_pause = self._test_pause(mode)
 
         data_dir = Path(self.text("DATA_DIR", "data")).resolve()
 
@@ -253,7 +258,7 @@ class _Reader:
             turn_urls=self._turn_urls(),
             turn_secret=self._turn_secret(),
             media_node=self.raw("MEDIA_NODE"),
-            trusted_proxies=self.integer("TRUSTED_PROXIES", 0, minimum=0, maximum=5),
+            trusted_proxies=self._trusted_proxies(production),
             timezone=self._timezone(),
             centre_name=self.text("CENTRE_NAME", "Demo Family Contact Centre"),
             # OWASP's argon2id minimum is t=2, m=19 MiB; tests may lower it, never to zero.
@@ -282,11 +287,13 @@ class _Reader:
             checkpoint_interval_seconds=self.integer(
                 "CHECKPOINT_INTERVAL_SECONDS", 3600, minimum=1
             ),
+            tsa_url=self._tsa_url(),
+            checkpoint_lock_days=self._checkpoint_lock_days(s3 is not None),
             reconcile_interval_seconds=self.integer("RECONCILE_INTERVAL_SECONDS", 3600, minimum=1),
             reminder_interval_seconds=self.integer("REMINDER_INTERVAL_SECONDS", 300, minimum=1),
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
             sanitise_seconds=self.integer("SANITISE_SECONDS", 60, minimum=1, maximum=3600),
-            test_pause_before_commit=self._test_pause(mode),
+            test_pause_before_commit=test_pause,
         )
 
     def _ice_host_address(self, production: bool) -> str | None:
@@ -317,6 +324,18 @@ class _Reader:
                 "takes at most one IPv4 and one IPv6 address (the relay offers one of each)",
             )
         return ",".join(addresses)
+
+    def _trusted_proxies(self, production: bool) -> int:
+        # Guessing wrong either way hurts: 0 behind a proxy makes every client one address
+        # (one sign-in budget for all), 1 without a proxy lets clients choose their address.
+        # So production names it, even when it is 0.
+        if production and self.raw("TRUSTED_PROXIES") is None:
+            raise SettingsError(
+                PREFIX + "TRUSTED_PROXIES",
+                "must be set in production: the number of proxies in front of Letterbox that "
+                "add X-Forwarded-For (1 behind the usual TLS proxy, 0 if clients connect directly)",
+            )
+        return self.integer("TRUSTED_PROXIES", 0, minimum=0, maximum=5)
 
     def _tesseract(self) -> str | None:
         value = self.raw("TESSERACT")
@@ -429,6 +448,28 @@ class _Reader:
                     PREFIX + "TURN_URLS", f"each entry must start with turn: or turns:, got {url!r}"
                 )
         return urls
+
+    def _checkpoint_lock_days(self, has_s3: bool) -> int:
+        days = self.integer("CHECKPOINT_LOCK_DAYS", 0, minimum=0, maximum=36500)
+        if days and not has_s3:
+            raise SettingsError(
+                PREFIX + "CHECKPOINT_LOCK_DAYS",
+                "needs LETTERBOX_S3_URL: only an S3 bucket with Object Lock keeps checkpoints "
+                "write-once (set it to 0, or configure the object store)",
+            )
+        return days
+
+    def _tsa_url(self) -> str | None:
+        value = self.raw("TSA_URL")
+        if value is None:
+            return None
+        parts = urlsplit(value)
+        if parts.scheme not in ("http", "https") or not parts.netloc:
+            raise SettingsError(
+                PREFIX + "TSA_URL",
+                f"must be the http(s) address of an RFC 3161 time-stamp authority, got {value!r}",
+            )
+        return value
 
     def _turn_secret(self) -> str | None:
         secret = self.raw("TURN_SECRET")

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import asyncio
+import os
+import sqlite3
 from pathlib import Path
 from typing import Any
 
@@ -46,7 +48,7 @@ def create_engine(url: str) -> AsyncEngine:
     if parsed.get_backend_name() == "sqlite":
         database = parsed.database
         if database and database != ":memory:":
-            Path(database).parent.mkdir(parents=True, exist_ok=True)
+            _private_sqlite_file(Path(database))
         # SQLite has one writer; a generous busy timeout beats "database is locked".
         options = {"connect_args": {"timeout": 30}}
     else:
@@ -58,6 +60,20 @@ def create_engine(url: str) -> AsyncEngine:
     else:
         event.listen(engine.sync_engine, "checkout", _postgres_liveness)
     return engine
+
+
+def _private_sqlite_file(path: Path) -> None:
+    """Create the database's folder (0700) and file (0600) before SQLite does: it would make
+    the file world-readable under the usual umask, and its -wal and -shm files copy the
+    database file's mode."""
+    path.parent.mkdir(parents=True, exist_ok=True, mode=0o700)
+    try:
+        fd = os.open(
+            path, os.O_WRONLY | os.O_CREAT | os.O_EXCL | os.O_NOFOLLOW | os.O_CLOEXEC, 0o600
+        )
+    except FileExistsError:
+        return
+    os.close(fd)
 
 
 def _postgres_liveness(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
@@ -84,9 +100,41 @@ def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
     dbapi_connection.isolation_level = None  # let SQLAlchemy's "begin" event own BEGIN
     cursor = dbapi_connection.cursor()
     cursor.execute("PRAGMA foreign_keys=ON")
+    # Freed space is zeroed, not left holding old rows: a shredded family's wrapped key must
+    # not linger in a free page (scrub_sqlite finishes the job for the write-ahead log).
+    cursor.execute("PRAGMA secure_delete=ON")
     cursor.execute("PRAGMA journal_mode=WAL")
     cursor.execute("PRAGMA synchronous=NORMAL")
     cursor.close()
+
+
+def scrub_sqlite(url: str) -> bool:
+    """After a crypto-shred: leave no copy of overwritten bytes in the database files.
+
+    Copies the write-ahead log into the database and truncates it to nothing; secure_delete
+    (on for every connection, and here) has already zeroed the space the old value left in
+    its page. VACUUM is not used: run from another process while the service held
+    connections, it left the file malformed in our tests. Returns False when a reader still
+    held part of the log and it could not be emptied (retry with the service stopped); True
+    for a non-SQLite URL (PostgreSQL: see docs/deploy.md)."""
+    parsed = make_url(url)
+    if (
+        parsed.get_backend_name() != "sqlite"
+        or not parsed.database
+        or parsed.database == ":memory:"
+    ):
+        return True
+    connection = sqlite3.connect(parsed.database, timeout=30, isolation_level=None)
+    try:
+        connection.execute("PRAGMA secure_delete=ON")
+        clean = True
+        row = connection.execute("PRAGMA wal_checkpoint(TRUNCATE)").fetchone()
+        if row is not None and row[0] != 0:
+            clean = False  # busy: a reader still holds part of the log
+    finally:
+        connection.close()
+    wal = Path(f"{parsed.database}-wal")
+    return clean and (not wal.exists() or wal.stat().st_size == 0)
 
 
 def _sqlite_begin_immediate(connection: Connection) -> None:

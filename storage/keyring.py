@@ -11,6 +11,7 @@ Every other part asks the key ring for keys and never touches wrapping itself:
 
 from __future__ import annotations
 
+import json
 import logging
 import uuid
 from dataclasses import dataclass, field
@@ -24,7 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.errors import KeyHierarchyError, StorageError
 from storage.keys import MasterKey, WrappedKey, create_key_file, new_data_key
-from storage.models import FamilyKey
+from storage.models import FamilyKey, RecordEvent, User
 from storage.stream import open_bytes, seal_bytes
 
 log = logging.getLogger(__name__)
@@ -45,6 +46,42 @@ def _split_centre_value(sealed: bytes) -> tuple[str, bytes]:
 
 class FamilyShredded(StorageError):
     """The family's key was destroyed: its content can never be read again."""
+
+    def __init__(self, message: str, family_id: uuid.UUID | None = None) -> None:
+        super().__init__(message)
+        self.family_id = family_id
+
+
+async def shredded_when_and_by(
+    session: AsyncSession, family_id: uuid.UUID
+) -> tuple[datetime | None, str]:
+    """When a family's key was destroyed, and who did it (from the ``family_shredded``
+    record event: the name the shred was given, else the author's display name)."""
+    shredded_at = await session.scalar(
+        select(FamilyKey.shredded_at).where(FamilyKey.family_id == family_id)
+    )
+    event = (
+        await session.execute(
+            select(RecordEvent.payload, RecordEvent.actor_id)
+            .where(RecordEvent.family_id == family_id, RecordEvent.kind == "family_shredded")
+            .order_by(RecordEvent.seq.desc())
+            .limit(1)
+        )
+    ).first()
+    name = "the centre"
+    if event is not None:
+        try:
+            by = json.loads(event.payload).get("by")
+        except ValueError:
+            by = None
+        if isinstance(by, str) and by.strip():
+            name = by.strip()
+        elif event.actor_id is not None:
+            name = (
+                await session.scalar(select(User.display_name).where(User.id == event.actor_id))
+                or name
+            )
+    return shredded_at, name
 
 
 class MissingFamilyKey(KeyHierarchyError):
@@ -121,7 +158,8 @@ class KeyRing:
         if row.shredded_at is not None or row.wrapped_key is None:
             raise FamilyShredded(
                 "This family's content was permanently erased (crypto-shredded) and can "
-                "no longer be read."
+                "no longer be read.",
+                family_id,
             )
         return self.master.unwrap(WrappedKey(row.master_key_id, row.wrapped_key))
 

@@ -776,6 +776,26 @@ class JobLease(Base):
     expires_at: Mapped[datetime]
 
 
+class CentreCheckpoint(Base):
+    """One link of the centre-wide chain of checkpoints: every family's head, signed
+    (``storage.recordformat.CentreCheckpoint``; docs/record.md). ``seq`` runs 1, 2, 3… and
+    ``previous_hash`` is the SHA-256 of the previous row's ``body``."""
+
+    __tablename__ = "centre_checkpoints"
+
+    seq: Mapped[int] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=False
+    )
+    made_at: Mapped[datetime]
+    events: Mapped[int] = mapped_column(BigInteger)
+    previous_hash: Mapped[bytes] = mapped_column(LargeBinary(32))
+    body: Mapped[bytes] = mapped_column(LargeBinary)
+    signature: Mapped[str] = mapped_column(Text)
+    key_fingerprint: Mapped[str] = mapped_column(String(64))
+    # RFC 3161 time-stamp token over SHA-256(body), when a time-stamp authority is configured.
+    timestamp_token: Mapped[bytes | None] = mapped_column(LargeBinary)
+
+
 class IdempotentRequest(Base):
     """Remembers the result of a submission made with an Idempotency-Key header."""
 

@@ -33,9 +33,12 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 
 __all__ = [
     "ACTOR_ROLES",
+    "CENTRE_CONTEXT",
+    "CENTRE_ORIGIN",
     "EVENT_KINDS",
     "GENESIS_HASH",
     "HASH_SIZE",
+    "CentreCheckpoint",
     "Checkpoint",
     "CheckpointInvalid",
     "EventKind",
@@ -52,6 +55,8 @@ __all__ = [
     "parse_canonical",
     "parse_signed_note",
     "parse_time",
+    "sign_detached",
+    "verify_detached",
     "verify_signed_note",
 ]
 
@@ -585,3 +590,140 @@ def fold_chain(start: bytes, body_hashes: Iterable[bytes]) -> bytes:
     for body_hash in body_hashes:
         head = chain_hash(head, body_hash)
     return head
+
+
+# --- detached signatures (bundle manifests, centre checkpoints) ----------------------
+
+_MAX_SIGNATURE_BYTES: Final = 1024
+
+
+def sign_detached(
+    context: bytes, data: bytes, key_name: str, private_key: Ed25519PrivateKey
+) -> str:
+    """A signature line ``— name base64(key id || sig)`` over ``context || data``.
+
+    ``context`` names what is signed (e.g. ``b"letterbox-bundle-manifest/v1\\n"``), so a
+    signature made for one kind of statement can never be presented as another.
+    """
+    if not _KEY_NAME_RE.fullmatch(key_name):
+        raise RecordFormatError("key name must be 1-64 letters, digits, . _ -")
+    public = private_key.public_key().public_bytes_raw()
+    signature = private_key.sign(context + data)
+    blob = base64.b64encode(note_key_hash(key_name, public) + signature).decode("ascii")
+    return f"{_EM_DASH} {key_name} {blob}\n"
+
+
+def verify_detached(
+    context: bytes, data: bytes, signature_text: str | bytes, public_key: bytes
+) -> None:
+    """Raise `RecordFormatError` unless ``signature_text`` is a valid signature by the key."""
+    if isinstance(signature_text, bytes):
+        if len(signature_text) > _MAX_SIGNATURE_BYTES:
+            raise RecordFormatError("signature is too long")
+        try:
+            signature_text = signature_text.decode("utf-8")
+        except UnicodeDecodeError:
+            raise RecordFormatError("signature is not UTF-8 text") from None
+    if len(public_key) != 32:
+        raise RecordFormatError("an Ed25519 public key is 32 bytes")
+    parts = signature_text.rstrip("\n").split(" ")
+    if len(parts) != 3 or parts[0] != _EM_DASH or not _KEY_NAME_RE.fullmatch(parts[1]):
+        raise RecordFormatError("signature line is malformed")
+    try:
+        blob = base64.b64decode(parts[2], validate=True)
+    except (binascii.Error, ValueError):
+        raise RecordFormatError("signature is not base64") from None
+    if len(blob) != 4 + 64:
+        raise RecordFormatError("signature has the wrong length")
+    if blob[:4] != note_key_hash(parts[1], public_key):
+        raise RecordFormatError("not signed by this key")
+    try:
+        Ed25519PublicKey.from_public_bytes(public_key).verify(blob[4:], context + data)
+    except InvalidSignature:
+        raise RecordFormatError("signature is not valid") from None
+
+
+# --- centre checkpoints: one signed chain over every family's head ---------------------------
+
+CENTRE_ORIGIN: Final = "letterbox.record/v1/centre"
+CENTRE_CONTEXT: Final = b"letterbox-centre-checkpoint/v1\n"
+_CENTRE_KEYS: Final = frozenset({"origin", "seq", "previous", "time", "events", "families"})
+
+
+@dataclass(frozen=True, slots=True)
+class CentreCheckpoint:
+    """The centre's statement at ``time``: ``events`` events in all, and each family's chain
+    at ``(size, head)``. ``seq`` runs 1, 2, 3… without gaps and ``previous`` is the SHA-256 of
+    the previous centre checkpoint's body (32 zero bytes for the first), so a deleted or altered
+    checkpoint breaks the chain of checkpoints.
+
+    The body is canonical JSON::
+
+        {"events":N,"families":{"<family id>":[size,"<head hex>"],…},
+         "origin":"letterbox.record/v1/centre","previous":"<hex>","seq":n,"time":"…Z"}
+
+    signed (detached, `sign_detached`) over ``CENTRE_CONTEXT || body``.
+    """
+
+    seq: int
+    previous: bytes
+    time: str
+    events: int
+    families: Mapping[str, tuple[int, bytes]]
+
+    def body(self) -> bytes:
+        if not isinstance(self.seq, int) or not 1 <= self.seq <= MAX_SAFE_INTEGER:
+            raise RecordFormatError("centre checkpoint seq must be a positive whole number")
+        if len(self.previous) != HASH_SIZE:
+            raise RecordFormatError("centre checkpoint previous hash is 32 bytes")
+        parse_time(self.time)
+        families: dict[str, list[Any]] = {}
+        for family_id, (size, head) in self.families.items():
+            _uuid_text(family_id, "family id")
+            if len(head) != HASH_SIZE:
+                raise RecordFormatError("a family head is 32 bytes")
+            families[family_id] = [size, head.hex()]
+        return canonical_json(
+            {
+                "origin": CENTRE_ORIGIN,
+                "seq": self.seq,
+                "previous": self.previous.hex(),
+                "time": self.time,
+                "events": self.events,
+                "families": families,
+            }
+        )
+
+    def digest(self) -> bytes:
+        """What the next checkpoint's ``previous`` must be."""
+        return hashlib.sha256(self.body()).digest()
+
+    @classmethod
+    def parse(cls, body: bytes) -> CentreCheckpoint:
+        """Parse strictly: canonical JSON, exactly these fields, re-serialising to the same bytes."""
+        value = parse_canonical(body)
+        if not isinstance(value, dict) or set(value) != _CENTRE_KEYS:
+            raise RecordFormatError("centre checkpoint does not have the expected fields")
+        if value["origin"] != CENTRE_ORIGIN:
+            raise RecordFormatError("not a Letterbox centre checkpoint")
+        families = value["families"]
+        if not isinstance(families, dict):
+            raise RecordFormatError("centre checkpoint families must be an object")
+        parsed: dict[str, tuple[int, bytes]] = {}
+        for family_id, entry in families.items():
+            if not isinstance(entry, list) or len(entry) != 2:
+                raise RecordFormatError("a family entry is [size, head]")
+            parsed[family_id] = (
+                _positive(entry[0], "family size"),
+                _hex32(entry[1], "family head"),
+            )
+        checkpoint = cls(
+            seq=_positive(value["seq"], "seq"),
+            previous=_hex32(value["previous"], "previous"),
+            time=value["time"] if isinstance(value["time"], str) else "",
+            events=_positive(value["events"], "events") if value["events"] else 0,
+            families=parsed,
+        )
+        if checkpoint.body() != body:
+            raise RecordFormatError("centre checkpoint is not in canonical form")
+        return checkpoint

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import base64
 import os
+import sqlite3
 import subprocess
 import sys
 import uuid
@@ -13,13 +14,14 @@ from pathlib import Path
 
 import pytest
 from sqlalchemy import select
+from sqlalchemy.engine import make_url
 
 from service.settings import Settings
 from service.stores import open_object_store
 from storage import db
 from storage.keyring import FamilyShredded, KeyRing
 from storage.keys import MasterKey
-from storage.models import RecordEvent, User
+from storage.models import FamilyKey, RecordEvent, User
 from storage.vault import EncryptedStore, object_name
 from tests.support.families import new_family, read_object, store_bytes, stream
 from tests.support.seaweedfs import S3Endpoint
@@ -196,3 +198,52 @@ async def test_master_key_rotation_keeps_content_and_centre_secrets_readable_wit
             await read_object(sessionmaker, vault, letter)
     finally:
         await engine.dispose()
+
+
+async def test_after_shred_no_copy_of_the_wrapped_key_remains_in_the_sqlite_files(
+    settings_with_store: Settings, vault: EncryptedStore, database_url: str
+) -> None:
+    # Issue 19: the write-ahead log still held the old wrapped key after a shred, and the
+    # master key opens it. Every database file, WAL included, is searched for its bytes.
+    if not database_url.startswith("sqlite"):
+        pytest.skip("PostgreSQL: docs/deploy.md says what VACUUM does not guarantee")
+    # This engine and a plain connection stay open through the shred, as the running
+    # service's would.
+    engine = db.create_engine(settings_with_store.database_url)
+    sessionmaker = db.create_sessionmaker(engine)
+    try:
+        family_id = await new_family(sessionmaker, vault.keyring, case_reference="LB-SCRUB-1")
+        await store_bytes(sessionmaker, vault, family_id, b"to be shredded")
+        async with sessionmaker() as session:
+            row = await session.get(FamilyKey, family_id)
+            assert row is not None and row.wrapped_key is not None
+            wrapped = bytes(row.wrapped_key)
+        database = Path(make_url(database_url).database or "")
+        files = [database, database.with_name(database.name + "-wal")]
+        assert any(wrapped in f.read_bytes() for f in files if f.exists()), "the key is stored"
+
+        service = sqlite3.connect(database, isolation_level=None)
+        try:
+            service.execute("SELECT count(*) FROM family_keys").fetchone()
+            done = letterbox(settings_with_store, "shred", "LB-SCRUB-1", "--confirm", "LB-SCRUB-1")
+            assert done.returncode == 0, done.stdout + done.stderr
+            leftovers = [
+                f.name
+                for f in database.parent.iterdir()
+                if f.name.startswith(database.name) and wrapped in f.read_bytes()
+            ]
+            assert leftovers == [], f"the old wrapped key is still in {leftovers}"
+            assert service.execute("PRAGMA integrity_check").fetchone() == ("ok",)
+        finally:
+            service.close()
+        async with sessionmaker() as session:  # the service goes on reading
+            row = await session.get(FamilyKey, family_id)
+            assert row is not None and row.wrapped_key is None
+    finally:
+        await engine.dispose()
+    leftovers = [
+        f.name
+        for f in database.parent.iterdir()
+        if f.name.startswith(database.name) and wrapped in f.read_bytes()
+    ]
+    assert leftovers == [], f"the old wrapped key is still in {leftovers}"

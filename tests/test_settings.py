@@ -35,6 +35,7 @@ PRODUCTION_BASE = {
     "LETTERBOX_PUBLIC_URL": "https://letterbox.example.org",
     "LETTERBOX_SMTP_URL": "smtp+starttls://u:p@mail.example.org:587",
     "LETTERBOX_ICE_HOST_ADDRESS": "203.0.113.10",
+    "LETTERBOX_TRUSTED_PROXIES": "1",
 }
 
 
@@ -55,6 +56,7 @@ def test_complete_production_settings_are_accepted() -> None:
         "LETTERBOX_PUBLIC_URL",
         "LETTERBOX_SMTP_URL",
         "LETTERBOX_ICE_HOST_ADDRESS",
+        "LETTERBOX_TRUSTED_PROXIES",
     ],
 )
 def test_production_refuses_to_start_without_each_secret(missing: str) -> None:
@@ -132,3 +134,10 @@ def test_ice_host_address_must_be_one_ip_of_each_family(value: str) -> None:
     with pytest.raises(SettingsError) as raised:
         Settings.from_env({"LETTERBOX_ICE_HOST_ADDRESS": value})
     assert raised.value.variable == "LETTERBOX_ICE_HOST_ADDRESS"
+
+
+def test_production_accepts_zero_trusted_proxies_when_set_explicitly() -> None:
+    settings = Settings.from_env(PRODUCTION_BASE | {"LETTERBOX_TRUSTED_PROXIES": "0"})
+    assert settings.trusted_proxies == 0
+    with pytest.raises(SettingsError, match=r"TRUSTED_PROXIES.*1 behind the usual TLS proxy"):
+        Settings.from_env({k: v for k, v in PRODUCTION_BASE.items() if "PROXIES" not in k})

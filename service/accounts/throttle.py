@@ -7,12 +7,16 @@ out.
 - Per browser that has signed in to the account before (a sealed "device" cookie, as OWASP
   suggests): that browser has its own counter, so even an attacker on the same network
   cannot stop the real user.
-- Per address: a generous limit across all accounts, against one machine spraying many.
+- Per address, two generous budgets: one for failures on existing accounts (against one
+  machine spraying many real accounts), one for failures on names that are not accounts. A
+  spray of made-up names therefore never stops a real account signing in from that address
+  (issue 19: behind one proxy address, 110 made-up names locked every new browser out).
 - A delay, never a lock: nothing here ever disables an account.
 
 Counters are kept by a hash of the account name, so attempted names (people sometimes type
 a password into the e-mail field) are not stored. Unknown accounts are throttled exactly like
-real ones, so throttling does not tell whether an account exists.
+real ones, so throttling does not tell whether an account exists, with one exception: once
+an address has used up one of its two budgets and not the other, its answers differ by kind.
 """
 
 from __future__ import annotations
@@ -79,8 +83,9 @@ def device_key(device: str) -> str:
     return "device:" + _digest(device)
 
 
-def address_key(ip: str | None) -> str:
-    return "ip:" + (ip or "unknown")[:64]
+def address_key(ip: str | None, *, known_account: bool = True) -> str:
+    # Two budgets per address: failures on existing accounts, and on names that are not.
+    return ("ip:" if known_account else "ip-unknown:") + (ip or "unknown")[:64]
 
 
 def second_factor_key(user_id: uuid.UUID) -> str:
@@ -99,10 +104,15 @@ class SignInKeys:
     address: tuple[str, Policy] | None  # skipped for a known device
 
     @classmethod
-    def for_attempt(cls, email: str, ip: str | None, device: str | None) -> SignInKeys:
+    def for_attempt(
+        cls, email: str, ip: str | None, device: str | None, *, known_account: bool = True
+    ) -> SignInKeys:
         if device is not None:
             return cls((device_key(device), DEVICE), None)
-        return cls((account_key(email, ip), ACCOUNT), (address_key(ip), ADDRESS))
+        return cls(
+            (account_key(email, ip), ACCOUNT),
+            (address_key(ip, known_account=known_account), ADDRESS),
+        )
 
     def all(self) -> list[tuple[str, Policy]]:
         return [self.primary] + ([self.address] if self.address else [])

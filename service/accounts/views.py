@@ -160,13 +160,17 @@ async def sign_in(request: web.Request) -> web.StreamResponse:
     device = throttle.device_from_cookie(
         keyring, request.cookies.get(throttle.device_cookie_name(settings.secure_cookies)), email
     )
-    keys = throttle.SignInKeys.for_attempt(email, ip, device).all()
 
     async with maker.begin() as session:
+        user = await user_by_email(session, email)
+        # Attempts on names that are not accounts spend their own per-address budget.
+        keys = throttle.SignInKeys.for_attempt(
+            email, ip, device, known_account=user is not None
+        ).all()
         wait = await throttle.wait_needed(session, keys)
         if wait is not None:
             await log_security_event(session, Kind.SIGN_IN_THROTTLED, ip=ip)
-        user = None if wait is not None else await user_by_email(session, email)
+            user = None
     if wait is not None:
         return _render(
             "accounts/sign_in.html",

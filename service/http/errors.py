@@ -16,9 +16,10 @@ from aiohttp.typedefs import Handler
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from service.appkeys import REQUEST_ID
+from service.appkeys import REQUEST_ID, SESSIONMAKER, SETTINGS
 from service.errors import LetterboxError, NotSignedIn, Unavailable
 from storage.errors import StoreUnavailable
+from storage.keyring import FamilyShredded, shredded_when_and_by
 
 log = logging.getLogger(__name__)
 
@@ -75,6 +76,8 @@ async def error_middleware(request: web.Request, handler: Handler) -> web.Stream
         return error_response(
             request, exc.status, code, message or _PLAIN_MESSAGES.get(exc.status, exc.reason)
         )
+    except FamilyShredded as exc:
+        return await _destroyed(request, exc)
     except (OperationalError, PoolTimeout, StoreUnavailable) as exc:
         # StoreUnavailable: the object store is down or died mid-request.
         log.warning("database or store unavailable: %s", type(exc).__name__, exc_info=True)
@@ -132,4 +135,23 @@ def _internal(request: web.Request) -> web.StreamResponse:
         "internal_error",
         "Something went wrong on our side. Please try again; if it keeps happening, tell "
         f"the centre and quote {request.get(REQUEST_ID, 'this time')}.",
+    )
+
+
+async def _destroyed(request: web.Request, exc: FamilyShredded) -> web.StreamResponse:
+    """A page that would show a crypto-shredded family's content: it answers, saying when and
+    by whom the content was destroyed (200 for a page, 410 Gone for the API)."""
+    when, by = None, "the centre"
+    if exc.family_id is not None:
+        async with request.app[SESSIONMAKER]() as session:
+            when, by = await shredded_when_and_by(session, exc.family_id)
+    day = "an unknown date"
+    if when is not None:
+        local = when.astimezone(request.app[SETTINGS].zone)
+        day = f"{local.day} {local:%B %Y}"
+    message = f"Content destroyed on {day} by {by}."
+    if wants_json(request):
+        return web.json_response({"error": "content_destroyed", "message": message}, status=410)
+    return aiohttp_jinja2.render_template(
+        "errors/destroyed.html", request, {"message": message}, status=200
     )

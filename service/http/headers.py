@@ -23,7 +23,13 @@ CALL_DEVICES = "camera=(self), microphone=(self), geolocation=(), payment=(), us
 
 async def add_security_headers(request: web.Request, response: web.StreamResponse) -> None:
     headers = response.headers
-    headers["Content-Security-Policy"] = CSP
+    if "Content-Security-Policy" in headers:
+        # A handler's own policy (a served file's ``sandbox``) stays; the site-wide one is sent
+        # as well, and browsers enforce every policy they get, so the stricter of each holds.
+        if CSP not in headers.getall("Content-Security-Policy"):
+            headers.add("Content-Security-Policy", CSP)
+    else:
+        headers["Content-Security-Policy"] = CSP
     headers["X-Content-Type-Options"] = "nosniff"
     headers["Referrer-Policy"] = "same-origin"
     headers["Cross-Origin-Opener-Policy"] = "same-origin"

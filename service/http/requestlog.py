@@ -37,10 +37,19 @@ async def request_log_middleware(request: web.Request, handler: Handler) -> web.
             extra={
                 "fields": {
                     "method": request.method,
-                    "path": request.path,  # never the query: it may carry tokens
+                    # The route pattern (/invite/{token}), never the path or the query:
+                    # invite, reset and device links carry their tokens in both.
+                    "route": _route_pattern(request),
                     "status": status,
                     "ms": round((time.perf_counter() - started) * 1000, 1),
                 }
             },
         )
         request_id_var.reset(token)
+
+
+def _route_pattern(request: web.Request) -> str:
+    resource = request.match_info.route.resource
+    if resource is None:
+        return "(no route)"  # a 404 or 405: its path is whatever the client typed
+    return resource.canonical

@@ -6,11 +6,16 @@ Members (docs/record.md has the details):
   family's events before and after the period, and the two events on either side of it in
   full, so the verifier can see that nothing of the period was left out at either end;
 - ``checkpoint.txt``: the signed note; ``public_key.pem``: the centre's key;
-- ``pdf.sha256``: the court PDF's SHA-256; ``README.txt``: how to verify, in plain English.
+- ``pdf.sha256``: the court PDF's SHA-256; ``README.txt``: how to verify, in plain English;
+- ``manifest.json`` and ``manifest.sig``: what the bundle claims (family, case, period, first and
+  last positions, record digest, the PDF's SHA-256, format version), signed with the centre's
+  key, so neither the PDF's hash nor the period can be swapped without the key.
 """
 
 from __future__ import annotations
 
+import dataclasses
+import hashlib
 import io
 import uuid
 import zipfile
@@ -20,12 +25,18 @@ from datetime import datetime
 from typing import Any, Final
 
 from cryptography.hazmat.primitives import serialization
-from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.record import verifier as v
 from storage import recordformat as rf
-from storage.record import RecordSigner, family_chain, make_checkpoint
+from storage.record import (
+    NOTE_KEY_NAME,
+    RecordSigner,
+    family_chain,
+    make_centre_checkpoint,
+    make_checkpoint,
+)
 
 __all__ = ["BundleMaterial", "build_bundle", "collect_material", "public_key_pem"]
 
@@ -57,8 +68,11 @@ How to check it
        letterbox verify THIS_BUNDLE.zip --fingerprint FINGERPRINT --pdf THE_PDF.pdf
    or, with the published verifier files:
        python -m service.record.verifier THIS_BUNDLE.zip --fingerprint FINGERPRINT --pdf THE_PDF.pdf
-3. The verifier prints VALID or NOT VALID with the reason. It also prints the
-   record digest, which must match the digest printed on every page of the PDF.
+3. The verifier prints VALID or NOT VALID with the reason. Without a fingerprint
+   it prints NOT VERIFIED: it cannot tell who signed the bundle. It also prints
+   the record digest, which must match the digest printed on every page of the PDF.
+4. If you hold an earlier export of this family, add --since EARLIER.zip: the
+   verifier then proves that nothing in the earlier record was changed since.
 
 Files
 -----
@@ -67,6 +81,12 @@ proof.json      the links from the period to the signed checkpoint
 checkpoint.txt  the centre's signed statement of the record
 public_key.pem  the centre's public key (check its fingerprint, step 1)
 pdf.sha256      the SHA-256 of the court PDF
+manifest.json   what this bundle is: family, case, period, positions, record
+                digest, the PDF's SHA-256 and the format version
+manifest.sig    the centre's signature over manifest.json
+centre.json     the centre's checkpoint over every family's record (if present),
+centre.sig      its signature, and centre.tsr its time-stamp from an outside
+                time-stamp authority (if one is configured)
 """
 
 
@@ -85,6 +105,11 @@ class BundleMaterial:
     following: Sequence[bytes]  # body hashes of positions after+1 … size
     checkpoint_note: str
     public_key: bytes
+    # The centre checkpoint made with this export (body, signature line) and, when a time-stamp
+    # authority is configured, its RFC 3161 token. Empty: a bundle made without the database.
+    centre_body: bytes = b""
+    centre_signature: str = ""
+    centre_token: bytes | None = None
 
     @property
     def size(self) -> int:
@@ -114,6 +139,31 @@ class BundleMaterial:
         }
         return rf.canonical_json(proof)
 
+    @property
+    def first_position(self) -> int:
+        return len(self.preceding) + (self.before is not None) + 1
+
+    def manifest(self, pdf_sha256: str) -> dict[str, Any]:
+        """What the bundle claims, field by field; the verifier checks each against the contents."""
+        first = self.first_position
+        return {
+            "format": v.BUNDLE_FORMAT,
+            "family_id": self.family_id,
+            "case_reference": self.case_reference,
+            "from": rf.format_time(self.period_from),
+            "until": rf.format_time(self.period_until),
+            "events": len(self.events),
+            "first_position": first,
+            "last_position": first + len(self.events) - 1,
+            "checkpoint_size": self.size,
+            "record_digest": self.digest(),
+            "pdf_sha256": pdf_sha256,
+            "key_fingerprint": rf.key_fingerprint(self.public_key),
+            "centre_checkpoint_sha256": (
+                hashlib.sha256(self.centre_body).hexdigest() if self.centre_body else None
+            ),
+        }
+
     def digest(self) -> str:
         """The record digest to print on every PDF page (known before the PDF exists)."""
         return v.record_digest(
@@ -127,10 +177,21 @@ def public_key_pem(public_key: bytes) -> bytes:
     )
 
 
-def build_bundle(material: BundleMaterial, pdf_sha256: str) -> bytes:
-    """The bundle zip. ``pdf_sha256`` is the hex SHA-256 of the court PDF."""
+def build_bundle(
+    material: BundleMaterial,
+    pdf_sha256: str,
+    key: Ed25519PrivateKey,
+    *,
+    key_name: str = NOTE_KEY_NAME,
+) -> bytes:
+    """The bundle zip. ``pdf_sha256`` is the hex SHA-256 of the court PDF; ``key`` (the centre's
+    record-signing key) signs the manifest."""
     if len(pdf_sha256) != 64 or any(c not in "0123456789abcdef" for c in pdf_sha256):
         raise ValueError("pdf_sha256 must be 64 lower-case hex digits")
+    if key.public_key().public_bytes_raw() != material.public_key:
+        raise ValueError("the manifest must be signed with the key that signed the checkpoint")
+    manifest = rf.canonical_json(material.manifest(pdf_sha256))
+    signature = rf.sign_detached(v.MANIFEST_CONTEXT, manifest, key_name, key)
     readme = README_TEXT.format(
         case=material.case_reference,
         period_from=rf.format_time(material.period_from, micro=False),
@@ -144,7 +205,16 @@ def build_bundle(material: BundleMaterial, pdf_sha256: str) -> bytes:
         (v.PDF_SHA256, f"{pdf_sha256}  record.pdf\n".encode("ascii")),
         (v.PROOF, material.proof_json()),
         (v.EVENTS, material.events_jsonl()),
+        (v.MANIFEST, manifest),
+        (v.MANIFEST_SIG, signature.encode("utf-8")),
     ]
+    if material.centre_body:
+        members += [
+            (v.CENTRE, material.centre_body),
+            (v.CENTRE_SIG, material.centre_signature.encode("utf-8")),
+        ]
+        if material.centre_token is not None:
+            members.append((v.CENTRE_TSR, material.centre_token))
     out = io.BytesIO()
     with zipfile.ZipFile(out, "w", compression=zipfile.ZIP_DEFLATED) as archive:
         for name, data in members:
@@ -202,8 +272,10 @@ async def collect_material(
     """
     chain = await family_chain(session, family_id)
     checkpoint = await make_checkpoint(session, family_id, signer, chain=chain)
+    # Every export is also a link of the centre's chain of checkpoints.
+    centre = await make_centre_checkpoint(session, signer, chains={family_id: chain})
     note = rf.parse_signed_note(checkpoint.signed_note).checkpoint
-    return material_from_events(
+    material = material_from_events(
         chain,
         family_id=str(family_id),
         case_reference=note.case_reference,
@@ -211,4 +283,7 @@ async def collect_material(
         period_until=period_until,
         checkpoint_note=checkpoint.signed_note,
         public_key=signer.public_key,
+    )
+    return dataclasses.replace(
+        material, centre_body=bytes(centre.body), centre_signature=centre.signature
     )

@@ -4,13 +4,30 @@ checkpoint of every family with new events, every ``settings.checkpoint_interval
 from __future__ import annotations
 
 import asyncio
+import base64
 import contextlib
+import hashlib
+import logging
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
+import aiohttp
 from aiohttp import web
+from sqlalchemy import select, update
+from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import appkeys
-from storage.record import checkpoint_task, load_or_create_signer
+from service.record import timestamp
+from storage import recordformat as rf
+from storage.models import CentreCheckpoint
+from storage.objects import S3ObjectStore
+from storage.record import (
+    checkpoint_families_with_new_events,
+    checkpoint_task,
+    load_or_create_signer,
+)
+
+log = logging.getLogger(__name__)
 
 
 async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
@@ -23,8 +40,22 @@ async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
     sessionmaker = app[appkeys.SESSIONMAKER]
     async with sessionmaker.begin() as session:
         signer = await load_or_create_signer(session, app[appkeys.KEYRING])
+    settings = app[appkeys.SETTINGS]
+    tsa_url = settings.tsa_url
+
+    lock_days = settings.checkpoint_lock_days
+    objects = app[appkeys.VAULT].objects if lock_days else None
+
+    async def stamp_newest() -> None:
+        if tsa_url is not None:
+            await stamp_centre_checkpoint(sessionmaker, tsa_url)
+        if lock_days:
+            await publish_centre_checkpoint(sessionmaker, objects, lock_days)
+
     task = asyncio.create_task(
-        checkpoint_task(sessionmaker, signer, app[appkeys.SETTINGS].checkpoint_interval_seconds),
+        checkpoint_task(
+            sessionmaker, signer, settings.checkpoint_interval_seconds, after_round=stamp_newest
+        ),
         name="record-checkpoints",
     )
     try:
@@ -33,3 +64,91 @@ async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
         task.cancel()
         with contextlib.suppress(asyncio.CancelledError):
             await task
+        # A last round on the way down: events written since the last round are then covered,
+        # so `letterbox record verify` on a stopped centre does not find them unsigned.
+        try:
+            async with sessionmaker.begin() as session:
+                await checkpoint_families_with_new_events(session, signer)
+        except Exception:
+            log.exception("the final record checkpoint failed; the next start makes one")
+
+
+async def stamp_centre_checkpoint(
+    sessionmaker: async_sessionmaker[AsyncSession], tsa_url: str, seq: int | None = None
+) -> bytes | None:
+    """Have the time-stamp authority at ``tsa_url`` time-stamp centre checkpoint ``seq`` (the
+    newest when None) and keep the token with it. Returns the token (None: no checkpoint yet);
+    raises `timestamp.TimestampInvalid` or `aiohttp.ClientError` when the authority fails."""
+    async with sessionmaker() as session:
+        query = select(CentreCheckpoint)
+        query = (
+            query.where(CentreCheckpoint.seq == seq)
+            if seq is not None
+            else query.order_by(CentreCheckpoint.seq.desc()).limit(1)
+        )
+        row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            return None
+        if row.timestamp_token is not None:
+            return bytes(row.timestamp_token)
+        found_seq, digest = row.seq, hashlib.sha256(bytes(row.body)).digest()
+    request, nonce = timestamp.make_request(digest)
+    async with (
+        aiohttp.ClientSession(timeout=aiohttp.ClientTimeout(total=30)) as http,
+        http.post(
+            tsa_url, data=request, headers={"Content-Type": timestamp.MEDIA_QUERY}
+        ) as response,
+    ):
+        if response.status != 200:
+            raise timestamp.TimestampInvalid(
+                f"the time-stamp authority answered HTTP {response.status}"
+            )
+        reply = await response.content.read(2 * timestamp.MAX_TOKEN_BYTES)
+    token = timestamp.token_from_reply(reply, digest, nonce)
+    async with sessionmaker.begin() as session:
+        await session.execute(
+            update(CentreCheckpoint)
+            .where(CentreCheckpoint.seq == found_seq)
+            .values(timestamp_token=token.token)
+        )
+    log.info("centre checkpoint %d time-stamped at %s", found_seq, token.gen_time)
+    return token.token
+
+
+LOCKED_PREFIX = "record-checkpoints/centre"
+
+
+async def publish_centre_checkpoint(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    objects: object,
+    lock_days: int,
+    seq: int | None = None,
+) -> str | None:
+    """Write centre checkpoint ``seq`` (the newest when None), its signature and time-stamp
+    token to the object store under S3 Object Lock in compliance mode for ``lock_days`` days.
+    Only an `S3ObjectStore` can lock; returns the object name, or None when there is nothing
+    to write."""
+    if not isinstance(objects, S3ObjectStore):
+        raise TypeError("write-once checkpoints need the S3 object store")
+    async with sessionmaker() as session:
+        query = select(CentreCheckpoint)
+        query = (
+            query.where(CentreCheckpoint.seq == seq)
+            if seq is not None
+            else query.order_by(CentreCheckpoint.seq.desc()).limit(1)
+        )
+        row = (await session.execute(query)).scalar_one_or_none()
+        if row is None:
+            return None
+        token = None if row.timestamp_token is None else bytes(row.timestamp_token)
+        document = rf.canonical_json(
+            {
+                "body": bytes(row.body).decode("utf-8"),
+                "signature": row.signature,
+                "timestamp_token": None if token is None else base64.b64encode(token).decode(),
+            }
+        )
+        name = f"{LOCKED_PREFIX}/{row.seq:012d}"
+    until = datetime.now(UTC) + timedelta(days=lock_days)
+    await objects.put_retained(name, document, until)
+    return name

@@ -5,16 +5,28 @@ from __future__ import annotations
 import argparse
 import asyncio
 import base64
+import hashlib
 from collections.abc import Callable
+from datetime import UTC, datetime, timedelta
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.commands import CommandError
-from service.record import verifier
+from service.record import timestamp, verifier
 from service.settings import Settings
 from storage import db
 from storage import recordformat as rf
 from storage.errors import StorageError
 from storage.keyring import KeyRing, load_master_key
-from storage.record import SigningKeyError, load_public_key, verify_database
+from storage.models import CentreCheckpoint
+from storage.record import (
+    Problem,
+    SigningKeyError,
+    VerifyReport,
+    load_public_key,
+    verify_database,
+)
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
@@ -58,13 +70,20 @@ def _record(args: argparse.Namespace, settings: Settings) -> int:
                 ):
                     print("RECORD BROKEN: the centre key does not have the fingerprint given")
                     return EXIT_BROKEN
-                report = await verify_database(session, public_key=public_key)
+                report = await verify_database(
+                    session,
+                    public_key=public_key,
+                    now=datetime.now(UTC),
+                    checkpoint_interval=timedelta(seconds=settings.checkpoint_interval_seconds),
+                )
+                stamped = await _check_timestamps(session, report)
         finally:
             await engine.dispose()
         if report.ok:
             print(
                 f"Record verified: {report.events} events in {report.families} families, "
-                f"{report.checkpoints} signed checkpoints"
+                f"{report.checkpoints} signed family checkpoints, "
+                f"{report.centre_checkpoints} centre checkpoints ({stamped} time-stamped)"
                 + (f", centre key {report.key_fingerprint}." if report.key_fingerprint else ".")
             )
             return 0
@@ -79,6 +98,26 @@ def _record(args: argparse.Namespace, settings: Settings) -> int:
         return asyncio.run(run())
     except verifier.BundleInvalid as exc:
         return _fail(str(exc))
+
+
+async def _check_timestamps(session: AsyncSession, report: VerifyReport) -> int:
+    """Every stored time-stamp token must be a valid token for its centre checkpoint's body
+    (a token swapped from another checkpoint, or damaged, is reported). Returns how many."""
+    rows = await session.execute(
+        select(CentreCheckpoint.seq, CentreCheckpoint.body, CentreCheckpoint.timestamp_token)
+        .where(CentreCheckpoint.timestamp_token.is_not(None))
+        .order_by(CentreCheckpoint.seq)
+    )
+    count = 0
+    for seq, body, token in rows:
+        if token is None:
+            continue
+        count += 1
+        try:
+            timestamp.check_token(bytes(token), hashlib.sha256(bytes(body)).digest())
+        except timestamp.TimestampInvalid as exc:
+            report.problems.append(Problem(None, None, f"centre checkpoint {seq}: {exc}"))
+    return count
 
 
 def _key(args: argparse.Namespace, settings: Settings) -> int:

@@ -21,6 +21,7 @@ import asyncio
 import dataclasses
 import functools
 import hashlib
+import logging
 import re
 import uuid
 from collections import defaultdict
@@ -30,13 +31,16 @@ from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
 from typing import Any, Final, Literal
 
+import aiohttp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Invalid, NotFound, Unavailable
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
+from service.record.checkpoints import publish_centre_checkpoint, stamp_centre_checkpoint
 from service.record.pdf import (
     DEJAVU_DIR,
+    Certifier,
     ContactBlock,
     CourtDocument,
     EventLine,
@@ -55,6 +59,7 @@ from service.record.timeline import (
     parse_day,
     uk_day_start,
 )
+from service.record.timestamp import TimestampInvalid
 from storage import recordformat as rf
 from storage.errors import StorageError
 from storage.keyring import KeyRing
@@ -69,6 +74,7 @@ from storage.record import (
 from storage.vault import EncryptedStore
 
 __all__ = [
+    "Certifier",
     "ExportFile",
     "ExportMade",
     "ExportSummary",
@@ -79,8 +85,10 @@ __all__ = [
     "export_file_name",
     "list_exports",
     "make_export",
+    "parse_certifier",
 ]
 
+_log = logging.getLogger(__name__)
 MAX_PERIOD_DAYS: Final = 366 * 20
 ExportFile = Literal["pdf", "bundle"]
 _MEDIA: Final = {"pdf": "application/pdf", "bundle": "application/zip"}
@@ -334,6 +342,7 @@ def build_document(
     material: BundleMaterial,
     generated_by: str,
     generated_at: datetime,
+    certifier: Certifier | None = None,
 ) -> CourtDocument:
     """Group the period's events per contact, in plain language, for the PDF."""
     groups: dict[tuple[str, str], list[TimelineEntry]] = defaultdict(list)
@@ -442,7 +451,23 @@ def build_document(
         record_digest=material.digest(),
         event_count=len(entries),
         sections=sections,
+        certifier=certifier,
     )
+
+
+_CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def parse_certifier(name: str, role: str) -> Certifier:
+    """The officer who certifies an export, as entered: both needed, each 2-100 characters."""
+    for field_name, value, what in (
+        ("officer_name", name, "the certifying officer's full name"),
+        ("officer_role", role, "their role at the centre (for example Centre Manager)"),
+    ):
+        cleaned = value.strip()
+        if not 2 <= len(cleaned) <= 100 or _CONTROL.search(cleaned):
+            raise Invalid(f"Enter {what}, 2 to 100 characters.", field=field_name)
+    return Certifier(name.strip(), role.strip())
 
 
 # --- making an export ----------------------------------------------------------------------
@@ -481,6 +506,9 @@ async def make_export(
     maker: Maker,
     *,
     font_dir: Path | None = DEJAVU_DIR,
+    certifier: Certifier | None = None,
+    tsa_url: str | None = None,
+    lock_days: int = 0,
 ) -> ExportMade:
     """Sign a checkpoint, draw the PDF, build the bundle, store both and record the export.
 
@@ -490,6 +518,21 @@ async def make_export(
         material = _SerialisedOnce.of(
             await collect_material(session, family_id, period.start, period.until, signer)
         )
+    if tsa_url is not None and material.centre_body:
+        # The export's centre checkpoint leaves the centre now, time-stamped from outside.
+        # An authority that fails does not stop a court export; the verifier then says the
+        # bundle is not time-stamped, and the next interval's round tries again.
+        seq = rf.CentreCheckpoint.parse(material.centre_body).seq
+        try:
+            token = await stamp_centre_checkpoint(sessionmaker, tsa_url, seq)
+        except (TimestampInvalid, aiohttp.ClientError, TimeoutError) as exc:
+            _log.warning("the export's centre checkpoint %d was not time-stamped: %s", seq, exc)
+            token = None
+        material = dataclasses.replace(material, centre_token=token)
+    if lock_days and vault is not None and material.centre_body:
+        # Kept write-once as well; a store that refuses stops the export (it was configured).
+        seq = rf.CentreCheckpoint.parse(material.centre_body).seq
+        await publish_centre_checkpoint(sessionmaker, vault.objects, lock_days, seq)
     generated_at = datetime.now(UTC).replace(microsecond=0)
     async with sessionmaker() as session:
         family, centre_name = await family_summary(session, family_id)
@@ -520,10 +563,11 @@ async def make_export(
         material=material,
         generated_by=maker.name,
         generated_at=generated_at,
+        certifier=certifier,
     )
     pdf = await asyncio.to_thread(render_court_pdf, document, font_dir=font_dir)
     pdf_sha256 = hashlib.sha256(pdf).hexdigest()
-    bundle = await asyncio.to_thread(build_bundle, material, pdf_sha256)
+    bundle = await asyncio.to_thread(build_bundle, material, pdf_sha256, signer.private_key)
     bundle_sha256 = hashlib.sha256(bundle).hexdigest()
 
     log = RecordLog(sealer=KeyRingPayloadSealer(keyring))
@@ -561,6 +605,9 @@ async def make_export(
                 "bundle_sha256": bundle_sha256,
                 "pdf_object_id": stored["pdf"],
                 "bundle_object_id": stored["bundle"],
+                "certified_by": None
+                if certifier is None
+                else {"name": certifier.name, "role": certifier.role},
             },
         )
         seq = event.seq

@@ -31,7 +31,11 @@ MADE_BY = "the centre's letterbox export command"
 
 
 async def run_export(
-    settings: Settings, case_reference: str, period: export.Period, out: Path
+    settings: Settings,
+    case_reference: str,
+    period: export.Period,
+    out: Path,
+    certifier: export.Certifier | None = None,
 ) -> int:
     # The command never creates a master key: a new one could not open anything stored.
     master, _ = load_master_key(settings.master_key_b64, settings.master_key_file, may_create=False)
@@ -55,6 +59,9 @@ async def run_export(
             family_id,
             period,
             export.Maker(EventAuthor.system(), MADE_BY),
+            certifier=certifier,
+            tsa_url=settings.tsa_url,
+            lock_days=settings.checkpoint_lock_days,
         )
     finally:
         await objects.close()
@@ -79,13 +86,21 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
         period = export.Period.parse(args.first_day, args.last_day)
     except Invalid as exc:
         raise CommandError(f"--{exc.field or 'from'}: {exc.message}") from None
+    certifier = None
+    if args.officer_name is not None or args.officer_role is not None:
+        try:
+            certifier = export.parse_certifier(args.officer_name or "", args.officer_role or "")
+        except Invalid as exc:
+            raise CommandError(
+                f"--{(exc.field or 'officer_name').replace('_', '-')}: {exc.message}"
+            ) from None
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CommandError(f"cannot create {out}: {exc.strerror or exc}") from None
     try:
-        return asyncio.run(run_export(settings, args.case_reference, period, out))
+        return asyncio.run(run_export(settings, args.case_reference, period, out, certifier))
     except StorageError as exc:
         raise CommandError(str(exc)) from None
 
@@ -104,4 +119,8 @@ def register(
         "--to", dest="last_day", required=True, metavar="DATE", help="last day (included)"
     )
     parser.add_argument("--out", required=True, metavar="DIR", help="folder for the two files")
+    parser.add_argument(
+        "--officer-name", metavar="NAME", help="the officer who certifies the records (PDF)"
+    )
+    parser.add_argument("--officer-role", metavar="ROLE", help="that officer's role")
     handlers["export"] = _export

@@ -24,6 +24,7 @@ from fpdf.enums import XPos, YPos
 
 __all__ = [
     "DEJAVU_DIR",
+    "Certifier",
     "ContactBlock",
     "CourtDocument",
     "EventLine",
@@ -90,6 +91,14 @@ class Section:
 
 
 @dataclass(frozen=True)
+class Certifier:
+    """The named officer who signs the business-records certificate, and their role."""
+
+    name: str
+    role: str
+
+
+@dataclass(frozen=True)
 class CourtDocument:
     centre_name: str
     case_reference: str
@@ -106,6 +115,13 @@ class CourtDocument:
     record_digest: str
     event_count: int
     sections: Sequence[Section] = field(default_factory=tuple)
+    # The officer of the centre who certifies the records (entered at export); None: nobody did.
+    certifier: Certifier | None = None
+
+    @property
+    def bundle_reference(self) -> str:
+        """Names this export on every page: the case and the start of the record digest."""
+        return f"{self.case_reference}/{self.record_digest[:12]}"
 
     @property
     def supervised(self) -> bool:
@@ -134,7 +150,7 @@ class _CourtPDF(FPDF):
         else:
             self.body_font, self.mono_font = "helvetica", "courier"
         self.set_margins(18, 20, 18)
-        self.set_auto_page_break(True, margin=22)
+        self.set_auto_page_break(True, margin=26)
         self.set_title(f"Family contact record, case {doc.case_reference}")
         self.set_author(doc.centre_name)
         self.set_creator("Letterbox")
@@ -178,7 +194,7 @@ class _CourtPDF(FPDF):
 
     def footer(self) -> None:
         self._font = ("", "", 0.0)
-        self.set_y(-17)
+        self.set_y(-21)
         self.set_draw_color(180, 180, 180)
         self.line(self.l_margin, self.get_y(), self.w - self.r_margin, self.get_y())
         self.ln(1.2)
@@ -187,11 +203,15 @@ class _CourtPDF(FPDF):
         self.cell(25, 4, self.t("Bundle hash:"), new_x=XPos.RIGHT, new_y=YPos.TOP)
         self.font(7, mono=True)
         self.cell(0, 4, self.doc.record_digest, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.font(7)
+        self.cell(25, 4, self.t("Centre key:"), new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self.font(7, mono=True)
+        self.cell(0, 4, self.doc.key_fingerprint, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.font(8)
         self.cell(
             0,
             5,
-            self.t(f"Case {self.doc.case_reference} · Page {self.page_no()} of {{nb}}"),
+            self.t(f"Bundle {self.doc.bundle_reference} · Page {self.page_no()} of {{nb}}"),
             align="C",
         )
         self.set_text_color(0, 0, 0)
@@ -404,7 +424,11 @@ class _CourtPDF(FPDF):
         )
         self.ln(1.5)
         self.paragraph(
-            "Get the fingerprint from the centre itself, not from this document. The verifier "
+            "Compare the centre key fingerprint printed here with one you obtained "
+            "independently: from the centre itself (by letter or telephone, or its page "
+            "/.well-known/letterbox-record-key) or from the court's earlier records. Never "
+            "trust the fingerprint printed in this same document on its own: anyone who could "
+            "forge this PDF could print their own. The verifier "
             "says VALID only if no event was changed, removed, added or reordered, and prints "
             "the bundle hash. The bundle hash printed at the foot of every page is the record "
             'digest: SHA-256 of the line "letterbox-record-digest/v1" followed by the '
@@ -415,6 +439,116 @@ class _CourtPDF(FPDF):
             "Times are UK times (GMT or BST). The content of letters, photos and gifts is not "
             "reproduced here; only what happened to them."
         )
+
+    def how_to_check(self) -> None:
+        doc = self.doc
+        self.add_page()
+        self.heading("How this record can be checked")
+        self.paragraph(
+            "This record comes with a second file, the verification bundle (a zip file). "
+            "The bundle holds every event of this family in the period exactly as the centre's "
+            "system recorded it, sealed with the centre's digital signature. A free program, "
+            "the Letterbox verifier, checks the bundle and this PDF. It needs no access to the "
+            "centre's systems and no internet connection, and anyone with a computer can run it."
+        )
+        self.heading("1. Get the centre's key fingerprint from the centre itself", 11)
+        self.paragraph(
+            f"Ask {doc.centre_name} for the fingerprint of its record key, by letter or "
+            "telephone, or read it on the centre's web address /.well-known/letterbox-record-key, "
+            "or take it from an earlier record the court already holds. The fingerprint is a "
+            "line of 64 letters and digits. Do not rely only on the fingerprint printed in this "
+            "document: someone who forged this document could print their own."
+        )
+        self.paragraph("For comparison, the fingerprint this document was made with is:")
+        self.font(9, mono=True)
+        self.multi_cell(0, _LINE, _groups(doc.key_fingerprint), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.ln(1.5)
+        self.heading("2. Run the verifier", 11)
+        self.paragraph(
+            "The verifier is two short files published with the Letterbox source code "
+            "(service/record/verifier.py and storage/recordformat.py); it needs Python 3.11 and "
+            'the widely used "cryptography" package. The centre gives a copy to anyone who asks, '
+            "and any IT professional can read what it does. The command is:"
+        )
+        self.font(9, mono=True)
+        self.multi_cell(
+            0,
+            _LINE,
+            "letterbox verify BUNDLE.zip --fingerprint FINGERPRINT --pdf THIS.pdf",
+            new_x=XPos.LMARGIN,
+            new_y=YPos.NEXT,
+        )
+        self.ln(1.5)
+        self.heading("3. Read the answer", 11)
+        self.paragraph(
+            "VALID means: the bundle was signed with the key that has the fingerprint you "
+            "obtained, no event of this family in the period was changed, removed, added or "
+            "put in a different order, and this PDF is the one made with the bundle."
+        )
+        self.paragraph(
+            "NOT VALID means: something does not match, and the line after it says what. Do "
+            "not rely on this record until the centre explains it."
+        )
+        self.paragraph(
+            "NOT VERIFIED means: no fingerprint was given, so the verifier could not tell who "
+            "signed the bundle. Obtain the fingerprint (step 1) and run it again."
+        )
+        self.paragraph(
+            "If the court holds an earlier record of this family, add --since EARLIER.zip: the "
+            "verifier then also proves that nothing in the earlier record was changed since, "
+            "even by the centre."
+        )
+
+    def certificate(self) -> None:
+        doc = self.doc
+        self.add_page()
+        self.heading("Certificate of the records")
+        who = doc.certifier
+        if who is None:
+            self.paragraph(
+                "No officer of the centre certified this export. Ask the centre for a certified "
+                "export if the court needs one.",
+                style="I",
+            )
+            return
+        self.paragraph(
+            f"I, {who.name}, {who.role} of {doc.centre_name}, certify that:",
+        )
+        for number, text in enumerate(
+            (
+                "the records in this document form part of the records of the centre, made in "
+                "the ordinary course of the centre's work of supporting and supervising contact "
+                "between children and their families;",
+                "each event was recorded by the centre's Letterbox system at the time it "
+                "happened, automatically and in the same step as the action it describes, and "
+                "the system keeps every event in a chained and signed log that cannot be changed "
+                "without the change showing;",
+                f"this document was produced from that log by the same system on "
+                f"{doc.generated_at_text}, for the period {doc.period}, and shows "
+                f"{doc.event_count} events;",
+                "the accompanying verification bundle is signed with the centre's record key, "
+                "whose fingerprint is:",
+            ),
+            1,
+        ):
+            self.paragraph(f"{number}. {text}")
+        self.font(9, mono=True)
+        self.multi_cell(0, _LINE, _groups(doc.key_fingerprint), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.ln(2)
+        self.paragraph(
+            "This certificate is given for the purposes of section 9 of the Civil Evidence "
+            "Act 1995 (records of a business or public authority). The contents of letters, "
+            "photographs and gifts are not reproduced."
+        )
+        self.ln(6)
+        for label, value in (
+            ("Name", who.name),
+            ("Role", who.role),
+            ("Signature", ""),
+            ("Date", ""),
+        ):
+            self.field(label, value or "_" * 40)
+            self.ln(2)
 
     def body(self) -> None:
         for section in self.doc.sections:
@@ -431,6 +565,8 @@ def render_court_pdf(doc: CourtDocument, *, font_dir: Path | None = DEJAVU_DIR) 
     """The court PDF's bytes. ``font_dir=None`` forces the core-font (Latin-1) fallback."""
     pdf = _CourtPDF(doc, font_dir)
     pdf.cover()
+    pdf.how_to_check()
+    pdf.certificate()
     pdf.body()
     out: Any = pdf.output()
     return bytes(out)

@@ -147,11 +147,36 @@ _CALL_CANCEL_REASONS: Final = {
 }
 _DECISIONS: Final = {
     "approve": "approved",
-    "approve_with_redactions": "approved with parts blacked out",
+    # Whether parts were blacked out is said from the counts, never from the decision's name.
+    "approve_with_redactions": "approved",
     "confirm": "approval confirmed by a second moderator",
     "return": "returned to the sender",
     "reject": "rejected",
 }
+
+
+def _count(number: int, one: str, many: str) -> str:
+    return f"{number} {one if number == 1 else many}"
+
+
+def blacked_out_words(redactions: object) -> str:
+    """ " with parts blacked out (2 passages of text, 1 area of a picture)", or "" when nothing
+    was blacked out: the event holds counts, ``{"text_spans": n, "image_boxes": m}``."""
+    spans = boxes = 0
+    if isinstance(redactions, dict):
+        found_spans, found_boxes = redactions.get("text_spans"), redactions.get("image_boxes")
+        spans = found_spans if isinstance(found_spans, int) else 0
+        boxes = found_boxes if isinstance(found_boxes, int) else 0
+    elif isinstance(redactions, list):  # early events listed the spans themselves
+        spans = len(redactions)
+    parts = []
+    if spans > 0:
+        parts.append(_count(spans, "passage of text", "passages of text"))
+    if boxes > 0:
+        parts.append(_count(boxes, "area of a picture", "areas of pictures"))
+    return f" with parts blacked out ({', '.join(parts)})" if parts else ""
+
+
 _ROLES: Final = {
     "admin": "centre admin",
     "staff": "staff member",
@@ -381,14 +406,7 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return "It waited for a moderator (every item is checked before delivery)."
         case "item_moderated":
             decision = _DECISIONS.get(str(p.get("decision")), str(p.get("decision", "decided")))
-            redactions = p.get("redactions")
-            extra = ""
-            if isinstance(redactions, list) and redactions:
-                extra = (
-                    f" ({len(redactions)} part{'s' if len(redactions) != 1 else ''} blacked out)"
-                )
-            elif isinstance(redactions, dict) and redactions:
-                extra = " (parts blacked out)"
+            extra = blacked_out_words(p.get("redactions"))
             if p.get("awaiting_second_approval"):
                 extra += "; waiting for a second moderator"
             return f"Moderated by {actor}: {decision}{extra}."

@@ -4,11 +4,14 @@ Depends only on the standard library, ``cryptography`` and ``storage/recordforma
 two files can be published on their own. It needs no database and no network::
 
     python -m service.record.verifier BUNDLE.zip --fingerprint FP [--pdf record.pdf]
+        [--since EARLIER.zip]
 
 It checks that every event in the bundle is intact and in order, belongs to one family, lies in
 the stated period, and that the events before and after the period, given as hashes, link the
 period to a checkpoint signed by the centre's key: no event of the family in the period can have
-been left out, altered, reordered or added. Exit status 0 means valid; anything else does not.
+been left out, altered, reordered or added. Exit status 0 means valid; 3 means everything held
+against the key inside the bundle but no key was pinned (not verified); anything else means not
+valid.
 """
 
 from __future__ import annotations
@@ -42,13 +45,20 @@ __all__ = [
     "verify_bundle",
 ]
 
-BUNDLE_FORMAT: Final = "letterbox-bundle/v1"
+BUNDLE_FORMAT: Final = "letterbox-bundle/v2"
 EVENTS: Final = "events.jsonl"
 PROOF: Final = "proof.json"
 CHECKPOINT: Final = "checkpoint.txt"
 PUBLIC_KEY: Final = "public_key.pem"
 PDF_SHA256: Final = "pdf.sha256"
 README: Final = "README.txt"
+MANIFEST: Final = "manifest.json"
+MANIFEST_SIG: Final = "manifest.sig"
+MANIFEST_CONTEXT: Final = b"letterbox-bundle-manifest/v1\n"
+# The centre checkpoint made with the export, its signature, and its RFC 3161 token (optional).
+CENTRE: Final = "centre.json"
+CENTRE_SIG: Final = "centre.sig"
+CENTRE_TSR: Final = "centre.tsr"
 
 # Generous for a family's record (10,000 events are ~4 MB), small enough that a hostile bundle
 # cannot exhaust memory: every member is read with a hard cap, whatever its header claims.
@@ -62,12 +72,21 @@ LIMITS: Final = {
     PUBLIC_KEY: 4096,
     PDF_SHA256: 1024,
     README: 64 * 1024,
+    MANIFEST: 4096,
+    MANIFEST_SIG: 1024,
+    CENTRE: 16 * 1024 * 1024,
+    CENTRE_SIG: 1024,
+    CENTRE_TSR: 64 * 1024,
 }
-REQUIRED: Final = (EVENTS, PROOF, CHECKPOINT, PUBLIC_KEY, PDF_SHA256)
+REQUIRED: Final = (EVENTS, PROOF, CHECKPOINT, PUBLIC_KEY, PDF_SHA256, MANIFEST, MANIFEST_SIG)
 MAX_EVENTS: Final = 1_000_000
 EXIT_VALID: Final = 0
 EXIT_INVALID: Final = 1
 EXIT_USAGE: Final = 2
+# Everything checked out against the key inside the bundle, but nobody said whose key that is:
+# the bundle may have been re-signed by anyone, so this is never "valid".
+EXIT_NOT_PINNED: Final = 3
+NOT_PINNED: Final = "NOT VERIFIED: the centre's key was not pinned"
 
 
 class BundleInvalid(Exception):
@@ -85,6 +104,11 @@ class BundleParts:
     public_key_pem: bytes
     pdf_sha256: bytes
     readme: bytes
+    manifest: bytes
+    manifest_sig: bytes
+    centre: bytes | None = None
+    centre_sig: bytes | None = None
+    centre_tsr: bytes | None = None
 
 
 @dataclass
@@ -107,6 +131,13 @@ class Verdict:
     digest: str
     previous_size: int | None = None
     notes: list[str] = field(default_factory=list)
+    pinned: bool = True
+    centre_seq: int | None = None
+    timestamp: str | None = None  # "<time> by <authority>"
+
+    @property
+    def exit_code(self) -> int:
+        return EXIT_VALID if self.pinned else EXIT_NOT_PINNED
 
     def lines(self) -> list[str]:
         span = (
@@ -114,8 +145,14 @@ class Verdict:
             if self.events
             else "no events in this period"
         )
+        first = (
+            "VALID: the bundle is complete and unaltered."
+            if self.pinned
+            else f"{NOT_PINNED} (give --key or --fingerprint). Checked only against the key "
+            "inside the bundle, which anyone could have put there:"
+        )
         out = [
-            "VALID: the bundle is complete and unaltered.",
+            first,
             f"  Case reference:   {self.case_reference} (family {self.family_id})",
             f"  Period:           from {self.period_from} up to (not including) {self.period_until}",
             f"  Events in period: {self.events} ({span} of {self.checkpoint_size})",
@@ -128,6 +165,17 @@ class Verdict:
         else:
             out.append(
                 f"  PDF:              not checked (give --pdf FILE); expected SHA-256 {self.pdf_sha256}"
+            )
+        if self.centre_seq is None:
+            out.append("  Centre checkpoint: none in this bundle")
+        else:
+            out.append(
+                f"  Centre checkpoint: number {self.centre_seq}, lists this family's signed head"
+            )
+            out.append(
+                f"  Time-stamp:       {self.timestamp}"
+                if self.timestamp
+                else "  Time-stamp:       none (no time-stamp authority was configured or reached)"
             )
         if self.previous_size is not None:
             out.append(
@@ -203,6 +251,11 @@ def read_bundle(data: bytes) -> BundleParts:
         public_key_pem=members[PUBLIC_KEY],
         pdf_sha256=members[PDF_SHA256],
         readme=members.get(README, b""),
+        manifest=members[MANIFEST],
+        manifest_sig=members[MANIFEST_SIG],
+        centre=members.get(CENTRE),
+        centre_sig=members.get(CENTRE_SIG),
+        centre_tsr=members.get(CENTRE_TSR),
     )
 
 
@@ -288,6 +341,44 @@ _PROOF_KEYS: Final = frozenset(
 )
 
 
+_MANIFEST_KEYS: Final = frozenset(
+    {
+        "format",
+        "family_id",
+        "case_reference",
+        "from",
+        "until",
+        "events",
+        "first_position",
+        "last_position",
+        "checkpoint_size",
+        "record_digest",
+        "pdf_sha256",
+        "key_fingerprint",
+        "centre_checkpoint_sha256",
+    }
+)
+
+
+def _check_manifest(parts: BundleParts, trusted: bytes, actual: dict[str, Any]) -> None:
+    """The signed manifest must be by the trusted key and agree with the contents, field by field.
+
+    ``actual`` holds what the verifier computed from the other members."""
+    try:
+        rf.verify_detached(MANIFEST_CONTEXT, parts.manifest, parts.manifest_sig, trusted)
+    except rf.RecordFormatError as exc:
+        raise BundleInvalid(f"the signed manifest does not verify: {exc}") from None
+    manifest = _json(parts.manifest, "manifest.json")
+    if not isinstance(manifest, dict) or set(manifest) != _MANIFEST_KEYS:
+        raise BundleInvalid("manifest.json does not have the expected fields")
+    for name in sorted(_MANIFEST_KEYS):
+        if manifest[name] != actual[name] or type(manifest[name]) is not type(actual[name]):
+            raise BundleInvalid(
+                f"the signed manifest's {name} does not match the bundle's contents: "
+                "the bundle was altered after it was signed"
+            )
+
+
 # --- verifying -----------------------------------------------------------------------
 
 
@@ -298,6 +389,7 @@ def verify_bundle(
     fingerprint: str | None = None,
     pdf: bytes | None = None,
     previous_checkpoint: bytes | None = None,
+    tsa_ca: bytes | None = None,
 ) -> Verdict:
     """Check everything; return what the bundle proves, or raise `BundleInvalid` saying why."""
     parts = read_bundle(data)
@@ -317,11 +409,11 @@ def verify_bundle(
             )
         trusted, source = included, "matches the fingerprint you supplied"
     else:
-        trusted, source = included, "taken from the bundle itself"
+        trusted, source = included, "taken from the bundle itself, NOT pinned"
         notes.append(
             "no --key or --fingerprint given: the signature was checked against the key inside "
-            "the bundle, which proves nothing about who made it. Compare the fingerprint above "
-            "with the one the centre publishes."
+            "the bundle, which proves nothing about who made it. Get the centre's fingerprint "
+            "from the centre or the court's earlier records and run again with --fingerprint."
         )
 
     try:
@@ -442,7 +534,30 @@ def verify_bundle(
                 "covered were changed"
             )
 
+    centre_seq, stamp = _check_centre(parts, trusted, checkpoint, tsa_ca)
     pdf_hash = _pdf_hash(parts.pdf_sha256)
+    digest = record_digest(parts.events_jsonl, parts.proof_json, parts.checkpoint_txt)
+    _check_manifest(
+        parts,
+        trusted,
+        {
+            "format": BUNDLE_FORMAT,
+            "family_id": family_id,
+            "case_reference": checkpoint.case_reference,
+            "from": from_text,
+            "until": until_text,
+            "events": len(events),
+            "first_position": first_position,
+            "last_position": first_position + len(events) - 1,
+            "checkpoint_size": checkpoint.size,
+            "record_digest": digest,
+            "pdf_sha256": pdf_hash,
+            "key_fingerprint": rf.key_fingerprint(trusted),
+            "centre_checkpoint_sha256": (
+                None if parts.centre is None else hashlib.sha256(parts.centre).hexdigest()
+            ),
+        },
+    )
     if pdf is not None and hashlib.sha256(pdf).hexdigest() != pdf_hash:
         raise BundleInvalid("the PDF is not the one this bundle was made with")
 
@@ -460,10 +575,54 @@ def verify_bundle(
         key_source=source,
         pdf_sha256=pdf_hash,
         pdf_checked=pdf is not None,
-        digest=record_digest(parts.events_jsonl, parts.proof_json, parts.checkpoint_txt),
+        digest=digest,
         previous_size=previous_size,
         notes=notes,
+        pinned=public_key is not None or fingerprint is not None,
+        centre_seq=centre_seq,
+        timestamp=stamp,
     )
+
+
+def _check_centre(
+    parts: BundleParts, trusted: bytes, checkpoint: rf.Checkpoint, tsa_ca: bytes | None
+) -> tuple[int | None, str | None]:
+    """The centre checkpoint, when the bundle has one: signed by the trusted key, listing this
+    family at the signed size and head; its time-stamp token, when present, for exactly it."""
+    if parts.centre is None:
+        if parts.centre_sig is not None or parts.centre_tsr is not None:
+            raise BundleInvalid(
+                "the bundle has a centre signature or time-stamp but no centre.json"
+            )
+        if tsa_ca is not None:
+            raise BundleInvalid("--tsa-ca given, but the bundle holds no time-stamped checkpoint")
+        return None, None
+    if parts.centre_sig is None:
+        raise BundleInvalid("the bundle is missing centre.sig")
+    try:
+        rf.verify_detached(rf.CENTRE_CONTEXT, parts.centre, parts.centre_sig, trusted)
+        centre = rf.CentreCheckpoint.parse(parts.centre)
+    except rf.RecordFormatError as exc:
+        raise BundleInvalid(f"the centre checkpoint does not verify: {exc}") from None
+    if centre.families.get(checkpoint.family_id) != (checkpoint.size, checkpoint.head):
+        raise BundleInvalid(
+            "the centre checkpoint does not list this family at the signed size and head"
+        )
+    if parts.centre_tsr is None:
+        if tsa_ca is not None:
+            raise BundleInvalid("--tsa-ca given, but the centre checkpoint is not time-stamped")
+        return centre.seq, None
+    # Imported here: only a time-stamped bundle needs asn1crypto.
+    from service.record import timestamp
+
+    try:
+        token = timestamp.check_token(
+            parts.centre_tsr, hashlib.sha256(parts.centre).digest(), ca_pem=tsa_ca
+        )
+    except timestamp.TimestampInvalid as exc:
+        raise BundleInvalid(f"the time-stamp does not verify: {exc}") from None
+    authority = token.authority + ("" if tsa_ca is not None else " (authority not pinned)")
+    return centre.seq, f"{token.gen_time:%Y-%m-%d %H:%M:%S %Z} by {authority}"
 
 
 def _read_events(data: bytes) -> list[rf.EventRecord]:
@@ -501,7 +660,16 @@ def add_arguments(parser: argparse.ArgumentParser) -> None:
     trust.add_argument("--fingerprint", metavar="FP", help="the centre's key fingerprint (hex)")
     parser.add_argument("--pdf", metavar="FILE", help="the court PDF, to check it belongs")
     parser.add_argument(
-        "--previous", metavar="CHECKPOINT", help="checkpoint.txt of an earlier export"
+        "--since",
+        "--previous",
+        dest="since",
+        metavar="EARLIER",
+        help="an earlier bundle (.zip) or its checkpoint.txt: prove this record extends it",
+    )
+    parser.add_argument(
+        "--tsa-ca",
+        metavar="PEM",
+        help="the time-stamp authority's CA certificate, to check who time-stamped it",
     )
 
 
@@ -522,20 +690,36 @@ def run(args: argparse.Namespace, out: Any = None) -> int:
         data = _read_file(args.bundle, "bundle", MAX_BUNDLE_BYTES)
         key = None if args.key is None else parse_public_key(_read_file(args.key, "key file", 4096))
         pdf = None if args.pdf is None else _read_file(args.pdf, "PDF", 2 * 1024**3)
-        previous = None if args.previous is None else _read_file(args.previous, "checkpoint", 4096)
+        previous = None if args.since is None else _earlier_checkpoint(args.since, key, args)
         verdict = verify_bundle(
             data,
             public_key=key,
             fingerprint=args.fingerprint,
             pdf=pdf,
             previous_checkpoint=previous,
+            tsa_ca=None if args.tsa_ca is None else _read_file(args.tsa_ca, "CA file", 65536),
         )
     except BundleInvalid as exc:
         print(f"NOT VALID: {exc}", file=out)
         return EXIT_INVALID
     for line in verdict.lines():
         print(line, file=out)
-    return EXIT_VALID
+    return verdict.exit_code
+
+
+def _earlier_checkpoint(path: str, key: bytes | None, args: argparse.Namespace) -> bytes:
+    """The signed checkpoint of an earlier export: its bundle is verified in full first (same
+    key), so ``--since OLD.zip`` proves the new record extends exactly what the court holds."""
+    data = _read_file(path, "earlier bundle or checkpoint", MAX_BUNDLE_BYTES)
+    if not data.startswith(b"PK"):
+        if len(data) > 4096:
+            raise BundleInvalid(f"the earlier checkpoint {path} is too large")
+        return data
+    try:
+        verify_bundle(data, public_key=key, fingerprint=args.fingerprint)
+    except BundleInvalid as exc:
+        raise BundleInvalid(f"the earlier bundle {path} is not valid itself: {exc}") from None
+    return read_bundle(data).checkpoint_txt
 
 
 def main(argv: Sequence[str] | None = None) -> int:

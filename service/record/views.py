@@ -15,10 +15,12 @@ from typing import Any, Final
 
 import aiohttp_jinja2
 from aiohttp import web
+from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.appkeys import KEYRING, SESSIONMAKER, VAULT
+from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Invalid, NotFound
 from service.http.access import (
+    PUBLIC,
     Actor,
     add_route,
     current_actor,
@@ -27,7 +29,9 @@ from service.http.access import (
     signed_in,
 )
 from service.record import export, timeline
+from service.record.bundle import public_key_pem
 from storage import record
+from storage import recordformat as rf
 from storage.models import Role
 
 __all__ = ["setup"]
@@ -87,7 +91,9 @@ async def _exports_context(request: web.Request) -> dict[str, Any]:
     async with request.app[SESSIONMAKER]() as session:
         family, centre_name = await timeline.family_summary(session, family_id)
         exports = await export.list_exports(session, family_id)
+        fingerprint = await _fingerprint(session, request)
     return {
+        "key_fingerprint": fingerprint,
         "family": family,
         "centre_name_of_family": centre_name,
         "exports": exports,
@@ -97,7 +103,12 @@ async def _exports_context(request: web.Request) -> dict[str, Any]:
 
 def _default_period() -> dict[str, str]:
     today = datetime.now(timeline.UK).date()
-    return {"from": (today - timedelta(days=90)).isoformat(), "to": today.isoformat()}
+    return {
+        "from": (today - timedelta(days=90)).isoformat(),
+        "to": today.isoformat(),
+        "officer_name": "",
+        "officer_role": "",
+    }
 
 
 async def admin_exports_page(request: web.Request) -> web.StreamResponse:
@@ -109,9 +120,10 @@ async def admin_exports_page(request: web.Request) -> web.StreamResponse:
 async def make_export(request: web.Request) -> web.StreamResponse:
     family_id = current_family(request)
     form = await request.post()
-    values = {k: str(form.get(k, "")) for k in ("from", "to")}
+    values = {k: str(form.get(k, "")) for k in ("from", "to", "officer_name", "officer_role")}
     try:
         period = export.Period.parse(values["from"], values["to"])
+        certifier = export.parse_certifier(values["officer_name"], values["officer_role"])
     except Invalid as error:
         context = await _exports_context(request)
         context |= {"values": values, "error": error}
@@ -125,8 +137,40 @@ async def make_export(request: web.Request) -> web.StreamResponse:
         family_id,
         period,
         maker_of(current_actor(request)),
+        certifier=certifier,
+        tsa_url=request.app[SETTINGS].tsa_url,
+        lock_days=request.app[SETTINGS].checkpoint_lock_days,
     )
     raise web.HTTPSeeOther(f"/admin/families/{family_id}/exports?done=export-made")
+
+
+# --- the centre's record key, published ------------------------------------------------------
+
+
+async def _fingerprint(session: AsyncSession, request: web.Request) -> str | None:
+    try:
+        # Opened with the key ring: a public key swapped in the database does not open.
+        return rf.key_fingerprint(await record.load_public_key(session, request.app[KEYRING]))
+    except record.SigningKeyError:
+        return None
+
+
+async def record_key(request: web.Request) -> web.StreamResponse:
+    """The centre's record-signing key, for courts and referrers to pin (public, no data)."""
+    async with request.app[SESSIONMAKER]() as session:
+        try:
+            public_key = await record.load_public_key(session, request.app[KEYRING])
+        except record.SigningKeyError:
+            # Fail closed: never publish a key the master key does not authenticate.
+            return web.Response(status=503, text="The centre's record key is not available.\n")
+    pem = public_key_pem(public_key).decode("ascii")
+    text = (
+        "Letterbox centre record-signing key (Ed25519)\n"
+        f"fingerprint (SHA-256): {rf.key_fingerprint(public_key)}\n"
+        "Check bundles with: letterbox verify BUNDLE.zip --fingerprint FINGERPRINT\n\n"
+        f"{pem}"
+    )
+    return web.Response(text=text, content_type="text/plain")
 
 
 # --- exports: referrers ----------------------------------------------------------------------
@@ -168,6 +212,7 @@ async def download(request: web.Request) -> web.StreamResponse:
 def setup(app: web.Application) -> None:
     family = "/{family_id}"
     one = "/{export_seq:[0-9]{1,18}}/{file:pdf|bundle}"
+    add_route(app, "GET", "/.well-known/letterbox-record-key", record_key, PUBLIC)
     add_route(app, "GET", f"/staff/families{family}/timeline", timeline_page, TIMELINE_ACCESS)
     add_route(app, "GET", f"/admin/families{family}/exports", admin_exports_page, ADMIN_FAMILY)
     add_route(app, "POST", f"/admin/families{family}/exports", make_export, ADMIN_FAMILY)

@@ -6,6 +6,7 @@
 - `transaction`: `record_transaction`, the guarded transaction domain code works in
 - `signing`: the centre's record-signing key
 - `checkpoints`: signed heads of the families' chains
+- `centre`: the centre-wide chain of checkpoints over every family's head
 - `verification`: `verify_database`, every hash, link, sequence, head and checkpoint
 - `errors`: what the record refuses, and why
 
@@ -14,6 +15,11 @@ only `cryptography`. See docs/record.md.
 """
 
 from storage.record.appending import EventAuthor, RecordLog, family_chain, to_record
+from storage.record.centre import (
+    check_against_centre,
+    latest_centre_checkpoint,
+    make_centre_checkpoint,
+)
 from storage.record.checkpoints import (
     checkpoint_families_with_new_events,
     checkpoint_task,
@@ -66,13 +72,16 @@ __all__ = [
     "SigningKeyError",
     "StaticKeyPayloadSealer",
     "VerifyReport",
+    "check_against_centre",
     "check_recorded",
     "checkpoint_families_with_new_events",
     "checkpoint_task",
     "family_chain",
     "install_record_guard",
+    "latest_centre_checkpoint",
     "load_or_create_signer",
     "load_public_key",
+    "make_centre_checkpoint",
     "make_checkpoint",
     "open_payload",
     "record_transaction",

@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import logging
 import uuid
+from collections.abc import Awaitable, Callable
 from datetime import UTC, datetime
 
 from sqlalchemy import func, select
@@ -13,6 +14,11 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 from storage import recordformat as rf
 from storage.models import Family, RecordCheckpoint, RecordEvent
 from storage.record.appending import family_chain
+from storage.record.centre import (
+    check_against_centre,
+    latest_centre_checkpoint,
+    make_centre_checkpoint,
+)
 from storage.record.errors import CheckpointInconsistent, RecordError
 from storage.record.signing import RecordSigner
 
@@ -32,7 +38,9 @@ async def make_checkpoint(
     """Sign the family's current head, after checking it extends the previous checkpoint.
 
     The whole chain is re-hashed first (`family_chain`; pass ``chain`` if you just read it),
-    and it must pass through the previous checkpoint's head at its size.
+    and it must pass through the previous checkpoint's head at its size and through the head the
+    latest centre checkpoint signed (a family it does not list may have no older events): a
+    family whose own checkpoints were deleted is not trusted as it stands.
     """
     case_reference = await session.scalar(
         select(Family.case_reference).where(Family.id == family_id)
@@ -62,6 +70,7 @@ async def make_checkpoint(
                 f"family {family_id}: the chain no longer passes through the previous "
                 f"checkpoint at {previous.size} events"
             )
+    check_against_centre(await latest_centre_checkpoint(session), family_id, chain)
     made_at = (now or datetime.now(UTC)).astimezone(UTC).replace(microsecond=0)
     checkpoint = rf.Checkpoint(
         family_id=str(family_id),
@@ -84,9 +93,10 @@ async def make_checkpoint(
 
 
 async def checkpoint_families_with_new_events(
-    session: AsyncSession, signer: RecordSigner
+    session: AsyncSession, signer: RecordSigner, *, now: datetime | None = None
 ) -> list[RecordCheckpoint]:
-    """One checkpoint for every family whose record grew since its last checkpoint."""
+    """One checkpoint for every family whose record grew since its last checkpoint, then the
+    next centre checkpoint over every family (made every round, grown or not)."""
     last_size = (
         select(
             RecordCheckpoint.family_id.label("family_id"),
@@ -103,8 +113,13 @@ async def checkpoint_families_with_new_events(
         .having(func.max(RecordEvent.family_seq) > func.coalesce(last_size.c.size, 0))
     )
     made = []
+    chains: dict[uuid.UUID, list[rf.EventRecord]] = {}
     for family_id in sorted(grown.scalars()):
-        made.append(await make_checkpoint(session, family_id, signer))
+        chains[family_id] = await family_chain(session, family_id)
+        made.append(
+            await make_checkpoint(session, family_id, signer, now=now, chain=chains[family_id])
+        )
+    await make_centre_checkpoint(session, signer, now=now, chains=chains)
     return made
 
 
@@ -112,6 +127,7 @@ async def checkpoint_task(
     sessionmaker: async_sessionmaker[AsyncSession],
     signer: RecordSigner,
     interval_seconds: float,
+    after_round: Callable[[], Awaitable[None]] | None = None,
 ) -> None:
     """Run forever: every ``interval_seconds``, checkpoint the families with new events.
 
@@ -130,6 +146,10 @@ async def checkpoint_task(
                 made = await checkpoint_families_with_new_events(session, signer)
             if made:
                 log.info("record checkpoints made for %d families", len(made))
+            if after_round is not None:
+                # Outside the transaction: sending the checkpoint out of the centre (a
+                # time-stamp) may wait on the network.
+                await after_round()
         except CheckpointInconsistent:
             # Never sign over a rewritten chain; say so loudly and keep trying the others later.
             log.exception("record checkpoint refused: the record was altered")

@@ -2,18 +2,33 @@
 
 from __future__ import annotations
 
+import hashlib
 import uuid
+from collections.abc import Callable
 from dataclasses import dataclass, field
+from datetime import datetime, timedelta
+from typing import Final
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage import recordformat as rf
-from storage.models import CentreKey, Family, RecordCheckpoint, RecordEvent, RecordHead
+from storage.models import (
+    CentreCheckpoint,
+    CentreKey,
+    Family,
+    RecordCheckpoint,
+    RecordEvent,
+    RecordHead,
+)
 from storage.record.appending import GLOBAL_SCOPE, to_record
 from storage.record.signing import SIGNING_KEY_NAME
 
-__all__ = ["Problem", "VerifyReport", "verify_database"]
+__all__ = ["STALE_MARGIN", "Problem", "VerifyReport", "verify_database"]
+
+# How late the newest centre checkpoint may be beyond one interval before `verify_database`
+# says checkpoints are missing: a round can take a while, and clocks drift.
+STALE_MARGIN: Final = timedelta(minutes=15)
 
 
 @dataclass(frozen=True, slots=True)
@@ -37,6 +52,7 @@ class VerifyReport:
     events: int = 0
     families: int = 0
     checkpoints: int = 0
+    centre_checkpoints: int = 0
     key_fingerprint: str | None = None
     problems: list[Problem] = field(default_factory=list)
 
@@ -62,10 +78,18 @@ class _FamilyState:
 
 
 async def verify_database(
-    session: AsyncSession, *, public_key: bytes | None = None, max_problems: int = 100
+    session: AsyncSession,
+    *,
+    public_key: bytes | None = None,
+    max_problems: int = 100,
+    now: datetime | None = None,
+    checkpoint_interval: timedelta | None = None,
 ) -> VerifyReport:
     """Check every event hash, chain link and sequence (global and per family), the heads,
-    and every stored checkpoint's signature and its place in the chain.
+    every stored checkpoint's signature and its place in the chain, and the centre's chain of
+    checkpoints: no gap, every link to the previous, every family head it signed still in the
+    chain, and (given ``now`` and ``checkpoint_interval``) not stale while events exist after
+    its newest link.
 
     ``public_key`` is the centre key to check signatures against (the stored one if None;
     callers should pass the key authenticated by `load_public_key(session, keyring)`).
@@ -111,6 +135,11 @@ async def verify_database(
     wanted: dict[tuple[uuid.UUID | None, int], bytes | None] = {
         (c.family_id, c.size): None for c in checkpoints
     }
+    centre = await _centre_chain(session, public_key, problem, report)
+    for checkpoint_ in centre:
+        for family_text, (size, _) in checkpoint_.families.items():
+            wanted[(uuid.UUID(family_text), size)] = None
+    first_at: datetime | None = None
 
     families: dict[uuid.UUID, _FamilyState] = {}
     expected_seq = 1
@@ -121,6 +150,8 @@ async def verify_database(
     )
     async for row in result.scalars():
         report.events += 1
+        if first_at is None:
+            first_at = row.at
         state = families.setdefault(row.family_id, _FamilyState())
         last_seq = row.seq
         if row.seq > expected_seq:
@@ -240,4 +271,102 @@ async def verify_database(
                 f"{label}: the signed head at {stated_checkpoint.size} events is not in the "
                 f"chain (the chain now has {state.size}); the record was rewritten",
             )
+    _check_centre_heads(centre, wanted, families, last_seq, problem)
+    if now is not None and checkpoint_interval is not None and report.events:
+        newest = centre[-1] if centre else None
+        late = now - checkpoint_interval - STALE_MARGIN
+        if newest is None:
+            if first_at is not None and first_at < late:
+                problem(
+                    None,
+                    None,
+                    "no centre checkpoint, although events are older than the checkpoint "
+                    "interval: the centre's checkpoints were deleted",
+                )
+        elif last_seq > newest.events and rf.parse_time(newest.time) < late:
+            problem(
+                None,
+                None,
+                f"the newest centre checkpoint ({newest.seq}, {newest.time}) is older than the "
+                f"checkpoint interval plus {int(STALE_MARGIN.total_seconds() // 60)} minutes "
+                f"while {last_seq - newest.events} events were recorded after it: newer "
+                "checkpoints were deleted, or the checkpoint task is not running",
+            )
     return report
+
+
+async def _centre_chain(
+    session: AsyncSession,
+    public_key: bytes | None,
+    problem: Callable[[int | None, uuid.UUID | None, str], None],
+    report: VerifyReport,
+) -> list[rf.CentreCheckpoint]:
+    """The centre's checkpoints in order, each checked: signature, row, link, no gap."""
+    rows = await session.stream(
+        select(CentreCheckpoint).order_by(CentreCheckpoint.seq).execution_options(yield_per=500)
+    )
+    out: list[rf.CentreCheckpoint] = []
+    expected, previous = 1, rf.GENESIS_HASH
+    async for row in rows.scalars():
+        report.centre_checkpoints += 1
+        label = f"centre checkpoint {row.seq}"
+        if row.seq != expected:
+            missing = f"{expected}" if row.seq == expected + 1 else f"{expected}…{row.seq - 1}"
+            problem(None, None, f"centre checkpoint {missing} is missing (deleted)")
+        body = bytes(row.body)
+        try:
+            checkpoint = rf.CentreCheckpoint.parse(body)
+            if public_key is None:
+                raise rf.RecordFormatError("no centre key to check its signature")
+            rf.verify_detached(rf.CENTRE_CONTEXT, body, row.signature, public_key)
+        except rf.RecordFormatError as exc:
+            problem(None, None, f"{label}: {exc}")
+            checkpoint = None
+        if checkpoint is not None:
+            if (checkpoint.seq, checkpoint.events, checkpoint.previous) != (
+                row.seq,
+                row.events,
+                bytes(row.previous_hash),
+            ):
+                problem(None, None, f"{label}: the stored row differs from the signed checkpoint")
+            if row.seq == expected and checkpoint.previous != previous:
+                problem(
+                    None,
+                    None,
+                    f"{label} does not link to centre checkpoint {row.seq - 1}: the chain of "
+                    "checkpoints is broken",
+                )
+            if sum(size for size, _ in checkpoint.families.values()) != checkpoint.events:
+                problem(None, None, f"{label}: its family sizes do not add up to its events")
+            out.append(checkpoint)
+        expected, previous = row.seq + 1, hashlib.sha256(body).digest()
+    return out
+
+
+def _check_centre_heads(
+    centre: list[rf.CentreCheckpoint],
+    wanted: dict[tuple[uuid.UUID | None, int], bytes | None],
+    families: dict[uuid.UUID, _FamilyState],
+    last_seq: int,
+    problem: Callable[[int | None, uuid.UUID | None, str], None],
+) -> None:
+    """Every family head a centre checkpoint signed must still be in that family's chain."""
+    for checkpoint in centre:
+        for family_text, (size, head) in checkpoint.families.items():
+            family_id = uuid.UUID(family_text)
+            if wanted.get((family_id, size)) != head:
+                state = families.get(family_id, _FamilyState())
+                problem(
+                    None,
+                    family_id,
+                    f"centre checkpoint {checkpoint.seq} signed this family at {size} events, "
+                    f"and that head is not in the chain (it now has {state.size}): "
+                    "the record was rewritten or events were removed",
+                )
+        if last_seq < checkpoint.events:
+            problem(
+                last_seq + 1,
+                None,
+                f"centre checkpoint {checkpoint.seq} signed {checkpoint.events} events but only "
+                f"{last_seq} are present (events deleted from the end)",
+            )

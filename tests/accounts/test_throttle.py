@@ -116,3 +116,24 @@ async def test_unknown_user_and_wrong_password_answer_the_same(
     unknown_median = statistics.median(t for _, _, t in unknown)
     # Loose on purpose (no flaky timing): same order of magnitude.
     assert 0.1 < known_median / unknown_median < 10
+
+
+async def test_spray_of_made_up_names_from_one_address_does_not_lock_out_a_real_account(
+    client: TestClient,
+) -> None:
+    # Issue 19: behind one proxy address, 110 failures on made-up names refused every new
+    # browser afterwards, right password or not.
+    world = await make_world(client)
+    parent = world.people[Role.PARENT]
+    shared = "198.51.100.99"
+    statuses = [
+        await _attempt(client, f"made-up-{n}@example.org", "guess", shared)
+        for n in range(throttle.ADDRESS.free_failures + 10)
+    ]
+    assert statuses[-1] == 429, "the spray itself is throttled"
+    # A new browser (no device cookie) at the same address, the right password: let in.
+    client.session.cookie_jar.clear()
+    assert await _attempt(client, parent.email, PASSWORD, shared) == 303
+    # The spray's own budget is still spent.
+    client.session.cookie_jar.clear()
+    assert await _attempt(client, "made-up-again@example.org", "guess", shared) == 429

@@ -106,6 +106,7 @@ def test_demo_is_refused_in_production(tmp_path: Path, database_url: str) -> Non
         LETTERBOX_S3_ACCESS_KEY="a",
         LETTERBOX_S3_SECRET_KEY="b",
         LETTERBOX_ICE_HOST_ADDRESS="203.0.113.10",
+        LETTERBOX_TRUSTED_PROXIES="1",
     )
     result = _letterbox("demo", env=env)
     assert result.returncode != 0

@@ -46,6 +46,8 @@ PUBLIC_ROUTES = {
     ("POST", "/reset/{token}"),
     # The API's own description (no data), for client generators.
     ("GET", "/api/v1/openapi.json"),
+    # The centre's public record key, for courts to pin (no data).
+    ("GET", "/.well-known/letterbox-record-key"),
 }
 
 STAFF_AREAS = ("/admin", "/staff", "/supervisor", "/api/staff", "/api/admin")

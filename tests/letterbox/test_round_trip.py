@@ -123,6 +123,8 @@ async def test_letter_round_trip_with_redactions_second_approval_and_reply(
     served = await client.get(content["pictures"][0]["url"], headers=device.headers())
     assert served.status == 200
     assert served.headers["X-Content-Type-Options"] == "nosniff"
+    # Served files keep their sandbox, whatever the site-wide policy adds (issue 19).
+    assert any("sandbox" in csp for csp in served.headers.getall("Content-Security-Policy"))
     with Image.open(io.BytesIO(await served.read())) as delivered:
         delivered = delivered.convert("RGB")
         x, y, w, h = BOX
@@ -189,6 +191,7 @@ async def test_letter_round_trip_with_redactions_second_approval_and_reply(
     assert download.status == 200
     assert download.headers["Content-Disposition"].startswith("attachment;")
     assert download.headers["X-Content-Type-Options"] == "nosniff"
+    assert any("sandbox" in csp for csp in download.headers.getall("Content-Security-Policy"))
     assert download.content_type == "image/jpeg"
     assert b"GPS" not in await download.read()
     overview = await (

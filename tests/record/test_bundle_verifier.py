@@ -97,8 +97,8 @@ def material(
     )
 
 
-def bundle(m: BundleMaterial | None = None) -> bytes:
-    return build_bundle(m or material(), hashlib.sha256(PDF).hexdigest())
+def bundle(m: BundleMaterial | None = None, key: Ed25519PrivateKey = CENTRE_KEY) -> bytes:
+    return build_bundle(m or material(), hashlib.sha256(PDF).hexdigest(), key)
 
 
 def members(data: bytes) -> dict[str, bytes]:
@@ -153,7 +153,9 @@ def test_genuine_bundle_is_valid_against_the_centre_fingerprint() -> None:
 
 def test_without_key_or_fingerprint_the_verdict_says_the_key_was_not_checked() -> None:
     verdict = verify(bundle(), public_key=None)
-    assert verdict.key_source == "taken from the bundle itself"
+    assert verdict.key_source == "taken from the bundle itself, NOT pinned"
+    assert not verdict.pinned and verdict.exit_code == v.EXIT_NOT_PINNED
+    assert verdict.lines()[0].startswith("NOT VERIFIED: the centre's key was not pinned")
     assert any("proves nothing about who made it" in note for note in verdict.notes)
 
 
@@ -255,6 +257,84 @@ def test_swapped_pdf_is_rejected() -> None:
         verify(bundle(), pdf=PDF + b" (edited)")
 
 
+def test_other_pdf_with_its_hash_swapped_into_the_bundle_is_rejected() -> None:
+    # The attack from issue 19: a different PDF, its hash written into pdf.sha256.
+    other = b"%PDF-1.7 a different record"
+    swapped = with_member(
+        bundle(),
+        v.PDF_SHA256,
+        lambda _: f"{hashlib.sha256(other).hexdigest()}  record.pdf\n".encode(),
+    )
+    with pytest.raises(v.BundleInvalid, match="manifest's pdf_sha256 does not match"):
+        verify(swapped, pdf=other)
+
+
+def _edit_manifest(field: str, value: object) -> Callable[[bytes], bytes]:
+    def change(data: bytes) -> bytes:
+        manifest = rf.parse_canonical(data)
+        manifest[field] = value
+        return rf.canonical_json(manifest)
+
+    return change
+
+
+@pytest.mark.parametrize(
+    ("field", "value"),
+    [
+        ("family_id", str(uuid.UUID(int=7))),
+        ("case_reference", "LB-2025-0043"),
+        ("from", rf.format_time(START + timedelta(days=9))),
+        ("until", rf.format_time(START + timedelta(days=25))),
+        ("events", 11),
+        ("first_position", 9),
+        ("last_position", 20),
+        ("checkpoint_size", 31),
+        ("record_digest", "0" * 64),
+        ("pdf_sha256", "1" * 64),
+        ("format", "letterbox-bundle/v1"),
+        ("key_fingerprint", "2" * 64),
+        ("centre_checkpoint_sha256", "3" * 64),
+    ],
+)
+def test_edited_manifest_field_breaks_its_signature(field: str, value: object) -> None:
+    tampered = with_member(bundle(), v.MANIFEST, _edit_manifest(field, value))
+    with pytest.raises(v.BundleInvalid, match="signed manifest does not verify"):
+        verify(tampered)
+
+
+def test_changed_period_is_rejected_even_when_the_proof_is_consistent() -> None:
+    # The period in proof.json moved to another period that the events also satisfy: the
+    # events, edges and checkpoint all still hold, only the signed manifest disagrees.
+    genuine = material(days=(10, 20))
+    lying = rf.parse_canonical(genuine.proof_json())
+    lying["from"] = rf.format_time(START + timedelta(days=9, hours=1))
+    tampered = with_member(bundle(genuine), v.PROOF, lambda _: rf.canonical_json(lying))
+    with pytest.raises(v.BundleInvalid, match="manifest's from does not match"):
+        verify(tampered)
+
+
+def test_manifest_signed_by_another_key_is_rejected() -> None:
+    impostor = Ed25519PrivateKey.generate()
+    manifest = members(bundle())[v.MANIFEST]
+    resigned = with_member(
+        bundle(),
+        v.MANIFEST_SIG,
+        lambda _: rf.sign_detached(
+            v.MANIFEST_CONTEXT, manifest, "letterbox-record", impostor
+        ).encode(),
+    )
+    with pytest.raises(v.BundleInvalid, match="manifest does not verify"):
+        verify(resigned)
+
+
+@pytest.mark.parametrize("member", [v.MANIFEST, v.MANIFEST_SIG])
+def test_bundle_without_its_manifest_is_rejected(member: str) -> None:
+    contents = members(bundle())
+    del contents[member]
+    with pytest.raises(v.BundleInvalid, match=f"missing {member}"):
+        verify(rezip(contents))
+
+
 def test_forged_signature_is_rejected() -> None:
     def forge(note: bytes) -> bytes:
         body, sep, signature = note.partition(b"\n\n")
@@ -266,7 +346,7 @@ def test_forged_signature_is_rejected() -> None:
 
 def test_checkpoint_signed_with_another_key_is_rejected() -> None:
     impostor = Ed25519PrivateKey.generate()
-    forged = bundle(material(key=impostor))
+    forged = bundle(material(key=impostor), impostor)
     with pytest.raises(v.BundleInvalid, match="not the key you supplied"):
         verify(forged)
     with pytest.raises(v.BundleInvalid, match="fingerprint"):
@@ -347,7 +427,9 @@ def test_fuzzed_bundle_bytes_only_ever_give_clean_errors(
         verify(bytes(data[: max(cut, 1)] if cut < len(SMALL) // 2 else data))
 
 
-MEMBER_NAMES = st.sampled_from([v.EVENTS, v.PROOF, v.CHECKPOINT, v.PUBLIC_KEY, v.PDF_SHA256])
+MEMBER_NAMES = st.sampled_from(
+    [v.EVENTS, v.PROOF, v.CHECKPOINT, v.PUBLIC_KEY, v.PDF_SHA256, v.MANIFEST, v.MANIFEST_SIG]
+)
 JSONISH = st.recursive(
     st.none() | st.booleans() | st.integers() | st.text(max_size=20) | st.floats(),
     lambda inner: (
@@ -417,7 +499,7 @@ async def test_bundle_from_the_database_verifies(database_url: str) -> None:
             )
     finally:
         await engine.dispose()
-    verdict = verify(bundle(m), public_key=signer.public_key, pdf=PDF)
+    verdict = verify(bundle(m, signer.private_key), public_key=signer.public_key, pdf=PDF)
     assert (verdict.case_reference, verdict.events, verdict.checkpoint_size) == ("LB-DB-1", 3, 10)
 
 
@@ -452,3 +534,87 @@ def test_letterbox_verify_command_needs_no_database(tmp_path: Path) -> None:
     bad = run(str(path), "--fingerprint", rf.key_fingerprint(CENTRE_PUBLIC), "--pdf", "record.pdf")
     assert bad.returncode == 1
     assert bad.stdout.startswith("NOT VALID: the PDF")
+
+
+# --- pinning the centre's key, and proving the record extends an earlier export -------------
+
+
+def _write(tmp_path: Path, name: str, data: bytes) -> str:
+    path = tmp_path / name
+    path.write_bytes(data)
+    return str(path)
+
+
+def test_bundle_re_signed_with_another_key_is_not_verified_without_a_pinned_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    impostor = Ed25519PrivateKey.generate()
+    forged = _write(tmp_path, "forged.zip", bundle(material(key=impostor), impostor))
+    code = v.main([forged])
+    out = capsys.readouterr().out
+    assert code == v.EXIT_NOT_PINNED
+    assert code not in (v.EXIT_VALID, v.EXIT_INVALID, v.EXIT_USAGE)
+    assert out.startswith("NOT VERIFIED: the centre's key was not pinned")
+    assert "VALID: the bundle" not in out
+    # It still says what it checked, with the key it used.
+    assert rf.key_fingerprint(impostor.public_key().public_bytes_raw()) in out
+    # The same bundle with the centre's fingerprint pinned is refused outright.
+    pinned = v.main([forged, "--fingerprint", rf.key_fingerprint(CENTRE_PUBLIC)])
+    assert pinned == v.EXIT_INVALID
+    assert capsys.readouterr().out.startswith("NOT VALID:")
+
+
+def test_genuine_bundle_with_a_pinned_fingerprint_exits_zero(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    path = _write(tmp_path, "bundle.zip", bundle())
+    assert v.main([path, "--fingerprint", rf.key_fingerprint(CENTRE_PUBLIC)]) == v.EXIT_VALID
+    assert capsys.readouterr().out.startswith("VALID")
+
+
+def test_since_an_earlier_bundle_proves_the_record_extends_it(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    earlier = _write(tmp_path, "old.zip", bundle(material(EVENTS[:12], days=(2, 6))))
+    newer = _write(tmp_path, "new.zip", bundle())
+    fingerprint = rf.key_fingerprint(CENTRE_PUBLIC)
+    assert v.main([newer, "--fingerprint", fingerprint, "--since", earlier]) == v.EXIT_VALID
+    assert "its 12 events are the start of this record, unchanged" in capsys.readouterr().out
+
+
+def test_since_an_earlier_bundle_detects_a_rewrite_made_with_the_centres_own_key(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    # The court holds an export of the first 12 events. The centre then rewrites event 3
+    # (re-chaining everything after it) and signs the new chain with its real key: the new
+    # bundle verifies on its own, but not as an extension of what the court holds.
+    earlier = _write(tmp_path, "old.zip", bundle(material(EVENTS[:12], days=(2, 6))))
+    rewritten = chain(FAMILY, 30, kinds=lambda n: "call_left" if n == 3 else "call_joined")
+    newer = _write(tmp_path, "new.zip", bundle(material(rewritten)))
+    fingerprint = rf.key_fingerprint(CENTRE_PUBLIC)
+    assert v.main([newer, "--fingerprint", fingerprint]) == v.EXIT_VALID
+    capsys.readouterr()
+    code = v.main([newer, "--fingerprint", fingerprint, "--since", earlier])
+    assert code == v.EXIT_INVALID
+    assert "not consistent with the earlier export" in capsys.readouterr().out
+
+
+def test_since_an_altered_earlier_bundle_is_refused(
+    tmp_path: Path, capsys: pytest.CaptureFixture[str]
+) -> None:
+    old = with_member(
+        bundle(material(EVENTS[:12], days=(2, 6))), v.EVENTS, edit_lines(lambda ls: ls[:-1])
+    )
+    earlier = _write(tmp_path, "old.zip", old)
+    newer = _write(tmp_path, "new.zip", bundle())
+    code = v.main(
+        [
+            newer,
+            "--key",
+            _write(tmp_path, "k.pem", public_key_pem(CENTRE_PUBLIC)),
+            "--since",
+            earlier,
+        ]
+    )
+    assert code == v.EXIT_INVALID
+    assert "earlier bundle" in capsys.readouterr().out

@@ -9,12 +9,14 @@ from datetime import UTC, datetime, timedelta
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
 
 from service.appkeys import KEYRING, SESSIONMAKER
 from service.record import verifier
+from storage import record
 from storage import recordformat as rf
-from storage.models import ContactLevel, RecordEvent, ReferrerAccess, Role
+from storage.models import CentreKey, ContactLevel, RecordEvent, ReferrerAccess, Role
 from tests.support.accounts import (
     ORIGIN,
     Person,
@@ -25,6 +27,7 @@ from tests.support.accounts import (
 )
 from tests.support.export_world import SeededFamily, seed_family
 
+OFFICER = {"officer_name": "Priya Shah", "officer_role": "Centre Manager"}
 HOME = {
     Role.ADMIN: "/admin",
     Role.REFERRER: "/referrer",
@@ -83,13 +86,26 @@ async def _exported_family(client: TestClient) -> tuple[SeededFamily, int]:
     path = f"/admin/families/{family.family_id}/exports"
     page = await client.get(path)
     assert page.status == 200 and "Make the export" in await page.text()
-    made = await _post(client, path, csrf, {"from": "2025-03-01", "to": "2025-03-31"})
+    made = await _post(client, path, csrf, {"from": "2025-03-01", "to": "2025-03-31", **OFFICER})
     assert made.status == 303, await made.text()
     assert made.headers["Location"].endswith("?done=export-made")
     listed = await (await client.get(made.headers["Location"])).text()
     assert "The export was made." in listed and "Court PDF" in listed
     (event,) = await _events(client, family.family_id, "export_made")
     return family, event.seq
+
+
+async def test_admin_export_needs_a_named_certifying_officer(client: TestClient) -> None:
+    app = client.server.app
+    family = await seed_family(app[SESSIONMAKER], app[KEYRING], cycles=1)
+    csrf = await _sign_in(client, await make_person(client, Role.ADMIN, family.centre_id))
+    path = f"/admin/families/{family.family_id}/exports"
+    response = await _post(
+        client, path, csrf, {"from": "2025-03-01", "to": "2025-03-31", "officer_role": "Manager"}
+    )
+    assert response.status == 422
+    assert "Enter the certifying officer" in await response.text()
+    assert await _events(client, family.family_id, "export_made") == []
 
 
 async def test_admin_export_form_refuses_backwards_dates(client: TestClient) -> None:
@@ -100,7 +116,7 @@ async def test_admin_export_form_refuses_backwards_dates(client: TestClient) -> 
         client,
         f"/admin/families/{family.family_id}/exports",
         csrf,
-        {"from": "2025-03-31", "to": "2025-03-01"},
+        {"from": "2025-03-31", "to": "2025-03-01", **OFFICER},
     )
     assert response.status == 422
     assert "before the start date" in await response.text()
@@ -146,6 +162,41 @@ async def test_referrer_with_access_downloads_and_each_download_is_recorded(
     (made,) = await _events(client, family.family_id, "export_made")
     assert verdict.digest == rf.parse_canonical(made.payload)["record_digest"]
     assert "3" in await (await client.get(f"/referrer/families/{family.family_id}/exports")).text()
+    # The referrer's page shows the centre's fingerprint, and it is the key that signed.
+    page = await (await client.get(f"/referrer/families/{family.family_id}/exports")).text()
+    assert verdict.key_fingerprint in page
+
+
+async def test_centre_key_is_published_at_a_public_well_known_address(
+    client: TestClient,
+) -> None:
+    await _exported_family(client)
+    client.session.cookie_jar.clear()
+    response = await client.get("/.well-known/letterbox-record-key")
+    assert response.status == 200
+    text = await response.text()
+    async with client.server.app[SESSIONMAKER]() as session:
+        public_key = await record.load_public_key(session, client.server.app[KEYRING])
+    assert f"fingerprint (SHA-256): {rf.key_fingerprint(public_key)}" in text
+    assert verifier.parse_public_key(text.split("\n\n", 1)[1].encode()) == public_key
+
+
+async def test_well_known_key_is_withheld_when_the_stored_public_key_was_swapped(
+    client: TestClient,
+) -> None:
+    # Someone with database access swaps in their own public key: the key ring no longer
+    # opens the private half under it, so the centre refuses to publish it.
+    await _exported_family(client)
+    impostor = Ed25519PrivateKey.generate().public_key().public_bytes_raw()
+    async with client.server.app[SESSIONMAKER].begin() as session:
+        await session.execute(
+            update(CentreKey)
+            .where(CentreKey.name == record.SIGNING_KEY_NAME)
+            .values(public_key=impostor)
+        )
+    response = await client.get("/.well-known/letterbox-record-key")
+    assert response.status == 503
+    assert rf.key_fingerprint(impostor) not in await response.text()
 
 
 async def test_referrer_without_access_or_after_expiry_gets_not_found(client: TestClient) -> None:

@@ -21,6 +21,7 @@ from storage import recordformat as rf
 from storage.keyring import KeyRing
 from storage.models import (
     Call,
+    CentreCheckpoint,
     CentreKey,
     Decision,
     Direction,
@@ -470,3 +471,6 @@ async def test_checkpoint_loop_makes_the_signing_key_and_checkpoints_grown_famil
     assert [(c.family_id, c.size) for c in made] == [(family.id, 1)]
     async with sessionmaker() as session:
         assert await session.get(CentreKey, "record-signing") is not None
+        # Each round is also a link of the centre's chain (and one more on the way down).
+        centre = (await session.scalars(select(CentreCheckpoint.seq))).all()
+    assert centre and centre == list(range(1, len(centre) + 1))

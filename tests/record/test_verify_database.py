@@ -6,6 +6,7 @@ import base64
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Callable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
 import pytest
@@ -16,14 +17,17 @@ from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession
 from storage import db
 from storage import recordformat as rf
 from storage.keyring import KeyRing
-from storage.models import FamilyKey, RecordCheckpoint, RecordEvent
+from storage.models import CentreCheckpoint, FamilyKey, RecordCheckpoint, RecordEvent
 from storage.record import (
+    CheckpointInconsistent,
     EventAuthor,
     KeyRingPayloadSealer,
     RecordLog,
     RecordSigner,
     Sealed,
+    check_against_centre,
     load_or_create_signer,
+    make_centre_checkpoint,
     make_checkpoint,
     to_record,
     verify_database,
@@ -66,7 +70,8 @@ class World:
 
 @pytest.fixture
 async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
-    """Two families, events interleaved (seq 1…8), each family checkpointed halfway and at the end."""
+    """Two families, events interleaved (seq 1…8), each family checkpointed halfway and at the
+    end, each time with a centre checkpoint (four: after seq 3, 4, 7 and 8)."""
     engine = db.create_engine(database_url)
     keyring = new_keyring()
     log = RecordLog(KeyRingPayloadSealer(keyring))
@@ -92,6 +97,7 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
                     )
                     if n in (1, EVENTS_PER_FAMILY - 1):
                         await make_checkpoint(session, family.id, signer)
+                        await make_centre_checkpoint(session, signer)
         yield World(
             engine, keyring, signer, database_url, tmp_path, cases, [f.id for f in families]
         )
@@ -102,7 +108,10 @@ async def world(database_url: str, tmp_path: Path) -> AsyncIterator[World]:
 async def test_intact_record_verifies(world: World) -> None:
     code, output = world.cli("record", "verify")
     assert code == 0, output
-    assert "Record verified: 8 events in 2 families, 4 signed checkpoints" in output
+    assert (
+        "Record verified: 8 events in 2 families, 4 signed family checkpoints, "
+        "4 centre checkpoints (0 time-stamped)" in output
+    )
     assert world.signer.fingerprint in output
 
 
@@ -299,3 +308,170 @@ async def test_record_verify_with_another_master_key_refuses_the_centre_key(worl
     )
     assert result.returncode != 0
     assert "record-signing key does not open" in result.stdout + result.stderr
+
+
+# --- the centre's chain of checkpoints -------------------------------------------------------
+
+
+async def _report(world: World, **kwargs: object) -> list[str]:
+    async with AsyncSession(world.engine) as session:
+        report = await verify_database(
+            session,
+            public_key=world.signer.public_key,
+            **kwargs,  # type: ignore[arg-type]
+        )
+    return [str(p) for p in report.problems]
+
+
+async def test_rechain_with_the_familys_checkpoints_deleted_is_caught_by_the_centre_chain(
+    world: World,
+) -> None:
+    # Issue 19: rewrite an event, re-chain every later one, fix the heads and delete the
+    # family's own checkpoints. The centre checkpoints still hold the old heads.
+    await _rechain_family(world)
+    async with db.create_sessionmaker(world.engine).begin() as session:
+        await session.execute(
+            RecordCheckpoint.__table__.delete().where(  # type: ignore[attr-defined]
+                RecordCheckpoint.family_id == world.families[0]
+            )
+        )
+    code, output = world.cli("record", "verify")
+    assert code == 1, output
+    assert world.cases[world.families[0]] in output
+    assert "centre checkpoint" in output and "the record was rewritten" in output
+    # And no new checkpoint can be signed over the rewritten chain.
+    async with db.create_sessionmaker(world.engine).begin() as session:
+        with pytest.raises(CheckpointInconsistent, match="centre checkpoint"):
+            await make_checkpoint(session, world.families[0], world.signer)
+
+
+async def _append(world: World, family: uuid.UUID) -> None:
+    log = RecordLog(KeyRingPayloadSealer(world.keyring))
+    async with db.create_sessionmaker(world.engine).begin() as session:
+        await log.append(session, family, rf.EventKind.CALL_WARNED, {"n": 9}, STAFF)
+
+
+async def test_newest_event_deleted_with_its_head_fixed_is_caught_by_the_centre_chain(
+    world: World,
+) -> None:
+    # Event 9 is newer than every family checkpoint but the interval's centre checkpoint
+    # signed it. Deleting it and setting the heads back to event 8 leaves the chains
+    # consistent; the centre checkpoint says family B had 5 events.
+    family = world.families[1]
+    await _append(world, family)
+    async with db.create_sessionmaker(world.engine).begin() as session:
+        await make_centre_checkpoint(session, world.signer)
+    eight = await world.event(8)
+    await world.execute("DELETE FROM record_events WHERE seq = 9")
+    await world.execute(
+        "UPDATE record_heads SET last_seq = 4, last_hash = :h WHERE scope = :s",
+        h=bytes(eight.event_hash),
+        s=f"family:{family}",
+    )
+    await world.execute(
+        "UPDATE record_heads SET last_seq = 8, last_hash = :h WHERE scope = 'global'",
+        h=bytes(eight.event_hash),
+    )
+    code, output = world.cli("record", "verify")
+    assert code == 1, output
+    assert "centre checkpoint 5 signed 9 events but only 8 are present" in output
+    assert world.cases[family] in output
+
+
+async def test_deleted_centre_checkpoint_is_a_gap(world: World) -> None:
+    async with db.create_sessionmaker(world.engine).begin() as session:
+        await session.execute(
+            CentreCheckpoint.__table__.delete().where(  # type: ignore[attr-defined]
+                CentreCheckpoint.seq == 2
+            )
+        )
+    problems = await _report(world)
+    assert "centre checkpoint 2 is missing (deleted)" in problems
+
+
+async def test_renumbered_centre_checkpoints_break_the_chain(world: World) -> None:
+    # Hiding the gap by renumbering: the row no longer matches what was signed, and the link
+    # to the previous checkpoint is wrong.
+    await world.execute("DELETE FROM centre_checkpoints WHERE seq = 2")
+    await world.execute("UPDATE centre_checkpoints SET seq = seq - 1 WHERE seq > 2")
+    problems = await _report(world)
+    assert any("differs from the signed checkpoint" in p for p in problems), problems
+
+
+async def test_centre_checkpoint_signed_with_another_key_fails(world: World) -> None:
+    stranger = RecordSigner(Ed25519PrivateKey.generate())
+    async with db.create_sessionmaker(world.engine).begin() as session:
+        await make_centre_checkpoint(session, stranger)
+    problems = await _report(world)
+    assert "centre checkpoint 5: not signed by this key" in problems
+
+
+async def test_stale_newest_centre_checkpoint_with_events_after_it_fails(world: World) -> None:
+    later = datetime.now(UTC) + timedelta(hours=3)
+    interval = timedelta(hours=1)
+    assert await _report(world, now=later, checkpoint_interval=interval) == []
+    # Newer checkpoints deleted (or never made): events exist after the newest one left.
+    await _append(world, world.families[0])
+    problems = await _report(world, now=later, checkpoint_interval=interval)
+    assert any(
+        "newest centre checkpoint (4," in p and "1 events were recorded" in p for p in problems
+    )
+    # Inside the interval plus the margin it is not yet late.
+    assert await _report(world, now=datetime.now(UTC), checkpoint_interval=interval) == []
+
+
+async def test_all_centre_checkpoints_deleted_fails_once_events_are_older_than_the_interval(
+    world: World,
+) -> None:
+    await world.execute("DELETE FROM centre_checkpoints")
+    later = datetime.now(UTC) + timedelta(hours=3)
+    problems = await _report(world, now=later, checkpoint_interval=timedelta(hours=1))
+    assert any("no centre checkpoint" in p for p in problems), problems
+
+
+def test_family_missing_from_the_centre_checkpoint_with_older_events_is_refused() -> None:
+    newcomer = uuid.UUID(int=77)
+    latest = rf.CentreCheckpoint(
+        seq=3, previous=bytes(32), time="2025-01-01T00:00:00Z", events=10, families={}
+    )
+    old_event = rf.EventRecord.build(
+        seq=4,
+        family_id=str(newcomer),
+        family_seq=1,
+        at="2024-12-31T00:00:00.000000Z",
+        actor_id=None,
+        actor_role="system",
+        kind="call_joined",
+        payload={},
+        prev_hash=rf.GENESIS_HASH,
+    )
+    with pytest.raises(CheckpointInconsistent, match="older than centre checkpoint 3"):
+        check_against_centre(latest, newcomer, [old_event])
+    newer = rf.EventRecord.build(**{**_fields(old_event), "seq": 11})
+    check_against_centre(latest, newcomer, [newer])  # a genuinely new family is fine
+
+
+def _fields(event: rf.EventRecord) -> dict[str, object]:
+    return {
+        f: getattr(event, f)
+        for f in (
+            "seq",
+            "family_id",
+            "family_seq",
+            "at",
+            "actor_id",
+            "actor_role",
+            "kind",
+            "payload",
+            "prev_hash",
+        )
+    }
+
+
+async def test_damaged_or_misplaced_time_stamp_token_fails_record_verify(world: World) -> None:
+    await world.execute(
+        "UPDATE centre_checkpoints SET timestamp_token = :t WHERE seq = 2", t=b"0\x03\x02\x01\x00"
+    )
+    code, output = world.cli("record", "verify")
+    assert code == 1, output
+    assert "centre checkpoint 2: the time-stamp token is malformed" in output
