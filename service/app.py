@@ -16,6 +16,7 @@ import service.calls
 import service.centre
 import service.letterbox
 import service.record
+import service.reports
 from service import appkeys, background, pages, resources
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
@@ -41,6 +42,7 @@ CAPABILITIES = (
     service.record,
     service.calls,
     service.letterbox,
+    service.reports,
 )
 
 # Upload bodies are streamed by the intake views, which enforce their own per-file limits;

@@ -725,3 +725,58 @@ class IdempotentRequest(Base):
     status: Mapped[int | None] = mapped_column(Integer)  # None while in progress
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- supervised contact reports (issue 20) -----------------------------------------------
+
+
+class ReportStatus(enum.StrEnum):
+    SUBMITTED = "submitted"  # written, waiting for a second person's check
+    RETURNED = "returned"  # the checker sent it back with comments
+    APPROVED = "approved"  # sealed: its hash is in the record, it is part of the court export
+
+
+class ContactReport(Base):
+    """The structured report on one supervised call or session, checked by a second person.
+
+    Supervised contact only, enforced like observation notes: the composite foreign key
+    carries the family's level and the check refuses anything but "supervised". The checker
+    can never be the author, and an approved report always names its checker and its hash.
+    The report's fields are sealed JSON under the family key."""
+
+    __tablename__ = "contact_reports"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["family_id", "contact_level"],
+            ["families.id", "families.contact_level"],
+            name="fk_contact_reports_family_level",
+        ),
+        CheckConstraint("contact_level = 'supervised'", name="supervised_only"),
+        CheckConstraint("checker_id IS NULL OR checker_id <> author_id", name="second_person"),
+        CheckConstraint(
+            "status <> 'approved' OR (checker_id IS NOT NULL AND sha256 IS NOT NULL)",
+            name="approved_is_checked",
+        ),
+        CheckConstraint(
+            "call_id IS NOT NULL OR opening_session_id IS NOT NULL", name="about_a_contact"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    contact_level: Mapped[ContactLevel] = mapped_column(_enum(ContactLevel, "report_contact_level"))
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id"), unique=True)
+    opening_session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("opening_sessions.id"), unique=True
+    )
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, "report_status"))
+    fields_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    comments_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    checker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is

@@ -114,6 +114,11 @@ class EventKind(enum.StrEnum):
     CALL_MISSED = "call_missed"
     EXPORT_MADE = "export_made"
     EXPORT_DOWNLOADED = "export_downloaded"
+    # Supervised contact reports (issue 20): written, returned, approved (sealed), downloaded.
+    REPORT_WRITTEN = "report_written"
+    REPORT_RETURNED = "report_returned"
+    REPORT_APPROVED = "report_approved"
+    REPORT_DOWNLOADED = "report_downloaded"
 
 
 EVENT_KINDS: Final = frozenset(k.value for k in EventKind)

@@ -25,6 +25,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
+from service.reports import reports_to_do
 from service.schema import parse
 from service.services import Services
 from storage.models import Channel, ContactLevel, FamilyStatus, Role
@@ -66,7 +67,11 @@ async def staff_home(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("home/supervisor.html")
 async def supervisor_home(request: web.Request) -> dict[str, Any]:
-    return {"calls": await homes.calls_today(_services(request), current_actor(request))}
+    services, actor = _services(request), current_actor(request)
+    return {
+        "calls": await homes.calls_today(services, actor),
+        "reports": await reports_to_do(services, actor),  # issue 20: reports to write or check
+    }
 
 
 @aiohttp_jinja2.template("home/letterbox.html")

@@ -122,6 +122,10 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         ),
     ),
     "exports": ("Court exports", frozenset({"export_made", "export_downloaded"})),
+    "reports": (
+        "Supervised contact reports",
+        frozenset({"report_written", "report_returned", "report_approved", "report_downloaded"}),
+    ),
 }
 _GROUP_OF: Final = {kind: group for group, (_, kinds) in KIND_GROUPS.items() for kind in kinds}
 
@@ -461,6 +465,17 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return f"The call was ended by {actor}: {reason}."
         case "call_missed":
             return "The call was missed."
+        case "report_written":
+            again = "revised and sent" if p.get("revised") else "written and sent"
+            return f"A supervised contact report was {again} to be checked, by {actor}."
+        case "report_returned":
+            return (
+                f"The report was returned to its author by {actor}: {_quote(p.get('comments', ''))}"
+            )
+        case "report_approved":
+            return f"The report was checked and approved by {actor}; SHA-256 {p.get('sha256', '')}."
+        case "report_downloaded":
+            return f"An approved report was downloaded by {actor}."
         case "export_made":
             period = f"{p.get('first_day', '?')} to {p.get('last_day', '?')}"
             count = p.get("events")

@@ -16,6 +16,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.models import (
     Call,
+    ContactReport,
     Item,
     ItemOpening,
     ModerationDecision,
@@ -40,6 +41,7 @@ _DIRECT: Final[dict[type[Any], frozenset[str]]] = {
     ObservationNote: frozenset(),
     PhysicalGift: frozenset(),
     Call: frozenset({"media_node"}),  # pinning a call to a media node is plumbing
+    ContactReport: frozenset(),
 }
 _VIA_ITEM: Final[tuple[type[Any], ...]] = (ModerationDecision, ItemOpening)
 _GUARDED_TABLES: Final = frozenset(m.__tablename__ for m in (*_DIRECT, *_VIA_ITEM))

@@ -1,0 +1,111 @@
+"""Supervised contact reports: structured, checked by a second person, sealed on approval.
+
+Revision ID: 0009
+Revises: 0003
+Create Date: 2026-12-02
+"""
+
+from collections.abc import Sequence
+
+import sqlalchemy as sa
+from alembic import op
+
+import storage.models
+
+revision: str = "0009"
+# The lead chains the branches' migrations at merge; 0003 is this branch's head.
+down_revision: str | None = "0003"
+branch_labels: str | Sequence[str] | None = None
+depends_on: str | Sequence[str] | None = None
+
+
+def upgrade() -> None:
+    op.create_table(
+        "contact_reports",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("family_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "contact_level",
+            sa.Enum(
+                "supported",
+                "supervised",
+                name="report_contact_level",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("call_id", sa.Uuid(), nullable=True),
+        sa.Column("opening_session_id", sa.Uuid(), nullable=True),
+        sa.Column("author_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "submitted",
+                "returned",
+                "approved",
+                name="report_status",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("fields_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("comments_sealed", sa.LargeBinary(), nullable=True),
+        sa.Column("checker_id", sa.Uuid(), nullable=True),
+        sa.Column("sha256", sa.String(length=64), nullable=True),
+        sa.Column("written_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("approved_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "contact_level = 'supervised'", name=op.f("ck_contact_reports_supervised_only")
+        ),
+        sa.CheckConstraint(
+            "checker_id IS NULL OR checker_id <> author_id",
+            name=op.f("ck_contact_reports_second_person"),
+        ),
+        sa.CheckConstraint(
+            "status <> 'approved' OR (checker_id IS NOT NULL AND sha256 IS NOT NULL)",
+            name=op.f("ck_contact_reports_approved_is_checked"),
+        ),
+        sa.CheckConstraint(
+            "call_id IS NOT NULL OR opening_session_id IS NOT NULL",
+            name=op.f("ck_contact_reports_about_a_contact"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["author_id"], ["users.id"], name=op.f("fk_contact_reports_author_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["checker_id"], ["users.id"], name=op.f("fk_contact_reports_checker_id_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["call_id"], ["calls.id"], name=op.f("fk_contact_reports_call_id_calls")
+        ),
+        sa.ForeignKeyConstraint(
+            ["family_id", "contact_level"],
+            ["families.id", "families.contact_level"],
+            name="fk_contact_reports_family_level",
+        ),
+        sa.ForeignKeyConstraint(
+            ["opening_session_id"],
+            ["opening_sessions.id"],
+            name=op.f("fk_contact_reports_opening_session_id_opening_sessions"),
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_contact_reports")),
+        sa.UniqueConstraint("call_id", name=op.f("uq_contact_reports_call_id")),
+        sa.UniqueConstraint(
+            "opening_session_id", name=op.f("uq_contact_reports_opening_session_id")
+        ),
+    )
+    with op.batch_alter_table("contact_reports", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_contact_reports_family_id"), ["family_id"], unique=False
+        )
+
+
+def downgrade() -> None:
+    with op.batch_alter_table("contact_reports", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_contact_reports_family_id"))
+    op.drop_table("contact_reports")
