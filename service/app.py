@@ -14,6 +14,7 @@ import service.accounts
 import service.api
 import service.calls
 import service.centre
+import service.concerns
 import service.letterbox
 import service.record
 import service.reports
@@ -43,6 +44,7 @@ CAPABILITIES = (
     service.calls,
     service.letterbox,
     service.reports,
+    service.concerns,
 )
 
 # Upload bodies are streamed by the intake views, which enforce their own per-file limits;

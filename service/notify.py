@@ -91,6 +91,10 @@ KINDS: Mapping[str, EmailKind] = {
         _kind("call_changed", "A video call has changed", "starts_at", calendar=True),
         _kind("call_cancelled", "A video call has been cancelled", "starts_at", calendar=True),
         _kind("call_reminder", "Reminder: your video call is tomorrow", "starts_at", calendar=True),
+        # To the safeguarding lead, and to the admins when it is not acknowledged in time: a
+        # link to sign in and nothing else (no family, no child, nothing of what was seen).
+        _kind("concern_raised", "A safeguarding concern needs you now"),
+        _kind("concern_unacknowledged", "A safeguarding concern has not been acknowledged"),
     )
 }
 

@@ -32,6 +32,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -237,6 +238,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    # The centre's designated safeguarding lead (set by an admin on a staff account; not a role).
+    safeguarding_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     recovery_codes: Mapped[list[RecoveryCode]] = relationship(
         back_populates="user", lazy="raise_on_sql", cascade="all, delete-orphan"
@@ -486,6 +489,8 @@ class Item(Base):
     return_message_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     idempotency_key: Mapped[str | None] = mapped_column(String(200))
     idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
+    # Set while a safeguarding concern holds the item back: no moderator may decide on it.
+    withheld_at: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
 
@@ -780,3 +785,44 @@ class ContactReport(Base):
     version: Mapped[int] = mapped_column(Integer, default=1)
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
+
+
+# --- safeguarding concerns (issue 20) ----------------------------------------------------
+
+
+class ConcernStatus(enum.StrEnum):
+    RAISED = "raised"  # the lead has been told (or is being told); not yet acknowledged
+    ACKNOWLEDGED = "acknowledged"
+    ACTIONED = "actioned"  # the lead recorded what was done
+
+
+class SafeguardingConcern(Base):
+    """A concern a member of staff raised about an item, a call or a session. What they saw
+    and the action taken are sealed under the family key; the lead is told with no content."""
+
+    __tablename__ = "safeguarding_concerns"
+    __table_args__ = (
+        CheckConstraint(
+            "item_id IS NOT NULL OR call_id IS NOT NULL OR opening_session_id IS NOT NULL",
+            name="about_a_contact",
+        ),
+        Index("ix_safeguarding_concerns_status", "status", "raised_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id"))
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id"))
+    opening_session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("opening_sessions.id"))
+    raised_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[ConcernStatus] = mapped_column(_enum(ConcernStatus, "concern_status"))
+    what_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # Plumbing, not contact changes: when the lead's e-mail went, when the admins were reminded.
+    lead_told_at: Mapped[datetime | None]
+    admins_reminded_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    action_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    action_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    action_at: Mapped[datetime | None]

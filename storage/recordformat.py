@@ -119,6 +119,10 @@ class EventKind(enum.StrEnum):
     REPORT_RETURNED = "report_returned"
     REPORT_APPROVED = "report_approved"
     REPORT_DOWNLOADED = "report_downloaded"
+    # Safeguarding concerns (issue 20): raised (an item withheld), acknowledged, action taken.
+    CONCERN_RAISED = "concern_raised"
+    CONCERN_ACKNOWLEDGED = "concern_acknowledged"
+    CONCERN_ACTION_RECORDED = "concern_action_recorded"
 
 
 EVENT_KINDS: Final = frozenset(k.value for k in EventKind)

@@ -13,7 +13,9 @@ from pathlib import Path
 import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
-CAPABILITIES = frozenset({"accounts", "calls", "centre", "letterbox", "record", "reports"})
+CAPABILITIES = frozenset(
+    {"accounts", "calls", "centre", "letterbox", "record", "reports", "concerns"}
+)
 FRONT_DOORS = frozenset({"service.app", "service.cli", "service.__main__", "service.pages"})
 FRONT_DOOR_PACKAGES = ("service.api",)
 # The one place every typed key is declared: it may name a type from any module (under

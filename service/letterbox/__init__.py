@@ -1,5 +1,13 @@
 """The letterbox: intake (sanitiser, scanner, clamd), moderation, opening sessions, replies,
-physical gifts and the parent's view."""
+physical gifts and the parent's view.
+
+Names other capabilities may use (``__all__``):
+
+- ``withhold_item(session, item_id, now)``: hold an item back at once for a safeguarding
+  concern, in the caller's recorded transaction (back to "in review", no moderator may
+  decide on it); returns its family.
+- ``release_item(session, item_id)``: let moderators decide on it again.
+"""
 
 from __future__ import annotations
 
@@ -7,7 +15,10 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from service.letterbox.holds import release_item, withhold_item
 from service.typedefs import CleanupContext
+
+__all__ = ["release_item", "withhold_item"]
 
 
 def setup(app: web.Application) -> None:

@@ -35,6 +35,7 @@ from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Invalid, NotFound, Unavailable
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
+from service.record.court_concerns import concerns_section
 from service.record.court_reports import reports_section
 from service.record.pdf import (
     DEJAVU_DIR,
@@ -423,6 +424,7 @@ def build_document(
             other_blocks,
         ),
         *reports_section(entries, supervised=supervised),  # issue 20: approved reports
+        *concerns_section(entries, supervised=supervised),  # issue 20: as the level allows
     ]
     checkpoint = rf.parse_signed_note(material.checkpoint_note).checkpoint
     return CourtDocument(

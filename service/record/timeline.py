@@ -126,6 +126,10 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         "Supervised contact reports",
         frozenset({"report_written", "report_returned", "report_approved", "report_downloaded"}),
     ),
+    "concerns": (
+        "Safeguarding concerns",
+        frozenset({"concern_raised", "concern_acknowledged", "concern_action_recorded"}),
+    ),
 }
 _GROUP_OF: Final = {kind: group for group, (_, kinds) in KIND_GROUPS.items() for kind in kinds}
 
@@ -476,6 +480,13 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return f"The report was checked and approved by {actor}; SHA-256 {p.get('sha256', '')}."
         case "report_downloaded":
             return f"An approved report was downloaded by {actor}."
+        case "concern_raised":
+            held = " The item was held back." if p.get("item_withheld") else ""
+            return f"A safeguarding concern was raised by {actor}.{held}"
+        case "concern_acknowledged":
+            return f"The safeguarding concern was acknowledged by {actor}."
+        case "concern_action_recorded":
+            return f"The action taken on the safeguarding concern was recorded by {actor}."
         case "export_made":
             period = f"{p.get('first_day', '?')} to {p.get('last_day', '?')}"
             count = p.get("events")

@@ -24,6 +24,7 @@ from storage.models import (
     OpeningSession,
     PhysicalGift,
     RecordEvent,
+    SafeguardingConcern,
 )
 from storage.record.appending import APPENDED
 from storage.record.errors import RecordMissing
@@ -42,6 +43,8 @@ _DIRECT: Final[dict[type[Any], frozenset[str]]] = {
     PhysicalGift: frozenset(),
     Call: frozenset({"media_node"}),  # pinning a call to a media node is plumbing
     ContactReport: frozenset(),
+    # Telling the lead and reminding the admins are e-mail plumbing, not contact changes.
+    SafeguardingConcern: frozenset({"lead_told_at", "admins_reminded_at"}),
 }
 _VIA_ITEM: Final[tuple[type[Any], ...]] = (ModerationDecision, ItemOpening)
 _GUARDED_TABLES: Final = frozenset(m.__tablename__ for m in (*_DIRECT, *_VIA_ITEM))

@@ -1,4 +1,5 @@
-"""Supervised contact reports: structured, checked by a second person, sealed on approval.
+"""Supervised contact reports (checked by a second person, sealed on approval) and
+safeguarding concerns (an item withheld, the designated lead told and reminded).
 
 Revision ID: 0009
 Revises: 0003
@@ -103,9 +104,91 @@ def upgrade() -> None:
         batch_op.create_index(
             batch_op.f("ix_contact_reports_family_id"), ["family_id"], unique=False
         )
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("safeguarding_lead", sa.Boolean(), server_default=sa.false(), nullable=False)
+        )
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.add_column(
+            sa.Column("withheld_at", storage.models.UTCDateTime(timezone=True), nullable=True)
+        )
+    op.create_table(
+        "safeguarding_concerns",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("family_id", sa.Uuid(), nullable=False),
+        sa.Column("item_id", sa.Uuid(), nullable=True),
+        sa.Column("call_id", sa.Uuid(), nullable=True),
+        sa.Column("opening_session_id", sa.Uuid(), nullable=True),
+        sa.Column("raised_by", sa.Uuid(), nullable=False),
+        sa.Column("raised_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "raised",
+                "acknowledged",
+                "actioned",
+                name="concern_status",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("what_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("lead_told_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("admins_reminded_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("acknowledged_by", sa.Uuid(), nullable=True),
+        sa.Column("acknowledged_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("action_sealed", sa.LargeBinary(), nullable=True),
+        sa.Column("action_by", sa.Uuid(), nullable=True),
+        sa.Column("action_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "item_id IS NOT NULL OR call_id IS NOT NULL OR opening_session_id IS NOT NULL",
+            name=op.f("ck_safeguarding_concerns_about_a_contact"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["family_id"], ["families.id"], name=op.f("fk_safeguarding_concerns_family_id_families")
+        ),
+        sa.ForeignKeyConstraint(
+            ["item_id"], ["items.id"], name=op.f("fk_safeguarding_concerns_item_id_items")
+        ),
+        sa.ForeignKeyConstraint(
+            ["call_id"], ["calls.id"], name=op.f("fk_safeguarding_concerns_call_id_calls")
+        ),
+        sa.ForeignKeyConstraint(
+            ["opening_session_id"],
+            ["opening_sessions.id"],
+            name=op.f("fk_safeguarding_concerns_opening_session_id_opening_sessions"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["raised_by"], ["users.id"], name=op.f("fk_safeguarding_concerns_raised_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["acknowledged_by"],
+            ["users.id"],
+            name=op.f("fk_safeguarding_concerns_acknowledged_by_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["action_by"], ["users.id"], name=op.f("fk_safeguarding_concerns_action_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_safeguarding_concerns")),
+    )
+    with op.batch_alter_table("safeguarding_concerns", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_safeguarding_concerns_family_id"), ["family_id"], unique=False
+        )
+        batch_op.create_index("ix_safeguarding_concerns_status", ["status", "raised_at"])
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("safeguarding_concerns", schema=None) as batch_op:
+        batch_op.drop_index("ix_safeguarding_concerns_status")
+        batch_op.drop_index(batch_op.f("ix_safeguarding_concerns_family_id"))
+    op.drop_table("safeguarding_concerns")
+    with op.batch_alter_table("items", schema=None) as batch_op:
+        batch_op.drop_column("withheld_at")
+    with op.batch_alter_table("users", schema=None) as batch_op:
+        batch_op.drop_column("safeguarding_lead")
     with op.batch_alter_table("contact_reports", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_contact_reports_family_id"))
     op.drop_table("contact_reports")
