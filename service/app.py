@@ -16,6 +16,7 @@ import service.calls
 import service.centre
 import service.concerns
 import service.letterbox
+import service.plan
 import service.record
 import service.reports
 from service import appkeys, background, pages, resources
@@ -45,6 +46,7 @@ CAPABILITIES = (
     service.letterbox,
     service.reports,
     service.concerns,
+    service.plan,
 )
 
 # Upload bodies are streamed by the intake views, which enforce their own per-file limits;

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -826,3 +826,40 @@ class SafeguardingConcern(Base):
     action_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     action_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     action_at: Mapped[datetime | None]
+
+
+# --- the contact plan (issue 20) ---------------------------------------------------------
+
+
+class ContactPlan(Base):
+    """What the order or agreement says about a family's contact. The dates the plan runs
+    are columns (the overdue lists and reminders query them); everything else (the order's
+    reference, each channel's frequency, dates to avoid, names to use and never to use) is
+    sealed JSON under the family key."""
+
+    __tablename__ = "contact_plans"
+    __table_args__ = (
+        CheckConstraint("review_on IS NULL OR review_on >= starts_on", name="review_after_start"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="end_after_start"),
+    )
+
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), primary_key=True)
+    starts_on: Mapped[date]
+    review_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    details_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
+
+
+class PlanReminder(Base):
+    """The reminder that a letter is due by ``due_on``, claimed once (like call reminders)."""
+
+    __tablename__ = "plan_reminders"
+
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), primary_key=True)
+    due_on: Mapped[date] = mapped_column(primary_key=True)
+    sent_at: Mapped[datetime]

@@ -123,6 +123,8 @@ class EventKind(enum.StrEnum):
     CONCERN_RAISED = "concern_raised"
     CONCERN_ACKNOWLEDGED = "concern_acknowledged"
     CONCERN_ACTION_RECORDED = "concern_action_recorded"
+    # The contact plan (issue 20): set or changed.
+    PLAN_CHANGED = "plan_changed"
 
 
 EVENT_KINDS: Final = frozenset(k.value for k in EventKind)

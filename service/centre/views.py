@@ -25,6 +25,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
+from service.plan import next_letters
 from service.reports import reports_to_do
 from service.schema import parse
 from service.services import Services
@@ -76,7 +77,11 @@ async def supervisor_home(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("home/letterbox.html")
 async def parent_home(request: web.Request) -> dict[str, Any]:
-    return {"letterbox": await homes.parent_letterbox(_services(request), current_actor(request))}
+    services, actor = _services(request), current_actor(request)
+    return {
+        "letterbox": await homes.parent_letterbox(services, actor),
+        "next_letters": await next_letters(services, actor),  # issue 20: the contact plan
+    }
 
 
 @aiohttp_jinja2.template("home/referrer.html")

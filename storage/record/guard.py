@@ -16,6 +16,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.models import (
     Call,
+    ContactPlan,
     ContactReport,
     Item,
     ItemOpening,
@@ -43,6 +44,7 @@ _DIRECT: Final[dict[type[Any], frozenset[str]]] = {
     PhysicalGift: frozenset(),
     Call: frozenset({"media_node"}),  # pinning a call to a media node is plumbing
     ContactReport: frozenset(),
+    ContactPlan: frozenset(),
     # Telling the lead and reminding the admins are e-mail plumbing, not contact changes.
     SafeguardingConcern: frozenset({"lead_told_at", "admins_reminded_at"}),
 }

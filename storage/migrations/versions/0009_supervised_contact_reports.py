@@ -1,5 +1,6 @@
-"""Supervised contact reports (checked by a second person, sealed on approval) and
-safeguarding concerns (an item withheld, the designated lead told and reminded).
+"""Supervised contact reports (checked by a second person, sealed on approval),
+safeguarding concerns (an item withheld, the designated lead told and reminded) and the
+contact plan (with the reminders sent before a letter is due).
 
 Revision ID: 0009
 Revises: 0003
@@ -178,9 +179,46 @@ def upgrade() -> None:
             batch_op.f("ix_safeguarding_concerns_family_id"), ["family_id"], unique=False
         )
         batch_op.create_index("ix_safeguarding_concerns_status", ["status", "raised_at"])
+    op.create_table(
+        "contact_plans",
+        sa.Column("family_id", sa.Uuid(), nullable=False),
+        sa.Column("starts_on", sa.Date(), nullable=False),
+        sa.Column("review_on", sa.Date(), nullable=True),
+        sa.Column("ends_on", sa.Date(), nullable=True),
+        sa.Column("details_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("changed_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("changed_by", sa.Uuid(), nullable=False),
+        sa.Column("version", sa.Integer(), nullable=False),
+        sa.CheckConstraint(
+            "review_on IS NULL OR review_on >= starts_on",
+            name=op.f("ck_contact_plans_review_after_start"),
+        ),
+        sa.CheckConstraint(
+            "ends_on IS NULL OR ends_on >= starts_on", name=op.f("ck_contact_plans_end_after_start")
+        ),
+        sa.ForeignKeyConstraint(
+            ["changed_by"], ["users.id"], name=op.f("fk_contact_plans_changed_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["family_id"], ["families.id"], name=op.f("fk_contact_plans_family_id_families")
+        ),
+        sa.PrimaryKeyConstraint("family_id", name=op.f("pk_contact_plans")),
+    )
+    op.create_table(
+        "plan_reminders",
+        sa.Column("family_id", sa.Uuid(), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column("sent_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["family_id"], ["families.id"], name=op.f("fk_plan_reminders_family_id_families")
+        ),
+        sa.PrimaryKeyConstraint("family_id", "due_on", name=op.f("pk_plan_reminders")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("plan_reminders")
+    op.drop_table("contact_plans")
     with op.batch_alter_table("safeguarding_concerns", schema=None) as batch_op:
         batch_op.drop_index("ix_safeguarding_concerns_status")
         batch_op.drop_index(batch_op.f("ix_safeguarding_concerns_family_id"))

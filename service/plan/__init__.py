@@ -1,0 +1,38 @@
+"""The contact plan: what the order or agreement says (each channel's frequency, dates to
+avoid, names to use and never to use, start, review and end dates, the order's reference),
+what is due, sent and overdue per family and across the centre, and the parent's reminder
+two weeks before a letter is due. Plan changes are recorded.
+
+Names other capabilities may use (``__all__``):
+
+- ``next_letters(services, actor)``: for a parent, per family, from when their next letter
+  can be sent and by when it is due (the parent's letterbox page shows it).
+- ``NextLetter``: what it returns.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from typing import TYPE_CHECKING
+
+from service.plan.plans import NextLetter, next_letters
+
+if TYPE_CHECKING:
+    from aiohttp import web
+
+    from service.typedefs import CleanupContext
+
+__all__ = ["NextLetter", "next_letters"]
+
+
+def setup(app: web.Application) -> None:
+    from service.plan import views
+
+    views.setup(app)
+
+
+def cleanup_contexts() -> Sequence[CleanupContext]:
+    from service.plan.reminders import letter_reminders_ctx
+
+    # Two weeks before a letter is due, its parents are reminded (once per centre, leased).
+    return (letter_reminders_ctx,)
