@@ -125,6 +125,7 @@ class EventKind(enum.StrEnum):
     CONCERN_ACTION_RECORDED = "concern_action_recorded"
     # The contact plan (issue 20): set or changed.
     PLAN_CHANGED = "plan_changed"
+    ITEM_BEYOND_PLAN = "item_beyond_plan"  # sent beyond what the plan allows: waits for staff
 
 
 EVENT_KINDS: Final = frozenset(k.value for k in EventKind)

@@ -8,6 +8,9 @@ Names other capabilities may use (``__all__``):
 - ``next_letters(services, actor)``: for a parent, per family, from when their next letter
   can be sent and by when it is due (the parent's letterbox page shows it).
 - ``NextLetter``: what it returns.
+- ``beyond_plan(services, family_id, channel)``: the note for a parent when a letter or gift
+  goes beyond what the plan allows (the intake stores it as usual, so it waits for staff,
+  and answers with the note), or ``None``.
 """
 
 from __future__ import annotations
@@ -15,14 +18,14 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from service.plan.plans import NextLetter, next_letters
+from service.plan.plans import NextLetter, beyond_plan, next_letters
 
 if TYPE_CHECKING:
     from aiohttp import web
 
     from service.typedefs import CleanupContext
 
-__all__ = ["NextLetter", "next_letters"]
+__all__ = ["NextLetter", "beyond_plan", "next_letters"]
 
 
 def setup(app: web.Application) -> None:

@@ -52,6 +52,7 @@ __all__ = [
     "OverdueEntry",
     "PlanInput",
     "Rule",
+    "beyond_plan",
     "family_plan",
     "next_letters",
     "overdue_list",
@@ -591,3 +592,29 @@ async def next_letters(services: Services, actor: Actor) -> list[NextLetter]:
         start = max(letters.window_from or status.today, status.today)
         out.append(NextLetter(family_id, _first_allowed(status.plan, start), letters.due_by, False))
     return out
+
+
+async def beyond_plan(
+    services: Services, family_id: uuid.UUID, channel: str, today: date | None = None
+) -> str | None:
+    """The note for a parent whose letter or gift goes beyond what the plan allows (this
+    window's one is already sent, the day is one to avoid, the plan has not started or has
+    ended), or ``None``. Such a send is not dropped: it waits for staff like any other."""
+    status = await plan_status(services, family_id, today)
+    plan = status.plan
+    found = next((c for c in status.channels if c.channel == channel), None)
+    if plan is None or found is None:
+        return None
+    wait = (
+        "It will wait for the centre's staff, who will decide whether to pass it on, and "
+        "you will see what they decide here."
+    )
+    if found.state == "sent":
+        ends = f" (this period ends on {found.due_by:%-d %B %Y})" if found.due_by else ""
+        return (
+            f"The contact plan allows one {CHANNELS[channel]} in this period and one has "
+            f"already been sent{ends}. {wait}"
+        )
+    if found.state in ("not started", "ended") or plan.avoided(status.today):
+        return f"The contact plan does not expect a {CHANNELS[channel]} today. {wait}"
+    return None

@@ -126,6 +126,7 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         "Supervised contact reports",
         frozenset({"report_written", "report_returned", "report_approved", "report_downloaded"}),
     ),
+    "plan": ("Contact plan", frozenset({"plan_changed", "item_beyond_plan"})),
     "concerns": (
         "Safeguarding concerns",
         frozenset({"concern_raised", "concern_acknowledged", "concern_action_recorded"}),
@@ -480,6 +481,10 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return f"The report was checked and approved by {actor}; SHA-256 {p.get('sha256', '')}."
         case "report_downloaded":
             return f"An approved report was downloaded by {actor}."
+        case "plan_changed":
+            return f"The contact plan was set or changed by {actor}."
+        case "item_beyond_plan":
+            return "Sent beyond what the contact plan allows: it waits for staff to decide."
         case "concern_raised":
             held = " The item was held back." if p.get("item_withheld") else ""
             return f"A safeguarding concern was raised by {actor}.{held}"

@@ -15,12 +15,23 @@ from sqlalchemy import func, select
 
 from service.appkeys import SESSIONMAKER, SETTINGS
 from service.errors import Invalid
+from service.http.rules import Actor
 from service.plan import plans
 from service.plan.plans import FamilyPlan, Rule, channel_status, windows
 from service.plan.reminders import send_letter_reminders
 from service.services import Services
-from storage.models import Direction, Item, ItemKind, ItemStatus, RecordEvent, SensitiveTerm
+from storage.models import (
+    Direction,
+    Item,
+    ItemKind,
+    ItemStatus,
+    RecordEvent,
+    Role,
+    SensitiveTerm,
+)
 from tests.support.calls import CallWorld, cookie_header, make_world
+from tests.support.letterbox_world import make_world as letterbox_world
+from tests.support.letterbox_world import send_letter
 from tests.support.mail import body_text
 from tests.support.mail import outbox as read_outbox
 from tests.support.reports import actor
@@ -255,3 +266,34 @@ async def test_the_parent_is_reminded_once_two_weeks_before_a_letter_is_due_with
     # A letter already sent in the window: no reminder for it.
     await _letter(client, world, date(2026, 12, 2), ItemStatus.SUBMITTED)
     assert await send_letter_reminders(services, today=date(2026, 12, 20)) == []
+
+
+async def test_a_letter_beyond_the_plan_is_not_dropped_it_waits_for_staff_with_a_note(
+    client: TestClient,
+) -> None:
+    app = client.server.app
+    world = await letterbox_world(client)
+    staff = Actor(
+        world.staff.user_id, Role.STAFF, world.centre_id, "Moderator One", "", "", "", True
+    )
+    today = datetime.now(UK).date()
+    form = {
+        "starts_on": (today - timedelta(days=5)).isoformat(),
+        "letters_every": "1",
+        "letters_unit": "months",
+    }
+    await plans.set_plan(Services.of(app), staff, world.family_id, plans.PlanInput.parse(form))
+    status, first = await send_letter(client, world, "Dear Sam, happy days.")
+    assert status == 201 and "plan_note" not in first
+    status, second = await send_letter(client, world, "Dear Sam, one more.")
+    assert status == 201 and second["status"] == "in_review"
+    assert (
+        "already been sent" in second["plan_note"] and "wait for the centre" in second["plan_note"]
+    )
+    async with app[SESSIONMAKER]() as session:
+        beyond = list(
+            await session.scalars(select(RecordEvent).where(RecordEvent.kind == "item_beyond_plan"))
+        )
+        held = await session.get(Item, uuid.UUID(second["item_id"]))
+    assert held is not None and held.status is ItemStatus.IN_REVIEW
+    assert len(beyond) == 1 and str(held.id) in beyond[0].payload
