@@ -19,6 +19,7 @@ import service.letterbox
 import service.plan
 import service.record
 import service.reports
+import service.visits
 from service import appkeys, background, pages, resources
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
@@ -47,6 +48,7 @@ CAPABILITIES = (
     service.reports,
     service.concerns,
     service.plan,
+    service.visits,
 )
 
 # Upload bodies are streamed by the intake views, which enforce their own per-file limits;

@@ -863,3 +863,52 @@ class PlanReminder(Base):
     family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), primary_key=True)
     due_on: Mapped[date] = mapped_column(primary_key=True)
     sent_at: Mapped[datetime]
+
+
+# --- in-centre contact and handovers (issue 20) ------------------------------------------
+
+
+class VisitKind(enum.StrEnum):
+    SESSION = "session"  # supported or supervised contact at the centre
+    HANDOVER = "handover"  # one adult drops the child off, the other collects; never meeting
+    PRE_VISIT = "pre_visit"  # one party sees the centre before contact starts
+
+
+class CentreVisit(Base):
+    """An in-centre session, handover or pre-visit, with each person's arrival and departure.
+
+    Supported contact records dates and times only, enforced as for observation notes: the
+    composite foreign key carries the family's level, and the check refuses notes unless it
+    is "supervised". A handover staggers the adults by ``stagger_minutes``: the resident
+    parent is due at ``planned_at``, the visiting parent that many minutes later."""
+
+    __tablename__ = "centre_visits"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["family_id", "contact_level"],
+            ["families.id", "families.contact_level"],
+            name="fk_centre_visits_family_level",
+        ),
+        CheckConstraint(
+            "notes_sealed IS NULL OR contact_level = 'supervised'", name="notes_supervised_only"
+        ),
+        CheckConstraint("kind <> 'handover' OR stagger_minutes >= 5", name="handover_staggered"),
+        CheckConstraint("kind <> 'pre_visit' OR party IS NOT NULL", name="pre_visit_party"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    contact_level: Mapped[ContactLevel] = mapped_column(_enum(ContactLevel, "visit_contact_level"))
+    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind, "visit_kind"))
+    party: Mapped[str | None] = mapped_column(String(32))  # pre-visits: resident, visiting, child
+    planned_at: Mapped[datetime]
+    stagger_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    resident_arrived_at: Mapped[datetime | None]
+    resident_left_at: Mapped[datetime | None]
+    visiting_arrived_at: Mapped[datetime | None]
+    visiting_left_at: Mapped[datetime | None]
+    child_arrived_at: Mapped[datetime | None]
+    child_left_at: Mapped[datetime | None]
+    notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -125,6 +125,9 @@ class EventKind(enum.StrEnum):
     CONCERN_ACTION_RECORDED = "concern_action_recorded"
     # The contact plan (issue 20): set or changed.
     PLAN_CHANGED = "plan_changed"
+    # In-centre sessions, handovers and pre-visits (issue 20): attendance.
+    VISIT_BOOKED = "visit_booked"
+    VISIT_ATTENDANCE = "visit_attendance"
     ITEM_BEYOND_PLAN = "item_beyond_plan"  # sent beyond what the plan allows: waits for staff
 
 

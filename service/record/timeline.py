@@ -84,8 +84,10 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         frozenset({"gift_logged", "gift_checked", "gift_handed_over", "gift_returned"}),
     ),
     "attendance": (
-        "Attendance (opening sessions)",
-        frozenset({"opening_session_started", "opening_session_ended"}),
+        "Attendance (opening sessions, in-centre visits)",
+        frozenset(
+            {"opening_session_started", "opening_session_ended", "visit_booked", "visit_attendance"}
+        ),
     ),
     "calls": (
         "Video calls",
@@ -481,6 +483,14 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return f"The report was checked and approved by {actor}; SHA-256 {p.get('sha256', '')}."
         case "report_downloaded":
             return f"An approved report was downloaded by {actor}."
+        case "visit_booked":
+            what = {"session": "A contact session", "handover": "A handover"}.get(
+                str(p.get("kind")), "A pre-visit"
+            )
+            return f"{what} at the centre was booked for {_when(p.get('planned_at')) or '?'}, by {actor}."
+        case "visit_attendance":
+            met = " The two adults were at the centre together." if p.get("adults_met") else ""
+            return f"Arrival and departure times were recorded by {actor}.{met}"
         case "plan_changed":
             return f"The contact plan was set or changed by {actor}."
         case "item_beyond_plan":

@@ -16,6 +16,7 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.models import (
     Call,
+    CentreVisit,
     ContactPlan,
     ContactReport,
     Item,
@@ -45,6 +46,7 @@ _DIRECT: Final[dict[type[Any], frozenset[str]]] = {
     Call: frozenset({"media_node"}),  # pinning a call to a media node is plumbing
     ContactReport: frozenset(),
     ContactPlan: frozenset(),
+    CentreVisit: frozenset(),
     # Telling the lead and reminding the admins are e-mail plumbing, not contact changes.
     SafeguardingConcern: frozenset({"lead_told_at", "admins_reminded_at"}),
 }

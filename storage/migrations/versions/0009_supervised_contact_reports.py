@@ -214,9 +214,76 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("family_id", "due_on", name=op.f("pk_plan_reminders")),
     )
+    op.create_table(
+        "centre_visits",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("family_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "contact_level",
+            sa.Enum(
+                "supported",
+                "supervised",
+                name="visit_contact_level",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                "session",
+                "handover",
+                "pre_visit",
+                name="visit_kind",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("party", sa.String(length=32), nullable=True),
+        sa.Column("planned_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("stagger_minutes", sa.Integer(), nullable=False),
+        sa.Column("resident_arrived_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("resident_left_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("visiting_arrived_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("visiting_left_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("child_arrived_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("child_left_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.Column("notes_sealed", sa.LargeBinary(), nullable=True),
+        sa.Column("recorded_by", sa.Uuid(), nullable=False),
+        sa.Column("created_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.CheckConstraint(
+            "notes_sealed IS NULL OR contact_level = 'supervised'",
+            name=op.f("ck_centre_visits_notes_supervised_only"),
+        ),
+        sa.CheckConstraint(
+            "kind <> 'handover' OR stagger_minutes >= 5",
+            name=op.f("ck_centre_visits_handover_staggered"),
+        ),
+        sa.CheckConstraint(
+            "kind <> 'pre_visit' OR party IS NOT NULL", name=op.f("ck_centre_visits_pre_visit_party")
+        ),
+        sa.ForeignKeyConstraint(
+            ["family_id", "contact_level"],
+            ["families.id", "families.contact_level"],
+            name="fk_centre_visits_family_level",
+        ),
+        sa.ForeignKeyConstraint(
+            ["recorded_by"], ["users.id"], name=op.f("fk_centre_visits_recorded_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_centre_visits")),
+    )
+    with op.batch_alter_table("centre_visits", schema=None) as batch_op:
+        batch_op.create_index(batch_op.f("ix_centre_visits_family_id"), ["family_id"], unique=False)
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("centre_visits", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_centre_visits_family_id"))
+    op.drop_table("centre_visits")
     op.drop_table("plan_reminders")
     op.drop_table("contact_plans")
     with op.batch_alter_table("safeguarding_concerns", schema=None) as batch_op:
