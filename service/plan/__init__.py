@@ -11,6 +11,11 @@ Names other capabilities may use (``__all__``):
 - ``beyond_plan(services, family_id, channel)``: the note for a parent when a letter or gift
   goes beyond what the plan allows (the intake stores it as usual, so it waits for staff,
   and answers with the note), or ``None``.
+- ``court_plan(session, keyring, family_id)``: the family's plan (a ``FamilyPlan``: the
+  order's reference, dates, rules in words) for the court export, or ``None``;
+  ``planned_per_month(plan, first_day, last_day)``: the contacts it expects per month and
+  channel (the export sets them against what happened).
+- ``FamilyPlan``: what ``court_plan`` returns.
 """
 
 from __future__ import annotations
@@ -18,14 +23,28 @@ from __future__ import annotations
 from collections.abc import Sequence
 from typing import TYPE_CHECKING
 
-from service.plan.plans import NextLetter, beyond_plan, next_letters
+from service.plan.plans import (
+    FamilyPlan,
+    NextLetter,
+    beyond_plan,
+    court_plan,
+    next_letters,
+    planned_per_month,
+)
 
 if TYPE_CHECKING:
     from aiohttp import web
 
     from service.typedefs import CleanupContext
 
-__all__ = ["NextLetter", "beyond_plan", "next_letters"]
+__all__ = [
+    "FamilyPlan",
+    "NextLetter",
+    "beyond_plan",
+    "court_plan",
+    "next_letters",
+    "planned_per_month",
+]
 
 
 def setup(app: web.Application) -> None:

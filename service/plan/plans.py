@@ -30,6 +30,8 @@ from service.errors import Invalid, NotFound
 from service.http.rules import Actor
 from service.services import Services
 from storage import record
+from storage.errors import StorageError
+from storage.keyring import KeyRing
 from storage.models import (
     Call,
     CallStatus,
@@ -53,10 +55,12 @@ __all__ = [
     "PlanInput",
     "Rule",
     "beyond_plan",
+    "court_plan",
     "family_plan",
     "next_letters",
     "overdue_list",
     "plan_status",
+    "planned_per_month",
     "set_plan",
     "windows",
 ]
@@ -319,9 +323,11 @@ def _avoid_ranges(pairs: Sequence[Sequence[str]], years: range) -> tuple[tuple[d
 
 
 async def _open(services: Services, session: AsyncSession, row: ContactPlan) -> FamilyPlan:
-    raw = await services.keyring.open_for_family(
-        session, row.family_id, row.details_sealed, PLAN_PURPOSE
-    )
+    return await open_plan(session, services.keyring, row)
+
+
+async def open_plan(session: AsyncSession, keyring: KeyRing, row: ContactPlan) -> FamilyPlan:
+    raw = await keyring.open_for_family(session, row.family_id, row.details_sealed, PLAN_PURPOSE)
     data = json.loads(raw)
     last_year = (row.ends_on or date.today() + timedelta(days=800)).year
     return FamilyPlan(
@@ -618,3 +624,34 @@ async def beyond_plan(
     if found.state in ("not started", "ended") or plan.avoided(status.today):
         return f"The contact plan does not expect a {CHANNELS[channel]} today. {wait}"
     return None
+
+
+# --- for the court export ------------------------------------------------------------------
+
+
+async def court_plan(
+    session: AsyncSession, keyring: KeyRing, family_id: uuid.UUID
+) -> FamilyPlan | None:
+    """The family's current plan, opened with the key ring (the export has no Services);
+    ``None`` without a plan or when the family's key is shredded."""
+    row = await session.get(ContactPlan, family_id)
+    if row is None:
+        return None
+    try:
+        return await open_plan(session, keyring, row)
+    except StorageError:  # a shredded family: the plan went with the rest of its content
+        return None
+
+
+def planned_per_month(
+    plan: FamilyPlan, first_day: date, last_day: date
+) -> dict[str, dict[str, int]]:
+    """How many contacts of each channel the plan expects per month ("2026-11"): one per
+    window, in the month its due-by day falls, within the given days."""
+    months: dict[str, dict[str, int]] = {}
+    for rule in plan.rules:
+        for _first, due in windows(rule, plan.starts_on, plan.ends_on, last_day):
+            if first_day <= due <= last_day:
+                month = months.setdefault(f"{due:%Y-%m}", {})
+                month[rule.channel] = month.get(rule.channel, 0) + 1
+    return months

@@ -34,6 +34,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Invalid, NotFound, Unavailable
+from service.record import court_plan
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
 from service.record.court_concerns import concerns_section
 from service.record.court_reports import reports_section
@@ -515,6 +516,7 @@ async def make_export(
             ],
         )
         supervised = family.contact_level.value == "supervised"
+        plan = await court_plan.load(session, keyring, family_id)  # issue 20
     document = build_document(
         entries,
         centre_name=centre_name,
@@ -525,6 +527,7 @@ async def make_export(
         generated_by=maker.name,
         generated_at=generated_at,
     )
+    document = court_plan.add_to(document, plan, entries, period.first_day, period.last_day)
     pdf = await asyncio.to_thread(render_court_pdf, document, font_dir=font_dir)
     pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     bundle = await asyncio.to_thread(build_bundle, material, pdf_sha256)
