@@ -19,6 +19,7 @@ import service.letterbox
 import service.plan
 import service.record
 import service.reports
+import service.retention
 import service.visits
 from service import appkeys, background, pages, resources
 from service.http import access, headers
@@ -49,6 +50,7 @@ CAPABILITIES = (
     service.concerns,
     service.plan,
     service.visits,
+    service.retention,
 )
 
 # Upload bodies are streamed by the intake views, which enforce their own per-file limits;

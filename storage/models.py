@@ -912,3 +912,39 @@ class CentreVisit(Base):
     notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- retention (issue 20) ----------------------------------------------------------------
+
+
+class RetentionKind(enum.StrEnum):
+    YOUNGEST_25 = "youngest_25"  # until the youngest child is 25
+    YEARS_AFTER_CLOSURE = "years_after_closure"  # a set number of years after the case closed
+
+
+class CentreRetention(Base):
+    """The centre's default retention rule, set by an admin."""
+
+    __tablename__ = "centre_retention"
+
+    centre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("centres.id"), primary_key=True)
+    kind: Mapped[RetentionKind] = mapped_column(_enum(RetentionKind, "retention_kind"))
+    years: Mapped[int] = mapped_column(Integer, default=6)
+    changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RetentionRule(Base):
+    """A family's own retention rule (else the centre's default) and its legal hold: while
+    proceedings are ongoing nothing is shredded, whatever the dates say."""
+
+    __tablename__ = "retention_rules"
+
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), primary_key=True)
+    kind: Mapped[RetentionKind | None] = mapped_column(
+        _enum(RetentionKind, "family_retention_kind")
+    )
+    years: Mapped[int | None] = mapped_column(Integer)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)

@@ -128,6 +128,8 @@ class EventKind(enum.StrEnum):
     # In-centre sessions, handovers and pre-visits (issue 20): attendance.
     VISIT_BOOKED = "visit_booked"
     VISIT_ATTENDANCE = "visit_attendance"
+    # Retention (issue 20): a family's rule or legal hold changed.
+    RETENTION_CHANGED = "retention_changed"
     ITEM_BEYOND_PLAN = "item_beyond_plan"  # sent beyond what the plan allows: waits for staff
 
 

@@ -14,7 +14,18 @@ import pytest
 
 ROOT = Path(__file__).resolve().parent.parent
 CAPABILITIES = frozenset(
-    {"accounts", "calls", "centre", "letterbox", "record", "reports", "concerns", "plan", "visits"}
+    {
+        "accounts",
+        "calls",
+        "centre",
+        "letterbox",
+        "record",
+        "reports",
+        "concerns",
+        "plan",
+        "visits",
+        "retention",
+    }
 )
 FRONT_DOORS = frozenset({"service.app", "service.cli", "service.__main__", "service.pages"})
 FRONT_DOOR_PACKAGES = ("service.api",)

@@ -116,6 +116,7 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
                 "family_created",
                 "family_changed",
                 "family_shredded",
+                "retention_changed",
                 "sender_approved",
                 "sender_removed",
                 "referrer_access_granted",
@@ -491,6 +492,9 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
         case "visit_attendance":
             met = " The two adults were at the centre together." if p.get("adults_met") else ""
             return f"Arrival and departure times were recorded by {actor}.{met}"
+        case "retention_changed":
+            hold = "; a legal hold is set" if p.get("legal_hold") else ""
+            return f"How long the family's content is kept was changed by {actor}{hold}."
         case "plan_changed":
             return f"The contact plan was set or changed by {actor}."
         case "item_beyond_plan":

@@ -26,6 +26,7 @@ from storage.models import (
     OpeningSession,
     PhysicalGift,
     RecordEvent,
+    RetentionRule,
     SafeguardingConcern,
 )
 from storage.record.appending import APPENDED
@@ -47,6 +48,7 @@ _DIRECT: Final[dict[type[Any], frozenset[str]]] = {
     ContactReport: frozenset(),
     ContactPlan: frozenset(),
     CentreVisit: frozenset(),
+    RetentionRule: frozenset(),
     # Telling the lead and reminding the admins are e-mail plumbing, not contact changes.
     SafeguardingConcern: frozenset({"lead_told_at", "admins_reminded_at"}),
 }

@@ -278,9 +278,59 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("centre_visits", schema=None) as batch_op:
         batch_op.create_index(batch_op.f("ix_centre_visits_family_id"), ["family_id"], unique=False)
+    kinds = ("youngest_25", "years_after_closure")
+    op.create_table(
+        "centre_retention",
+        sa.Column("centre_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                *kinds, name="retention_kind", native_enum=False, create_constraint=True, length=32
+            ),
+            nullable=False,
+        ),
+        sa.Column("years", sa.Integer(), nullable=False),
+        sa.Column("changed_by", sa.Uuid(), nullable=False),
+        sa.Column("changed_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["centre_id"], ["centres.id"], name=op.f("fk_centre_retention_centre_id_centres")
+        ),
+        sa.ForeignKeyConstraint(
+            ["changed_by"], ["users.id"], name=op.f("fk_centre_retention_changed_by_users")
+        ),
+        sa.PrimaryKeyConstraint("centre_id", name=op.f("pk_centre_retention")),
+    )
+    op.create_table(
+        "retention_rules",
+        sa.Column("family_id", sa.Uuid(), nullable=False),
+        sa.Column(
+            "kind",
+            sa.Enum(
+                *kinds,
+                name="family_retention_kind",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=True,
+        ),
+        sa.Column("years", sa.Integer(), nullable=True),
+        sa.Column("legal_hold", sa.Boolean(), nullable=False),
+        sa.Column("changed_by", sa.Uuid(), nullable=False),
+        sa.Column("changed_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.ForeignKeyConstraint(
+            ["changed_by"], ["users.id"], name=op.f("fk_retention_rules_changed_by_users")
+        ),
+        sa.ForeignKeyConstraint(
+            ["family_id"], ["families.id"], name=op.f("fk_retention_rules_family_id_families")
+        ),
+        sa.PrimaryKeyConstraint("family_id", name=op.f("pk_retention_rules")),
+    )
 
 
 def downgrade() -> None:
+    op.drop_table("retention_rules")
+    op.drop_table("centre_retention")
     with op.batch_alter_table("centre_visits", schema=None) as batch_op:
         batch_op.drop_index(batch_op.f("ix_centre_visits_family_id"))
     op.drop_table("centre_visits")
