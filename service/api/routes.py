@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from service.api import calls
+from service.api import calls, contact
 from service.centre import families, homes, people, referrals
 from service.errors import Invalid
 from service.http.access import (
@@ -206,6 +206,17 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/calls/{call_id}", "getCall", "Read one call, whatever its state", "calls", calls.READ_ONE, calls.get_call, response=calls.CallView),
     ApiRoute("PUT", "/calls/{call_id}", "changeCall", "Change a booked call's child, supervisor or window and tell the parents", "calls", calls.CHANGE, calls.change_call, body=calls.CallChangeInput, response=calls.CallView),
     ApiRoute("POST", "/calls/{call_id}/cancel", "cancelCall", "Cancel a booked call and tell the parents (never why)", "calls", calls.CHANGE, calls.cancel_call, body=calls.CallCancelInput, response=calls.CallView),
+    # Issue 20: the contact plan, supervised contact reports, safeguarding concerns.
+    ApiRoute("GET", F + "/plan", "getPlan", "Read the family's contact plan and what is due, sent and overdue", "plan", contact.PLAN_OF_FAMILY, contact.get_plan, response=contact.PlanView),
+    ApiRoute("PUT", F + "/plan", "setPlan", "Set or change the family's contact plan (recorded)", "plan", contact.PLAN_OF_FAMILY, contact.set_plan, body=contact.PlanInput, response=contact.PlanView),
+    ApiRoute("GET", "/plan/overdue", "listOverdueContact", "List the centre's overdue contact", "plan", contact.STAFF, contact.overdue, response=contact.OverdueView, many=True),
+    ApiRoute("POST", "/calls/{call_id}/report", "writeReport", "Write the supervised contact report of an ended call; it waits for a second person's check", "reports", contact.CALL, contact.write_report, body=contact.ReportInput, response=contact.ReportJson, status=201),
+    ApiRoute("GET", F + "/reports/{report_id}", "getReport", "Read a contact report", "reports", contact.FAMILY, contact.get_report, response=contact.ReportJson),
+    ApiRoute("POST", F + "/reports/{report_id}/check", "checkReport", "Approve (seal) or return a report written by someone else", "reports", contact.FAMILY, contact.check_report, body=contact.CheckInput, response=contact.ReportJson),
+    ApiRoute("POST", "/items/{item_id}/concern", "raiseConcernAboutItem", "Raise a safeguarding concern about an item: it is withheld at once", "concerns", contact.ITEM, contact.raise_about_item, body=contact.ConcernInput, response=contact.ConcernJson, status=201),
+    ApiRoute("POST", "/calls/{call_id}/concern", "raiseConcernAboutCall", "Raise a safeguarding concern about a call", "concerns", contact.CALL, contact.raise_about_call, body=contact.ConcernInput, response=contact.ConcernJson, status=201),
+    ApiRoute("POST", "/opening-sessions/{session_id}/concern", "raiseConcernAboutSession", "Raise a safeguarding concern about an opening session", "concerns", contact.OPENING, contact.raise_about_session, body=contact.ConcernInput, response=contact.ConcernJson, status=201),
+    ApiRoute("GET", "/concerns", "listConcerns", "List the centre's safeguarding concerns (staff only; no content)", "concerns", contact.CENTRE, contact.list_concerns, response=contact.ConcernJson, many=True),
 )  # fmt: skip
 
 
