@@ -20,6 +20,7 @@ import service.plan
 import service.record
 import service.reports
 import service.retention
+import service.subjectaccess
 import service.visits
 from service import appkeys, background, pages, resources
 from service.http import access, headers
@@ -51,6 +52,7 @@ CAPABILITIES = (
     service.plan,
     service.visits,
     service.retention,
+    service.subjectaccess,
 )
 
 # Upload bodies are streamed by the intake views, which enforce their own per-file limits;

@@ -948,3 +948,39 @@ class RetentionRule(Base):
     legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
     changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- subject access (issue 20) -----------------------------------------------------------
+
+
+class SubjectAccessStatus(enum.StrEnum):
+    IN_REVIEW = "in_review"  # gathered, other people's names blacked out, waiting for review
+    RELEASED = "released"
+
+
+class SubjectAccessRequest(Base):
+    """What the centre holds about one person (a parent or a child), gathered when the
+    request starts, sealed under the family key, reviewed, then released as a PDF and JSON.
+    The law gives a month: ``due_on``."""
+
+    __tablename__ = "subject_access_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "(subject_user_id IS NULL) <> (subject_child_id IS NULL)", name="one_subject"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    subject_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    subject_child_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("children.id"))
+    requested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_on: Mapped[date]
+    status: Mapped[SubjectAccessStatus] = mapped_column(
+        _enum(SubjectAccessStatus, "subject_access_status")
+    )
+    material_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    revealed: Mapped[list[Any]] = mapped_column(default=list)  # names the reviewer un-blacked
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[datetime | None]

@@ -117,6 +117,8 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
                 "family_changed",
                 "family_shredded",
                 "retention_changed",
+                "subject_access_started",
+                "subject_access_released",
                 "sender_approved",
                 "sender_removed",
                 "referrer_access_granted",
@@ -492,6 +494,10 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
         case "visit_attendance":
             met = " The two adults were at the centre together." if p.get("adults_met") else ""
             return f"Arrival and departure times were recorded by {actor}.{met}"
+        case "subject_access_started":
+            return f"A subject access request was started by {actor}."
+        case "subject_access_released":
+            return f"A subject access copy was reviewed and released by {actor}."
         case "retention_changed":
             hold = "; a legal hold is set" if p.get("legal_hold") else ""
             return f"How long the family's content is kept was changed by {actor}{hold}."

@@ -28,6 +28,7 @@ from storage.models import (
     RecordEvent,
     RetentionRule,
     SafeguardingConcern,
+    SubjectAccessRequest,
 )
 from storage.record.appending import APPENDED
 from storage.record.errors import RecordMissing
@@ -49,6 +50,7 @@ _DIRECT: Final[dict[type[Any], frozenset[str]]] = {
     ContactPlan: frozenset(),
     CentreVisit: frozenset(),
     RetentionRule: frozenset(),
+    SubjectAccessRequest: frozenset(),
     # Telling the lead and reminding the admins are e-mail plumbing, not contact changes.
     SafeguardingConcern: frozenset({"lead_told_at", "admins_reminded_at"}),
 }

@@ -326,9 +326,68 @@ def upgrade() -> None:
         ),
         sa.PrimaryKeyConstraint("family_id", name=op.f("pk_retention_rules")),
     )
+    op.create_table(
+        "subject_access_requests",
+        sa.Column("id", sa.Uuid(), nullable=False),
+        sa.Column("family_id", sa.Uuid(), nullable=False),
+        sa.Column("subject_user_id", sa.Uuid(), nullable=True),
+        sa.Column("subject_child_id", sa.Uuid(), nullable=True),
+        sa.Column("requested_by", sa.Uuid(), nullable=False),
+        sa.Column("requested_at", storage.models.UTCDateTime(timezone=True), nullable=False),
+        sa.Column("due_on", sa.Date(), nullable=False),
+        sa.Column(
+            "status",
+            sa.Enum(
+                "in_review",
+                "released",
+                name="subject_access_status",
+                native_enum=False,
+                create_constraint=True,
+                length=32,
+            ),
+            nullable=False,
+        ),
+        sa.Column("material_sealed", sa.LargeBinary(), nullable=False),
+        sa.Column("revealed", sa.JSON(), nullable=False),
+        sa.Column("reviewed_by", sa.Uuid(), nullable=True),
+        sa.Column("released_at", storage.models.UTCDateTime(timezone=True), nullable=True),
+        sa.CheckConstraint(
+            "(subject_user_id IS NULL) <> (subject_child_id IS NULL)",
+            name=op.f("ck_subject_access_requests_one_subject"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["family_id"], ["families.id"], name=op.f("fk_subject_access_requests_family_id_families")
+        ),
+        sa.ForeignKeyConstraint(
+            ["subject_user_id"],
+            ["users.id"],
+            name=op.f("fk_subject_access_requests_subject_user_id_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["subject_child_id"],
+            ["children.id"],
+            name=op.f("fk_subject_access_requests_subject_child_id_children"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["requested_by"],
+            ["users.id"],
+            name=op.f("fk_subject_access_requests_requested_by_users"),
+        ),
+        sa.ForeignKeyConstraint(
+            ["reviewed_by"], ["users.id"], name=op.f("fk_subject_access_requests_reviewed_by_users")
+        ),
+        sa.PrimaryKeyConstraint("id", name=op.f("pk_subject_access_requests")),
+    )
+    with op.batch_alter_table("subject_access_requests", schema=None) as batch_op:
+        batch_op.create_index(
+            batch_op.f("ix_subject_access_requests_family_id"), ["family_id"], unique=False
+        )
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("subject_access_requests", schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f("ix_subject_access_requests_family_id"))
+    op.drop_table("subject_access_requests")
     op.drop_table("retention_rules")
     op.drop_table("centre_retention")
     with op.batch_alter_table("centre_visits", schema=None) as batch_op:
