@@ -298,3 +298,38 @@ async def test_staff_raise_a_concern_through_the_page_and_an_admin_designates_th
         allow_redirects=False,
     )
     assert parent.status == 403
+
+
+class _MailDown:
+    """The mail server refusing everything (a fake at the network edge)."""
+
+    async def send(self, **_: object) -> None:
+        from service.errors import Unavailable
+
+        raise Unavailable("mail server down")
+
+
+async def test_when_mail_is_down_the_lead_is_told_by_the_next_run_and_never_twice(
+    client: TestClient,
+) -> None:
+    import asyncio
+    import dataclasses
+
+    app = client.server.app
+    world = await make_world(app)
+    await _make_lead(client, world)
+    services = Services.of(app)
+    down = dataclasses.replace(services, mailer=_MailDown())
+    call_id = await book_call(app, world)
+    concern_id = await concerns.raise_concern(
+        down, await actor(app, world, "supervisor"), ConcernSource(SourceKind.CALL, call_id), WHAT
+    )
+    async with app[SESSIONMAKER]() as session:
+        row = await session.get(SafeguardingConcern, concern_id)
+        assert row is not None and row.lead_told_at is None  # the claim was given back
+    assert _outbox(client) == []
+    # Two runs at once (two nodes, or a restart mid-run): the lead gets one e-mail.
+    await asyncio.gather(run_concerns_job(services), run_concerns_job(services))
+    assert [m["To"] for m in _outbox(client)] == [world.emails["staff"]]
+    await run_concerns_job(services)
+    assert len(_outbox(client)) == 1

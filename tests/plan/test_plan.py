@@ -297,3 +297,18 @@ async def test_a_letter_beyond_the_plan_is_not_dropped_it_waits_for_staff_with_a
         held = await session.get(Item, uuid.UUID(second["item_id"]))
     assert held is not None and held.status is ItemStatus.IN_REVIEW
     assert len(beyond) == 1 and str(held.id) in beyond[0].payload
+
+
+async def test_two_reminder_runs_at_once_send_one_reminder(client: TestClient) -> None:
+    import asyncio
+
+    app = client.server.app
+    world = await make_world(app)
+    services = Services.of(app)
+    await _set(client, world, starts_on="2026-09-01", letters_every="1", letters_unit="months")
+    day = date(2026, 11, 25)
+    runs = await asyncio.gather(
+        send_letter_reminders(services, today=day), send_letter_reminders(services, today=day)
+    )
+    assert sorted(len(r) for r in runs) == [0, 1]
+    assert len(_outbox(client)) == 1
