@@ -14,8 +14,14 @@ import service.accounts
 import service.api
 import service.calls
 import service.centre
+import service.concerns
 import service.letterbox
+import service.plan
 import service.record
+import service.reports
+import service.retention
+import service.subjectaccess
+import service.visits
 from service import appkeys, background, pages, resources
 from service.calls.device import call_device_lock_middleware
 from service.http import access, headers
@@ -42,6 +48,12 @@ CAPABILITIES = (
     service.record,
     service.calls,
     service.letterbox,
+    service.reports,
+    service.concerns,
+    service.plan,
+    service.visits,
+    service.retention,
+    service.subjectaccess,
 )
 
 # Upload bodies are streamed by the intake views, which enforce their own per-file limits;

@@ -34,7 +34,7 @@ import re
 import uuid
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
@@ -163,11 +163,19 @@ KINDS: Mapping[str, EmailKind] = {
         _kind("call_changed", "A video call has changed", "starts_at", calendar=True),
         _kind("call_cancelled", "A video call has been cancelled", "starts_at", calendar=True),
         _kind("call_reminder", "Reminder: your video call is tomorrow", "starts_at", calendar=True),
+        # To the safeguarding lead, and to the admins when it is not acknowledged in time: a
+        # link to sign in and nothing else (no family, no child, nothing of what was seen).
+        _kind("concern_raised", "A safeguarding concern needs you now"),
+        _kind("concern_unacknowledged", "A safeguarding concern has not been acknowledged"),
+        # To the parent, two weeks before the plan expects a letter: when, and nothing else.
+        _kind("letter_due", "A reminder from Letterbox", "due_on"),
     )
 }
 
 # Keys whose values must be aware datetimes (rendered by us, in one fixed format).
 _TIME_KEYS = frozenset({"expires_at", "starts_at"})
+# Keys whose values must be dates (a day, no time): rendered "Friday 25 December 2026".
+_DAY_KEYS = frozenset({"due_on"})
 
 
 class Mailer(Protocol):
@@ -220,6 +228,10 @@ def check_context(
             if not isinstance(value, datetime) or value.tzinfo is None:
                 raise UnsafeEmail(f"{key} must be an aware datetime")
             values[key] = _when(value, settings)
+        elif key in _DAY_KEYS:
+            if not isinstance(value, date) or isinstance(value, datetime):
+                raise UnsafeEmail(f"{key} must be a date")
+            values[key] = value.strftime("%A %-d %B %Y")
         elif key == "link":
             values[key] = _check_link(settings, value)
         else:  # pragma: no cover - every key of KINDS is handled above

@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import enum
 import uuid
-from datetime import UTC, datetime
+from datetime import UTC, date, datetime
 from typing import Any, ClassVar
 
 from sqlalchemy import (
@@ -32,6 +32,7 @@ from sqlalchemy import (
     TypeDecorator,
     UniqueConstraint,
     Uuid,
+    false,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -248,6 +249,8 @@ class User(Base):
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
     password_changed_at: Mapped[datetime | None]
     disabled_at: Mapped[datetime | None]
+    # The centre's designated safeguarding lead (set by an admin on a staff account; not a role).
+    safeguarding_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
 
     recovery_codes: Mapped[list[RecoveryCode]] = relationship(
         back_populates="user", lazy="raise_on_sql", cascade="all, delete-orphan"
@@ -518,6 +521,8 @@ class Item(Base):
     idempotency_fingerprint: Mapped[str | None] = mapped_column(String(64))
     # A returned item changed and sent again: the new item names the one it replaces.
     replaces_item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id"), index=True)
+    # Set while a safeguarding concern holds the item back: no moderator may decide on it.
+    withheld_at: Mapped[datetime | None]
 
     __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
 
@@ -807,3 +812,257 @@ class IdempotentRequest(Base):
     status: Mapped[int | None] = mapped_column(Integer)  # None while in progress
     response: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- supervised contact reports (issue 20) -----------------------------------------------
+
+
+class ReportStatus(enum.StrEnum):
+    SUBMITTED = "submitted"  # written, waiting for a second person's check
+    RETURNED = "returned"  # the checker sent it back with comments
+    APPROVED = "approved"  # sealed: its hash is in the record, it is part of the court export
+
+
+class ContactReport(Base):
+    """The structured report on one supervised call or session, checked by a second person.
+
+    Supervised contact only, enforced like observation notes: the composite foreign key
+    carries the family's level and the check refuses anything but "supervised". The checker
+    can never be the author, and an approved report always names its checker and its hash.
+    The report's fields are sealed JSON under the family key."""
+
+    __tablename__ = "contact_reports"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["family_id", "contact_level"],
+            ["families.id", "families.contact_level"],
+            name="fk_contact_reports_family_level",
+        ),
+        CheckConstraint("contact_level = 'supervised'", name="supervised_only"),
+        CheckConstraint("checker_id IS NULL OR checker_id <> author_id", name="second_person"),
+        CheckConstraint(
+            "status <> 'approved' OR (checker_id IS NOT NULL AND sha256 IS NOT NULL)",
+            name="approved_is_checked",
+        ),
+        CheckConstraint(
+            "call_id IS NOT NULL OR opening_session_id IS NOT NULL", name="about_a_contact"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    contact_level: Mapped[ContactLevel] = mapped_column(_enum(ContactLevel, "report_contact_level"))
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id"), unique=True)
+    opening_session_id: Mapped[uuid.UUID | None] = mapped_column(
+        ForeignKey("opening_sessions.id"), unique=True
+    )
+    author_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    status: Mapped[ReportStatus] = mapped_column(_enum(ReportStatus, "report_status"))
+    fields_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    comments_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    checker_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    sha256: Mapped[str | None] = mapped_column(String(64))
+    written_at: Mapped[datetime] = mapped_column(default=utcnow)
+    approved_at: Mapped[datetime | None]
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
+
+
+# --- safeguarding concerns (issue 20) ----------------------------------------------------
+
+
+class ConcernStatus(enum.StrEnum):
+    RAISED = "raised"  # the lead has been told (or is being told); not yet acknowledged
+    ACKNOWLEDGED = "acknowledged"
+    ACTIONED = "actioned"  # the lead recorded what was done
+
+
+class SafeguardingConcern(Base):
+    """A concern a member of staff raised about an item, a call or a session. What they saw
+    and the action taken are sealed under the family key; the lead is told with no content."""
+
+    __tablename__ = "safeguarding_concerns"
+    __table_args__ = (
+        CheckConstraint(
+            "item_id IS NOT NULL OR call_id IS NOT NULL OR opening_session_id IS NOT NULL",
+            name="about_a_contact",
+        ),
+        Index("ix_safeguarding_concerns_status", "status", "raised_at"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    item_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("items.id"))
+    call_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("calls.id"))
+    opening_session_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("opening_sessions.id"))
+    raised_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    raised_at: Mapped[datetime] = mapped_column(default=utcnow)
+    status: Mapped[ConcernStatus] = mapped_column(_enum(ConcernStatus, "concern_status"))
+    what_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    # Plumbing, not contact changes: when the lead's e-mail went, when the admins were reminded.
+    lead_told_at: Mapped[datetime | None]
+    admins_reminded_at: Mapped[datetime | None]
+    acknowledged_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    acknowledged_at: Mapped[datetime | None]
+    action_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    action_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    action_at: Mapped[datetime | None]
+
+
+# --- the contact plan (issue 20) ---------------------------------------------------------
+
+
+class ContactPlan(Base):
+    """What the order or agreement says about a family's contact. The dates the plan runs
+    are columns (the overdue lists and reminders query them); everything else (the order's
+    reference, each channel's frequency, dates to avoid, names to use and never to use) is
+    sealed JSON under the family key."""
+
+    __tablename__ = "contact_plans"
+    __table_args__ = (
+        CheckConstraint("review_on IS NULL OR review_on >= starts_on", name="review_after_start"),
+        CheckConstraint("ends_on IS NULL OR ends_on >= starts_on", name="end_after_start"),
+    )
+
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), primary_key=True)
+    starts_on: Mapped[date]
+    review_on: Mapped[date | None]
+    ends_on: Mapped[date | None]
+    details_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    version: Mapped[int] = mapped_column(Integer, default=1)
+
+    __mapper_args__ = {"version_id_col": version}  # noqa: RUF012 - SQLAlchemy reads it as is
+
+
+class PlanReminder(Base):
+    """The reminder that a letter is due by ``due_on``, claimed once (like call reminders)."""
+
+    __tablename__ = "plan_reminders"
+
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), primary_key=True)
+    due_on: Mapped[date] = mapped_column(primary_key=True)
+    sent_at: Mapped[datetime]
+
+
+# --- in-centre contact and handovers (issue 20) ------------------------------------------
+
+
+class VisitKind(enum.StrEnum):
+    SESSION = "session"  # supported or supervised contact at the centre
+    HANDOVER = "handover"  # one adult drops the child off, the other collects; never meeting
+    PRE_VISIT = "pre_visit"  # one party sees the centre before contact starts
+
+
+class CentreVisit(Base):
+    """An in-centre session, handover or pre-visit, with each person's arrival and departure.
+
+    Supported contact records dates and times only, enforced as for observation notes: the
+    composite foreign key carries the family's level, and the check refuses notes unless it
+    is "supervised". A handover staggers the adults by ``stagger_minutes``: the resident
+    parent is due at ``planned_at``, the visiting parent that many minutes later."""
+
+    __tablename__ = "centre_visits"
+    __table_args__ = (
+        ForeignKeyConstraint(
+            ["family_id", "contact_level"],
+            ["families.id", "families.contact_level"],
+            name="fk_centre_visits_family_level",
+        ),
+        CheckConstraint(
+            "notes_sealed IS NULL OR contact_level = 'supervised'", name="notes_supervised_only"
+        ),
+        CheckConstraint("kind <> 'handover' OR stagger_minutes >= 5", name="handover_staggered"),
+        CheckConstraint("kind <> 'pre_visit' OR party IS NOT NULL", name="pre_visit_party"),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
+    contact_level: Mapped[ContactLevel] = mapped_column(_enum(ContactLevel, "visit_contact_level"))
+    kind: Mapped[VisitKind] = mapped_column(_enum(VisitKind, "visit_kind"))
+    party: Mapped[str | None] = mapped_column(String(32))  # pre-visits: resident, visiting, child
+    planned_at: Mapped[datetime]
+    stagger_minutes: Mapped[int] = mapped_column(Integer, default=0)
+    resident_arrived_at: Mapped[datetime | None]
+    resident_left_at: Mapped[datetime | None]
+    visiting_arrived_at: Mapped[datetime | None]
+    visiting_left_at: Mapped[datetime | None]
+    child_arrived_at: Mapped[datetime | None]
+    child_left_at: Mapped[datetime | None]
+    notes_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    created_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- retention (issue 20) ----------------------------------------------------------------
+
+
+class RetentionKind(enum.StrEnum):
+    YOUNGEST_25 = "youngest_25"  # until the youngest child is 25
+    YEARS_AFTER_CLOSURE = "years_after_closure"  # a set number of years after the case closed
+
+
+class CentreRetention(Base):
+    """The centre's default retention rule, set by an admin."""
+
+    __tablename__ = "centre_retention"
+
+    centre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("centres.id"), primary_key=True)
+    kind: Mapped[RetentionKind] = mapped_column(_enum(RetentionKind, "retention_kind"))
+    years: Mapped[int] = mapped_column(Integer, default=6)
+    changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class RetentionRule(Base):
+    """A family's own retention rule (else the centre's default) and its legal hold: while
+    proceedings are ongoing nothing is shredded, whatever the dates say."""
+
+    __tablename__ = "retention_rules"
+
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), primary_key=True)
+    kind: Mapped[RetentionKind | None] = mapped_column(
+        _enum(RetentionKind, "family_retention_kind")
+    )
+    years: Mapped[int | None] = mapped_column(Integer)
+    legal_hold: Mapped[bool] = mapped_column(Boolean, default=False)
+    changed_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    changed_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+# --- subject access (issue 20) -----------------------------------------------------------
+
+
+class SubjectAccessStatus(enum.StrEnum):
+    IN_REVIEW = "in_review"  # gathered, other people's names blacked out, waiting for review
+    RELEASED = "released"
+
+
+class SubjectAccessRequest(Base):
+    """What the centre holds about one person (a parent or a child), gathered when the
+    request starts, sealed under the family key, reviewed, then released as a PDF and JSON.
+    The law gives a month: ``due_on``."""
+
+    __tablename__ = "subject_access_requests"
+    __table_args__ = (
+        CheckConstraint(
+            "(subject_user_id IS NULL) <> (subject_child_id IS NULL)", name="one_subject"
+        ),
+    )
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    subject_user_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    subject_child_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("children.id"))
+    requested_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    requested_at: Mapped[datetime] = mapped_column(default=utcnow)
+    due_on: Mapped[date]
+    status: Mapped[SubjectAccessStatus] = mapped_column(
+        _enum(SubjectAccessStatus, "subject_access_status")
+    )
+    material_sealed: Mapped[bytes] = mapped_column(LargeBinary)
+    revealed: Mapped[list[Any]] = mapped_column(default=list)  # names the reviewer un-blacked
+    reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+    released_at: Mapped[datetime | None]

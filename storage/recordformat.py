@@ -121,6 +121,26 @@ class EventKind(enum.StrEnum):
     CALL_MISSED = "call_missed"
     EXPORT_MADE = "export_made"
     EXPORT_DOWNLOADED = "export_downloaded"
+    # Supervised contact reports (issue 20): written, returned, approved (sealed), downloaded.
+    REPORT_WRITTEN = "report_written"
+    REPORT_RETURNED = "report_returned"
+    REPORT_APPROVED = "report_approved"
+    REPORT_DOWNLOADED = "report_downloaded"
+    # Safeguarding concerns (issue 20): raised (an item withheld), acknowledged, action taken.
+    CONCERN_RAISED = "concern_raised"
+    CONCERN_ACKNOWLEDGED = "concern_acknowledged"
+    CONCERN_ACTION_RECORDED = "concern_action_recorded"
+    # The contact plan (issue 20): set or changed.
+    PLAN_CHANGED = "plan_changed"
+    # In-centre sessions, handovers and pre-visits (issue 20): attendance.
+    VISIT_BOOKED = "visit_booked"
+    VISIT_ATTENDANCE = "visit_attendance"
+    # Retention (issue 20): a family's rule or legal hold changed.
+    RETENTION_CHANGED = "retention_changed"
+    # Subject access (issue 20): a request started (material gathered) and released.
+    SUBJECT_ACCESS_STARTED = "subject_access_started"
+    SUBJECT_ACCESS_RELEASED = "subject_access_released"
+    ITEM_BEYOND_PLAN = "item_beyond_plan"  # sent beyond what the plan allows: waits for staff
 
 
 EVENT_KINDS: Final = frozenset(k.value for k in EventKind)

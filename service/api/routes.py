@@ -19,7 +19,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from service.api import calls
+from service.api import calls, plan_reports
 from service.calls.mine import ParentCall, calls_for_parent
 from service.centre import contact, families, homes, people, referrals
 from service.errors import Invalid, NotFound
@@ -301,6 +301,17 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/calls/{call_id}", "getCall", "Read one call, whatever its state", "calls", calls.READ_ONE, calls.get_call, response=calls.CallView),
     ApiRoute("PUT", "/calls/{call_id}", "changeCall", "Change a booked call's child, supervisor or window and tell the parents", "calls", calls.CHANGE, calls.change_call, body=calls.CallChangeInput, response=calls.CallView),
     ApiRoute("POST", "/calls/{call_id}/cancel", "cancelCall", "Cancel a booked call and tell the parents (never why)", "calls", calls.CHANGE, calls.cancel_call, body=calls.CallCancelInput, response=calls.CallView),
+    # Issue 20: the contact plan, supervised contact reports, safeguarding concerns.
+    ApiRoute("GET", F + "/plan", "getPlan", "Read the family's contact plan and what is due, sent and overdue", "plan", plan_reports.PLAN_OF_FAMILY, plan_reports.get_plan, response=plan_reports.PlanView),
+    ApiRoute("PUT", F + "/plan", "setPlan", "Set or change the family's contact plan (recorded)", "plan", plan_reports.PLAN_OF_FAMILY, plan_reports.set_plan, body=plan_reports.PlanInput, response=plan_reports.PlanView),
+    ApiRoute("GET", "/plan/overdue", "listOverdueContact", "List the centre's overdue contact", "plan", plan_reports.STAFF, plan_reports.overdue, response=plan_reports.OverdueView, many=True),
+    ApiRoute("POST", "/calls/{call_id}/report", "writeReport", "Write the supervised contact report of an ended call; it waits for a second person's check", "reports", plan_reports.CALL, plan_reports.write_report, body=plan_reports.ReportInput, response=plan_reports.ReportJson, status=201),
+    ApiRoute("GET", F + "/reports/{report_id}", "getReport", "Read a contact report", "reports", plan_reports.FAMILY, plan_reports.get_report, response=plan_reports.ReportJson),
+    ApiRoute("POST", F + "/reports/{report_id}/check", "checkReport", "Approve (seal) or return a report written by someone else", "reports", plan_reports.FAMILY, plan_reports.check_report, body=plan_reports.CheckInput, response=plan_reports.ReportJson),
+    ApiRoute("POST", "/items/{item_id}/concern", "raiseConcernAboutItem", "Raise a safeguarding concern about an item: it is withheld at once", "concerns", plan_reports.ITEM, plan_reports.raise_about_item, body=plan_reports.ConcernInput, response=plan_reports.ConcernJson, status=201),
+    ApiRoute("POST", "/calls/{call_id}/concern", "raiseConcernAboutCall", "Raise a safeguarding concern about a call", "concerns", plan_reports.CALL, plan_reports.raise_about_call, body=plan_reports.ConcernInput, response=plan_reports.ConcernJson, status=201),
+    ApiRoute("POST", "/opening-sessions/{session_id}/concern", "raiseConcernAboutSession", "Raise a safeguarding concern about an opening session", "concerns", plan_reports.OPENING, plan_reports.raise_about_session, body=plan_reports.ConcernInput, response=plan_reports.ConcernJson, status=201),
+    ApiRoute("GET", "/concerns", "listConcerns", "List the centre's safeguarding concerns (staff only; no content)", "concerns", plan_reports.CENTRE, plan_reports.list_concerns, response=plan_reports.ConcernJson, many=True),
 )  # fmt: skip
 
 

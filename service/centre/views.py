@@ -26,6 +26,8 @@ from service.http.access import (
     signed_in,
 )
 from service.notify import CONTACT_BOOK
+from service.plan import next_letters
+from service.reports import reports_to_do
 from service.schema import parse
 from service.security_log import Kind as SecurityKind
 from service.security_log import recent_events as recent_security_events
@@ -69,13 +71,19 @@ async def staff_home(request: web.Request) -> dict[str, Any]:
 
 @aiohttp_jinja2.template("home/supervisor.html")
 async def supervisor_home(request: web.Request) -> dict[str, Any]:
-    return {"calls": await homes.calls_today(_services(request), current_actor(request))}
+    services, actor = _services(request), current_actor(request)
+    return {
+        "calls": await homes.calls_today(services, actor),
+        "reports": await reports_to_do(services, actor),  # issue 20: reports to write or check
+    }
 
 
 @aiohttp_jinja2.template("home/letterbox.html")
 async def parent_home(request: web.Request) -> dict[str, Any]:
+    services, actor = _services(request), current_actor(request)
     return {
-        "letterbox": await homes.parent_letterbox(_services(request), current_actor(request)),
+        "letterbox": await homes.parent_letterbox(services, actor),
+        "next_letters": await next_letters(services, actor),  # issue 20: the contact plan
         "sent_notice": request.query.get("sent") == "1",
     }
 

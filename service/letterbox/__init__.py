@@ -3,7 +3,11 @@ physical gifts and the parent's view.
 
 Other capabilities use the letterbox only through these names: ``family_conversation`` and
 ``ConversationEntry`` (a parent's sent items and delivered replies for one family, newest
-first); ``load_draft`` and ``Draft`` (the letter a parent is writing to a family)."""
+first); ``load_draft`` and ``Draft`` (the letter a parent is writing to a family);
+``withhold_item(session, item_id, now)`` (hold an item back at once for a safeguarding
+concern, in the caller's recorded transaction: back to "in review", no moderator may decide
+on it; returns its family) and ``release_item(session, item_id)`` (let moderators decide on
+it again)."""
 
 from __future__ import annotations
 
@@ -14,6 +18,7 @@ from aiohttp import web
 from service.letterbox.conversation import ConversationEntry, family_conversation
 from service.letterbox.drafts import Draft
 from service.letterbox.drafts import load as load_draft
+from service.letterbox.holds import release_item, withhold_item
 from service.typedefs import CleanupContext
 
 __all__ = [
@@ -22,7 +27,9 @@ __all__ = [
     "cleanup_contexts",
     "family_conversation",
     "load_draft",
+    "release_item",
     "setup",
+    "withhold_item",
 ]
 
 

@@ -732,6 +732,13 @@ async def _delete_withdrawn(app: web.Application, withdrawn: list[dict[str, Any]
 
 
 def _check_state(item: Item, request: DecisionRequest) -> None:
+    if item.withheld_at is not None:
+        # A safeguarding concern holds it: only the safeguarding lead's action releases it.
+        raise Conflict(
+            "This item is withheld while a safeguarding concern is looked into. The "
+            "safeguarding lead releases it when they record what was done.",
+            code="withheld",
+        )
     if item.version != request.version or item.status not in REVIEWABLE:
         raise Conflict(CONFLICT_MESSAGE, code="decided_elsewhere")
     if (

@@ -36,8 +36,11 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Invalid, NotFound, Unavailable
+from service.record import court_plan
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
 from service.record.checkpoints import publish_centre_checkpoint, stamp_centre_checkpoint
+from service.record.court_concerns import concerns_section
+from service.record.court_reports import reports_section
 from service.record.pdf import (
     DEJAVU_DIR,
     Certifier,
@@ -430,6 +433,8 @@ def build_document(
             "Changes to the family's settings, who may send, referrer access, and exports.",
             other_blocks,
         ),
+        *reports_section(entries, supervised=supervised),  # issue 20: approved reports
+        *concerns_section(entries, supervised=supervised),  # issue 20: as the level allows
     ]
     checkpoint = rf.parse_signed_note(material.checkpoint_note).checkpoint
     return CourtDocument(
@@ -554,6 +559,7 @@ async def make_export(
             ],
         )
         supervised = family.contact_level.value == "supervised"
+        plan = await court_plan.load(session, keyring, family_id)  # issue 20
     document = build_document(
         entries,
         centre_name=centre_name,
@@ -565,6 +571,7 @@ async def make_export(
         generated_at=generated_at,
         certifier=certifier,
     )
+    document = court_plan.add_to(document, plan, entries, period.first_day, period.last_day)
     pdf = await asyncio.to_thread(render_court_pdf, document, font_dir=font_dir)
     pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     bundle = await asyncio.to_thread(build_bundle, material, pdf_sha256, signer.private_key)

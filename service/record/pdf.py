@@ -13,7 +13,7 @@ bundle can hold the PDF's own SHA-256 without a loop).
 from __future__ import annotations
 
 import unicodedata
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -115,6 +115,8 @@ class CourtDocument:
     record_digest: str
     event_count: int
     sections: Sequence[Section] = field(default_factory=tuple)
+    # Drawn after the sections, each given the PDF (issue 20: the contact chart, court_plan.py).
+    drawings: Sequence[Callable[[Any], None]] = field(default_factory=tuple)
     # The officer of the centre who certifies the records (entered at export); None: nobody did.
     certifier: Certifier | None = None
 
@@ -559,6 +561,8 @@ class _CourtPDF(FPDF):
                 self.paragraph("Nothing of this kind happened in the period.", style="I")
             for block in section.blocks:
                 self.block(block)
+        for draw in self.doc.drawings:
+            draw(self)
 
 
 def render_court_pdf(doc: CourtDocument, *, font_dir: Path | None = DEJAVU_DIR) -> bytes:

@@ -84,8 +84,10 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         frozenset({"gift_logged", "gift_checked", "gift_handed_over", "gift_returned"}),
     ),
     "attendance": (
-        "Attendance (opening sessions)",
-        frozenset({"opening_session_started", "opening_session_ended"}),
+        "Attendance (opening sessions, in-centre visits)",
+        frozenset(
+            {"opening_session_started", "opening_session_ended", "visit_booked", "visit_attendance"}
+        ),
     ),
     "calls": (
         "Video calls",
@@ -116,6 +118,9 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
                 "family_created",
                 "family_changed",
                 "family_shredded",
+                "retention_changed",
+                "subject_access_started",
+                "subject_access_released",
                 "sender_approved",
                 "sender_removed",
                 "referrer_access_granted",
@@ -124,6 +129,15 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         ),
     ),
     "exports": ("Court exports", frozenset({"export_made", "export_downloaded"})),
+    "reports": (
+        "Supervised contact reports",
+        frozenset({"report_written", "report_returned", "report_approved", "report_downloaded"}),
+    ),
+    "plan": ("Contact plan", frozenset({"plan_changed", "item_beyond_plan"})),
+    "concerns": (
+        "Safeguarding concerns",
+        frozenset({"concern_raised", "concern_acknowledged", "concern_action_recorded"}),
+    ),
 }
 _GROUP_OF: Final = {kind: group for group, (_, kinds) in KIND_GROUPS.items() for kind in kinds}
 
@@ -492,6 +506,43 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return f"The call was ended by {actor}: {reason}."
         case "call_missed":
             return "The call was missed."
+        case "report_written":
+            again = "revised and sent" if p.get("revised") else "written and sent"
+            return f"A supervised contact report was {again} to be checked, by {actor}."
+        case "report_returned":
+            return (
+                f"The report was returned to its author by {actor}: {_quote(p.get('comments', ''))}"
+            )
+        case "report_approved":
+            return f"The report was checked and approved by {actor}; SHA-256 {p.get('sha256', '')}."
+        case "report_downloaded":
+            return f"An approved report was downloaded by {actor}."
+        case "visit_booked":
+            what = {"session": "A contact session", "handover": "A handover"}.get(
+                str(p.get("kind")), "A pre-visit"
+            )
+            return f"{what} at the centre was booked for {_when(p.get('planned_at')) or '?'}, by {actor}."
+        case "visit_attendance":
+            met = " The two adults were at the centre together." if p.get("adults_met") else ""
+            return f"Arrival and departure times were recorded by {actor}.{met}"
+        case "subject_access_started":
+            return f"A subject access request was started by {actor}."
+        case "subject_access_released":
+            return f"A subject access copy was reviewed and released by {actor}."
+        case "retention_changed":
+            hold = "; a legal hold is set" if p.get("legal_hold") else ""
+            return f"How long the family's content is kept was changed by {actor}{hold}."
+        case "plan_changed":
+            return f"The contact plan was set or changed by {actor}."
+        case "item_beyond_plan":
+            return "Sent beyond what the contact plan allows: it waits for staff to decide."
+        case "concern_raised":
+            held = " The item was held back." if p.get("item_withheld") else ""
+            return f"A safeguarding concern was raised by {actor}.{held}"
+        case "concern_acknowledged":
+            return f"The safeguarding concern was acknowledged by {actor}."
+        case "concern_action_recorded":
+            return f"The action taken on the safeguarding concern was recorded by {actor}."
         case "export_made":
             period = f"{p.get('first_day', '?')} to {p.get('last_day', '?')}"
             count = p.get("events")

@@ -16,6 +16,9 @@ from sqlalchemy.orm import ORMExecuteState, Session, UOWTransaction
 
 from storage.models import (
     Call,
+    CentreVisit,
+    ContactPlan,
+    ContactReport,
     Item,
     ItemOpening,
     ModerationDecision,
@@ -23,6 +26,9 @@ from storage.models import (
     OpeningSession,
     PhysicalGift,
     RecordEvent,
+    RetentionRule,
+    SafeguardingConcern,
+    SubjectAccessRequest,
 )
 from storage.record.appending import APPENDED
 from storage.record.errors import RecordMissing
@@ -40,6 +46,13 @@ _DIRECT: Final[dict[type[Any], frozenset[str]]] = {
     ObservationNote: frozenset(),
     PhysicalGift: frozenset(),
     Call: frozenset({"media_node"}),  # pinning a call to a media node is plumbing
+    ContactReport: frozenset(),
+    ContactPlan: frozenset(),
+    CentreVisit: frozenset(),
+    RetentionRule: frozenset(),
+    SubjectAccessRequest: frozenset(),
+    # Telling the lead and reminding the admins are e-mail plumbing, not contact changes.
+    SafeguardingConcern: frozenset({"lead_told_at", "admins_reminded_at"}),
 }
 _VIA_ITEM: Final[tuple[type[Any], ...]] = (ModerationDecision, ItemOpening)
 _GUARDED_TABLES: Final = frozenset(m.__tablename__ for m in (*_DIRECT, *_VIA_ITEM))

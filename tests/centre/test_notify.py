@@ -42,6 +42,8 @@ def _context(kind: str, base: str) -> dict[str, object]:
         context["expires_at"] = later
     if "starts_at" in KINDS[kind].keys:
         context["starts_at"] = later
+    if "due_on" in KINDS[kind].keys:
+        context["due_on"] = later.date()
     return context
 
 

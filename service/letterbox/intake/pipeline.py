@@ -15,6 +15,7 @@ from service.letterbox.intake.idempotency import Idempotency, remember_answer
 from service.letterbox.intake.screening import screen
 from service.letterbox.intake.storing import NewItem, store
 from service.letterbox.intake.upload import Submission, sanitiser_limits
+from service.plan import beyond_plan
 from service.services import Services
 from storage.models import Channel, Direction, Family, FamilyStatus, ItemKind
 
@@ -34,8 +35,14 @@ async def submit(
     check_contents(app, submission)
     await check_family_takes(app, new, submission)
     letter = await screen(app, actor, new.family_id, submission.text, submission.files)
+    note = await _beyond_plan(app, new)
     async with Services.of(app).transaction(actor) as work:
         summary = await store(app, work, actor.user_id, new, letter)
+        if note is not None:
+            # More than the contact plan allows: stored and in review like any item (staff
+            # decide), recorded as such, and the sender told plainly.
+            await work.record(new.family_id, "item_beyond_plan", {"item_id": summary["item_id"]})
+            summary["plan_note"] = note
         await remember_answer(work, actor, idempotency, summary)
         await before_commit(app)
     return summary
@@ -74,6 +81,13 @@ async def check_family_takes(app: web.Application, new: NewItem, submission: Sub
                 "letter without attachments.",
                 field="files",
             )
+
+
+async def _beyond_plan(app: web.Application, new: NewItem) -> str | None:
+    if new.direction is not Direction.TO_CHILD or new.kind is ItemKind.REPLY:
+        return None
+    channel = "gifts" if new.kind is ItemKind.DIGITAL_GIFT else "letters"
+    return await beyond_plan(Services.of(app), new.family_id, channel)
 
 
 async def before_commit(app: web.Application) -> None:

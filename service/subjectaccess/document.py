@@ -1,0 +1,60 @@
+"""The released subject access copy as a PDF (pure and synchronous: run it in a thread)."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any, Final
+
+from fpdf import FPDF
+from fpdf.enums import XPos, YPos
+
+from service.subjectaccess.requests import Material
+
+__all__ = ["render_pdf"]
+
+FONT_DIR: Final = Path("/usr/share/fonts/truetype/dejavu")
+_FONTS: Final = {"": "DejaVuSans.ttf", "B": "DejaVuSans-Bold.ttf"}
+
+
+def render_pdf(material: Material, *, font_dir: Path = FONT_DIR) -> bytes:
+    pdf = FPDF(orientation="P", unit="mm", format="A4")
+    unicode = all((font_dir / name).is_file() for name in _FONTS.values())
+    family = "body" if unicode else "helvetica"
+    if unicode:
+        for style, name in _FONTS.items():
+            pdf.add_font("body", style, str(font_dir / name))
+
+    def t(text: str) -> str:
+        return text if unicode else text.encode("latin-1", errors="replace").decode("latin-1")
+
+    def line(text: str, size: float = 10, style: str = "", height: float = 5.5) -> None:
+        pdf.set_font(family, style, size)
+        pdf.multi_cell(0, height, t(text), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+
+    pdf.set_creator("Letterbox")
+    pdf.set_margins(18, 18, 18)
+    pdf.add_page()
+    line("What the contact centre holds about you", 16, "B", 8)
+    subject = material.subject
+    for key, label in (
+        ("name", "Name"),
+        ("email", "E-mail"),
+        ("relationship", "Relationship to the child"),
+        ("birth_year", "Year of birth"),
+        ("case_reference", "Case reference"),
+    ):
+        if subject.get(key) is not None:
+            line(f"{label}: {subject[key]}")
+    line(
+        "Other people's names are shown as [name withheld] where the law protects them.",
+        9,
+    )
+    for title, entries in material.sections:
+        pdf.ln(3)
+        line(title, 12, "B", 7)
+        if not entries:
+            line("Nothing.", 9)
+        for when, text in entries:
+            line(f"{when[:16].replace('T', ' ')}  {material.shown(text)}", 9, height=5)
+    out: Any = pdf.output()
+    return bytes(out)
