@@ -18,7 +18,12 @@ def setup(app: web.Application) -> None:
 
 
 def cleanup_contexts() -> Sequence[CleanupContext]:
+    from service.background import periodic
     from service.letterbox.intake import sanitiser_pool_ctx
+    from service.letterbox.queue import LATE_CHECK_SECONDS, late_items_job
 
     # Uploads are sanitised and images redacted in worker processes, never on the event loop.
-    return (sanitiser_pool_ctx,)
+    return (
+        sanitiser_pool_ctx,
+        periodic("late items", lambda app: LATE_CHECK_SECONDS, late_items_job),
+    )
