@@ -1,5 +1,9 @@
 """The letterbox: intake (sanitiser, scanner, clamd), moderation, opening sessions, replies,
-physical gifts and the parent's view."""
+physical gifts and the parent's view.
+
+Other capabilities use the letterbox only through these names: ``queue_summary`` and
+``QueueSummary`` (how many items wait, how many are past the centre's target, the oldest:
+for the home pages)."""
 
 from __future__ import annotations
 
@@ -7,7 +11,10 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from service.letterbox.queue import QueueSummary, queue_summary
 from service.typedefs import CleanupContext
+
+__all__ = ["QueueSummary", "cleanup_contexts", "queue_summary", "setup"]
 
 
 def setup(app: web.Application) -> None:

@@ -31,7 +31,7 @@ from service.letterbox import claims, gifts, intake, moderation, opening, parent
 from service.letterbox.intake import NewItem, sanitiser_limits
 from service.letterbox.moderation import DecisionRequest
 from service.letterbox.queue import QueueFilters
-from service.schema import to_json
+from service.schema import InvalidInput, parse, to_json
 from service.services import Services
 from storage.models import (
     Child,
@@ -201,6 +201,32 @@ async def queue_page(request: web.Request) -> web.StreamResponse:
         Services.of(request.app), current_actor(request), QueueFilters.from_query(request.query)
     )
     return aiohttp_jinja2.render_template("staff/queue.html", request, {"queue": page})
+
+
+async def _target_page(
+    request: web.Request, *, errors: dict[str, str] | None = None, status: int = 200
+) -> web.StreamResponse:
+    days = await queue.get_target_days(Services.of(request.app), current_actor(request))
+    return aiohttp_jinja2.render_template(
+        "staff/target.html",
+        request,
+        {"days": days, "errors": errors or {}, "saved": "saved" in request.query},
+        status=status,
+    )
+
+
+async def target_page(request: web.Request) -> web.StreamResponse:
+    return await _target_page(request)
+
+
+async def set_target(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        data = parse(queue.WaitingTargetInput, {"working_days": form.get("working_days", "")})
+        await queue.set_target_days(Services.of(request.app), current_actor(request), data)
+    except InvalidInput as error:
+        return await _target_page(request, errors=error.errors, status=422)
+    raise web.HTTPSeeOther("/admin/moderation-target?saved=1")
 
 
 async def moderation_item_json(request: web.Request) -> web.StreamResponse:
@@ -724,6 +750,8 @@ def setup(app: web.Application) -> None:
     )
 
     add_route(app, "GET", "/staff/moderation", queue_page, staff)
+    add_route(app, "GET", "/admin/moderation-target", target_page, signed_in(ADMINS))
+    add_route(app, "POST", "/admin/moderation-target", set_target, signed_in(ADMINS))
     add_route(app, "GET", "/api/moderation/queue", queue_json, staff)
     add_route(app, "GET", "/staff/moderation/items/{item_id}", moderation_item_page, staff_item)
     add_route(app, "GET", "/api/moderation/items/{item_id}", moderation_item_json, staff_item)
