@@ -390,8 +390,7 @@ function setupText(holder) {
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "link-button";
-      remove.textContent = "Keep these words";
-      remove.setAttribute("aria-label", `Keep “${words(start, end)}” (do not black it out)`);
+      remove.textContent = `Keep “${words(start, end)}”`;
       remove.addEventListener("click", () => {
         input.value = parseSpans(input.value)
           .filter(([s, e]) => s !== start || e !== end)
