@@ -16,7 +16,7 @@ from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER
 from storage.models import Item, ItemClaim, ItemPart, ItemStatus, PartKind, Role
-from tests.support.browser import LiveApp, check_accessibility, launch, laptop, url_pattern
+from tests.support.browser import LiveApp, check_accessibility, laptop, launch, url_pattern
 from tests.support.centre_day import browser_person, parent_sends, sign_in
 from tests.support.letterbox_world import make_world, picture, read_stored
 
@@ -156,7 +156,9 @@ async def test_moderator_blacks_out_selected_words_and_boxes_and_the_delivered_c
     # Inside the drawn box (20%–50% of the picture) black; far outside both, still yellow.
     assert image.getpixel((int(image.width * 0.3), int(image.height * 0.3))) == (0, 0, 0)
     corner = image.getpixel((image.width - 5, 5))
-    assert isinstance(corner, tuple) and all(abs(c - y) < 40 for c, y in zip(corner, YELLOW))
+    assert isinstance(corner, tuple) and all(
+        abs(c - y) < 40 for c, y in zip(corner, YELLOW, strict=True)
+    )
 
 
 async def test_second_moderator_sees_the_claim_before_typing_and_takes_it_over_only_by_pressing(
