@@ -17,7 +17,7 @@ from typing import Any
 from aiohttp import web
 from aiohttp.typedefs import Handler
 
-from service.centre import families, homes, people, referrals
+from service.centre import families, homes, onboarding, people, referrals
 from service.errors import Invalid
 from service.http.access import (
     Access,
@@ -111,8 +111,8 @@ async def _get_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
 
 
 async def _accept_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
-    family_id = await referrals.accept_referral(s, a, path_uuid(r, "referral_id"))
-    return await families.get_family(s, a, family_id)
+    accepted = await onboarding.accept(s, a, path_uuid(r, "referral_id"))
+    return await families.get_family(s, a, accepted.family_id)
 
 
 async def _decline_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:

@@ -9,7 +9,12 @@ from datetime import UTC, datetime, time, timedelta
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.centre.search import FamilySearch, FamilySearchInput, find_families
+from service.centre.search import (
+    FamilySearch,
+    FamilySearchInput,
+    court_order_reference,
+    find_families,
+)
 from service.http.access import Actor
 from service.letterbox import QueueSummary, queue_summary
 from service.services import Services
@@ -272,6 +277,7 @@ class ReferredFamily:
     contact_level: ContactLevel
     status: FamilyStatus
     expires_at: datetime
+    court_order_reference: str | None = None
 
 
 async def referrer_families(services: Services, actor: Actor) -> list[ReferredFamily]:
@@ -286,7 +292,12 @@ async def referrer_families(services: Services, actor: Actor) -> list[ReferredFa
         latest: dict[uuid.UUID, ReferredFamily] = {}
         for expires_at, family in rows:
             latest[family.id] = ReferredFamily(
-                family.id, family.case_reference, family.contact_level, family.status, expires_at
+                family.id,
+                family.case_reference,
+                family.contact_level,
+                family.status,
+                expires_at,
+                await court_order_reference(session, family.id),
             )
         return sorted(latest.values(), key=lambda f: f.case_reference)
 

@@ -13,7 +13,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.centre import families, homes, people, referrals, search
+from service.centre import families, homes, onboarding, people, referrals, search
 from service.centre.forms import form_data, notice, render_invalid
 from service.errors import Invalid
 from service.http.access import (
@@ -183,10 +183,11 @@ async def referral_page(request: web.Request) -> dict[str, Any]:
 
 
 async def accept_referral(request: web.Request) -> web.StreamResponse:
-    family_id = await referrals.accept_referral(
+    accepted = await onboarding.accept(
         _services(request), current_actor(request), path_uuid(request, "referral_id")
     )
-    raise _done(f"/admin/families/{family_id}", "family-created")
+    what = "family-created-with-problems" if accepted.problems else "family-created"
+    raise _done(f"/admin/families/{accepted.family_id}", what)
 
 
 async def decline_referral(request: web.Request) -> web.StreamResponse:

@@ -106,6 +106,8 @@ class CourtDocument:
     record_digest: str
     event_count: int
     sections: Sequence[Section] = field(default_factory=tuple)
+    # The order the family was referred under, if the referral named one.
+    court_order_reference: str | None = None
 
     @property
     def supervised(self) -> bool:
@@ -365,6 +367,8 @@ class _CourtPDF(FPDF):
         self.ln(6)
         self.field("Contact centre", doc.centre_name)
         self.field("Case reference", doc.case_reference)
+        if doc.court_order_reference:
+            self.field("Court order reference", doc.court_order_reference)
         self.field("Period", doc.period)
         self.field("Exact period (UTC)", doc.period_utc)
         level = (

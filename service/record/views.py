@@ -87,8 +87,10 @@ async def _exports_context(request: web.Request) -> dict[str, Any]:
     async with request.app[SESSIONMAKER]() as session:
         family, centre_name = await timeline.family_summary(session, family_id)
         exports = await export.list_exports(session, family_id)
+        court_order = await export.court_order_reference(session, family_id)
     return {
         "family": family,
+        "court_order_reference": court_order,
         "centre_name_of_family": centre_name,
         "exports": exports,
         "notice": NOTICES.get(request.query.get("done", "")),
