@@ -12,7 +12,7 @@ Claims are working state, not contact: they are not events of the family record.
 from __future__ import annotations
 
 import uuid
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta, tzinfo
 
 from sqlalchemy import ColumnElement, and_, select, update
@@ -51,7 +51,7 @@ class ClaimState:
     claim: Claim | None
     mine: bool
     # Who took the item over from whom, as sentences, oldest first.
-    history: tuple[str, ...] = ()
+    history: list[str] = field(default_factory=list)
 
 
 def _current(now: datetime) -> ColumnElement[bool]:
@@ -136,7 +136,7 @@ async def take_over(services: Services, actor: Actor, item_id: uuid.UUID) -> Cla
         await _lock(session, item_id)
         held = (await current_claims(session, [item_id], now)).get(item_id)
         if held is not None and held.held_by(actor):
-            return ClaimState(held, mine=True)
+            return ClaimState(held, mine=True, history=await takeovers(session, item_id))
         await session.execute(
             update(ItemClaim)
             .where(ItemClaim.item_id == item_id, _current(now))
@@ -152,7 +152,11 @@ async def take_over(services: Services, actor: Actor, item_id: uuid.UUID) -> Cla
         )
         session.add(claim)
         await session.flush()
-        return ClaimState((await current_claims(session, [item_id], now))[item_id], mine=True)
+        return ClaimState(
+            (await current_claims(session, [item_id], now))[item_id],
+            mine=True,
+            history=await takeovers(session, item_id),
+        )
 
 
 async def check_and_release(
@@ -178,7 +182,7 @@ async def check_and_release(
     )
 
 
-async def takeovers(session: AsyncSession, item_id: uuid.UUID) -> tuple[str, ...]:
+async def takeovers(session: AsyncSession, item_id: uuid.UUID) -> list[str]:
     """Sentences for the item page: who took it over from whom."""
     previous = User.__table__.alias("previous")
     rows = await session.execute(
@@ -188,4 +192,4 @@ async def takeovers(session: AsyncSession, item_id: uuid.UUID) -> tuple[str, ...
         .where(ItemClaim.item_id == item_id)
         .order_by(ItemClaim.claimed_at)
     )
-    return tuple(f"{name} took this item over from {was}." for _, name, was in rows)
+    return [f"{name} took this item over from {was}." for _, name, was in rows]

@@ -20,7 +20,7 @@ from service.errors import Invalid
 from service.http.access import Actor
 from service.letterbox.claims import Claim, current_claims
 from service.notify import KINDS
-from service.schema import number
+from service.schema import about, number
 from service.services import Services
 from storage.models import (
     AccountStatus,
@@ -105,6 +105,16 @@ class QueueFilters:
             return raw in ("1", "true", "on")
 
         return cls(family_id, direction, flag("flagged"), flag("late"))
+
+
+@dataclass(frozen=True)
+class QueueQuery:
+    """The queue's filters, as query parameters (all optional; flags are true or false)."""
+
+    family_id: uuid.UUID | None = field(default=None, metadata=about("Only this family's items"))
+    direction: Direction | None = field(default=None, metadata=about("Only this direction"))
+    flagged: bool = field(default=False, metadata=about("Only items with scanner flags"))
+    late: bool = field(default=False, metadata=about("Only items waiting past the target"))
 
 
 @dataclass(frozen=True)
