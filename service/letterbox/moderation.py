@@ -37,6 +37,7 @@ from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, pars
 from service.localtime import local_time
 from service.notify import KINDS
 from storage.models import (
+    Child,
     Decision,
     Direction,
     Family,
@@ -192,6 +193,7 @@ async def moderator_view(
     assert family is not None  # noqa: S101 - items reference their family by foreign key
     keyring = app[KEYRING]
     sender = await session.get(User, item.sender_id)
+    child = await session.get(Child, item.child_id) if item.child_id is not None else None
     part_views = []
     for part in parts:
         view: dict[str, Any] = {
@@ -298,6 +300,8 @@ async def moderator_view(
         "status": item.status.value,
         "version": item.version,
         "sender": sender.display_name if sender is not None else None,
+        # A reply is the child's: the sender is the staff member who typed it.
+        "child_name": child.name if child is not None else None,
         "sender_id": str(item.sender_id),
         "submitted_at": item.submitted_at.isoformat(),
         "age": age_text(datetime.now(UTC) - item.submitted_at),

@@ -17,7 +17,14 @@ from service.appkeys import SETTINGS
 from service.letterbox.queue import late_items_job, working_deadline
 from service.services import Services
 from storage.models import Family, Item, ItemClaim, ItemStatus, Referral, User
-from tests.support.letterbox_world import Person, World, make_world, send_letter
+from tests.support.letterbox_world import (
+    Person,
+    World,
+    letter_form,
+    make_world,
+    send_letter,
+    start_opening_session,
+)
 from tests.support.seeding import seeding_sessionmaker
 
 LONDON = ZoneInfo("Europe/London")
@@ -258,3 +265,23 @@ async def test_openapi_documents_the_queue_claim_and_search_with_their_parameter
     assert "post" in document["paths"][f"{PREFIX}/moderation/items/{{item_id}}/take-over"]
     search = document["paths"][f"{PREFIX}/families/search"]["get"]
     assert [p["name"] for p in search["parameters"]] == ["q"]
+
+
+async def test_a_reply_is_shown_as_the_childs_typed_by_the_staff_member(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    session_id, device = await start_opening_session(client, world)
+    replied = await client.post(
+        f"/api/child/sessions/{session_id}/replies",
+        data=letter_form("Hi Dad, I liked the ducks"),
+        headers=device.headers(),
+    )
+    assert replied.status == 201, await replied.text()
+    reply_id = (await replied.json())["item_id"]
+    (row,) = (await _queue(client, world, person=world.staff2))["rows"]
+    assert row["sender"] == "Sam’s reply" and row["direction"] == "to_parent"
+    page = await client.get(
+        f"/staff/moderation/items/{reply_id}", headers=world.staff2.headers(Accept="text/html")
+    )
+    assert "Sam’s reply, typed by Moderator One" in await page.text()
