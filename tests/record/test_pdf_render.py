@@ -3,6 +3,7 @@ in the Unicode fonts and in the Latin-1 fallback."""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -113,3 +114,11 @@ def test_supported_document_says_no_notes_are_kept(tmp_path: Path) -> None:
     cover = " ".join(pdf_pages_text(pdf, tmp_path)[0].split())
     assert "Supported contact" in cover and "no observation notes" in cover
     assert "Observation note" not in "".join(pdf_pages_text(pdf, tmp_path))
+
+
+def test_cover_names_the_court_order_the_family_was_referred_under(tmp_path: Path) -> None:
+    with_order = render_court_pdf(replace(document(blocks=1), court_order_reference="ZW24C00123"))
+    cover = " ".join(pdf_pages_text(with_order, tmp_path)[0].split())
+    assert "Court order reference" in cover and "ZW24C00123" in cover
+    without = render_court_pdf(document(blocks=1))
+    assert "Court order" not in " ".join(pdf_pages_text(without, tmp_path)[0].split())
