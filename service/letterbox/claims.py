@@ -82,13 +82,17 @@ async def current_claims(
     return claims
 
 
-async def _lock(session: AsyncSession, item_id: uuid.UUID) -> ItemStatus:
+async def _lock(session: AsyncSession, item_id: uuid.UUID) -> tuple[ItemStatus, uuid.UUID]:
     # The item row is the lock: two moderators opening an unclaimed item at the same moment
     # are served one after the other, so exactly one claims it.
-    status = await session.scalar(select(Item.status).where(Item.id == item_id).with_for_update())
-    if status is None:
+    row = (
+        await session.execute(
+            select(Item.status, Item.sender_id).where(Item.id == item_id).with_for_update()
+        )
+    ).first()
+    if row is None:
         raise NotFound()
-    return status
+    return row[0], row[1]
 
 
 async def _claim_for(
@@ -109,12 +113,13 @@ async def open_for_review(services: Services, actor: Actor, item_id: uuid.UUID) 
     """Claim the item for ``actor`` unless a colleague holds it; their own claim is renewed."""
     now = datetime.now(UTC)
     async with services.sessionmaker() as session, session.begin():
-        status = await _lock(session, item_id)
+        status, sender_id = await _lock(session, item_id)
         held = (await current_claims(session, [item_id], now)).get(item_id)
         if held is not None and not held.held_by(actor):
             return ClaimState(held, mine=False, history=await takeovers(session, item_id))
-        if status not in REVIEWABLE:
-            # A decided item is only looked at: nothing to hold.
+        if status not in REVIEWABLE or sender_id == actor.user_id:
+            # A decided item is only looked at; a reply the moderator typed must be approved
+            # by a colleague, so looking at it must not hold them off: nothing to hold.
             return ClaimState(None, mine=True, history=await takeovers(session, item_id))
         if held is not None:
             await session.execute(
