@@ -159,6 +159,7 @@ KINDS: Mapping[str, EmailKind] = {
         _kind("item_approved", "Something you sent has been approved"),
         _kind("item_returned", "Something you sent has come back to you"),
         _kind("reply_waiting", "There is something new for you in Letterbox"),
+        _kind("items_late", "Items have waited past the centre's target"),
         _kind("call_scheduled", "A video call has been booked", "starts_at", calendar=True),
         _kind("call_changed", "A video call has changed", "starts_at", calendar=True),
         _kind("call_cancelled", "A video call has been cancelled", "starts_at", calendar=True),

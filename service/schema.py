@@ -240,6 +240,11 @@ def json_schema(cls: type[Any]) -> dict[str, Any]:
     return schema
 
 
+def schema_of(hint: Any, field: dataclasses.Field[Any] | None) -> dict[str, Any]:
+    """JSON Schema of one field (a query parameter, for instance)."""
+    return _schema_of(hint, field)
+
+
 def _schema_of(hint: Any, field: dataclasses.Field[Any] | None) -> dict[str, Any]:
     meta: Mapping[str, Any] = field.metadata if field is not None else {}
     schema: dict[str, Any]

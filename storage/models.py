@@ -352,6 +352,10 @@ class Referral(Base):
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     family_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id"))
+    # The parents named in the referral ([{"name", "email", "relationship"}]) and the places
+    # and names the risk concerns ([str]): personal data, JSON sealed under the centre key.
+    parents_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    risk_terms_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Family(Base):
@@ -589,6 +593,34 @@ class ModerationDecision(Base):
     # the flags passed as safe.
     reason_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
     decided_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class ItemClaim(Base):
+    """A moderator reviewing an item holds it for a while, so two never work on it at once
+    without knowing. One row per claim, kept: a take-over names whom it was taken from."""
+
+    __tablename__ = "item_claims"
+    __table_args__ = (Index("ix_item_claims_item_current", "item_id", "released_at"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    item_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("items.id"))
+    moderator_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    claimed_at: Mapped[datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[datetime]
+    released_at: Mapped[datetime | None]
+    taken_over_from: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
+
+
+class ModerationTarget(Base):
+    """How long an item may wait for moderation before it shows as late and staff are
+    e-mailed: per centre, set by an admin. Its own table so the centres table stays as is."""
+
+    __tablename__ = "moderation_targets"
+
+    centre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("centres.id"), primary_key=True)
+    working_days: Mapped[int] = mapped_column(Integer, default=2)
+    # The last time staff were told items are late: the job tells them once a day at most.
+    late_notice_sent_at: Mapped[datetime | None]
 
 
 class OpeningSession(Base):

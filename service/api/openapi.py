@@ -3,14 +3,15 @@ dataclasses: nothing here is written by hand per route, so it cannot drift."""
 
 from __future__ import annotations
 
+import dataclasses
 import re
-from typing import Any
+from typing import Any, get_type_hints
 
 from aiohttp import web
 
 from service.api.routes import OPENAPI_PATH, ROUTES, ApiRoute
 from service.appkeys import SETTINGS
-from service.schema import json_schema
+from service.schema import json_schema, schema_of
 
 _PARAM = re.compile(r"\{(\w+)\}")
 
@@ -55,6 +56,17 @@ def _operation(route: ApiRoute, schemas: dict[str, Any]) -> dict[str, Any]:
             }
             for n in names
         ]
+    if route.query is not None:
+        hints = get_type_hints(route.query)
+        operation.setdefault("parameters", []).extend(
+            {
+                "name": f.name,
+                "in": "query",
+                "required": False,
+                "schema": schema_of(hints[f.name], f),
+            }
+            for f in dataclasses.fields(route.query)
+        )
     if route.body is not None:
         schemas[route.body.__name__] = json_schema(route.body)
         operation["requestBody"] = {

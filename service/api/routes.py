@@ -21,9 +21,10 @@ from aiohttp.typedefs import Handler
 
 from service.api import calls, plan_reports
 from service.calls.mine import ParentCall, calls_for_parent
-from service.centre import contact, families, homes, people, referrals
+from service.centre import contact, families, homes, onboarding, people, referrals, search
 from service.errors import Invalid, NotFound
 from service.http.access import (
+    STAFF_ROLES,
     Access,
     Actor,
     add_route,
@@ -34,7 +35,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
-from service.letterbox import conversation, drafts
+from service.letterbox import claims, conversation, drafts, queue
 from service.notify import CONTACT_BOOK
 from service.schema import parse, to_json
 from service.schema import text as text_limits
@@ -87,6 +88,8 @@ class ApiRoute:
     response: type[Any] | None = None
     many: bool = False
     status: int = 200
+    # A dataclass describing the query parameters (for the document; the call parses them).
+    query: type[Any] | None = None
 
     @property
     def full_path(self) -> str:
@@ -143,8 +146,8 @@ async def _get_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
 
 
 async def _accept_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
-    family_id = await referrals.accept_referral(s, a, path_uuid(r, "referral_id"))
-    return await families.get_family(s, a, family_id)
+    accepted = await onboarding.accept(s, a, path_uuid(r, "referral_id"))
+    return await families.get_family(s, a, accepted.family_id)
 
 
 async def _decline_referral(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
@@ -262,7 +265,28 @@ async def _set_centre_contact(s: Services, a: Actor, r: web.Request, b: Any) -> 
     return saved
 
 
+async def _queue(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await queue.moderation_queue(s, a, queue.QueueFilters.from_query(r.query))
+
+
+async def _claim(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await claims.open_for_review(s, a, path_uuid(r, "item_id"))
+
+
+async def _take_over(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await claims.take_over(s, a, path_uuid(r, "item_id"))
+
+
+async def _search_families(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
+    return await search.find_families(
+        s, a, parse(search.FamilySearchInput, {"q": r.query.get("q", "")})
+    )
+
+
 F = "/families/{family_id}"
+STAFF = signed_in(STAFF_ROLES)
+STAFF_ITEM = signed_in(STAFF_ROLES, family=family_of_item())
+ITEM = "/moderation/items/{item_id}"
 
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/dashboard", "getDashboard", "Counts for the admin dashboard", "centre", ADMIN, _dashboard, response=homes.AdminDashboard),
@@ -274,6 +298,10 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/referrals/{referral_id}", "getReferral", "Read one referral, known risks included", "referrals", ADMIN, _get_referral, response=referrals.ReferralView),
     ApiRoute("POST", "/referrals/{referral_id}/accept", "acceptReferral", "Accept a referral: creates the family, its key and its children", "referrals", ADMIN, _accept_referral, response=families.FamilyDetail, status=201),
     ApiRoute("POST", "/referrals/{referral_id}/decline", "declineReferral", "Decline a referral", "referrals", ADMIN, _decline_referral, response=referrals.ReferralView),
+    ApiRoute("GET", "/moderation/queue", "getModerationQueue", "Items waiting for review, oldest first: whose, from whom, how long against the target, flags, first words, who is reviewing", "moderation", STAFF, _queue, response=queue.Queue, query=queue.QueueQuery),
+    ApiRoute("POST", ITEM + "/claim", "claimItem", "Claim an item for review, unless a colleague holds it (then their claim is returned, mine=false)", "moderation", STAFF_ITEM, _claim, response=claims.ClaimState),
+    ApiRoute("POST", ITEM + "/take-over", "takeOverItem", "Take an item over from the colleague reviewing it (kept, with their name)", "moderation", STAFF_ITEM, _take_over, response=claims.ClaimState),
+    ApiRoute("GET", "/families/search", "searchFamilies", "Find families by case reference, child's first name, parent's name or court order reference", "families", STAFF, _search_families, response=search.FamilySearch, query=search.FamilySearchInput),
     ApiRoute("GET", "/families", "listFamilies", "List the centre's families", "families", ADMIN, _list_families, response=families.FamilySummary, many=True),
     ApiRoute("GET", F, "getFamily", "Read a family's case file", "families", ADMIN_FAMILY, _get_family, response=families.FamilyDetail),
     ApiRoute("PATCH", F, "updateFamily", "Change a family's contact level, channels, status or second approval", "families", ADMIN_FAMILY, _update_family, body=families.FamilySettingsInput, response=families.FamilyDetail),

@@ -17,7 +17,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.accounts import INVITE_LIFETIME, create_user, issue_token, send_invite, user_by_email
-from service.centre.referrals import ChildInput, check_birth_years
+from service.centre.referrals import ChildInput, carried_for_family, check_birth_years
 from service.errors import Conflict, NotFound
 from service.http.access import Actor
 from service.schema import InvalidInput, about, items, number, text
@@ -160,6 +160,9 @@ class FamilyDetail:
     senders: list[SenderView]
     sensitive_terms: list[TermView]
     referrer_access: list[ReferrerAccessView]
+    court_order_reference: str | None = None
+    # Places and names the referral's risk concerns, not yet on the family's list: offered.
+    suggested_terms: list[str] = field(default_factory=list)
 
 
 # --- reading ----------------------------------------------------------------------------
@@ -250,7 +253,13 @@ async def _detail(
         )
         for t in terms
     ]
+    carry = await carried_for_family(services, session, family.id)
+    have = {t.term.casefold() for t in term_views}
     return FamilyDetail(
+        court_order_reference=carry.court_order_reference if carry else None,
+        suggested_terms=[
+            t for t in (carry.risk_terms if carry else []) if t.casefold() not in have
+        ],
         id=family.id,
         case_reference=family.case_reference,
         contact_level=family.contact_level,

@@ -26,7 +26,10 @@ NOTICES = {
     "person-disabled": "The account was disabled and signed out everywhere.",
     "referral-recorded": "The referral was recorded.",
     "referral-declined": "The referral was declined.",
-    "family-created": "The referral was accepted and the family was created.",
+    "family-created": "The referral was accepted and the family was created. The parents "
+    "named in it were invited and the referrer can see the family's exports.",
+    "family-created-with-problems": "The referral was accepted and the family was created, "
+    "but a parent or the referrer could not be added: check the parents and referrers below.",
     "settings-saved": "The family's settings were saved.",
     "child-added": "The child was added.",
     "child-saved": "The child's details were saved.",

@@ -6,11 +6,25 @@ import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime, time, timedelta
 
-from sqlalchemy import func, select
+from sqlalchemy import func, or_, select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.calls import ParentCall, calls_for_parent
+from service.centre.search import (
+    FamilySearch,
+    FamilySearchInput,
+    court_order_reference,
+    find_families,
+)
 from service.http.access import Actor
-from service.letterbox import ConversationEntry, Draft, family_conversation, load_draft
+from service.letterbox import (
+    ConversationEntry,
+    Draft,
+    QueueSummary,
+    family_conversation,
+    load_draft,
+    queue_summary,
+)
 from service.services import Services
 from storage.models import (
     AccountStatus,
@@ -23,9 +37,13 @@ from storage.models import (
     Family,
     FamilySender,
     FamilyStatus,
+    GiftStatus,
     Item,
     ItemKind,
     ItemStatus,
+    ObservationNote,
+    OpeningSession,
+    PhysicalGift,
     Referral,
     ReferralStatus,
     ReferrerAccess,
@@ -266,6 +284,7 @@ class ReferredFamily:
     contact_level: ContactLevel
     status: FamilyStatus
     expires_at: datetime
+    court_order_reference: str | None = None
 
 
 async def referrer_families(services: Services, actor: Actor) -> list[ReferredFamily]:
@@ -280,6 +299,240 @@ async def referrer_families(services: Services, actor: Actor) -> list[ReferredFa
         latest: dict[uuid.UUID, ReferredFamily] = {}
         for expires_at, family in rows:
             latest[family.id] = ReferredFamily(
-                family.id, family.case_reference, family.contact_level, family.status, expires_at
+                family.id,
+                family.case_reference,
+                family.contact_level,
+                family.status,
+                expires_at,
+                await court_order_reference(session, family.id),
             )
         return sorted(latest.values(), key=lambda f: f.case_reference)
+
+
+# --- the working day: staff, supervisor and admin homes ----------------------------------
+
+UPCOMING_DAYS = 14
+NOTES_LOOKBACK_DAYS = 30
+
+
+@dataclass(frozen=True)
+class SessionRow:
+    id: uuid.UUID
+    family_id: uuid.UUID
+    case_reference: str
+    child_name: str
+    staff_name: str
+    started_at: datetime
+    ended_at: datetime | None
+
+
+@dataclass(frozen=True)
+class ReadyToOpen:
+    """A family with approved letters the child has not opened yet: a session to run."""
+
+    family_id: uuid.UUID
+    case_reference: str
+    children: str
+    items: int
+
+
+@dataclass(frozen=True)
+class GiftWaiting:
+    id: uuid.UUID
+    family_id: uuid.UUID
+    case_reference: str
+    children: str
+    status: GiftStatus
+    received_at: datetime
+
+
+@dataclass(frozen=True)
+class StaffHome:
+    queue: QueueSummary
+    sessions: list[SessionRow]
+    ready_to_open: list[ReadyToOpen]
+    gifts: list[GiftWaiting]
+    families: FamilySearch
+
+
+async def _children_names(session: AsyncSession, centre_id: uuid.UUID) -> dict[uuid.UUID, str]:
+    names: dict[uuid.UUID, list[str]] = {}
+    for family_id, name in await session.execute(
+        select(Child.family_id, Child.name)
+        .join(Family, Family.id == Child.family_id)
+        .where(Family.centre_id == centre_id)
+        .order_by(Child.birth_year, Child.name)
+    ):
+        names.setdefault(family_id, []).append(name)
+    return {f: " and ".join(n) for f, n in names.items()}
+
+
+def _start_of_today(services: Services, now: datetime) -> datetime:
+    local = now.astimezone(services.settings.zone)
+    return local.replace(hour=0, minute=0, second=0, microsecond=0).astimezone(UTC)
+
+
+async def staff_home(services: Services, actor: Actor, search: str = "") -> StaffHome:
+    """The support worker's day: the queue, today's opening sessions and families with
+    letters ready to open, gifts waiting, and the families (searchable)."""
+    now = datetime.now(UTC)
+    today = _start_of_today(services, now)
+    async with services.sessionmaker() as session:
+        names = await _children_names(session, actor.centre_id)
+        sessions = await session.execute(
+            select(OpeningSession, Family.case_reference, Child.name, User.display_name)
+            .join(Family, Family.id == OpeningSession.family_id)
+            .join(Child, Child.id == OpeningSession.child_id)
+            .join(User, User.id == OpeningSession.staff_id)
+            .where(
+                Family.centre_id == actor.centre_id,
+                or_(OpeningSession.ended_at.is_(None), OpeningSession.started_at >= today),
+            )
+            .order_by(OpeningSession.ended_at.is_not(None), OpeningSession.started_at.desc())
+        )
+        session_rows = [
+            SessionRow(o.id, o.family_id, ref, child, staff, o.started_at, o.ended_at)
+            for o, ref, child, staff in sessions
+        ]
+        ready = await session.execute(
+            select(Family.id, Family.case_reference, func.count())
+            .join(Item, Item.family_id == Family.id)
+            .where(
+                Family.centre_id == actor.centre_id,
+                Family.status == FamilyStatus.ACTIVE,
+                Item.direction == Direction.TO_CHILD,
+                Item.status == ItemStatus.APPROVED,
+            )
+            .group_by(Family.id, Family.case_reference)
+            .order_by(Family.case_reference)
+        )
+        ready_rows = [ReadyToOpen(f, ref, names.get(f, ""), int(n)) for f, ref, n in ready]
+        gifts = await session.execute(
+            select(PhysicalGift, Family.case_reference)
+            .join(Family, Family.id == PhysicalGift.family_id)
+            .where(
+                Family.centre_id == actor.centre_id,
+                PhysicalGift.status.in_([GiftStatus.RECEIVED, GiftStatus.CHECKED]),
+            )
+            .order_by(PhysicalGift.received_at)
+        )
+        gift_rows = [
+            GiftWaiting(g.id, g.family_id, ref, names.get(g.family_id, ""), g.status, g.received_at)
+            for g, ref in gifts
+        ]
+    return StaffHome(
+        queue=await queue_summary(services, actor),
+        sessions=session_rows,
+        ready_to_open=ready_rows,
+        gifts=gift_rows,
+        families=await find_families(services, actor, FamilySearchInput(search)),
+    )
+
+
+@dataclass(frozen=True)
+class CallRow:
+    id: uuid.UUID
+    family_id: uuid.UUID
+    case_reference: str
+    child_name: str
+    starts_at: datetime
+    ends_at: datetime
+    status: CallStatus
+    supervisor_name: str
+    mine: bool
+    joinable: bool
+
+
+@dataclass(frozen=True)
+class NoteToWrite:
+    call_id: uuid.UUID
+    family_id: uuid.UUID
+    case_reference: str
+    child_name: str
+    ended_at: datetime
+
+
+@dataclass(frozen=True)
+class SupervisorHome:
+    today: list[CallRow]
+    upcoming: list[CallRow]
+    notes_to_write: list[NoteToWrite]
+
+
+async def supervisor_home(services: Services, actor: Actor) -> SupervisorHome:
+    """Today's calls (the supervisor's own first) with Join, the next two weeks', and the
+    supervised calls that ended without an observation note."""
+    now = datetime.now(UTC)
+    today = _start_of_today(services, now)
+    tomorrow = _start_of_today(services, today + timedelta(hours=36))
+    everyone = actor.role is Role.ADMIN
+    async with services.sessionmaker() as session:
+        names = await _children_names(session, actor.centre_id)
+        rows = await session.execute(
+            select(Call, Family.case_reference, Child.name, User.display_name)
+            .join(Family, Family.id == Call.family_id)
+            .join(User, User.id == Call.supervisor_id)
+            .outerjoin(Child, Child.id == Call.child_id)
+            .where(
+                Family.centre_id == actor.centre_id,
+                Call.ends_at > today,
+                Call.starts_at < today + timedelta(days=UPCOMING_DAYS),
+                Call.status != CallStatus.CANCELLED,
+            )
+            .order_by(Call.starts_at)
+        )
+        calls = [
+            CallRow(
+                c.id,
+                c.family_id,
+                ref,
+                child or names.get(c.family_id, ""),
+                c.starts_at,
+                c.ends_at,
+                c.status,
+                supervisor,
+                c.supervisor_id == actor.user_id,
+                c.status in (CallStatus.SCHEDULED, CallStatus.LIVE) and c.ends_at > now,
+            )
+            for c, ref, child, supervisor in rows
+        ]
+        noted = select(ObservationNote.call_id).where(ObservationNote.call_id.is_not(None))
+        ended = select(Call, Family.case_reference, Child.name).join(
+            Family, Family.id == Call.family_id
+        )
+        ended = ended.outerjoin(Child, Child.id == Call.child_id).where(
+            Family.centre_id == actor.centre_id,
+            Family.contact_level == ContactLevel.SUPERVISED,
+            Call.status == CallStatus.ENDED,
+            Call.ends_at > now - timedelta(days=NOTES_LOOKBACK_DAYS),
+            Call.id.not_in(noted),
+        )
+        if not everyone:
+            ended = ended.where(Call.supervisor_id == actor.user_id)
+        notes = [
+            NoteToWrite(
+                c.id, c.family_id, ref, child or names.get(c.family_id, ""), c.ended_at or c.ends_at
+            )
+            for c, ref, child in await session.execute(ended.order_by(Call.ends_at))
+        ]
+    todays = sorted(
+        (c for c in calls if c.starts_at < tomorrow), key=lambda c: (not c.mine, c.starts_at)
+    )
+    upcoming = [c for c in calls if c.starts_at >= tomorrow and (everyone or c.mine)]
+    return SupervisorHome(todays, upcoming, notes)
+
+
+@dataclass(frozen=True)
+class AdminHome:
+    dashboard: AdminDashboard
+    staff: StaffHome
+    supervisor: SupervisorHome
+
+
+async def admin_home(services: Services, actor: Actor, search: str = "") -> AdminHome:
+    """Everything staff and supervisors see, with the centre's counts on top."""
+    return AdminHome(
+        dashboard=await admin_dashboard(services, actor),
+        staff=await staff_home(services, actor, search),
+        supervisor=await supervisor_home(services, actor),
+    )

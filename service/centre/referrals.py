@@ -6,8 +6,9 @@ family, its key and its children in one transaction with the ``family_created`` 
 from __future__ import annotations
 
 import enum
+import json
 import uuid
-from dataclasses import dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
 from typing import Any
 
@@ -24,6 +25,9 @@ from storage.record import Sealed
 from storage.recordformat import EventKind
 
 RISKS_PURPOSE = "referral-known-risks"
+PARENTS_PURPOSE = "referral-parents"
+RISK_TERMS_PURPOSE = "referral-risk-terms"
+MAX_RISK_TERMS = 20
 # Two admins accepting at the same moment may pick the same next number; the unique
 # constraint refuses one, which then simply tries the next.
 CASE_REFERENCE_ATTEMPTS = 5
@@ -63,6 +67,15 @@ class ChildInput:
 
 
 @dataclass(frozen=True)
+class ReferredParent:
+    """A parent named in the referral: invited as a sender when the referral is accepted."""
+
+    display_name: str = field(metadata=text(1, 200, "Parent's full name"))
+    email: str = field(metadata=text(3, 320, "Parent's e-mail address", email=True))
+    relationship_to_child: str = field(metadata=text(1, 100, "Relationship to the child"))
+
+
+@dataclass(frozen=True)
 class ReferralInput:
     """A referral as received from a solicitor, social worker, CAFCASS officer, mediator or
     court (or a self-referral)."""
@@ -78,6 +91,11 @@ class ReferralInput:
         default=None, metadata=text(1, 100, "Court order reference")
     )
     known_risks: str | None = field(default=None, metadata=text(1, 5000, "Known risks"))
+    parents: list[ReferredParent] = field(default_factory=list, metadata=items(0, 4, "The parents"))
+    risk_names: str | None = field(
+        default=None,
+        metadata=text(1, 2000, "Places and names the risk concerns, one a line"),
+    )
 
 
 @dataclass(frozen=True)
@@ -100,8 +118,10 @@ class ReferralView:
     children: list[ChildRow]
     court_order_reference: str | None
     family_id: uuid.UUID | None
-    # Only filled when one referral is read; lists never carry it.
+    # Only filled when one referral is read; lists never carry them.
     known_risks: str | None
+    parents: list[ReferredParent] = field(default_factory=list)
+    risk_terms: list[str] = field(default_factory=list)
 
 
 def check_birth_years(children: list[ChildInput], prefix: str | None = "children") -> None:
@@ -115,6 +135,74 @@ def check_birth_years(children: list[ChildInput], prefix: str | None = "children
     }
     if errors:
         raise InvalidInput(errors)
+
+
+def risk_terms_of(data: ReferralInput) -> list[str]:
+    """The places and names, one a line, each once (as typed first), at most 20."""
+    seen: dict[str, str] = {}
+    for line in (data.risk_names or "").splitlines():
+        term = " ".join(line.split())
+        if term and term.casefold() not in seen:
+            seen[term.casefold()] = term
+    terms = list(seen.values())
+    if len(terms) > MAX_RISK_TERMS:
+        raise InvalidInput(
+            {"risk_names": f"Please give at most {MAX_RISK_TERMS} places and names, one a line."}
+        )
+    short = [t for t in terms if len(t) < 2]
+    if short:
+        raise InvalidInput({"risk_names": "Each place or name needs at least 2 characters."})
+    return terms
+
+
+def _opened_list(services: Services, sealed: bytes | None, purpose: str) -> list[Any]:
+    if sealed is None:
+        return []
+    value = json.loads(services.keyring.open_for_centre(sealed, purpose))
+    return value if isinstance(value, list) else []
+
+
+@dataclass(frozen=True)
+class Carried:
+    """What an accepted referral carries into the family beyond its children."""
+
+    referrer_name: str
+    referrer_email: str
+    parents: list[ReferredParent]
+    risk_terms: list[str]
+    court_order_reference: str | None
+
+
+def carried(services: Services, referral: Referral) -> Carried:
+    return Carried(
+        referral.referrer_name,
+        referral.referrer_email,
+        [
+            ReferredParent(p["display_name"], p["email"], p["relationship_to_child"])
+            for p in _opened_list(services, referral.parents_sealed, PARENTS_PURPOSE)
+        ],
+        [str(t) for t in _opened_list(services, referral.risk_terms_sealed, RISK_TERMS_PURPOSE)],
+        referral.court_order_reference,
+    )
+
+
+async def carried_for_family(
+    services: Services, session: AsyncSession, family_id: uuid.UUID
+) -> Carried | None:
+    """The referral a family was created from, if any (read in the caller's session, which
+    may be a write transaction)."""
+    referral = await session.scalar(
+        select(Referral)
+        .where(Referral.family_id == family_id)
+        .order_by(Referral.received_at.desc())
+        .limit(1)
+    )
+    return carried(services, referral) if referral is not None else None
+
+
+async def carried_by_referral(services: Services, actor: Actor, referral_id: uuid.UUID) -> Carried:
+    async with services.sessionmaker() as session:
+        return carried(services, await _referral(session, actor, referral_id))
 
 
 def _view(referral: Referral, known_risks: str | None = None) -> ReferralView:
@@ -166,11 +254,17 @@ async def get_referral(services: Services, actor: Actor, referral_id: uuid.UUID)
             if referral.known_risks_sealed is not None
             else None
         )
-        return _view(referral, risks)
+        carry = carried(services, referral)
+        return replace(_view(referral, risks), parents=carry.parents, risk_terms=carry.risk_terms)
 
 
 async def record_referral(services: Services, actor: Actor, data: ReferralInput) -> ReferralView:
     check_birth_years(data.children)
+    terms = risk_terms_of(data)
+    emails = [p.email.casefold() for p in data.parents]
+    if len(set(emails)) != len(emails):
+        raise InvalidInput({"parents": "Each parent needs their own e-mail address."})
+    parents = json.dumps([asdict(p) for p in data.parents]).encode()
     async with services.sessionmaker() as session, session.begin():
         referral = Referral(
             id=uuid.uuid4(),
@@ -188,13 +282,23 @@ async def record_referral(services: Services, actor: Actor, data: ReferralInput)
                 if data.known_risks
                 else None
             ),
+            parents_sealed=(
+                services.keyring.seal_for_centre(parents, PARENTS_PURPOSE) if data.parents else None
+            ),
+            risk_terms_sealed=(
+                services.keyring.seal_for_centre(json.dumps(terms).encode(), RISK_TERMS_PURPOSE)
+                if terms
+                else None
+            ),
             status=ReferralStatus.RECEIVED,
             received_at=datetime.now(UTC),
             recorded_by=actor.user_id,
         )
         session.add(referral)
         await session.flush()
-        return _view(referral, data.known_risks)
+        return replace(
+            _view(referral, data.known_risks), parents=list(data.parents), risk_terms=terms
+        )
 
 
 def _channels(channels: list[Channel]) -> list[str]:

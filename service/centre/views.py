@@ -13,10 +13,11 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.centre import contact, families, homes, people, referrals
+from service.centre import contact, families, homes, onboarding, people, referrals, search
 from service.centre.forms import form_data, notice, render_invalid
 from service.errors import Invalid
 from service.http.access import (
+    STAFF_ROLES,
     Actor,
     add_route,
     current_actor,
@@ -59,23 +60,39 @@ def _choices() -> dict[str, Any]:
 # --- homes ------------------------------------------------------------------------------
 
 
-@aiohttp_jinja2.template("admin/dashboard.html")
+def _search(request: web.Request) -> search.FamilySearchInput:
+    return parse(search.FamilySearchInput, {"q": request.query.get("q", "")})
+
+
+@aiohttp_jinja2.template("home/admin.html")
 async def admin_home(request: web.Request) -> dict[str, Any]:
-    return {"dashboard": await homes.admin_dashboard(_services(request), current_actor(request))}
+    return {"home": await homes.admin_home(_services(request), current_actor(request))}
 
 
 @aiohttp_jinja2.template("home/staff.html")
 async def staff_home(request: web.Request) -> dict[str, Any]:
-    return {"queue": await homes.staff_queue(_services(request), current_actor(request))}
+    return {"home": await homes.staff_home(_services(request), current_actor(request))}
 
 
 @aiohttp_jinja2.template("home/supervisor.html")
 async def supervisor_home(request: web.Request) -> dict[str, Any]:
     services, actor = _services(request), current_actor(request)
     return {
-        "calls": await homes.calls_today(services, actor),
+        "home": await homes.supervisor_home(services, actor),
         "reports": await reports_to_do(services, actor),  # issue 20: reports to write or check
     }
+
+
+@aiohttp_jinja2.template("staff/families.html")
+async def staff_families_page(request: web.Request) -> dict[str, Any]:
+    found = await search.find_families(_services(request), current_actor(request), _search(request))
+    return {"search": found}
+
+
+@aiohttp_jinja2.template("admin/exports_index.html")
+async def exports_index_page(request: web.Request) -> dict[str, Any]:
+    found = await search.find_families(_services(request), current_actor(request), _search(request))
+    return {"search": found}
 
 
 @aiohttp_jinja2.template("home/letterbox.html")
@@ -207,10 +224,11 @@ async def referral_page(request: web.Request) -> dict[str, Any]:
 
 
 async def accept_referral(request: web.Request) -> web.StreamResponse:
-    family_id = await referrals.accept_referral(
+    accepted = await onboarding.accept(
         _services(request), current_actor(request), path_uuid(request, "referral_id")
     )
-    raise _done(f"/admin/families/{family_id}", "family-created")
+    what = "family-created-with-problems" if accepted.problems else "family-created"
+    raise _done(f"/admin/families/{accepted.family_id}", what)
 
 
 async def decline_referral(request: web.Request) -> web.StreamResponse:
@@ -225,7 +243,8 @@ async def decline_referral(request: web.Request) -> web.StreamResponse:
 
 @aiohttp_jinja2.template("admin/families.html")
 async def families_page(request: web.Request) -> dict[str, Any]:
-    return {"families": await families.list_families(_services(request), current_actor(request))}
+    found = await search.find_families(_services(request), current_actor(request), _search(request))
+    return {"search": found}
 
 
 async def _family_context(request: web.Request) -> dict[str, Any]:
@@ -362,6 +381,8 @@ def setup(app: web.Application) -> None:
     add_route(app, "GET", "/staff", staff_home, signed_in({Role.STAFF, Role.ADMIN}))
     add_route(app, "GET", "/supervisor", supervisor_home, signed_in({Role.SUPERVISOR, Role.ADMIN}))
     add_route(app, "GET", "/letterbox", parent_home, signed_in({Role.PARENT}))
+    add_route(app, "GET", "/staff/families", staff_families_page, signed_in(STAFF_ROLES))
+    add_route(app, "GET", "/admin/exports", exports_index_page, ADMIN)
     add_route(app, "GET", "/referrer", referrer_home, signed_in({Role.REFERRER}))
 
     add_route(app, "GET", "/admin/centre", centre_page, ADMIN)

@@ -7,7 +7,8 @@ first); ``load_draft`` and ``Draft`` (the letter a parent is writing to a family
 ``withhold_item(session, item_id, now)`` (hold an item back at once for a safeguarding
 concern, in the caller's recorded transaction: back to "in review", no moderator may decide
 on it; returns its family) and ``release_item(session, item_id)`` (let moderators decide on
-it again)."""
+it again); ``queue_summary`` and ``QueueSummary`` (how many items wait, how many are past the
+centre's target, the oldest: for the home pages)."""
 
 from __future__ import annotations
 
@@ -19,14 +20,17 @@ from service.letterbox.conversation import ConversationEntry, family_conversatio
 from service.letterbox.drafts import Draft
 from service.letterbox.drafts import load as load_draft
 from service.letterbox.holds import release_item, withhold_item
+from service.letterbox.queue import QueueSummary, queue_summary
 from service.typedefs import CleanupContext
 
 __all__ = [
     "ConversationEntry",
     "Draft",
+    "QueueSummary",
     "cleanup_contexts",
     "family_conversation",
     "load_draft",
+    "queue_summary",
     "release_item",
     "setup",
     "withhold_item",
@@ -45,8 +49,13 @@ def setup(app: web.Application) -> None:
 
 
 def cleanup_contexts() -> Sequence[CleanupContext]:
+    from service.background import periodic
     from service.letterbox.intake import sanitiser_pool_ctx
+    from service.letterbox.queue import LATE_CHECK_SECONDS, late_items_job
 
     # Uploads are sanitised and images redacted in killable worker processes, never on the
-    # event loop (service.letterbox.workers).
-    return (sanitiser_pool_ctx,)
+    # event loop (service.letterbox.workers); staff told of items waiting past the target.
+    return (
+        sanitiser_pool_ctx,
+        periodic("late items", lambda app: LATE_CHECK_SECONDS, late_items_job),
+    )

@@ -30,7 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.appkeys import KEYRING, MAILER, SANITISER_POOL, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
-from service.letterbox import flags
+from service.letterbox import claims, flags
 from service.letterbox.intake import READ_TEXT_PURPOSE, sensitive_terms
 from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, parse_spans, redact_text
 from service.letterbox.scanner import category_label
@@ -38,6 +38,7 @@ from service.localtime import local_time
 from service.notify import KINDS
 from service.services import Services
 from storage.models import (
+    Child,
     Decision,
     Direction,
     Family,
@@ -72,37 +73,6 @@ CONFLICT_MESSAGE = (
 )
 
 
-# --- the queue ---------------------------------------------------------------------------------
-
-
-@dataclass(frozen=True)
-class QueueEntry:
-    item_id: uuid.UUID
-    family_id: uuid.UUID
-    case_reference: str
-    direction: Direction
-    kind: str
-    status: ItemStatus
-    submitted_at: datetime
-    hits: int
-
-    def age_text(self, now: datetime | None = None) -> str:
-        return age_text((now or datetime.now(UTC)) - self.submitted_at)
-
-    def as_json(self) -> dict[str, Any]:
-        return {
-            "item_id": str(self.item_id),
-            "family_id": str(self.family_id),
-            "case_reference": self.case_reference,
-            "direction": self.direction.value,
-            "kind": self.kind,
-            "status": self.status.value,
-            "submitted_at": self.submitted_at.isoformat(),
-            "age": self.age_text(),
-            "hits": self.hits,
-        }
-
-
 def age_text(delta: Any) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
@@ -113,49 +83,6 @@ def age_text(delta: Any) -> str:
     if hours < 48:
         return f"{hours} h"
     return f"{hours // 24} days"
-
-
-async def queue(
-    session: AsyncSession,
-    centre_id: uuid.UUID,
-    *,
-    family_id: uuid.UUID | None = None,
-    direction: Direction | None = None,
-) -> list[QueueEntry]:
-    """Every item in review at the centre, oldest first."""
-    query = (
-        select(Item, Family.case_reference)
-        .join(Family, Family.id == Item.family_id)
-        .where(Family.centre_id == centre_id, Item.status.in_(REVIEWABLE))
-        .order_by(Item.submitted_at, Item.id)
-    )
-    if family_id is not None:
-        query = query.where(Item.family_id == family_id)
-    if direction is not None:
-        query = query.where(Item.direction == direction)
-    rows = (await session.execute(query)).all()
-    hits: dict[uuid.UUID, int] = {}
-    if rows:
-        parts = await session.execute(
-            select(ItemPart.item_id, ItemPart.scan_hits).where(
-                ItemPart.item_id.in_([item.id for item, _ in rows])
-            )
-        )
-        for item_id, part_hits in parts:
-            hits[item_id] = hits.get(item_id, 0) + len(part_hits or [])
-    return [
-        QueueEntry(
-            item.id,
-            item.family_id,
-            reference,
-            item.direction,
-            item.kind.value,
-            item.status,
-            item.submitted_at,
-            hits.get(item.id, 0),
-        )
-        for item, reference in rows
-    ]
 
 
 # --- one item, as the moderator sees it ---------------------------------------------------------
@@ -274,6 +201,7 @@ async def moderator_view(
     assert family is not None  # noqa: S101 - items reference their family by foreign key
     keyring = app[KEYRING]
     sender = await session.get(User, item.sender_id)
+    child = await session.get(Child, item.child_id) if item.child_id is not None else None
     part_views = []
     for part in parts:
         view: dict[str, Any] = {
@@ -380,6 +308,8 @@ async def moderator_view(
         "status": item.status.value,
         "version": item.version,
         "sender": sender.display_name if sender is not None else None,
+        # A reply is the child's: the sender is the staff member who typed it.
+        "child_name": child.name if child is not None else None,
         "sender_id": str(item.sender_id),
         "submitted_at": item.submitted_at.isoformat(),
         "age": age_text(datetime.now(UTC) - item.submitted_at),
@@ -842,6 +772,8 @@ async def _apply(
     item = await _lock_item(session, item_id)
     _check_state(item, request)
     _check_separation(item, actor, request)
+    # A colleague holding the item (or who took it over) decides it, not this moderator.
+    await claims.check_and_release(session, actor, item.id, app[SETTINGS].zone)
     # Returning or rejecting after a first approval withdraws the copies that approval made.
     was_first_approved = item.status is ItemStatus.AWAITING_SECOND_APPROVAL
     family = await session.get(Family, item.family_id)

@@ -1,5 +1,5 @@
 """What the centre's letterbox pages show, each gathered by one function into one dataclass:
-the moderation queue and a family's letterbox page."""
+a family's letterbox page (the moderation queue's is ``queue.moderation_queue``)."""
 
 from __future__ import annotations
 
@@ -11,37 +11,8 @@ from aiohttp import web
 from sqlalchemy import Row, select
 
 from service.appkeys import SESSIONMAKER
-from service.http.access import Actor
-from service.letterbox import gifts, moderation
-from storage.models import Child, Direction, Family, FamilySender, OpeningSession, User
-
-
-@dataclass(frozen=True)
-class ModerationQueue:
-    entries: list[moderation.QueueEntry]
-    # (id, case reference) of every family of the centre, for the filter.
-    families: list[Row[uuid.UUID, str]]
-
-
-async def moderation_queue(
-    app: web.Application,
-    actor: Actor,
-    *,
-    family_id: uuid.UUID | None = None,
-    direction: Direction | None = None,
-) -> ModerationQueue:
-    async with app[SESSIONMAKER]() as session:
-        entries = await moderation.queue(
-            session, actor.centre_id, family_id=family_id, direction=direction
-        )
-        families = (
-            await session.execute(
-                select(Family.id, Family.case_reference)
-                .where(Family.centre_id == actor.centre_id)
-                .order_by(Family.case_reference)
-            )
-        ).all()
-    return ModerationQueue(list(entries), list(families))
+from service.letterbox import gifts
+from storage.models import Child, Family, FamilySender, OpeningSession, User
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from service.http.access import (
     signed_in,
 )
 from service.letterbox import (
+    claims,
     conversation,
     drafts,
     gifts,
@@ -36,10 +37,13 @@ from service.letterbox import (
     moderation,
     opening,
     parent,
+    queue,
     staff_views,
 )
 from service.letterbox.intake import NewItem, sanitiser_limits
 from service.letterbox.moderation import DecisionRequest
+from service.letterbox.queue import QueueFilters
+from service.schema import InvalidInput, parse, to_json
 from service.services import Services
 from storage.models import (
     Child,
@@ -318,47 +322,51 @@ async def parent_view_part(request: web.Request) -> web.StreamResponse:
 # --- moderation -------------------------------------------------------------------------------
 
 
-def _queue_filters(request: web.Request) -> tuple[uuid.UUID | None, Direction | None]:
-    family_id = None
-    direction = None
-    if raw := request.query.get("family_id"):
-        try:
-            family_id = uuid.UUID(raw)
-        except ValueError:
-            raise Invalid("That is not a family id.", field="family_id") from None
-    if raw := request.query.get("direction"):
-        try:
-            direction = Direction(raw)
-        except ValueError:
-            raise Invalid("Direction is to_child or to_parent.", field="direction") from None
-    return family_id, direction
-
-
 async def queue_json(request: web.Request) -> web.StreamResponse:
-    actor = current_actor(request)
-    family_id, direction = _queue_filters(request)
-    async with request.app[SESSIONMAKER]() as session:
-        entries = await moderation.queue(
-            session, actor.centre_id, family_id=family_id, direction=direction
-        )
-    return web.json_response({"items": [e.as_json() for e in entries]})
+    page = await queue.moderation_queue(
+        Services.of(request.app), current_actor(request), QueueFilters.from_query(request.query)
+    )
+    return web.json_response(
+        {
+            "items": to_json(page.rows),
+            "waiting": page.waiting,
+            "late": page.late,
+            "target_days": page.target_days,
+        }
+    )
 
 
 async def queue_page(request: web.Request) -> web.StreamResponse:
-    family_id, direction = _queue_filters(request)
-    page = await staff_views.moderation_queue(
-        request.app, current_actor(request), family_id=family_id, direction=direction
+    page = await queue.moderation_queue(
+        Services.of(request.app), current_actor(request), QueueFilters.from_query(request.query)
     )
+    return aiohttp_jinja2.render_template("staff/queue.html", request, {"queue": page})
+
+
+async def _target_page(
+    request: web.Request, *, errors: dict[str, str] | None = None, status: int = 200
+) -> web.StreamResponse:
+    days = await queue.get_target_days(Services.of(request.app), current_actor(request))
     return aiohttp_jinja2.render_template(
-        "staff/queue.html",
+        "staff/target.html",
         request,
-        {
-            "entries": page.entries,
-            "families": page.families,
-            "family_id": str(family_id) if family_id else "",
-            "direction": direction.value if direction else "",
-        },
+        {"days": days, "errors": errors or {}, "saved": "saved" in request.query},
+        status=status,
     )
+
+
+async def target_page(request: web.Request) -> web.StreamResponse:
+    return await _target_page(request)
+
+
+async def set_target(request: web.Request) -> web.StreamResponse:
+    form = await request.post()
+    try:
+        data = parse(queue.WaitingTargetInput, {"working_days": form.get("working_days", "")})
+        await queue.set_target_days(Services.of(request.app), current_actor(request), data)
+    except InvalidInput as error:
+        return await _target_page(request, errors=error.errors, status=422)
+    raise web.HTTPSeeOther("/admin/moderation-target?saved=1")
 
 
 async def moderation_item_json(request: web.Request) -> web.StreamResponse:
@@ -375,13 +383,19 @@ async def _item_page(
     status: int = 200,
 ) -> web.StreamResponse:
     actor = current_actor(request)
+    item_id = path_uuid(request, "item_id")
+    # Opening the page claims the item, unless a colleague holds it: then the page says so
+    # before anything can be typed.
+    claim = await claims.open_for_review(Services.of(request.app), actor, item_id)
     async with request.app[SESSIONMAKER]() as session:
-        body = await moderation.moderator_view(request.app, session, path_uuid(request, "item_id"))
+        body = await moderation.moderator_view(request.app, session, item_id)
     return aiohttp_jinja2.render_template(
         "staff/item.html",
         request,
         {
             "item": body,
+            "claim": claim,
+            "claim_minutes": claims.CLAIM_MINUTES,
             "typed_by_you": body["sender_id"] == str(actor.user_id),
             "errors": errors or {},
             "values": values or {},
@@ -392,6 +406,12 @@ async def _item_page(
 
 async def moderation_item_page(request: web.Request) -> web.StreamResponse:
     return await _item_page(request)
+
+
+async def take_over_form(request: web.Request) -> web.StreamResponse:
+    item_id = path_uuid(request, "item_id")
+    await claims.take_over(Services.of(request.app), current_actor(request), item_id)
+    raise web.HTTPSeeOther(f"/staff/moderation/items/{item_id}?taken=1")
 
 
 async def decide_json(request: web.Request) -> web.StreamResponse:
@@ -881,11 +901,16 @@ def setup(app: web.Application) -> None:
     )
 
     add_route(app, "GET", "/staff/moderation", queue_page, staff)
+    add_route(app, "GET", "/admin/moderation-target", target_page, signed_in(ADMINS))
+    add_route(app, "POST", "/admin/moderation-target", set_target, signed_in(ADMINS))
     add_route(app, "GET", "/api/moderation/queue", queue_json, staff)
     add_route(app, "GET", "/staff/moderation/items/{item_id}", moderation_item_page, staff_item)
     add_route(app, "GET", "/api/moderation/items/{item_id}", moderation_item_json, staff_item)
     add_route(app, "POST", "/api/moderation/items/{item_id}/decision", decide_json, staff_item)
     add_route(app, "POST", "/staff/moderation/items/{item_id}/decision", decide_form, staff_item)
+    add_route(
+        app, "POST", "/staff/moderation/items/{item_id}/take-over", take_over_form, staff_item
+    )
     add_route(
         app,
         "GET",

@@ -66,7 +66,7 @@ from service.record.timestamp import TimestampInvalid
 from storage import recordformat as rf
 from storage.errors import StorageError
 from storage.keyring import KeyRing
-from storage.models import ObjectRole, RecordEvent, StoredObject
+from storage.models import ObjectRole, RecordEvent, Referral, StoredObject
 from storage.record import (
     EventAuthor,
     KeyRingPayloadSealer,
@@ -335,6 +335,16 @@ _SUPPORTED_NOTE: Final = (
 )
 
 
+async def court_order_reference(session: AsyncSession, family_id: uuid.UUID) -> str | None:
+    """The order the family was referred under (shown on the cover and the exports pages)."""
+    return await session.scalar(
+        select(Referral.court_order_reference)
+        .where(Referral.family_id == family_id)
+        .order_by(Referral.received_at.desc())
+        .limit(1)
+    )
+
+
 def build_document(
     entries: Sequence[TimelineEntry],
     *,
@@ -346,6 +356,7 @@ def build_document(
     generated_by: str,
     generated_at: datetime,
     certifier: Certifier | None = None,
+    court_order_reference: str | None = None,
 ) -> CourtDocument:
     """Group the period's events per contact, in plain language, for the PDF."""
     groups: dict[tuple[str, str], list[TimelineEntry]] = defaultdict(list)
@@ -438,6 +449,7 @@ def build_document(
     ]
     checkpoint = rf.parse_signed_note(material.checkpoint_note).checkpoint
     return CourtDocument(
+        court_order_reference=court_order_reference,
         centre_name=centre_name,
         case_reference=case_reference,
         contact_level="supervised" if supervised else "supported",
@@ -541,6 +553,7 @@ async def make_export(
     generated_at = datetime.now(UTC).replace(microsecond=0)
     async with sessionmaker() as session:
         family, centre_name = await family_summary(session, family_id)
+        court_order = await court_order_reference(session, family_id)
         entries = await entries_for(
             session,
             keyring,
@@ -570,6 +583,7 @@ async def make_export(
         generated_by=maker.name,
         generated_at=generated_at,
         certifier=certifier,
+        court_order_reference=court_order,
     )
     document = court_plan.add_to(document, plan, entries, period.first_day, period.last_day)
     pdf = await asyncio.to_thread(render_court_pdf, document, font_dir=font_dir)

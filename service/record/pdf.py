@@ -125,6 +125,9 @@ class CourtDocument:
         """Names this export on every page: the case and the start of the record digest."""
         return f"{self.case_reference}/{self.record_digest[:12]}"
 
+    # The order the family was referred under, if the referral named one.
+    court_order_reference: str | None = None
+
     @property
     def supervised(self) -> bool:
         return self.contact_level == "supervised"
@@ -387,6 +390,8 @@ class _CourtPDF(FPDF):
         self.ln(6)
         self.field("Contact centre", doc.centre_name)
         self.field("Case reference", doc.case_reference)
+        if doc.court_order_reference:
+            self.field("Court order reference", doc.court_order_reference)
         self.field("Period", doc.period)
         self.field("Exact period (UTC)", doc.period_utc)
         level = (

@@ -381,6 +381,17 @@ def _parts(payload: Mapping[str, Any]) -> str:
     return f" with {' and '.join(bits)}" if bits else ""
 
 
+# What each kind of family change reads as; an unknown one still reads as a sentence.
+_FAMILY_CHANGES = {
+    "settings": "The family's settings were changed by {actor}.",
+    "child_added": "A child was added to the family by {actor}.",
+    "child_changed": "A child's details were changed by {actor}.",
+    "child_removed": "A child was removed from the family by {actor}.",
+    "sensitive_term_added": "Sensitive term added, by {actor}.",
+    "sensitive_term_removed": "Sensitive term removed, by {actor}.",
+}
+
+
 def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) -> str:
     """One plain-language sentence for an event; ``actor`` is who caused it, already named."""
     p = payload
@@ -389,8 +400,11 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             level = str(p.get("contact_level", "")) or "unknown"
             return f"The family's record was opened ({level} contact) by {actor}."
         case "family_changed":
+            sentence = _FAMILY_CHANGES.get(str(p.get("change")))
+            if sentence is not None:
+                return sentence.format(actor=actor)
             what = str(p.get("change", "details")).replace("_", " ")
-            return f"Family {what} changed by {actor}."
+            return f"The family's {what} changed, by {actor}."
         case "family_shredded":
             return "The family's content was permanently erased (its key was destroyed)."
         case "sender_approved":
@@ -414,8 +428,9 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
                 return f"A {_item_word(p)} to the parent was handed in{_parts(p)}, by {actor}."
             return f"A {_item_word(p)} to the child was sent{_parts(p)} by {actor}."
         case "reply_submitted":
+            # The reply is the child's; the staff member only typed it (or photographed it).
             child = names.child(p.get("child_id"))
-            return f"A reply from {child} was written down{_parts(p)} by {actor}."
+            return f"Reply from {child}{_parts(p)}, typed by {actor}."
         case "item_in_review":
             return "It waited for a moderator (every item is checked before delivery)."
         case "item_moderated":

@@ -99,6 +99,7 @@ async def test_api_records_accepts_and_invites_with_the_same_domain_functions(
     kinds = [e.kind for e in await all_of(client, select(RecordEvent).order_by(RecordEvent.seq))]
     assert kinds == [
         "family_created",
+        "referrer_access_granted",
         "sender_approved",
         "family_changed",
         "family_changed",

@@ -1,5 +1,7 @@
-"""The whole first journey in real Chromium: an admin signs in with a TOTP code, records and
-accepts a referral and invites a parent; the parent opens the invite link from the e-mail the
+"""The whole first journey in real Chromium: an admin signs in with a TOTP code, records a
+referral naming the parent, the court order and the places the risk concerns, and accepts it:
+the parent is invited, the referrer given access, the places offered as private words; the
+parent opens the invite link from the e-mail the
 SMTP server caught, sets a password and lands on an empty letterbox. axe-core runs on every
 page; screenshots of the main pages go to docs/screenshots/."""
 
@@ -100,6 +102,13 @@ async def test_admin_invites_parent_who_lands_on_empty_letterbox(
         await page.get_by_label("Supervised: staff observe and write notes").check()
         await page.get_by_label("Video calls").check()
         await page.get_by_label("Known risks").fill("The new school must not be disclosed.")
+        # The referral names the parent and the places the risk concerns: they carry through.
+        await page.get_by_label("Parent 1: full name").fill("Pat Parent")
+        await page.get_by_label("Parent 1: e-mail address").fill(PARENT_EMAIL)
+        await page.get_by_label("Parent 1: relationship to the child").fill("Father")
+        await page.get_by_label("Places and names the risk concerns").fill(
+            "Hillcrest Academy\nMill Lane"
+        )
         await screenshot(page, "record-referral")
         await page.get_by_role("button", name="Record the referral").click()
 
@@ -110,25 +119,32 @@ async def test_admin_invites_parent_who_lands_on_empty_letterbox(
         await expect(
             page.get_by_role("heading", name=re.compile(r"^Family LB-\d{4}-0001$"))
         ).to_be_visible()
-        await expect(page.get_by_role("status")).to_have_text(
+        await expect(page.get_by_role("status")).to_contain_text(
             "The referral was accepted and the family was created."
         )
-        await _visit(page)
-
-        # Invite the parent.
-        invite = page.locator("form[action$='/parents']")
-        await invite.get_by_label("Full name").fill("Pat Parent")
-        await invite.get_by_label("E-mail address").fill(PARENT_EMAIL)
-        await invite.get_by_label("Relationship to the child").fill("Father")
-        await invite.get_by_role("button", name="Send the invite").click()
-        await expect(page.get_by_role("status")).to_have_text("The invite was sent.")
+        # The parent was invited and the referrer given access, by accepting alone.
         await expect(page.get_by_role("cell", name=re.compile("^Pat Parent"))).to_be_visible()
+        await expect(page.get_by_role("cell", name=re.compile("^Dana Okafor"))).to_be_visible()
+        await expect(page.locator("#court-order")).to_contain_text("NS24C00042")
+        await _visit(page)
+        # The places the risk concerns are offered as private words; one press adds one.
+        await page.get_by_role("button", name="Add “Mill Lane” to the list").click()
+        await expect(page.get_by_role("status")).to_have_text(
+            "The word or phrase was added to the private list."
+        )
+        await expect(page.get_by_role("button", name="Add “Mill Lane” to the list")).to_have_count(
+            0
+        )
+        await expect(
+            page.get_by_role("button", name="Add “Hillcrest Academy” to the list")
+        ).to_be_visible()
         await _visit(page, "family")
     finally:
         await admin.close()
 
     # The e-mail, caught by the real SMTP server: a link and nothing about the child.
-    messages = await asyncio.to_thread(live.inbox.wait_for, 1)
+    # (The referrer's invite goes out too: two e-mails.)
+    messages = await asyncio.to_thread(live.inbox.wait_for, 2)
     (message,) = [m for m in messages if m["To"] == PARENT_EMAIL]
     body = message.get_content()
     assert "Zephyrine" not in body and "Zephyrine" not in str(message["Subject"])

@@ -157,6 +157,8 @@ async def test_letter_round_trip_through_the_browser(
         assert abs(w - PHOTO_SIZE[0] * 0.35) <= 5 and abs(h - PHOTO_SIZE[1] * 0.35) <= 5
         await _visit(first, "letterbox-moderation")
         await first.get_by_role("button", name="Approve", exact=True).click()
+        # Approving cannot be undone, so the page asks first.
+        await first.get_by_role("button", name="Yes, approve and deliver").click()
         await expect(first).to_have_url(url_pattern(live, "/staff/moderation"))
         assert await _status(live, letter_id) is ItemStatus.AWAITING_SECOND_APPROVAL
 
@@ -168,6 +170,7 @@ async def test_letter_round_trip_through_the_browser(
         ).to_be_visible()
         await _visit(second)
         await second.get_by_role("button", name="Confirm the approval").click()
+        await second.get_by_role("button", name="Yes, confirm the approval").click()
         await expect(second).to_have_url(url_pattern(live, "/staff/moderation"))
         assert await _status(live, letter_id) is ItemStatus.APPROVED
 
@@ -249,10 +252,12 @@ async def test_letter_round_trip_through_the_browser(
         await second.goto(f"{live.url}/staff/moderation/items/{reply_id}")
         await expect(second.get_by_role("heading", name="Reply to the parent")).to_be_visible()
         await second.get_by_role("button", name="Approve", exact=True).click()
+        await second.get_by_role("button", name="Yes, approve and deliver").click()
         await expect(second).to_have_url(url_pattern(live, "/staff/moderation"))
         admin = await open_as(world.admin, "admin")
         await admin.goto(f"{live.url}/staff/moderation/items/{reply_id}")
         await admin.get_by_role("button", name="Confirm the approval").click()
+        await admin.get_by_role("button", name="Yes, confirm the approval").click()
         await expect(admin).to_have_url(url_pattern(live, "/staff/moderation"))
         assert await _status(live, reply_id) is ItemStatus.APPROVED
 

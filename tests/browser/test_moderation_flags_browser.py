@@ -130,6 +130,8 @@ async def test_moderator_must_resolve_every_flag_before_the_letter_is_approved(
             await other.get_by_label("Why it is safe to pass").fill("Ordinary words, checked")
             await expect(other.get_by_label("Safe to pass", exact=True)).to_be_checked()
         await page.get_by_role("button", name="Approve", exact=True).click()
+        # Every flag is covered now, so approving asks first: it cannot be undone.
+        await page.get_by_role("button", name="Yes, approve and deliver").click()
         await expect(page).to_have_url(url_pattern(live, "/staff/moderation"))
         await check_accessibility(page)
     finally:

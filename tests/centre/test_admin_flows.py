@@ -52,7 +52,8 @@ async def test_accepting_a_referral_creates_family_key_children_and_record_event
     referral = await one(client, select(Referral).where(Referral.family_id == family_id))
     assert referral.status is ReferralStatus.ACCEPTED
     events = await all_of(client, select(RecordEvent).where(RecordEvent.family_id == family_id))
-    assert [e.kind for e in events] == ["family_created"]
+    # The referring solicitor was given access to the exports in its own recorded change.
+    assert [e.kind for e in events] == ["family_created", "referrer_access_granted"]
     # The child's name is in the record only sealed under the family key.
     assert "Zephyrine" not in events[0].payload
 
@@ -142,6 +143,7 @@ async def test_family_edits_are_saved_and_each_is_a_family_changed_event(
     )
     assert [e.kind for e in events] == [
         "family_created",
+        "referrer_access_granted",
         "family_changed",
         "family_changed",
         "family_changed",
@@ -187,11 +189,12 @@ async def test_inviting_a_parent_creates_sender_and_invite_and_writes_the_email(
     assert await one(client, select(OneTimeToken).where(OneTimeToken.user_id == parent.id))
     # The embedded default writes the e-mail to the outbox folder.
     outbox = client.server.app[SETTINGS].outbox_dir
-    (eml,) = list(outbox.glob("*.eml"))
+    # (Accepting the referral invited the referring solicitor too.)
+    (eml,) = [e for e in outbox.glob("*.eml") if "pat@example.org" in e.read_text()]
     text = eml.read_text()
     assert "/invite/" in text and "Zephyrine" not in text
     kinds = [e.kind for e in await all_of(client, select(RecordEvent).order_by(RecordEvent.seq))]
-    assert kinds == ["family_created", "sender_approved"]
+    assert kinds == ["family_created", "referrer_access_granted", "sender_approved"]
 
 
 async def test_admin_creates_and_disables_staff(client: TestClient) -> None:
@@ -232,7 +235,14 @@ async def test_referrer_gets_time_limited_access_to_one_family(client: TestClien
         {"display_name": "Priya Shah", "email": "priya@shah.example", "days": "30"},
     )
     assert response.status == 303, await response.text()
-    grant = await one(client, select(ReferrerAccess))
+    # The newest grant of this family (accepting the referral made the first).
+    grant = await one(
+        client,
+        select(ReferrerAccess)
+        .where(ReferrerAccess.family_id == family_id)
+        .order_by(ReferrerAccess.granted_at.desc())
+        .limit(1),
+    )
     assert grant.family_id == family_id
     expected = datetime.now(UTC) + timedelta(days=30)
     assert abs((grant.expires_at - expected).total_seconds()) < 60

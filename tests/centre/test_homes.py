@@ -31,7 +31,13 @@ async def test_staff_home_counts_items_waiting_for_moderation(client: TestClient
     admin = await admin_of_new_centre(client)
     family_id = await accepted_family(admin)
     async with seeding_sessionmaker(client.server.app).begin() as session:
-        for status in (ItemStatus.SUBMITTED, ItemStatus.IN_REVIEW, ItemStatus.APPROVED):
+        # A submitted item is still being scanned: the queue starts at "in review".
+        for status in (
+            ItemStatus.SUBMITTED,
+            ItemStatus.IN_REVIEW,
+            ItemStatus.AWAITING_SECOND_APPROVAL,
+            ItemStatus.APPROVED,
+        ):
             session.add(
                 Item(
                     family_id=family_id,
@@ -109,15 +115,22 @@ async def test_parent_never_sees_unapproved_items_sent_to_them(client: TestClien
 
 async def test_referrer_home_lists_only_unexpired_access(client: TestClient) -> None:
     admin = await admin_of_new_centre(client)
-    granted = await accepted_family(admin)
-    revoked = await accepted_family(admin, **{"children.0.name": "Noor"})
+    # Referred by someone else, so that Priya's only access is what is granted here.
+    other = {"referrer_email": "someone.else@firm.example"}
+    granted = await accepted_family(admin, **other)
+    revoked = await accepted_family(admin, **other, **{"children.0.name": "Noor"})
     for family_id in (granted, revoked):
         response = await admin.form(
             f"/admin/families/{family_id}/referrers",
             {"display_name": "Priya", "email": "priya@shah.example", "days": "10"},
         )
         assert response.status == 303
-    access = await one(client, select(ReferrerAccess).where(ReferrerAccess.family_id == revoked))
+    access = await one(
+        client,
+        select(ReferrerAccess)
+        .join(User, User.id == ReferrerAccess.user_id)
+        .where(ReferrerAccess.family_id == revoked, User.email == "priya@shah.example"),
+    )
     assert (
         await admin.form(f"/admin/families/{revoked}/referrers/{access.id}/revoke", {})
     ).status == 303

@@ -158,3 +158,11 @@ def test_certificate_page_names_the_officer_their_role_and_the_fingerprint(
 
     uncertified = [_flat(p) for p in pdf_pages_text(render_court_pdf(document(blocks=1)), tmp_path)]
     assert any("No officer of the centre certified this export" in p for p in uncertified)
+
+
+def test_cover_names_the_court_order_the_family_was_referred_under(tmp_path: Path) -> None:
+    with_order = render_court_pdf(replace(document(blocks=1), court_order_reference="ZW24C00123"))
+    cover = " ".join(pdf_pages_text(with_order, tmp_path)[0].split())
+    assert "Court order reference" in cover and "ZW24C00123" in cover
+    without = render_court_pdf(document(blocks=1))
+    assert "Court order" not in " ".join(pdf_pages_text(without, tmp_path)[0].split())

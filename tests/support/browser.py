@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import BrowserContext, Page, Playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright
 
 from service.app import create_app
 from service.settings import Settings
@@ -98,6 +98,26 @@ async def new_browser(
         # A phone is touched, not clicked: tests tap.
         has_touch=phone,
         is_mobile=phone,
+        bypass_csp=True,
+        locale="en-GB",
+        timezone_id="UTC",
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+async def launch(playwright: Playwright, *extra_args: str) -> Browser:
+    """One Chromium for a whole test: each person in it gets their own context (cookies,
+    storage), which is far cheaper than a browser each."""
+    return await playwright.chromium.launch(
+        executable_path=str(CHROMIUM), headless=True, args=[*CHROMIUM_ARGS, *extra_args]
+    )
+
+
+async def laptop(browser: Browser) -> BrowserContext:
+    """A fresh person on a laptop-sized window (same settings as ``new_browser``)."""
+    context = await browser.new_context(
+        viewport={"width": 1200, "height": 900},
         bypass_csp=True,
         locale="en-GB",
         timezone_id="UTC",

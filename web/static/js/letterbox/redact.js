@@ -1,8 +1,12 @@
-// The moderation page: draw boxes over a picture and pick words of the letter to black out.
-// Both only fill in the same fields a moderator can type into by hand (the keyboard way), and
-// the server checks every box and span again: it is the authority, this is a convenience.
+// The moderation page: select words to black out, draw boxes over a picture (or add and nudge
+// them by keyboard), watch a preview of exactly the copy that will be delivered, see which
+// flags are covered, and confirm before a decision that cannot be undone.
+// Everything here only fills in the same form fields the server reads; the server checks
+// every box, span and flag again: it is the authority, this is a convenience.
 
 const MIN_BOX = 3; // pixels of the picture itself; a smaller drag is taken as a stray click
+const NUDGE = 10; // pixels a keyboard press moves or resizes a box
+const BLOCK = "█████"; // what the server puts in place of each blacked-out stretch
 
 function clamp(value, low, high) {
   return Math.min(Math.max(value, low), high);
@@ -11,7 +15,7 @@ function clamp(value, low, high) {
 // "x,y,w,h" lines → [[x, y, w, h], …], skipping lines that are not four whole numbers.
 function parseBoxes(text) {
   const boxes = [];
-  for (const line of text.split("\n")) {
+  for (const line of text.split(/[\n;]/)) {
     const values = line.replace(/\s/g, "").split(",");
     if (values.length === 4 && values.every((v) => /^-?\d+$/.test(v))) {
       boxes.push(values.map(Number));
@@ -20,8 +24,157 @@ function parseBoxes(text) {
   return boxes;
 }
 
+function writeBoxes(input, boxes) {
+  input.value = boxes.map((box) => box.join(",")).join("\n");
+}
+
 function say(element, text) {
   if (element) element.textContent = text;
+}
+
+function plural(count, one, many) {
+  return `${count} ${count === 1 ? one : many}`;
+}
+
+// Positions count characters the way the server does (Unicode code points), not UTF-16 units.
+function characters(text) {
+  return Array.from(text).length;
+}
+
+// "10-25, 40-52" → [[10, 25], [40, 52]]
+function parseSpans(text) {
+  const spans = [];
+  for (const raw of text.split(",")) {
+    const match = raw.trim().match(/^(\d+)-(\d+)$/);
+    if (match && Number(match[2]) > Number(match[1])) spans.push([Number(match[1]), Number(match[2])]);
+  }
+  return spans;
+}
+
+function mergeSpans(spans) {
+  const merged = [];
+  for (const [start, end] of [...spans].sort((a, b) => a[0] - b[0] || a[1] - b[1])) {
+    const last = merged[merged.length - 1];
+    if (last && start <= last[1]) last[1] = Math.max(last[1], end);
+    else merged.push([start, end]);
+  }
+  return merged;
+}
+
+const form = document.getElementById("decision-form");
+const refreshers = [];
+function refresh() {
+  for (const update of refreshers) update();
+}
+
+// --- flags ---------------------------------------------------------------------------------
+
+function flagChoice(fieldset) {
+  const black = fieldset.querySelector("[data-flag-black-out]");
+  const safe = fieldset.querySelector("[data-flag-safe]");
+  const reason = fieldset.querySelector("[data-flag-reason]");
+  if (black && black.checked) return "black_out";
+  if ((safe && safe.checked) || (reason && reason.value.trim())) return "safe";
+  return "";
+}
+
+function boxInside(inner, outer) {
+  return (
+    inner[0] >= outer[0] &&
+    inner[1] >= outer[1] &&
+    inner[0] + inner[2] <= outer[0] + outer[2] &&
+    inner[1] + inner[3] <= outer[1] + outer[3]
+  );
+}
+
+// The spans the moderator chose (selected words and text flags chosen for blacking out).
+function textSpans() {
+  const input = document.getElementById("extra_spans");
+  const spans = input ? parseSpans(input.value) : [];
+  for (const fieldset of document.querySelectorAll("[data-flag][data-start]")) {
+    if (flagChoice(fieldset) === "black_out") {
+      spans.push([Number(fieldset.dataset.start), Number(fieldset.dataset.end)]);
+    }
+  }
+  return mergeSpans(spans);
+}
+
+// The boxes that will be filled on a picture (drawn or typed, and picture flags chosen for
+// blacking out).
+function pictureBoxes(inputId) {
+  const input = document.getElementById(inputId);
+  const boxes = input ? parseBoxes(input.value) : [];
+  for (const fieldset of document.querySelectorAll(`[data-flag][data-part-input="${inputId}"]`)) {
+    if (flagChoice(fieldset) === "black_out") boxes.push(...parseBoxes(fieldset.dataset.boxes || ""));
+  }
+  return boxes;
+}
+
+function flagCovered(fieldset) {
+  if (fieldset.dataset.firstChoice) return true; // resolved by the first approval
+  const choice = flagChoice(fieldset);
+  if (choice === "safe") {
+    const reason = fieldset.querySelector("[data-flag-reason]");
+    return Boolean(reason && reason.value.trim());
+  }
+  if (choice === "black_out") return true;
+  if (fieldset.dataset.start !== undefined) {
+    const start = Number(fieldset.dataset.start);
+    const end = Number(fieldset.dataset.end);
+    return textSpans().some(([s, e]) => s <= start && e >= end);
+  }
+  const wanted = parseBoxes(fieldset.dataset.boxes || "");
+  if (!wanted.length) return false; // fail closed, as the server does
+  const have = pictureBoxes(fieldset.dataset.partInput);
+  return wanted.every((box) => have.some((cover) => boxInside(box, cover)));
+}
+
+function uncoveredFlags() {
+  return [...document.querySelectorAll("[data-flag]")].filter((fieldset) => !flagCovered(fieldset));
+}
+
+refreshers.push(() => {
+  const all = [...document.querySelectorAll("[data-flag]")];
+  for (const fieldset of all) {
+    const state = fieldset.querySelector("[data-flag-state]");
+    const covered = flagCovered(fieldset);
+    fieldset.classList.toggle("covered", covered);
+    if (state) state.textContent = covered ? "Covered" : "Not covered yet";
+  }
+  const summary = document.getElementById("flag-summary");
+  if (summary && all.length) {
+    const open = uncoveredFlags();
+    summary.textContent = open.length
+      ? `${all.length - open.length} of ${plural(all.length, "flag", "flags")} covered. Not covered yet: ${open
+          .map((f) => f.dataset.matched)
+          .join(", ")}.`
+      : `All ${plural(all.length, "flag", "flags")} covered.`;
+    summary.classList.toggle("all-covered", open.length === 0);
+  }
+});
+
+for (const fieldset of document.querySelectorAll("[data-flag]")) {
+  fieldset.addEventListener("change", refresh);
+  fieldset.addEventListener("input", refresh);
+}
+
+// A reason typed for a flag means "safe to pass": tick that choice, so what the moderator
+// sees chosen is what the server will be told (without JavaScript the server reads it so too).
+for (const reason of document.querySelectorAll("[data-flag-reason]")) {
+  reason.addEventListener("input", () => {
+    const safe = reason.closest("[data-flag]")?.querySelector("[data-flag-safe]");
+    if (safe && reason.value.trim()) safe.checked = true;
+  });
+}
+
+// --- pictures: draw, add and nudge boxes -----------------------------------------------------
+
+function place(element, [x, y, w, h], naturalWidth, naturalHeight) {
+  // CSSOM, not a style attribute: allowed by the page's Content-Security-Policy.
+  element.style.left = `${(x / naturalWidth) * 100}%`;
+  element.style.top = `${(y / naturalHeight) * 100}%`;
+  element.style.width = `${(w / naturalWidth) * 100}%`;
+  element.style.height = `${(h / naturalHeight) * 100}%`;
 }
 
 function setupPicture(holder) {
@@ -34,26 +187,23 @@ function setupPicture(holder) {
 
   const overlay = document.createElement("div");
   overlay.className = "redact-overlay";
-  // The drawing surface is for the pointer; keyboard users type boxes in the field below.
+  // The drawing surface is for the pointer; the keyboard has the box buttons beside it.
   overlay.setAttribute("aria-hidden", "true");
   holder.append(overlay);
 
-  const place = (element, x, y, w, h) => {
-    // CSSOM, not a style attribute: allowed by the page's Content-Security-Policy.
-    element.style.left = `${(x / naturalWidth) * 100}%`;
-    element.style.top = `${(y / naturalHeight) * 100}%`;
-    element.style.width = `${(w / naturalWidth) * 100}%`;
-    element.style.height = `${(h / naturalHeight) * 100}%`;
-  };
-
   const drawAll = () => {
     overlay.replaceChildren();
-    for (const [x, y, w, h] of parseBoxes(input.value)) {
-      const box = document.createElement("div");
-      box.className = "redact-box";
-      place(box, x, y, w, h);
-      overlay.append(box);
+    for (const box of parseBoxes(input.value)) {
+      const element = document.createElement("div");
+      element.className = "redact-box";
+      place(element, box, naturalWidth, naturalHeight);
+      overlay.append(element);
     }
+  };
+  const changed = (message) => {
+    drawAll();
+    refresh();
+    if (message) say(status, message);
   };
 
   // From a pointer position to the picture's own pixels, kept inside the picture.
@@ -83,14 +233,13 @@ function setupPicture(holder) {
     start = toPicture(event);
     drawing = document.createElement("div");
     drawing.className = "redact-box drawing";
-    place(drawing, start.x, start.y, 0, 0);
+    place(drawing, [start.x, start.y, 0, 0], naturalWidth, naturalHeight);
     overlay.append(drawing);
   });
 
   overlay.addEventListener("pointermove", (event) => {
     if (!start || !drawing) return;
-    const [x, y, w, h] = rectangle(start, toPicture(event));
-    place(drawing, x, y, w, h);
+    place(drawing, rectangle(start, toPicture(event)), naturalWidth, naturalHeight);
   });
 
   const finish = (event) => {
@@ -99,12 +248,12 @@ function setupPicture(holder) {
     start = null;
     drawing = null;
     if (w >= MIN_BOX && h >= MIN_BOX) {
-      const existing = input.value.trim();
-      input.value = `${existing ? `${existing}\n` : ""}${x},${y},${w},${h}`;
+      writeBoxes(input, [...parseBoxes(input.value), [x, y, w, h]]);
       const count = parseBoxes(input.value).length;
-      say(status, `Box added: ${w} by ${h} pixels. ${count} box${count === 1 ? "" : "es"} on this picture.`);
+      changed(`Box added: ${w} by ${h} pixels. ${plural(count, "box", "boxes")} on this picture.`);
+    } else {
+      drawAll();
     }
-    drawAll();
   };
   overlay.addEventListener("pointerup", finish);
   overlay.addEventListener("pointercancel", () => {
@@ -113,43 +262,97 @@ function setupPicture(holder) {
     drawAll();
   });
 
-  // Typed boxes show on the picture too, so the keyboard way gets the same preview.
-  input.addEventListener("input", drawAll);
-  // Boxes the server found over flagged words: added to the field, not drawn for good.
+  // Typed boxes show on the picture too.
+  input.addEventListener("input", () => changed());
+
+  // The keyboard way: add a box in the middle, then move or resize the newest one.
+  const change = (dx, dy, dw, dh) => {
+    const boxes = parseBoxes(input.value);
+    if (!boxes.length) {
+      say(status, "Add a box first.");
+      return;
+    }
+    let [x, y, w, h] = boxes[boxes.length - 1];
+    w = clamp(w + dw, MIN_BOX, naturalWidth);
+    h = clamp(h + dh, MIN_BOX, naturalHeight);
+    x = clamp(x + dx, 0, naturalWidth - w);
+    y = clamp(y + dy, 0, naturalHeight - h);
+    boxes[boxes.length - 1] = [x, y, w, h];
+    writeBoxes(input, boxes);
+    changed(`Newest box: ${x} from the left, ${y} from the top, ${w} by ${h} pixels.`);
+  };
+  for (const button of document.querySelectorAll(`[data-box-tool="${input.id}"]`)) {
+    button.addEventListener("click", () => {
+      const action = button.dataset.action;
+      if (action === "add") {
+        const w = Math.max(MIN_BOX, Math.round(naturalWidth / 4));
+        const h = Math.max(MIN_BOX, Math.round(naturalHeight / 8));
+        const box = [Math.round((naturalWidth - w) / 2), Math.round((naturalHeight - h) / 2), w, h];
+        writeBoxes(input, [...parseBoxes(input.value), box]);
+        changed(`Box added in the middle: ${w} by ${h} pixels. Move or resize it with the buttons or the arrow keys.`);
+      } else if (action === "remove") {
+        const boxes = parseBoxes(input.value);
+        boxes.pop();
+        writeBoxes(input, boxes);
+        changed(`Newest box removed. ${plural(boxes.length, "box", "boxes")} on this picture.`);
+      } else {
+        change(
+          Number(button.dataset.dx || 0),
+          Number(button.dataset.dy || 0),
+          Number(button.dataset.dw || 0),
+          Number(button.dataset.dh || 0),
+        );
+      }
+    });
+  }
+  const tools = document.querySelector(`[data-box-tools="${input.id}"]`);
+  if (tools) {
+    // Arrow keys move the newest box; with Shift they resize it.
+    tools.addEventListener("keydown", (event) => {
+      const moves = { ArrowLeft: [-1, 0], ArrowRight: [1, 0], ArrowUp: [0, -1], ArrowDown: [0, 1] };
+      const move = moves[event.key];
+      if (!move) return;
+      event.preventDefault();
+      if (event.shiftKey) change(0, 0, move[0] * NUDGE, move[1] * NUDGE);
+      else change(move[0] * NUDGE, move[1] * NUDGE, 0, 0);
+    });
+  }
+
+  // Boxes the server found over flagged words: added to the field with one press.
   const add = document.querySelector(`[data-add-boxes="${input.id}"]`);
   if (add) {
     add.addEventListener("click", () => {
       const have = new Set(parseBoxes(input.value).map((box) => box.join(",")));
       const fresh = parseBoxes(add.dataset.boxes || "").filter((box) => !have.has(box.join(",")));
-      const lines = [input.value.trim(), ...fresh.map((box) => box.join(","))].filter(Boolean);
-      input.value = lines.join("\n");
-      drawAll();
+      writeBoxes(input, [...parseBoxes(input.value), ...fresh]);
       const count = parseBoxes(input.value).length;
-      say(status, `${fresh.length} box${fresh.length === 1 ? "" : "es"} added over the flagged words. ${count} on this picture.`);
+      changed(`${plural(fresh.length, "box", "boxes")} added over the flagged words. ${count} on this picture.`);
     });
   }
   const clear = document.querySelector(`[data-clear-boxes="${input.id}"]`);
   if (clear) {
     clear.addEventListener("click", () => {
       input.value = "";
-      drawAll();
-      say(status, "All boxes removed from this picture.");
+      changed("All boxes removed from this picture.");
     });
   }
   if (image.complete) drawAll();
   else image.addEventListener("load", drawAll);
 }
 
-// Positions count characters the way the server does (Unicode code points), not UTF-16 units.
-function characters(text) {
-  return Array.from(text).length;
-}
+// --- the letter: select words to black out ---------------------------------------------------
 
 function setupText(holder) {
   const input = document.getElementById(holder.dataset.spansInput);
   const status = document.getElementById(holder.dataset.status);
   const button = document.querySelector(`[data-black-out="${holder.id}"]`);
+  const chosenList = document.getElementById("chosen-words");
+  const field = document.getElementById("extra-spans-field");
   if (!input || !button) return;
+  const letter = holder.dataset.text !== undefined ? holder.dataset.text : holder.textContent;
+  // No character positions to type: the list of chosen words replaces the field (unless the
+  // server has something to say about it).
+  if (field && !field.classList.contains("invalid")) field.hidden = true;
   let chosen = null;
 
   // Where a selection boundary falls in the letter: the holder's text is exactly the letter,
@@ -175,6 +378,34 @@ function setupText(holder) {
     chosen = end > start ? { start, end, text: range.toString() } : null;
   });
 
+  const words = (start, end) => Array.from(letter).slice(start, end).join("");
+
+  const showChosen = () => {
+    if (!chosenList) return;
+    chosenList.replaceChildren();
+    for (const [start, end] of parseSpans(input.value)) {
+      const item = document.createElement("li");
+      const text = document.createElement("span");
+      text.textContent = `“${words(start, end)}”`;
+      const remove = document.createElement("button");
+      remove.type = "button";
+      remove.className = "link-button";
+      remove.textContent = `Keep “${words(start, end)}”`;
+      remove.addEventListener("click", () => {
+        input.value = parseSpans(input.value)
+          .filter(([s, e]) => s !== start || e !== end)
+          .map(([s, e]) => `${s}-${e}`)
+          .join(", ");
+        say(status, `“${words(start, end)}” will be delivered as written.`);
+        showChosen();
+        refresh();
+      });
+      item.append(text, " ", remove);
+      chosenList.append(item);
+    }
+    chosenList.hidden = chosenList.children.length === 0;
+  };
+
   button.addEventListener("click", () => {
     if (!chosen) {
       say(status, "First select some words in the letter above, then press this button.");
@@ -187,21 +418,119 @@ function setupText(holder) {
       .filter(Boolean);
     if (!spans.includes(span)) spans.push(span);
     input.value = spans.join(", ");
-    say(status, `“${chosen.text}” will be blacked out (characters ${span}).`);
+    say(status, `“${chosen.text}” will be blacked out.`);
     chosen = null;
     const selection = document.getSelection();
     if (selection) selection.removeAllRanges();
+    showChosen();
+    refresh();
+  });
+  input.addEventListener("input", () => {
+    showChosen();
+    refresh();
+  });
+  showChosen();
+
+  // The live preview of the delivered letter: exactly what the server will make.
+  const preview = document.getElementById("preview-text");
+  if (preview) {
+    refreshers.push(() => {
+      const chars = Array.from(letter);
+      let at = 0;
+      preview.replaceChildren();
+      for (const [start, end] of textSpans()) {
+        preview.append(chars.slice(at, start).join(""));
+        const bar = document.createElement("span");
+        bar.className = "blacked-out";
+        bar.textContent = BLOCK;
+        bar.setAttribute("aria-label", "blacked out");
+        bar.setAttribute("role", "img");
+        preview.append(bar);
+        at = end;
+      }
+      preview.append(chars.slice(at).join(""));
+    });
+  }
+}
+
+// --- the preview of each picture ----------------------------------------------------------
+
+function setupPicturePreview(holder) {
+  const inputId = holder.dataset.previewPicture;
+  const naturalWidth = Number(holder.dataset.width);
+  const naturalHeight = Number(holder.dataset.height);
+  const layer = document.createElement("div");
+  layer.className = "preview-layer";
+  layer.setAttribute("aria-hidden", "true");
+  holder.append(layer);
+  const count = holder.parentElement?.querySelector("[data-preview-count]");
+  refreshers.push(() => {
+    layer.replaceChildren();
+    const boxes = pictureBoxes(inputId);
+    for (const box of boxes) {
+      const element = document.createElement("div");
+      element.className = "preview-box";
+      place(element, box, naturalWidth, naturalHeight);
+      layer.append(element);
+    }
+    say(count, boxes.length ? `${plural(boxes.length, "box", "boxes")} filled in black.` : "Nothing covered.");
   });
 }
 
 for (const holder of document.querySelectorAll("[data-redact-picture]")) setupPicture(holder);
 for (const holder of document.querySelectorAll("[data-redact-text]")) setupText(holder);
+for (const holder of document.querySelectorAll("[data-preview-picture]")) setupPicturePreview(holder);
 
-// A reason typed for a flag means "safe to pass": tick that choice, so what the moderator
-// sees chosen is what the server will be told (without JavaScript the server reads it so too).
-for (const reason of document.querySelectorAll("[data-flag-reason]")) {
-  reason.addEventListener("input", () => {
-    const safe = reason.closest("[data-flag]")?.querySelector("[data-flag-safe]");
-    if (safe && reason.value.trim()) safe.checked = true;
+// --- decisions that cannot be undone ask first ---------------------------------------------
+
+const dialog = document.getElementById("confirm-decision");
+if (form && dialog) {
+  let confirmedWith = null;
+  const yes = dialog.querySelector("[data-confirm-yes]");
+  const no = dialog.querySelector("[data-confirm-no]");
+  const text = dialog.querySelector("[data-confirm-text]");
+  const heading = dialog.querySelector("h2");
+  form.addEventListener("submit", (event) => {
+    const submitter = event.submitter;
+    const decision = submitter ? submitter.value : "";
+    if (confirmedWith === submitter) {
+      confirmedWith = null;
+      return;
+    }
+    const message = document.getElementById("message");
+    let ask = null;
+    if ((decision === "approve" || decision === "confirm") && uncoveredFlags().length === 0) {
+      const words = textSpans().length;
+      const boxes = [...document.querySelectorAll("[data-preview-picture]")].reduce(
+        (sum, holder) => sum + pictureBoxes(holder.dataset.previewPicture).length,
+        0,
+      );
+      ask = {
+        title: decision === "confirm" ? "Confirm the approval?" : "Approve and deliver?",
+        body: `It will be delivered as the preview shows: ${plural(words, "stretch", "stretches")} of words blacked out and ${plural(boxes, "box", "boxes")} filled in black. This cannot be undone.`,
+        yes: decision === "confirm" ? "Yes, confirm the approval" : "Yes, approve and deliver",
+      };
+    } else if (decision === "reject" && message && message.value.trim()) {
+      ask = {
+        title: "Reject this item?",
+        body: "It will never be delivered, and the sender is only told it was not delivered. This cannot be undone.",
+        yes: "Yes, reject it",
+      };
+    }
+    // Anything else goes to the server, which says what is missing.
+    if (!ask) return;
+    event.preventDefault();
+    heading.textContent = ask.title;
+    text.textContent = ask.body;
+    yes.textContent = ask.yes;
+    yes.onclick = () => {
+      dialog.close();
+      confirmedWith = submitter;
+      form.requestSubmit(submitter);
+    };
+    dialog.showModal();
   });
+  no.addEventListener("click", () => dialog.close());
 }
+
+refresh();

@@ -1,0 +1,103 @@
+"""People of a centre who sign in through the browser (password, and a TOTP code for centre
+roles), and the sign-in itself by typing only: the start of every working-day journey."""
+
+from __future__ import annotations
+
+import re
+import uuid
+from dataclasses import dataclass
+from typing import Protocol
+
+import aiohttp
+import pyotp
+from aiohttp import web
+from playwright.async_api import Page, expect
+
+from service.accounts.users import provision_demo_user
+from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
+from storage.models import Role
+from tests.support.browser import TIMEOUT_MS, LiveApp, check_accessibility
+from tests.support.letterbox_world import World, letter_form
+
+PASSWORD = "a long passphrase for the centre"
+HOMES = {
+    Role.ADMIN: "/admin",
+    Role.STAFF: "/staff",
+    Role.SUPERVISOR: "/supervisor",
+    Role.REFERRER: "/referrer",
+}
+
+
+@dataclass(frozen=True)
+class BrowserPerson:
+    user_id: uuid.UUID
+    email: str
+    name: str
+    role: Role
+    totp_secret: str | None
+
+
+async def browser_person(
+    app: web.Application, centre_id: uuid.UUID, role: Role, name: str
+) -> BrowserPerson:
+    """An active account with a password, and TOTP enrolled when the role needs it."""
+    secret = pyotp.random_base32() if role.is_centre_staff else None
+    email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:6]}@centre.example"
+    async with app[SESSIONMAKER].begin() as session:
+        user = await provision_demo_user(
+            session,
+            app[SETTINGS],
+            app[KEYRING],
+            centre_id=centre_id,
+            email=email,
+            display_name=name,
+            role=role,
+            password=PASSWORD,
+            totp_secret=secret,
+        )
+    return BrowserPerson(user.id, email, name, role, secret)
+
+
+class Site(Protocol):
+    """Where the app under test answers (a LiveApp, or a test's own server)."""
+
+    @property
+    def url(self) -> str: ...
+
+
+def _at(site: Site, path: str) -> re.Pattern[str]:
+    return re.compile("^" + re.escape(site.url) + path + r"(\?.*)?$")
+
+
+async def sign_in(page: Page, live: Site, person: BrowserPerson) -> None:
+    """From the sign-in page to the person's home, typing only; axe on each page."""
+    await page.goto(live.url + "/sign-in")
+    await check_accessibility(page)
+    await page.get_by_label("Email address").fill(person.email)
+    await page.get_by_label("Password").fill(PASSWORD)
+    await page.get_by_role("button", name="Sign in").click()
+    if person.totp_secret is not None:
+        await expect(page).to_have_url(_at(live, "/two-factor"), timeout=TIMEOUT_MS)
+        await check_accessibility(page)
+        code = pyotp.TOTP(person.totp_secret).now()
+        await page.get_by_label(re.compile("code", re.I)).first.fill(code)
+        await page.get_by_role("button", name="Continue").click()
+    await expect(page).to_have_url(_at(live, HOMES[person.role]), timeout=TIMEOUT_MS)
+    await check_accessibility(page)
+
+
+async def parent_sends(
+    live: LiveApp, world: World, text: str, files: list[tuple[str, bytes]] | None = None
+) -> uuid.UUID:
+    """The parent's letter, through the real intake (the parent's journey has its own tests)."""
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{live.url}/api/families/{world.family_id}/items",
+            data=letter_form(text, files or []),
+            headers=world.parent.headers(Origin=live.url),
+        ) as response,
+    ):
+        body = await response.json()
+        assert response.status == 201, body
+        return uuid.UUID(body["item_id"])
