@@ -262,9 +262,12 @@ async def _render_join(
     actor = current_actor(request)
     device.check_account_on_device(request, actor)
     locked = request.get(LOCKED_CALL)
-    # A locked centre device is the child's screen, whoever opened it.
-    role: CallRole = "child" if locked is not None else signalling.call_role_of(actor.role)
+    role: CallRole = signalling.call_role_of(actor.role)
     call = await _load_call(request)
+    if role == "child" and not device.locked_to(locked, call.id):
+        # The child's screen exists only on a device locked to this call: an ordinary staff
+        # browser would put every family's moderation queue one click from the child.
+        raise web.HTTPSeeOther(device.device_page(call.id))
     async with request.app[SESSIONMAKER]() as session:
         family = await session.get(Family, call.family_id)
     supervised = family is not None and family.contact_level is ContactLevel.SUPERVISED

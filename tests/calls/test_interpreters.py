@@ -36,6 +36,7 @@ from tests.support.calls import (
     cookie_header,
     grant_call,
     make_world,
+    person_headers,
 )
 from tests.support.synthetic_calls import SyntheticParticipant, wait_until
 
@@ -51,10 +52,9 @@ class Call:
         self.peers: dict[Role, SyntheticParticipant] = {}
 
     async def join(self, role: Role) -> SyntheticParticipant:
-        app = self.client.server.app
         ws = await self.client.ws_connect(
             f"/calls/{self.call_id}/signal",
-            headers=cookie_header(app, self.world.cookies[ROLE_OF[role]]),
+            headers=await person_headers(self.client, self.world, self.call_id, ROLE_OF[role]),
         )
         signal = Signal(ws)
         self.signals[role] = signal
