@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.appkeys import LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
+from service.appkeys import CALLS, LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
 from service.calls import device, interpreters, scheduling, signalling
 from service.calls.registry import END_REASONS, CallRole, turn_label
 from service.calls.scheduling import CallPlan
@@ -211,6 +211,10 @@ async def remove_interpreter(request: web.Request) -> web.StreamResponse:
         raise NotFound("That interpreter is not booked on this call.") from None
     async with Services.of(request.app).transaction(current_actor(request)) as work:
         await interpreters.remove_interpreter(work, call.id, interpreter_id)
+    # Taken off mid-call, they leave at once: a grant that went must not leave media flowing.
+    await request.app[CALLS].dismiss(
+        call.id, "interpreter", interpreter_id, "You are no longer booked on this call."
+    )
     raise web.HTTPSeeOther(f"/calls/{call.id}/edit")
 
 

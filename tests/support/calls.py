@@ -136,6 +136,37 @@ async def make_world(
     return world
 
 
+async def add_person(
+    app: web.Application, world: CallWorld, name: str, role: AccountRole
+) -> uuid.UUID:
+    """Another signed-in account of the world's centre (e.g. a second interpreter)."""
+    async with seeding_sessionmaker(app).begin() as session:
+        user = User(
+            centre_id=world.centre_id,
+            email=f"{name}-{uuid.uuid4().hex[:8]}@example.org",
+            display_name=name.replace("_", " ").title(),
+            role=role,
+            status=AccountStatus.ACTIVE,
+        )
+        session.add(user)
+        await session.flush()
+        token = await start_session(
+            session,
+            user,
+            second_factor_done=role.needs_second_factor,
+            ip="127.0.0.1",
+            user_agent="tests",
+        )
+        world.users[name], world.emails[name], world.cookies[name] = user.id, user.email, token
+    async with seeding_sessionmaker(app)() as session:
+        world.csrf[name] = str(
+            await session.scalar(
+                select(WebSession.csrf_token).where(WebSession.token_hash == token_hash(token))
+            )
+        )
+    return user.id
+
+
 async def book_call(
     app: web.Application,
     world: CallWorld,
@@ -163,12 +194,14 @@ async def book_call(
         return call.id
 
 
-async def grant_call(app: web.Application, world: CallWorld, call_id: uuid.UUID) -> None:
-    """Book the world's interpreter on a call (their grant), written directly."""
+async def grant_call(
+    app: web.Application, world: CallWorld, call_id: uuid.UUID, person: str = "interpreter"
+) -> None:
+    """Book the world's interpreter (or ``person``) on a call (their grant), written directly."""
     async with app[SESSIONMAKER].begin() as session:
         session.add(
             Grant(
-                user_id=world.users["interpreter"],
+                user_id=world.users[person],
                 scope_kind=GrantScope.CALL,
                 scope_id=call_id,
                 granted_by=world.users["admin"],
