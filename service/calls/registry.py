@@ -2,8 +2,9 @@
 
 The registry is the only place that changes a call once it runs. Each change of a call's state
 is applied to its media relay (:class:`~service.calls.media.CallMedia`), written to the family
-record in one transaction (``call_joined``, ``call_left``, ``call_admitted``, ``call_paused``,
-``call_resumed``, ``call_warned``, ``call_stop_requested``, ``call_ended``) and announced to the
+record in one transaction (``call_joined``, ``call_left``, ``call_admitted``,
+``call_admission_lapsed``, ``call_paused``, ``call_resumed``, ``call_warned``,
+``call_stop_requested``, ``call_ended``) and announced to the
 participants over their signalling sockets.
 
 Supervision cannot lapse: the parent reaches the child only while the supervisor is connected
@@ -402,6 +403,12 @@ class CallRegistry:
                 # Admission belongs to a connection: a parent coming back (or in a second
                 # window) waits again, and the supervisor sees the camera check again.
                 live.media.set_admitted(False)
+                await self._record(
+                    live,
+                    record.EventAuthor.system(),
+                    "call_admission_lapsed",
+                    {"why": "parent_rejoined"},
+                )
             live.connections[connection.role] = connection
         if previous is not None:
             await previous.close(CLOSE_REPLACED, "you joined this call from another window")
@@ -455,10 +462,15 @@ class CallRegistry:
         if live.ended or live.connections.get(connection.role) is not connection:
             return
         del live.connections[connection.role]
-        if connection.role == "parent" and live.media.admitted:
+        lapsed = connection.role == "parent" and live.media.admitted
+        if lapsed:
             live.media.set_admitted(False)  # coming back, they wait again
         await live.media.disconnect(connection.role)
         await self._record(live, connection.actor, "call_left", {"as": connection.role})
+        if lapsed:
+            await self._record(
+                live, record.EventAuthor.system(), "call_admission_lapsed", {"why": "parent_left"}
+            )
         if connection.role == "supervisor" and live.media.admitted:
             # (Not yet admitted, the parent cannot reach the child anyway.)
             await self.pause(live, record.EventAuthor.system(), "supervisor_left")
