@@ -60,7 +60,15 @@ from service.services import Services
 from service.settings import Settings
 from service.turn import ice_servers_for
 from storage import record
-from storage.models import Call, CallStatus, ContactLevel, Family, ObservationNote
+from storage.models import (
+    Call,
+    CallStatus,
+    ContactLevel,
+    Family,
+    Grant,
+    GrantScope,
+    ObservationNote,
+)
 
 log = logging.getLogger(__name__)
 
@@ -130,6 +138,7 @@ CLOSE_ENDED: Final = 4410
 CLOSE_REPLACED: Final = 4409
 CLOSE_GOING_AWAY: Final = 1001
 CLOSE_DISMISSED: Final = 4403  # no longer allowed on this call (signalling's "not allowed")
+NO_LONGER_BOOKED: Final = "You are no longer booked on this call."
 
 CallRole = Role  # the media core's names: "parent", "child", "supervisor"
 
@@ -818,6 +827,7 @@ class CallRegistry:
             self._sweep_wanted.clear()
             try:
                 await self.sweep()
+                await self.dismiss_ungranted()
             except Exception:
                 log.exception("the calls sweep failed; it runs again in %ss", interval)
 
@@ -851,6 +861,34 @@ class CallRegistry:
             if await self._close_past_call(call_id, status, now):
                 closed += 1
         return closed
+
+    async def dismiss_ungranted(self) -> int:
+        """Close the sockets of interpreters on this node whose booking went: taking them off
+        on another node (whose registry does not hold their socket) reaches them within one
+        sweep. Returns how many were closed."""
+        present = [
+            (live.call_id, connection.actor.id)
+            for live in self._live.values()
+            if (connection := live.connections.get("interpreter")) is not None
+            and connection.actor.id is not None
+        ]
+        if not present:
+            return 0
+        async with self.services.sessionmaker() as session:
+            rows = await session.execute(
+                select(Grant.scope_id, Grant.user_id).where(
+                    Grant.scope_kind == GrantScope.CALL,
+                    Grant.scope_id.in_([call_id for call_id, _ in present]),
+                )
+            )
+            granted = {(call_id, user_id) for call_id, user_id in rows}
+        dismissed = 0
+        for call_id, user_id in present:
+            if (call_id, user_id) not in granted and await self.dismiss(
+                call_id, "interpreter", user_id, NO_LONGER_BOOKED
+            ):
+                dismissed += 1
+        return dismissed
 
     async def _close_past_call(self, call_id: uuid.UUID, seen: CallStatus, now: datetime) -> bool:
         async with self._transaction(record.EventAuthor.system()) as work:

@@ -16,7 +16,7 @@ from aiohttp import web
 
 from service.appkeys import CALLS, LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
 from service.calls import device, interpreters, scheduling, signalling
-from service.calls.registry import END_REASONS, CallRole, turn_label
+from service.calls.registry import END_REASONS, NO_LONGER_BOOKED, CallRole, turn_label
 from service.calls.scheduling import CallPlan
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import (
@@ -212,9 +212,8 @@ async def remove_interpreter(request: web.Request) -> web.StreamResponse:
     async with Services.of(request.app).transaction(current_actor(request)) as work:
         await interpreters.remove_interpreter(work, call.id, interpreter_id)
     # Taken off mid-call, they leave at once: a grant that went must not leave media flowing.
-    await request.app[CALLS].dismiss(
-        call.id, "interpreter", interpreter_id, "You are no longer booked on this call."
-    )
+    # (On another node than the call's, that node's sweep closes it: dismiss_ungranted.)
+    await request.app[CALLS].dismiss(call.id, "interpreter", interpreter_id, NO_LONGER_BOOKED)
     raise web.HTTPSeeOther(f"/calls/{call.id}/edit")
 
 

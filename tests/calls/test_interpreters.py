@@ -453,3 +453,30 @@ async def test_taking_an_interpreter_off_mid_call_closes_their_socket_and_their_
             headers=cookie_header(app, call.world.cookies["interpreter"]),
         )
     assert refused.value.status == 404
+
+
+async def test_an_interpreter_taken_off_on_another_node_is_closed_by_this_nodes_sweep(
+    call: Call,
+) -> None:
+    """The removal's request may reach a node that does not hold their socket: the grant is
+    gone from the database, and the node running the call closes the socket on its sweep."""
+    app = call.client.server.app
+    await call.join("interpreter")
+    await call.join("parent")
+    assert await app[CALLS].dismiss_ungranted() == 0  # still booked: nothing happens
+    assert call.signals["interpreter"].close_code is None
+
+    async with app[SESSIONMAKER].begin() as session:  # as the other node's removal does
+        grant = await session.scalar(select(Grant).where(Grant.scope_id == call.call_id))
+        assert grant is not None
+        await session.delete(grant)
+    assert await app[CALLS].dismiss_ungranted() == 1
+
+    signal = call.signals["interpreter"]
+    await signal.wait_closed()
+    assert signal.close_code == 4403
+    assert signal.close_reason == "You are no longer booked on this call."
+    await wait_until(
+        lambda: "interpreter" not in call.signals["parent"].of_type("state")[-1]["participants"],
+        what="the interpreter gone from the call",
+    )
