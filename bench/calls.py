@@ -179,7 +179,7 @@ async def serve_app(port: int, workdir: str) -> None:
 
     from service.app import create_app
     from storage import db
-    from tests.support.calls import book_call, make_world
+    from tests.support.calls import book_call, child_headers, make_world
     from tests.support.settings import make_settings
 
     url = f"sqlite+aiosqlite:///{workdir}/bench.db"
@@ -193,14 +193,18 @@ async def serve_app(port: int, workdir: str) -> None:
     await web.TCPSite(runner, "127.0.0.1", port).start()
     world = await make_world(app)
     call_id = await book_call(app, world, lasts=timedelta(hours=2))
+    # The child's part is played only by a device locked to the call: staff lock one here
+    # through the real password form, and the child's client sends its cookie too.
+    child = await child_headers(f"http://127.0.0.1:{port}", app, world, call_id)
     cookie = settings.session_cookie_name
+    cookies = {name: f"{cookie}={token}" for name, token in world.cookies.items()}
     print(
         "WORLD "
         + json.dumps(
             {
                 "call": str(call_id),
                 "origin": settings.public_origin,
-                "cookies": {name: f"{cookie}={token}" for name, token in world.cookies.items()},
+                "cookies": cookies | {"child": child["Cookie"]},
             }
         ),
         flush=True,

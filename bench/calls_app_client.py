@@ -39,7 +39,8 @@ from tests.support.synthetic_calls import (
 
 ROOT = Path(__file__).resolve().parent.parent
 WIDTH, HEIGHT, FPS, LOOP_FRAMES = 640, 480, 15, 150
-PERSON = {"parent": "parent", "child": "staff", "supervisor": "supervisor"}
+# The child's cookies are the staff session plus the device locked to the call (bench/calls.py).
+PERSON = {"parent": "parent", "child": "child", "supervisor": "supervisor"}
 
 
 class App:

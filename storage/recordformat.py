@@ -113,6 +113,7 @@ class EventKind(enum.StrEnum):
     CALL_JOINED = "call_joined"
     CALL_LEFT = "call_left"
     CALL_ADMITTED = "call_admitted"
+    CALL_ADMISSION_LAPSED = "call_admission_lapsed"
     CALL_PAUSED = "call_paused"
     CALL_RESUMED = "call_resumed"
     CALL_WARNED = "call_warned"

@@ -172,6 +172,17 @@ def call_page(call_id: uuid.UUID) -> str:
     return f"/calls/{call_id}/join"
 
 
+def device_page(call_id: uuid.UUID) -> str:
+    """Where staff type their password to lock a device to the call."""
+    return f"/calls/{call_id}/device"
+
+
+def locked_to(locked: LockedCall | None, call_id: uuid.UUID) -> bool:
+    """Whether the request comes from a device locked to this very call: the only place the
+    child's part of a call (its page and its socket) is played."""
+    return locked is not None and locked.call_id == call_id
+
+
 @web.middleware
 async def call_device_lock_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     locked = await locked_call(request)

@@ -2,8 +2,9 @@
 
 The registry is the only place that changes a call once it runs. Each change of a call's state
 is applied to its media relay (:class:`~service.calls.media.CallMedia`), written to the family
-record in one transaction (``call_joined``, ``call_left``, ``call_admitted``, ``call_paused``,
-``call_resumed``, ``call_warned``, ``call_stop_requested``, ``call_ended``) and announced to the
+record in one transaction (``call_joined``, ``call_left``, ``call_admitted``,
+``call_admission_lapsed``, ``call_paused``, ``call_resumed``, ``call_warned``,
+``call_stop_requested``, ``call_ended``) and announced to the
 participants over their signalling sockets.
 
 Supervision cannot lapse: the parent reaches the child only while the supervisor is connected
@@ -59,7 +60,15 @@ from service.services import Services
 from service.settings import Settings
 from service.turn import ice_servers_for
 from storage import record
-from storage.models import Call, CallStatus, ContactLevel, Family, ObservationNote
+from storage.models import (
+    Call,
+    CallStatus,
+    ContactLevel,
+    Family,
+    Grant,
+    GrantScope,
+    ObservationNote,
+)
 
 log = logging.getLogger(__name__)
 
@@ -91,6 +100,10 @@ OFFERS_PER_MINUTE: Final = 6
 OFFER_FLOOD_BLOCK: Final = 60.0
 #: How often the supervisor's console gets each leg's health.
 HEALTH_INTERVAL: Final = 1.0
+#: A flood of refused attempts costs at most one security-log write per account, call and
+#: reason in this many seconds: the first is written at once, the rest are counted and written
+#: as one line when the time is up (its detail's "repeats": how many attempts it stands for).
+REFUSAL_LOG_EVERY: Final = 60.0
 
 # Why a call paused, and what parent and child are told.
 SUPERVISOR_PAUSE: Final = "supervisor"
@@ -124,6 +137,8 @@ MISSED: Final = "missed"
 CLOSE_ENDED: Final = 4410
 CLOSE_REPLACED: Final = 4409
 CLOSE_GOING_AWAY: Final = 1001
+CLOSE_DISMISSED: Final = 4403  # no longer allowed on this call (signalling's "not allowed")
+NO_LONGER_BOOKED: Final = "You are no longer booked on this call."
 
 CallRole = Role  # the media core's names: "parent", "child", "supervisor"
 
@@ -292,6 +307,20 @@ class LiveCall:
             await connection.send(message)
 
 
+RefusalKey = tuple[uuid.UUID | None, uuid.UUID, str]  # account, call, reason
+
+
+@dataclass
+class RefusalWindow:
+    """Refused attempts of one account on one call for one reason since the last log line."""
+
+    at: float  # loop time of the last line written
+    ip: str | None
+    detail: dict[str, Any]
+    repeats: int = 0
+    flush: asyncio.Task[None] | None = None
+
+
 class CallRegistry:
     """Owns every live call of this process. Created and closed by :func:`service.calls.node.calls_ctx`."""
 
@@ -318,6 +347,9 @@ class CallRegistry:
         self._closed = False
         self._sweeper: asyncio.Task[None] | None = None
         self._sweep_wanted = asyncio.Event()
+        self.refusal_log_every = REFUSAL_LOG_EVERY
+        # (account, call, reason) -> the refusals counted since its last security-log line.
+        self._refusal_windows: dict[RefusalKey, RefusalWindow] = {}
 
     def get(self, call_id: uuid.UUID) -> LiveCall | None:
         return self._live.get(call_id)
@@ -335,6 +367,7 @@ class CallRegistry:
                 raise Conflict("This media node is shutting down. Please try again in a moment.")
             if call_id in self._ended:
                 raise Conflict("This call has ended.", code="call_ended")
+            _check_one_interpreter(self._live.get(call_id), connection)
             now = datetime.now(UTC)
             async with self._transaction(connection.actor) as work:
                 call = await work.session.get(Call, call_id, with_for_update=True)
@@ -379,6 +412,12 @@ class CallRegistry:
                 # Admission belongs to a connection: a parent coming back (or in a second
                 # window) waits again, and the supervisor sees the camera check again.
                 live.media.set_admitted(False)
+                await self._record(
+                    live,
+                    record.EventAuthor.system(),
+                    "call_admission_lapsed",
+                    {"why": "parent_rejoined"},
+                )
             live.connections[connection.role] = connection
         if previous is not None:
             await previous.close(CLOSE_REPLACED, "you joined this call from another window")
@@ -403,6 +442,20 @@ class CallRegistry:
         except CallEnded:
             raise Conflict("This call has ended.", code="call_ended") from None
 
+    async def dismiss(
+        self, call_id: uuid.UUID, role: CallRole, user_id: uuid.UUID, reason: str
+    ) -> bool:
+        """Close the open socket of an account that may no longer take part (an interpreter
+        taken off the call): the close ends its handler, which leaves the call as usual
+        (relay leg closed, ``call_left`` recorded). Its page cannot come back: the grant went."""
+        live = self._live.get(call_id)
+        connection = None if live is None else live.connections.get(role)
+        if connection is None or connection.actor.id != user_id:
+            return False
+        await connection.send({"type": "error", "message": reason})
+        await connection.close(CLOSE_DISMISSED, reason)
+        return True
+
     def leave(self, live: LiveCall, connection: Connection) -> asyncio.Task[None]:
         """The participant's socket closed. They may rejoin within the window.
 
@@ -418,10 +471,15 @@ class CallRegistry:
         if live.ended or live.connections.get(connection.role) is not connection:
             return
         del live.connections[connection.role]
-        if connection.role == "parent" and live.media.admitted:
+        lapsed = connection.role == "parent" and live.media.admitted
+        if lapsed:
             live.media.set_admitted(False)  # coming back, they wait again
         await live.media.disconnect(connection.role)
         await self._record(live, connection.actor, "call_left", {"as": connection.role})
+        if lapsed:
+            await self._record(
+                live, record.EventAuthor.system(), "call_admission_lapsed", {"why": "parent_left"}
+            )
         if connection.role == "supervisor" and live.media.admitted:
             # (Not yet admitted, the parent cannot reach the child anyway.)
             await self.pause(live, record.EventAuthor.system(), "supervisor_left")
@@ -560,12 +618,44 @@ class CallRegistry:
     ) -> None:
         """A socket attempt on this call was refused: keep it in the security log, and show
         the count and what happened on the supervisor's console."""
-        detail = {
+        detail: dict[str, Any] = {
             "call_id": str(call_id),
             "family_id": str(family_id),
             "reason": reason,
             "what": what,
         }
+        live = self._live.get(call_id)
+        key = (user_id, call_id, reason)
+        now = asyncio.get_running_loop().time()
+        window = self._refusal_windows.get(key)
+        if window is not None and (
+            window.flush is not None or now - window.at < self.refusal_log_every
+        ):
+            # Already written within the minute: counted, written with the others when the
+            # minute is up, so a flood cannot turn into a flood of database writes.
+            window.repeats += 1
+            window.ip, window.detail = ip, detail
+            if window.flush is None:
+                window.flush = asyncio.get_running_loop().create_task(self._flush_refusals(key))
+            if live is not None and not live.ended:
+                live.refusals += 1
+            return
+        # A window that went quiet is forgotten; this one starts now.
+        for stale in [
+            k
+            for k, w in self._refusal_windows.items()
+            if w.flush is None and now - w.at >= self.refusal_log_every
+        ]:
+            del self._refusal_windows[stale]
+        self._refusal_windows[key] = RefusalWindow(at=now, ip=ip, detail=detail)
+        await self._log_refusal(user_id, ip, detail)
+        if live is not None and not live.ended:
+            live.refusals += 1
+            await live.send_to("supervisor", refusals_message(live.refusals, [detail]))
+
+    async def _log_refusal(
+        self, user_id: uuid.UUID | None, ip: str | None, detail: Mapping[str, Any]
+    ) -> None:
         try:
             async with self.services.sessionmaker.begin() as session:
                 await log_security_event(
@@ -574,14 +664,33 @@ class CallRegistry:
                     user_id=user_id,
                     actor_id=user_id,
                     ip=ip,
-                    detail=detail,
+                    detail=dict(detail),
                 )
         except Exception:
-            log.exception("a refused attempt on call %s was not logged", call_id)
-        live = self._live.get(call_id)
-        if live is not None and not live.ended:
-            live.refusals += 1
-            await live.send_to("supervisor", refusals_message(live.refusals, [detail]))
+            log.exception("a refused attempt on call %s was not logged", detail["call_id"])
+
+    async def _flush_refusals(self, key: RefusalKey) -> None:
+        """Once a minute, one line for the refusals counted since the last; a quiet minute
+        closes the window (the next refusal is written at once)."""
+        user_id, call_id, _ = key
+        loop = asyncio.get_running_loop()
+        while True:
+            window = self._refusal_windows.get(key)
+            if window is None:
+                return
+            await asyncio.sleep(max(0.0, window.at + self.refusal_log_every - loop.time()))
+            if window.repeats == 0:
+                del self._refusal_windows[key]
+                return
+            window.at = loop.time()
+            await self._write_repeats(user_id, window)
+            live = self._live.get(call_id)
+            if live is not None and not live.ended:
+                await live.send_to("supervisor", refusals_message(live.refusals, [window.detail]))
+
+    async def _write_repeats(self, user_id: uuid.UUID | None, window: RefusalWindow) -> None:
+        repeats, window.repeats = window.repeats, 0
+        await self._log_refusal(user_id, window.ip, {**window.detail, "repeats": repeats})
 
     async def _send_refusals(self, live: LiveCall) -> None:
         """The supervisor (re)joining sees every refusal so far on this call."""
@@ -589,7 +698,7 @@ class CallRegistry:
             events = await recent_security_events(
                 session, SecurityKind.CALL_REFUSED, about={"call_id": str(live.call_id)}
             )
-        live.refusals = max(live.refusals, len(events))
+        live.refusals = max(live.refusals, sum(int(e.detail.get("repeats", 1)) for e in events))
         latest = [dict(e.detail) | {"at": e.at.isoformat()} for e in events[:10]]
         await live.send_to("supervisor", refusals_message(live.refusals, latest))
 
@@ -718,6 +827,7 @@ class CallRegistry:
             self._sweep_wanted.clear()
             try:
                 await self.sweep()
+                await self.dismiss_ungranted()
             except Exception:
                 log.exception("the calls sweep failed; it runs again in %ss", interval)
 
@@ -751,6 +861,34 @@ class CallRegistry:
             if await self._close_past_call(call_id, status, now):
                 closed += 1
         return closed
+
+    async def dismiss_ungranted(self) -> int:
+        """Close the sockets of interpreters on this node whose booking went: taking them off
+        on another node (whose registry does not hold their socket) reaches them within one
+        sweep. Returns how many were closed."""
+        present = [
+            (live.call_id, connection.actor.id)
+            for live in self._live.values()
+            if (connection := live.connections.get("interpreter")) is not None
+            and connection.actor.id is not None
+        ]
+        if not present:
+            return 0
+        async with self.services.sessionmaker() as session:
+            rows = await session.execute(
+                select(Grant.scope_id, Grant.user_id).where(
+                    Grant.scope_kind == GrantScope.CALL,
+                    Grant.scope_id.in_([call_id for call_id, _ in present]),
+                )
+            )
+            granted = {(call_id, user_id) for call_id, user_id in rows}
+        dismissed = 0
+        for call_id, user_id in present:
+            if (call_id, user_id) not in granted and await self.dismiss(
+                call_id, "interpreter", user_id, NO_LONGER_BOOKED
+            ):
+                dismissed += 1
+        return dismissed
 
     async def _close_past_call(self, call_id: uuid.UUID, seen: CallStatus, now: datetime) -> bool:
         async with self._transaction(record.EventAuthor.system()) as work:
@@ -806,6 +944,16 @@ class CallRegistry:
                 await self._sweeper
         lives = list(self._live.values())
         self._live.clear()
+        # Refusals counted but not yet written are written now, not lost with the process.
+        windows = list(self._refusal_windows.items())
+        self._refusal_windows.clear()
+        for (user_id, _, _), window in windows:
+            if window.flush is not None:
+                window.flush.cancel()
+                with contextlib.suppress(asyncio.CancelledError):
+                    await window.flush
+            if window.repeats:
+                await self._write_repeats(user_id, window)
         for live in lives:
             for task in (live.timer, live.watchdog):
                 if task is not None:
@@ -816,6 +964,20 @@ class CallRegistry:
                 await connection.close(CLOSE_GOING_AWAY, "the server is restarting")
         timers = [t for live in lives for t in (live.timer, live.watchdog) if t is not None]
         await asyncio.gather(*timers, *self._tasks, return_exceptions=True)
+
+
+def _check_one_interpreter(live: LiveCall | None, connection: Connection) -> None:
+    """A call has one interpreter's place: a second booked interpreter is refused, never put
+    in the first one's place (their own second window replaces their first, as for anyone)."""
+    if connection.role != "interpreter" or live is None:
+        return
+    present = live.connections.get("interpreter")
+    if present is not None and present.actor.id != connection.actor.id:
+        raise Conflict(
+            "Another interpreter is already in this call. Please ask the centre which of you "
+            "should interpret.",
+            code="interpreter_present",
+        )
 
 
 def refusals_message(count: int, latest: Sequence[Mapping[str, Any]]) -> dict[str, Any]:

@@ -25,7 +25,8 @@ plain words), ``resumed``, ``warning``, ``ending-soon``, ``stop-requested``, ``e
 and ``refused`` (count and details of refused attempts on this call).
 
 Refused attempts (a forbidden command, another family's account, a foreign Origin, too many
-messages or offers) go to the security log and to the supervisor's console.
+messages or offers, a staff browser not locked to the call asking to be the child: close 4403)
+go to the security log and to the supervisor's console.
 """
 
 from __future__ import annotations
@@ -42,8 +43,8 @@ from typing import Final
 
 from aiohttp import WSMsgType, web
 
-from service.appkeys import CALLS, SETTINGS
-from service.calls.device import check_account_on_device
+from service.appkeys import CALLS, LOCKED_CALL, SETTINGS
+from service.calls.device import check_account_on_device, locked_to
 from service.calls.media import CallMediaError
 from service.calls.registry import (
     CLOSE_ENDED,
@@ -83,6 +84,10 @@ CLOSE_BAD_MESSAGE: Final = 4400
 CLOSE_NOT_ALLOWED: Final = 4403
 CLOSE_CONFLICT: Final = 4409
 CLOSE_TOO_FAST: Final = 4429
+
+CHILD_NEEDS_DEVICE: Final = (
+    "The child's screen opens only on a device locked to this call with the staff password."
+)
 
 SUPERVISOR_ONLY: Final = frozenset({"admit", "pause", "resume", "warn", "end", "note"})
 # Each message type and the exact set of fields it carries (besides "type").
@@ -253,6 +258,17 @@ async def signal(request: web.Request) -> web.StreamResponse:
         raise Conflict("This address is for the call page's connection only.")
     await ws.prepare(request)
     connection = Connection(ws, role, event_author(actor))
+    if role == "child" and not locked_to(request.get(LOCKED_CALL), call_id):
+        # A staff session in an ordinary browser never plays the child: the child's media
+        # reaches only a device locked to this call (service.calls.device).
+        await _refused(
+            request,
+            actor.user_id,
+            "child_without_device",
+            "A staff account tried to join as the child from a browser not locked to this call.",
+        )
+        await connection.close(CLOSE_NOT_ALLOWED, CHILD_NEEDS_DEVICE)
+        return ws
     blocked = registry.get(call_id)
     if blocked is not None and (wait := blocked.blocked_for(role)) > 0:
         # Cut off for an offer flood (already in the security log): no join, no record write.

@@ -14,10 +14,10 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.appkeys import LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
+from service.appkeys import CALLS, LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
 from service.calls import device, interpreters, scheduling, signalling
 from service.calls.mine import calls_for_parent
-from service.calls.registry import END_REASONS, CallRole, turn_label
+from service.calls.registry import END_REASONS, NO_LONGER_BOOKED, CallRole, turn_label
 from service.calls.scheduling import CallPlan
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import (
@@ -227,6 +227,9 @@ async def remove_interpreter(request: web.Request) -> web.StreamResponse:
         raise NotFound("That interpreter is not booked on this call.") from None
     async with Services.of(request.app).transaction(current_actor(request)) as work:
         await interpreters.remove_interpreter(work, call.id, interpreter_id)
+    # Taken off mid-call, they leave at once: a grant that went must not leave media flowing.
+    # (On another node than the call's, that node's sweep closes it: dismiss_ungranted.)
+    await request.app[CALLS].dismiss(call.id, "interpreter", interpreter_id, NO_LONGER_BOOKED)
     raise web.HTTPSeeOther(f"/calls/{call.id}/edit")
 
 
@@ -278,9 +281,12 @@ async def _render_join(
     actor = current_actor(request)
     device.check_account_on_device(request, actor)
     locked = request.get(LOCKED_CALL)
-    # A locked centre device is the child's screen, whoever opened it.
-    role: CallRole = "child" if locked is not None else signalling.call_role_of(actor.role)
+    role: CallRole = signalling.call_role_of(actor.role)
     call = await _load_call(request)
+    if role == "child" and not device.locked_to(locked, call.id):
+        # The child's screen exists only on a device locked to this call: an ordinary staff
+        # browser would put every family's moderation queue one click from the child.
+        raise web.HTTPSeeOther(device.device_page(call.id))
     async with request.app[SESSIONMAKER]() as session:
         family = await session.get(Family, call.family_id)
         child = await session.get(Child, call.child_id) if call.child_id else None

@@ -260,7 +260,8 @@ async def _family_context(request: web.Request) -> dict[str, Any]:
     return {
         "family": family,
         "call_refusals": refused[:20],
-        "call_refusal_count": len(refused),
+        # A flood is written once a minute with a count of the rest (calls.registry).
+        "call_refusal_count": sum(int(e.detail.get("repeats", 1)) for e in refused),
         "notice": notice(request),
         "errors": {},
         "values": {},

@@ -101,6 +101,7 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
                 "call_joined",
                 "call_left",
                 "call_admitted",
+                "call_admission_lapsed",
                 "call_paused",
                 "call_resumed",
                 "call_warned",
@@ -508,6 +509,15 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return f"{person} {verb} the call — {actor}."
         case "call_admitted":
             return f"The parent was admitted from the waiting room by {actor}."
+        case "call_admission_lapsed":
+            why = {
+                "parent_left": "the parent left the call",
+                "parent_rejoined": "the parent joined again from another window",
+            }.get(str(p.get("why")), "the parent's connection changed")
+            return (
+                f"The parent's admission lapsed because {why}: they wait for the supervisor "
+                "again before reaching the child."
+            )
         case "call_paused":
             return f"The call was paused by {actor}: the child could not see or hear the parent."
         case "call_resumed":

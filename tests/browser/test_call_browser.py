@@ -1,7 +1,7 @@
 """Three real headless Chromium instances complete a call through the real app.
 
-Parent, child (a staff member's centre device) and supervisor each open their call page with a
-fake camera and microphone; the supervisor admits the parent, sees media flow, pauses (the child
+Parent, child (a centre device a staff member locks to the call with their password) and
+supervisor each open their call page with a fake camera and microphone; the supervisor admits the parent, sees media flow, pauses (the child
 sees a friendly "short break" screen, not a frozen picture, and the parent is told) and resumes,
 then ends the call, and both others show the ended screen within seconds. The pages' heartbeats
 keep the supervisor counted as present; when the supervisor's page goes away the call pauses for
@@ -24,7 +24,7 @@ from aiohttp import web
 
 from service.app import create_app
 from service.appkeys import SETTINGS
-from tests.support.calls import CallWorld, book_call, make_world
+from tests.support.calls import STAFF_PASSWORD, CallWorld, book_call, make_world
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.browser
@@ -123,6 +123,12 @@ async def test_three_browsers_complete_a_paused_call_that_the_supervisor_ends(
                 )
                 page = context.pages[0] if context.pages else await context.new_page()
                 await page.goto(page_url)
+                if person == "staff":
+                    # The child's screen opens only once staff lock the device to the call.
+                    await expect(page).to_have_url(f"{served.base}/calls/{call_id}/device")
+                    await page.get_by_label("Your password").fill(STAFF_PASSWORD)
+                    await page.get_by_role("button", name="Lock this device to the call").click()
+                    await expect(page).to_have_url(page_url)
                 await page.click("#start")
                 pages[person] = page
             supervisor, parent, child = pages["supervisor"], pages["parent"], pages["staff"]

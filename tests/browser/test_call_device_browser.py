@@ -179,6 +179,11 @@ async def test_locked_call_device_shows_only_the_call_until_the_staff_password(
         await expect(page).to_have_url(url_pattern(live, "/calls"))
         await page.get_by_role("link", name="Moderation").click()
         await expect(page).to_have_url(url_pattern(live, "/staff"))
+        # Unlocked again, this browser is no child's screen: the call's address asks for the
+        # password that locks a device.
+        await page.goto(live.url + f"/calls/{other_call}/join")
+        await expect(page).to_have_url(url_pattern(live, f"/calls/{other_call}/device"))
+        await expect(page.locator("#call")).to_have_count(0)
     finally:
         if supervisor is not None:
             await supervisor.close()

@@ -29,7 +29,14 @@ from tests.support.browser import (
     new_browser,
     url_pattern,
 )
-from tests.support.calls import ROLE_OF, Signal, book_call, cookie_header, make_world
+from tests.support.calls import (
+    ROLE_OF,
+    Signal,
+    book_call,
+    child_headers,
+    cookie_header,
+    make_world,
+)
 from tests.support.smtp import Inbox
 from tests.support.synthetic_calls import SyntheticParticipant, wait_until
 
@@ -91,7 +98,12 @@ async def test_interpreter_joins_from_their_home_and_sees_and_is_seen_by_everyon
     async def join(role: Role) -> Signal:
         ws = await http.ws_connect(
             f"{live.url}/calls/{call_id}/signal",
-            headers=cookie_header(app, world.cookies[ROLE_OF[role]]),
+            # The child's socket comes from a centre device locked to the call.
+            headers=(
+                await child_headers(live.url, app, world, call_id)
+                if role == "child"
+                else cookie_header(app, world.cookies[ROLE_OF[role]])
+            ),
         )
         signal = Signal(ws)
         signals.append(signal)

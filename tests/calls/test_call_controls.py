@@ -13,7 +13,7 @@ from sqlalchemy import select
 
 from service.appkeys import CALLS, SESSIONMAKER
 from storage.models import Call, CallStatus, ContactLevel, ObservationNote, RecordEvent
-from tests.support.calls import Signal, book_call, cookie_header, make_world
+from tests.support.calls import Signal, book_call, cookie_header, make_world, person_headers
 from tests.support.synthetic_calls import wait_until
 
 
@@ -127,7 +127,7 @@ async def test_each_participant_gets_their_own_page_with_no_ice_servers_by_defau
     world = await make_world(app)
     call_id = await book_call(app, world)
     response = await client.get(
-        f"/calls/{call_id}/join", headers=cookie_header(app, world.cookies[person])
+        f"/calls/{call_id}/join", headers=await person_headers(client, world, call_id, person)
     )
     assert response.status == 200
     html = await response.text()

@@ -26,7 +26,7 @@ from service.calls.registry import CallRegistry
 from service.settings import Settings
 from storage import record
 from storage.models import Call, CallStatus, RecordEvent
-from tests.support.calls import Signal, book_call, cookie_header, make_world
+from tests.support.calls import Signal, book_call, cookie_header, make_world, person_headers
 from tests.support.settings import make_settings
 from tests.support.synthetic_calls import wait_until
 
@@ -219,7 +219,7 @@ async def test_call_page_gets_short_lived_turn_credentials_and_never_the_secret(
     world = await make_world(app)
     call_id = await book_call(app, world)
     response = await turn_client.get(
-        f"/calls/{call_id}/join", headers=cookie_header(app, world.cookies[person])
+        f"/calls/{call_id}/join", headers=await person_headers(turn_client, world, call_id, person)
     )
     assert response.status == 200
     html = await response.text()

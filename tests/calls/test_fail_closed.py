@@ -185,6 +185,14 @@ async def test_a_rejoining_parent_waits_and_the_supervisor_sees_them_first(
         what="the parent to leave",
     )
     assert supervisor.signal.of_type("state")[-1]["admitted"] is False
+    # The lapse is in the record, after the parent's leaving, by the system.
+    events = await harness.until_recorded("call_admission_lapsed")
+    kinds = [k for k, _ in events]
+    assert kinds.index("call_admission_lapsed") > max(
+        i for i, (k, p) in enumerate(events) if k == "call_left" and '"as":"parent"' in p
+    )
+    (lapsed,) = [p for k, p in events if k == "call_admission_lapsed"]
+    assert '"why":"parent_left"' in lapsed
 
     again = await harness.join("parent")
     assert again.signal.of_type("waiting")
@@ -204,6 +212,7 @@ async def test_a_rejoining_parent_waits_and_the_supervisor_sees_them_first(
     )
     kinds = [k for k, _ in await harness.events()]
     assert kinds.count("call_admitted") == 2
+    assert kinds.count("call_admission_lapsed") == 1
 
 
 async def security_events(harness: CallHarness) -> list[dict[str, str]]:

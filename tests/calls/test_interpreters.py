@@ -23,7 +23,7 @@ import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import func, select
 
-from service.appkeys import SESSIONMAKER, SETTINGS
+from service.appkeys import CALLS, SESSIONMAKER, SETTINGS
 from service.calls.media import ConnectResult, Role
 from storage.models import AccountStatus, Centre, Grant, GrantScope, RecordEvent, User
 from storage.models import Role as AccountRole
@@ -32,10 +32,12 @@ from tests.support.calls import (
     ROLE_OF,
     CallWorld,
     Signal,
+    add_person,
     book_call,
     cookie_header,
     grant_call,
     make_world,
+    person_headers,
 )
 from tests.support.synthetic_calls import SyntheticParticipant, wait_until
 
@@ -51,10 +53,9 @@ class Call:
         self.peers: dict[Role, SyntheticParticipant] = {}
 
     async def join(self, role: Role) -> SyntheticParticipant:
-        app = self.client.server.app
         ws = await self.client.ws_connect(
             f"/calls/{self.call_id}/signal",
-            headers=cookie_header(app, self.world.cookies[ROLE_OF[role]]),
+            headers=await person_headers(self.client, self.world, self.call_id, ROLE_OF[role]),
         )
         signal = Signal(ws)
         self.signals[role] = signal
@@ -370,3 +371,121 @@ async def test_an_interpreter_signs_in_with_an_authenticator_code_like_staff(
     home = await client.get("/interpreter")
     assert home.status == 200
     assert "You are not booked on any call." in await home.text()
+
+
+async def test_a_second_interpreter_is_refused_and_never_replaces_the_first(call: Call) -> None:
+    app = call.client.server.app
+    await add_person(app, call.world, "second_interpreter", AccountRole.INTERPRETER)
+    await grant_call(app, call.world, call.call_id, "second_interpreter")
+    first = await call.join("interpreter")
+    parent = await call.join("parent")
+
+    ws = await call.client.ws_connect(
+        f"/calls/{call.call_id}/signal",
+        headers=cookie_header(app, call.world.cookies["second_interpreter"]),
+    )
+    second = Signal(ws)
+    try:
+        await second.wait_closed()
+    finally:
+        await second.close()
+    assert second.close_code == 4409
+    assert second.close_reason == (
+        "Another interpreter is already in this call. Please ask the centre which of you "
+        "should interpret."
+    )
+    assert not second.of_type("state")
+
+    # The first interpreter is still the one in the call, and still heard.
+    live = app[CALLS].get(call.call_id)
+    assert live is not None
+    assert live.connections["interpreter"].actor.id == call.world.users["interpreter"]
+    assert call.signals["interpreter"].close_code is None
+    heard = parent.frames_from("interpreter")
+    await wait_until(
+        lambda: parent.frames_from("interpreter") >= heard + 15 and first.frames_from("parent") > 0,
+        what="the first interpreter's media still flowing",
+    )
+    joined = [e for e in await _events(call.client, call.call_id) if e.kind == "call_joined"]
+    assert call.world.users["second_interpreter"] not in {e.actor_id for e in joined}
+
+
+async def test_taking_an_interpreter_off_mid_call_closes_their_socket_and_their_media(
+    call: Call,
+) -> None:
+    app = call.client.server.app
+    await call.join("interpreter")
+    parent = await call.join("parent")
+    await call.join("supervisor")
+    await call.signals["supervisor"].send({"type": "admit"})
+    await wait_until(lambda: parent.frames_from("interpreter") >= 10, what="the interpreter heard")
+
+    interpreter_id = call.world.users["interpreter"]
+    removed = await call.client.post(
+        f"/calls/{call.call_id}/interpreters/{interpreter_id}/remove",
+        data={"csrf_token": call.world.csrf["admin"]},
+        headers=cookie_header(app, call.world.cookies["admin"]),
+        allow_redirects=False,
+    )
+    assert removed.status == 303
+
+    signal = call.signals["interpreter"]
+    await signal.wait_closed()
+    assert signal.close_code == 4403
+    assert signal.close_reason == "You are no longer booked on this call."
+    await wait_until(
+        lambda: (
+            "interpreter" not in call.signals["supervisor"].of_type("state")[-1]["participants"]
+        ),
+        what="the interpreter gone from the call",
+    )
+    live = app[CALLS].get(call.call_id)
+    assert live is not None
+    assert "interpreter" not in live.media.connected_roles()
+
+    # Their media stops reaching the parent; the supervisor's still does.
+    stopped_at = parent.frames_from("interpreter")
+    supervisor_at = parent.frames_from("supervisor")
+    await wait_until(
+        lambda: parent.frames_from("supervisor") >= supervisor_at + 15,
+        what="the supervisor's media after the removal",
+    )
+    assert parent.frames_from("interpreter") <= stopped_at + 2  # at most frames in flight
+
+    kinds = [(e.kind, e.actor_role) for e in await _events(call.client, call.call_id)]
+    assert ("call_interpreter_removed", "admin") in kinds
+    assert ("call_left", "interpreter") in kinds
+    # Coming back is refused: the grant went with the booking.
+    with pytest.raises(aiohttp.WSServerHandshakeError) as refused:
+        await call.client.ws_connect(
+            f"/calls/{call.call_id}/signal",
+            headers=cookie_header(app, call.world.cookies["interpreter"]),
+        )
+    assert refused.value.status == 404
+
+
+async def test_an_interpreter_taken_off_on_another_node_is_closed_by_this_nodes_sweep(
+    call: Call,
+) -> None:
+    """The removal's request may reach a node that does not hold their socket: the grant is
+    gone from the database, and the node running the call closes the socket on its sweep."""
+    app = call.client.server.app
+    await call.join("interpreter")
+    await call.join("parent")
+    assert await app[CALLS].dismiss_ungranted() == 0  # still booked: nothing happens
+    assert call.signals["interpreter"].close_code is None
+
+    async with app[SESSIONMAKER].begin() as session:  # as the other node's removal does
+        grant = await session.scalar(select(Grant).where(Grant.scope_id == call.call_id))
+        assert grant is not None
+        await session.delete(grant)
+    assert await app[CALLS].dismiss_ungranted() == 1
+
+    signal = call.signals["interpreter"]
+    await signal.wait_closed()
+    assert signal.close_code == 4403
+    assert signal.close_reason == "You are no longer booked on this call."
+    await wait_until(
+        lambda: "interpreter" not in call.signals["parent"].of_type("state")[-1]["participants"],
+        what="the interpreter gone from the call",
+    )

@@ -24,6 +24,7 @@ from tests.support.calls import (
     book_call,
     cookie_header,
     make_world,
+    person_headers,
 )
 from tests.support.synthetic_calls import SyntheticParticipant, wait_until
 
@@ -51,10 +52,9 @@ class Harness:
         self.peers: list[SyntheticParticipant] = []
 
     async def connect(self, person: str) -> Signal:
-        app = self.client.server.app
         ws = await self.client.ws_connect(
             f"/calls/{self.call_id}/signal",
-            headers=cookie_header(app, self.world.cookies[person]),
+            headers=await person_headers(self.client, self.world, self.call_id, person),
         )
         signal = Signal(ws)
         self.signals.append(signal)

@@ -9,6 +9,7 @@ import re
 from aiohttp.test_utils import TestClient
 
 from service.appkeys import KEYRING, SESSIONMAKER
+from service.record.timeline import KIND_GROUPS, Names, describe
 from storage.models import ContactLevel, Role
 from tests.support.accounts import make_person, session_token, use_session
 from tests.support.export_world import NOTE_TEXT, REJECT_REASON, SeededFamily, seed_family
@@ -102,3 +103,15 @@ async def test_parent_and_other_centre_staff_cannot_read_the_timeline(client: Te
     response = await client.get(path, allow_redirects=False)
     assert response.status == 404
     assert NOTE_TEXT not in await response.text()
+
+
+def test_a_lapsed_admission_reads_as_why_the_parent_waits_again() -> None:
+    names = Names()
+    left = describe("call_admission_lapsed", {"why": "parent_left"}, "the system", names)
+    assert left == (
+        "The parent's admission lapsed because the parent left the call: they wait for the "
+        "supervisor again before reaching the child."
+    )
+    again = describe("call_admission_lapsed", {"why": "parent_rejoined"}, "the system", names)
+    assert "joined again from another window" in again
+    assert "call_admission_lapsed" in KIND_GROUPS["calls"][1]

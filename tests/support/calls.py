@@ -14,7 +14,9 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from service.accounts.passwords import hash_password
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
+from service.calls.device import device_cookie_name
 from service.calls.media import ConnectResult, Role
 from service.http.sessions import start_session, token_hash
 from storage import record
@@ -48,7 +50,11 @@ class CallWorld:
     emails: dict[str, str] = field(default_factory=dict)
     cookies: dict[str, str] = field(default_factory=dict)  # name -> session token
     csrf: dict[str, str] = field(default_factory=dict)  # name -> the session's CSRF token
+    devices: dict[uuid.UUID, str] = field(default_factory=dict)  # call id -> locked device token
 
+
+# The world's staff member types this at the centre device to lock it to a call.
+STAFF_PASSWORD = "a kettle of fish and chips"
 
 PEOPLE: dict[str, AccountRole] = {
     "parent": AccountRole.PARENT,
@@ -94,6 +100,11 @@ async def make_world(
                 display_name=name.replace("_", " ").title(),
                 role=role,
                 status=AccountStatus.ACTIVE,
+                password_hash=(
+                    await hash_password(app[SETTINGS], STAFF_PASSWORD)
+                    if role is AccountRole.STAFF
+                    else None
+                ),
             )
             session.add(user)
             await session.flush()
@@ -125,6 +136,37 @@ async def make_world(
     return world
 
 
+async def add_person(
+    app: web.Application, world: CallWorld, name: str, role: AccountRole
+) -> uuid.UUID:
+    """Another signed-in account of the world's centre (e.g. a second interpreter)."""
+    async with seeding_sessionmaker(app).begin() as session:
+        user = User(
+            centre_id=world.centre_id,
+            email=f"{name}-{uuid.uuid4().hex[:8]}@example.org",
+            display_name=name.replace("_", " ").title(),
+            role=role,
+            status=AccountStatus.ACTIVE,
+        )
+        session.add(user)
+        await session.flush()
+        token = await start_session(
+            session,
+            user,
+            second_factor_done=role.needs_second_factor,
+            ip="127.0.0.1",
+            user_agent="tests",
+        )
+        world.users[name], world.emails[name], world.cookies[name] = user.id, user.email, token
+    async with seeding_sessionmaker(app)() as session:
+        world.csrf[name] = str(
+            await session.scalar(
+                select(WebSession.csrf_token).where(WebSession.token_hash == token_hash(token))
+            )
+        )
+    return user.id
+
+
 async def book_call(
     app: web.Application,
     world: CallWorld,
@@ -152,12 +194,14 @@ async def book_call(
         return call.id
 
 
-async def grant_call(app: web.Application, world: CallWorld, call_id: uuid.UUID) -> None:
-    """Book the world's interpreter on a call (their grant), written directly."""
+async def grant_call(
+    app: web.Application, world: CallWorld, call_id: uuid.UUID, person: str = "interpreter"
+) -> None:
+    """Book the world's interpreter (or ``person``) on a call (their grant), written directly."""
     async with app[SESSIONMAKER].begin() as session:
         session.add(
             Grant(
-                user_id=world.users["interpreter"],
+                user_id=world.users[person],
                 scope_kind=GrantScope.CALL,
                 scope_id=call_id,
                 granted_by=world.users["admin"],
@@ -165,9 +209,70 @@ async def grant_call(app: web.Application, world: CallWorld, call_id: uuid.UUID)
         )
 
 
-def cookie_header(app: web.Application, token: str) -> dict[str, str]:
+def cookie_header(app: web.Application, token: str, *, device: str | None = None) -> dict[str, str]:
+    """A browser's cookies: the session, and the locked call device's cookie when it has one."""
     settings = app[SETTINGS]
-    return {"Cookie": f"{settings.session_cookie_name}={token}", "Origin": settings.public_origin}
+    cookie = f"{settings.session_cookie_name}={token}"
+    if device is not None:
+        cookie += f"; {device_cookie_name(settings.secure_cookies)}={device}"
+    return {"Cookie": cookie, "Origin": settings.public_origin}
+
+
+async def open_call_device(
+    base_url: str,
+    app: web.Application,
+    world: CallWorld,
+    call_id: uuid.UUID,
+    *,
+    password: str = STAFF_PASSWORD,
+) -> str:
+    """Lock a centre device to the call as staff do: the staff session posts its password to
+    ``/calls/{id}/device``; the answer's device cookie is the device (kept in ``world.devices``).
+
+    Its own cookie-less client, so the device cookie never leaks into other people's requests.
+    """
+    if call_id in world.devices:
+        return world.devices[call_id]
+    name = device_cookie_name(app[SETTINGS].secure_cookies)
+    headers = {**cookie_header(app, world.cookies["staff"]), "X-CSRF-Token": world.csrf["staff"]}
+    async with (
+        aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http,
+        http.post(
+            f"{base_url.rstrip('/')}/calls/{call_id}/device",
+            data={"csrf_token": world.csrf["staff"], "password": password},
+            headers=headers,
+            allow_redirects=False,
+        ) as response,
+    ):
+        assert response.status == 303, (response.status, await response.text())
+        cookie = response.cookies.get(name)
+        assert cookie is not None and cookie.value, "no device cookie"
+        world.devices[call_id] = cookie.value
+    return cookie.value
+
+
+async def child_headers(
+    base_url: str, app: web.Application, world: CallWorld, call_id: uuid.UUID
+) -> dict[str, str]:
+    """The child's centre device: the staff session plus a device locked to this call."""
+    device = await open_call_device(base_url, app, world, call_id)
+    return cookie_header(app, world.cookies["staff"], device=device)
+
+
+def base_url(client: Any) -> str:
+    """The root URL of an ``aiohttp.test_utils.TestClient``'s server."""
+    return str(client.make_url("/"))
+
+
+async def person_headers(
+    client: Any, world: CallWorld, call_id: uuid.UUID, person: str
+) -> dict[str, str]:
+    """``person``'s browser on a call, through a ``TestClient``: staff are the child, so they
+    come from a device locked to the call; everyone else with their session alone."""
+    app: web.Application = client.server.app
+    if person == "staff":
+        return await child_headers(base_url(client), app, world, call_id)
+    return cookie_header(app, world.cookies[person])
 
 
 class Signal:
@@ -271,9 +376,19 @@ class CallHarness:
         return app
 
     async def connect(
-        self, person: str, *, origin: str | None = None, heartbeat: float | None = 0.5
+        self,
+        person: str,
+        *,
+        origin: str | None = None,
+        heartbeat: float | None = 0.5,
+        locked: bool = True,
     ) -> Signal:
-        headers = cookie_header(self.app, self.world.cookies[person])
+        """``person``'s socket; staff come from a device locked to the call (``locked=False``:
+        an ordinary staff browser, which the server refuses as the child)."""
+        if locked:
+            headers = await person_headers(self.client, self.world, self.call_id, person)
+        else:
+            headers = cookie_header(self.app, self.world.cookies[person])
         if origin is not None:
             headers["Origin"] = origin
         ws = await self.client.ws_connect(f"/calls/{self.call_id}/signal", headers=headers)
