@@ -4,7 +4,8 @@ security log every capability writes to is the platform's: ``service.security_lo
 Other capabilities use accounts only through these names:
 ``create_user``, ``user_by_email``, ``disable_user``, ``provision_demo_user`` (people);
 ``issue_token``, ``INVITE_LIFETIME``, ``send_invite`` (invite links and their e-mail);
-``verify_password`` (a staff member's password asked again on a centre device); ``ThrottlePolicy``, ``throttle_wait_needed``,
+``verify_password``; ``confirm_staff_password`` (a staff member's own password asked again
+at a centre device, guesses slowed); ``ThrottlePolicy``, ``throttle_wait_needed``,
 ``throttle_failure``, ``throttle_success`` (slowing guesses)."""
 
 from __future__ import annotations
@@ -13,6 +14,7 @@ from collections.abc import Sequence
 
 from aiohttp import web
 
+from service.accounts.confirm import confirm_staff_password
 from service.accounts.invites import send_invite
 from service.accounts.passwords import verify_password
 from service.accounts.throttle import Policy as ThrottlePolicy
@@ -27,6 +29,7 @@ __all__ = [
     "INVITE_LIFETIME",
     "ThrottlePolicy",
     "cleanup_contexts",
+    "confirm_staff_password",
     "create_user",
     "disable_user",
     "issue_token",

@@ -18,31 +18,19 @@ import re
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import select
 
-from service.accounts import (
-    ThrottlePolicy,
-    throttle_failure,
-    throttle_success,
-    throttle_wait_needed,
-    verify_password,
-)
+from service.accounts import confirm_staff_password
 from service.appkeys import LOCKED_CALL, SESSIONMAKER, SETTINGS
 from service.calls.devicestate import LockedCall
-from service.errors import Conflict, Forbidden, NotFound, Throttled
+from service.errors import Conflict, Forbidden, NotFound
 from service.http.access import Actor
 from service.services import Services
-from storage.models import Call, CallDevice, CallStatus, Role, User
-
-# The same slowing as leaving an opening session's child view: a few free tries, then a
-# growing delay, so a child at the device cannot keep guessing.
-STAFF_PASSWORD_AT_DEVICE = ThrottlePolicy(
-    3, timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=12)
-)
+from storage.models import Call, CallDevice, CallStatus, Role
 
 # The locked call's own addresses: its page, its signalling socket and the way out.
 _CALL_PATH = re.compile(r"^/calls/(?P<call_id>[0-9a-fA-F-]{36})/(?:join|signal|device/leave)$")
@@ -67,33 +55,13 @@ class OpenedDevice:
     device_token: str
 
 
-async def _check_staff_password(services: Services, actor: Actor, key: str, password: str) -> None:
-    """The signed-in staff member's own password, with guesses slowed down per ``key``."""
-    keys = [(key, STAFF_PASSWORD_AT_DEVICE)]
-    async with services.sessionmaker() as session:
-        wait = await throttle_wait_needed(session, keys)
-        user = await session.get(User, actor.user_id)
-        password_hash = user.password_hash if user is not None else None
-    if wait is not None:
-        raise Throttled(
-            "Too many wrong passwords. Please wait a minute, then the staff member can try again.",
-            code="too_many_attempts",
-        )
-    if not await verify_password(services.settings, password_hash, password):
-        async with services.sessionmaker.begin() as session:
-            await throttle_failure(session, keys)
-        raise Forbidden(
-            "That password is not right. Please ask the staff member.", code="wrong_password"
-        )
-    async with services.sessionmaker.begin() as session:
-        await throttle_success(session, keys)
-
-
 async def open_device(
     services: Services, actor: Actor, call_id: uuid.UUID, password: str
 ) -> OpenedDevice:
     """Lock this device to the call's child screen, once the staff password is right."""
-    await _check_staff_password(services, actor, f"call-device-open:{actor.user_id}", password)
+    await confirm_staff_password(
+        services, actor.user_id, f"call-device-open:{actor.user_id}", password
+    )
     token = secrets.token_urlsafe(32)
     # Locking a device is plumbing, not contact: the child's joining is recorded (call_joined).
     async with services.sessionmaker.begin() as session:
@@ -120,7 +88,9 @@ async def release_device(
     services: Services, actor: Actor, locked: LockedCall, password: str
 ) -> None:
     """Only the staff password takes the device out of the call (throttled per device)."""
-    await _check_staff_password(services, actor, f"call-device-leave:{locked.device_id}", password)
+    await confirm_staff_password(
+        services, actor.user_id, f"call-device-leave:{locked.device_id}", password
+    )
     async with services.sessionmaker.begin() as session:
         device = await session.get(CallDevice, locked.device_id)
         if device is None:

@@ -15,22 +15,16 @@ import hashlib
 import secrets
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, datetime, timedelta
+from datetime import UTC, datetime
 from typing import Any
 
 from aiohttp import web
 from sqlalchemy import func, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.accounts import (
-    ThrottlePolicy,
-    throttle_failure,
-    throttle_success,
-    throttle_wait_needed,
-    verify_password,
-)
-from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
-from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
+from service.accounts import confirm_staff_password
+from service.appkeys import KEYRING, SETTINGS
+from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
 from service.letterbox.moderation import delivered_parts
 from service.services import Services
@@ -45,18 +39,11 @@ from storage.models import (
     ObservationNote,
     OpeningSession,
     PartKind,
-    User,
 )
 
 DELIVERED = frozenset({ItemStatus.APPROVED, ItemStatus.OPENED})
 NOTE_PURPOSE = "observation-note"
 MAX_NOTE_CHARS = 10_000
-
-# A few free tries, then a growing delay: the staff member mistyping is fine, a child trying
-# every word they know is not.
-LEAVE_CHILD_VIEW = ThrottlePolicy(
-    3, timedelta(seconds=5), timedelta(minutes=5), timedelta(hours=12)
-)
 
 
 def device_cookie_name(secure: bool) -> str:
@@ -215,24 +202,7 @@ async def leave_child_view(
 
     Guessing is slowed like sign-in (a growing delay per opening session), so a child at
     the device cannot simply keep trying."""
-    keys = [(f"leave:{session_id}", LEAVE_CHILD_VIEW)]
-    async with app[SESSIONMAKER]() as session:
-        wait = await throttle_wait_needed(session, keys)
-        user = await session.get(User, actor.user_id)
-        password_hash = user.password_hash if user is not None else None
-    if wait is not None:
-        raise Throttled(
-            "Too many wrong passwords. Please wait a minute, then the staff member can try again.",
-            code="too_many_attempts",
-        )
-    if not await verify_password(app[SETTINGS], password_hash, password):
-        async with app[SESSIONMAKER].begin() as session:
-            await throttle_failure(session, keys)
-        raise Forbidden(
-            "That password is not right. Please ask the staff member.", code="wrong_password"
-        )
-    async with app[SESSIONMAKER].begin() as session:
-        await throttle_success(session, keys)
+    await confirm_staff_password(Services.of(app), actor.user_id, f"leave:{session_id}", password)
     async with Services.of(app).transaction(actor) as work:
         opening = await work.session.get(OpeningSession, session_id)
         if opening is None:
