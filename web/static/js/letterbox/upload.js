@@ -98,6 +98,13 @@ function upload(form) {
     }
     if (request.status === 201 || request.status === 200) {
       progress.value = 100;
+      if (body.plan_note) {
+        // More than the contact plan allows: it waits for the centre, and the parent is told so
+        // here rather than on a page they might not open.
+        show(status, body.plan_note);
+        form.reset();
+        return;
+      }
       if (form.dataset.done) {
         // The page lists what was saved: show it afresh.
         window.location.assign(form.dataset.done);
