@@ -177,8 +177,8 @@ async def test_locked_call_device_shows_only_the_call_until_the_staff_password(
         await page.get_by_label("Staff password to leave this screen").fill(STAFF_PASSWORD)
         await page.get_by_role("button", name="Leave the call screen").click()
         await expect(page).to_have_url(url_pattern(live, "/calls"))
-        await page.get_by_role("link", name="Moderation").click()
-        await expect(page).to_have_url(url_pattern(live, "/staff"))
+        await page.get_by_role("link", name="Moderation queue").click()
+        await expect(page).to_have_url(url_pattern(live, "/staff/moderation"))
         # Unlocked again, this browser is no child's screen: the call's address asks for the
         # password that locks a device.
         await page.goto(live.url + f"/calls/{other_call}/join")

@@ -385,6 +385,9 @@ async def test_admin_makes_a_court_export_and_the_referrer_downloads_it(
         await _page_is_fine(page)
         await page.get_by_role("link", name=f"Exports of {case}").click()
         await _page_is_fine(page)
+        # The PDF's certificate names the officer of the centre who signs it.
+        await page.get_by_label("Certifying officer's full name").fill("Priya Shah")
+        await page.get_by_label("Their role").fill("Centre Manager")
         await page.get_by_role("button", name="Make the export").click()
         await expect(page.get_by_role("button", name=re.compile("^Court PDF"))).to_be_visible()
         await check_accessibility(page)
