@@ -49,7 +49,9 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
         if not args.reuse_port:
             print(settings.banner(), flush=True)
             print(f"Serving on http://{settings.host}:{settings.port} (Ctrl-C to stop)", flush=True)
-        serving.run_worker(settings, reuse_port=args.reuse_port)
+        from service.app import create_app
+
+        serving.run_worker(settings, create_app, reuse_port=args.reuse_port)
         return 0
     print(settings.banner(), flush=True)
     print(

@@ -27,6 +27,7 @@ import socket
 import subprocess
 import sys
 import time
+from collections.abc import Callable
 from types import FrameType
 
 from aiohttp import web
@@ -66,10 +67,11 @@ def _internal_socket(host: str) -> socket.socket:
     return sock
 
 
-def run_worker(settings: Settings, *, reuse_port: bool) -> None:
-    """Serve until SIGINT or SIGTERM, on the public port and on a private internal port."""
-    from service.app import create_app
-
+def run_worker(
+    settings: Settings, make_app: Callable[[Settings], web.Application], *, reuse_port: bool
+) -> None:
+    """Serve ``make_app(settings)`` (``service.app.create_app``: the platform never imports the
+    front door) until SIGINT or SIGTERM, on the public port and a private internal port."""
     internal = _internal_socket(settings.internal_host)
     port = internal.getsockname()[1]
     host = (
@@ -82,7 +84,7 @@ def run_worker(settings: Settings, *, reuse_port: bool) -> None:
         stop = asyncio.Event()
         for signum in (signal.SIGINT, signal.SIGTERM):
             loop.add_signal_handler(signum, stop.set)
-        runner = web.AppRunner(create_app(settings), access_log=None, shutdown_timeout=5)
+        runner = web.AppRunner(make_app(settings), access_log=None, shutdown_timeout=5)
         await runner.setup()
         try:
             public = web.TCPSite(

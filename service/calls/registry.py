@@ -860,7 +860,8 @@ def _check_joinable(call: Call, now: datetime, node: str) -> None:
         raise Conflict("The time for this call is over.", code="call_ended")
     if call.media_node is not None and call.media_node != node:
         raise Conflict(
-            "This call runs on another media server; the proxy should have sent you there.",
+            "This call runs on another media server, which could not be reached. "
+            "Please try again in a moment.",
             code="wrong_media_node",
         )
 
