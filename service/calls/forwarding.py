@@ -111,14 +111,15 @@ class MediaNodes:
             ).all()
         ended = 0
         for node in dead:
-            ended += await end_calls_of(self.services, node)
+            lost = await end_calls_of(self.services, node)
+            ended += lost
             async with self.services.sessionmaker.begin() as session:
                 await session.execute(
                     delete(MediaNode).where(
                         MediaNode.node == node, MediaNode.seen_at < now - NODE_DEAD_AFTER
                     )
                 )
-            log.warning("media node %s stopped answering: %d of its calls ended", node, ended)
+            log.warning("media node %s stopped answering: %d of its calls ended", node, lost)
         return ended
 
     async def stop(self) -> None:
@@ -180,7 +181,7 @@ async def owner_address(services: Services, call_id: uuid.UUID) -> str | None:
 
 
 async def forward(
-    request: web.Request, client: web.WebSocketResponse, registry: CallRegistry
+    request: web.Request, client: web.WebSocketResponse, registry: CallRegistry, max_msg_size: int
 ) -> bool:
     """Serve ``client`` (already prepared) by relaying it to the call's owner. False when it
     cannot be forwarded (already forwarded once, no live owner, the owner unreachable): the
@@ -196,7 +197,7 @@ async def forward(
     async with aiohttp.ClientSession(cookie_jar=aiohttp.DummyCookieJar()) as http:
         try:
             upstream = await http.ws_connect(
-                url + request.path, headers=headers, max_msg_size=client._max_msg_size
+                url + request.path, headers=headers, max_msg_size=max_msg_size
             )
         except (aiohttp.ClientError, OSError) as exc:
             log.warning("call %s: its node at %s is unreachable (%s)", call_id, url, exc)

@@ -265,7 +265,9 @@ async def signal(request: web.Request) -> web.StreamResponse:
         live = await registry.join(call_id, connection)
     except LetterboxError as exc:
         # The call lives on another worker or node: relay this socket to it.
-        if exc.code == "wrong_media_node" and await forward(request, ws, registry):
+        if exc.code == "wrong_media_node" and await forward(
+            request, ws, registry, PROTOCOL_MAX_BYTES
+        ):
             return ws
         code = CLOSE_ENDED if exc.code == "call_ended" else CLOSE_CONFLICT
         if exc.code == "call_ended":
