@@ -45,6 +45,7 @@ LETTERS = 20
 ROUNDS = 3
 TARGET_RATIO = 0.40
 TARGET_P99_MS = 100.0
+TARGET_WORKER_SPEEDUP = 1.7
 
 HELLO = """
 import sys
@@ -105,9 +106,17 @@ async def _load(
 
 
 def _cpu_seconds(pid: int) -> float:
-    """User + system CPU time of a process so far (Linux /proc)."""
-    fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
-    return (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    """User + system CPU time so far of a process and its living descendants (Linux /proc):
+    a ``serve --workers N`` parent and its workers."""
+    try:
+        fields = Path(f"/proc/{pid}/stat").read_text().rsplit(")", 1)[1].split()
+    except FileNotFoundError:
+        return 0.0
+    own = (int(fields[11]) + int(fields[12])) / os.sysconf("SC_CLK_TCK")
+    children: list[int] = []
+    for task in Path(f"/proc/{pid}/task").glob("*/children"):
+        children += [int(c) for c in task.read_text().split()]
+    return own + sum(_cpu_seconds(child) for child in children)
 
 
 def run_load(url: str, headers: dict[str, str], server_pid: int) -> dict[str, object]:
@@ -205,6 +214,7 @@ def main() -> None:
         hello: subprocess.Popen[bytes] | None = None
         floors: dict[str, tuple[subprocess.Popen[bytes], str]] = {}
         node: Node | None = None
+        two: Node | None = None
         try:
             engine = db.create_engine(pg.url(name))
             asyncio.run(_migrate(engine))
@@ -214,6 +224,9 @@ def main() -> None:
             node = Node("bench", env, Path(tmp) / "node.log")
             node.start()
             asyncio.run(send_letters(node.url, family_path, headers))
+            # The same app as `serve --workers 2` on the same database: the cores' figure.
+            two = Node("bench-2w", env, Path(tmp) / "node-2w.log", workers=2)
+            two.start()
 
             hello_port = free_port()
             hello = subprocess.Popen(
@@ -244,9 +257,10 @@ def main() -> None:
                 )
                 _wait_for(floors[driver][1], headers=headers)
 
-            assert node.process is not None
+            assert node.process is not None and two.process is not None
             targets = {
                 "app": (node.url + family_path, headers, node.process.pid),
+                "app_2_workers": (two.url + family_path, headers, two.process.pid),
                 "sqlalchemy": (floors["sqlalchemy"][1], headers, floors["sqlalchemy"][0].pid),
                 "asyncpg": (floors["asyncpg"][1], headers, floors["asyncpg"][0].pid),
                 "hello": (f"http://127.0.0.1:{hello_port}/hello", {}, hello.pid),
@@ -257,15 +271,17 @@ def main() -> None:
             for _ in range(ROUNDS):
                 for key, (url, request_headers, pid) in targets.items():
                     runs[key].append(run_load(url, request_headers, pid))
-            app, stack, bare, base = (
-                _median_run(runs[key]) for key in ("app", "sqlalchemy", "asyncpg", "hello")
+            app, stack, bare, base, app2 = (
+                _median_run(runs[key])
+                for key in ("app", "sqlalchemy", "asyncpg", "hello", "app_2_workers")
             )
         finally:
             for server in (hello, *(process for process, _ in floors.values())):
                 if server is not None:
                     _stop(server)
-            if node is not None:
-                node.stop()
+            for served in (node, two):
+                if served is not None:
+                    served.stop()
             pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 
     ratio = float(app["rps"]) / float(base["rps"])  # type: ignore[arg-type]
@@ -309,8 +325,25 @@ def main() -> None:
                 base,
             ),
         },
+        "workers": {
+            "name": "the same request, `letterbox serve --workers 2` against `--workers 1`",
+            "one_worker_rps": round(float(app["rps"]), 1),  # type: ignore[arg-type]
+            "two_workers_rps": round(float(app2["rps"]), 1),  # type: ignore[arg-type]
+            "speedup": round(float(app2["rps"]) / float(app["rps"]), 3),  # type: ignore[arg-type]
+            "target": f"speedup >= {TARGET_WORKER_SPEEDUP}",
+            "target_met": float(app2["rps"]) / float(app["rps"]) >= TARGET_WORKER_SPEEDUP,  # type: ignore[arg-type]
+            "two_workers_p50_ms": round(float(app2["p50_ms"]), 2),  # type: ignore[arg-type]
+            "two_workers_p99_ms": round(float(app2["p99_ms"]), 2),  # type: ignore[arg-type]
+            "two_workers_server_cpu_ms_per_request": round(
+                float(app2["server_cpu_ms_per_request"]),  # type: ignore[arg-type]
+                2,
+            ),
+            "rps_of_each_round": app2["rps_of_each_round"],
+            "note": "the load generator and PostgreSQL share the same cores as the workers",
+        },
         "errors": {
             "app": app["errors"],
+            "app_2_workers": app2["errors"],
             "floor_sqlalchemy": stack["errors"],
             "floor_asyncpg": bare["errors"],
             "baseline": base["errors"],

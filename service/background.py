@@ -1,6 +1,6 @@
 """Periodic jobs: ``periodic`` makes a cleanup context that runs a job every interval, and
 ``once_per_centre`` makes a job run only on the node holding its database lease. The platform
-runs the object-store reconcile here; capabilities add their own jobs through their
+runs the object-store reconcile here (once per centre, whatever the number of workers and hosts); capabilities add their own jobs through their
 ``cleanup_contexts()`` (the calls' reminders of tomorrow's calls).
 
 Each job runs in its own task owned by a cleanup context, waits its interval first (so a
@@ -86,7 +86,9 @@ async def contact_book_job(app: web.Application) -> None:
 
 
 def setup(app: web.Application) -> None:
+    # Once per centre, not once per worker: two runs at once would race over the same orphans.
+    interval: Callable[[web.Application], float] = lambda a: a[SETTINGS].reconcile_interval_seconds  # noqa: E731
     app.cleanup_ctx.append(
-        periodic("reconcile", lambda a: a[SETTINGS].reconcile_interval_seconds, reconcile_job)
+        periodic("reconcile", interval, once_per_centre("reconcile", interval, reconcile_job))
     )
     app.cleanup_ctx.append(periodic("contact-book", lambda a: REFRESH_SECONDS, contact_book_job))

@@ -24,10 +24,13 @@ EXIT_BAD_SETTING = 2
 
 
 def _serve(args: argparse.Namespace, settings: Settings) -> int:
-    from aiohttp import web
+    from service import serving
 
-    from service.app import create_app
-
+    workers = args.workers if args.workers is not None else serving.default_workers()
+    if workers < 1:
+        raise CommandError("--workers must be at least 1 (one process per core is the default)")
+    if workers > 1 and settings.port == 0:
+        raise CommandError("--workers needs a fixed LETTERBOX_PORT (0 would give each its own)")
     prepare_data_dir(settings)
     engine = db.create_engine(settings.database_url)
 
@@ -42,17 +45,21 @@ def _serve(args: argparse.Namespace, settings: Settings) -> int:
     load_master_key(
         settings.master_key_b64, settings.master_key_file, may_create=not settings.production
     )
+    if workers == 1:
+        if not args.reuse_port:
+            print(settings.banner(), flush=True)
+            print(f"Serving on http://{settings.host}:{settings.port} (Ctrl-C to stop)", flush=True)
+        from service.app import create_app
+
+        serving.run_worker(settings, create_app, reuse_port=args.reuse_port)
+        return 0
     print(settings.banner(), flush=True)
-    print(f"Serving on http://{settings.host}:{settings.port} (Ctrl-C to stop)", flush=True)
-    web.run_app(
-        create_app(settings),
-        host=settings.host,
-        port=settings.port,
-        print=None,
-        access_log=None,
-        shutdown_timeout=5,
+    print(
+        f"Serving on http://{settings.host}:{settings.port} with {workers} workers "
+        "(Ctrl-C to stop)",
+        flush=True,
     )
-    return 0
+    return serving.Supervisor(settings, workers).run()
 
 
 def _db(args: argparse.Namespace, settings: Settings) -> int:
@@ -83,7 +90,15 @@ def build_parser() -> tuple[argparse.ArgumentParser, dict[str, Command]]:
     commands = parser.add_subparsers(dest="command", required=True, metavar="COMMAND")
     handlers: dict[str, Command] = {}
 
-    commands.add_parser("serve", help="run the web service")
+    serve = commands.add_parser("serve", help="run the web service")
+    serve.add_argument(
+        "--workers",
+        type=int,
+        default=None,
+        help="processes sharing the port (default: the number of cores)",
+    )
+    # A worker started by the parent of --workers N: bind the shared port with SO_REUSEPORT.
+    serve.add_argument("--reuse-port", action="store_true", help=argparse.SUPPRESS)
     handlers["serve"] = _serve
 
     database = commands.add_parser("db", help="database migrations")

@@ -113,6 +113,11 @@ class Settings:
     # intake writes this file after its objects are stored and waits, before the commit, while
     # the file exists, so a test can kill the process at exactly that point.
     test_pause_before_commit: Path | None = None
+    # Where other workers and nodes reach this worker to forward a call's signalling to it:
+    # LETTERBOX_INTERNAL_HOST is the address it binds (loopback unless several hosts share
+    # the calls); ``letterbox serve`` fills in ``internal_url`` once the port is bound.
+    internal_host: str = "127.0.0.1"
+    internal_url: str | None = None
 
     @property
     def zone(self) -> ZoneInfo:
@@ -294,6 +299,7 @@ class _Reader:
             orphan_age_seconds=self.integer("ORPHAN_AGE_SECONDS", 24 * 3600, minimum=0),
             sanitise_seconds=self.integer("SANITISE_SECONDS", 60, minimum=1, maximum=3600),
             test_pause_before_commit=test_pause,
+            internal_host=self.text("INTERNAL_HOST", "127.0.0.1"),
         )
 
     def _ice_host_address(self, production: bool) -> str | None:

@@ -23,7 +23,7 @@ from sqlalchemy import delete
 from sqlalchemy.dialects import postgresql, sqlite
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.models import JobLease
+from storage.models import JobLease, SenderSlot
 
 
 def lease_holder() -> str:
@@ -61,4 +61,51 @@ class JobLeases:
         async with self._sessionmaker.begin() as session:
             await session.execute(
                 delete(JobLease).where(JobLease.job == job, JobLease.holder == self.holder)
+            )
+
+
+class SenderSlots:
+    """The sanitiser's per-sender share across every worker and host of the centre: a sender
+    holds at most ``limit`` slots (rows of ``sender_slots``) at once, one per file being
+    sanitised anywhere, so one sender's files cannot fill every worker's processes while
+    another family's letter waits. Each worker's own queue (``FileWorkers``) still orders its
+    files fairly; this bounds a sender across them.
+
+    Taking a slot is one upsert per slot number, won only if the row is free or its holder's
+    lease ran out (a worker that died mid-file), so two workers cannot both win one slot.
+    """
+
+    def __init__(self, sessionmaker: async_sessionmaker[AsyncSession]) -> None:
+        self._sessionmaker = sessionmaker
+
+    async def take(
+        self, sender: str, limit: int, ttl: timedelta, *, now: datetime | None = None
+    ) -> tuple[int, str] | None:
+        """A free slot of ``sender``'s (its number and this holding's token), or None when
+        the sender already holds ``limit`` unexpired slots."""
+        now = now or datetime.now(UTC)
+        token = uuid.uuid4().hex
+        async with self._sessionmaker.begin() as session:
+            dialect = (await session.connection()).dialect.name
+            insert = postgresql.insert if dialect == "postgresql" else sqlite.insert
+            for slot in range(limit):
+                statement = (
+                    insert(SenderSlot)
+                    .values(sender=sender, slot=slot, holder=token, expires_at=now + ttl)
+                    .on_conflict_do_update(
+                        index_elements=[SenderSlot.sender, SenderSlot.slot],
+                        set_={"holder": token, "expires_at": now + ttl},
+                        where=SenderSlot.expires_at <= now,
+                    )
+                )
+                if await session.scalar(statement.returning(SenderSlot.holder)) == token:
+                    return slot, token
+        return None
+
+    async def release(self, sender: str, slot: int, token: str) -> None:
+        async with self._sessionmaker.begin() as session:
+            await session.execute(
+                delete(SenderSlot).where(
+                    SenderSlot.sender == sender, SenderSlot.slot == slot, SenderSlot.holder == token
+                )
             )

@@ -1098,3 +1098,30 @@ class SubjectAccessRequest(Base):
     revealed: Mapped[list[Any]] = mapped_column(default=list)  # names the reviewer un-blacked
     reviewed_by: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("users.id"))
     released_at: Mapped[datetime | None]
+
+
+class MediaNode(Base):
+    """A running media node (one ``letterbox serve`` worker): where its calls' signalling is
+    forwarded (``url``, the worker's internal address) and when it last said it was alive. A
+    restart under the same name is a new ``incarnation``; a node that stops renewing
+    ``seen_at`` is dead, and its live calls are ended (``media_node_lost``)."""
+
+    __tablename__ = "media_nodes"
+
+    node: Mapped[str] = mapped_column(String(100), primary_key=True)
+    url: Mapped[str] = mapped_column(String(200))
+    incarnation: Mapped[str] = mapped_column(String(64))
+    seen_at: Mapped[datetime]
+
+
+class SenderSlot(Base):
+    """One file of a sender being sanitised somewhere in the centre (any worker, any host):
+    a sender may hold at most a few slots at once, so one sender's files cannot occupy every
+    worker's sanitiser. A slot whose holder died lapses at ``expires_at``."""
+
+    __tablename__ = "sender_slots"
+
+    sender: Mapped[str] = mapped_column(String(100), primary_key=True)
+    slot: Mapped[int] = mapped_column(Integer, primary_key=True)
+    holder: Mapped[str] = mapped_column(String(200))
+    expires_at: Mapped[datetime]

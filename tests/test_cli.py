@@ -121,3 +121,13 @@ def test_db_upgrade_works_on_postgresql(tmp_path: Path, pg: PostgresServer) -> N
         assert pg.psql("SELECT version_num FROM alembic_version", database=name) != ""
     finally:
         pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+def test_serve_with_no_workers_says_how_many_are_allowed(tmp_path: Path) -> None:
+    env = base_env(tmp_path)
+    assert letterbox("db", "upgrade", env=env, cwd=tmp_path).returncode == 0
+    result = letterbox("serve", "--workers", "0", env=env, cwd=tmp_path)
+    assert result.returncode != 0
+    lines = [line for line in result.stderr.splitlines() if line.startswith("letterbox:")]
+    assert len(lines) == 1 and "--workers must be at least 1" in lines[0]
+    assert "Traceback" not in result.stderr

@@ -9,6 +9,7 @@ from aiohttp import web
 
 from service.appkeys import CALLS, SETTINGS
 from service.calls import passthrough
+from service.calls.forwarding import MediaNodes
 from service.calls.registry import CallRegistry, media_ice_servers, node_name
 from service.services import Services
 
@@ -25,8 +26,19 @@ async def calls_ctx(app: web.Application) -> AsyncIterator[None]:
         ice_servers=media_ice_servers(settings, node),
     )
     app[CALLS] = registry
+    # A served worker (``letterbox serve``) has an internal address: it takes part in
+    # forwarding (service.calls.forwarding). An app made in a test process has none.
+    nodes = (
+        MediaNodes(registry.services, node, settings.internal_url)
+        if settings.internal_url
+        else None
+    )
+    if nodes is not None:
+        await nodes.start()
     registry.start_sweeping()
     try:
         yield
     finally:
         await registry.close()
+        if nodes is not None:
+            await nodes.stop()

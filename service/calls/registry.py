@@ -22,8 +22,8 @@ record event follows (and a failure to write it is logged loudly). Admission is 
 is recorded first, so a parent never reaches the child without a record of it.
 
 Calls are pinned to one media node (``Call.media_node``, written at the first join): every
-participant of a call must reach the same process, because the relay lives in its memory. The
-proxy in front of several nodes routes ``/calls/{id}/signal`` by that column (docs/calls.md).
+participant of a call must reach the same process, because the relay lives in its memory. A
+socket reaching another node is forwarded to the owner (``service.calls.forwarding``).
 
 What must hold across restarts lives in the database, not in this process: the end-of-window
 warning is claimed once in ``Call.warning_sent_at``, and a periodic sweep closes the calls whose
@@ -1022,7 +1022,8 @@ def _check_joinable(call: Call, now: datetime, node: str) -> None:
         raise Conflict("The time for this call is over.", code="call_ended")
     if call.media_node is not None and call.media_node != node:
         raise Conflict(
-            "This call runs on another media server; the proxy should have sent you there.",
+            "This call runs on another media server, which could not be reached. "
+            "Please try again in a moment.",
             code="wrong_media_node",
         )
 

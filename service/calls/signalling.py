@@ -45,6 +45,7 @@ from aiohttp import WSMsgType, web
 
 from service.appkeys import CALLS, LOCKED_CALL, SETTINGS
 from service.calls.device import check_account_on_device, locked_to
+from service.calls.forwarding import forward
 from service.calls.media import CallMediaError
 from service.calls.registry import (
     CLOSE_ENDED,
@@ -279,6 +280,11 @@ async def signal(request: web.Request) -> web.StreamResponse:
     try:
         live = await registry.join(call_id, connection)
     except LetterboxError as exc:
+        # The call lives on another worker or node: relay this socket to it.
+        if exc.code == "wrong_media_node" and await forward(
+            request, ws, registry, PROTOCOL_MAX_BYTES
+        ):
+            return ws
         code = CLOSE_ENDED if exc.code == "call_ended" else CLOSE_CONFLICT
         if exc.code == "call_ended":
             await connection.send({"type": "ended", "reason": "ended"})

@@ -1,5 +1,6 @@
 """The record's periodic checkpoints: the signing key made on first start, then a signed
-checkpoint of every family with new events, every ``settings.checkpoint_interval_seconds``."""
+checkpoint of every family with new events, every ``settings.checkpoint_interval_seconds``,
+by one worker of the centre at a time (``once_per_centre``: a lease in the database)."""
 
 from __future__ import annotations
 
@@ -17,13 +18,14 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import appkeys
+from service.background import once_per_centre
 from service.record import timestamp
 from storage import recordformat as rf
 from storage.models import CentreCheckpoint
 from storage.objects import S3ObjectStore
 from storage.record import (
+    CheckpointInconsistent,
     checkpoint_families_with_new_events,
-    checkpoint_task,
     load_or_create_signer,
 )
 
@@ -32,7 +34,8 @@ log = logging.getLogger(__name__)
 
 async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
     """Cleanup context: make the signing key on first start, then checkpoint every family with
-    new events every ``settings.checkpoint_interval_seconds``.
+    new events every ``settings.checkpoint_interval_seconds`` (under the centre's lease, so
+    two workers never sign the same families' checkpoints at once).
 
     Needs the database and key ring contexts before it: ``app.cleanup_ctx.append(checkpoint_loop)``
     after them.
@@ -42,22 +45,39 @@ async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
         signer = await load_or_create_signer(session, app[appkeys.KEYRING])
     settings = app[appkeys.SETTINGS]
     tsa_url = settings.tsa_url
+    interval = settings.checkpoint_interval_seconds
 
     lock_days = settings.checkpoint_lock_days
     objects = app[appkeys.VAULT].objects if lock_days else None
 
-    async def stamp_newest() -> None:
-        if tsa_url is not None:
-            await stamp_centre_checkpoint(sessionmaker, tsa_url)
-        if lock_days:
-            await publish_centre_checkpoint(sessionmaker, objects, lock_days)
+    async def one_round(app: web.Application) -> None:
+        try:
+            async with sessionmaker.begin() as session:
+                made = await checkpoint_families_with_new_events(session, signer)
+            if made:
+                log.info("record checkpoints made for %d families", len(made))
+            # Outside the transaction: sending the checkpoint out of the centre (a time-stamp)
+            # may wait on the network.
+            if tsa_url is not None:
+                await stamp_centre_checkpoint(sessionmaker, tsa_url)
+            if lock_days:
+                await publish_centre_checkpoint(sessionmaker, objects, lock_days)
+        except CheckpointInconsistent:
+            # Never sign over a rewritten chain; say so loudly and keep trying later.
+            log.exception("record checkpoint refused: the record was altered")
+        except Exception:
+            log.exception("record checkpoint round failed; retrying next interval")
 
-    task = asyncio.create_task(
-        checkpoint_task(
-            sessionmaker, signer, settings.checkpoint_interval_seconds, after_round=stamp_newest
-        ),
-        name="record-checkpoints",
-    )
+    # One worker of the centre at a time (a lease in the database), a round at once and then
+    # every interval.
+    leased_round = once_per_centre("record-checkpoints", lambda _app: interval, one_round)
+
+    async def rounds() -> None:
+        while True:
+            await leased_round(app)
+            await asyncio.sleep(interval)
+
+    task = asyncio.create_task(rounds(), name="record-checkpoints")
     try:
         yield
     finally:

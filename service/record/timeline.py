@@ -152,6 +152,7 @@ _CALL_END_REASONS: Final = {
     "technical_problem": "technical problems",
     "parent_did_not_attend": "the parent did not attend",
     "window_ended": "the booked time was over",
+    "media_node_lost": "the server running the call stopped",
 }
 _CALL_CANCEL_REASONS: Final = {
     "parent_unavailable": "the parent cannot attend",

@@ -103,6 +103,7 @@ class Node:
     log_path: Path
     port: int = field(default_factory=free_port)
     process: subprocess.Popen[bytes] | None = None
+    workers: int = 1  # ``--workers``: processes sharing the port
 
     @property
     def url(self) -> str:
@@ -112,7 +113,7 @@ class Node:
         env = self.env | {"LETTERBOX_HOST": "127.0.0.1", "LETTERBOX_PORT": str(self.port)}
         with open(self.log_path, "ab") as log:
             self.process = subprocess.Popen(
-                [sys.executable, "-m", "service", "serve"],
+                [sys.executable, "-m", "service", "serve", "--workers", str(self.workers)],
                 env=env,
                 cwd=ROOT,
                 stdin=subprocess.DEVNULL,

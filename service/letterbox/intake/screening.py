@@ -8,11 +8,13 @@ message (it names the file, the limit and what to do).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import logging
 import uuid
 from collections.abc import AsyncIterator, Awaitable, Hashable
 from dataclasses import dataclass
+from datetime import timedelta
 from typing import Any, TypeVar
 
 from aiohttp import web
@@ -31,6 +33,7 @@ from service.letterbox.scanner import scan
 from service.letterbox.workers import FileWorkers
 from service.security_log import log_security_event
 from storage.keyring import KeyRing
+from storage.leases import SenderSlots
 from storage.models import Child, FamilySender, SensitiveTerm, User
 
 log = logging.getLogger(__name__)
@@ -153,9 +156,10 @@ async def sanitise_uploads(
     workers = app[SANITISER_POOL]
     settings = app[SETTINGS]
     limits = sanitiser_limits(settings)
-    return await all_or_none(
-        [
-            sanitiser.sanitise_in_pool(
+
+    async def one(upload: Upload) -> SanitisedFile:
+        async with sender_share(app, sender):
+            return await sanitiser.sanitise_in_pool(
                 workers,
                 upload.data,
                 upload.filename,
@@ -163,9 +167,29 @@ async def sanitise_uploads(
                 sender=sender,
                 seconds=settings.sanitise_seconds,
             )
-            for upload in uploads
-        ]
-    )
+
+    return await all_or_none([one(upload) for upload in uploads])
+
+
+@contextlib.asynccontextmanager
+async def sender_share(app: web.Application, sender: Hashable) -> AsyncIterator[None]:
+    """Hold one of ``sender``'s slots of the whole centre (``storage.leases.SenderSlots``)
+    while a file of theirs is sanitised: with several workers (or hosts), each worker's own
+    queue is fair, and this keeps one sender from running on every worker at once. A sender
+    at their share waits here, in no worker's queue. A slot whose worker died lapses after
+    twice the time limit of a file and a minute."""
+    slots = SenderSlots(app[SESSIONMAKER])
+    limit = app[SANITISER_POOL].per_sender
+    ttl = timedelta(seconds=2 * app[SETTINGS].sanitise_seconds + 60)
+    delay = 0.05
+    while (held := await slots.take(str(sender), limit, ttl)) is None:
+        await asyncio.sleep(delay)
+        delay = min(1.0, delay * 2)
+    try:
+        yield
+    finally:
+        # Even when the upload is cancelled (the first refusal stops the others).
+        await asyncio.shield(slots.release(str(sender), *held))
 
 
 async def all_or_none(steps: list[Awaitable[T]]) -> list[T]:
