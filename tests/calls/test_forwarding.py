@@ -120,7 +120,7 @@ async def test_a_socket_is_forwarded_at_most_once_even_when_the_owner_points_bac
     call_id = await live_call_on(app, world, "elsewhere#0")
 
     for extra in ({}, {FORWARDED_BY: "a-client-pretending"}):
-        headers = cookie_header(app, world.cookies["staff"]) | extra
+        headers = cookie_header(app, world.cookies["parent"]) | extra
         ws = await client.ws_connect(f"/calls/{call_id}/signal", headers=headers)
         signal = Signal(ws)
         try:

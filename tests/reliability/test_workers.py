@@ -30,7 +30,14 @@ from service.appkeys import SESSIONMAKER
 from service.calls.media import ConnectResult
 from service.settings import Settings
 from storage.models import Call, CallStatus, JobLease, MediaNode, RecordEvent
-from tests.support.calls import CallWorld, Signal, book_call, cookie_header, make_world
+from tests.support.calls import (
+    CallWorld,
+    Signal,
+    book_call,
+    child_headers,
+    cookie_header,
+    make_world,
+)
 from tests.support.reliability import Node, letterbox_env, new_master_key, wait_until
 from tests.support.synthetic_calls import SyntheticParticipant
 from tests.support.synthetic_calls import wait_until as wait_async
@@ -171,7 +178,13 @@ async def test_a_periodic_job_runs_on_one_worker_only(workers: Workers) -> None:
 async def _connect(
     workers: Workers, url: str, call_id: uuid.UUID, person: str, http: aiohttp.ClientSession
 ) -> Signal:
-    headers = cookie_header(workers.seeder.server.app, workers.world.cookies[person])
+    app = workers.seeder.server.app
+    # Staff are the child, from a centre device locked to the call with their password.
+    headers = (
+        await child_headers(url, app, workers.world, call_id)
+        if person == "staff"
+        else cookie_header(app, workers.world.cookies[person])
+    )
     ws = await http.ws_connect(f"{url}/calls/{call_id}/signal", headers=headers)
     signal_ = Signal(ws)
     await wait_async(
