@@ -36,8 +36,9 @@ from service.settings import Settings
 
 log = logging.getLogger(__name__)
 
-#: A worker that exits this soon after starting failed to start: the parent stops everything
-#: rather than restart it in a loop.
+#: A worker that exits with an error this soon after starting failed to start (a bad setting,
+#: a database it cannot reach): the parent stops everything rather than restart it in a loop.
+#: A worker killed by a signal was running: it is restarted whenever it died.
 START_FAILURE_SECONDS = 5.0
 #: How long workers get to finish after SIGTERM before they are killed.
 STOP_GRACE_SECONDS = 15.0
@@ -146,7 +147,7 @@ class Supervisor:
                     code = process.poll()
                     if code is None or self.stopping:
                         continue
-                    if time.monotonic() - self.started[index] < START_FAILURE_SECONDS:
+                    if code > 0 and time.monotonic() - self.started[index] < START_FAILURE_SECONDS:
                         log.error("worker %d failed to start (exit %s); stopping", index, code)
                         self.stopping, status = True, code or 1
                         break
