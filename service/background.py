@@ -11,7 +11,6 @@ cleanly on shutdown.
 from __future__ import annotations
 
 import asyncio
-import contextlib
 import logging
 from collections.abc import AsyncIterator, Awaitable, Callable
 from datetime import timedelta
@@ -48,8 +47,10 @@ def periodic(
             yield
         finally:
             task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await task
+            # Waited for, not awaited: awaiting a task cancelled before it ever ran raises its
+            # CancelledError in this (cleanup) task, which then stops every later cleanup
+            # halfway (the call registry's among them, leaving database connections held).
+            await asyncio.wait([task])
 
     return context
 

@@ -321,6 +321,10 @@ class RefusalWindow:
     flush: asyncio.Task[None] | None = None
 
 
+#: How long shutdown waits for participants' leaves (their record events) before it cancels them.
+SHUTDOWN_LEAVE_SECONDS = 10.0
+
+
 class CallRegistry:
     """Owns every live call of this process. Created and closed by :func:`service.calls.node.calls_ctx`."""
 
@@ -963,7 +967,15 @@ class CallRegistry:
             for connection in list(live.connections.values()):
                 await connection.close(CLOSE_GOING_AWAY, "the server is restarting")
         timers = [t for live in lives for t in (live.timer, live.watchdog) if t is not None]
-        await asyncio.gather(*timers, *self._tasks, return_exceptions=True)
+        await asyncio.gather(*timers, return_exceptions=True)
+        # Each leave closes its relay leg and writes its record event; a leave that cannot
+        # finish (a relay already closed under it) must not hold the shutdown.
+        if self._tasks:
+            _, stuck = await asyncio.wait(set(self._tasks), timeout=SHUTDOWN_LEAVE_SECONDS)
+            for task in stuck:
+                log.warning("a participant's leave did not finish at shutdown: %s", task)
+                task.cancel()
+            await asyncio.gather(*stuck, return_exceptions=True)
 
 
 def _check_one_interpreter(live: LiveCall | None, connection: Connection) -> None:
