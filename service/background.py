@@ -4,8 +4,8 @@ runs the object-store reconcile here (once per centre, whatever the number of wo
 ``cleanup_contexts()`` (the calls' reminders of tomorrow's calls).
 
 Each job runs in its own task owned by a cleanup context, waits its interval first (so a
-restart loop cannot hammer the store), logs and survives its own failures, and is cancelled
-cleanly on shutdown.
+restart loop cannot hammer the store), logs and survives its own failures, and stops between
+two runs on shutdown (a run in progress finishes; it is never cut mid-statement).
 """
 
 from __future__ import annotations
@@ -27,30 +27,74 @@ log = logging.getLogger(__name__)
 Job = Callable[[web.Application], Awaitable[None]]
 
 
-async def run_periodically(app: web.Application, name: str, interval: float, job: Job) -> None:
-    while True:
-        await asyncio.sleep(interval)
+# How long shutdown waits for a job's round in progress before cancelling it. A round is
+# let finish, never cut mid-statement: cancelling a database statement halfway leaves its
+# connection "another operation in progress" and the cleanup that follows fails.
+STOP_GRACE_SECONDS = 30.0
+
+
+class Repeating:
+    """``run`` every ``interval`` seconds in its own task until ``stop()``; the first run
+    after one interval, or at once with ``at_start``. A failed run is logged and retried next
+    interval; ``stop`` lets a run in progress finish (at most ``STOP_GRACE_SECONDS``)."""
+
+    def __init__(
+        self,
+        name: str,
+        interval: float,
+        run: Callable[[], Awaitable[None]],
+        *,
+        at_start: bool = False,
+    ) -> None:
+        self._name, self._interval, self._run_once = name, interval, run
+        self._at_start = at_start
+        self._stopping = asyncio.Event()
+        self._task = asyncio.create_task(self._run(), name=name)
+
+    async def _run(self) -> None:
+        if not self._at_start and await self._stopped_within(self._interval):
+            return
+        while True:
+            try:
+                await self._run_once()
+            except Exception:
+                log.exception(
+                    "background job %s failed; it will run again in %ss", self._name, self._interval
+                )
+            if await self._stopped_within(self._interval):
+                return
+
+    async def _stopped_within(self, seconds: float) -> bool:
         try:
-            await job(app)
-        except asyncio.CancelledError:
-            raise
-        except Exception:
-            log.exception("background job %s failed; it will run again in %ss", name, interval)
+            await asyncio.wait_for(self._stopping.wait(), seconds)
+        except TimeoutError:
+            return False
+        return True
+
+    async def stop(self) -> None:
+        self._stopping.set()
+        done, _ = await asyncio.wait([self._task], timeout=STOP_GRACE_SECONDS)
+        if not done:
+            log.warning(
+                "background job %s did not finish in %ss; cancelled", self._name, STOP_GRACE_SECONDS
+            )
+            self._task.cancel()
+            # Waited for, not awaited: the cancelled task's error must not stop the cleanups
+            # after this one (the call registry's among them).
+            await asyncio.wait([self._task])
+        if not self._task.cancelled() and (error := self._task.exception()) is not None:
+            log.error("background job %s ended with an error", self._name, exc_info=error)
 
 
 def periodic(
     name: str, interval: Callable[[web.Application], float], job: Job
 ) -> Callable[[web.Application], AsyncIterator[None]]:
     async def context(app: web.Application) -> AsyncIterator[None]:
-        task = asyncio.create_task(run_periodically(app, name, interval(app), job), name=name)
+        repeating = Repeating(name, interval(app), lambda: job(app))
         try:
             yield
         finally:
-            task.cancel()
-            # Waited for, not awaited: awaiting a task cancelled before it ever ran raises its
-            # CancelledError in this (cleanup) task, which then stops every later cleanup
-            # halfway (the call registry's among them, leaving database connections held).
-            await asyncio.wait([task])
+            await repeating.stop()
 
     return context
 

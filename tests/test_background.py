@@ -5,14 +5,16 @@ from __future__ import annotations
 
 import asyncio
 import uuid
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 
+from aiohttp import web
 from pytest_aiohttp import AiohttpClient
-from sqlalchemy import select
+from sqlalchemy import func, select
 
 from service.app import create_app
 from service.appkeys import SESSIONMAKER, VAULT
+from service.background import periodic
 from service.calls import reminders
 from storage.models import JobLease
 from storage.vault import object_name
@@ -71,3 +73,43 @@ async def test_app_reminds_parents_of_tomorrows_call_by_itself_once(
     (message,) = outbox(settings.outbox_dir)
     assert message["To"] == world.emails["parent"]
     assert f"/calls/{call_id}/join" in str(calendar_event(message)["URL"])
+
+
+async def test_shutdown_lets_a_periodic_round_in_progress_finish_its_statements(
+    database_url: str, tmp_path: Path
+) -> None:
+    # Cancelling a round mid-statement left its database connection "another operation in
+    # progress" and the app's cleanup raised; a round under way now finishes, then the job stops.
+    settings = make_settings(database_url, tmp_path / "data")
+    app = create_app(settings)
+    started = asyncio.Event()
+
+    async def slow_round(app: web.Application) -> None:
+        async with app[SESSIONMAKER].begin() as session:
+            started.set()
+            if session.bind.dialect.name == "postgresql":
+                await session.execute(select(func.pg_sleep(0.5)))
+            else:
+                await asyncio.sleep(0.5)
+            session.add(JobLease(job="round-finished", holder="test", expires_at=datetime.now(UTC)))
+
+    app.cleanup_ctx.append(periodic("slow", lambda _app: 0.01, slow_round))
+    runner = web.AppRunner(app)
+    await runner.setup()
+    try:
+        async with asyncio.timeout(60):
+            await started.wait()
+    finally:
+        await runner.cleanup()  # raises if a cleanup context failed
+
+    check = create_app(settings)
+    runner = web.AppRunner(check)
+    await runner.setup()
+    try:
+        async with check[SESSIONMAKER]() as session:
+            holders = await session.scalars(
+                select(JobLease.holder).where(JobLease.job == "round-finished")
+            )
+            assert list(holders) == ["test"]
+    finally:
+        await runner.cleanup()

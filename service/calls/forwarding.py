@@ -38,6 +38,7 @@ from aiohttp import WSMsgType, web
 from sqlalchemy import delete, select
 from sqlalchemy.dialects import postgresql, sqlite
 
+from service.background import Repeating
 from service.calls.registry import CLOSE_GOING_AWAY, CallRegistry
 from service.services import Services
 from storage import record
@@ -65,7 +66,7 @@ class MediaNodes:
         self.node = node
         self.url = url
         self.incarnation = uuid.uuid4().hex
-        self._task: asyncio.Task[None] | None = None
+        self._beating: Repeating | None = None
 
     async def start(self) -> None:
         async with self.services.sessionmaker.begin() as session:
@@ -76,7 +77,7 @@ class MediaNodes:
             ended = await end_calls_of(self.services, self.node)
             log.warning("media node %s restarted after a crash: %d calls ended", self.node, ended)
         await self._beat()
-        self._task = asyncio.get_running_loop().create_task(self._run(), name="media-node")
+        self._beating = Repeating("media-node", NODE_HEARTBEAT, self._beat_and_watch)
 
     async def _beat(self) -> None:
         now = datetime.now(UTC)
@@ -90,14 +91,9 @@ class MediaNodes:
                 .on_conflict_do_update(index_elements=[MediaNode.node], set_=values)
             )
 
-    async def _run(self) -> None:
-        while True:
-            await asyncio.sleep(NODE_HEARTBEAT)
-            try:
-                await self._beat()
-                await self.end_dead_nodes_calls()
-            except Exception:
-                log.exception("media node heartbeat failed; trying again")
+    async def _beat_and_watch(self) -> None:
+        await self._beat()
+        await self.end_dead_nodes_calls()
 
     async def end_dead_nodes_calls(self, now: datetime | None = None) -> int:
         now = now or datetime.now(UTC)
@@ -124,10 +120,8 @@ class MediaNodes:
 
     async def stop(self) -> None:
         """A clean stop: the row goes, so a restart under this name ends nothing."""
-        if self._task is not None:
-            self._task.cancel()
-            with contextlib.suppress(asyncio.CancelledError):
-                await self._task
+        if self._beating is not None:
+            await self._beating.stop()
         with contextlib.suppress(Exception):
             async with self.services.sessionmaker.begin() as session:
                 await session.execute(

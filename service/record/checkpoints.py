@@ -4,9 +4,7 @@ by one worker of the centre at a time (``once_per_centre``: a lease in the datab
 
 from __future__ import annotations
 
-import asyncio
 import base64
-import contextlib
 import hashlib
 import logging
 from collections.abc import AsyncIterator
@@ -18,7 +16,7 @@ from sqlalchemy import select, update
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service import appkeys
-from service.background import once_per_centre
+from service.background import Repeating, once_per_centre
 from service.record import timestamp
 from storage import recordformat as rf
 from storage.models import CentreCheckpoint
@@ -72,18 +70,11 @@ async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
     # every interval.
     leased_round = once_per_centre("record-checkpoints", lambda _app: interval, one_round)
 
-    async def rounds() -> None:
-        while True:
-            await leased_round(app)
-            await asyncio.sleep(interval)
-
-    task = asyncio.create_task(rounds(), name="record-checkpoints")
+    repeating = Repeating("record-checkpoints", interval, lambda: leased_round(app), at_start=True)
     try:
         yield
     finally:
-        task.cancel()
-        with contextlib.suppress(asyncio.CancelledError):
-            await task
+        await repeating.stop()
         # A last round on the way down: events written since the last round are then covered,
         # so `letterbox record verify` on a stopped centre does not find them unsigned.
         try:
