@@ -327,12 +327,12 @@ class _Renderer:
         return message
 
 
-class OutboxMailer:
-    """The embedded default: each e-mail becomes one ``.eml`` file in the outbox folder."""
+class _RenderingMailer:
+    """Renders each e-mail (with the centre's contact details in its footer) and hands it to
+    ``_deliver``."""
 
     def __init__(self, settings: Settings, contact: ContactSource | None = None) -> None:
         self._renderer = _Renderer(settings)
-        self.outbox = settings.outbox_dir
         self._contact = contact
 
     async def send(
@@ -353,6 +353,20 @@ class OutboxMailer:
             calendar=calendar,
             contact=contact,
         )
+        await self._deliver(message)
+
+    async def _deliver(self, message: EmailMessage) -> None:
+        raise NotImplementedError
+
+
+class OutboxMailer(_RenderingMailer):
+    """The embedded default: each e-mail becomes one ``.eml`` file in the outbox folder."""
+
+    def __init__(self, settings: Settings, contact: ContactSource | None = None) -> None:
+        super().__init__(settings, contact)
+        self.outbox = settings.outbox_dir
+
+    async def _deliver(self, message: EmailMessage) -> None:
         stamp = datetime.now(UTC).strftime("%Y%m%dT%H%M%S%fZ")
         path = self.outbox / f"{stamp}-{uuid.uuid4().hex[:8]}.eml"
         await asyncio.to_thread(_write_file, path, message.as_bytes())
@@ -366,34 +380,16 @@ def _write_file(path: Path, data: bytes) -> None:
     partial.replace(path)  # a reader never sees half an e-mail
 
 
-class SmtpMailer:
+class SmtpMailer(_RenderingMailer):
     """Hands each e-mail to the SMTP server named by ``LETTERBOX_SMTP_URL``."""
 
     def __init__(self, settings: Settings, contact: ContactSource | None = None) -> None:
         if settings.smtp is None:
             raise ValueError("SmtpMailer needs LETTERBOX_SMTP_URL")
-        self._renderer = _Renderer(settings)
+        super().__init__(settings, contact)
         self._smtp = settings.smtp
-        self._contact = contact
 
-    async def send(
-        self,
-        *,
-        to: str,
-        subject: str,
-        template: str,
-        context: dict[str, object],
-        calendar: CalendarEvent | None = None,
-    ) -> None:
-        contact = self._contact() if self._contact is not None else None
-        message = self._renderer.message(
-            to=to,
-            subject=subject,
-            template=template,
-            context=context,
-            calendar=calendar,
-            contact=contact,
-        )
+    async def _deliver(self, message: EmailMessage) -> None:
         smtp = self._smtp
         try:
             await aiosmtplib.send(

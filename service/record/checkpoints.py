@@ -84,6 +84,17 @@ async def checkpoint_loop(app: web.Application) -> AsyncIterator[None]:
             log.exception("the final record checkpoint failed; the next start makes one")
 
 
+async def _centre_checkpoint(session: AsyncSession, seq: int | None) -> CentreCheckpoint | None:
+    """Centre checkpoint ``seq``, or the newest when None."""
+    query = select(CentreCheckpoint)
+    query = (
+        query.where(CentreCheckpoint.seq == seq)
+        if seq is not None
+        else query.order_by(CentreCheckpoint.seq.desc()).limit(1)
+    )
+    return (await session.execute(query)).scalar_one_or_none()
+
+
 async def stamp_centre_checkpoint(
     sessionmaker: async_sessionmaker[AsyncSession], tsa_url: str, seq: int | None = None
 ) -> bytes | None:
@@ -91,13 +102,7 @@ async def stamp_centre_checkpoint(
     newest when None) and keep the token with it. Returns the token (None: no checkpoint yet);
     raises `timestamp.TimestampInvalid` or `aiohttp.ClientError` when the authority fails."""
     async with sessionmaker() as session:
-        query = select(CentreCheckpoint)
-        query = (
-            query.where(CentreCheckpoint.seq == seq)
-            if seq is not None
-            else query.order_by(CentreCheckpoint.seq.desc()).limit(1)
-        )
-        row = (await session.execute(query)).scalar_one_or_none()
+        row = await _centre_checkpoint(session, seq)
         if row is None:
             return None
         if row.timestamp_token is not None:
@@ -142,13 +147,7 @@ async def publish_centre_checkpoint(
     if not isinstance(objects, S3ObjectStore):
         raise TypeError("write-once checkpoints need the S3 object store")
     async with sessionmaker() as session:
-        query = select(CentreCheckpoint)
-        query = (
-            query.where(CentreCheckpoint.seq == seq)
-            if seq is not None
-            else query.order_by(CentreCheckpoint.seq.desc()).limit(1)
-        )
-        row = (await session.execute(query)).scalar_one_or_none()
+        row = await _centre_checkpoint(session, seq)
         if row is None:
             return None
         token = None if row.timestamp_token is None else bytes(row.timestamp_token)
