@@ -6,6 +6,7 @@ then downloads. axe-core runs on every page visited."""
 
 from __future__ import annotations
 
+import asyncio
 import re
 import uuid
 from datetime import UTC, datetime, timedelta
@@ -345,13 +346,19 @@ async def test_supervisor_joins_todays_call_from_home(
     finally:
         await browser.close()
 
-    async with app[SESSIONMAKER]() as session:
-        joined = await session.scalar(
-            select(RecordEvent).where(
-                RecordEvent.family_id == world.family_id, RecordEvent.kind == "call_joined"
-            )
-        )
-    assert joined is not None and joined.actor_id == sky.user_id
+    # The join is recorded as the console connects; the browser may close first.
+    async with asyncio.timeout(60):
+        while True:
+            async with app[SESSIONMAKER]() as session:
+                joined = await session.scalar(
+                    select(RecordEvent).where(
+                        RecordEvent.family_id == world.family_id, RecordEvent.kind == "call_joined"
+                    )
+                )
+            if joined is not None:
+                break
+            await asyncio.sleep(0.2)
+    assert joined.actor_id == sky.user_id
 
 
 async def test_admin_makes_a_court_export_and_the_referrer_downloads_it(
