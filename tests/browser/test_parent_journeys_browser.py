@@ -23,7 +23,17 @@ from sqlalchemy import delete, select
 from service.appkeys import SESSIONMAKER
 from service.calls.registry import JOIN_EARLY
 from service.notify import CONTACT_BOOK
-from storage.models import Call, Centre, Item, User, WebSession
+from storage.models import (
+    Call,
+    Centre,
+    Direction,
+    Item,
+    ItemKind,
+    ItemStatus,
+    RecordEvent,
+    User,
+    WebSession,
+)
 from tests.support.browser import LiveApp, check_accessibility, new_browser, screenshot
 from tests.support.letterbox_world import STAFF_PASSWORD, World, make_world, picture
 from tests.support.seeding import seeding_sessionmaker
@@ -325,3 +335,70 @@ async def _end_sessions(live: LiveApp, world: World) -> None:
     """The idle time-out, as the server applies it: the parent's sessions are gone."""
     async with live.server.app[SESSIONMAKER].begin() as session:
         await session.execute(delete(WebSession).where(WebSession.user_id == world.parent.user_id))
+
+
+async def test_a_letter_beyond_the_plan_waits_for_staff_and_the_parent_is_told_why(
+    live_app: LiveApp, playwright: Playwright, tmp_path: Path
+) -> None:
+    # The plan allows a letter every two months; this period's one has already gone. The
+    # parent may still write: the letter is kept for staff, never dropped, and the parent is
+    # told so in plain words on the page where they pressed "Send".
+    live = live_app
+    world = await make_world(live.server.app)
+    today = datetime.now(UTC).date()
+    # Set by staff on the family's plan page (that journey is theirs).
+    async with (
+        aiohttp.ClientSession() as http,
+        http.post(
+            f"{live.url}/staff/families/{world.family_id}/plan",
+            data={
+                "csrf_token": world.staff.csrf,
+                "starts_on": (today - timedelta(days=10)).isoformat(),
+                "letters_every": "2",
+                "letters_unit": "months",
+            },
+            headers={**world.staff.headers(), "Origin": live.url, "Accept": "text/html"},
+            allow_redirects=False,
+        ) as response,
+    ):
+        assert response.status == 303, await response.text()
+    async with seeding_sessionmaker(live.server.app).begin() as session:
+        session.add(
+            Item(
+                family_id=world.family_id,
+                direction=Direction.TO_CHILD,
+                kind=ItemKind.LETTER,
+                sender_id=world.parent.user_id,
+                child_id=world.child_id,
+                status=ItemStatus.OPENED,
+                submitted_at=datetime.now(UTC) - timedelta(days=3),
+            )
+        )
+    async with live.server.app[SESSIONMAKER].begin() as session:
+        user = await session.get(User, world.parent.user_id)
+        assert user is not None
+        user.email = email = user.email.lower()  # as a person signs in with it
+    context = await new_browser(playwright, tmp_path / "phone", phone=True)
+    try:
+        page = context.pages[0] if context.pages else await context.new_page()
+        await page.goto(live.url + "/sign-in")
+        await _sign_in(page, email)
+        await _tap_to(page, page.get_by_role("link", name="Write a letter"))
+        await page.get_by_label("Your letter", exact=True).fill("Dear Sam, one more letter.")
+        await page.get_by_role("button", name="Send letter").tap()
+        note = page.get_by_role("status").first
+        await expect(note).to_contain_text("allows one letter in this period")
+        await expect(note).to_contain_text("wait for the centre's staff")
+        await _visit(page)
+        await _tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
+        newest = page.locator(".conversation li").first
+        await expect(newest).to_contain_text("Being checked")
+    finally:
+        await context.close()
+    async with live.server.app[SESSIONMAKER]() as session:
+        kinds = list(
+            await session.scalars(
+                select(RecordEvent.kind).where(RecordEvent.family_id == world.family_id)
+            )
+        )
+    assert "item_beyond_plan" in kinds
