@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import re
+import uuid
 from datetime import date
 from pathlib import Path
 
@@ -12,17 +13,24 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER
-from service.subjectaccess.requests import WITHHELD, one_month_after
+from service.subjectaccess.requests import BLACKED_OUT, WITHHELD, one_month_after
 from storage.models import (
+    AccountStatus,
+    Child,
     Direction,
+    FamilySender,
     Item,
     ItemKind,
     ItemStatus,
     OpeningSession,
     RecordEvent,
+    Role,
+    User,
 )
 from tests.support.calls import CallWorld, cookie_header, make_world
 from tests.support.export_world import pdf_pages_text
+from tests.support.letterbox_world import World, send_letter
+from tests.support.letterbox_world import make_world as letterbox_world
 from tests.support.seeding import seeding_sessionmaker
 
 
@@ -119,3 +127,143 @@ async def test_only_admins_start_requests_and_parents_reach_nothing(client: Test
         headers=cookie_header(app, world.cookies["admin"]),
     )
     assert wrong.status == 404 and "not a sender of this family" in await wrong.text()
+
+
+async def _family_with_others(client: TestClient) -> tuple[World, uuid.UUID]:
+    """A letterbox family whose parent writes to Sam about the other parent and a sister."""
+    app = client.server.app
+    world = await letterbox_world(client, terms=["Oakfield Primary"])
+    async with seeding_sessionmaker(app).begin() as session:
+        other = User(
+            centre_id=world.centre_id,
+            email=f"jordan-{uuid.uuid4().hex[:8]}@example.org",
+            display_name="Jordan Blake",
+            role=Role.PARENT,
+            status=AccountStatus.ACTIVE,
+        )
+        session.add(other)
+        await session.flush()
+        session.add(
+            FamilySender(family_id=world.family_id, user_id=other.id, relationship_to_child="mum")
+        )
+        session.add(Child(family_id=world.family_id, name="Matilda", birth_year=2019))
+    status, sent = await send_letter(
+        client,
+        world,
+        "Dear Sam, Jordan says hello and Matilda misses you at Oakfield. "
+        "Ring me on 07700 900123. Love from Dad",
+    )
+    assert status == 201
+    return world, uuid.UUID(sent["item_id"])
+
+
+async def _start(client: TestClient, world: World, subject: str) -> str:
+    started = await client.post(
+        f"/admin/families/{world.family_id}/subject-access",
+        data={"csrf_token": world.admin.csrf, "subject": subject},
+        headers=world.admin.headers(Accept="text/html"),
+        allow_redirects=False,
+    )
+    assert started.status == 303, await started.text()
+    return started.headers["Location"]
+
+
+async def test_a_childs_copy_blacks_out_other_peoples_names_in_letters_and_keeps_the_childs(
+    client: TestClient, tmp_path: Path
+) -> None:
+    world, _ = await _family_with_others(client)
+    review_path = await _start(client, world, f"child:{world.child_id}")
+    review = await (
+        await client.get(review_path, headers=world.admin.headers(Accept="text/html"))
+    ).text()
+    # The reviewer sees each blacked-out part and who it is.
+    for words, label in (
+        ("Jordan", "a parent"),
+        ("Matilda", "another child"),
+        ("Oakfield", "sensitive words"),
+        ("07700 900123", "phone number"),
+    ):
+        assert re.search(rf">{words}</mark> <small>\[blacked out: [^\]]*{label}", review), words
+    released = await client.post(
+        review_path + "/release",
+        data={"csrf_token": world.admin.csrf},
+        headers=world.admin.headers(Accept="text/html"),
+        allow_redirects=False,
+    )
+    assert released.status == 303
+    pdf = await (await client.get(review_path + "/pdf", headers=world.admin.headers())).read()
+    text = " ".join(" ".join(pdf_pages_text(pdf, tmp_path)).split())
+    copy = json.loads(
+        await (await client.get(review_path + "/json", headers=world.admin.headers())).text()
+    )
+    words = " ".join(e.get("words", "") for s in copy["sections"] for e in s["entries"])
+    for out in (text, words):
+        assert f"Dear Sam, {BLACKED_OUT} says hello and {BLACKED_OUT} misses you" in out
+        for other in ("Jordan", "Matilda", "Oakfield", "07700"):
+            assert other not in out, other
+    assert "Sam" in text and copy["subject"]["name"] == "Sam"
+
+
+async def test_showing_a_blacked_out_name_needs_a_reason_and_the_choice_is_kept_and_recorded(
+    client: TestClient, tmp_path: Path
+) -> None:
+    app = client.server.app
+    world, _ = await _family_with_others(client)
+    review_path = await _start(client, world, f"child:{world.child_id}")
+    html = world.admin.headers(Accept="text/html")
+    review = await (await client.get(review_path, headers=html)).text()
+    found = re.search(r'<mark class="hit" id="part-(s\d+)">Matilda</mark>', review)
+    assert found is not None
+    part = review_path + "/parts/" + found.group(1)
+    refused = await client.post(
+        part, data={"csrf_token": world.admin.csrf, "choice": "show", "reason": " "}, headers=html
+    )
+    assert refused.status == 422 and "Say why this part may be shown" in await refused.text()
+    too_long = "x" * 501
+    refused = await client.post(
+        part,
+        data={"csrf_token": world.admin.csrf, "choice": "show", "reason": too_long},
+        headers=html,
+    )
+    page = await refused.text()
+    assert refused.status == 422 and "at most 500 characters; it has 501" in page
+    assert too_long in page  # what was typed is not lost
+    reason = "Sam already knows his sister is mentioned; no risk"
+    shown = await client.post(
+        part,
+        data={"csrf_token": world.admin.csrf, "choice": "show", "reason": reason},
+        headers=html,
+        allow_redirects=False,
+    )
+    assert shown.status == 303
+    review = await (await client.get(review_path, headers=html)).text()
+    assert f"“Matilda” (another child) is shown. Reason: {reason}" in review
+    await client.post(review_path + "/release", data={"csrf_token": world.admin.csrf}, headers=html)
+    pdf = await (await client.get(review_path + "/pdf", headers=world.admin.headers())).read()
+    text = " ".join(" ".join(pdf_pages_text(pdf, tmp_path)).split())
+    assert f"Dear Sam, {BLACKED_OUT} says hello and Matilda misses you" in text
+    assert "Jordan" not in text
+    async with app[SESSIONMAKER]() as session:
+        decided = list(
+            await session.scalars(
+                select(RecordEvent).where(RecordEvent.kind == "subject_access_span_decided")
+            )
+        )
+    assert len(decided) == 1 and '"shown":true' in decided[0].payload.replace(" ", "")
+    assert reason not in decided[0].payload  # the reason stays sealed with the request
+
+
+async def test_a_parents_copy_blacks_out_the_other_parent_but_not_their_own_name(
+    client: TestClient, tmp_path: Path
+) -> None:
+    world, _ = await _family_with_others(client)
+    review_path = await _start(client, world, f"parent:{world.parent.user_id}")
+    html = world.admin.headers(Accept="text/html")
+    review = await (await client.get(review_path, headers=html)).text()
+    assert ">Jordan</mark> <small>[blacked out: another parent]" in review
+    await client.post(review_path + "/release", data={"csrf_token": world.admin.csrf}, headers=html)
+    copy = json.loads(
+        await (await client.get(review_path + "/json", headers=world.admin.headers())).text()
+    )
+    words = " ".join(e.get("words", "") for s in copy["sections"] for e in s["entries"])
+    assert "Jordan" not in words and "Love from Dad" in words
