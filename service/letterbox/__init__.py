@@ -9,7 +9,8 @@ concern, in the caller's recorded transaction: back to "in review", no moderator
 on it; returns its family) and ``release_item(session, item_id)`` (let moderators decide on
 it again); ``queue_summary`` and ``QueueSummary`` (how many items wait, how many are past the
 centre's target, the oldest: for the home pages); for a copy that leaves the centre (subject
-access), ``held_text`` (an item's words as the centre holds them), ``family_sensitive_terms``,
+access), ``held_text`` (an item's words as the centre holds them), ``child_observation_notes``
+(what staff wrote at a child's sessions and calls), ``family_sensitive_terms``,
 ``personal_spans`` and ``PersonalSpan`` (other people's names and contact details in a text,
 found by the scanner), ``black_out`` and ``BLACKED_OUT`` (the redaction's one fixed block)."""
 
@@ -24,6 +25,7 @@ from service.letterbox.disclosure import (
     BLACKED_OUT,
     PersonalSpan,
     black_out,
+    child_observation_notes,
     family_sensitive_terms,
     held_text,
     personal_spans,
@@ -41,6 +43,7 @@ __all__ = [
     "PersonalSpan",
     "QueueSummary",
     "black_out",
+    "child_observation_notes",
     "cleanup_contexts",
     "family_conversation",
     "family_sensitive_terms",

@@ -2,7 +2,8 @@
 personal data found by the scanner so it can be blacked out by default.
 
 ``held_text`` is the words the centre holds of an item: the delivered copy (the moderator's
-redactions applied) when there is one, otherwise the sanitised text. ``personal_spans`` points
+redactions applied) when there is one, otherwise the sanitised text; ``child_observation_notes`` the notes staff wrote about a child's
+sessions and calls. ``personal_spans`` points
 at other people in a text: the names the caller knows (each with a label saying who they are,
 matched as the scanner matches a family's sensitive terms: any distinctive word of a name,
 plurals and one typing slip) and the contact details the scanner finds (e-mail addresses,
@@ -15,20 +16,23 @@ from __future__ import annotations
 import uuid
 from collections.abc import Sequence
 from dataclasses import dataclass
+from datetime import datetime
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.letterbox.intake import sensitive_terms
+from service.letterbox.opening import NOTE_PURPOSE
 from service.letterbox.redaction import BLOCK, Span, redact_text
 from service.letterbox.scanner import Category, category_label, scan
 from service.services import Services
-from storage.models import ItemPart, PartKind, StoredObject
+from storage.models import Call, ItemPart, ObservationNote, OpeningSession, PartKind, StoredObject
 
 __all__ = [
     "BLACKED_OUT",
     "PersonalSpan",
     "black_out",
+    "child_observation_notes",
     "family_sensitive_terms",
     "held_text",
     "personal_spans",
@@ -68,6 +72,39 @@ async def family_sensitive_terms(
 ) -> list[str]:
     """The family's sensitive terms (names never to use, school, street…), unsealed."""
     return await sensitive_terms(session, services.keyring, family_id)
+
+
+async def child_observation_notes(
+    services: Services, session: AsyncSession, family_id: uuid.UUID, child_id: uuid.UUID
+) -> list[tuple[datetime, str]]:
+    """The observation notes written at the child's opening sessions and calls, oldest
+    first, unsealed (supervised families only hold any)."""
+    notes = (
+        await session.scalars(
+            select(ObservationNote)
+            .where(
+                ObservationNote.family_id == family_id,
+                or_(
+                    ObservationNote.opening_session_id.in_(
+                        select(OpeningSession.id).where(OpeningSession.child_id == child_id)
+                    ),
+                    ObservationNote.call_id.in_(select(Call.id).where(Call.child_id == child_id)),
+                ),
+            )
+            .order_by(ObservationNote.written_at)
+        )
+    ).all()
+    return [
+        (
+            note.written_at,
+            (
+                await services.keyring.open_for_family(
+                    session, family_id, bytes(note.text_sealed), NOTE_PURPOSE
+                )
+            ).decode("utf-8", errors="replace"),
+        )
+        for note in notes
+    ]
 
 
 def personal_spans(

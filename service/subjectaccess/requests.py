@@ -29,6 +29,7 @@ from service.http.rules import Actor
 from service.letterbox import (
     BLACKED_OUT,
     black_out,
+    child_observation_notes,
     family_sensitive_terms,
     held_text,
     personal_spans,
@@ -317,6 +318,15 @@ async def _gather_child(
             {
                 "title": "Your video calls",
                 "entries": [_entry(c.starts_at, f"A call: {c.status.value}") for c in calls],
+            },
+            {
+                "title": "What staff wrote about your sessions and calls",
+                "entries": [
+                    _entry(at, "An observation note", others.body(text))
+                    for at, text in await child_observation_notes(
+                        services, session, family.id, child.id
+                    )
+                ],
             },
         ],
         "people": people.names,

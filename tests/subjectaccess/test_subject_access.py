@@ -12,16 +12,19 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from service.appkeys import SESSIONMAKER
+from service.appkeys import KEYRING, SESSIONMAKER
+from service.letterbox.opening import NOTE_PURPOSE
 from service.subjectaccess.requests import BLACKED_OUT, WITHHELD, one_month_after
 from storage.models import (
     AccountStatus,
     Child,
+    ContactLevel,
     Direction,
     FamilySender,
     Item,
     ItemKind,
     ItemStatus,
+    ObservationNote,
     OpeningSession,
     RecordEvent,
     Role,
@@ -129,10 +132,12 @@ async def test_only_admins_start_requests_and_parents_reach_nothing(client: Test
     assert wrong.status == 404 and "not a sender of this family" in await wrong.text()
 
 
-async def _family_with_others(client: TestClient) -> tuple[World, uuid.UUID]:
+async def _family_with_others(
+    client: TestClient, level: ContactLevel = ContactLevel.SUPPORTED
+) -> tuple[World, uuid.UUID]:
     """A letterbox family whose parent writes to Sam about the other parent and a sister."""
     app = client.server.app
-    world = await letterbox_world(client, terms=["Oakfield Primary"])
+    world = await letterbox_world(client, terms=["Oakfield Primary"], level=level)
     async with seeding_sessionmaker(app).begin() as session:
         other = User(
             centre_id=world.centre_id,
@@ -267,3 +272,40 @@ async def test_a_parents_copy_blacks_out_the_other_parent_but_not_their_own_name
     )
     words = " ".join(e.get("words", "") for s in copy["sections"] for e in s["entries"])
     assert "Jordan" not in words and "Love from Dad" in words
+
+
+async def test_observation_notes_about_the_child_are_in_the_copy_with_other_people_blacked_out(
+    client: TestClient,
+) -> None:
+    app = client.server.app
+    world, _ = await _family_with_others(client, ContactLevel.SUPERVISED)
+    note = "Sam drew a picture for Jordan and said Matilda helped."
+    async with seeding_sessionmaker(app).begin() as session:
+        opening = OpeningSession(
+            family_id=world.family_id, child_id=world.child_id, staff_id=world.staff.user_id
+        )
+        session.add(opening)
+        await session.flush()
+        session.add(
+            ObservationNote(
+                family_id=world.family_id,
+                contact_level=ContactLevel.SUPERVISED,
+                author_id=world.staff.user_id,
+                opening_session_id=opening.id,
+                text_sealed=await app[KEYRING].seal_for_family(
+                    session, world.family_id, note.encode(), NOTE_PURPOSE
+                ),
+            )
+        )
+    review_path = await _start(client, world, f"child:{world.child_id}")
+    html = world.admin.headers(Accept="text/html")
+    await client.post(review_path + "/release", data={"csrf_token": world.admin.csrf}, headers=html)
+    copy = json.loads(
+        await (await client.get(review_path + "/json", headers=world.admin.headers())).text()
+    )
+    notes = next(
+        s["entries"] for s in copy["sections"] if s["title"].startswith("What staff wrote")
+    )
+    assert [e["words"] for e in notes] == [
+        f"Sam drew a picture for {BLACKED_OUT} and said {BLACKED_OUT} helped."
+    ]
