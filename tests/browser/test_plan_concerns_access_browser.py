@@ -4,12 +4,17 @@ on the moderation page, the parent still sees only "Being checked", and the safe
 finds it from their home, acknowledges it and records the action; an admin sets a family's
 contact plan and the parent sees when their next letter can be sent; an admin starts a subject
 access request, reviews the blacked-out parts, shows one with a reason and downloads the PDF.
-One browser per test, a context per person; axe-core on every page on the way."""
+One Chromium for the whole module (started once, each test connecting to it over the DevTools
+protocol from its own event loop), a fresh context per person; axe-core on every page on the
+way."""
 
 from __future__ import annotations
 
 import re
+import subprocess
+import time
 import uuid
+from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
 
@@ -30,7 +35,14 @@ from storage.models import (
     SafeguardingConcern,
     User,
 )
-from tests.support.browser import LiveApp, check_accessibility, laptop, launch, url_pattern
+from tests.support.browser import (
+    CHROMIUM,
+    CHROMIUM_ARGS,
+    LiveApp,
+    check_accessibility,
+    laptop,
+    url_pattern,
+)
 from tests.support.centre_day import BrowserPerson, browser_person, parent_sends, sign_in
 from tests.support.export_world import pdf_pages_text
 from tests.support.letterbox_world import STAFF_PASSWORD, World, make_world
@@ -40,6 +52,41 @@ pytestmark = pytest.mark.browser
 
 LETTER = "Dear Sam, Jordan says hello and Matilda misses you. Love from Dad"
 BLOCK = "█████"
+
+
+@pytest.fixture(scope="module")
+def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
+    """One Chromium for the module; its DevTools address, which Chromium writes into its
+    profile once it listens (the port is its own choice: no clash with other tests)."""
+    profile = tmp_path_factory.mktemp("chromium")
+    process = subprocess.Popen(
+        [str(CHROMIUM), *CHROMIUM_ARGS, "--remote-debugging-port=0", f"--user-data-dir={profile}"],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and len(port_file.read_text().split()) >= 2):
+            assert process.poll() is None, "Chromium stopped before it listened"
+            assert time.monotonic() < deadline, "Chromium did not listen within 60 s"
+            time.sleep(0.05)
+        port, path = port_file.read_text().split()[:2]
+        yield f"ws://127.0.0.1:{port}{path}"
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
+
+
+@pytest.fixture
+async def browser(playwright: Playwright, chromium: str) -> AsyncIterator[Browser]:
+    """This test's connection to the module's Chromium: closing it closes the contexts the
+    test opened (each person's cookies go with them), and the browser goes on."""
+    connected = await playwright.chromium.connect_over_cdp(chromium)
+    try:
+        yield connected
+    finally:
+        await connected.close()
 
 
 async def _world(live: LiveApp) -> tuple[World, str, str]:
@@ -93,7 +140,7 @@ async def _admin_opens_family(page: Page, live: LiveApp, admin: BrowserPerson, c
 
 
 async def test_a_concern_raised_from_moderation_is_acknowledged_and_actioned_by_the_lead(
-    live_app: LiveApp, playwright: Playwright
+    live_app: LiveApp, browser: Browser
 ) -> None:
     live = live_app
     app = live.server.app
@@ -108,57 +155,49 @@ async def test_a_concern_raised_from_moderation_is_acknowledged_and_actioned_by_
     worry = "The letter hints the father knows where the child's school is."
     action = "Shared with the local authority children's services on 3 December"
 
-    browser = await launch(playwright)
-    try:
-        # 1. The support worker, from their home, opens the item and raises a concern.
-        page = await _open(browser)
-        await sign_in(page, live, worker)
-        await page.get_by_role("link", name="Open the list waiting for review").click()
-        await check_accessibility(page)
-        row = page.get_by_role("row").filter(has_text="Dear Sam")
-        await row.get_by_role("link", name=re.compile("^Review")).click()
-        await expect(page).to_have_url(url_pattern(live, f"/staff/moderation/items/{item_id}"))
-        await check_accessibility(page)
-        await page.get_by_role("link", name="Raise a safeguarding concern about this item").click()
-        await expect(
-            page.get_by_role("heading", name="Raise a safeguarding concern")
-        ).to_be_visible()
-        await check_accessibility(page)
-        await page.get_by_label("What did you see or hear that worries you?").fill(worry)
-        await page.get_by_role("button", name="Raise the concern").click()
-        await expect(page.get_by_role("status")).to_contain_text("The concern is raised")
-        await check_accessibility(page)
+    # 1. The support worker, from their home, opens the item and raises a concern.
+    page = await _open(browser)
+    await sign_in(page, live, worker)
+    await page.get_by_role("link", name="Open the list waiting for review").click()
+    await check_accessibility(page)
+    row = page.get_by_role("row").filter(has_text="Dear Sam")
+    await row.get_by_role("link", name=re.compile("^Review")).click()
+    await expect(page).to_have_url(url_pattern(live, f"/staff/moderation/items/{item_id}"))
+    await check_accessibility(page)
+    await page.get_by_role("link", name="Raise a safeguarding concern about this item").click()
+    await expect(page.get_by_role("heading", name="Raise a safeguarding concern")).to_be_visible()
+    await check_accessibility(page)
+    await page.get_by_label("What did you see or hear that worries you?").fill(worry)
+    await page.get_by_role("button", name="Raise the concern").click()
+    await expect(page.get_by_role("status")).to_contain_text("The concern is raised")
+    await check_accessibility(page)
 
-        # 2. The parent sees only "Being checked": nothing tells them of a concern.
-        parent = await _open(browser)
-        await _parent_signs_in(parent, live, email)
-        first = parent.locator(".conversation li").first
-        await expect(first).to_contain_text("Being checked")
-        body = (await parent.locator("body").inner_text()).lower()
-        assert "concern" not in body and "safeguarding" not in body
+    # 2. The parent sees only "Being checked": nothing tells them of a concern.
+    parent = await _open(browser)
+    await _parent_signs_in(parent, live, email)
+    first = parent.locator(".conversation li").first
+    await expect(first).to_contain_text("Being checked")
+    body = (await parent.locator("body").inner_text()).lower()
+    assert "concern" not in body and "safeguarding" not in body
 
-        # 3. The lead finds it from their home, acknowledges it and records the action.
-        page = await _open(browser)
-        await sign_in(page, live, lead)
-        await page.get_by_role("link", name="Safeguarding concerns").click()
-        await expect(page.get_by_role("heading", name="Safeguarding concerns")).to_be_visible()
-        row = page.get_by_role("row").filter(has_text=case)
-        await expect(row).to_contain_text("Waiting for the lead")
-        await check_accessibility(page)
-        await row.get_by_role("link", name=re.compile("^Open the concern raised")).click()
-        await expect(page.get_by_text(worry)).to_be_visible()
-        await check_accessibility(page)
-        await page.get_by_role("button", name="Acknowledge the concern").click()
-        await expect(page.get_by_role("button", name="Acknowledge the concern")).to_have_count(0)
-        await page.get_by_label("The action taken").fill(action)
-        await page.get_by_role("button", name="Record the action").click()
-        await expect(page.get_by_role("status")).to_contain_text("The action taken is recorded")
-        await expect(page.get_by_role("row").filter(has_text=case)).to_contain_text(
-            "Action recorded"
-        )
-        await check_accessibility(page)
-    finally:
-        await browser.close()
+    # 3. The lead finds it from their home, acknowledges it and records the action.
+    page = await _open(browser)
+    await sign_in(page, live, lead)
+    await page.get_by_role("link", name="Safeguarding concerns").click()
+    await expect(page.get_by_role("heading", name="Safeguarding concerns")).to_be_visible()
+    row = page.get_by_role("row").filter(has_text=case)
+    await expect(row).to_contain_text("Waiting for the lead")
+    await check_accessibility(page)
+    await row.get_by_role("link", name=re.compile("^Open the concern raised")).click()
+    await expect(page.get_by_text(worry)).to_be_visible()
+    await check_accessibility(page)
+    await page.get_by_role("button", name="Acknowledge the concern").click()
+    await expect(page.get_by_role("button", name="Acknowledge the concern")).to_have_count(0)
+    await page.get_by_label("The action taken").fill(action)
+    await page.get_by_role("button", name="Record the action").click()
+    await expect(page.get_by_role("status")).to_contain_text("The action taken is recorded")
+    await expect(page.get_by_role("row").filter(has_text=case)).to_contain_text("Action recorded")
+    await check_accessibility(page)
 
     async with app[SESSIONMAKER]() as session:
         concern = await session.scalar(
@@ -178,7 +217,7 @@ async def test_a_concern_raised_from_moderation_is_acknowledged_and_actioned_by_
 
 
 async def test_an_admin_sets_the_contact_plan_and_the_parent_sees_when_the_next_letter_is_due(
-    live_app: LiveApp, playwright: Playwright
+    live_app: LiveApp, browser: Browser
 ) -> None:
     live = live_app
     app = live.server.app
@@ -186,36 +225,32 @@ async def test_an_admin_sets_the_contact_plan_and_the_parent_sees_when_the_next_
     admin = await browser_person(app, world.centre_id, Role.ADMIN, "Alex Admin")
     start = datetime.now(live.settings.zone).date() + timedelta(days=3)
 
-    browser = await launch(playwright)
-    try:
-        page = await _open(browser)
-        await _admin_opens_family(page, live, admin, case)
-        await page.get_by_role("link", name="Contact plan").click()
-        await expect(page.get_by_role("heading", name="Contact plan", exact=True)).to_be_visible()
-        await check_accessibility(page)
-        await page.get_by_label("The order's reference").fill("ZW24C00123")
-        await page.get_by_label("Starts on (YYYY-MM-DD)").fill(start.isoformat())
-        await page.get_by_label("One every (number)").first.fill("2")
-        await page.get_by_role("button", name="Save the plan").click()
-        await expect(
-            page.get_by_role("heading", name=re.compile("^Due, sent and overdue"))
-        ).to_be_visible()
-        await expect(page.get_by_text("ZW24C00123")).to_be_visible()
-        await check_accessibility(page)
+    page = await _open(browser)
+    await _admin_opens_family(page, live, admin, case)
+    await page.get_by_role("link", name="Contact plan").click()
+    await expect(page.get_by_role("heading", name="Contact plan", exact=True)).to_be_visible()
+    await check_accessibility(page)
+    await page.get_by_label("The order's reference").fill("ZW24C00123")
+    await page.get_by_label("Starts on (YYYY-MM-DD)").fill(start.isoformat())
+    await page.get_by_label("One every (number)").first.fill("2")
+    await page.get_by_role("button", name="Save the plan").click()
+    await expect(
+        page.get_by_role("heading", name=re.compile("^Due, sent and overdue"))
+    ).to_be_visible()
+    await expect(page.get_by_text("ZW24C00123")).to_be_visible()
+    await check_accessibility(page)
 
-        parent = await _open(browser)
-        await _parent_signs_in(parent, live, email)
-        note = parent.get_by_role("note").filter(has_text="Your next letter")
-        await expect(note).to_contain_text(
-            f"Your next letter can be sent from {start.strftime('%-d %B %Y')}"
-        )
-        await expect(note).to_contain_text("is due by")
-    finally:
-        await browser.close()
+    parent = await _open(browser)
+    await _parent_signs_in(parent, live, email)
+    note = parent.get_by_role("note").filter(has_text="Your next letter")
+    await expect(note).to_contain_text(
+        f"Your next letter can be sent from {start.strftime('%-d %B %Y')}"
+    )
+    await expect(note).to_contain_text("is due by")
 
 
 async def test_an_admin_reviews_a_subject_access_copy_shows_one_part_and_downloads_the_pdf(
-    live_app: LiveApp, playwright: Playwright, tmp_path: Path
+    live_app: LiveApp, browser: Browser, tmp_path: Path
 ) -> None:
     live = live_app
     app = live.server.app
@@ -224,40 +259,34 @@ async def test_an_admin_reviews_a_subject_access_copy_shows_one_part_and_downloa
     await parent_sends(live, world, LETTER)
     reason = "Sam lives with his sister; showing her name tells him nothing new"
 
-    browser = await launch(playwright)
-    try:
-        page = await _open(browser)
-        await _admin_opens_family(page, live, admin, case)
-        await page.get_by_role("link", name="Subject access").click()
-        await expect(
-            page.get_by_role("heading", name=re.compile("^Subject access"))
-        ).to_be_visible()
-        await check_accessibility(page)
-        await page.get_by_label("Whose information").select_option(label="Sam (child)")
-        await page.get_by_role("button", name="Gather what we hold").click()
-        await expect(
-            page.get_by_role("heading", name="What the centre holds about Sam")
-        ).to_be_visible()
-        await check_accessibility(page)
-        # Each blacked-out part is shown to the reviewer with who it is.
-        await expect(page.get_by_text("“Jordan” (a parent) is blacked out.")).to_be_visible()
-        await expect(page.get_by_text("“Matilda” (another child) is blacked out.")).to_be_visible()
-        await page.get_by_label("Why “Matilda” may be shown").fill(reason)
-        await page.get_by_role("button", name="Show “Matilda”").click()
-        await expect(
-            page.get_by_text(f"“Matilda” (another child) is shown. Reason: {reason}")
-        ).to_be_visible()
-        await check_accessibility(page)
-        await page.get_by_role("button", name="Release the copy").click()
-        await expect(page.get_by_role("link", name="Download the PDF")).to_be_visible()
-        await check_accessibility(page)
-        async with page.expect_download() as waiting:
-            await page.get_by_role("link", name="Download the PDF").click()
-        download = await waiting.value
-        saved = tmp_path / "copy.pdf"
-        await download.save_as(saved)
-    finally:
-        await browser.close()
+    page = await _open(browser)
+    await _admin_opens_family(page, live, admin, case)
+    await page.get_by_role("link", name="Subject access").click()
+    await expect(page.get_by_role("heading", name=re.compile("^Subject access"))).to_be_visible()
+    await check_accessibility(page)
+    await page.get_by_label("Whose information").select_option(label="Sam (child)")
+    await page.get_by_role("button", name="Gather what we hold").click()
+    await expect(
+        page.get_by_role("heading", name="What the centre holds about Sam")
+    ).to_be_visible()
+    await check_accessibility(page)
+    # Each blacked-out part is shown to the reviewer with who it is.
+    await expect(page.get_by_text("“Jordan” (a parent) is blacked out.")).to_be_visible()
+    await expect(page.get_by_text("“Matilda” (another child) is blacked out.")).to_be_visible()
+    await page.get_by_label("Why “Matilda” may be shown").fill(reason)
+    await page.get_by_role("button", name="Show “Matilda”").click()
+    await expect(
+        page.get_by_text(f"“Matilda” (another child) is shown. Reason: {reason}")
+    ).to_be_visible()
+    await check_accessibility(page)
+    await page.get_by_role("button", name="Release the copy").click()
+    await expect(page.get_by_role("link", name="Download the PDF")).to_be_visible()
+    await check_accessibility(page)
+    async with page.expect_download() as waiting:
+        await page.get_by_role("link", name="Download the PDF").click()
+    download = await waiting.value
+    saved = tmp_path / "copy.pdf"
+    await download.save_as(saved)
 
     text = " ".join(" ".join(pdf_pages_text(saved.read_bytes(), tmp_path)).split())
     assert f"Dear Sam, {BLOCK} says hello and Matilda misses you" in text
