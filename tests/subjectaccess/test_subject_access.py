@@ -309,3 +309,51 @@ async def test_observation_notes_about_the_child_are_in_the_copy_with_other_peop
     assert [e["words"] for e in notes] == [
         f"Sam drew a picture for {BLACKED_OUT} and said {BLACKED_OUT} helped."
     ]
+
+
+async def test_a_part_shown_can_be_blacked_out_again_before_release_and_only_by_the_request(
+    client: TestClient,
+) -> None:
+    app = client.server.app
+    world, _ = await _family_with_others(client)
+    review_path = await _start(client, world, f"child:{world.child_id}")
+    html = world.admin.headers(Accept="text/html")
+    review = await (await client.get(review_path, headers=html)).text()
+    found = re.search(r'<mark class="hit" id="part-(s\d+)">Jordan</mark>', review)
+    assert found is not None
+    part = review_path + "/parts/" + found.group(1)
+    for choice in ("show", "hide"):
+        done = await client.post(
+            part,
+            data={"csrf_token": world.admin.csrf, "choice": choice, "reason": "checked"},
+            headers=html,
+            allow_redirects=False,
+        )
+        assert done.status == 303
+    unknown = await client.post(
+        review_path + "/parts/s999",
+        data={"csrf_token": world.admin.csrf, "choice": "show", "reason": "checked"},
+        headers=html,
+    )
+    assert unknown.status == 404
+    await client.post(review_path + "/release", data={"csrf_token": world.admin.csrf}, headers=html)
+    copy = json.loads(
+        await (await client.get(review_path + "/json", headers=world.admin.headers())).text()
+    )
+    words = " ".join(e.get("words", "") for s in copy["sections"] for e in s["entries"])
+    assert "Jordan" not in words and f"Dear Sam, {BLACKED_OUT} says hello" in words
+    late = await client.post(
+        part,
+        data={"csrf_token": world.admin.csrf, "choice": "show", "reason": "checked"},
+        headers=html,
+    )
+    assert late.status == 409  # released: the copy no longer changes
+    async with app[SESSIONMAKER]() as session:
+        decided = list(
+            await session.scalars(
+                select(RecordEvent.payload)
+                .where(RecordEvent.kind == "subject_access_span_decided")
+                .order_by(RecordEvent.seq)
+            )
+        )
+    assert [('"shown":true' in p.replace(" ", "")) for p in decided] == [True, False]
