@@ -138,8 +138,10 @@ class EventKind(enum.StrEnum):
     VISIT_ATTENDANCE = "visit_attendance"
     # Retention (issue 20): a family's rule or legal hold changed.
     RETENTION_CHANGED = "retention_changed"
-    # Subject access (issue 20): a request started (material gathered) and released.
+    # Subject access (issue 20): a request started (material gathered), a blacked-out part
+    # shown or blacked out again by the reviewer (the reason sealed with the request), released.
     SUBJECT_ACCESS_STARTED = "subject_access_started"
+    SUBJECT_ACCESS_SPAN_DECIDED = "subject_access_span_decided"
     SUBJECT_ACCESS_RELEASED = "subject_access_released"
     ITEM_BEYOND_PLAN = "item_beyond_plan"  # sent beyond what the plan allows: waits for staff
 

@@ -8,7 +8,11 @@ first); ``load_draft`` and ``Draft`` (the letter a parent is writing to a family
 concern, in the caller's recorded transaction: back to "in review", no moderator may decide
 on it; returns its family) and ``release_item(session, item_id)`` (let moderators decide on
 it again); ``queue_summary`` and ``QueueSummary`` (how many items wait, how many are past the
-centre's target, the oldest: for the home pages)."""
+centre's target, the oldest: for the home pages); for a copy that leaves the centre (subject
+access), ``held_text`` (an item's words as the centre holds them), ``child_observation_notes``
+(what staff wrote at a child's sessions and calls), ``family_sensitive_terms``,
+``personal_spans`` and ``PersonalSpan`` (other people's names and contact details in a text,
+found by the scanner), ``black_out`` and ``BLACKED_OUT`` (the redaction's one fixed block)."""
 
 from __future__ import annotations
 
@@ -17,6 +21,15 @@ from collections.abc import Sequence
 from aiohttp import web
 
 from service.letterbox.conversation import ConversationEntry, family_conversation
+from service.letterbox.disclosure import (
+    BLACKED_OUT,
+    PersonalSpan,
+    black_out,
+    child_observation_notes,
+    family_sensitive_terms,
+    held_text,
+    personal_spans,
+)
 from service.letterbox.drafts import Draft
 from service.letterbox.drafts import load as load_draft
 from service.letterbox.holds import release_item, withhold_item
@@ -24,12 +37,19 @@ from service.letterbox.queue import QueueSummary, queue_summary
 from service.typedefs import CleanupContext
 
 __all__ = [
+    "BLACKED_OUT",
     "ConversationEntry",
     "Draft",
+    "PersonalSpan",
     "QueueSummary",
+    "black_out",
+    "child_observation_notes",
     "cleanup_contexts",
     "family_conversation",
+    "family_sensitive_terms",
+    "held_text",
     "load_draft",
+    "personal_spans",
     "queue_summary",
     "release_item",
     "setup",

@@ -121,6 +121,7 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
                 "family_shredded",
                 "retention_changed",
                 "subject_access_started",
+                "subject_access_span_decided",
                 "subject_access_released",
                 "sender_approved",
                 "sender_removed",
@@ -553,6 +554,9 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return f"Arrival and departure times were recorded by {actor}.{met}"
         case "subject_access_started":
             return f"A subject access request was started by {actor}."
+        case "subject_access_span_decided":
+            what = "shown, with a reason," if p.get("shown") else "blacked out again"
+            return f"A part of a subject access copy was {what} by {actor}."
         case "subject_access_released":
             return f"A subject access copy was reviewed and released by {actor}."
         case "retention_changed":

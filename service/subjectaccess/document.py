@@ -46,7 +46,8 @@ def render_pdf(material: Material, *, font_dir: Path = FONT_DIR) -> bytes:
         if subject.get(key) is not None:
             line(f"{label}: {subject[key]}")
     line(
-        "Other people's names are shown as [name withheld] where the law protects them.",
+        "Other people's names are shown as [name withheld], and other people's details in "
+        "letters are blacked out, where the law protects them.",
         9,
     )
     for title, entries in material.sections:
@@ -54,7 +55,11 @@ def render_pdf(material: Material, *, font_dir: Path = FONT_DIR) -> bytes:
         line(title, 12, "B", 7)
         if not entries:
             line("Nothing.", 9)
-        for when, text in entries:
-            line(f"{when[:16].replace('T', ' ')}  {material.shown(text)}", 9, height=5)
+        for entry in entries:
+            line(f"{entry.when[:16].replace('T', ' ')}  {material.shown(entry.text)}", 9, height=5)
+            if entry.body:
+                pdf.set_x(pdf.l_margin + 6)
+                pdf.set_font(family, "", 9)
+                pdf.multi_cell(0, 5, t(entry.released()), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
     out: Any = pdf.output()
     return bytes(out)

@@ -2,8 +2,14 @@
 
 The material is gathered once, when the request starts, from the centre's own tables and
 the family record, and sealed under the family key. Every other person's name is written as
-a placeholder (``{p0}``): shown as "[name withheld]" unless the reviewer reveals it. Content
-of letters is not copied here; what happened to each item is.
+a placeholder (``{p0}``): shown as "[name withheld]" unless the reviewer reveals it.
+
+The words of letters and replies are copied too, with other people's personal data blacked out
+by default: the names of the people the centre knows (the other parents, the other children,
+staff, referrers), the family's sensitive terms and any contact details, found by the
+letterbox's scanner (``service.letterbox.personal_spans``). The reviewer sees each blacked-out
+part and may show one with a reason, or black it out again; the reason is sealed with the
+request and the choice is recorded.
 """
 
 from __future__ import annotations
@@ -20,6 +26,14 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Invalid, NotFound
 from service.http.rules import Actor
+from service.letterbox import (
+    BLACKED_OUT,
+    black_out,
+    child_observation_notes,
+    family_sensitive_terms,
+    held_text,
+    personal_spans,
+)
 from service.services import Services
 from storage.models import (
     Call,
@@ -31,15 +45,23 @@ from storage.models import (
     ItemKind,
     OpeningSession,
     RecordEvent,
+    Referral,
+    ReferrerAccess,
+    Role,
     SubjectAccessRequest,
     SubjectAccessStatus,
     User,
 )
 
 __all__ = [
+    "BLACKED_OUT",
+    "REASON_LIMIT",
     "WITHHELD",
+    "Blacked",
+    "Entry",
     "Material",
     "RequestSummary",
+    "decide_span",
     "family_requests",
     "read_request",
     "release",
@@ -49,6 +71,8 @@ __all__ = [
 
 MATERIAL_PURPOSE: Final = "subject-access"
 WITHHELD: Final = "[name withheld]"
+REASON_LIMIT: Final = 500
+_CENTRE_STAFF: Final = (Role.ADMIN, Role.STAFF, Role.SUPERVISOR)
 
 
 def one_month_after(day: date) -> date:
@@ -74,8 +98,92 @@ class _People:
         return "{" + key + "}"
 
 
-def _entry(when: datetime | None, text: str) -> dict[str, Any]:
-    return {"when": None if when is None else when.astimezone(UTC).isoformat(), "text": text}
+def _entry(when: datetime | None, text: str, body: dict[str, Any] | None = None) -> dict[str, Any]:
+    entry: dict[str, Any] = {
+        "when": None if when is None else when.astimezone(UTC).isoformat(),
+        "text": text,
+    }
+    if body is not None:
+        entry["body"] = body
+    return entry
+
+
+class _Others:
+    """The people the centre knows in this family, other than the subject, with who they
+    are; and the free texts with each mention of them (or contact details) as a span."""
+
+    def __init__(self, people: list[tuple[str, str]], own_names: list[str]) -> None:
+        self.people = people
+        self.own_names = own_names
+        self.count = 0
+
+    def body(self, text: str) -> dict[str, Any] | None:
+        if not text.strip():
+            return None
+        spans = []
+        for found in personal_spans(text, self.people, self.own_names):
+            spans.append(
+                {
+                    "key": f"s{self.count}",
+                    "start": found.start,
+                    "end": found.end,
+                    "label": found.label,
+                }
+            )
+            self.count += 1
+        return {"text": text, "spans": spans}
+
+
+async def _others(
+    services: Services,
+    session: AsyncSession,
+    family: Family,
+    *,
+    subject_user: uuid.UUID | None = None,
+    subject_child: uuid.UUID | None = None,
+) -> _Others:
+    people: list[tuple[str, str]] = []
+    own: list[str] = []
+    senders = (
+        await session.execute(
+            select(User.id, User.display_name)
+            .join(FamilySender, FamilySender.user_id == User.id)
+            .where(FamilySender.family_id == family.id)
+        )
+    ).all()
+    for user_id, name in senders:
+        if user_id == subject_user:
+            own += name.split()
+        else:
+            people.append((name, "another parent" if subject_user else "a parent"))
+    for child_id, name in (
+        await session.execute(select(Child.id, Child.name).where(Child.family_id == family.id))
+    ).all():
+        if child_id == subject_child:
+            own += name.split()
+        else:
+            people.append((name, "another child" if subject_child else "a child"))
+    staff = await session.scalars(
+        select(User.display_name).where(
+            User.centre_id == family.centre_id, User.role.in_(_CENTRE_STAFF)
+        )
+    )
+    people += [(name, "staff") for name in staff]
+    referrers = set(
+        await session.scalars(select(Referral.referrer_name).where(Referral.family_id == family.id))
+    ) | set(
+        await session.scalars(
+            select(User.display_name)
+            .join(ReferrerAccess, ReferrerAccess.user_id == User.id)
+            .where(ReferrerAccess.family_id == family.id)
+        )
+    )
+    people += [(name, "referrer") for name in sorted(referrers)]
+    people += [
+        (term, "one of the family's sensitive words")
+        for term in await family_sensitive_terms(services, session, family.id)
+    ]
+    return _Others(people, own)
 
 
 async def _names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, str]:
@@ -85,7 +193,9 @@ async def _names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, 
     return dict(rows.all())
 
 
-async def _gather_parent(session: AsyncSession, family: Family, user: User) -> dict[str, Any]:
+async def _gather_parent(
+    services: Services, session: AsyncSession, family: Family, user: User
+) -> dict[str, Any]:
     people = _People()
     link = await session.scalar(
         select(FamilySender).where(
@@ -101,6 +211,8 @@ async def _gather_parent(session: AsyncSession, family: Family, user: User) -> d
             .order_by(Item.submitted_at)
         )
     )
+    others = await _others(services, session, family, subject_user=user.id)
+    bodies = [others.body(await held_text(services, session, i.id)) for i in items]
     events = list(
         await session.scalars(
             select(RecordEvent)
@@ -124,8 +236,9 @@ async def _gather_parent(session: AsyncSession, family: Family, user: User) -> d
                         i.submitted_at,
                         f"A {i.kind.value.replace('_', ' ')}: {i.status.value.replace('_', ' ')}"
                         + (f"; opened {i.opened_at:%d %B %Y}" if i.opened_at else ""),
+                        body,
                     )
-                    for i in items
+                    for i, body in zip(items, bodies, strict=True)
                 ],
             },
             {
@@ -137,8 +250,11 @@ async def _gather_parent(session: AsyncSession, family: Family, user: User) -> d
     }
 
 
-async def _gather_child(session: AsyncSession, family: Family, child: Child) -> dict[str, Any]:
+async def _gather_child(
+    services: Services, session: AsyncSession, family: Family, child: Child
+) -> dict[str, Any]:
     people = _People()
+    others = await _others(services, session, family, subject_child=child.id)
     items = list(
         await session.scalars(
             select(Item)
@@ -171,10 +287,17 @@ async def _gather_child(session: AsyncSession, family: Family, child: Child) -> 
                     i.submitted_at,
                     f"A {i.kind.value.replace('_', ' ')} from {who}: {i.status.value.replace('_', ' ')}"
                     + (f"; opened {i.opened_at:%d %B %Y}" if i.opened_at else ""),
+                    others.body(await held_text(services, session, i.id)),
                 )
             )
         elif i.kind is ItemKind.REPLY:
-            replies.append(_entry(i.submitted_at, f"A reply, typed in by {who}: {i.status.value}"))
+            replies.append(
+                _entry(
+                    i.submitted_at,
+                    f"A reply, typed in by {who}: {i.status.value}",
+                    others.body(await held_text(services, session, i.id)),
+                )
+            )
     return {
         "subject": {
             "kind": "child",
@@ -195,6 +318,15 @@ async def _gather_child(session: AsyncSession, family: Family, child: Child) -> 
             {
                 "title": "Your video calls",
                 "entries": [_entry(c.starts_at, f"A call: {c.status.value}") for c in calls],
+            },
+            {
+                "title": "What staff wrote about your sessions and calls",
+                "entries": [
+                    _entry(at, "An observation note", others.body(text))
+                    for at, text in await child_observation_notes(
+                        services, session, family.id, child.id
+                    )
+                ],
             },
         ],
         "people": people.names,
@@ -223,12 +355,12 @@ async def start_request(
             )
             if child is None:
                 raise NotFound("That child is not in this family.")
-            material = await _gather_child(session, family, child)
+            material = await _gather_child(services, session, family, child)
         elif kind == "parent":
             user = await session.get(User, subject_id)
             if user is None:
                 raise NotFound()
-            material = await _gather_parent(session, family, user)
+            material = await _gather_parent(services, session, family, user)
         else:
             raise Invalid("Choose whose information this is.", field="subject")
         today = datetime.now(services.settings.zone).date()
@@ -255,6 +387,42 @@ async def start_request(
 
 
 @dataclass(frozen=True)
+class Blacked:
+    """One part of a letter blacked out by default: who it is, and the reviewer's choice."""
+
+    key: str
+    start: int
+    end: int
+    label: str
+    words: str
+    shown: bool
+    reason: str
+
+
+@dataclass(frozen=True)
+class Entry:
+    when: str
+    text: str
+    body: str
+    spans: list[Blacked]
+
+    def pieces(self) -> list[tuple[str, Blacked | None]]:
+        """The body in order: plain runs, and each span with its choice (for the review)."""
+        out: list[tuple[str, Blacked | None]] = []
+        at = 0
+        for span in self.spans:
+            out.append((self.body[at : span.start], None))
+            out.append((span.words, span))
+            at = span.end
+        out.append((self.body[at:], None))
+        return [(words, span) for words, span in out if words or span]
+
+    def released(self) -> str:
+        """The body as it leaves the centre: every span not shown blacked out."""
+        return black_out(self.body, [(s.start, s.end) for s in self.spans if not s.shown])
+
+
+@dataclass(frozen=True)
 class Material:
     id: uuid.UUID
     family_id: uuid.UUID
@@ -262,7 +430,7 @@ class Material:
     due_on: date
     overdue: bool
     subject: dict[str, Any]
-    sections: list[tuple[str, list[tuple[str, str]]]]  # title, [(when, text)]
+    sections: list[tuple[str, list[Entry]]]
     people: dict[str, str]  # placeholder -> name
     revealed: list[str]
 
@@ -271,23 +439,62 @@ class Material:
             text = text.replace("{" + key + "}", name if key in self.revealed else WITHHELD)
         return text
 
+    @property
+    def spans(self) -> list[Blacked]:
+        return [span for _, entries in self.sections for e in entries for span in e.spans]
+
+
+def _entries(data: dict[str, Any], revealed: list[str]) -> list[tuple[str, list[Entry]]]:
+    reasons = data.get("reasons", {})
+    sections = []
+    for section in data["sections"]:
+        entries = []
+        for e in section["entries"]:
+            body = e.get("body") or {"text": "", "spans": []}
+            text = body["text"]
+            spans = [
+                Blacked(
+                    s["key"],
+                    s["start"],
+                    s["end"],
+                    s["label"],
+                    text[s["start"] : s["end"]],
+                    s["key"] in revealed,
+                    str(reasons.get(s["key"], "")) if s["key"] in revealed else "",
+                )
+                for s in body["spans"]
+            ]
+            entries.append(Entry(e["when"] or "", e["text"], text, spans))
+        sections.append((section["title"], entries))
+    return sections
+
+
+async def _row(
+    session: AsyncSession, family_id: uuid.UUID, request_id: uuid.UUID, *, lock: bool = False
+) -> SubjectAccessRequest:
+    query = select(SubjectAccessRequest).where(
+        SubjectAccessRequest.id == request_id, SubjectAccessRequest.family_id == family_id
+    )
+    row = await session.scalar(query.with_for_update() if lock else query)
+    if row is None:
+        raise NotFound()
+    return row
+
+
+async def _open(services: Services, session: AsyncSession, row: SubjectAccessRequest) -> Any:
+    return json.loads(
+        await services.keyring.open_for_family(
+            session, row.family_id, row.material_sealed, MATERIAL_PURPOSE
+        )
+    )
+
 
 async def read_request(services: Services, family_id: uuid.UUID, request_id: uuid.UUID) -> Material:
     async with services.sessionmaker() as session:
-        row = await session.scalar(
-            select(SubjectAccessRequest).where(
-                SubjectAccessRequest.id == request_id,
-                SubjectAccessRequest.family_id == family_id,
-            )
-        )
-        if row is None:
-            raise NotFound()
-        data = json.loads(
-            await services.keyring.open_for_family(
-                session, family_id, row.material_sealed, MATERIAL_PURPOSE
-            )
-        )
+        row = await _row(session, family_id, request_id)
+        data = await _open(services, session, row)
     today = datetime.now(services.settings.zone).date()
+    revealed = list(row.revealed)
     return Material(
         row.id,
         family_id,
@@ -295,13 +502,64 @@ async def read_request(services: Services, family_id: uuid.UUID, request_id: uui
         row.due_on,
         row.status is SubjectAccessStatus.IN_REVIEW and today > row.due_on,
         data["subject"],
-        [
-            (s["title"], [(e["when"] or "", e["text"]) for e in s["entries"]])
-            for s in data["sections"]
-        ],
+        _entries(data, revealed),
         data["people"],
-        list(row.revealed),
+        revealed,
     )
+
+
+async def decide_span(
+    services: Services,
+    actor: Actor,
+    family_id: uuid.UUID,
+    request_id: uuid.UUID,
+    key: str,
+    *,
+    show: bool,
+    reason: str = "",
+) -> None:
+    """Show one blacked-out part (a reason is required) or black it out again. The reason is
+    sealed with the request; the choice is recorded."""
+    reason = reason.strip()
+    if show and not reason:
+        raise Invalid("Say why this part may be shown before showing it.", field="reason")
+    if len(reason) > REASON_LIMIT:
+        raise Invalid(
+            f"The reason can be at most {REASON_LIMIT} characters; it has {len(reason)}.",
+            field="reason",
+        )
+    async with services.transaction(actor) as work:
+        session = work.session
+        row = await _row(session, family_id, request_id, lock=True)
+        if row.status is not SubjectAccessStatus.IN_REVIEW:
+            raise Conflict("This request is already released.", field="status")
+        data = await _open(services, session, row)
+        labels = {
+            s["key"]: s["label"]
+            for section in data["sections"]
+            for e in section["entries"]
+            for s in (e.get("body") or {"spans": []})["spans"]
+        }
+        if key not in labels:
+            raise NotFound("That part is not in this request.")
+        reasons = data.setdefault("reasons", {})
+        revealed = set(row.revealed)
+        if show:
+            revealed.add(key)
+            reasons[key] = reason
+        else:
+            revealed.discard(key)
+            reasons.pop(key, None)
+        row.revealed = sorted(revealed)
+        row.material_sealed = await services.keyring.seal_for_family(
+            session, family_id, json.dumps(data).encode("utf-8"), MATERIAL_PURPOSE
+        )
+        await session.flush()
+        await work.record(
+            family_id,
+            "subject_access_span_decided",
+            {"request_id": row.id, "span": key, "label": labels[key], "shown": show},
+        )
 
 
 async def release(
@@ -311,39 +569,38 @@ async def release(
     request_id: uuid.UUID,
     revealed: list[str],
 ) -> None:
-    """The reviewer's release: the names they chose to show, the rest stay withheld."""
+    """The reviewer's release: the names they chose to show (the parts of letters they chose
+    to show stay shown), the rest stay withheld."""
     async with services.transaction(actor) as work:
-        row = await work.session.scalar(
-            select(SubjectAccessRequest)
-            .where(
-                SubjectAccessRequest.id == request_id,
-                SubjectAccessRequest.family_id == family_id,
-            )
-            .with_for_update()
-        )
-        if row is None:
-            raise NotFound()
+        row = await _row(work.session, family_id, request_id, lock=True)
         if row.status is not SubjectAccessStatus.IN_REVIEW:
             raise Conflict("This request is already released.", field="status")
-        row.revealed = sorted(set(revealed))
+        spans = {key for key in row.revealed if str(key).startswith("s")}
+        names = {key for key in revealed if key.startswith("p")}
+        row.revealed = sorted(spans | names)
         row.status = SubjectAccessStatus.RELEASED
         row.reviewed_by, row.released_at = actor.user_id, datetime.now(UTC)
         await work.session.flush()
         await work.record(
             family_id,
             "subject_access_released",
-            {"request_id": row.id, "names_revealed": len(row.revealed)},
+            {"request_id": row.id, "names_revealed": len(names), "parts_shown": len(spans)},
         )
 
 
 def render_json(material: Material) -> dict[str, Any]:
-    """The machine-readable copy: what the PDF says, with the same names withheld."""
+    """The machine-readable copy: what the PDF says, with the same names withheld and the
+    same parts of letters blacked out."""
     return {
         "subject": material.subject,
         "sections": [
             {
                 "title": title,
-                "entries": [{"when": w, "text": material.shown(t)} for w, t in entries],
+                "entries": [
+                    {"when": e.when, "text": material.shown(e.text)}
+                    | ({"words": e.released()} if e.body else {})
+                    for e in entries
+                ],
             }
             for title, entries in material.sections
         ],

@@ -1,5 +1,6 @@
 """Subject access pages: a family's requests (admins start them), the review page where a
-moderator chooses which other people's names may be shown and releases the copy, and the
+moderator sees each blacked-out part of the letters (showing one with a reason, or blacking it
+out again), chooses which other people's names may be shown and releases the copy, and the
 released PDF and JSON. The family is in every path."""
 
 from __future__ import annotations
@@ -62,8 +63,36 @@ async def review_page(request: web.Request) -> web.StreamResponse:
         Services.of(request.app), current_family(request), path_uuid(request, "request_id")
     )
     return aiohttp_jinja2.render_template(
-        "subjectaccess/review.html", request, {"material": material}
+        "subjectaccess/review.html", request, {"material": material, "error": None}
     )
+
+
+async def decide(request: web.Request) -> web.StreamResponse:
+    """Show one blacked-out part with a reason, or black it out again."""
+    data = await request.post()
+    family_id, request_id = current_family(request), path_uuid(request, "request_id")
+    key = request.match_info["key"]
+    services = Services.of(request.app)
+    try:
+        await requests.decide_span(
+            services,
+            current_actor(request),
+            family_id,
+            request_id,
+            key,
+            show=data.get("choice") == "show",
+            reason=str(data.get("reason", "")),
+        )
+    except LetterboxError as error:
+        material = await requests.read_request(services, family_id, request_id)
+        context = {
+            "material": material,
+            "error": {"key": key, "message": error.message, "reason": data.get("reason", "")},
+        }
+        return aiohttp_jinja2.render_template(
+            "subjectaccess/review.html", request, context, status=error.status
+        )
+    raise web.HTTPSeeOther(f"/admin/families/{family_id}/subject-access/{request_id}#part-{key}")
 
 
 async def release(request: web.Request) -> web.StreamResponse:
@@ -107,5 +136,6 @@ def setup(app: web.Application) -> None:
     add_route(app, "GET", base, list_page, ADMIN_FAMILY)
     add_route(app, "POST", base, start, ADMIN_FAMILY)
     add_route(app, "GET", one, review_page, REVIEW)
+    add_route(app, "POST", one + "/parts/{key:s[0-9]{1,6}}", decide, REVIEW)
     add_route(app, "POST", one + "/release", release, REVIEW)
     add_route(app, "GET", one + "/{fmt:pdf|json}", download, REVIEW)
