@@ -1,7 +1,9 @@
 """Three real headless Chromium instances complete a call through the real app.
 
 Parent, child (a centre device a staff member locks to the call with their password) and
-supervisor each open their call page with a fake camera and microphone; the supervisor admits the parent, sees media flow, pauses (the child
+supervisor each sign in and open their call page by clicks and typing from the sign-in page
+(the supervisor's and the parent's Join on their home, the staff's "Video calls"), with a fake
+camera and microphone; the supervisor admits the parent, sees media flow, pauses (the child
 sees a friendly "short break" screen, not a frozen picture, and the parent is told) and resumes,
 then ends the call, and both others show the ended screen within seconds. The pages' heartbeats
 keep the supervisor counted as present; when the supervisor's page goes away the call pauses for
@@ -11,6 +13,7 @@ the child with plain words, and only the returning supervisor's resume reopens i
 from __future__ import annotations
 
 import asyncio
+import re
 import shutil
 import socket
 from collections.abc import AsyncIterator
@@ -23,8 +26,9 @@ import pytest
 from aiohttp import web
 
 from service.app import create_app
-from service.appkeys import SETTINGS
-from tests.support.calls import STAFF_PASSWORD, CallWorld, book_call, make_world
+from tests.support.browser import open_child_call_screen
+from tests.support.calls import CallWorld, book_call, make_world
+from tests.support.centre_day import PASSWORD, sign_in, signable
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.browser
@@ -68,6 +72,10 @@ class Served:
     app: web.Application
     world: CallWorld
 
+    @property
+    def url(self) -> str:
+        return self.base
+
 
 @pytest.fixture
 async def served(sqlite_template: Path, tmp_path: Path) -> AsyncIterator[Served]:
@@ -98,7 +106,10 @@ async def test_three_browsers_complete_a_paused_call_that_the_supervisor_ends(
 ) -> None:
     expect = playwright_api.expect
     call_id = await book_call(served.app, served.world)
-    cookie_name = served.app[SETTINGS].session_cookie_name
+    people = {
+        person: await signable(served.app, served.world.users[person])
+        for person in ("supervisor", "parent", "staff")
+    }
     page_url = f"{served.base}/calls/{call_id}/join"
     async with playwright_api.async_playwright() as pw:
         contexts = []
@@ -112,23 +123,22 @@ async def test_three_browsers_complete_a_paused_call_that_the_supervisor_ends(
                     args=FLAGS,
                 )
                 contexts.append(context)
-                await context.add_cookies(
-                    [
-                        {
-                            "name": cookie_name,
-                            "value": served.world.cookies[person],
-                            "url": served.base,
-                        }
-                    ]
-                )
                 page = context.pages[0] if context.pages else await context.new_page()
-                await page.goto(page_url)
-                if person == "staff":
+                # This browser keeps the site's CSP, so no axe here (the sign-in and call
+                # pages have their own accessibility tests).
+                await sign_in(page, served, people[person], accessibility=False)
+                if person == "supervisor":
+                    await (
+                        page.locator("#today-heading + table")
+                        .get_by_role("link", name=re.compile("^Join the call with Sam"))
+                        .click()
+                    )
+                elif person == "parent":
+                    await page.get_by_role("link", name="Join the call").click()
+                else:
                     # The child's screen opens only once staff lock the device to the call.
-                    await expect(page).to_have_url(f"{served.base}/calls/{call_id}/device")
-                    await page.get_by_label("Your password").fill(STAFF_PASSWORD)
-                    await page.get_by_role("button", name="Lock this device to the call").click()
-                    await expect(page).to_have_url(page_url)
+                    await open_child_call_screen(page, call_id, PASSWORD)
+                await expect(page).to_have_url(page_url, timeout=TIMEOUT_MS)
                 await page.click("#start")
                 pages[person] = page
             supervisor, parent, child = pages["supervisor"], pages["parent"], pages["staff"]

@@ -159,7 +159,7 @@ async def test_locked_call_device_shows_only_the_call_until_the_staff_password(
         await expect(page.get_by_role("link", name="Back to calls")).to_have_count(0)
         await check_accessibility(page)
 
-        # After the goodbye the device is still locked.
+        # After the goodbye the device is still locked: the adversary types a staff address.
         await page.goto(live.url + "/staff/moderation")
         await expect(page).to_have_url(call_page)
         await expect(page.locator("#ended-title")).to_be_visible()
@@ -171,6 +171,7 @@ async def test_locked_call_device_shows_only_the_call_until_the_staff_password(
         await expect(page.locator("#staff-password-error")).to_have_text(
             re.compile("password is not right")
         )
+        # The adversary types a staff address again after the wrong password: still locked.
         await page.goto(live.url + "/staff/moderation")
         await expect(page).to_have_url(call_page)
         await page.get_by_text("Staff", exact=True).click()
@@ -179,8 +180,8 @@ async def test_locked_call_device_shows_only_the_call_until_the_staff_password(
         await expect(page).to_have_url(url_pattern(live, "/calls"))
         await page.get_by_role("link", name="Moderation queue").click()
         await expect(page).to_have_url(url_pattern(live, "/staff/moderation"))
-        # Unlocked again, this browser is no child's screen: the call's address asks for the
-        # password that locks a device.
+        # Unlocked again, this browser is no child's screen: someone typing the call's address
+        # (an adversary, not a journey) is asked for the password that locks a device.
         await page.goto(live.url + f"/calls/{other_call}/join")
         await expect(page).to_have_url(url_pattern(live, f"/calls/{other_call}/device"))
         await expect(page.locator("#call")).to_have_count(0)

@@ -1,5 +1,6 @@
-"""A parent sends a photo carrying GPS from a real browser: the page goes home once sent, the
-letter shows "Being checked", and the stored copy has no GPS."""
+"""A parent sends a photo carrying GPS from a real browser, signed in and on "Write a letter"
+by clicks and typing: the page goes home once sent, the letter shows "Being checked", and the
+stored copy has no GPS."""
 
 from __future__ import annotations
 
@@ -16,6 +17,7 @@ from service.appkeys import SESSIONMAKER
 from storage.models import ItemPart, PartKind
 from tests.support import images
 from tests.support.browser import LiveApp, check_accessibility, new_browser
+from tests.support.centre_day import sign_in, signable
 from tests.support.letterbox_world import make_world, read_stored
 
 pytestmark = pytest.mark.browser
@@ -27,13 +29,12 @@ async def test_parent_uploads_gps_photo_and_sees_it_being_checked(
     app = live_app.server.app
     assert app is not None
     world = await make_world(app)
+    parent = await signable(app, world.parent.user_id)
     context = await new_browser(playwright, tmp_path / "profile")
     try:
-        await context.add_cookies(
-            [{"name": world.parent.cookie_name, "value": world.parent.token, "url": live_app.url}]
-        )
         page = await context.new_page()
-        await page.goto(f"{live_app.url}/families/{world.family_id}/letterbox")
+        await sign_in(page, live_app, parent)
+        await page.get_by_role("link", name="Write a letter").click()
         await expect(page.get_by_role("heading", name="Write a letter")).to_be_visible()
         await check_accessibility(page)
 

@@ -1,10 +1,11 @@
-"""The whole letterbox round trip in real Chromium, one browser profile per person and device:
-a parent sends a letter with a GPS-tagged photo; a moderator selects the postcode in the text,
-draws a box on the photo and approves; a second moderator confirms; staff start an opening
-session on the centre device, where the child sees the redacted letter and the boxed photo and
-nothing else is reachable; the child replies; the reply is moderated by two others than the
-person who typed it; the parent reads it. axe-core runs on every page; screenshots of the
-moderation page, the child view and the parent's view go to docs/screenshots/."""
+"""The whole letterbox round trip in real Chromium, one browser profile per person and device,
+each signed in from the sign-in page and walking by clicks and typing: a parent sends a letter
+with a GPS-tagged photo; a moderator selects the postcode in the text, draws a box on the photo
+and approves; a second moderator confirms; staff start an opening session on the centre device,
+where the child sees the redacted letter and the boxed photo and nothing else is reachable; the
+child replies; the reply is moderated by two others than the person who typed it; the parent
+reads it. axe-core runs on every page; screenshots of the moderation page, the child view and
+the parent's view go to docs/screenshots/."""
 
 from __future__ import annotations
 
@@ -26,10 +27,13 @@ from tests.support.browser import (
     LiveApp,
     check_accessibility,
     new_browser,
+    open_moderation_queue,
+    review_from_queue,
     screenshot,
     url_pattern,
 )
-from tests.support.letterbox_world import STAFF_PASSWORD, Person, make_world, sign_in
+from tests.support.centre_day import PASSWORD, BrowserPerson, sign_in, signable
+from tests.support.letterbox_world import make_world
 
 pytestmark = pytest.mark.browser
 
@@ -37,16 +41,6 @@ LETTER = "Dear Sam, we live at LS6 2AB now. I hope school is fun. Love, Dad"
 POSTCODE = "LS6 2AB"
 PHOTO_SIZE = (800, 600)
 REPLY = "Thank you Dad! I drew you a cat."
-
-
-async def _browser_for(
-    playwright: Playwright, live: LiveApp, profile: Path, person: Person, *, phone: bool = False
-) -> BrowserContext:
-    context = await new_browser(playwright, profile, phone=phone)
-    await context.add_cookies(
-        [{"name": person.cookie_name, "value": person.token, "url": live.url}]
-    )
-    return context
 
 
 async def _visit(page: Page, screenshot_name: str | None = None) -> None:
@@ -81,19 +75,26 @@ async def test_letter_round_trip_through_the_browser(
     app = live.server.app
     assert app is not None
     world = await make_world(app, level=ContactLevel.SUPERVISED, second_approval=True)
-    # The centre device gets its own sign-in of the first moderator.
-    on_device = await sign_in(app, world.staff.user_id)
+    parent_account = await signable(app, world.parent.user_id)
+    staff = await signable(app, world.staff.user_id)
+    staff2 = await signable(app, world.staff2.user_id)
+    admin_account = await signable(app, world.admin.user_id)
     contexts: list[BrowserContext] = []
 
-    async def open_as(person: Person, name: str, *, phone: bool = False) -> Page:
-        context = await _browser_for(playwright, live, tmp_path / name, person, phone=phone)
+    async def open_as(
+        person: BrowserPerson, name: str, *, phone: bool = False, second_device: bool = False
+    ) -> Page:
+        """A fresh browser profile, signed in from the sign-in page: the person's home."""
+        context = await new_browser(playwright, tmp_path / name, phone=phone)
         contexts.append(context)
-        return await context.new_page()
+        page = await context.new_page()
+        await sign_in(page, live, person, second_device=second_device)
+        return page
 
     try:
         # 1. The parent writes a letter and attaches a photo carrying GPS.
-        parent = await open_as(world.parent, "parent", phone=True)
-        await parent.goto(f"{live.url}/families/{world.family_id}/letterbox")
+        parent = await open_as(parent_account, "parent", phone=True)
+        await parent.get_by_role("link", name="Write a letter").click()
         await expect(parent.get_by_role("heading", name="Write a letter")).to_be_visible()
         await _visit(parent)
         await parent.get_by_label("Your letter").fill(LETTER)
@@ -113,8 +114,8 @@ async def test_letter_round_trip_through_the_browser(
         [letter_id] = await _item_ids(live, Direction.TO_CHILD)
 
         # 2. The first moderator finds it in the queue and opens it.
-        first = await open_as(world.staff, "moderator-one")
-        await first.goto(f"{live.url}/staff/moderation")
+        first = await open_as(staff, "moderator-one")
+        await open_moderation_queue(first)
         await expect(first.get_by_role("heading", name="Waiting for review")).to_be_visible()
         await _visit(first)
         await first.get_by_role("link", name="Review").click()
@@ -163,8 +164,9 @@ async def test_letter_round_trip_through_the_browser(
         assert await _status(live, letter_id) is ItemStatus.AWAITING_SECOND_APPROVAL
 
         # 3. A second moderator confirms it.
-        second = await open_as(world.staff2, "moderator-two")
-        await second.goto(f"{live.url}/staff/moderation/items/{letter_id}")
+        second = await open_as(staff2, "moderator-two")
+        await open_moderation_queue(second)
+        await review_from_queue(second, "needs a second approval")
         await expect(
             second.get_by_text("It needs a second moderator to confirm it")
         ).to_be_visible()
@@ -174,9 +176,10 @@ async def test_letter_round_trip_through_the_browser(
         await expect(second).to_have_url(url_pattern(live, "/staff/moderation"))
         assert await _status(live, letter_id) is ItemStatus.APPROVED
 
-        # 4. Staff start an opening session on the centre device.
-        device = await open_as(on_device, "centre-device")
-        await device.goto(f"{live.url}/staff/families/{world.family_id}/letterbox")
+        # 4. Staff start an opening session on the centre device (the first moderator signs in
+        # there too), from the letters ready to open on their home.
+        device = await open_as(staff, "centre-device", second_device=True)
+        await device.get_by_role("link", name=re.compile("^Open letters with Sam")).click()
         await _visit(device)
         await device.get_by_role(
             "button", name="Start an opening session with Sam on this device"
@@ -215,7 +218,8 @@ async def test_letter_round_trip_through_the_browser(
             ).all()
         assert [o.staff_id for o in openings] == [world.staff.user_id]
 
-        # No way out: staff pages send the device back to the child view.
+        # No way out: an adversary holding the device types staff addresses, and each sends
+        # the device back to the child view.
         for path in ("/staff/moderation", "/admin", f"/staff/families/{world.family_id}/letterbox"):
             await device.goto(live.url + path)
             await expect(device).to_have_url(child_view)
@@ -237,7 +241,7 @@ async def test_letter_round_trip_through_the_browser(
             "That password is not right"
         )
         await _visit(device)
-        await device.get_by_label("Staff password to leave this screen").fill(STAFF_PASSWORD)
+        await device.get_by_label("Staff password to leave this screen").fill(PASSWORD)
         await device.get_by_role("button", name="Leave the child view").click()
         await expect(device.get_by_role("heading", name="Opening session with Sam")).to_be_visible()
         await _visit(device)
@@ -245,17 +249,20 @@ async def test_letter_round_trip_through_the_browser(
         await expect(device.get_by_text(re.compile(r"ended \d\d:\d\d"))).to_be_visible()
 
         # 7. The reply is moderated. Whoever typed it may not approve it.
-        await first.goto(f"{live.url}/staff/moderation/items/{reply_id}")
+        await open_moderation_queue(first)
+        await review_from_queue(first, "Reply to the parent")
         await expect(first.locator("#typed-by-you")).to_be_visible()
         await expect(first.get_by_role("button", name="Approve", exact=True)).to_have_count(0)
         await _visit(first)
-        await second.goto(f"{live.url}/staff/moderation/items/{reply_id}")
+        await open_moderation_queue(second)
+        await review_from_queue(second, "Reply to the parent")
         await expect(second.get_by_role("heading", name="Reply to the parent")).to_be_visible()
         await second.get_by_role("button", name="Approve", exact=True).click()
         await second.get_by_role("button", name="Yes, approve and deliver").click()
         await expect(second).to_have_url(url_pattern(live, "/staff/moderation"))
-        admin = await open_as(world.admin, "admin")
-        await admin.goto(f"{live.url}/staff/moderation/items/{reply_id}")
+        admin = await open_as(admin_account, "admin")
+        await open_moderation_queue(admin)
+        await review_from_queue(admin, "needs a second approval")
         await admin.get_by_role("button", name="Confirm the approval").click()
         await admin.get_by_role("button", name="Yes, confirm the approval").click()
         await expect(admin).to_have_url(url_pattern(live, "/staff/moderation"))

@@ -1,8 +1,9 @@
 """The supervisor console passes axe-core in every state of a call: the supervisor signs in
 with a code, presses Join on today's call from home, and the console is checked before the
 camera starts, with the parent in the waiting room, admitted, paused, resumed and ended. The
-parent and the child's centre device are real Chromium pages with fake cameras (their own
-journeys have their own tests, so they open their call page directly)."""
+parent and the child's centre device are real Chromium pages with fake cameras, signed in and
+on their call page by clicks too (the parent's Join on their home, the staff's "Video calls";
+their own journeys have their own tests)."""
 
 from __future__ import annotations
 
@@ -18,11 +19,10 @@ from aiohttp import web
 from playwright.async_api import Playwright, expect
 
 from service.app import create_app
-from service.appkeys import SETTINGS
 from storage.models import Role
-from tests.support.browser import check_accessibility, laptop, launch
-from tests.support.calls import STAFF_PASSWORD, CallWorld, book_call, make_world
-from tests.support.centre_day import browser_person, sign_in
+from tests.support.browser import check_accessibility, laptop, launch, open_child_call_screen
+from tests.support.calls import CallWorld, book_call, make_world
+from tests.support.centre_day import PASSWORD, browser_person, sign_in, signable
 from tests.support.settings import make_settings
 
 pytestmark = pytest.mark.browser
@@ -80,8 +80,8 @@ async def test_supervisor_console_passes_axe_in_every_call_state(
     sky = await browser_person(app, world.centre_id, Role.SUPERVISOR, "Sky Supervisor")
     world.users["supervisor"] = sky.user_id
     call_id = await book_call(app, world)
-    cookie = app[SETTINGS].session_cookie_name
-    join = f"{live.url}/calls/{call_id}/join"
+    parent = await signable(app, world.users["parent"])
+    staff = await signable(app, world.users["staff"])
 
     browser = await launch(playwright, *MEDIA_FLAGS)
     try:
@@ -101,19 +101,16 @@ async def test_supervisor_console_passes_axe_in_every_call_state(
         await check_accessibility(console)  # live, nobody else here
 
         others = {}
-        for person in ("parent", "staff"):
-            context = await laptop(browser)
-            await context.add_cookies(
-                [{"name": cookie, "value": world.cookies[person], "url": live.url}]
-            )
-            page = await context.new_page()
-            await page.goto(join)
-            if person == "staff":
+        for person in (parent, staff):
+            page = await (await laptop(browser)).new_page()
+            await sign_in(page, live, person)
+            if person is parent:
+                await page.get_by_role("link", name="Join the call").click()
+            else:
                 # The child's screen opens only once staff lock the device to the call.
-                await page.get_by_label("Your password").fill(STAFF_PASSWORD)
-                await page.get_by_role("button", name="Lock this device to the call").click()
+                await open_child_call_screen(page, call_id, PASSWORD)
             await page.click("#start")
-            others[person] = page
+            others[person.role.value] = page
         await expect(console.locator("#state-parent")).to_have_text(
             "in the waiting room", timeout=CALL_TIMEOUT_MS
         )

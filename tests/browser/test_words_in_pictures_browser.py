@@ -1,5 +1,6 @@
-"""A moderator in a real browser sees the personal details written in a photo, covers them
-with one press, and approves: the delivered photo no longer shows them to tesseract."""
+"""A moderator in a real browser, from the sign-in page by clicks and typing, opens the photo
+from the queue, sees the personal details written in it, covers them with one press, and
+approves: the delivered photo no longer shows them to tesseract."""
 
 from __future__ import annotations
 
@@ -13,7 +14,15 @@ from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER, WORD_READER
 from storage.models import ItemPart, PartKind
-from tests.support.browser import LiveApp, check_accessibility, new_browser, url_pattern
+from tests.support.browser import (
+    LiveApp,
+    check_accessibility,
+    new_browser,
+    open_moderation_queue,
+    review_from_queue,
+    url_pattern,
+)
+from tests.support.centre_day import sign_in, signable
 from tests.support.images import NOTE, POSTCODE, SCHOOL
 from tests.support.letterbox_world import World, letter_form, make_world, read_stored
 
@@ -42,13 +51,13 @@ async def test_moderator_covers_the_flagged_words_of_a_photo_with_one_press(
     assert app is not None
     world = await make_world(app, terms=[SCHOOL])
     item_id = await _send_photo(live_app.url, world)
+    moderator = await signable(app, world.staff.user_id)
     context = await new_browser(playwright, tmp_path / "profile")
     try:
-        await context.add_cookies(
-            [{"name": world.staff.cookie_name, "value": world.staff.token, "url": live_app.url}]
-        )
         page = await context.new_page()
-        await page.goto(f"{live_app.url}/staff/moderation/items/{item_id}")
+        await sign_in(page, live_app, moderator)
+        await open_moderation_queue(page)
+        await review_from_queue(page, "Parent")
         await expect(page.get_by_text(f"“{POSTCODE}” (postcode)")).to_be_visible()
         await check_accessibility(page)
 

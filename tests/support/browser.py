@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, Playwright
+from playwright.async_api import Browser, BrowserContext, Page, Playwright, expect
 
 from service.app import create_app
 from service.settings import Settings
@@ -145,3 +145,42 @@ async def screenshot(page: Page, name: str) -> None:
 
 def url_pattern(live: LiveApp, path_regex: str) -> re.Pattern[str]:
     return re.compile("^" + re.escape(live.url) + path_regex + r"(\?.*)?$")
+
+
+async def open_moderation_queue(page: Page) -> None:
+    """From any page of a signed-in staff member or admin: the site menu's "Moderation
+    queue"."""
+    await (
+        page.get_by_role("navigation", name="Main")
+        .get_by_role("link", name="Moderation queue")
+        .click()
+    )
+    await expect(page.get_by_role("heading", name="Waiting for review")).to_be_visible(
+        timeout=TIMEOUT_MS
+    )
+
+
+async def review_from_queue(page: Page, has_text: str | re.Pattern[str]) -> None:
+    """On the moderation queue: the Review button of the row showing ``has_text`` (its
+    first words, its family or its sender)."""
+    row = page.get_by_role("row").filter(has_text=has_text)
+    await row.get_by_role("link", name=re.compile("^Review")).click()
+    await expect(page.get_by_role("heading", name="Waiting for review")).to_have_count(
+        0, timeout=TIMEOUT_MS
+    )
+
+
+async def open_child_call_screen(page: Page, call_id: object, password: str) -> None:
+    """Staff on the centre device: the site menu's "Video calls", the call's "Open the
+    child's call screen", and their password to lock the device to the call."""
+    await (
+        page.get_by_role("navigation", name="Main").get_by_role("link", name="Video calls").click()
+    )
+    await (
+        page.locator(f'tr[data-call-id="{call_id}"]')
+        .get_by_role("link", name="Open the child's call screen")
+        .click()
+    )
+    await page.get_by_label("Your password").fill(password)
+    await page.get_by_role("button", name="Lock this device to the call").click()
+    await expect(page.locator("#call")).to_have_attribute("data-role", "child", timeout=TIMEOUT_MS)
