@@ -13,7 +13,6 @@ from __future__ import annotations
 import re
 import subprocess
 import time
-import uuid
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,11 +23,8 @@ from sqlalchemy import select
 
 from service.appkeys import SESSIONMAKER
 from storage.models import (
-    AccountStatus,
-    Child,
     ConcernStatus,
     Family,
-    FamilySender,
     Item,
     RecordEvent,
     Role,
@@ -45,6 +41,7 @@ from tests.support.browser import (
 )
 from tests.support.centre_day import BrowserPerson, browser_person, parent_sends, sign_in
 from tests.support.export_world import pdf_pages_text
+from tests.support.families import add_other_parent_and_sister
 from tests.support.letterbox_world import STAFF_PASSWORD, World, make_world
 from tests.support.seeding import seeding_sessionmaker
 
@@ -95,19 +92,7 @@ async def _world(live: LiveApp) -> tuple[World, str, str]:
     app = live.server.app
     world = await make_world(app)
     async with seeding_sessionmaker(app).begin() as session:
-        other = User(
-            centre_id=world.centre_id,
-            email=f"jordan-{uuid.uuid4().hex[:8]}@example.org",
-            display_name="Jordan Blake",
-            role=Role.PARENT,
-            status=AccountStatus.ACTIVE,
-        )
-        session.add(other)
-        await session.flush()
-        session.add(
-            FamilySender(family_id=world.family_id, user_id=other.id, relationship_to_child="mum")
-        )
-        session.add(Child(family_id=world.family_id, name="Matilda", birth_year=2019))
+        await add_other_parent_and_sister(session, world.centre_id, world.family_id)
         parent = await session.get(User, world.parent.user_id)
         family = await session.get(Family, world.family_id)
         assert parent is not None and family is not None

@@ -16,22 +16,18 @@ from service.appkeys import KEYRING, SESSIONMAKER
 from service.letterbox.opening import NOTE_PURPOSE
 from service.subjectaccess.requests import BLACKED_OUT, WITHHELD, one_month_after
 from storage.models import (
-    AccountStatus,
-    Child,
     ContactLevel,
     Direction,
-    FamilySender,
     Item,
     ItemKind,
     ItemStatus,
     ObservationNote,
     OpeningSession,
     RecordEvent,
-    Role,
-    User,
 )
 from tests.support.calls import CallWorld, cookie_header, make_world
 from tests.support.export_world import pdf_pages_text
+from tests.support.families import add_other_parent_and_sister
 from tests.support.letterbox_world import World, send_letter
 from tests.support.letterbox_world import make_world as letterbox_world
 from tests.support.seeding import seeding_sessionmaker
@@ -139,19 +135,7 @@ async def _family_with_others(
     app = client.server.app
     world = await letterbox_world(client, terms=["Oakfield Primary"], level=level)
     async with seeding_sessionmaker(app).begin() as session:
-        other = User(
-            centre_id=world.centre_id,
-            email=f"jordan-{uuid.uuid4().hex[:8]}@example.org",
-            display_name="Jordan Blake",
-            role=Role.PARENT,
-            status=AccountStatus.ACTIVE,
-        )
-        session.add(other)
-        await session.flush()
-        session.add(
-            FamilySender(family_id=world.family_id, user_id=other.id, relationship_to_child="mum")
-        )
-        session.add(Child(family_id=world.family_id, name="Matilda", birth_year=2019))
+        await add_other_parent_and_sister(session, world.centre_id, world.family_id)
     status, sent = await send_letter(
         client,
         world,

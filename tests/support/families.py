@@ -9,7 +9,18 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from storage.keyring import KeyRing
-from storage.models import Centre, ContactLevel, Family, ObjectRole, StoredObject
+from storage.models import (
+    AccountStatus,
+    Centre,
+    Child,
+    ContactLevel,
+    Family,
+    FamilySender,
+    ObjectRole,
+    Role,
+    StoredObject,
+    User,
+)
 from storage.vault import EncryptedStore
 
 
@@ -62,3 +73,21 @@ async def read_object(
             await session.execute(select(StoredObject).where(StoredObject.id == object_id))
         ).scalar_one()
         return await vault.read_bytes(session, row)
+
+
+async def add_other_parent_and_sister(
+    session: AsyncSession, centre_id: uuid.UUID, family_id: uuid.UUID
+) -> None:
+    """Other people in the family besides the parent who writes: a second parent, Jordan
+    Blake (Sam's mum), and Sam's sister Matilda."""
+    other = User(
+        centre_id=centre_id,
+        email=f"jordan-{uuid.uuid4().hex[:8]}@example.org",
+        display_name="Jordan Blake",
+        role=Role.PARENT,
+        status=AccountStatus.ACTIVE,
+    )
+    session.add(other)
+    await session.flush()
+    session.add(FamilySender(family_id=family_id, user_id=other.id, relationship_to_child="mum"))
+    session.add(Child(family_id=family_id, name="Matilda", birth_year=2019))
