@@ -52,7 +52,10 @@ def _operation(route: ApiRoute, schemas: dict[str, Any]) -> dict[str, Any]:
                 "name": n,
                 "in": "path",
                 "required": True,
-                "schema": {"type": "string", "format": "uuid"},
+                # Ids are UUIDs; any other parameter (a part's key) is text.
+                "schema": {"type": "string", "format": "uuid"}
+                if n.endswith("_id")
+                else {"type": "string"},
             }
             for n in names
         ]
@@ -74,7 +77,12 @@ def _operation(route: ApiRoute, schemas: dict[str, Any]) -> dict[str, Any]:
             "content": {"application/json": {"schema": _ref(route.body.__name__)}},
         }
     responses: dict[str, Any] = {}
-    if route.response is None:
+    if route.media_type is not None:
+        responses["200"] = {
+            "description": "The file",
+            "content": {route.media_type: {"schema": {"type": "string", "format": "binary"}}},
+        }
+    elif route.response is None:
         responses["204"] = {"description": "Done"}
     else:
         schemas[route.response.__name__] = json_schema(route.response)

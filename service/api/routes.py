@@ -20,6 +20,7 @@ from aiohttp import web
 from aiohttp.typedefs import Handler
 
 from service.api import calls, plan_reports
+from service.api import visits_access as va
 from service.calls.mine import ParentCall, calls_for_parent
 from service.centre import contact, families, homes, onboarding, people, referrals, search
 from service.errors import Invalid, NotFound
@@ -90,6 +91,8 @@ class ApiRoute:
     status: int = 200
     # A dataclass describing the query parameters (for the document; the call parses them).
     query: type[Any] | None = None
+    # A file answer (e.g. ``application/pdf``): the call returns the ``web.Response``.
+    media_type: str | None = None
 
     @property
     def full_path(self) -> str:
@@ -110,6 +113,10 @@ def _handler(route: ApiRoute) -> Handler:
     async def handle(request: web.Request) -> web.StreamResponse:
         body = await _body(request, route.body) if route.body is not None else None
         result = await route.call(Services.of(request.app), current_actor(request), request, body)
+        if route.media_type is not None:
+            if not isinstance(result, web.StreamResponse):
+                raise TypeError(f"{route.operation_id} answers a file: return the response")
+            return result
         if route.response is None:
             return web.Response(status=204)
         return web.json_response(to_json(result), status=route.status)
@@ -340,6 +347,24 @@ ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("POST", "/calls/{call_id}/concern", "raiseConcernAboutCall", "Raise a safeguarding concern about a call", "concerns", plan_reports.CALL, plan_reports.raise_about_call, body=plan_reports.ConcernInput, response=plan_reports.ConcernJson, status=201),
     ApiRoute("POST", "/opening-sessions/{session_id}/concern", "raiseConcernAboutSession", "Raise a safeguarding concern about an opening session", "concerns", plan_reports.OPENING, plan_reports.raise_about_session, body=plan_reports.ConcernInput, response=plan_reports.ConcernJson, status=201),
     ApiRoute("GET", "/concerns", "listConcerns", "List the centre's safeguarding concerns (staff only; no content)", "concerns", plan_reports.CENTRE, plan_reports.list_concerns, response=plan_reports.ConcernJson, many=True),
+    # Issue 20: in-centre visits, subject access, retention.
+    ApiRoute("GET", F + "/visits", "listVisits", "The family's in-centre sessions, handovers and pre-visits, latest first, with who arrived and left when", "visits", va.VISITS, va.list_visits, response=va.FamilyVisitsJson),
+    ApiRoute("POST", F + "/visits", "bookVisit", "Book a session, a handover (the two adults staggered so they never meet) or a pre-visit (recorded)", "visits", va.VISITS, va.book_visit, body=va.VisitInput, response=va.VisitJson, status=201),
+    ApiRoute("PUT", F + "/visits/{visit_id}/attendance", "recordAttendance", "Record the arrival and departure of each adult and the child (notes for supervised contact only; recorded)", "visits", va.VISITS, va.record_attendance, body=va.AttendanceInput, response=va.VisitJson),
+    ApiRoute("GET", F + "/subject-access", "listSubjectAccess", "The family's subject access requests and whom one can be for", "subject-access", va.ACCESS_START, va.list_requests, response=va.SubjectAccessList),
+    ApiRoute("POST", F + "/subject-access", "startSubjectAccess", "Start a subject access request for a child or parent: gathers what the centre holds, other people blacked out, due in one month (recorded)", "subject-access", va.ACCESS_START, va.start_request, body=va.SubjectAccessInput, response=va.MaterialJson, status=201),
+    ApiRoute("GET", F + "/subject-access/{request_id}", "getSubjectAccess", "Read a request for review: its deadline, entries, blacked-out parts and withheld names", "subject-access", va.ACCESS_REVIEW, va.get_request, response=va.MaterialJson),
+    ApiRoute("POST", F + "/subject-access/{request_id}/parts/{part}", "decideSubjectAccessPart", "Show a blacked-out part with a reason, or black it out again (recorded; the reason stays sealed)", "subject-access", va.ACCESS_REVIEW, va.decide_part, body=va.PartInput, response=va.MaterialJson),
+    ApiRoute("POST", F + "/subject-access/{request_id}/release", "releaseSubjectAccess", "Release the copy with the names chosen to be shown (recorded)", "subject-access", va.ACCESS_REVIEW, va.release_request, body=va.ReleaseInput, response=va.MaterialJson),
+    ApiRoute("GET", F + "/subject-access/{request_id}/copy", "getSubjectAccessCopy", "The released machine-readable copy", "subject-access", va.ACCESS_REVIEW, va.copy_json, response=va.SubjectAccessCopy),
+    ApiRoute("GET", F + "/subject-access/{request_id}/pdf", "getSubjectAccessPdf", "The released copy as a PDF", "subject-access", va.ACCESS_REVIEW, va.copy_pdf, media_type="application/pdf"),
+    ApiRoute("GET", "/retention", "listRetention", "The centre's families with their retention rule and date, those due within a month first", "retention", va.RETENTION, va.list_retention, response=va.RetentionJson, many=True),
+    ApiRoute("GET", "/retention/warnings", "listRetentionWarnings", "Families whose content is destroyed within a month (not held)", "retention", va.RETENTION, va.retention_warnings, response=va.RetentionJson, many=True),
+    ApiRoute("GET", "/centre/retention", "getCentreRetention", "The centre's default retention rule", "retention", va.RETENTION, va.get_centre_retention, response=va.CentreRetentionJson),
+    ApiRoute("PUT", "/centre/retention", "setCentreRetention", "Set the centre's default retention rule", "retention", va.RETENTION, va.set_centre_retention, body=va.CentreRetentionJson, response=va.CentreRetentionJson),
+    ApiRoute("GET", F + "/retention", "getFamilyRetention", "The family's retention rule, when its content is destroyed, and its legal hold", "retention", va.RETENTION_FAMILY, va.get_family_retention, response=va.RetentionJson),
+    ApiRoute("PUT", F + "/retention", "setFamilyRetention", "Set the family's retention rule and legal hold (recorded)", "retention", va.RETENTION_FAMILY, va.set_family_retention, body=va.RetentionRuleInput, response=va.RetentionJson),
+    ApiRoute("PUT", F + "/retention/legal-hold", "setLegalHold", "Set or release the legal hold, keeping the rule (recorded)", "retention", va.RETENTION_FAMILY, va.set_legal_hold, body=va.LegalHoldInput, response=va.RetentionJson),
 )  # fmt: skip
 
 

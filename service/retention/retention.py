@@ -39,11 +39,14 @@ __all__ = [
     "WARN_BEFORE",
     "FamilyRetention",
     "RuleInput",
+    "centre_default",
     "due_on",
+    "family_retention",
     "retention_overview",
     "run_retention",
     "set_centre_default",
     "set_family_rule",
+    "set_legal_hold",
 ]
 
 log = logging.getLogger(__name__)
@@ -114,9 +117,34 @@ async def set_centre_default(
         row.changed_at = datetime.now(UTC)
 
 
+async def centre_default(services: Services, actor: Actor) -> tuple[RetentionKind, int]:
+    """The centre's default rule: its own, or the built-in one until an admin sets it."""
+    async with services.sessionmaker() as session:
+        row = await session.get(CentreRetention, actor.centre_id)
+    return (row.kind, row.years) if row is not None else (DEFAULT_KIND, DEFAULT_YEARS)
+
+
 async def set_family_rule(
     services: Services, actor: Actor, family_id: uuid.UUID, rule: RuleInput
 ) -> None:
+    await _change_rule(services, actor, family_id, rule.legal_hold, rule)
+
+
+async def set_legal_hold(
+    services: Services, actor: Actor, family_id: uuid.UUID, legal_hold: bool
+) -> None:
+    """Set or release the legal hold, keeping the family's rule as it is."""
+    await _change_rule(services, actor, family_id, legal_hold, None)
+
+
+async def _change_rule(
+    services: Services,
+    actor: Actor,
+    family_id: uuid.UUID,
+    legal_hold: bool,
+    rule: RuleInput | None,
+) -> None:
+    """The legal hold, and the family's rule unless ``rule`` is ``None``; recorded."""
     async with services.transaction(actor) as work:
         session = work.session
         family = await session.scalar(
@@ -128,16 +156,18 @@ async def set_family_rule(
         if row is None:
             row = RetentionRule(family_id=family_id, changed_by=actor.user_id)
             session.add(row)
-        row.kind, row.years, row.legal_hold = rule.kind, rule.years, rule.legal_hold
+        row.legal_hold = legal_hold
+        if rule is not None:
+            row.kind, row.years = rule.kind, rule.years
         row.changed_by, row.changed_at = actor.user_id, datetime.now(UTC)
         await session.flush()
         await work.record(
             family_id,
             "retention_changed",
             {
-                "kind": None if rule.kind is None else rule.kind.value,
-                "years": rule.years,
-                "legal_hold": rule.legal_hold,
+                "kind": None if row.kind is None else row.kind.value,
+                "years": row.years,
+                "legal_hold": row.legal_hold,
             },
         )
 
@@ -152,10 +182,16 @@ class FamilyRetention:
     shredded: bool
     warning: bool  # due within a month and not held
     overdue: bool
+    # The family's own rule; ``None``: the centre's default.
+    own_kind: RetentionKind | None = None
+    own_years: int | None = None
 
 
 async def _families(
-    services: Services, centre_id: uuid.UUID | None, today: date
+    services: Services,
+    centre_id: uuid.UUID | None,
+    today: date,
+    family_id: uuid.UUID | None = None,
 ) -> list[FamilyRetention]:
     async with services.sessionmaker() as session:
         query = (
@@ -166,6 +202,8 @@ async def _families(
         )
         if centre_id is not None:
             query = query.where(Family.centre_id == centre_id)
+        if family_id is not None:
+            query = query.where(Family.id == family_id)
         rows = (await session.execute(query.order_by(Family.case_reference))).all()
         ids = [r[0].id for r in rows]
         births: dict[uuid.UUID, list[int]] = {}
@@ -209,6 +247,8 @@ async def _families(
                 shredded_at is not None,
                 due is not None and not hold and shredded_at is None and due - today <= WARN_BEFORE,
                 due is not None and due <= today,
+                rule.kind if rule else None,
+                rule.years if rule else None,
             )
         )
     return out
@@ -221,6 +261,17 @@ async def retention_overview(
     today = today or datetime.now(services.settings.zone).date()
     found = await _families(services, actor.centre_id, today)
     return sorted(found, key=lambda f: (not f.warning, f.due_on or date.max))
+
+
+async def family_retention(
+    services: Services, actor: Actor, family_id: uuid.UUID, today: date | None = None
+) -> FamilyRetention:
+    """One family of the actor's centre, as ``retention_overview`` shows it."""
+    today = today or datetime.now(services.settings.zone).date()
+    found = await _families(services, actor.centre_id, today, family_id)
+    if not found:
+        raise NotFound()
+    return found[0]
 
 
 async def run_retention(services: Services, today: date | None = None) -> list[uuid.UUID]:

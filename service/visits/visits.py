@@ -29,6 +29,7 @@ __all__ = [
     "VisitView",
     "book_visit",
     "family_visits",
+    "read_visit",
     "record_attendance",
 ]
 
@@ -171,6 +172,7 @@ async def record_attendance(
         if attendance.notes and row.contact_level is not ContactLevel.SUPERVISED:
             raise Forbidden(
                 "This family has supported contact: only dates and times are kept, no notes.",
+                field="notes",
                 code="supported_contact",
             )
         day = row.planned_at.astimezone(zone).date()
@@ -218,6 +220,21 @@ class VisitView:
     has_notes: bool
 
 
+def _view(r: CentreVisit) -> VisitView:
+    return VisitView(
+        r.id,
+        r.kind,
+        r.party,
+        r.planned_at,
+        r.planned_at,
+        r.planned_at + timedelta(minutes=r.stagger_minutes),
+        r.stagger_minutes,
+        {f"{p}_{e}": getattr(r, f"{p}_{e}_at") for p, _ in PEOPLE for e in ("arrived", "left")},
+        _met(r),
+        r.notes_sealed is not None,
+    )
+
+
 @dataclass(frozen=True)
 class FamilyVisits:
     family_id: uuid.UUID
@@ -237,28 +254,23 @@ async def family_visits(services: Services, family_id: uuid.UUID) -> FamilyVisit
             .order_by(CentreVisit.planned_at.desc())
             .limit(200)
         )
-        visits = [
-            VisitView(
-                r.id,
-                r.kind,
-                r.party,
-                r.planned_at,
-                r.planned_at,
-                r.planned_at + timedelta(minutes=r.stagger_minutes),
-                r.stagger_minutes,
-                {
-                    f"{p}_{e}": getattr(r, f"{p}_{e}_at")
-                    for p, _ in PEOPLE
-                    for e in ("arrived", "left")
-                },
-                _met(r),
-                r.notes_sealed is not None,
-            )
-            for r in rows
-        ]
+        visits = [_view(r) for r in rows]
         return FamilyVisits(
             family.id,
             family.case_reference,
             family.contact_level is ContactLevel.SUPERVISED,
             visits,
         )
+
+
+async def read_visit(services: Services, family_id: uuid.UUID, visit_id: uuid.UUID) -> VisitView:
+    """One visit of the family, as ``family_visits`` shows it."""
+    async with services.sessionmaker() as session:
+        row = await session.scalar(
+            select(CentreVisit).where(
+                CentreVisit.id == visit_id, CentreVisit.family_id == family_id
+            )
+        )
+        if row is None:
+            raise NotFound("We could not find that visit.")
+        return _view(row)
