@@ -62,6 +62,15 @@ async def set_default(request: web.Request) -> web.StreamResponse:
 
 async def set_family(request: web.Request) -> web.StreamResponse:
     data = await request.post()
+    if "kind" not in data:
+        # The list's button: the legal hold alone, the family's own rule kept as it is.
+        await retention.set_legal_hold(
+            Services.of(request.app),
+            current_actor(request),
+            current_family(request),
+            data.get("legal_hold") == "yes",
+        )
+        raise web.HTTPSeeOther("/admin/retention?done=family")
     try:
         rule = retention.RuleInput.parse({k: str(v) for k, v in data.items()})
     except Invalid as error:

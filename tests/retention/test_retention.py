@@ -114,7 +114,7 @@ async def test_a_legal_hold_set_on_the_page_is_recorded(client: TestClient) -> N
     world = await make_world(app)
     response = await client.post(
         f"/admin/families/{world.family_id}/retention",
-        data={"csrf_token": world.csrf["admin"], "kind": "default", "legal_hold": "yes"},
+        data={"csrf_token": world.csrf["admin"], "legal_hold": "yes"},
         headers=cookie_header(app, world.cookies["admin"]),
         allow_redirects=False,
     )
@@ -126,3 +126,23 @@ async def test_a_legal_hold_set_on_the_page_is_recorded(client: TestClient) -> N
     assert '"legal_hold":true' in payload
     staff = await client.get("/admin/retention", headers=cookie_header(app, world.cookies["staff"]))
     assert staff.status == 403
+
+
+async def test_the_legal_hold_button_keeps_the_familys_own_rule(client: TestClient) -> None:
+    app = client.server.app
+    world = await make_world(app)
+    services = Services.of(app)
+    admin = await actor(app, world, "admin")
+    own = RuleInput(RetentionKind.YEARS_AFTER_CLOSURE, 3, legal_hold=False)
+    await retention.set_family_rule(services, admin, world.family_id, own)
+    for hold in ("yes", "no"):
+        response = await client.post(
+            f"/admin/families/{world.family_id}/retention",
+            data={"csrf_token": world.csrf["admin"], "legal_hold": hold},
+            headers=cookie_header(app, world.cookies["admin"]),
+            allow_redirects=False,
+        )
+        assert response.status == 303
+        view = await retention.family_retention(services, admin, world.family_id)
+        assert (view.own_kind, view.own_years) == (RetentionKind.YEARS_AFTER_CLOSURE, 3)
+        assert view.legal_hold is (hold == "yes")
