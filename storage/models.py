@@ -385,8 +385,9 @@ class Child(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))  # first or chosen name only
-    birth_year: Mapped[int] = mapped_column(Integer)
+    # {"name": first or chosen name only, "birth_year": …} sealed with the family key:
+    # read and written only through storage.children.
+    details_sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
     family: Mapped[Family] = relationship(back_populates="children", lazy="raise_on_sql")
 

@@ -22,6 +22,7 @@ from service.errors import Conflict, NotFound
 from service.http.access import Actor
 from service.schema import InvalidInput, about, items, number, text
 from service.services import Services
+from storage.children import open_child, open_children, seal_child
 from storage.models import (
     AccountStatus,
     Call,
@@ -221,9 +222,9 @@ async def _detail(
     services: Services, session: AsyncSession, actor: Actor, family_id: uuid.UUID
 ) -> FamilyDetail:
     family = await _family(session, actor, family_id)
-    children = await session.scalars(
-        select(Child).where(Child.family_id == family.id).order_by(Child.birth_year, Child.name)
-    )
+    # A shredded family's page says when its content was destroyed (FamilyShredded).
+    await services.keyring.family_key(session, family.id)
+    children = await open_children(session, services.keyring, family_ids=[family.id])
     senders = await session.execute(
         select(FamilySender, User)
         .join(User, User.id == FamilySender.user_id)
@@ -363,9 +364,10 @@ async def add_child(
     check_birth_years([data], prefix=None)
     async with services.transaction(actor) as work:
         family = await _family(work.session, actor, family_id, lock=True)
-        child = Child(
-            id=uuid.uuid4(), family_id=family.id, name=data.name, birth_year=data.birth_year
+        sealed = await seal_child(
+            work.session, services.keyring, family.id, data.name, data.birth_year
         )
+        child = Child(id=uuid.uuid4(), family_id=family.id, details_sealed=sealed)
         work.session.add(child)
         await work.session.flush()
         await _changed(
@@ -373,10 +375,10 @@ async def add_child(
             family.id,
             "child_added",
             child_id=str(child.id),
-            name=Sealed(child.name),
-            birth_year=child.birth_year,
+            name=Sealed(data.name),
+            birth_year=Sealed(data.birth_year),
         )
-        return ChildView(child.id, child.name, child.birth_year)
+        return ChildView(child.id, data.name, data.birth_year)
 
 
 async def _child(session: AsyncSession, family_id: uuid.UUID, child_id: uuid.UUID) -> Child:
@@ -399,18 +401,21 @@ async def update_child(
     async with services.transaction(actor) as work:
         family = await _family(work.session, actor, family_id, lock=True)
         child = await _child(work.session, family.id, child_id)
-        if (child.name, child.birth_year) != (data.name, data.birth_year):
-            child.name, child.birth_year = data.name, data.birth_year
+        now = await open_child(work.session, services.keyring, child)
+        if (now.name, now.birth_year) != (data.name, data.birth_year):
+            child.details_sealed = await seal_child(
+                work.session, services.keyring, family.id, data.name, data.birth_year
+            )
             await work.session.flush()
             await _changed(
                 work,
                 family.id,
                 "child_changed",
                 child_id=str(child.id),
-                name=Sealed(child.name),
-                birth_year=child.birth_year,
+                name=Sealed(data.name),
+                birth_year=Sealed(data.birth_year),
             )
-        return ChildView(child.id, child.name, child.birth_year)
+        return ChildView(child.id, data.name, data.birth_year)
 
 
 async def remove_child(

@@ -20,6 +20,7 @@ from service.errors import Conflict, NotFound
 from service.http.access import Actor
 from service.schema import InvalidInput, about, items, number, text
 from service.services import Services
+from storage.children import seal_child_with_key
 from storage.models import Channel, Child, ContactLevel, Family, Referral, ReferralStatus
 from storage.record import Sealed
 from storage.recordformat import EventKind
@@ -355,14 +356,21 @@ async def create_family(
                 )
                 session.add(family)
                 await session.flush()
-                await services.keyring.create_family_key(session, family.id)
+                key = await services.keyring.create_family_key(session, family.id)
                 child_rows = [
-                    Child(
-                        id=uuid.uuid4(), family_id=family.id, name=c.name, birth_year=c.birth_year
+                    (
+                        Child(
+                            id=uuid.uuid4(),
+                            family_id=family.id,
+                            details_sealed=seal_child_with_key(
+                                key, family.id, c.name, c.birth_year
+                            ),
+                        ),
+                        c,
                     )
                     for c in children
                 ]
-                session.add_all(child_rows)
+                session.add_all(row for row, _ in child_rows)
                 if referral is not None:
                     referral.status = ReferralStatus.ACCEPTED
                     referral.family_id = family.id
@@ -374,11 +382,11 @@ async def create_family(
                     "requires_second_approval": requires_second_approval,
                     "children": [
                         {
-                            "child_id": str(c.id),
+                            "child_id": str(row.id),
                             "name": Sealed(c.name),
-                            "birth_year": c.birth_year,
+                            "birth_year": Sealed(c.birth_year),
                         }
-                        for c in child_rows
+                        for row, c in child_rows
                     ],
                 }
                 if referral is not None:

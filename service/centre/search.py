@@ -20,10 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.http.access import Actor
 from service.schema import text
 from service.services import Services
+from storage.children import names_by_family, open_children
+from storage.keyring import KeyRing
 from storage.models import (
     Call,
     CallStatus,
-    Child,
     ContactLevel,
     Family,
     FamilySender,
@@ -94,7 +95,7 @@ def matches(row: FamilyRow, query: str) -> bool:
     return all(part in words for part in normalise(query).split())
 
 
-async def _rows(session: AsyncSession, actor: Actor) -> list[FamilyRow]:
+async def _rows(session: AsyncSession, keyring: KeyRing, actor: Actor) -> list[FamilyRow]:
     now = datetime.now(UTC)
     families = (
         await session.scalars(
@@ -104,13 +105,8 @@ async def _rows(session: AsyncSession, actor: Actor) -> list[FamilyRow]:
         )
     ).all()
     ids = [f.id for f in families]
-    children: dict[uuid.UUID, list[str]] = {}
-    for family_id, name in await session.execute(
-        select(Child.family_id, Child.name)
-        .where(Child.family_id.in_(ids))
-        .order_by(Child.birth_year, Child.name)
-    ):
-        children.setdefault(family_id, []).append(name)
+    # Searched over the opened names, never a plain copy: a shredded family's are gone.
+    children = names_by_family(await open_children(session, keyring, family_ids=ids))
     parents: dict[uuid.UUID, list[str]] = {}
     for family_id, name in await session.execute(
         select(FamilySender.family_id, User.display_name)
@@ -168,7 +164,7 @@ async def _rows(session: AsyncSession, actor: Actor) -> list[FamilyRow]:
 async def find_families(services: Services, actor: Actor, data: FamilySearchInput) -> FamilySearch:
     """The centre's families matching ``data.q`` (all of them when it is empty)."""
     async with services.sessionmaker() as session:
-        rows = await _rows(session, actor)
+        rows = await _rows(session, services.keyring, actor)
     query = data.q.strip()
     found = [row for row in rows if matches(row, query)] if query else rows
     return FamilySearch(query, found, len(rows))

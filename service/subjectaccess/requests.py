@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.errors import Conflict, Invalid, NotFound
 from service.http.rules import Actor
 from service.services import Services
+from storage.children import open_child, open_children
 from storage.models import (
     Call,
     Child,
@@ -137,7 +138,10 @@ async def _gather_parent(session: AsyncSession, family: Family, user: User) -> d
     }
 
 
-async def _gather_child(session: AsyncSession, family: Family, child: Child) -> dict[str, Any]:
+async def _gather_child(
+    services: Services, session: AsyncSession, family: Family, child: Child
+) -> dict[str, Any]:
+    facts = await open_child(session, services.keyring, child)
     people = _People()
     items = list(
         await session.scalars(
@@ -178,8 +182,8 @@ async def _gather_child(session: AsyncSession, family: Family, child: Child) -> 
     return {
         "subject": {
             "kind": "child",
-            "name": child.name,
-            "birth_year": child.birth_year,
+            "name": facts.name,
+            "birth_year": facts.birth_year,
             "case_reference": family.case_reference,
         },
         "sections": [
@@ -223,7 +227,7 @@ async def start_request(
             )
             if child is None:
                 raise NotFound("That child is not in this family.")
-            material = await _gather_child(session, family, child)
+            material = await _gather_child(services, session, family, child)
         elif kind == "parent":
             user = await session.get(User, subject_id)
             if user is None:
@@ -374,7 +378,7 @@ async def family_requests(services: Services, family_id: uuid.UUID) -> FamilyReq
         family = await session.get(Family, family_id)
         if family is None:
             raise NotFound()
-        children = list(await session.scalars(select(Child).where(Child.family_id == family_id)))
+        children = await open_children(session, services.keyring, family_ids=[family_id])
         senders = (
             await session.execute(
                 select(User.id, User.display_name)

@@ -22,6 +22,7 @@ from service.accounts.passwords import hash_password
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS, VAULT
 from service.http.sessions import start_session, token_hash
 from service.letterbox.intake import SENSITIVE_TERM_PURPOSE
+from storage.children import seal_child_with_key
 from storage.models import (
     AccountStatus,
     Centre,
@@ -137,8 +138,12 @@ async def make_world(
         )
         session.add(family)
         await session.flush()
-        await keyring.create_family_key(session, family.id)
-        child = Child(id=uuid.uuid4(), family_id=family.id, name="Sam", birth_year=2016)
+        key = await keyring.create_family_key(session, family.id)
+        child = Child(
+            id=uuid.uuid4(),
+            family_id=family.id,
+            details_sealed=seal_child_with_key(key, family.id, "Sam", 2016),
+        )
         session.add(child)
         for term in terms:
             session.add(

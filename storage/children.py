@@ -1,0 +1,137 @@
+"""A child's name and year of birth, sealed with the family key (issue 19 part 6).
+
+``children.details_sealed`` holds ``{"name": …, "birth_year": …}`` sealed under the family
+key, so crypto-shredding the family destroys them with the rest of its content. Every reader
+goes through ``open_children`` (many families at once: one key unwrap per family) or
+``open_child``; every writer through ``seal_child``. A shredded family's children are simply
+absent from ``open_children`` (lists of families carry on without them); ``open_child`` raises
+``FamilyShredded`` so a page about that child says when its content was destroyed.
+"""
+
+from __future__ import annotations
+
+import json
+import uuid
+from collections.abc import Iterable
+from dataclasses import dataclass
+
+from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
+
+from storage.keyring import FamilyShredded, KeyRing
+from storage.keys import MasterKey, WrappedKey
+from storage.models import Child, Family, FamilyKey
+from storage.stream import open_bytes, seal_bytes
+
+__all__ = [
+    "CHILD_PURPOSE",
+    "ChildFacts",
+    "FamilyShredded",
+    "child_names",
+    "names_by_family",
+    "open_child",
+    "open_children",
+    "seal_child",
+    "seal_child_with_key",
+]
+
+CHILD_PURPOSE = "child"
+
+
+@dataclass(frozen=True, slots=True)
+class ChildFacts:
+    id: uuid.UUID
+    family_id: uuid.UUID
+    name: str
+    birth_year: int
+
+
+def seal_child_with_key(key: bytes, family_id: uuid.UUID, name: str, birth_year: int) -> bytes:
+    """The sealed details for a family whose key is already in hand (the migration)."""
+    plain = json.dumps({"name": name, "birth_year": birth_year}).encode()
+    return seal_bytes(key, CHILD_PURPOSE, str(family_id), plain)
+
+
+async def seal_child(
+    session: AsyncSession, keyring: KeyRing, family_id: uuid.UUID, name: str, birth_year: int
+) -> bytes:
+    key = await keyring.family_key(session, family_id)
+    return seal_child_with_key(key, family_id, name, birth_year)
+
+
+def _open(key: bytes, row: Child) -> ChildFacts:
+    facts = json.loads(open_bytes(key, CHILD_PURPOSE, str(row.family_id), row.details_sealed))
+    return ChildFacts(row.id, row.family_id, str(facts["name"]), int(facts["birth_year"]))
+
+
+async def _live_keys(
+    session: AsyncSession, master: MasterKey, family_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, bytes]:
+    ids = list(set(family_ids))
+    keys: dict[uuid.UUID, bytes] = {}
+    for start in range(0, len(ids), 500):
+        rows = await session.execute(
+            select(FamilyKey.family_id, FamilyKey.master_key_id, FamilyKey.wrapped_key).where(
+                FamilyKey.family_id.in_(ids[start : start + 500]),
+                FamilyKey.wrapped_key.is_not(None),
+            )
+        )
+        for family_id, key_id, wrapped in rows:
+            if wrapped is not None:
+                keys[family_id] = master.unwrap(WrappedKey(key_id, wrapped))
+    return keys
+
+
+async def open_children(
+    session: AsyncSession,
+    keyring: KeyRing,
+    *,
+    family_ids: Iterable[uuid.UUID] | None = None,
+    centre_id: uuid.UUID | None = None,
+    child_ids: Iterable[uuid.UUID] | None = None,
+) -> list[ChildFacts]:
+    """The children of the given families (or of a centre, or the given children), youngest
+    last (by year of birth, then name). Children of shredded families are left out."""
+    query = select(Child)
+    if family_ids is not None:
+        ids = list(set(family_ids))
+        if not ids:
+            return []
+        query = query.where(Child.family_id.in_(ids))
+    if centre_id is not None:
+        query = query.join(Family, Family.id == Child.family_id).where(
+            Family.centre_id == centre_id
+        )
+    if child_ids is not None:
+        wanted = list(set(child_ids))
+        if not wanted:
+            return []
+        query = query.where(Child.id.in_(wanted))
+    rows = (await session.scalars(query)).all()
+    keys = await _live_keys(session, keyring.master, (r.family_id for r in rows))
+    out = [_open(keys[r.family_id], r) for r in rows if r.family_id in keys]
+    out.sort(key=lambda c: (c.birth_year, c.name, str(c.id)))
+    return out
+
+
+async def open_child(session: AsyncSession, keyring: KeyRing, child: Child) -> ChildFacts:
+    """One child's details; ``FamilyShredded`` once the family's key is gone."""
+    key = await keyring.family_key(session, child.family_id)
+    return _open(key, child)
+
+
+def names_by_family(children: Iterable[ChildFacts]) -> dict[uuid.UUID, list[str]]:
+    out: dict[uuid.UUID, list[str]] = {}
+    for c in children:
+        out.setdefault(c.family_id, []).append(c.name)
+    return out
+
+
+async def child_names(
+    session: AsyncSession, keyring: KeyRing, child_ids: Iterable[uuid.UUID | None]
+) -> dict[uuid.UUID, str]:
+    """Names of the given children (``None`` ids ignored); a shredded family's are absent."""
+    wanted = {c for c in child_ids if c is not None}
+    if not wanted:
+        return {}
+    return {c.id: c.name for c in await open_children(session, keyring, child_ids=wanted)}
