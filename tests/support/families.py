@@ -8,8 +8,9 @@ from collections.abc import AsyncIterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.children import seal_child_with_key
 from storage.keyring import KeyRing
-from storage.models import Centre, ContactLevel, Family, ObjectRole, StoredObject
+from storage.models import Centre, Child, ContactLevel, Family, ObjectRole, StoredObject
 from storage.vault import EncryptedStore
 
 
@@ -19,6 +20,7 @@ async def new_family(
     *,
     level: ContactLevel = ContactLevel.SUPPORTED,
     case_reference: str | None = None,
+    child: tuple[str, int] | None = None,
 ) -> uuid.UUID:
     async with sessionmaker.begin() as session:
         centre = Centre(name="Centre")
@@ -32,7 +34,13 @@ async def new_family(
         )
         session.add(family)
         await session.flush()
-        await keyring.create_family_key(session, family.id)
+        key = await keyring.create_family_key(session, family.id)
+        if child is not None:
+            session.add(
+                Child(
+                    family_id=family.id, details_sealed=seal_child_with_key(key, family.id, *child)
+                )
+            )
         return family.id
 
 

@@ -1,0 +1,136 @@
+"""Migration 0011 seals the children already stored: their names and years of birth leave the
+clear columns and open only with their family's key (issue 19 part 6)."""
+
+from __future__ import annotations
+
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+import sqlalchemy as sa
+from sqlalchemy.engine import make_url
+
+from storage import db
+from storage.children import open_children
+from storage.keyring import KeyRing
+from storage.keys import MasterKey
+from storage.models import Centre, ContactLevel, Family
+from tests.support.postgres import PostgresServer, unique_name
+
+_CHILDREN = sa.table(
+    "children",
+    sa.column("id", sa.Uuid()),
+    sa.column("family_id", sa.Uuid()),
+    sa.column("name", sa.String()),
+    sa.column("birth_year", sa.Integer()),
+)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """A database with no tables at all, to migrate step by step."""
+    if request.param == "sqlite":
+        yield f"sqlite+aiosqlite:///{tmp_path / 'letterbox.db'}"
+        return
+    server: PostgresServer = request.getfixturevalue("pg")
+    name = unique_name("letterbox_mig")
+    server.psql(f"CREATE DATABASE {name}")
+    try:
+        yield server.url(name)
+    finally:
+        server.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
+
+
+async def _families_at_0010(url: str, ring: KeyRing) -> tuple[uuid.UUID, uuid.UUID]:
+    """A live family with two children and a shredded one with one, stored as 0010 did."""
+    engine = db.create_engine(url)
+    try:
+        await db.upgrade(engine, "0010")
+        sessionmaker = db.create_sessionmaker(engine)
+        async with sessionmaker.begin() as session:
+            centre = Centre(name="Riverside")
+            session.add(centre)
+            await session.flush()
+            live, gone = (
+                Family(
+                    id=uuid.uuid4(),
+                    centre_id=centre.id,
+                    case_reference=ref,
+                    contact_level=ContactLevel.SUPERVISED,
+                    channels=["letters"],
+                )
+                for ref in ("LB-MIG-1", "LB-MIG-2")
+            )
+            session.add_all([live, gone])
+            await session.flush()
+            for family in (live, gone):
+                await ring.create_family_key(session, family.id)
+            await session.flush()
+            await session.execute(
+                sa.insert(_CHILDREN),
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "family_id": live.id,
+                        "name": "Zephyrine",
+                        "birth_year": 2017,
+                    },
+                    {
+                        "id": uuid.uuid4(),
+                        "family_id": live.id,
+                        "name": "Albertine",
+                        "birth_year": 2014,
+                    },
+                    {
+                        "id": uuid.uuid4(),
+                        "family_id": gone.id,
+                        "name": "Quillon",
+                        "birth_year": 2015,
+                    },
+                ],
+            )
+            await ring.shred(session, gone.id)
+        return live.id, gone.id
+    finally:
+        await engine.dispose()
+
+
+async def test_migration_seals_existing_children_with_their_family_key(empty_url: str) -> None:
+    ring = KeyRing(MasterKey.generate())
+    live, gone = await _families_at_0010(empty_url, ring)
+    engine = db.create_engine(empty_url)
+    try:
+        await db.upgrade(engine, master=ring.master)
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda c: {col["name"] for col in sa.inspect(c).get_columns("children")}
+            )
+        assert "name" not in columns and "birth_year" not in columns
+        async with db.create_sessionmaker(engine)() as session:
+            opened = await open_children(session, ring, family_ids=[live, gone])
+        assert [(c.family_id, c.name, c.birth_year) for c in opened] == [
+            (live, "Albertine", 2014),
+            (live, "Zephyrine", 2017),
+        ]
+    finally:
+        await engine.dispose()
+    if empty_url.startswith("sqlite"):
+        database = Path(make_url(empty_url).database or "")
+        for path in database.parent.iterdir():
+            if path.name.startswith(database.name):
+                data = path.read_bytes()
+                for name in (b"Zephyrine", b"Albertine", b"Quillon"):
+                    assert name not in data, f"{name!r} is still in the clear in {path.name}"
+
+
+async def test_migration_without_the_master_key_refuses_and_names_it(empty_url: str) -> None:
+    ring = KeyRing(MasterKey.generate())
+    await _families_at_0010(empty_url, ring)
+    engine = db.create_engine(empty_url)
+    try:
+        with pytest.raises(RuntimeError, match="LETTERBOX_MASTER_KEY"):
+            await db.upgrade(engine)
+        assert await db.current_revision(engine) == "0010"  # nothing half-done
+    finally:
+        await engine.dispose()
