@@ -1,4 +1,5 @@
-"""A child's name and year of birth, sealed with the family key (issue 19 part 6).
+"""A child's name and year of birth, and a sender's relationship to the child, sealed with
+the family key (issue 19 part 6).
 
 ``children.details_sealed`` holds ``{"name": …, "birth_year": …}`` sealed under the family
 key, so crypto-shredding the family destroys them with the rest of its content. Every reader
@@ -20,19 +21,23 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.keyring import FamilyShredded, KeyRing
 from storage.keys import MasterKey, WrappedKey
-from storage.models import Child, Family, FamilyKey
+from storage.models import Child, Family, FamilyKey, FamilySender
 from storage.stream import open_bytes, seal_bytes
 
 __all__ = [
     "CHILD_PURPOSE",
+    "RELATIONSHIP_PURPOSE",
     "ChildFacts",
     "FamilyShredded",
     "child_names",
     "names_by_family",
     "open_child",
     "open_children",
+    "open_relationship",
     "seal_child",
     "seal_child_with_key",
+    "seal_relationship",
+    "seal_relationship_with_key",
 ]
 
 CHILD_PURPOSE = "child"
@@ -135,3 +140,27 @@ async def child_names(
     if not wanted:
         return {}
     return {c.id: c.name for c in await open_children(session, keyring, child_ids=wanted)}
+
+
+# --- a sender's relationship to the child -----------------------------------------------
+
+RELATIONSHIP_PURPOSE = "relationship"
+
+
+def seal_relationship_with_key(key: bytes, family_id: uuid.UUID, relationship: str) -> bytes:
+    return seal_bytes(key, RELATIONSHIP_PURPOSE, str(family_id), relationship.encode())
+
+
+async def seal_relationship(
+    session: AsyncSession, keyring: KeyRing, family_id: uuid.UUID, relationship: str
+) -> bytes:
+    key = await keyring.family_key(session, family_id)
+    return seal_relationship_with_key(key, family_id, relationship)
+
+
+async def open_relationship(session: AsyncSession, keyring: KeyRing, sender: FamilySender) -> str:
+    """A sender's relationship to the child; ``FamilyShredded`` once the key is gone."""
+    key = await keyring.family_key(session, sender.family_id)
+    return open_bytes(
+        key, RELATIONSHIP_PURPOSE, str(sender.family_id), sender.relationship_sealed
+    ).decode()

@@ -401,7 +401,8 @@ class FamilySender(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    relationship_to_child: Mapped[str] = mapped_column(String(100))
+    # "father", "grandmother"…, sealed with the family key (storage.children).
+    relationship_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
 
     family: Mapped[Family] = relationship(back_populates="senders", lazy="raise_on_sql")

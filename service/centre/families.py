@@ -22,7 +22,13 @@ from service.errors import Conflict, NotFound
 from service.http.access import Actor
 from service.schema import InvalidInput, about, items, number, text
 from service.services import Services
-from storage.children import open_child, open_children, seal_child
+from storage.children import (
+    open_child,
+    open_children,
+    open_relationship,
+    seal_child,
+    seal_relationship,
+)
 from storage.models import (
     AccountStatus,
     Call,
@@ -269,7 +275,10 @@ async def _detail(
         requires_second_approval=family.requires_second_approval,
         created_at=family.created_at,
         children=[ChildView(c.id, c.name, c.birth_year) for c in children],
-        senders=[_sender_view(s, u) for s, u in senders],
+        senders=[
+            _sender_view(s, u, await open_relationship(session, services.keyring, s))
+            for s, u in senders
+        ],
         sensitive_terms=term_views,
         referrer_access=[
             ReferrerAccessView(
@@ -286,13 +295,13 @@ async def _detail(
     )
 
 
-def _sender_view(sender: FamilySender, user: User) -> SenderView:
+def _sender_view(sender: FamilySender, user: User, relationship: str) -> SenderView:
     return SenderView(
         id=sender.id,
         user_id=user.id,
         display_name=user.display_name,
         email=user.email,
-        relationship_to_child=sender.relationship_to_child,
+        relationship_to_child=relationship,
         approved=sender.approved,
         account_status=user.status,
     )
@@ -536,7 +545,9 @@ async def invite_parent(
             id=uuid.uuid4(),
             family_id=family.id,
             user_id=user.id,
-            relationship_to_child=data.relationship_to_child,
+            relationship_sealed=await seal_relationship(
+                session, services.keyring, family.id, data.relationship_to_child
+            ),
             approved=True,
         )
         session.add(sender)
@@ -547,10 +558,10 @@ async def invite_parent(
             {
                 "sender_id": str(sender.id),
                 "user_id": str(user.id),
-                "relationship": Sealed(sender.relationship_to_child),
+                "relationship": Sealed(data.relationship_to_child),
             },
         )
-        view = _sender_view(sender, user)
+        view = _sender_view(sender, user, data.relationship_to_child)
     if token is not None:
         await send_invite(services, view.email, token)
     return view
@@ -570,7 +581,9 @@ async def resend_parent_invite(
                 code="already_active",
             )
         token = await issue_token(session, user.id, TokenPurpose.INVITE, INVITE_LIFETIME)
-        view = _sender_view(sender, user)
+        view = _sender_view(
+            sender, user, await open_relationship(session, services.keyring, sender)
+        )
     await send_invite(services, view.email, token)
     return view
 
@@ -609,7 +622,9 @@ async def set_sender_approved(
                 EventKind.SENDER_APPROVED if data.approved else EventKind.SENDER_REMOVED,
                 {"sender_id": str(sender.id), "user_id": str(user.id)},
             )
-        return _sender_view(sender, user)
+        return _sender_view(
+            sender, user, await open_relationship(work.session, services.keyring, sender)
+        )
 
 
 # --- referrer access --------------------------------------------------------------------

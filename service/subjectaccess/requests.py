@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.errors import Conflict, Invalid, NotFound
 from service.http.rules import Actor
 from service.services import Services
-from storage.children import open_child, open_children
+from storage.children import open_child, open_children, open_relationship
 from storage.models import (
     Call,
     Child,
@@ -86,7 +86,9 @@ async def _names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, 
     return dict(rows.all())
 
 
-async def _gather_parent(session: AsyncSession, family: Family, user: User) -> dict[str, Any]:
+async def _gather_parent(
+    services: Services, session: AsyncSession, family: Family, user: User
+) -> dict[str, Any]:
     people = _People()
     link = await session.scalar(
         select(FamilySender).where(
@@ -114,7 +116,7 @@ async def _gather_parent(session: AsyncSession, family: Family, user: User) -> d
             "kind": "parent",
             "name": user.display_name,
             "email": user.email,
-            "relationship": link.relationship_to_child,
+            "relationship": await open_relationship(session, services.keyring, link),
             "case_reference": family.case_reference,
         },
         "sections": [
@@ -232,7 +234,7 @@ async def start_request(
             user = await session.get(User, subject_id)
             if user is None:
                 raise NotFound()
-            material = await _gather_parent(session, family, user)
+            material = await _gather_parent(services, session, family, user)
         else:
             raise Invalid("Choose whose information this is.", field="subject")
         today = datetime.now(services.settings.zone).date()

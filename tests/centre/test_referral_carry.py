@@ -8,6 +8,8 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from service.appkeys import KEYRING, SESSIONMAKER
+from storage.children import open_relationship
 from storage.models import (
     AccountStatus,
     FamilySender,
@@ -39,7 +41,9 @@ async def test_accepting_a_referral_invites_its_parents_and_gives_the_referrer_a
     parent = await one(client, select(User).where(User.email == "dana.jones@example.org"))
     assert parent.role is Role.PARENT and parent.status is AccountStatus.INVITED
     sender = await one(client, select(FamilySender).where(FamilySender.user_id == parent.id))
-    assert sender.family_id == family_id and sender.relationship_to_child == "Father"
+    assert sender.family_id == family_id and b"Father" not in sender.relationship_sealed
+    async with client.server.app[SESSIONMAKER]() as session:
+        assert await open_relationship(session, client.server.app[KEYRING], sender) == "Father"
     referrer = await one(client, select(User).where(User.email == "priya@shah.example"))
     assert referrer.role is Role.REFERRER
     (grant,) = await all_of(

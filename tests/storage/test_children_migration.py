@@ -1,5 +1,5 @@
-"""Migration 0011 seals the children already stored: their names and years of birth leave the
-clear columns and open only with their family's key (issue 19 part 6)."""
+"""Migration 0011 seals the children and senders already stored: names, years of birth and
+relationships leave the clear columns and open only with their family's key (issue 19 part 6)."""
 
 from __future__ import annotations
 
@@ -9,15 +9,32 @@ from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from storage import db
-from storage.children import open_children
+from storage.children import open_children, open_relationship
 from storage.keyring import KeyRing
 from storage.keys import MasterKey
-from storage.models import Centre, ContactLevel, Family
+from storage.models import (
+    AccountStatus,
+    Centre,
+    ContactLevel,
+    Family,
+    FamilySender,
+    Role,
+    User,
+)
 from tests.support.postgres import PostgresServer, unique_name
 
+_SENDERS = sa.table(
+    "family_senders",
+    sa.column("id", sa.Uuid()),
+    sa.column("family_id", sa.Uuid()),
+    sa.column("user_id", sa.Uuid()),
+    sa.column("relationship_to_child", sa.String()),
+    sa.column("approved", sa.Boolean()),
+)
 _CHILDREN = sa.table(
     "children",
     sa.column("id", sa.Uuid()),
@@ -90,6 +107,28 @@ async def _families_at_0010(url: str, ring: KeyRing) -> tuple[uuid.UUID, uuid.UU
                     },
                 ],
             )
+            parent = User(
+                centre_id=centre.id,
+                email="dana@example.org",
+                display_name="Dana",
+                role=Role.PARENT,
+                status=AccountStatus.ACTIVE,
+            )
+            session.add(parent)
+            await session.flush()
+            await session.execute(
+                sa.insert(_SENDERS),
+                [
+                    {
+                        "id": uuid.uuid4(),
+                        "family_id": family.id,
+                        "user_id": parent.id,
+                        "relationship_to_child": relationship,
+                        "approved": True,
+                    }
+                    for family, relationship in ((live, "Grandmother"), (gone, "Stepfather"))
+                ],
+            )
             await ring.shred(session, gone.id)
         return live.id, gone.id
     finally:
@@ -107,12 +146,21 @@ async def test_migration_seals_existing_children_with_their_family_key(empty_url
                 lambda c: {col["name"] for col in sa.inspect(c).get_columns("children")}
             )
         assert "name" not in columns and "birth_year" not in columns
+        async with engine.connect() as connection:
+            columns = await connection.run_sync(
+                lambda c: {col["name"] for col in sa.inspect(c).get_columns("family_senders")}
+            )
+        assert "relationship_to_child" not in columns
         async with db.create_sessionmaker(engine)() as session:
             opened = await open_children(session, ring, family_ids=[live, gone])
-        assert [(c.family_id, c.name, c.birth_year) for c in opened] == [
-            (live, "Albertine", 2014),
-            (live, "Zephyrine", 2017),
-        ]
+            assert [(c.family_id, c.name, c.birth_year) for c in opened] == [
+                (live, "Albertine", 2014),
+                (live, "Zephyrine", 2017),
+            ]
+            senders = (await session.scalars(select(FamilySender))).all()
+            assert {s.family_id for s in senders} == {live, gone}
+            (kept,) = [s for s in senders if s.family_id == live]
+            assert await open_relationship(session, ring, kept) == "Grandmother"
     finally:
         await engine.dispose()
     if empty_url.startswith("sqlite"):
@@ -120,7 +168,7 @@ async def test_migration_seals_existing_children_with_their_family_key(empty_url
         for path in database.parent.iterdir():
             if path.name.startswith(database.name):
                 data = path.read_bytes()
-                for name in (b"Zephyrine", b"Albertine", b"Quillon"):
+                for name in (b"Zephyrine", b"Albertine", b"Quillon", b"Grandmother"):
                     assert name not in data, f"{name!r} is still in the clear in {path.name}"
 
 

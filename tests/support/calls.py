@@ -20,7 +20,7 @@ from service.calls.device import device_cookie_name
 from service.calls.media import ConnectResult, Role
 from service.http.sessions import start_session, token_hash
 from storage import record
-from storage.children import seal_child_with_key
+from storage.children import seal_child_with_key, seal_relationship_with_key
 from storage.keyring import KeyRing
 from storage.models import (
     AccountStatus,
@@ -117,7 +117,11 @@ async def make_world(
                 family = families[0] if name == "parent" else families[1]
                 session.add(
                     FamilySender(
-                        family_id=family.id, user_id=user.id, relationship_to_child="parent"
+                        family_id=family.id,
+                        user_id=user.id,
+                        relationship_sealed=seal_relationship_with_key(
+                            keys[families.index(family)], family.id, "parent"
+                        ),
                     )
                 )
             token = await start_session(
