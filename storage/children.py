@@ -1,5 +1,5 @@
-"""A child's name and year of birth, and a sender's relationship to the child, sealed with
-the family key (issue 19 part 6).
+"""A child's name and year of birth, a sender's relationship to the child and a referral's
+details, sealed with the family key (issue 19 part 6).
 
 ``children.details_sealed`` holds ``{"name": …, "birth_year": …}`` sealed under the family
 key, so crypto-shredding the family destroys them with the rest of its content. Every reader
@@ -14,28 +14,35 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterable
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass, field
+from typing import Any
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from storage.keyring import FamilyShredded, KeyRing
 from storage.keys import MasterKey, WrappedKey
-from storage.models import Child, Family, FamilyKey, FamilySender
+from storage.models import Child, Family, FamilyKey, FamilySender, Referral
 from storage.stream import open_bytes, seal_bytes
 
 __all__ = [
     "CHILD_PURPOSE",
+    "REFERRAL_PURPOSE",
     "RELATIONSHIP_PURPOSE",
     "ChildFacts",
     "FamilyShredded",
+    "ReferralDetails",
     "child_names",
+    "court_order_references",
     "names_by_family",
     "open_child",
     "open_children",
+    "open_referral",
     "open_relationship",
     "seal_child",
     "seal_child_with_key",
+    "seal_referral_for_centre",
+    "seal_referral_with_key",
     "seal_relationship",
     "seal_relationship_with_key",
 ]
@@ -164,3 +171,85 @@ async def open_relationship(session: AsyncSession, keyring: KeyRing, sender: Fam
     return open_bytes(
         key, RELATIONSHIP_PURPOSE, str(sender.family_id), sender.relationship_sealed
     ).decode()
+
+
+# --- a referral's personal details --------------------------------------------------------
+
+REFERRAL_PURPOSE = "referral"
+
+
+@dataclass(frozen=True, slots=True)
+class ReferralDetails:
+    """What a referral says about the family: sealed under the centre key while it waits, with
+    the family key once it is accepted (a shred then destroys it)."""
+
+    children: list[dict[str, Any]] = field(default_factory=list)  # [{"name", "birth_year"}]
+    court_order_reference: str | None = None
+    known_risks: str | None = None
+    parents: list[dict[str, Any]] = field(default_factory=list)  # display_name, email, rel…
+    risk_terms: list[str] = field(default_factory=list)
+
+    def encode(self) -> bytes:
+        return json.dumps(asdict(self)).encode()
+
+    @classmethod
+    def decode(cls, plain: bytes) -> ReferralDetails:
+        value = json.loads(plain)
+        return cls(
+            children=list(value.get("children") or []),
+            court_order_reference=value.get("court_order_reference"),
+            known_risks=value.get("known_risks"),
+            parents=list(value.get("parents") or []),
+            risk_terms=[str(t) for t in value.get("risk_terms") or []],
+        )
+
+
+def seal_referral_with_key(key: bytes, family_id: uuid.UUID, details: ReferralDetails) -> bytes:
+    return seal_bytes(key, REFERRAL_PURPOSE, str(family_id), details.encode())
+
+
+def seal_referral_for_centre(keyring: KeyRing, details: ReferralDetails) -> bytes:
+    return keyring.seal_for_centre(details.encode(), REFERRAL_PURPOSE)
+
+
+async def open_referral(
+    session: AsyncSession, keyring: KeyRing, referral: Referral
+) -> ReferralDetails:
+    """A referral's details; ``FamilyShredded`` once its family's key is gone."""
+    if referral.family_id is None:
+        return ReferralDetails.decode(
+            keyring.open_for_centre(referral.details_sealed, REFERRAL_PURPOSE)
+        )
+    key = await keyring.family_key(session, referral.family_id)
+    return ReferralDetails.decode(
+        open_bytes(key, REFERRAL_PURPOSE, str(referral.family_id), referral.details_sealed)
+    )
+
+
+async def court_order_references(
+    session: AsyncSession, keyring: KeyRing, family_ids: Iterable[uuid.UUID]
+) -> dict[uuid.UUID, str]:
+    """Each family's court order reference from its latest referral (shredded: none)."""
+    ids = list(set(family_ids))
+    if not ids:
+        return {}
+    rows = (
+        await session.scalars(
+            select(Referral)
+            .where(Referral.family_id.in_(ids))
+            .order_by(Referral.received_at.desc())
+        )
+    ).all()
+    keys = await _live_keys(session, keyring.master, (r.family_id for r in rows if r.family_id))
+    out: dict[uuid.UUID, str] = {}
+    for referral in rows:
+        family_id = referral.family_id
+        if family_id is None or family_id in out or family_id not in keys:
+            continue
+        plain = open_bytes(
+            keys[family_id], REFERRAL_PURPOSE, str(family_id), referral.details_sealed
+        )
+        reference = ReferralDetails.decode(plain).court_order_reference
+        if reference:
+            out[family_id] = reference
+    return out

@@ -297,7 +297,7 @@ async def referrer_families(services: Services, actor: Actor) -> list[ReferredFa
                 family.contact_level,
                 family.status,
                 expires_at,
-                await court_order_reference(session, family.id),
+                await court_order_reference(session, services.keyring, family.id),
             )
         return sorted(latest.values(), key=lambda f: f.case_reference)
 

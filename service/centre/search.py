@@ -20,7 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.http.access import Actor
 from service.schema import text
 from service.services import Services
-from storage.children import names_by_family, open_children
+from storage.children import court_order_references, names_by_family, open_children
 from storage.keyring import KeyRing
 from storage.models import (
     Call,
@@ -31,7 +31,6 @@ from storage.models import (
     FamilyStatus,
     Item,
     ItemStatus,
-    Referral,
     User,
 )
 
@@ -115,14 +114,7 @@ async def _rows(session: AsyncSession, keyring: KeyRing, actor: Actor) -> list[F
         .order_by(User.display_name)
     ):
         parents.setdefault(family_id, []).append(name)
-    orders: dict[uuid.UUID, str] = {}
-    for referred, reference in await session.execute(
-        select(Referral.family_id, Referral.court_order_reference).where(
-            Referral.family_id.in_(ids), Referral.court_order_reference.is_not(None)
-        )
-    ):
-        if referred is not None and reference is not None:
-            orders[referred] = reference
+    orders = await court_order_references(session, keyring, ids)
     next_calls: dict[uuid.UUID, datetime] = dict(
         (
             await session.execute(
@@ -170,11 +162,8 @@ async def find_families(services: Services, actor: Actor, data: FamilySearchInpu
     return FamilySearch(query, found, len(rows))
 
 
-async def court_order_reference(session: AsyncSession, family_id: uuid.UUID) -> str | None:
-    """The order reference the family was referred under, if any."""
-    return await session.scalar(
-        select(Referral.court_order_reference)
-        .where(Referral.family_id == family_id)
-        .order_by(Referral.received_at.desc())
-        .limit(1)
-    )
+async def court_order_reference(
+    session: AsyncSession, keyring: KeyRing, family_id: uuid.UUID
+) -> str | None:
+    """The order reference the family was referred under, if any (none once shredded)."""
+    return (await court_order_references(session, keyring, [family_id])).get(family_id)

@@ -67,8 +67,7 @@ async def test_known_risks_are_sealed_at_rest_and_shown_to_the_admin(client: Tes
     response = await admin.form("/admin/referrals", REFERRAL_FORM)
     referral_path = response.headers["Location"].split("?")[0]
     stored = await one(client, select(Referral))
-    assert stored.known_risks_sealed is not None
-    assert b"St Aldhelm" not in stored.known_risks_sealed
+    assert b"St Aldhelm" not in stored.details_sealed
     page = await (await client.get(referral_path)).text()
     assert "St Aldhelm" in page
 

@@ -3,8 +3,10 @@ relationships leave the clear columns and open only with their family's key (iss
 
 from __future__ import annotations
 
+import json
 import uuid
 from collections.abc import Iterator
+from datetime import UTC, datetime
 from pathlib import Path
 
 import pytest
@@ -13,8 +15,8 @@ from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from storage import db
-from storage.children import open_children, open_relationship
-from storage.keyring import KeyRing
+from storage.children import open_children, open_referral, open_relationship
+from storage.keyring import FamilyShredded, KeyRing
 from storage.keys import MasterKey
 from storage.models import (
     AccountStatus,
@@ -22,6 +24,7 @@ from storage.models import (
     ContactLevel,
     Family,
     FamilySender,
+    Referral,
     Role,
     User,
 )
@@ -34,6 +37,26 @@ _SENDERS = sa.table(
     sa.column("user_id", sa.Uuid()),
     sa.column("relationship_to_child", sa.String()),
     sa.column("approved", sa.Boolean()),
+)
+_REFERRALS = sa.table(
+    "referrals",
+    sa.column("id", sa.Uuid()),
+    sa.column("centre_id", sa.Uuid()),
+    sa.column("referrer_name", sa.String()),
+    sa.column("referrer_organisation", sa.String()),
+    sa.column("referrer_email", sa.String()),
+    sa.column("referrer_kind", sa.String()),
+    sa.column("court_order_reference", sa.String()),
+    sa.column("contact_level", sa.String()),
+    sa.column("channels", sa.JSON()),
+    sa.column("children", sa.JSON()),
+    sa.column("known_risks_sealed", sa.LargeBinary()),
+    sa.column("parents_sealed", sa.LargeBinary()),
+    sa.column("risk_terms_sealed", sa.LargeBinary()),
+    sa.column("status", sa.String()),
+    sa.column("received_at", sa.DateTime(timezone=True)),
+    sa.column("recorded_by", sa.Uuid()),
+    sa.column("family_id", sa.Uuid()),
 )
 _CHILDREN = sa.table(
     "children",
@@ -129,6 +152,57 @@ async def _families_at_0010(url: str, ring: KeyRing) -> tuple[uuid.UUID, uuid.UU
                     for family, relationship in ((live, "Grandmother"), (gone, "Stepfather"))
                 ],
             )
+            referral = {
+                "centre_id": centre.id,
+                "referrer_name": "Priya Shah",
+                "referrer_organisation": "Shah & Co",
+                "referrer_email": "priya@shah.example",
+                "referrer_kind": "solicitor",
+                "contact_level": "supervised",
+                "channels": ["letters"],
+                "received_at": datetime.now(UTC),
+                "recorded_by": parent.id,
+            }
+            parents = [
+                {
+                    "display_name": "Dana",
+                    "email": "dana@x.example",
+                    "relationship_to_child": "Mother",
+                }
+            ]
+            await session.execute(
+                sa.insert(_REFERRALS),
+                [
+                    referral
+                    | {
+                        "id": uuid.uuid4(),
+                        "family_id": live.id,
+                        "status": "accepted",
+                        "court_order_reference": "ZW24C00123",
+                        "children": [{"name": "Zephyrine", "birth_year": 2017}],
+                        "known_risks_sealed": ring.seal_for_centre(
+                            b"Barnaby knows the school", "referral-known-risks"
+                        ),
+                        "parents_sealed": ring.seal_for_centre(
+                            json.dumps(parents).encode(), "referral-parents"
+                        ),
+                        "risk_terms_sealed": ring.seal_for_centre(
+                            b'["Mill Lane"]', "referral-risk-terms"
+                        ),
+                    },
+                    referral
+                    | {
+                        "id": uuid.uuid4(),
+                        "family_id": None,
+                        "status": "received",
+                        "court_order_reference": "WAITING-1",
+                        "children": [{"name": "Ottoline", "birth_year": 2019}],
+                        "known_risks_sealed": None,
+                        "parents_sealed": None,
+                        "risk_terms_sealed": None,
+                    },
+                ],
+            )
             await ring.shred(session, gone.id)
         return live.id, gone.id
     finally:
@@ -161,6 +235,24 @@ async def test_migration_seals_existing_children_with_their_family_key(empty_url
             assert {s.family_id for s in senders} == {live, gone}
             (kept,) = [s for s in senders if s.family_id == live]
             assert await open_relationship(session, ring, kept) == "Grandmother"
+            referrals = {
+                r.family_id: await open_referral(session, ring, r)
+                for r in (await session.scalars(select(Referral))).all()
+            }
+            accepted, waiting = referrals[live], referrals[None]
+            assert accepted.court_order_reference == "ZW24C00123"
+            assert accepted.children == [{"name": "Zephyrine", "birth_year": 2017}]
+            assert accepted.known_risks == "Barnaby knows the school"
+            assert accepted.parents[0]["relationship_to_child"] == "Mother"
+            assert accepted.risk_terms == ["Mill Lane"]
+            assert waiting.court_order_reference == "WAITING-1"
+            assert waiting.children == [{"name": "Ottoline", "birth_year": 2019}]
+            # Sealed with the family key: shredding the family destroys it.
+            await ring.shred(session, live)
+            live_referral = await session.scalar(select(Referral).where(Referral.family_id == live))
+            assert live_referral is not None
+            with pytest.raises(FamilyShredded):
+                await open_referral(session, ring, live_referral)
     finally:
         await engine.dispose()
     if empty_url.startswith("sqlite"):
@@ -168,7 +260,7 @@ async def test_migration_seals_existing_children_with_their_family_key(empty_url
         for path in database.parent.iterdir():
             if path.name.startswith(database.name):
                 data = path.read_bytes()
-                for name in (b"Zephyrine", b"Albertine", b"Quillon", b"Grandmother"):
+                for name in (b"Zephyrine", b"Albertine", b"Quillon", b"Grandmother", b"ZW24C00123"):
                     assert name not in data, f"{name!r} is still in the clear in {path.name}"
 
 
