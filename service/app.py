@@ -27,7 +27,7 @@ from service.calls.device import call_device_lock_middleware
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
 from service.http.csrf import csrf_middleware
-from service.http.errors import error_middleware
+from service.http.errors import destroyed_notice_middleware, error_middleware
 from service.http.health import healthz
 from service.http.requestlog import request_log_middleware
 from service.http.sessions import session_middleware
@@ -66,8 +66,8 @@ def create_app(settings: Settings) -> web.Application:
     # 1. request id before anything logs; 2. errors inside it, so every answer carries the id
     # and has one shape; 3. a centre device locked to a child view or a call goes nowhere else, decided
     # before anyone's session or any route is considered; 4. the session names the actor;
-    # 5. CSRF needs the actor's token; 6. access needs the actor, and runs last so nothing
-    # reaches a handler unchecked.
+    # 5. CSRF needs the actor's token; 6. access needs the actor, and runs before any handler so
+    # nothing reaches one unchecked; 7. a shredded family's pages say so (needs access's family).
     app = web.Application(
         middlewares=[
             request_log_middleware,
@@ -77,6 +77,7 @@ def create_app(settings: Settings) -> web.Application:
             session_middleware,
             csrf_middleware,
             access.access_middleware,
+            destroyed_notice_middleware,
         ],
         client_max_size=MAX_FORM_BYTES,
     )

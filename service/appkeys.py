@@ -63,5 +63,8 @@ ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules
 REQUEST_ID = web.RequestKey("request_id", str)
 ACTOR: web.RequestKey[Actor] = web.RequestKey("actor")
 FAMILY_ID = web.RequestKey("family_id", uuid.UUID)
+# "Content destroyed on DATE by NAME" when the page's family was crypto-shredded (every page
+# shows it above its content; service.http.errors.destroyed_notice_middleware).
+CONTENT_DESTROYED = web.RequestKey("content_destroyed", str)
 # The call a locked centre device shows (service.calls.device), when the request comes from one.
 LOCKED_CALL: web.RequestKey[LockedCall] = web.RequestKey("locked_call")

@@ -66,11 +66,18 @@ def _db(args: argparse.Namespace, settings: Settings) -> int:
     if settings.database_url.startswith("sqlite"):
         prepare_data_dir(settings)
     engine = db.create_engine(settings.database_url)
+    # Migrations that seal existing rows with a family key need the master key; an empty
+    # database does not, so a missing key is no error here (the migration says if it is).
+    master = (
+        load_master_key(settings.master_key_b64, settings.master_key_file, may_create=False)[0]
+        if settings.master_key_b64 is not None or settings.master_key_file.exists()
+        else None
+    )
 
     async def run() -> int:
         try:
             if args.action == "upgrade":
-                await db.upgrade(engine)
+                await db.upgrade(engine, master=master)
                 print(f"Database is at revision {await db.current_revision(engine)}.")
             else:
                 current = await db.current_revision(engine)

@@ -147,12 +147,14 @@ async def run_rotate(settings: Settings, new_master: MasterKey, new_key_file: Pa
                         user.totp_secret_sealed, new_ring
                     )
                     resealed += 1
-            for referral in (await session.scalars(select(Referral).with_for_update())).all():
-                if referral.known_risks_sealed is not None:
-                    referral.known_risks_sealed = res.keyring.reseal_for_centre(
-                        referral.known_risks_sealed, new_ring
-                    )
-                    resealed += 1
+            # A waiting referral's details are under the centre key; an accepted one's are
+            # under its family's key, which the new master key wraps already.
+            waiting = select(Referral).where(Referral.family_id.is_(None)).with_for_update()
+            for referral in (await session.scalars(waiting)).all():
+                referral.details_sealed = res.keyring.reseal_for_centre(
+                    referral.details_sealed, new_ring
+                )
+                resealed += 1
             for key in (await session.scalars(select(CentreKey).with_for_update())).all():
                 key.private_key_sealed = res.keyring.reseal_for_centre(
                     key.private_key_sealed, new_ring

@@ -7,7 +7,7 @@ from typing import Any
 from aiohttp import web
 
 from service.accounts.views import home_for
-from service.appkeys import ACTOR, SETTINGS
+from service.appkeys import ACTOR, CONTENT_DESTROYED, SETTINGS
 from service.http.access import PUBLIC, Actor, add_route
 from service.http.csrf import csrf_token_for
 from service.notify import CONTACT_BOOK
@@ -28,6 +28,7 @@ async def base_context(request: web.Request) -> dict[str, Any]:
         # How to reach the centre: in every page's footer, and beside every "contact the
         # centre" (kept in memory: a page may be rendered while its handler holds a session).
         "contact": book.current() if (book := request.app.get(CONTACT_BOOK)) else None,
+        "content_destroyed": request.get(CONTENT_DESTROYED),
     }
 
 

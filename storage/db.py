@@ -26,6 +26,8 @@ from sqlalchemy.orm import Session
 from sqlalchemy.pool import ConnectionPoolEntry
 from sqlalchemy.util import await_only
 
+from storage.keys import MasterKey
+
 # What a lookup runs its statements on: an ORM session, or a plain connection where no ORM
 # object is needed (the session middleware's reads, see reading_engine).
 Queryable = AsyncSession | AsyncConnection
@@ -199,11 +201,16 @@ def head_revision() -> str:
     return heads[0]
 
 
-async def upgrade(engine: AsyncEngine, revision: str = "head") -> None:
+async def upgrade(
+    engine: AsyncEngine, revision: str = "head", master: MasterKey | None = None
+) -> None:
+    """Migrate to ``revision``. ``master`` is needed only by migrations that seal existing
+    rows with a family key (0011: the children's names); an empty database needs none."""
     config = alembic_config()
 
     def run(connection: Connection) -> None:
         config.attributes["connection"] = connection
+        config.attributes["master_key"] = master
         command.upgrade(config, revision)
 
     async with engine.begin() as connection:

@@ -340,22 +340,18 @@ class Referral(Base):
     referrer_organisation: Mapped[str] = mapped_column(String(200))
     referrer_email: Mapped[str] = mapped_column(String(320))
     referrer_kind: Mapped[str] = mapped_column(String(64))  # solicitor, social worker, CAFCASS…
-    court_order_reference: Mapped[str | None] = mapped_column(String(100))
     contact_level: Mapped[ContactLevel] = mapped_column(_enum(ContactLevel, "contact_level"))
     channels: Mapped[list[Any]] = mapped_column(default=list)
-    children: Mapped[list[Any]] = mapped_column(default=list)  # [{"name":…, "birth_year":…}]
-    # Known risks are sensitive free text: sealed under the master key.
-    known_risks_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The children, court order reference, known risks, parents and the places and names the
+    # risk concerns (storage.children.ReferralDetails): sealed under the centre key while the
+    # referral waits, with the family key once accepted, so a shred destroys them.
+    details_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[ReferralStatus] = mapped_column(
         _enum(ReferralStatus, "referral_status"), default=ReferralStatus.RECEIVED
     )
     received_at: Mapped[datetime] = mapped_column(default=utcnow)
     recorded_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     family_id: Mapped[uuid.UUID | None] = mapped_column(ForeignKey("families.id"))
-    # The parents named in the referral ([{"name", "email", "relationship"}]) and the places
-    # and names the risk concerns ([str]): personal data, JSON sealed under the centre key.
-    parents_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
-    risk_terms_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
 
 class Family(Base):
@@ -385,8 +381,9 @@ class Child(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
-    name: Mapped[str] = mapped_column(String(100))  # first or chosen name only
-    birth_year: Mapped[int] = mapped_column(Integer)
+    # {"name": first or chosen name only, "birth_year": …} sealed with the family key:
+    # read and written only through storage.children.
+    details_sealed: Mapped[bytes] = mapped_column(LargeBinary)
 
     family: Mapped[Family] = relationship(back_populates="children", lazy="raise_on_sql")
 
@@ -400,7 +397,8 @@ class FamilySender(Base):
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
     user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
-    relationship_to_child: Mapped[str] = mapped_column(String(100))
+    # "father", "grandmother"…, sealed with the family key (storage.children).
+    relationship_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     approved: Mapped[bool] = mapped_column(Boolean, default=True)
 
     family: Mapped[Family] = relationship(back_populates="senders", lazy="raise_on_sql")

@@ -200,38 +200,59 @@ async def test_master_key_rotation_keeps_content_and_centre_secrets_readable_wit
         await engine.dispose()
 
 
+def files_holding(database: Path, *needles: bytes) -> list[str]:
+    """The database's files (db, -wal, -shm) that hold any of ``needles``. Read by another
+    process: closing a file this process opened would drop every POSIX lock it holds on it,
+    and SQLite would then take the shred's connection for the last one and empty the log
+    itself, hiding a missing checkpoint."""
+    script = (
+        "import sys, pathlib\n"
+        "db = pathlib.Path(sys.argv[1]); needles = [bytes.fromhex(n) for n in sys.argv[2:]]\n"
+        "for f in sorted(db.parent.iterdir()):\n"
+        "    if f.name.startswith(db.name) and any(n in f.read_bytes() for n in needles):\n"
+        "        print(f.name)\n"
+    )
+    found = subprocess.run(
+        [sys.executable, "-c", script, str(database), *(n.hex() for n in needles)],
+        capture_output=True,
+        text=True,
+        check=True,
+        timeout=60,
+    )
+    return found.stdout.split()
+
+
 # SQLite only: on PostgreSQL docs/deploy.md says what VACUUM does not guarantee.
 @pytest.mark.parametrize("database_url", ["sqlite"], indirect=True)
 async def test_after_shred_no_copy_of_the_wrapped_key_remains_in_the_sqlite_files(
     settings_with_store: Settings, vault: EncryptedStore, database_url: str
 ) -> None:
     # Issue 19: the write-ahead log still held the old wrapped key after a shred, and the
-    # master key opens it. Every database file, WAL included, is searched for its bytes.
-    # This engine and a plain connection stay open through the shred, as the running
-    # service's would.
+    # master key opens it. Every database file, WAL included, is searched for its bytes and
+    # for the child's name. This engine and a plain connection stay open through the shred,
+    # as the running service's would, so the log is not emptied by a last connection closing.
     engine = db.create_engine(settings_with_store.database_url)
     sessionmaker = db.create_sessionmaker(engine)
     try:
-        family_id = await new_family(sessionmaker, vault.keyring, case_reference="LB-SCRUB-1")
+        family_id = await new_family(
+            sessionmaker, vault.keyring, case_reference="LB-SCRUB-1", child=("Wenceslas", 2016)
+        )
         await store_bytes(sessionmaker, vault, family_id, b"to be shredded")
         async with sessionmaker() as session:
             row = await session.get(FamilyKey, family_id)
             assert row is not None and row.wrapped_key is not None
             wrapped = bytes(row.wrapped_key)
         database = Path(make_url(database_url).database or "")
-        files = [database, database.with_name(database.name + "-wal")]
-        assert any(wrapped in f.read_bytes() for f in files if f.exists()), "the key is stored"
+        assert files_holding(database, wrapped), "the key is stored"
+        # The child's name is sealed with the family key: never in the files in the clear.
+        assert files_holding(database, b"Wenceslas") == []
 
         service = sqlite3.connect(database, isolation_level=None)
         try:
             service.execute("SELECT count(*) FROM family_keys").fetchone()
             done = letterbox(settings_with_store, "shred", "LB-SCRUB-1", "--confirm", "LB-SCRUB-1")
             assert done.returncode == 0, done.stdout + done.stderr
-            leftovers = [
-                f.name
-                for f in database.parent.iterdir()
-                if f.name.startswith(database.name) and wrapped in f.read_bytes()
-            ]
+            leftovers = files_holding(database, wrapped)
             assert leftovers == [], f"the old wrapped key is still in {leftovers}"
             assert service.execute("PRAGMA integrity_check").fetchone() == ("ok",)
         finally:
@@ -241,9 +262,5 @@ async def test_after_shred_no_copy_of_the_wrapped_key_remains_in_the_sqlite_file
             assert row is not None and row.wrapped_key is None
     finally:
         await engine.dispose()
-    leftovers = [
-        f.name
-        for f in database.parent.iterdir()
-        if f.name.startswith(database.name) and wrapped in f.read_bytes()
-    ]
-    assert leftovers == [], f"the old wrapped key is still in {leftovers}"
+    leftovers = files_holding(database, wrapped, b"Wenceslas")
+    assert leftovers == [], f"the old wrapped key or the child's name is still in {leftovers}"

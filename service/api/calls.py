@@ -97,17 +97,17 @@ async def _tell_parents_and_read(
 ) -> UpcomingCall:
     async with s.sessionmaker() as session:
         await scheduling.notify_parents(session, s.mailer, s.settings, call, what)
-        return await scheduling.read_call(session, a, call.id)
+        return await scheduling.read_call(session, s.keyring, a, call.id)
 
 
 async def list_calls(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     async with s.sessionmaker() as session:
-        return await scheduling.upcoming_calls(session, a)
+        return await scheduling.upcoming_calls(session, s.keyring, a)
 
 
 async def get_call(s: Services, a: Actor, r: web.Request, b: Any) -> Any:
     async with s.sessionmaker() as session:
-        return await scheduling.read_call(session, a, _call_id(r))
+        return await scheduling.read_call(session, s.keyring, a, _call_id(r))
 
 
 async def schedule_call(s: Services, a: Actor, r: web.Request, b: CallInput) -> Any:

@@ -17,7 +17,8 @@ from service.calls.registry import JOIN_EARLY, MISSED
 from service.http.rules import Actor
 from service.localtime import local_time
 from service.services import Services
-from storage.models import Call, CallStatus, Child, FamilySender
+from storage.children import child_names
+from storage.models import Call, CallStatus, FamilySender
 
 PAST_LIMIT = 20
 
@@ -78,19 +79,22 @@ async def calls_for_parent(
     async with services.sessionmaker() as session:
         rows = (
             await session.execute(
-                select(Call, Child.name)
+                select(Call)
                 .join(
                     FamilySender,
                     (FamilySender.family_id == Call.family_id)
                     & (FamilySender.user_id == actor.user_id)
                     & FamilySender.approved.is_(True),
                 )
-                .outerjoin(Child, Child.id == Call.child_id)
                 .order_by(Call.starts_at.desc())
                 .limit(200)
             )
         ).all()
-    calls = [_parent_call(call, child, now, services) for call, child in rows]
+        names = await child_names(session, services.keyring, (call.child_id for (call,) in rows))
+    calls = [
+        _parent_call(call, names.get(call.child_id) if call.child_id else None, now, services)
+        for (call,) in rows
+    ]
     upcoming = sorted((c for c in calls if c.upcoming), key=lambda c: c.starts_at)
     past = [c for c in calls if not c.upcoming][:PAST_LIMIT]
     return [*upcoming, *past]

@@ -24,6 +24,8 @@ from service.http.access import CENTRE_ROLES, Actor
 from service.ics import CalendarEvent
 from service.notify import KINDS, Mailer, UnsafeEmail
 from service.settings import Settings
+from storage.children import ChildFacts, child_names, open_children
+from storage.keyring import KeyRing
 from storage.models import (
     AccountStatus,
     Call,
@@ -291,17 +293,17 @@ async def notify_parents(
     return Notified(sent, failed)
 
 
-def _calls_query() -> Select[Call, str, str | None, str]:
+def _calls_query() -> Select[Call, str, str]:
     return (
-        select(Call, Family.case_reference, Child.name, User.display_name)
+        select(Call, Family.case_reference, User.display_name)
         .join(Family, Family.id == Call.family_id)
-        .outerjoin(Child, Child.id == Call.child_id)
         .join(User, User.id == Call.supervisor_id)
     )
 
 
-def _view(row: Row[Call, str, str | None, str], centre: bool) -> UpcomingCall:
-    call, case, child, supervisor = row
+def _view(row: Row[Call, str, str], names: dict[uuid.UUID, str], centre: bool) -> UpcomingCall:
+    call, case, supervisor = row
+    child = names.get(call.child_id) if call.child_id else None
     return UpcomingCall(
         id=call.id,
         family_id=call.family_id,
@@ -318,7 +320,7 @@ def _view(row: Row[Call, str, str | None, str], centre: bool) -> UpcomingCall:
 
 
 async def upcoming_calls(
-    session: AsyncSession, actor: Actor, *, now: datetime | None = None
+    session: AsyncSession, keyring: KeyRing, actor: Actor, *, now: datetime | None = None
 ) -> list[UpcomingCall]:
     """Calls not yet over that ``actor`` may see: the centre's, or the parent's families'."""
     now = now or datetime.now(UTC)
@@ -340,10 +342,14 @@ async def upcoming_calls(
         )
     else:
         return []
-    return [_view(row, centre) for row in (await session.execute(query)).all()]
+    rows = (await session.execute(query)).all()
+    names = await child_names(session, keyring, (row[0].child_id for row in rows))
+    return [_view(row, names, centre) for row in rows]
 
 
-async def read_call(session: AsyncSession, actor: Actor, call_id: uuid.UUID) -> UpcomingCall:
+async def read_call(
+    session: AsyncSession, keyring: KeyRing, actor: Actor, call_id: uuid.UUID
+) -> UpcomingCall:
     """One call of the centre, whatever its state. The route's family rule has already
     decided that ``actor`` may see it; the centre is checked again so that a caller who
     skipped that rule still gets nothing."""
@@ -354,7 +360,8 @@ async def read_call(session: AsyncSession, actor: Actor, call_id: uuid.UUID) -> 
     ).first()
     if row is None or actor.role not in CENTRE_ROLES:
         raise NotFound("We could not find that call.")
-    return _view(row, centre=True)
+    names = await child_names(session, keyring, [row[0].child_id])
+    return _view(row, names, centre=True)
 
 
 async def bookable_families(session: AsyncSession, centre_id: uuid.UUID) -> Sequence[Family]:
@@ -369,12 +376,11 @@ async def bookable_families(session: AsyncSession, centre_id: uuid.UUID) -> Sequ
     return [f for f in families if Channel.VIDEO.value in (f.channels or [])]
 
 
-async def children_of(session: AsyncSession, family_id: uuid.UUID) -> Sequence[Child]:
-    return (
-        await session.scalars(
-            select(Child).where(Child.family_id == family_id).order_by(Child.name)
-        )
-    ).all()
+async def children_of(
+    session: AsyncSession, keyring: KeyRing, family_id: uuid.UUID
+) -> list[ChildFacts]:
+    found = await open_children(session, keyring, family_ids=[family_id])
+    return sorted(found, key=lambda c: c.name)
 
 
 async def supervisors_of(session: AsyncSession, centre_id: uuid.UUID) -> Sequence[User]:

@@ -14,7 +14,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.appkeys import CALLS, LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
+from service.appkeys import CALLS, KEYRING, LOCKED_CALL, MAILER, SESSIONMAKER, SETTINGS
 from service.calls import device, interpreters, scheduling, signalling
 from service.calls.mine import calls_for_parent
 from service.calls.registry import END_REASONS, NO_LONGER_BOOKED, CallRole, turn_label
@@ -35,7 +35,8 @@ from service.http.access import (
 )
 from service.services import Services
 from service.turn import ice_servers_for
-from storage.models import Call, CallStatus, Child, ContactLevel, Family, Role
+from storage.children import child_names
+from storage.models import Call, CallStatus, ContactLevel, Family, Role
 from storage.record import RecordedWork
 
 PARTICIPANT_ROLES = frozenset({Role.PARENT, *CENTRE_ROLES})
@@ -83,7 +84,7 @@ async def calls_page(request: web.Request) -> web.StreamResponse:
 async def _staff_calls(request: web.Request) -> dict[str, Any]:
     actor = current_actor(request)
     async with request.app[SESSIONMAKER]() as session:
-        calls = await scheduling.upcoming_calls(session, actor)
+        calls = await scheduling.upcoming_calls(session, request.app[KEYRING], actor)
         families = (
             await scheduling.bookable_families(session, actor.centre_id)
             if actor.role in STAFF_ROLES
@@ -106,7 +107,7 @@ async def _form_context(
         family = await session.get(Family, family_id)
         if family is None:
             raise NotFound("We could not find that family.")
-        children = await scheduling.children_of(session, family_id)
+        children = await scheduling.children_of(session, request.app[KEYRING], family_id)
         supervisors = await scheduling.supervisors_of(session, actor.centre_id)
         booked = await interpreters.interpreters_of(session, call.id) if call else []
     return {
@@ -289,7 +290,7 @@ async def _render_join(
         raise web.HTTPSeeOther(device.device_page(call.id))
     async with request.app[SESSIONMAKER]() as session:
         family = await session.get(Family, call.family_id)
-        child = await session.get(Child, call.child_id) if call.child_id else None
+        names = await child_names(session, request.app[KEYRING], [call.child_id])
     supervised = family is not None and family.contact_level is ContactLevel.SUPERVISED
     context: dict[str, Any] = {
         "call": call,
@@ -303,7 +304,7 @@ async def _render_join(
         "max_warning_chars": signalling.MAX_WARNING_CHARS,
         "device_locked": locked is not None,
         "errors": errors or {},
-        "child_name": child.name if child is not None else "",
+        "child_name": names.get(call.child_id, "") if call.child_id else "",
     }
     return aiohttp_jinja2.render_template(f"calls/{role}.html", request, context, status=status)
 
@@ -316,8 +317,9 @@ async def _device_page(
 ) -> web.StreamResponse:
     call = await _load_call(request)
     async with request.app[SESSIONMAKER]() as session:
-        child = await session.get(Child, call.child_id) if call.child_id else None
-    context = {"call": call, "child_name": child.name if child else "", "errors": errors or {}}
+        names = await child_names(session, request.app[KEYRING], [call.child_id])
+    child = names.get(call.child_id, "") if call.child_id else ""
+    context = {"call": call, "child_name": child, "errors": errors or {}}
     return aiohttp_jinja2.render_template("calls/device.html", request, context, status=status)
 
 

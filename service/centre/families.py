@@ -22,6 +22,13 @@ from service.errors import Conflict, NotFound
 from service.http.access import Actor
 from service.schema import InvalidInput, about, items, number, text
 from service.services import Services
+from storage.children import (
+    open_child,
+    open_children,
+    open_relationship,
+    seal_child,
+    seal_relationship,
+)
 from storage.models import (
     AccountStatus,
     Call,
@@ -221,9 +228,9 @@ async def _detail(
     services: Services, session: AsyncSession, actor: Actor, family_id: uuid.UUID
 ) -> FamilyDetail:
     family = await _family(session, actor, family_id)
-    children = await session.scalars(
-        select(Child).where(Child.family_id == family.id).order_by(Child.birth_year, Child.name)
-    )
+    # A shredded family's page says when its content was destroyed (FamilyShredded).
+    await services.keyring.family_key(session, family.id)
+    children = await open_children(session, services.keyring, family_ids=[family.id])
     senders = await session.execute(
         select(FamilySender, User)
         .join(User, User.id == FamilySender.user_id)
@@ -268,7 +275,10 @@ async def _detail(
         requires_second_approval=family.requires_second_approval,
         created_at=family.created_at,
         children=[ChildView(c.id, c.name, c.birth_year) for c in children],
-        senders=[_sender_view(s, u) for s, u in senders],
+        senders=[
+            _sender_view(s, u, await open_relationship(session, services.keyring, s))
+            for s, u in senders
+        ],
         sensitive_terms=term_views,
         referrer_access=[
             ReferrerAccessView(
@@ -285,13 +295,13 @@ async def _detail(
     )
 
 
-def _sender_view(sender: FamilySender, user: User) -> SenderView:
+def _sender_view(sender: FamilySender, user: User, relationship: str) -> SenderView:
     return SenderView(
         id=sender.id,
         user_id=user.id,
         display_name=user.display_name,
         email=user.email,
-        relationship_to_child=sender.relationship_to_child,
+        relationship_to_child=relationship,
         approved=sender.approved,
         account_status=user.status,
     )
@@ -363,9 +373,10 @@ async def add_child(
     check_birth_years([data], prefix=None)
     async with services.transaction(actor) as work:
         family = await _family(work.session, actor, family_id, lock=True)
-        child = Child(
-            id=uuid.uuid4(), family_id=family.id, name=data.name, birth_year=data.birth_year
+        sealed = await seal_child(
+            work.session, services.keyring, family.id, data.name, data.birth_year
         )
+        child = Child(id=uuid.uuid4(), family_id=family.id, details_sealed=sealed)
         work.session.add(child)
         await work.session.flush()
         await _changed(
@@ -373,10 +384,10 @@ async def add_child(
             family.id,
             "child_added",
             child_id=str(child.id),
-            name=Sealed(child.name),
-            birth_year=child.birth_year,
+            name=Sealed(data.name),
+            birth_year=Sealed(data.birth_year),
         )
-        return ChildView(child.id, child.name, child.birth_year)
+        return ChildView(child.id, data.name, data.birth_year)
 
 
 async def _child(session: AsyncSession, family_id: uuid.UUID, child_id: uuid.UUID) -> Child:
@@ -399,18 +410,21 @@ async def update_child(
     async with services.transaction(actor) as work:
         family = await _family(work.session, actor, family_id, lock=True)
         child = await _child(work.session, family.id, child_id)
-        if (child.name, child.birth_year) != (data.name, data.birth_year):
-            child.name, child.birth_year = data.name, data.birth_year
+        now = await open_child(work.session, services.keyring, child)
+        if (now.name, now.birth_year) != (data.name, data.birth_year):
+            child.details_sealed = await seal_child(
+                work.session, services.keyring, family.id, data.name, data.birth_year
+            )
             await work.session.flush()
             await _changed(
                 work,
                 family.id,
                 "child_changed",
                 child_id=str(child.id),
-                name=Sealed(child.name),
-                birth_year=child.birth_year,
+                name=Sealed(data.name),
+                birth_year=Sealed(data.birth_year),
             )
-        return ChildView(child.id, child.name, child.birth_year)
+        return ChildView(child.id, data.name, data.birth_year)
 
 
 async def remove_child(
@@ -531,7 +545,9 @@ async def invite_parent(
             id=uuid.uuid4(),
             family_id=family.id,
             user_id=user.id,
-            relationship_to_child=data.relationship_to_child,
+            relationship_sealed=await seal_relationship(
+                session, services.keyring, family.id, data.relationship_to_child
+            ),
             approved=True,
         )
         session.add(sender)
@@ -542,10 +558,10 @@ async def invite_parent(
             {
                 "sender_id": str(sender.id),
                 "user_id": str(user.id),
-                "relationship": Sealed(sender.relationship_to_child),
+                "relationship": Sealed(data.relationship_to_child),
             },
         )
-        view = _sender_view(sender, user)
+        view = _sender_view(sender, user, data.relationship_to_child)
     if token is not None:
         await send_invite(services, view.email, token)
     return view
@@ -565,7 +581,9 @@ async def resend_parent_invite(
                 code="already_active",
             )
         token = await issue_token(session, user.id, TokenPurpose.INVITE, INVITE_LIFETIME)
-        view = _sender_view(sender, user)
+        view = _sender_view(
+            sender, user, await open_relationship(session, services.keyring, sender)
+        )
     await send_invite(services, view.email, token)
     return view
 
@@ -604,7 +622,9 @@ async def set_sender_approved(
                 EventKind.SENDER_APPROVED if data.approved else EventKind.SENDER_REMOVED,
                 {"sender_id": str(sender.id), "user_id": str(user.id)},
             )
-        return _sender_view(sender, user)
+        return _sender_view(
+            sender, user, await open_relationship(work.session, services.keyring, sender)
+        )
 
 
 # --- referrer access --------------------------------------------------------------------

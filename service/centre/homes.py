@@ -26,12 +26,12 @@ from service.letterbox import (
     queue_summary,
 )
 from service.services import Services
+from storage.children import names_by_family, open_children
 from storage.models import (
     AccountStatus,
     Call,
     CallStatus,
     Channel,
-    Child,
     ContactLevel,
     Direction,
     Family,
@@ -245,14 +245,7 @@ async def parent_letterbox(services: Services, actor: Actor) -> Letterbox:
             )
         ).all()
         ids = [f.id for f in families]
-        children = await session.execute(
-            select(Child.family_id, Child.name)
-            .where(Child.family_id.in_(ids))
-            .order_by(Child.birth_year)
-        )
-        names: dict[uuid.UUID, list[str]] = {}
-        for family_id, name in children:
-            names.setdefault(family_id, []).append(name)
+        names = names_by_family(await open_children(session, services.keyring, family_ids=ids))
     calls = await calls_for_parent(services, actor)
     views = []
     for f in families:
@@ -304,7 +297,7 @@ async def referrer_families(services: Services, actor: Actor) -> list[ReferredFa
                 family.contact_level,
                 family.status,
                 expires_at,
-                await court_order_reference(session, family.id),
+                await court_order_reference(session, services.keyring, family.id),
             )
         return sorted(latest.values(), key=lambda f: f.case_reference)
 
@@ -355,16 +348,13 @@ class StaffHome:
     families: FamilySearch
 
 
-async def _children_names(session: AsyncSession, centre_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    names: dict[uuid.UUID, list[str]] = {}
-    for family_id, name in await session.execute(
-        select(Child.family_id, Child.name)
-        .join(Family, Family.id == Child.family_id)
-        .where(Family.centre_id == centre_id)
-        .order_by(Child.birth_year, Child.name)
-    ):
-        names.setdefault(family_id, []).append(name)
-    return {f: " and ".join(n) for f, n in names.items()}
+async def _children_names(
+    services: Services, session: AsyncSession, centre_id: uuid.UUID
+) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
+    """Each family's children's names joined, and each child's name, opened with the keys."""
+    children = await open_children(session, services.keyring, centre_id=centre_id)
+    joined = {f: " and ".join(n) for f, n in names_by_family(children).items()}
+    return joined, {c.id: c.name for c in children}
 
 
 def _start_of_today(services: Services, now: datetime) -> datetime:
@@ -378,11 +368,10 @@ async def staff_home(services: Services, actor: Actor, search: str = "") -> Staf
     now = datetime.now(UTC)
     today = _start_of_today(services, now)
     async with services.sessionmaker() as session:
-        names = await _children_names(session, actor.centre_id)
+        names, child_names = await _children_names(services, session, actor.centre_id)
         sessions = await session.execute(
-            select(OpeningSession, Family.case_reference, Child.name, User.display_name)
+            select(OpeningSession, Family.case_reference, User.display_name)
             .join(Family, Family.id == OpeningSession.family_id)
-            .join(Child, Child.id == OpeningSession.child_id)
             .join(User, User.id == OpeningSession.staff_id)
             .where(
                 Family.centre_id == actor.centre_id,
@@ -391,8 +380,16 @@ async def staff_home(services: Services, actor: Actor, search: str = "") -> Staf
             .order_by(OpeningSession.ended_at.is_not(None), OpeningSession.started_at.desc())
         )
         session_rows = [
-            SessionRow(o.id, o.family_id, ref, child, staff, o.started_at, o.ended_at)
-            for o, ref, child, staff in sessions
+            SessionRow(
+                o.id,
+                o.family_id,
+                ref,
+                child_names.get(o.child_id, ""),
+                staff,
+                o.started_at,
+                o.ended_at,
+            )
+            for o, ref, staff in sessions
         ]
         ready = await session.execute(
             select(Family.id, Family.case_reference, func.count())
@@ -467,12 +464,11 @@ async def supervisor_home(services: Services, actor: Actor) -> SupervisorHome:
     tomorrow = _start_of_today(services, today + timedelta(hours=36))
     everyone = actor.role is Role.ADMIN
     async with services.sessionmaker() as session:
-        names = await _children_names(session, actor.centre_id)
+        names, child_names = await _children_names(services, session, actor.centre_id)
         rows = await session.execute(
-            select(Call, Family.case_reference, Child.name, User.display_name)
+            select(Call, Family.case_reference, User.display_name)
             .join(Family, Family.id == Call.family_id)
             .join(User, User.id == Call.supervisor_id)
-            .outerjoin(Child, Child.id == Call.child_id)
             .where(
                 Family.centre_id == actor.centre_id,
                 Call.ends_at > today,
@@ -486,7 +482,8 @@ async def supervisor_home(services: Services, actor: Actor) -> SupervisorHome:
                 c.id,
                 c.family_id,
                 ref,
-                child or names.get(c.family_id, ""),
+                (child_names.get(c.child_id, "") if c.child_id else "")
+                or names.get(c.family_id, ""),
                 c.starts_at,
                 c.ends_at,
                 c.status,
@@ -494,13 +491,11 @@ async def supervisor_home(services: Services, actor: Actor) -> SupervisorHome:
                 c.supervisor_id == actor.user_id,
                 c.status in (CallStatus.SCHEDULED, CallStatus.LIVE) and c.ends_at > now,
             )
-            for c, ref, child, supervisor in rows
+            for c, ref, supervisor in rows
         ]
         noted = select(ObservationNote.call_id).where(ObservationNote.call_id.is_not(None))
-        ended = select(Call, Family.case_reference, Child.name).join(
-            Family, Family.id == Call.family_id
-        )
-        ended = ended.outerjoin(Child, Child.id == Call.child_id).where(
+        ended = select(Call, Family.case_reference).join(Family, Family.id == Call.family_id)
+        ended = ended.where(
             Family.centre_id == actor.centre_id,
             Family.contact_level == ContactLevel.SUPERVISED,
             Call.status == CallStatus.ENDED,
@@ -511,9 +506,14 @@ async def supervisor_home(services: Services, actor: Actor) -> SupervisorHome:
             ended = ended.where(Call.supervisor_id == actor.user_id)
         notes = [
             NoteToWrite(
-                c.id, c.family_id, ref, child or names.get(c.family_id, ""), c.ended_at or c.ends_at
+                c.id,
+                c.family_id,
+                ref,
+                (child_names.get(c.child_id, "") if c.child_id else "")
+                or names.get(c.family_id, ""),
+                c.ended_at or c.ends_at,
             )
-            for c, ref, child in await session.execute(ended.order_by(Call.ends_at))
+            for c, ref in await session.execute(ended.order_by(Call.ends_at))
         ]
     todays = sorted(
         (c for c in calls if c.starts_at < tomorrow), key=lambda c: (not c.mine, c.starts_at)

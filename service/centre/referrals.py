@@ -6,7 +6,6 @@ family, its key and its children in one transaction with the ``family_created`` 
 from __future__ import annotations
 
 import enum
-import json
 import uuid
 from dataclasses import asdict, dataclass, field, replace
 from datetime import UTC, datetime
@@ -20,13 +19,18 @@ from service.errors import Conflict, NotFound
 from service.http.access import Actor
 from service.schema import InvalidInput, about, items, number, text
 from service.services import Services
+from storage.children import (
+    ReferralDetails,
+    open_referral,
+    seal_child_with_key,
+    seal_referral_for_centre,
+    seal_referral_with_key,
+)
+from storage.keyring import FamilyShredded
 from storage.models import Channel, Child, ContactLevel, Family, Referral, ReferralStatus
 from storage.record import Sealed
 from storage.recordformat import EventKind
 
-RISKS_PURPOSE = "referral-known-risks"
-PARENTS_PURPOSE = "referral-parents"
-RISK_TERMS_PURPOSE = "referral-risk-terms"
 MAX_RISK_TERMS = 20
 # Two admins accepting at the same moment may pick the same next number; the unique
 # constraint refuses one, which then simply tries the next.
@@ -155,13 +159,6 @@ def risk_terms_of(data: ReferralInput) -> list[str]:
     return terms
 
 
-def _opened_list(services: Services, sealed: bytes | None, purpose: str) -> list[Any]:
-    if sealed is None:
-        return []
-    value = json.loads(services.keyring.open_for_centre(sealed, purpose))
-    return value if isinstance(value, list) else []
-
-
 @dataclass(frozen=True)
 class Carried:
     """What an accepted referral carries into the family beyond its children."""
@@ -173,16 +170,16 @@ class Carried:
     court_order_reference: str | None
 
 
-def carried(services: Services, referral: Referral) -> Carried:
+def _carried(referral: Referral, details: ReferralDetails) -> Carried:
     return Carried(
         referral.referrer_name,
         referral.referrer_email,
         [
             ReferredParent(p["display_name"], p["email"], p["relationship_to_child"])
-            for p in _opened_list(services, referral.parents_sealed, PARENTS_PURPOSE)
+            for p in details.parents
         ],
-        [str(t) for t in _opened_list(services, referral.risk_terms_sealed, RISK_TERMS_PURPOSE)],
-        referral.court_order_reference,
+        list(details.risk_terms),
+        details.court_order_reference,
     )
 
 
@@ -197,15 +194,18 @@ async def carried_for_family(
         .order_by(Referral.received_at.desc())
         .limit(1)
     )
-    return carried(services, referral) if referral is not None else None
+    if referral is None:
+        return None
+    return _carried(referral, await open_referral(session, services.keyring, referral))
 
 
 async def carried_by_referral(services: Services, actor: Actor, referral_id: uuid.UUID) -> Carried:
     async with services.sessionmaker() as session:
-        return carried(services, await _referral(session, actor, referral_id))
+        referral = await _referral(session, actor, referral_id)
+        return _carried(referral, await open_referral(session, services.keyring, referral))
 
 
-def _view(referral: Referral, known_risks: str | None = None) -> ReferralView:
+def _view(referral: Referral, details: ReferralDetails) -> ReferralView:
     return ReferralView(
         id=referral.id,
         status=referral.status,
@@ -216,10 +216,10 @@ def _view(referral: Referral, known_risks: str | None = None) -> ReferralView:
         referrer_kind=referral.referrer_kind,
         contact_level=referral.contact_level,
         channels=list(referral.channels),
-        children=[ChildRow(c["name"], int(c["birth_year"])) for c in referral.children],
-        court_order_reference=referral.court_order_reference,
+        children=[ChildRow(c["name"], int(c["birth_year"])) for c in details.children],
+        court_order_reference=details.court_order_reference,
         family_id=referral.family_id,
-        known_risks=known_risks,
+        known_risks=None,
     )
 
 
@@ -230,7 +230,14 @@ async def list_referrals(services: Services, actor: Actor) -> list[ReferralView]
             .where(Referral.centre_id == actor.centre_id)
             .order_by(Referral.status != ReferralStatus.RECEIVED, Referral.received_at.desc())
         )
-        return [_view(r) for r in rows]
+        views = []
+        for referral in rows.all():
+            try:
+                details = await open_referral(session, services.keyring, referral)
+            except FamilyShredded:  # its family was shredded: the details went with it
+                details = ReferralDetails()
+            views.append(_view(referral, details))
+        return views
 
 
 async def _referral(
@@ -249,13 +256,14 @@ async def _referral(
 async def get_referral(services: Services, actor: Actor, referral_id: uuid.UUID) -> ReferralView:
     async with services.sessionmaker() as session:
         referral = await _referral(session, actor, referral_id)
-        risks = (
-            services.keyring.open_for_centre(referral.known_risks_sealed, RISKS_PURPOSE).decode()
-            if referral.known_risks_sealed is not None
-            else None
+        details = await open_referral(session, services.keyring, referral)
+        carry = _carried(referral, details)
+        return replace(
+            _view(referral, details),
+            known_risks=details.known_risks,
+            parents=carry.parents,
+            risk_terms=carry.risk_terms,
         )
-        carry = carried(services, referral)
-        return replace(_view(referral, risks), parents=carry.parents, risk_terms=carry.risk_terms)
 
 
 async def record_referral(services: Services, actor: Actor, data: ReferralInput) -> ReferralView:
@@ -264,7 +272,13 @@ async def record_referral(services: Services, actor: Actor, data: ReferralInput)
     emails = [p.email.casefold() for p in data.parents]
     if len(set(emails)) != len(emails):
         raise InvalidInput({"parents": "Each parent needs their own e-mail address."})
-    parents = json.dumps([asdict(p) for p in data.parents]).encode()
+    details = ReferralDetails(
+        children=[{"name": c.name, "birth_year": c.birth_year} for c in data.children],
+        court_order_reference=data.court_order_reference,
+        known_risks=data.known_risks or None,
+        parents=[asdict(p) for p in data.parents],
+        risk_terms=terms,
+    )
     async with services.sessionmaker() as session, session.begin():
         referral = Referral(
             id=uuid.uuid4(),
@@ -273,23 +287,10 @@ async def record_referral(services: Services, actor: Actor, data: ReferralInput)
             referrer_organisation=data.referrer_organisation,
             referrer_email=data.referrer_email,
             referrer_kind=data.referrer_kind.value,
-            court_order_reference=data.court_order_reference,
             contact_level=data.contact_level,
             channels=_channels(data.channels),
-            children=[{"name": c.name, "birth_year": c.birth_year} for c in data.children],
-            known_risks_sealed=(
-                services.keyring.seal_for_centre(data.known_risks.encode(), RISKS_PURPOSE)
-                if data.known_risks
-                else None
-            ),
-            parents_sealed=(
-                services.keyring.seal_for_centre(parents, PARENTS_PURPOSE) if data.parents else None
-            ),
-            risk_terms_sealed=(
-                services.keyring.seal_for_centre(json.dumps(terms).encode(), RISK_TERMS_PURPOSE)
-                if terms
-                else None
-            ),
+            # Under the centre key until the family exists (accepting re-seals it).
+            details_sealed=seal_referral_for_centre(services.keyring, details),
             status=ReferralStatus.RECEIVED,
             received_at=datetime.now(UTC),
             recorded_by=actor.user_id,
@@ -297,7 +298,10 @@ async def record_referral(services: Services, actor: Actor, data: ReferralInput)
         session.add(referral)
         await session.flush()
         return replace(
-            _view(referral, data.known_risks), parents=list(data.parents), risk_terms=terms
+            _view(referral, details),
+            known_risks=details.known_risks,
+            parents=list(data.parents),
+            risk_terms=terms,
         )
 
 
@@ -355,17 +359,28 @@ async def create_family(
                 )
                 session.add(family)
                 await session.flush()
-                await services.keyring.create_family_key(session, family.id)
+                key = await services.keyring.create_family_key(session, family.id)
                 child_rows = [
-                    Child(
-                        id=uuid.uuid4(), family_id=family.id, name=c.name, birth_year=c.birth_year
+                    (
+                        Child(
+                            id=uuid.uuid4(),
+                            family_id=family.id,
+                            details_sealed=seal_child_with_key(
+                                key, family.id, c.name, c.birth_year
+                            ),
+                        ),
+                        c,
                     )
                     for c in children
                 ]
-                session.add_all(child_rows)
+                session.add_all(row for row, _ in child_rows)
                 if referral is not None:
+                    # From now on the referral's details are the family's: sealed with its
+                    # key, so shredding the family destroys them too.
+                    details = await open_referral(session, services.keyring, referral)
                     referral.status = ReferralStatus.ACCEPTED
                     referral.family_id = family.id
+                    referral.details_sealed = seal_referral_with_key(key, family.id, details)
                 await session.flush()
                 payload: dict[str, Any] = {
                     "case_reference": family.case_reference,
@@ -374,11 +389,11 @@ async def create_family(
                     "requires_second_approval": requires_second_approval,
                     "children": [
                         {
-                            "child_id": str(c.id),
+                            "child_id": str(row.id),
                             "name": Sealed(c.name),
-                            "birth_year": c.birth_year,
+                            "birth_year": Sealed(c.birth_year),
                         }
-                        for c in child_rows
+                        for row, c in child_rows
                     ],
                 }
                 if referral is not None:
@@ -397,7 +412,8 @@ async def accept_referral(services: Services, actor: Actor, referral_id: uuid.UU
     async with services.sessionmaker() as session:
         referral = await _referral(session, actor, referral_id)
         level, channels = referral.contact_level, [Channel(c) for c in referral.channels]
-        children = [ChildInput(c["name"], int(c["birth_year"])) for c in referral.children]
+        details = await open_referral(session, services.keyring, referral)
+        children = [ChildInput(c["name"], int(c["birth_year"])) for c in details.children]
     return await create_family(
         services,
         actor,
@@ -418,4 +434,4 @@ async def decline_referral(
                 f"This referral was already {referral.status.value}.", code="referral_closed"
             )
         referral.status = ReferralStatus.DECLINED
-        return _view(referral)
+        return _view(referral, await open_referral(session, services.keyring, referral))

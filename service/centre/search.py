@@ -20,17 +20,17 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.http.access import Actor
 from service.schema import text
 from service.services import Services
+from storage.children import court_order_references, names_by_family, open_children
+from storage.keyring import KeyRing
 from storage.models import (
     Call,
     CallStatus,
-    Child,
     ContactLevel,
     Family,
     FamilySender,
     FamilyStatus,
     Item,
     ItemStatus,
-    Referral,
     User,
 )
 
@@ -94,7 +94,7 @@ def matches(row: FamilyRow, query: str) -> bool:
     return all(part in words for part in normalise(query).split())
 
 
-async def _rows(session: AsyncSession, actor: Actor) -> list[FamilyRow]:
+async def _rows(session: AsyncSession, keyring: KeyRing, actor: Actor) -> list[FamilyRow]:
     now = datetime.now(UTC)
     families = (
         await session.scalars(
@@ -104,13 +104,8 @@ async def _rows(session: AsyncSession, actor: Actor) -> list[FamilyRow]:
         )
     ).all()
     ids = [f.id for f in families]
-    children: dict[uuid.UUID, list[str]] = {}
-    for family_id, name in await session.execute(
-        select(Child.family_id, Child.name)
-        .where(Child.family_id.in_(ids))
-        .order_by(Child.birth_year, Child.name)
-    ):
-        children.setdefault(family_id, []).append(name)
+    # Searched over the opened names, never a plain copy: a shredded family's are gone.
+    children = names_by_family(await open_children(session, keyring, family_ids=ids))
     parents: dict[uuid.UUID, list[str]] = {}
     for family_id, name in await session.execute(
         select(FamilySender.family_id, User.display_name)
@@ -119,14 +114,7 @@ async def _rows(session: AsyncSession, actor: Actor) -> list[FamilyRow]:
         .order_by(User.display_name)
     ):
         parents.setdefault(family_id, []).append(name)
-    orders: dict[uuid.UUID, str] = {}
-    for referred, reference in await session.execute(
-        select(Referral.family_id, Referral.court_order_reference).where(
-            Referral.family_id.in_(ids), Referral.court_order_reference.is_not(None)
-        )
-    ):
-        if referred is not None and reference is not None:
-            orders[referred] = reference
+    orders = await court_order_references(session, keyring, ids)
     next_calls: dict[uuid.UUID, datetime] = dict(
         (
             await session.execute(
@@ -168,17 +156,14 @@ async def _rows(session: AsyncSession, actor: Actor) -> list[FamilyRow]:
 async def find_families(services: Services, actor: Actor, data: FamilySearchInput) -> FamilySearch:
     """The centre's families matching ``data.q`` (all of them when it is empty)."""
     async with services.sessionmaker() as session:
-        rows = await _rows(session, actor)
+        rows = await _rows(session, services.keyring, actor)
     query = data.q.strip()
     found = [row for row in rows if matches(row, query)] if query else rows
     return FamilySearch(query, found, len(rows))
 
 
-async def court_order_reference(session: AsyncSession, family_id: uuid.UUID) -> str | None:
-    """The order reference the family was referred under, if any."""
-    return await session.scalar(
-        select(Referral.court_order_reference)
-        .where(Referral.family_id == family_id)
-        .order_by(Referral.received_at.desc())
-        .limit(1)
-    )
+async def court_order_reference(
+    session: AsyncSession, keyring: KeyRing, family_id: uuid.UUID
+) -> str | None:
+    """The order reference the family was referred under, if any (none once shredded)."""
+    return (await court_order_references(session, keyring, [family_id])).get(family_id)

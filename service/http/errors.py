@@ -9,17 +9,20 @@ from __future__ import annotations
 
 import logging
 import traceback
+import uuid
 
 import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
+from sqlalchemy import select
 from sqlalchemy.exc import DBAPIError, OperationalError
 from sqlalchemy.exc import TimeoutError as PoolTimeout
 
-from service.appkeys import REQUEST_ID, SESSIONMAKER, SETTINGS
+from service.appkeys import CONTENT_DESTROYED, FAMILY_ID, REQUEST_ID, SESSIONMAKER, SETTINGS
 from service.errors import LetterboxError, NotSignedIn, Unavailable
 from storage.errors import StoreUnavailable
 from storage.keyring import FamilyShredded, shredded_when_and_by
+from storage.models import FamilyKey
 
 log = logging.getLogger(__name__)
 
@@ -138,18 +141,38 @@ def _internal(request: web.Request) -> web.StreamResponse:
     )
 
 
-async def _destroyed(request: web.Request, exc: FamilyShredded) -> web.StreamResponse:
-    """A page that would show a crypto-shredded family's content: it answers, saying when and
-    by whom the content was destroyed (200 for a page, 410 Gone for the API)."""
+async def _destroyed_message(request: web.Request, family_id: uuid.UUID | None) -> str:
     when, by = None, "the centre"
-    if exc.family_id is not None:
+    if family_id is not None:
         async with request.app[SESSIONMAKER]() as session:
-            when, by = await shredded_when_and_by(session, exc.family_id)
+            when, by = await shredded_when_and_by(session, family_id)
     day = "an unknown date"
     if when is not None:
         local = when.astimezone(request.app[SETTINGS].zone)
         day = f"{local.day} {local:%B %Y}"
-    message = f"Content destroyed on {day} by {by}."
+    return f"Content destroyed on {day} by {by}."
+
+
+@web.middleware
+async def destroyed_notice_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """A page of a crypto-shredded family says so above whatever it still shows (the record's
+    events, the exports made before): runs after the access check has named the family."""
+    family_id = request.get(FAMILY_ID)
+    if family_id is not None and request.method == "GET" and not wants_json(request):
+        async with request.app[SESSIONMAKER]() as session:
+            shredded = await session.scalar(
+                select(FamilyKey.shredded_at).where(FamilyKey.family_id == family_id)
+            )
+        if shredded is not None:
+            request[CONTENT_DESTROYED] = await _destroyed_message(request, family_id)
+    return await handler(request)
+
+
+async def _destroyed(request: web.Request, exc: FamilyShredded) -> web.StreamResponse:
+    """A page that would show a crypto-shredded family's content: it answers, saying when and
+    by whom the content was destroyed (200 for a page, 410 Gone for the API)."""
+    message = await _destroyed_message(request, exc.family_id)
+    request.pop(CONTENT_DESTROYED, None)  # the page itself says it
     if wants_json(request):
         return web.json_response({"error": "content_destroyed", "message": message}, status=410)
     return aiohttp_jinja2.render_template(

@@ -25,9 +25,10 @@ from service.letterbox.moderation import RETURN_PURPOSE
 from service.letterbox.parent import visible_item
 from service.localtime import local_time
 from service.services import Services
+from storage.children import child_names, open_children
+from storage.keyring import KeyRing
 from storage.models import (
     Channel,
-    Child,
     Direction,
     Family,
     FamilyStatus,
@@ -132,8 +133,7 @@ async def family_conversation(
     async with services.sessionmaker() as session:
         rows = (
             await session.execute(
-                select(Item, Child.name)
-                .outerjoin(Child, Child.id == Item.child_id)
+                select(Item)
                 .where(
                     Item.family_id == family_id,
                     or_(
@@ -146,7 +146,8 @@ async def family_conversation(
                 .limit(CONVERSATION_LIMIT)
             )
         ).all()
-        ids = [item.id for item, _ in rows]
+        ids = [item.id for (item,) in rows]
+        names = await child_names(session, services.keyring, (item.child_id for (item,) in rows))
         counts: dict[uuid.UUID, int] = {}
         if ids:
             for (item_id,) in (
@@ -158,7 +159,8 @@ async def family_conversation(
             ).all():
                 counts[item_id] = counts.get(item_id, 0) + 1
     entries = []
-    for item, child in rows:
+    for (item,) in rows:
+        child = names.get(item.child_id) if item.child_id else None
         wording = statuses.parent_words(item.status)
         code = statuses.parent_status(item.status)
         if item.direction is Direction.TO_PARENT:
@@ -187,16 +189,15 @@ async def family_conversation(
     return entries
 
 
-async def _opened_by(session: AsyncSession, item_id: uuid.UUID) -> str | None:
-    name = await session.scalar(
-        select(Child.name)
-        .join(OpeningSession, OpeningSession.child_id == Child.id)
+async def _opened_by(session: AsyncSession, keyring: KeyRing, item_id: uuid.UUID) -> str | None:
+    child_id = await session.scalar(
+        select(OpeningSession.child_id)
         .join(ItemOpening, ItemOpening.session_id == OpeningSession.id)
         .where(ItemOpening.item_id == item_id)
         .order_by(ItemOpening.opened_at)
         .limit(1)
     )
-    return name
+    return (await child_names(session, keyring, [child_id])).get(child_id) if child_id else None
 
 
 async def _text_of(services: Services, session: AsyncSession, object_id: uuid.UUID) -> str:
@@ -271,7 +272,7 @@ async def sent_item(
         if item.direction is not Direction.TO_CHILD:
             raise NotFound()
         text, pictures = await _own_parts(services, session, item)
-        opened_by = await _opened_by(session, item.id) if item.opened_at else None
+        opened_by = await _opened_by(session, services.keyring, item.id) if item.opened_at else None
         message = None
         if item.status is ItemStatus.RETURNED and item.return_message_sealed is not None:
             message = (
@@ -317,9 +318,9 @@ async def reply(
         item = await visible_item(session, actor, family_id, item_id)
         if item.direction is not Direction.TO_PARENT:
             raise NotFound()
-        child = await session.get(Child, item.child_id) if item.child_id else None
+        names = await child_names(session, services.keyring, [item.child_id])
         text, parts = await delivered_parts_for(services, session, item.id)
-    name = child.name if child else ""
+    name = names.get(item.child_id, "") if item.child_id else ""
     return Reply(
         item_id=item.id,
         family_id=item.family_id,
@@ -453,15 +454,9 @@ async def write_page(
         family = await session.get(Family, family_id)
         if family is None:
             raise NotFound()
-        names = list(
-            (
-                await session.scalars(
-                    select(Child.name)
-                    .where(Child.family_id == family_id)
-                    .order_by(Child.birth_year)
-                )
-            ).all()
-        )
+        names = [
+            c.name for c in await open_children(session, services.keyring, family_ids=[family_id])
+        ]
         if replaces is not None:
             await returned_item(session, actor, family_id, replaces)
     channels = set(family.channels or [])

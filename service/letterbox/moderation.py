@@ -37,6 +37,7 @@ from service.letterbox.scanner import category_label
 from service.localtime import local_time
 from service.notify import KINDS
 from service.services import Services
+from storage.children import open_child
 from storage.models import (
     Child,
     Decision,
@@ -201,7 +202,13 @@ async def moderator_view(
     assert family is not None  # noqa: S101 - items reference their family by foreign key
     keyring = app[KEYRING]
     sender = await session.get(User, item.sender_id)
-    child = await session.get(Child, item.child_id) if item.child_id is not None else None
+    # A shredded family's item says when its content was destroyed (FamilyShredded).
+    child = (
+        await open_child(session, keyring, found)
+        if item.child_id is not None
+        and (found := await session.get(Child, item.child_id)) is not None
+        else None
+    )
     part_views = []
     for part in parts:
         view: dict[str, Any] = {

@@ -28,6 +28,8 @@ from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
 from service.letterbox.moderation import delivered_parts
 from service.services import Services
+from storage.children import open_child
+from storage.keyring import KeyRing
 from storage.models import (
     Child,
     ContactLevel,
@@ -292,13 +294,16 @@ async def add_observation_note(
         return note.id
 
 
-async def staff_session_view(session: AsyncSession, session_id: uuid.UUID) -> dict[str, Any]:
+async def staff_session_view(
+    session: AsyncSession, keyring: KeyRing, session_id: uuid.UUID
+) -> dict[str, Any]:
     opening = await session.get(OpeningSession, session_id)
     if opening is None:
         raise NotFound()
     family = await session.get(Family, opening.family_id)
     child = await session.get(Child, opening.child_id)
     assert family is not None and child is not None  # noqa: S101 - foreign keys
+    facts = await open_child(session, keyring, child)
     openings = (
         await session.scalars(
             select(ItemOpening)
@@ -309,7 +314,7 @@ async def staff_session_view(session: AsyncSession, session_id: uuid.UUID) -> di
     return {
         "session": opening,
         "family": family,
-        "child": child,
+        "child": facts,
         "openings": openings,
         "notes_allowed": family.contact_level is ContactLevel.SUPERVISED,
     }

@@ -22,10 +22,10 @@ from service.letterbox.claims import Claim, current_claims
 from service.notify import KINDS
 from service.schema import about, number
 from service.services import Services
+from storage.children import names_by_family, open_children
 from storage.models import (
     AccountStatus,
     Centre,
-    Child,
     Direction,
     Family,
     Item,
@@ -220,10 +220,9 @@ async def moderation_queue(
     async with services.sessionmaker() as session:
         days = await target_days(session, actor.centre_id)
         query = (
-            select(Item, Family.case_reference, User.display_name, Child.name)
+            select(Item, Family.case_reference, User.display_name)
             .join(Family, Family.id == Item.family_id)
             .join(User, User.id == Item.sender_id)
-            .outerjoin(Child, Child.id == Item.child_id)
             .where(Family.centre_id == actor.centre_id, Item.status.in_(REVIEWABLE))
             .order_by(Item.submitted_at, Item.id)
         )
@@ -238,11 +237,13 @@ async def moderation_queue(
             select(ItemPart.item_id, ItemPart.scan_hits).where(ItemPart.item_id.in_(ids))
         ):
             hits[item_id] = hits.get(item_id, 0) + len(part_hits or [])
-        first_children = await _first_children(session, actor.centre_id)
+        first_children, child_names = await _first_children(services, session, actor.centre_id)
         claims = await current_claims(session, ids, now)
         rows: list[QueueRow] = []
-        for item, reference, sender_name, child_name in found:
-            child = child_name or first_children.get(item.family_id, "")
+        for item, reference, sender_name in found:
+            child = (
+                child_names.get(item.child_id, "") if item.child_id else ""
+            ) or first_children.get(item.family_id, "")
             late = now >= working_deadline(item.submitted_at, days, zone)
             if filters.late_only and not late:
                 continue
@@ -290,17 +291,14 @@ def _with_words(row: QueueRow, words: str | None) -> QueueRow:
     return replace(row, first_words=words)
 
 
-async def _first_children(session: AsyncSession, centre_id: uuid.UUID) -> dict[uuid.UUID, str]:
-    """Each family's children's first names, for telling families apart at a glance."""
-    names: dict[uuid.UUID, list[str]] = {}
-    for family_id, name in await session.execute(
-        select(Child.family_id, Child.name)
-        .join(Family, Family.id == Child.family_id)
-        .where(Family.centre_id == centre_id)
-        .order_by(Child.birth_year, Child.name)
-    ):
-        names.setdefault(family_id, []).append(name)
-    return {family_id: " and ".join(n) for family_id, n in names.items()}
+async def _first_children(
+    services: Services, session: AsyncSession, centre_id: uuid.UUID
+) -> tuple[dict[uuid.UUID, str], dict[uuid.UUID, str]]:
+    """Each family's children's first names, for telling families apart at a glance, and
+    each child's name."""
+    children = await open_children(session, services.keyring, centre_id=centre_id)
+    joined = {f: " and ".join(n) for f, n in names_by_family(children).items()}
+    return joined, {c.id: c.name for c in children}
 
 
 @dataclass(frozen=True)

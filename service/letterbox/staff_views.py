@@ -8,20 +8,21 @@ from dataclasses import dataclass
 from typing import Any
 
 from aiohttp import web
-from sqlalchemy import Row, select
+from sqlalchemy import select
 
-from service.appkeys import SESSIONMAKER
+from service.appkeys import KEYRING, SESSIONMAKER
 from service.letterbox import gifts
-from storage.models import Child, Family, FamilySender, OpeningSession, User
+from storage.children import ChildFacts, open_children, open_relationship
+from storage.models import Family, FamilySender, OpeningSession, User
 
 
 @dataclass(frozen=True)
 class FamilyLetterbox:
     family: Family
-    children: list[Child]
+    children: list[ChildFacts]
     gifts: list[dict[str, Any]]
     # (user id, display name, relationship to the child) of each approved sender.
-    senders: list[Row[uuid.UUID, str, str]]
+    senders: list[tuple[uuid.UUID, str, str]]
     sessions: list[OpeningSession]
 
 
@@ -30,16 +31,19 @@ async def family_letterbox(app: web.Application, family_id: uuid.UUID) -> Family
         family = await session.get(Family, family_id)
         if family is None:
             raise RuntimeError("the access rule let through a family that does not exist")
-        children = (await session.scalars(select(Child).where(Child.family_id == family_id))).all()
+        # A shredded family's letterbox says when its content was destroyed.
+        await app[KEYRING].family_key(session, family_id)
+        children = await open_children(session, app[KEYRING], family_ids=[family_id])
         family_gifts = await gifts.gifts_for_staff(app, session, family_id)
-        senders = (
-            await session.execute(
-                select(User.id, User.display_name, FamilySender.relationship_to_child)
+        senders = [
+            (user_id, name, await open_relationship(session, app[KEYRING], link))
+            for user_id, name, link in await session.execute(
+                select(User.id, User.display_name, FamilySender)
                 .join(FamilySender, FamilySender.user_id == User.id)
                 .where(FamilySender.family_id == family_id, FamilySender.approved.is_(True))
                 .order_by(User.display_name)
             )
-        ).all()
+        ]
         sessions = (
             await session.scalars(
                 select(OpeningSession)

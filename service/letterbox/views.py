@@ -15,7 +15,7 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.appkeys import READ_SESSIONS, SESSIONMAKER, SETTINGS, VAULT
+from service.appkeys import KEYRING, READ_SESSIONS, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import (
     STAFF_ROLES,
@@ -45,6 +45,7 @@ from service.letterbox.moderation import DecisionRequest
 from service.letterbox.queue import QueueFilters
 from service.schema import InvalidInput, parse, to_json
 from service.services import Services
+from storage.children import open_child
 from storage.models import (
     Child,
     Decision,
@@ -658,12 +659,13 @@ async def _child_view(
     async with request.app[SESSIONMAKER]() as session:
         items = await opening.child_items(session, found)
         child = await session.get(Child, found.child_id)
+        facts = await open_child(session, request.app[KEYRING], child) if child else None
     return aiohttp_jinja2.render_template(
         "child/session.html",
         request,
         {
             "session_id": session_id,
-            "child_name": child.name if child else "",
+            "child_name": facts.name if facts else "",
             "items": items,
             "limits": sanitiser_limits(request.app[SETTINGS]),
             "errors": errors or {},
@@ -768,7 +770,9 @@ async def child_leave(request: web.Request) -> web.StreamResponse:
 
 async def staff_session_page(request: web.Request) -> web.StreamResponse:
     async with request.app[SESSIONMAKER]() as session:
-        view = await opening.staff_session_view(session, path_uuid(request, "session_id"))
+        view = await opening.staff_session_view(
+            session, request.app[KEYRING], path_uuid(request, "session_id")
+        )
     return aiohttp_jinja2.render_template("staff/session.html", request, view)
 
 

@@ -64,9 +64,10 @@ from service.record.timeline import (
 )
 from service.record.timestamp import TimestampInvalid
 from storage import recordformat as rf
+from storage.children import court_order_references
 from storage.errors import StorageError
 from storage.keyring import KeyRing
-from storage.models import ObjectRole, RecordEvent, Referral, StoredObject
+from storage.models import ObjectRole, RecordEvent, StoredObject
 from storage.record import (
     EventAuthor,
     KeyRingPayloadSealer,
@@ -335,14 +336,12 @@ _SUPPORTED_NOTE: Final = (
 )
 
 
-async def court_order_reference(session: AsyncSession, family_id: uuid.UUID) -> str | None:
-    """The order the family was referred under (shown on the cover and the exports pages)."""
-    return await session.scalar(
-        select(Referral.court_order_reference)
-        .where(Referral.family_id == family_id)
-        .order_by(Referral.received_at.desc())
-        .limit(1)
-    )
+async def court_order_reference(
+    session: AsyncSession, keyring: KeyRing, family_id: uuid.UUID
+) -> str | None:
+    """The order the family was referred under (shown on the cover and the exports pages),
+    sealed with the family key: none once the family is shredded."""
+    return (await court_order_references(session, keyring, [family_id])).get(family_id)
 
 
 def build_document(
@@ -553,7 +552,7 @@ async def make_export(
     generated_at = datetime.now(UTC).replace(microsecond=0)
     async with sessionmaker() as session:
         family, centre_name = await family_summary(session, family_id)
-        court_order = await court_order_reference(session, family_id)
+        court_order = await court_order_reference(session, keyring, family_id)
         entries = await entries_for(
             session,
             keyring,

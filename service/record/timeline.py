@@ -20,11 +20,11 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid, NotFound
 from storage import recordformat as rf
+from storage.children import open_children
 from storage.errors import StorageError
 from storage.keyring import KeyRing
 from storage.models import (
     Centre,
-    Child,
     ContactLevel,
     Family,
     FamilyKey,
@@ -272,8 +272,13 @@ class Names:
 
 
 async def load_names(
-    session: AsyncSession, family_id: uuid.UUID, user_ids: Iterable[uuid.UUID | str | None]
+    session: AsyncSession,
+    family_id: uuid.UUID,
+    user_ids: Iterable[uuid.UUID | str | None],
+    keyring: KeyRing | None = None,
 ) -> Names:
+    """The people's names, and with ``keyring`` the children's (opened with the family key;
+    none once the family is shredded)."""
     ids = set()
     for value in user_ids:
         if value is None:
@@ -287,10 +292,9 @@ async def load_names(
         chunk = list(ids)[start : start + 500]
         rows = await session.execute(select(User.id, User.display_name).where(User.id.in_(chunk)))
         names.users.update({str(uid): name for uid, name in rows.all()})
-    children = await session.execute(
-        select(Child.id, Child.name).where(Child.family_id == family_id)
-    )
-    names.children.update({str(cid): name for cid, name in children.all()})
+    if keyring is not None:
+        children = await open_children(session, keyring, family_ids=[family_id])
+        names.children.update({str(c.id): c.name for c in children})
     return names
 
 
@@ -684,7 +688,7 @@ async def entries_for(
     user_ids: list[str | None] = [e[3] for e in events]
     for payload in opened:
         user_ids.extend(_user_ids_in(payload))
-    names = await load_names(session, family.id, user_ids)
+    names = await load_names(session, family.id, user_ids, keyring)
     note_ids = [
         str(p.get("note_id"))
         for e, p in zip(events, opened, strict=True)

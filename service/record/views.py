@@ -92,7 +92,7 @@ async def _exports_context(request: web.Request) -> dict[str, Any]:
         family, centre_name = await timeline.family_summary(session, family_id)
         exports = await export.list_exports(session, family_id)
         fingerprint = await _fingerprint(session, request)
-        court_order = await export.court_order_reference(session, family_id)
+        court_order = await export.court_order_reference(session, request.app[KEYRING], family_id)
     return {
         "key_fingerprint": fingerprint,
         "family": family,

@@ -22,9 +22,9 @@ from service.errors import Invalid, NotFound
 from service.http.rules import Actor
 from service.maintenance import run_shred
 from service.services import Services
+from storage.children import open_children
 from storage.models import (
     CentreRetention,
-    Child,
     Family,
     FamilyKey,
     FamilyStatus,
@@ -207,10 +207,8 @@ async def _families(
         rows = (await session.execute(query.order_by(Family.case_reference))).all()
         ids = [r[0].id for r in rows]
         births: dict[uuid.UUID, list[int]] = {}
-        for family_id, year in await session.execute(
-            select(Child.family_id, Child.birth_year).where(Child.family_id.in_(ids))
-        ):
-            births.setdefault(family_id, []).append(year)
+        for child in await open_children(session, services.keyring, family_ids=ids):
+            births.setdefault(child.family_id, []).append(child.birth_year)
         last_event = dict(
             (
                 await session.execute(

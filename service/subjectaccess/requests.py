@@ -35,6 +35,7 @@ from service.letterbox import (
     personal_spans,
 )
 from service.services import Services
+from storage.children import open_child, open_children, open_relationship
 from storage.models import (
     Call,
     Child,
@@ -156,13 +157,11 @@ async def _others(
             own += name.split()
         else:
             people.append((name, "another parent" if subject_user else "a parent"))
-    for child_id, name in (
-        await session.execute(select(Child.id, Child.name).where(Child.family_id == family.id))
-    ).all():
-        if child_id == subject_child:
-            own += name.split()
+    for kid in await open_children(session, services.keyring, family_ids=[family.id]):
+        if kid.id == subject_child:
+            own += kid.name.split()
         else:
-            people.append((name, "another child" if subject_child else "a child"))
+            people.append((kid.name, "another child" if subject_child else "a child"))
     staff = await session.scalars(
         select(User.display_name).where(
             User.centre_id == family.centre_id, User.role.in_(_CENTRE_STAFF)
@@ -225,7 +224,7 @@ async def _gather_parent(
             "kind": "parent",
             "name": user.display_name,
             "email": user.email,
-            "relationship": link.relationship_to_child,
+            "relationship": await open_relationship(session, services.keyring, link),
             "case_reference": family.case_reference,
         },
         "sections": [
@@ -253,6 +252,7 @@ async def _gather_parent(
 async def _gather_child(
     services: Services, session: AsyncSession, family: Family, child: Child
 ) -> dict[str, Any]:
+    facts = await open_child(session, services.keyring, child)
     people = _People()
     others = await _others(services, session, family, subject_child=child.id)
     items = list(
@@ -301,8 +301,8 @@ async def _gather_child(
     return {
         "subject": {
             "kind": "child",
-            "name": child.name,
-            "birth_year": child.birth_year,
+            "name": facts.name,
+            "birth_year": facts.birth_year,
             "case_reference": family.case_reference,
         },
         "sections": [
@@ -631,7 +631,7 @@ async def family_requests(services: Services, family_id: uuid.UUID) -> FamilyReq
         family = await session.get(Family, family_id)
         if family is None:
             raise NotFound()
-        children = list(await session.scalars(select(Child).where(Child.family_id == family_id)))
+        children = await open_children(session, services.keyring, family_ids=[family_id])
         senders = (
             await session.execute(
                 select(User.id, User.display_name)

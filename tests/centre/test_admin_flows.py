@@ -11,7 +11,8 @@ from pathlib import Path
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
-from service.appkeys import SETTINGS
+from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
+from storage.children import open_children
 from storage.models import (
     AccountStatus,
     Child,
@@ -47,7 +48,10 @@ async def test_accepting_a_referral_creates_family_key_children_and_record_event
     assert re.fullmatch(rf"LB-{datetime.now(UTC).year}-0001", family.case_reference)
     assert family.contact_level.value == "supervised"
     assert await one(client, select(FamilyKey).where(FamilyKey.family_id == family_id))
-    children = await all_of(client, select(Child).where(Child.family_id == family_id))
+    rows = await all_of(client, select(Child).where(Child.family_id == family_id))
+    assert len(rows) == 1 and b"Zephyrine" not in rows[0].details_sealed  # sealed at rest
+    async with client.server.app[SESSIONMAKER]() as session:
+        children = await open_children(session, client.server.app[KEYRING], family_ids=[family_id])
     assert [(c.name, c.birth_year) for c in children] == [("Zephyrine", 2017)]
     referral = await one(client, select(Referral).where(Referral.family_id == family_id))
     assert referral.status is ReferralStatus.ACCEPTED
@@ -63,8 +67,7 @@ async def test_known_risks_are_sealed_at_rest_and_shown_to_the_admin(client: Tes
     response = await admin.form("/admin/referrals", REFERRAL_FORM)
     referral_path = response.headers["Location"].split("?")[0]
     stored = await one(client, select(Referral))
-    assert stored.known_risks_sealed is not None
-    assert b"St Aldhelm" not in stored.known_risks_sealed
+    assert b"St Aldhelm" not in stored.details_sealed
     page = await (await client.get(referral_path)).text()
     assert "St Aldhelm" in page
 

@@ -8,7 +8,9 @@ from datetime import UTC, datetime, timedelta
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from service.appkeys import KEYRING
 from service.http.sessions import start_session
+from storage.children import seal_relationship
 from storage.models import (
     AccountStatus,
     Call,
@@ -79,7 +81,11 @@ async def test_parent_letterbox_is_empty_until_something_is_sent(client: TestCli
     async with seeding_sessionmaker(client.server.app).begin() as session:
         session.add(
             FamilySender(
-                family_id=family_id, user_id=parent.user_id, relationship_to_child="Father"
+                family_id=family_id,
+                user_id=parent.user_id,
+                relationship_sealed=await seal_relationship(
+                    session, client.server.app[KEYRING], family_id, "Father"
+                ),
             )
         )
     use_session(client, await session_token(client, parent))
@@ -95,7 +101,11 @@ async def test_parent_never_sees_unapproved_items_sent_to_them(client: TestClien
     async with seeding_sessionmaker(client.server.app).begin() as session:
         session.add(
             FamilySender(
-                family_id=family_id, user_id=parent.user_id, relationship_to_child="Father"
+                family_id=family_id,
+                user_id=parent.user_id,
+                relationship_sealed=await seal_relationship(
+                    session, client.server.app[KEYRING], family_id, "Father"
+                ),
             )
         )
         session.add(

@@ -5,9 +5,13 @@ court PDF's cover. Personal details of the referral are sealed at rest."""
 
 from __future__ import annotations
 
+import pytest
 from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
+from service.appkeys import KEYRING, SESSIONMAKER
+from storage.children import open_referral, open_relationship
+from storage.keyring import FamilyShredded
 from storage.models import (
     AccountStatus,
     FamilySender,
@@ -39,7 +43,9 @@ async def test_accepting_a_referral_invites_its_parents_and_gives_the_referrer_a
     parent = await one(client, select(User).where(User.email == "dana.jones@example.org"))
     assert parent.role is Role.PARENT and parent.status is AccountStatus.INVITED
     sender = await one(client, select(FamilySender).where(FamilySender.user_id == parent.id))
-    assert sender.family_id == family_id and sender.relationship_to_child == "Father"
+    assert sender.family_id == family_id and b"Father" not in sender.relationship_sealed
+    async with client.server.app[SESSIONMAKER]() as session:
+        assert await open_relationship(session, client.server.app[KEYRING], sender) == "Father"
     referrer = await one(client, select(User).where(User.email == "priya@shah.example"))
     assert referrer.role is Role.REFERRER
     (grant,) = await all_of(
@@ -48,13 +54,27 @@ async def test_accepting_a_referral_invites_its_parents_and_gives_the_referrer_a
     assert grant.family_id == family_id
 
 
-async def test_referral_parents_and_risk_places_are_sealed_at_rest(client: TestClient) -> None:
+async def test_referral_details_are_sealed_with_the_family_key_and_go_with_a_shred(
+    client: TestClient,
+) -> None:
     admin = await admin_of_new_centre(client)
-    await accepted_family(admin, **PARENTS)
+    family_id = await accepted_family(admin, **PARENTS)
     referral = await one(client, select(Referral))
-    assert referral.parents_sealed and referral.risk_terms_sealed
-    assert b"dana.jones" not in referral.parents_sealed
-    assert b"Aldhelm" not in referral.risk_terms_sealed
+    for clear in (b"dana.jones", b"Aldhelm", b"Zephyrine", b"ZW24C00123"):
+        assert clear not in referral.details_sealed
+    app = client.server.app
+    async with app[SESSIONMAKER]() as session:
+        details = await open_referral(session, app[KEYRING], referral)
+        assert details.court_order_reference == "ZW24C00123"
+        assert details.children[0]["name"] == "Zephyrine"
+    # Sealed with the family key, not the centre's: shredding the family destroys it.
+    async with app[SESSIONMAKER].begin() as session:
+        await app[KEYRING].shred(session, family_id)
+    async with app[SESSIONMAKER]() as session:
+        with pytest.raises(FamilyShredded):
+            await open_referral(session, app[KEYRING], referral)
+    listed = await (await client.get("/admin/referrals")).text()
+    assert "Zephyrine" not in listed and "ZW24C00123" not in listed
 
 
 async def test_risk_places_are_offered_once_each_until_added_as_sensitive_terms(

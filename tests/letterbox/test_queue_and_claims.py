@@ -13,9 +13,10 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select, update
 
 from service.api.routes import OPENAPI_PATH, PREFIX
-from service.appkeys import SETTINGS
+from service.appkeys import KEYRING, SETTINGS
 from service.letterbox.queue import late_items_job, working_deadline
 from service.services import Services
+from storage.children import ReferralDetails, seal_referral_with_key
 from storage.models import Family, Item, ItemClaim, ItemStatus, Referral, User
 from tests.support.letterbox_world import (
     Person,
@@ -228,10 +229,13 @@ async def test_family_search_finds_by_child_parent_case_and_order_reference(
                 referrer_organisation="Shah & Co",
                 referrer_email="priya@shah.example",
                 referrer_kind="solicitor",
-                court_order_reference="ZW24C00123",
                 contact_level=family.contact_level,
                 channels=["letters"],
-                children=[],
+                details_sealed=seal_referral_with_key(
+                    await client.server.app[KEYRING].family_key(session, family.id),
+                    family.id,
+                    ReferralDetails(court_order_reference="ZW24C00123"),
+                ),
                 recorded_by=world.admin.user_id,
                 family_id=other.family_id,
             )

@@ -14,6 +14,7 @@ from service.appkeys import KEYRING, SESSIONMAKER
 from service.retention import retention
 from service.retention.retention import RuleInput, due_on, run_retention
 from service.services import Services
+from storage.children import open_child, seal_child
 from storage.keyring import FamilyShredded
 from storage.models import Child, FamilyStatus, RecordEvent, RetentionKind
 from storage.models import Family as FamilyRow
@@ -35,10 +36,13 @@ def test_the_rules_give_the_first_day_content_may_be_destroyed() -> None:
 
 
 async def _child_born(client: TestClient, world: CallWorld, year: int) -> None:
+    keyring = client.server.app[KEYRING]
     async with seeding_sessionmaker(client.server.app).begin() as session:
-        await session.execute(
-            update(Child).where(Child.family_id == world.family_id).values(birth_year=year)
-        )
+        for child in await session.scalars(select(Child).where(Child.family_id == world.family_id)):
+            facts = await open_child(session, keyring, child)
+            child.details_sealed = await seal_child(
+                session, keyring, world.family_id, facts.name, year
+            )
 
 
 async def _shredded_kinds(client: TestClient, world: CallWorld) -> list[str]:

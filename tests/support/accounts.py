@@ -18,6 +18,8 @@ from yarl import URL
 from service.accounts.users import provision_demo_user
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
 from service.http.sessions import start_session
+from storage.children import seal_child_with_key, seal_relationship_with_key
+from storage.keys import new_data_key
 from storage.models import (
     Call,
     CallStatus,
@@ -123,7 +125,11 @@ async def _family(
     )
     session.add(family)
     await session.flush()
-    child = Child(family_id=family.id, name="Sam", birth_year=2016)
+    # This family has no key: the child's details are sealed under a throw-away one.
+    child = Child(
+        family_id=family.id,
+        details_sealed=seal_child_with_key(new_data_key(), family.id, "Sam", 2016),
+    )
     session.add(child)
     await session.flush()
     item = Item(
@@ -180,7 +186,14 @@ async def make_world(client: TestClient) -> World:
             session, world.other_centre_id, stranger.user_id, stranger.user_id
         )
         own = world.families["own"].family_id
-        session.add(FamilySender(family_id=own, user_id=parent, relationship_to_child="father"))
+        session.add(
+            FamilySender(
+                family_id=own,
+                user_id=parent,
+                # These families have no key: sealed under a throw-away one.
+                relationship_sealed=seal_relationship_with_key(new_data_key(), own, "father"),
+            )
+        )
         session.add(
             ReferrerAccess(
                 family_id=own,

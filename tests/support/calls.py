@@ -20,6 +20,7 @@ from service.calls.device import device_cookie_name
 from service.calls.media import ConnectResult, Role
 from service.http.sessions import start_session, token_hash
 from storage import record
+from storage.children import seal_child_with_key, seal_relationship_with_key
 from storage.keyring import KeyRing
 from storage.models import (
     AccountStatus,
@@ -87,9 +88,11 @@ async def make_world(
             session.add(family)
             families.append(family)
         await session.flush()
-        for family in families:
-            await keyring.create_family_key(session, family.id)
-        child = Child(family_id=families[0].id, name="Sam", birth_year=2017)
+        keys = [await keyring.create_family_key(session, family.id) for family in families]
+        child = Child(
+            family_id=families[0].id,
+            details_sealed=seal_child_with_key(keys[0], families[0].id, "Sam", 2017),
+        )
         session.add(child)
         await session.flush()
         world = CallWorld(centre.id, families[0].id, child.id)
@@ -114,7 +117,11 @@ async def make_world(
                 family = families[0] if name == "parent" else families[1]
                 session.add(
                     FamilySender(
-                        family_id=family.id, user_id=user.id, relationship_to_child="parent"
+                        family_id=family.id,
+                        user_id=user.id,
+                        relationship_sealed=seal_relationship_with_key(
+                            keys[families.index(family)], family.id, "parent"
+                        ),
                     )
                 )
             token = await start_session(

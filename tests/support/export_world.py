@@ -18,6 +18,7 @@ from PIL import Image, ImageStat
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.children import seal_child_with_key
 from storage.keyring import KeyRing
 from storage.models import (
     Centre,
@@ -91,8 +92,10 @@ async def new_centre_family(
     )
     session.add(family)
     await session.flush()
-    await keyring.create_family_key(session, family.id)
-    session.add(Child(family_id=family.id, name="Sam", birth_year=2016))
+    key = await keyring.create_family_key(session, family.id)
+    session.add(
+        Child(family_id=family.id, details_sealed=seal_child_with_key(key, family.id, "Sam", 2016))
+    )
     people = {}
     for role, name in (
         (Role.ADMIN, "Alex Admin"),

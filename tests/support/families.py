@@ -8,6 +8,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
+from storage.children import seal_child, seal_child_with_key, seal_relationship
 from storage.keyring import KeyRing
 from storage.models import (
     AccountStatus,
@@ -30,6 +31,7 @@ async def new_family(
     *,
     level: ContactLevel = ContactLevel.SUPPORTED,
     case_reference: str | None = None,
+    child: tuple[str, int] | None = None,
 ) -> uuid.UUID:
     async with sessionmaker.begin() as session:
         centre = Centre(name="Centre")
@@ -43,7 +45,13 @@ async def new_family(
         )
         session.add(family)
         await session.flush()
-        await keyring.create_family_key(session, family.id)
+        key = await keyring.create_family_key(session, family.id)
+        if child is not None:
+            session.add(
+                Child(
+                    family_id=family.id, details_sealed=seal_child_with_key(key, family.id, *child)
+                )
+            )
         return family.id
 
 
@@ -76,7 +84,7 @@ async def read_object(
 
 
 async def add_other_parent_and_sister(
-    session: AsyncSession, centre_id: uuid.UUID, family_id: uuid.UUID
+    session: AsyncSession, keyring: KeyRing, centre_id: uuid.UUID, family_id: uuid.UUID
 ) -> None:
     """Other people in the family besides the parent who writes: a second parent, Jordan
     Blake (Sam's mum), and Sam's sister Matilda."""
@@ -89,5 +97,16 @@ async def add_other_parent_and_sister(
     )
     session.add(other)
     await session.flush()
-    session.add(FamilySender(family_id=family_id, user_id=other.id, relationship_to_child="mum"))
-    session.add(Child(family_id=family_id, name="Matilda", birth_year=2019))
+    session.add(
+        FamilySender(
+            family_id=family_id,
+            user_id=other.id,
+            relationship_sealed=await seal_relationship(session, keyring, family_id, "mum"),
+        )
+    )
+    session.add(
+        Child(
+            family_id=family_id,
+            details_sealed=await seal_child(session, keyring, family_id, "Matilda", 2019),
+        )
+    )

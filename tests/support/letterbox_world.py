@@ -22,6 +22,7 @@ from service.accounts.passwords import hash_password
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS, VAULT
 from service.http.sessions import start_session, token_hash
 from service.letterbox.intake import SENSITIVE_TERM_PURPOSE
+from storage.children import seal_child_with_key, seal_relationship
 from storage.models import (
     AccountStatus,
     Centre,
@@ -137,8 +138,12 @@ async def make_world(
         )
         session.add(family)
         await session.flush()
-        await keyring.create_family_key(session, family.id)
-        child = Child(id=uuid.uuid4(), family_id=family.id, name="Sam", birth_year=2016)
+        key = await keyring.create_family_key(session, family.id)
+        child = Child(
+            id=uuid.uuid4(),
+            family_id=family.id,
+            details_sealed=seal_child_with_key(key, family.id, "Sam", 2016),
+        )
         session.add(child)
         for term in terms:
             session.add(
@@ -153,7 +158,13 @@ async def make_world(
     parent_id = await _user(app, centre_id, Role.PARENT, "Parent")
     async with app[SESSIONMAKER]() as session, session.begin():
         session.add(
-            FamilySender(family_id=family_id, user_id=parent_id, relationship_to_child="father")
+            FamilySender(
+                family_id=family_id,
+                user_id=parent_id,
+                relationship_sealed=await seal_relationship(
+                    session, app[KEYRING], family_id, "father"
+                ),
+            )
         )
     staff_id = await _user(app, centre_id, Role.STAFF, "Moderator One")
     staff2_id = await _user(app, centre_id, Role.STAFF, "Moderator Two")

@@ -32,9 +32,10 @@ from service.letterbox.sanitise import SanitisedFile
 from service.letterbox.scanner import scan
 from service.letterbox.workers import FileWorkers
 from service.security_log import log_security_event
+from storage.children import open_children
 from storage.keyring import KeyRing
 from storage.leases import SenderSlots
-from storage.models import Child, FamilySender, SensitiveTerm, User
+from storage.models import FamilySender, SensitiveTerm, User
 
 log = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ async def screen(
     read = await all_or_none([read_words(app, result) for result in sanitised])
     async with app[SESSIONMAKER]() as session:
         terms = await sensitive_terms(session, app[KEYRING], family_id)
-        names = await family_first_names(session, family_id)
+        names = await family_first_names(session, app[KEYRING], family_id)
     return Screened(
         text,
         hits_json(text, terms, names),
@@ -233,10 +234,12 @@ async def sensitive_terms(
     ]
 
 
-async def family_first_names(session: AsyncSession, family_id: uuid.UUID) -> list[str]:
+async def family_first_names(
+    session: AsyncSession, keyring: KeyRing, family_id: uuid.UUID
+) -> list[str]:
     """The first names of the family's children and approved senders: they appear in every
     letter, so a sensitive term's word that is one of them is not matched alone."""
-    children = await session.scalars(select(Child.name).where(Child.family_id == family_id))
+    children = [c.name for c in await open_children(session, keyring, family_ids=[family_id])]
     senders = await session.scalars(
         select(User.display_name)
         .join(FamilySender, FamilySender.user_id == User.id)
