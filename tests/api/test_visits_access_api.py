@@ -10,15 +10,16 @@ from zoneinfo import ZoneInfo
 
 from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
-from sqlalchemy import select, update
+from sqlalchemy import select
 
 from service.api import visits_access
 from service.api.routes import ROUTES
-from service.appkeys import SESSIONMAKER
+from service.appkeys import KEYRING, SESSIONMAKER
 from service.subjectaccess.requests import BLACKED_OUT
-from storage.models import Child, ContactLevel, RecordEvent
+from storage.models import ContactLevel, RecordEvent
 from tests.support.call_api import api
 from tests.support.calls import CallWorld, make_world
+from tests.support.families import set_children_born
 from tests.support.letterbox_world import Person, send_letter
 from tests.support.letterbox_world import make_world as letterbox_world
 from tests.support.seeding import seeding_sessionmaker
@@ -247,10 +248,8 @@ async def test_subject_access_is_started_reviewed_released_and_downloaded_throug
 
 
 async def _born(client: TestClient, world: CallWorld, year: int) -> None:
-    async with seeding_sessionmaker(client.server.app).begin() as session:
-        await session.execute(
-            update(Child).where(Child.family_id == world.family_id).values(birth_year=year)
-        )
+    app = client.server.app
+    await set_children_born(seeding_sessionmaker(app), app[KEYRING], world.family_id, year)
 
 
 async def test_retention_rules_holds_default_and_warnings_through_the_api_for_admins_only(

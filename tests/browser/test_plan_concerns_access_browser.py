@@ -92,9 +92,7 @@ async def _world(live: LiveApp) -> tuple[World, str, str]:
     app = live.server.app
     world = await make_world(app)
     async with seeding_sessionmaker(app).begin() as session:
-        await add_other_parent_and_sister(
-            session, app[KEYRING], world.centre_id, world.family_id
-        )
+        await add_other_parent_and_sister(session, app[KEYRING], world.centre_id, world.family_id)
         parent = await session.get(User, world.parent.user_id)
         family = await session.get(Family, world.family_id)
         assert parent is not None and family is not None

@@ -14,12 +14,12 @@ from service.appkeys import KEYRING, SESSIONMAKER
 from service.retention import retention
 from service.retention.retention import RuleInput, due_on, run_retention
 from service.services import Services
-from storage.children import open_child, seal_child
 from storage.keyring import FamilyShredded
-from storage.models import Child, FamilyStatus, RecordEvent, RetentionKind
 from storage.models import Family as FamilyRow
+from storage.models import FamilyStatus, RecordEvent, RetentionKind
 from storage.record import verify_database
 from tests.support.calls import CallWorld, cookie_header, make_world
+from tests.support.families import set_children_born
 from tests.support.reports import actor
 from tests.support.seeding import seeding_sessionmaker
 
@@ -36,13 +36,8 @@ def test_the_rules_give_the_first_day_content_may_be_destroyed() -> None:
 
 
 async def _child_born(client: TestClient, world: CallWorld, year: int) -> None:
-    keyring = client.server.app[KEYRING]
-    async with seeding_sessionmaker(client.server.app).begin() as session:
-        for child in await session.scalars(select(Child).where(Child.family_id == world.family_id)):
-            facts = await open_child(session, keyring, child)
-            child.details_sealed = await seal_child(
-                session, keyring, world.family_id, facts.name, year
-            )
+    app = client.server.app
+    await set_children_born(seeding_sessionmaker(app), app[KEYRING], world.family_id, year)
 
 
 async def _shredded_kinds(client: TestClient, world: CallWorld) -> list[str]:

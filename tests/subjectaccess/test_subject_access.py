@@ -135,9 +135,7 @@ async def _family_with_others(
     app = client.server.app
     world = await letterbox_world(client, terms=["Oakfield Primary"], level=level)
     async with seeding_sessionmaker(app).begin() as session:
-        await add_other_parent_and_sister(
-            session, app[KEYRING], world.centre_id, world.family_id
-        )
+        await add_other_parent_and_sister(session, app[KEYRING], world.centre_id, world.family_id)
     status, sent = await send_letter(
         client,
         world,

@@ -8,7 +8,7 @@ from collections.abc import AsyncIterator
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
-from storage.children import seal_child, seal_child_with_key, seal_relationship
+from storage.children import open_child, seal_child, seal_child_with_key, seal_relationship
 from storage.keyring import KeyRing
 from storage.models import (
     AccountStatus,
@@ -110,3 +110,16 @@ async def add_other_parent_and_sister(
             details_sealed=await seal_child(session, keyring, family_id, "Matilda", 2019),
         )
     )
+
+
+async def set_children_born(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    keyring: KeyRing,
+    family_id: uuid.UUID,
+    year: int,
+) -> None:
+    """Every child of the family born in ``year`` (their details re-sealed, names kept)."""
+    async with sessionmaker.begin() as session:
+        for child in await session.scalars(select(Child).where(Child.family_id == family_id)):
+            facts = await open_child(session, keyring, child)
+            child.details_sealed = await seal_child(session, keyring, family_id, facts.name, year)
