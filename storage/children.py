@@ -188,6 +188,10 @@ class ReferralDetails:
     known_risks: str | None = None
     parents: list[dict[str, Any]] = field(default_factory=list)  # display_name, email, rel…
     risk_terms: list[str] = field(default_factory=list)
+    # Who referred the family: their name, organisation and e-mail say which case it is.
+    referrer_name: str = ""
+    referrer_organisation: str = ""
+    referrer_email: str = ""
 
     def encode(self) -> bytes:
         return json.dumps(asdict(self)).encode()
@@ -201,6 +205,9 @@ class ReferralDetails:
             known_risks=value.get("known_risks"),
             parents=list(value.get("parents") or []),
             risk_terms=[str(t) for t in value.get("risk_terms") or []],
+            referrer_name=str(value.get("referrer_name") or ""),
+            referrer_organisation=str(value.get("referrer_organisation") or ""),
+            referrer_email=str(value.get("referrer_email") or ""),
         )
 
 

@@ -336,14 +336,11 @@ class Referral(Base):
 
     id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
     centre_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("centres.id"), index=True)
-    referrer_name: Mapped[str] = mapped_column(String(200))
-    referrer_organisation: Mapped[str] = mapped_column(String(200))
-    referrer_email: Mapped[str] = mapped_column(String(320))
     referrer_kind: Mapped[str] = mapped_column(String(64))  # solicitor, social worker, CAFCASS…
     contact_level: Mapped[ContactLevel] = mapped_column(_enum(ContactLevel, "contact_level"))
     channels: Mapped[list[Any]] = mapped_column(default=list)
-    # The children, court order reference, known risks, parents and the places and names the
-    # risk concerns (storage.children.ReferralDetails): sealed under the centre key while the
+    # The referrer's name, organisation and e-mail, the children, court order reference, known
+    # risks, parents and the places and names the risk concerns (storage.children.ReferralDetails): sealed under the centre key while the
     # referral waits, with the family key once accepted, so a shred destroys them.
     details_sealed: Mapped[bytes] = mapped_column(LargeBinary)
     status: Mapped[ReferralStatus] = mapped_column(

@@ -172,8 +172,8 @@ class Carried:
 
 def _carried(referral: Referral, details: ReferralDetails) -> Carried:
     return Carried(
-        referral.referrer_name,
-        referral.referrer_email,
+        details.referrer_name,
+        details.referrer_email,
         [
             ReferredParent(p["display_name"], p["email"], p["relationship_to_child"])
             for p in details.parents
@@ -210,9 +210,9 @@ def _view(referral: Referral, details: ReferralDetails) -> ReferralView:
         id=referral.id,
         status=referral.status,
         received_at=referral.received_at,
-        referrer_name=referral.referrer_name,
-        referrer_organisation=referral.referrer_organisation,
-        referrer_email=referral.referrer_email,
+        referrer_name=details.referrer_name,
+        referrer_organisation=details.referrer_organisation,
+        referrer_email=details.referrer_email,
         referrer_kind=referral.referrer_kind,
         contact_level=referral.contact_level,
         channels=list(referral.channels),
@@ -278,14 +278,14 @@ async def record_referral(services: Services, actor: Actor, data: ReferralInput)
         known_risks=data.known_risks or None,
         parents=[asdict(p) for p in data.parents],
         risk_terms=terms,
+        referrer_name=data.referrer_name,
+        referrer_organisation=data.referrer_organisation,
+        referrer_email=data.referrer_email,
     )
     async with services.sessionmaker() as session, session.begin():
         referral = Referral(
             id=uuid.uuid4(),
             centre_id=actor.centre_id,
-            referrer_name=data.referrer_name,
-            referrer_organisation=data.referrer_organisation,
-            referrer_email=data.referrer_email,
             referrer_kind=data.referrer_kind.value,
             contact_level=data.contact_level,
             channels=_channels(data.channels),

@@ -35,7 +35,7 @@ from service.letterbox import (
     personal_spans,
 )
 from service.services import Services
-from storage.children import open_child, open_children, open_relationship
+from storage.children import open_child, open_children, open_referral, open_relationship
 from storage.models import (
     Call,
     Child,
@@ -168,9 +168,10 @@ async def _others(
         )
     )
     people += [(name, "staff") for name in staff]
-    referrers = set(
-        await session.scalars(select(Referral.referrer_name).where(Referral.family_id == family.id))
-    ) | set(
+    referrals = await session.scalars(select(Referral).where(Referral.family_id == family.id))
+    referrers = {
+        (await open_referral(session, services.keyring, r)).referrer_name for r in referrals
+    } | set(
         await session.scalars(
             select(User.display_name)
             .join(ReferrerAccess, ReferrerAccess.user_id == User.id)

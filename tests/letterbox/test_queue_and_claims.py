@@ -225,9 +225,6 @@ async def test_family_search_finds_by_child_parent_case_and_order_reference(
         session.add(
             Referral(
                 centre_id=world.centre_id,
-                referrer_name="Priya",
-                referrer_organisation="Shah & Co",
-                referrer_email="priya@shah.example",
                 referrer_kind="solicitor",
                 contact_level=family.contact_level,
                 channels=["letters"],

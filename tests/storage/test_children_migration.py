@@ -241,6 +241,10 @@ async def test_migration_seals_existing_children_with_their_family_key(empty_url
             }
             accepted, waiting = referrals[live], referrals[None]
             assert accepted.court_order_reference == "ZW24C00123"
+            assert (accepted.referrer_name, accepted.referrer_email) == (
+                "Priya Shah",
+                "priya@shah.example",
+            )
             assert accepted.children == [{"name": "Zephyrine", "birth_year": 2017}]
             assert accepted.known_risks == "Barnaby knows the school"
             assert accepted.parents[0]["relationship_to_child"] == "Mother"

@@ -1,5 +1,5 @@
-"""A referral's personal details (children, court order reference, known risks, parents, the
-places and names of the risk) in one value: sealed under the centre key while the referral
+"""A referral's personal details (the referrer's name, organisation and e-mail, children, court
+order reference, known risks, parents, the places and names of the risk) in one value: sealed under the centre key while the referral
 waits, with the family key once it is accepted, so a crypto-shred destroys them (issue 19
 part 6). Opening the old centre-sealed values and the family keys needs the master key, which
 ``storage.db.upgrade`` passes in. A shredded family's referral is sealed under a throw-away
@@ -49,6 +49,7 @@ def upgrade() -> None:
     rows = bind.execute(
         sa.text(
             "SELECT r.id, r.family_id, r.children, r.court_order_reference, "
+            "r.referrer_name, r.referrer_organisation, r.referrer_email, "
             "r.known_risks_sealed, r.parents_sealed, r.risk_terms_sealed, "
             "k.master_key_id, k.wrapped_key "
             "FROM referrals r LEFT JOIN family_keys k ON k.family_id = r.family_id"
@@ -78,6 +79,9 @@ def upgrade() -> None:
             known_risks=risks.decode() if risks is not None else None,
             parents=list(json.loads(parents)) if parents is not None else [],
             risk_terms=[str(t) for t in json.loads(terms)] if terms is not None else [],
+            referrer_name=row.referrer_name,
+            referrer_organisation=row.referrer_organisation,
+            referrer_email=row.referrer_email,
         )
         if row.family_id is None:
             sealed = seal_referral_for_centre(ring, details)
@@ -96,6 +100,9 @@ def upgrade() -> None:
     with op.batch_alter_table("referrals") as batch:
         batch.alter_column("details_sealed", existing_type=sa.LargeBinary(), nullable=False)
         for column in (
+            "referrer_name",
+            "referrer_organisation",
+            "referrer_email",
             "children",
             "court_order_reference",
             "known_risks_sealed",
