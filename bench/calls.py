@@ -104,8 +104,10 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
     from service.calls.media import CallMedia
 
     passthrough.restrict_host_candidates("127.0.0.1")
-    if mode == "passthrough":
-        passthrough.install(host_address="127.0.0.1")
+    relaying = mode in ("passthrough", "passthrough-full")
+    if relaying:
+        # passthrough-full: the same relay with aiortc's per-packet extras left on (the before).
+        passthrough.install(host_address="127.0.0.1", lean=mode == "passthrough")
     calls: dict[str, Any] = {}
     profiler = cProfile.Profile() if profile_out else None
     done = asyncio.Event()
@@ -114,15 +116,15 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
         body = await request.json()
         call = calls.get(body["call"])
         if call is None:
-            call = calls[body["call"]] = CallMedia() if mode == "passthrough" else MediaRelayCall()
-        if mode == "passthrough":
+            call = calls[body["call"]] = CallMedia() if relaying else MediaRelayCall()
+        if relaying:
             result = await call.connect(body["role"], body["sdp"])
             return web.json_response({"sdp": result.sdp, "sources_by_mid": result.sources_by_mid})
         return web.json_response(await call.connect(body["role"], body["sdp"]))
 
     async def admit(request: web.Request) -> web.Response:
         call = calls[(await request.json())["call"]]
-        if mode == "passthrough":
+        if relaying:
             call.set_admitted(True)
         return web.json_response({})
 
@@ -137,7 +139,19 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
 
     async def stats(request: web.Request) -> web.Response:
         out: dict[str, Any] = {}
-        if mode == "passthrough":
+        if request.query.get("packets"):
+            # RTP packets the relay has sent to receivers (outbound-rtp, every call).
+            sent = 0
+            for call in calls.values():
+                pcs = [p.pc for p in call._participants.values()] if relaying else call.pcs.values()
+                for pc in pcs:
+                    for sender in pc.getSenders():
+                        report = await sender.getStats()
+                        sent += sum(
+                            s.packetsSent for s in report.values() if s.type == "outbound-rtp"
+                        )
+            return web.json_response({"packets_sent": sent})
+        if relaying:
             for name, call in calls.items():
                 s = call.stats()
                 out[name] = {
@@ -344,6 +358,7 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
         time.sleep(warmup)
         if profile:
             http(f"{url}/profile?action=start", "POST", b"")
+        packets0 = http(f"{url}/stats?packets=1")["packets_sent"]
         cpu0 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
         busy0 = system_busy()
         t0 = time.monotonic()
@@ -351,6 +366,7 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
         cpu1 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
         busy1 = system_busy()
         elapsed = time.monotonic() - t0
+        packets = http(f"{url}/stats?packets=1")["packets_sent"] - packets0
         if profile:
             http(f"{url}/profile?action=stop", "POST", b"")
         client.wait_for("DONE", window + 30)
@@ -371,6 +387,10 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
         "window_s": round(elapsed, 2),
         "relay_cpu_s_per_s": round(server_cpu, 3),
         "relay_cpu_s_per_s_per_call": round(server_cpu / calls, 3),
+        "relay_packets_sent_per_s": round(packets / elapsed, 1),
+        "relay_cpu_us_per_forwarded_packet": (
+            round(server_cpu * elapsed / packets * 1e6, 1) if packets else None
+        ),
         "clients_cpu_s_per_s": round((cpu1["clients"] - cpu0["clients"]) / elapsed, 3),
         "system_busy_fraction": round((busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 3),
         "video_fps_min": round(min(video), 2),
@@ -470,6 +490,47 @@ def supervision(warmup: float, window: float, trials: int) -> dict[str, Any]:
     }
 
 
+def compare(ns: list[int], rounds: int, warmup: float, window: float) -> dict[str, Any]:
+    """The relay with aiortc's per-packet extras (remote bitrate estimator, datetime NTP clock)
+    on and off, same N, alternating which goes first each round (the machine is shared and
+    noisy); medians per mode."""
+    import statistics
+
+    out: dict[str, Any] = {}
+    for n in ns:
+        samples: dict[str, list[dict[str, Any]]] = {"passthrough-full": [], "passthrough": []}
+        for r in range(rounds):
+            order = ["passthrough-full", "passthrough"]
+            for mode in order if r % 2 == 0 else order[::-1]:
+                samples[mode].append(run_point(mode, n, warmup, window, False))
+
+        def median(mode: str, key: str, s: dict[str, list[dict[str, Any]]] = samples) -> float:
+            return round(statistics.median(p[key] for p in s[mode]), 3)
+
+        full_cpu = median("passthrough-full", "relay_cpu_s_per_s_per_call")
+        lean_cpu = median("passthrough", "relay_cpu_s_per_s_per_call")
+        out[str(n)] = {
+            "before_cpu_s_per_s_per_call": full_cpu,
+            "after_cpu_s_per_s_per_call": lean_cpu,
+            "before_us_per_forwarded_packet": median(
+                "passthrough-full", "relay_cpu_us_per_forwarded_packet"
+            ),
+            "after_us_per_forwarded_packet": median(
+                "passthrough", "relay_cpu_us_per_forwarded_packet"
+            ),
+            "after_over_before": round(lean_cpu / full_cpu, 3) if full_cpu else None,
+            "rounds": rounds,
+            "before_samples_cpu_per_call": [
+                p["relay_cpu_s_per_s_per_call"] for p in samples["passthrough-full"]
+            ],
+            "after_samples_cpu_per_call": [
+                p["relay_cpu_s_per_s_per_call"] for p in samples["passthrough"]
+            ],
+            "video_fps_min": min(p["video_fps_min"] for ps in samples.values() for p in ps),
+        }
+    return out
+
+
 def summarize_profile(path: Path, limit: int = 25) -> list[str]:
     stats = pstats.Stats(str(path))
     total = stats.total_tt  # type: ignore[attr-defined]
@@ -485,7 +546,7 @@ def summarize_profile(path: Path, limit: int = 25) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--serve", choices=["passthrough", "mediarelay"])
+    parser.add_argument("--serve", choices=["passthrough", "passthrough-full", "mediarelay"])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--profile-out")
     parser.add_argument("--quick", action="store_true")
@@ -499,6 +560,13 @@ def main() -> None:
     parser.add_argument("--supervision", action="store_true", help="only the supervision figures")
     # Every trial is a new supervisor offer: 2 x 3 stays within the offer budget of one minute.
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="also measure these N with aiortc's per-packet extras on (passthrough-full) and off, "
+        "in alternating rounds",
+    )
+    parser.add_argument("--rounds", type=int, default=3, help="rounds of --compare")
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve, args.port, args.profile_out))
@@ -525,6 +593,9 @@ def main() -> None:
         points.append(run_point("passthrough", n, args.warmup, args.window, False))
     for n in (int(x) for x in args.baseline_calls.split(",")):
         points.append(run_point("mediarelay", n, args.warmup, args.window, False))
+    lean_vs_full = compare(
+        [int(x) for x in args.compare.split(",") if x], args.rounds, args.warmup, args.window
+    )
     profile_lines: list[str] = []
     if args.profile:
         run_point("passthrough", args.profile, args.warmup, args.window, True)
@@ -565,6 +636,7 @@ def main() -> None:
             str(p["calls"]): p["relay_cpu_s_per_s_per_call"] for p in baseline_points
         },
         "points": points,
+        "lean_vs_full": lean_vs_full,
         "profile_top": profile_lines,
         "params": {
             "video": "640x480 @ 15 fps VP8 (aiortc encoder, pre-encoded 150-frame loop) + Opus 20 ms",
