@@ -10,6 +10,12 @@ server's memory. Writes bench/results/calls.json.
     .venv/bin/python bench/calls.py --quick         # N=1 each, short window
     .venv/bin/python bench/calls.py --profile 3     # also cProfile the passthrough server at N=3
     .venv/bin/python bench/calls.py --supervision   # only the supervision figures (below)
+    .venv/bin/python bench/calls.py --compare 1,3 --compare-only   # lean per-packet path vs not
+
+Every point also reports µs of relay CPU per forwarded RTP packet (outbound-rtp packetsSent of
+the relay's senders over the window). ``--compare`` runs the relay with aiortc's per-packet
+extras left on (``--serve passthrough-full``, the path before they were removed) and off, side
+by side in each round (see :func:`compare`).
 
 ``--supervision`` runs the real app (``--serve-app``: SQLite, one booked call) with clients from
 ``bench/calls_app_client.py`` speaking its signalling, and measures: the relay's CPU for a normal
@@ -491,42 +497,46 @@ def supervision(warmup: float, window: float, trials: int) -> dict[str, Any]:
 
 
 def compare(ns: list[int], rounds: int, warmup: float, window: float) -> dict[str, Any]:
-    """The relay with aiortc's per-packet extras (remote bitrate estimator, datetime NTP clock)
-    on and off, same N, alternating which goes first each round (the machine is shared and
-    noisy); medians per mode."""
+    """The relay with aiortc's per-packet extras (remote bitrate estimator, datetime clock) on
+    ("before") and off ("after") at the same N. The machine is shared and its load drifts by
+    more than the difference, so each round runs both relays at the same time, each with its
+    own clients, and the figure is the median over rounds of after / before."""
     import statistics
+    from concurrent.futures import ThreadPoolExecutor
 
     out: dict[str, Any] = {}
     for n in ns:
-        samples: dict[str, list[dict[str, Any]]] = {"passthrough-full": [], "passthrough": []}
-        for r in range(rounds):
-            order = ["passthrough-full", "passthrough"]
-            for mode in order if r % 2 == 0 else order[::-1]:
-                samples[mode].append(run_point(mode, n, warmup, window, False))
+        pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for _ in range(rounds):
+            with ThreadPoolExecutor(2) as pool:
+                before = pool.submit(run_point, "passthrough-full", n, warmup, window, False)
+                after = pool.submit(run_point, "passthrough", n, warmup, window, False)
+                pairs.append((before.result(), after.result()))
 
-        def median(mode: str, key: str, s: dict[str, list[dict[str, Any]]] = samples) -> float:
-            return round(statistics.median(p[key] for p in s[mode]), 3)
+        def median(key: str, side: int, p: list[tuple[dict[str, Any], ...]] = pairs) -> float:
+            return round(statistics.median(pair[side][key] for pair in p), 3)
 
-        full_cpu = median("passthrough-full", "relay_cpu_s_per_s_per_call")
-        lean_cpu = median("passthrough", "relay_cpu_s_per_s_per_call")
+        def ratio(key: str, p: list[tuple[dict[str, Any], ...]] = pairs) -> float:
+            return round(statistics.median(a[key] / b[key] for b, a in p), 3)
+
         out[str(n)] = {
-            "before_cpu_s_per_s_per_call": full_cpu,
-            "after_cpu_s_per_s_per_call": lean_cpu,
-            "before_us_per_forwarded_packet": median(
-                "passthrough-full", "relay_cpu_us_per_forwarded_packet"
-            ),
-            "after_us_per_forwarded_packet": median(
-                "passthrough", "relay_cpu_us_per_forwarded_packet"
-            ),
-            "after_over_before": round(lean_cpu / full_cpu, 3) if full_cpu else None,
-            "rounds": rounds,
-            "before_samples_cpu_per_call": [
-                p["relay_cpu_s_per_s_per_call"] for p in samples["passthrough-full"]
+            "before_cpu_s_per_s_per_call": median("relay_cpu_s_per_s_per_call", 0),
+            "after_cpu_s_per_s_per_call": median("relay_cpu_s_per_s_per_call", 1),
+            "before_us_per_forwarded_packet": median("relay_cpu_us_per_forwarded_packet", 0),
+            "after_us_per_forwarded_packet": median("relay_cpu_us_per_forwarded_packet", 1),
+            "after_over_before_cpu_per_call": ratio("relay_cpu_s_per_s_per_call"),
+            "after_over_before_us_per_packet": ratio("relay_cpu_us_per_forwarded_packet"),
+            "rounds": [
+                {
+                    "before_cpu": b["relay_cpu_s_per_s_per_call"],
+                    "after_cpu": a["relay_cpu_s_per_s_per_call"],
+                    "before_us_per_packet": b["relay_cpu_us_per_forwarded_packet"],
+                    "after_us_per_packet": a["relay_cpu_us_per_forwarded_packet"],
+                    "video_fps_min": min(b["video_fps_min"], a["video_fps_min"]),
+                    "system_busy_fraction": a["system_busy_fraction"],
+                }
+                for b, a in pairs
             ],
-            "after_samples_cpu_per_call": [
-                p["relay_cpu_s_per_s_per_call"] for p in samples["passthrough"]
-            ],
-            "video_fps_min": min(p["video_fps_min"] for ps in samples.values() for p in ps),
         }
     return out
 
@@ -566,7 +576,12 @@ def main() -> None:
         help="also measure these N with aiortc's per-packet extras on (passthrough-full) and off, "
         "in alternating rounds",
     )
-    parser.add_argument("--rounds", type=int, default=3, help="rounds of --compare")
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --compare")
+    parser.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="only --compare; updates the lean_vs_full key of bench/results/calls.json",
+    )
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve, args.port, args.profile_out))
@@ -581,6 +596,23 @@ def main() -> None:
         RESULTS.mkdir(parents=True, exist_ok=True)
         results_file.write_text(json.dumps(previous, indent=1) + "\n")
         print(json.dumps(previous["supervision"], indent=1))
+        return
+
+    if args.compare_only:
+        results_file = RESULTS / "calls.json"
+        previous = json.loads(results_file.read_text()) if results_file.exists() else {}
+        previous["lean_vs_full"] = {
+            **compare(
+                [int(x) for x in args.compare.split(",") if x],
+                args.rounds,
+                args.warmup,
+                args.window,
+            ),
+            "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        results_file.write_text(json.dumps(previous, indent=1) + "\n")
+        print(json.dumps(previous["lean_vs_full"], indent=1))
         return
 
     import aiortc

@@ -29,8 +29,9 @@ so that an aiortc upgrade fails loudly instead of silently decoding again:
      no REMB upstream. It only ever estimated the source-to-relay hop; the relay ignores the
      REMB its receivers send, so it never carried the receivers' bandwidth to the source.
      Browsers keep adapting to loss through the RTCP receiver reports, which are unchanged.
-   - ``RTCRtpSender`` reads the wall clock as NTP twice per RTP packet through ``datetime``
-     arithmetic; it gets the same value from ``time.time_ns()`` (:func:`_ntp_now`).
+   - ``RTCRtpSender`` reads the wall clock as NTP twice per RTP packet, and ``RTCDtlsTransport``
+     in milliseconds once per received packet (for the estimator), through ``datetime``
+     arithmetic; they get the same values from ``time.time_ns()`` (:func:`_fast_clock`).
 
 These patches are process-wide by nature (they replace module and class attributes), so every
 ``RTCPeerConnection`` in the process – including test clients – receives ``av.Packet`` instead of
@@ -55,6 +56,7 @@ import aioice.ice
 import av
 from aiortc import RTCRtpCodecCapability, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as _clock
+from aiortc import rtcdtlstransport as _rtcdtlstransport
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
 from aiortc import rtcrtpsender as _rtcrtpsender
 from aiortc import sdp as _sdp
@@ -79,7 +81,9 @@ _RECEIVER_QUEUE_ATTR: Final = "_RTCRtpReceiver__decoder_queue"
 _RECEIVER_STARTED_ATTR: Final = "_RTCRtpReceiver__started"
 _RECEIVER_RTX_ATTR: Final = "_RTCRtpReceiver__rtx_ssrc"
 _RECEIVER_ESTIMATOR_ATTR: Final = "_RTCRtpReceiver__remote_bitrate_estimator"
-_SENDER_CLOCK_ATTR: Final = "clock"  # the aiortc.clock module as aiortc.rtcrtpsender imported it
+# The aiortc.clock module as these aiortc modules imported it (``from . import clock``).
+_CLOCK_ATTR: Final = "clock"
+_CLOCK_READERS: Final = (_rtcrtpsender, _rtcdtlstransport)
 # Our own attributes on aiortc objects (a frame sink chosen before the receiver starts).
 _SINK_ATTR: Final = "_letterbox_frame_sink"
 _REPORT_LISTENER_ATTR: Final = "_letterbox_report_listener"
@@ -117,7 +121,7 @@ class _InstallState:
 
     installed: bool = False
     lean: bool = True
-    sender_clock: types.ModuleType | None = None
+    fast_clock: types.ModuleType | None = None
     host_address: str | None = None
 
 
@@ -255,14 +259,20 @@ def _ntp_now() -> int:
     return ((seconds + _NTP_UNIX_OFFSET) << 32) | (((nanoseconds // 1000) << 32) // 1_000_000)
 
 
-def _sender_clock() -> types.ModuleType:
-    """A stand-in for the ``clock`` module ``aiortc.rtcrtpsender`` reads: the same functions,
-    with :func:`_ntp_now` as ``current_ntp_time``."""
-    shim = types.ModuleType("letterbox_sender_clock")
+def _ms_now() -> int:
+    """``aiortc.clock.current_ms()`` (milliseconds since the NTP epoch) without datetime."""
+    return time.time_ns() // 1_000_000 + _NTP_UNIX_OFFSET * 1000
+
+
+def _fast_clock() -> types.ModuleType:
+    """A stand-in for the ``clock`` module the sender and the DTLS transport read: the same
+    functions, with :func:`_ntp_now` and :func:`_ms_now` for the two read per packet."""
+    shim = types.ModuleType("letterbox_fast_clock")
     for name in dir(_clock):
         if not name.startswith("__"):
             setattr(shim, name, getattr(_clock, name))
     shim.current_ntp_time = _ntp_now  # type: ignore[attr-defined]
+    shim.current_ms = _ms_now  # type: ignore[attr-defined]
     return shim
 
 
@@ -383,11 +393,20 @@ def _internals_checks() -> list[tuple[str, Callable[[], bool]]]:
             ),
         ),
         (
-            "aiortc.rtcrtpsender reading the wall clock as clock.current_ntp_time() / "
-            "clock.current_datetime() of aiortc.clock",
+            "aiortc.rtcrtpsender and aiortc.rtcdtlstransport reading the wall clock through "
+            "aiortc.clock (clock.current_ntp_time() per packet sent, clock.current_ms() per "
+            "packet received)",
             lambda: (
-                getattr(_rtcrtpsender, _SENDER_CLOCK_ATTR) in (_clock, _InstallState.sender_clock)
+                all(
+                    getattr(module, _CLOCK_ATTR) in (_clock, _InstallState.fast_clock)
+                    for module in _CLOCK_READERS
+                )
                 and "clock.current_ntp_time()" in _source(sender._run_rtp)
+                and "clock.current_ms()" in _source(_rtcdtlstransport.RTCDtlsTransport._recv_next)
+                and _source(_clock.current_ms)
+                .strip()
+                .endswith("return int(delta.total_seconds() * 1000)")
+                and abs(_ms_now() - _clock.current_ms()) < 100
                 and _source(_clock.current_ntp_time)
                 .strip()
                 .endswith("return datetime_to_ntp(current_datetime())")
@@ -454,8 +473,9 @@ def install(*, host_address: str | None = None, lean: bool = True) -> None:
     )
     _InstallState.lean = lean
     if lean:
-        _InstallState.sender_clock = _sender_clock()
-        setattr(_rtcrtpsender, _SENDER_CLOCK_ATTR, _InstallState.sender_clock)
+        _InstallState.fast_clock = _fast_clock()
+        for module in _CLOCK_READERS:
+            setattr(module, _CLOCK_ATTR, _InstallState.fast_clock)
     _InstallState.installed = True
 
 

@@ -5,7 +5,14 @@ from __future__ import annotations
 import aioice.ice
 import aiortc
 import pytest
-from aiortc import RTCPeerConnection, RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver, rtcrtpsender
+from aiortc import (
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    rtcdtlstransport,
+    rtcrtpreceiver,
+    rtcrtpsender,
+)
 from aiortc import clock as aiortc_clock
 from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 
@@ -82,15 +89,20 @@ async def test_a_started_video_receiver_runs_no_bitrate_estimator() -> None:
         await pc.close()
 
 
-def test_the_senders_clock_reads_the_same_ntp_time_as_aiortcs() -> None:
+def test_the_per_packet_clock_reads_the_same_times_as_aiortcs() -> None:
     passthrough.install(host_address=TEST_HOST)
-    assert rtcrtpsender.clock is not aiortc_clock
+    for module in (rtcrtpsender, rtcdtlstransport):
+        assert module.clock is not aiortc_clock  # type: ignore[attr-defined]
+        assert module.clock.current_datetime is aiortc_clock.current_datetime  # type: ignore[attr-defined]
     for _ in range(100):
         before = aiortc_clock.current_ntp_time()
-        ours = rtcrtpsender.clock.current_ntp_time()
+        ours = rtcrtpsender.clock.current_ntp_time()  # type: ignore[attr-defined]
         after = aiortc_clock.current_ntp_time()
         assert before <= ours <= after
-    assert rtcrtpsender.clock.current_datetime is aiortc_clock.current_datetime
+        before = aiortc_clock.current_ms()
+        ours = rtcdtlstransport.clock.current_ms()  # type: ignore[attr-defined]
+        after = aiortc_clock.current_ms()
+        assert before <= ours <= after
 
 
 def test_a_receiver_that_no_longer_keeps_its_estimator_where_we_look_is_detected(
@@ -106,7 +118,8 @@ def test_a_receiver_that_no_longer_keeps_its_estimator_where_we_look_is_detected
         passthrough.assert_supported_aiortc()
 
 
-def test_a_changed_aiortc_clock_is_detected(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(aiortc_clock, "current_ntp_time", lambda: 0)
-    with pytest.raises(passthrough.PassthroughError, match="current_ntp_time"):
+@pytest.mark.parametrize("name", ["current_ntp_time", "current_ms"])
+def test_a_changed_aiortc_clock_is_detected(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setattr(aiortc_clock, name, lambda: 0)
+    with pytest.raises(passthrough.PassthroughError, match=name):
         passthrough.assert_supported_aiortc()
