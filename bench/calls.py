@@ -10,6 +10,12 @@ server's memory. Writes bench/results/calls.json.
     .venv/bin/python bench/calls.py --quick         # N=1 each, short window
     .venv/bin/python bench/calls.py --profile 3     # also cProfile the passthrough server at N=3
     .venv/bin/python bench/calls.py --supervision   # only the supervision figures (below)
+    .venv/bin/python bench/calls.py --compare 1,3 --compare-only   # lean per-packet path vs not
+
+Every point also reports µs of relay CPU per forwarded RTP packet (outbound-rtp packetsSent of
+the relay's senders over the window). ``--compare`` runs the relay with aiortc's per-packet
+extras left on (``--serve passthrough-full``, the path before they were removed) and off, side
+by side in each round (see :func:`compare`).
 
 ``--supervision`` runs the real app (``--serve-app``: SQLite, one booked call) with clients from
 ``bench/calls_app_client.py`` speaking its signalling, and measures: the relay's CPU for a normal
@@ -104,8 +110,10 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
     from service.calls.media import CallMedia
 
     passthrough.restrict_host_candidates("127.0.0.1")
-    if mode == "passthrough":
-        passthrough.install(host_address="127.0.0.1")
+    relaying = mode in ("passthrough", "passthrough-full")
+    if relaying:
+        # passthrough-full: the same relay with aiortc's per-packet extras left on (the before).
+        passthrough.install(host_address="127.0.0.1", lean=mode == "passthrough")
     calls: dict[str, Any] = {}
     profiler = cProfile.Profile() if profile_out else None
     done = asyncio.Event()
@@ -114,15 +122,15 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
         body = await request.json()
         call = calls.get(body["call"])
         if call is None:
-            call = calls[body["call"]] = CallMedia() if mode == "passthrough" else MediaRelayCall()
-        if mode == "passthrough":
+            call = calls[body["call"]] = CallMedia() if relaying else MediaRelayCall()
+        if relaying:
             result = await call.connect(body["role"], body["sdp"])
             return web.json_response({"sdp": result.sdp, "sources_by_mid": result.sources_by_mid})
         return web.json_response(await call.connect(body["role"], body["sdp"]))
 
     async def admit(request: web.Request) -> web.Response:
         call = calls[(await request.json())["call"]]
-        if mode == "passthrough":
+        if relaying:
             call.set_admitted(True)
         return web.json_response({})
 
@@ -137,7 +145,19 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
 
     async def stats(request: web.Request) -> web.Response:
         out: dict[str, Any] = {}
-        if mode == "passthrough":
+        if request.query.get("packets"):
+            # RTP packets the relay has sent to receivers (outbound-rtp, every call).
+            sent = 0
+            for call in calls.values():
+                pcs = [p.pc for p in call._participants.values()] if relaying else call.pcs.values()
+                for pc in pcs:
+                    for sender in pc.getSenders():
+                        report = await sender.getStats()
+                        sent += sum(
+                            s.packetsSent for s in report.values() if s.type == "outbound-rtp"
+                        )
+            return web.json_response({"packets_sent": sent})
+        if relaying:
             for name, call in calls.items():
                 s = call.stats()
                 out[name] = {
@@ -344,6 +364,7 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
         time.sleep(warmup)
         if profile:
             http(f"{url}/profile?action=start", "POST", b"")
+        packets0 = http(f"{url}/stats?packets=1")["packets_sent"]
         cpu0 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
         busy0 = system_busy()
         t0 = time.monotonic()
@@ -351,6 +372,7 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
         cpu1 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
         busy1 = system_busy()
         elapsed = time.monotonic() - t0
+        packets = http(f"{url}/stats?packets=1")["packets_sent"] - packets0
         if profile:
             http(f"{url}/profile?action=stop", "POST", b"")
         client.wait_for("DONE", window + 30)
@@ -371,6 +393,10 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
         "window_s": round(elapsed, 2),
         "relay_cpu_s_per_s": round(server_cpu, 3),
         "relay_cpu_s_per_s_per_call": round(server_cpu / calls, 3),
+        "relay_packets_sent_per_s": round(packets / elapsed, 1),
+        "relay_cpu_us_per_forwarded_packet": (
+            round(server_cpu * elapsed / packets * 1e6, 1) if packets else None
+        ),
         "clients_cpu_s_per_s": round((cpu1["clients"] - cpu0["clients"]) / elapsed, 3),
         "system_busy_fraction": round((busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 3),
         "video_fps_min": round(min(video), 2),
@@ -470,6 +496,51 @@ def supervision(warmup: float, window: float, trials: int) -> dict[str, Any]:
     }
 
 
+def compare(ns: list[int], rounds: int, warmup: float, window: float) -> dict[str, Any]:
+    """The relay with aiortc's per-packet extras (remote bitrate estimator, datetime clock) on
+    ("before") and off ("after") at the same N. The machine is shared and its load drifts by
+    more than the difference, so each round runs both relays at the same time, each with its
+    own clients, and the figure is the median over rounds of after / before."""
+    import statistics
+    from concurrent.futures import ThreadPoolExecutor
+
+    out: dict[str, Any] = {}
+    for n in ns:
+        pairs: list[tuple[dict[str, Any], dict[str, Any]]] = []
+        for _ in range(rounds):
+            with ThreadPoolExecutor(2) as pool:
+                before = pool.submit(run_point, "passthrough-full", n, warmup, window, False)
+                after = pool.submit(run_point, "passthrough", n, warmup, window, False)
+                pairs.append((before.result(), after.result()))
+
+        def median(key: str, side: int, p: list[tuple[dict[str, Any], ...]] = pairs) -> float:
+            return round(statistics.median(pair[side][key] for pair in p), 3)
+
+        def ratio(key: str, p: list[tuple[dict[str, Any], ...]] = pairs) -> float:
+            return round(statistics.median(a[key] / b[key] for b, a in p), 3)
+
+        out[str(n)] = {
+            "before_cpu_s_per_s_per_call": median("relay_cpu_s_per_s_per_call", 0),
+            "after_cpu_s_per_s_per_call": median("relay_cpu_s_per_s_per_call", 1),
+            "before_us_per_forwarded_packet": median("relay_cpu_us_per_forwarded_packet", 0),
+            "after_us_per_forwarded_packet": median("relay_cpu_us_per_forwarded_packet", 1),
+            "after_over_before_cpu_per_call": ratio("relay_cpu_s_per_s_per_call"),
+            "after_over_before_us_per_packet": ratio("relay_cpu_us_per_forwarded_packet"),
+            "rounds": [
+                {
+                    "before_cpu": b["relay_cpu_s_per_s_per_call"],
+                    "after_cpu": a["relay_cpu_s_per_s_per_call"],
+                    "before_us_per_packet": b["relay_cpu_us_per_forwarded_packet"],
+                    "after_us_per_packet": a["relay_cpu_us_per_forwarded_packet"],
+                    "video_fps_min": min(b["video_fps_min"], a["video_fps_min"]),
+                    "system_busy_fraction": a["system_busy_fraction"],
+                }
+                for b, a in pairs
+            ],
+        }
+    return out
+
+
 def summarize_profile(path: Path, limit: int = 25) -> list[str]:
     stats = pstats.Stats(str(path))
     total = stats.total_tt  # type: ignore[attr-defined]
@@ -485,7 +556,7 @@ def summarize_profile(path: Path, limit: int = 25) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--serve", choices=["passthrough", "mediarelay"])
+    parser.add_argument("--serve", choices=["passthrough", "passthrough-full", "mediarelay"])
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--profile-out")
     parser.add_argument("--quick", action="store_true")
@@ -499,6 +570,18 @@ def main() -> None:
     parser.add_argument("--supervision", action="store_true", help="only the supervision figures")
     # Every trial is a new supervisor offer: 2 x 3 stays within the offer budget of one minute.
     parser.add_argument("--trials", type=int, default=3)
+    parser.add_argument(
+        "--compare",
+        default="",
+        help="also measure these N with aiortc's per-packet extras on (passthrough-full) and off, "
+        "in alternating rounds",
+    )
+    parser.add_argument("--rounds", type=int, default=5, help="rounds of --compare")
+    parser.add_argument(
+        "--compare-only",
+        action="store_true",
+        help="only --compare; updates the lean_vs_full key of bench/results/calls.json",
+    )
     args = parser.parse_args()
     if args.serve:
         asyncio.run(serve(args.serve, args.port, args.profile_out))
@@ -515,6 +598,23 @@ def main() -> None:
         print(json.dumps(previous["supervision"], indent=1))
         return
 
+    if args.compare_only:
+        results_file = RESULTS / "calls.json"
+        previous = json.loads(results_file.read_text()) if results_file.exists() else {}
+        previous["lean_vs_full"] = {
+            **compare(
+                [int(x) for x in args.compare.split(",") if x],
+                args.rounds,
+                args.warmup,
+                args.window,
+            ),
+            "when": datetime.datetime.now(datetime.UTC).isoformat(timespec="seconds"),
+        }
+        RESULTS.mkdir(parents=True, exist_ok=True)
+        results_file.write_text(json.dumps(previous, indent=1) + "\n")
+        print(json.dumps(previous["lean_vs_full"], indent=1))
+        return
+
     import aiortc
     import av
 
@@ -525,6 +625,9 @@ def main() -> None:
         points.append(run_point("passthrough", n, args.warmup, args.window, False))
     for n in (int(x) for x in args.baseline_calls.split(",")):
         points.append(run_point("mediarelay", n, args.warmup, args.window, False))
+    lean_vs_full = compare(
+        [int(x) for x in args.compare.split(",") if x], args.rounds, args.warmup, args.window
+    )
     profile_lines: list[str] = []
     if args.profile:
         run_point("passthrough", args.profile, args.warmup, args.window, True)
@@ -565,6 +668,7 @@ def main() -> None:
             str(p["calls"]): p["relay_cpu_s_per_s_per_call"] for p in baseline_points
         },
         "points": points,
+        "lean_vs_full": lean_vs_full,
         "profile_top": profile_lines,
         "params": {
             "video": "640x480 @ 15 fps VP8 (aiortc encoder, pre-encoded 150-frame loop) + Opus 20 ms",

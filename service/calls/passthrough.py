@@ -21,6 +21,17 @@ so that an aiortc upgrade fails loudly instead of silently decoding again:
    ``RTCRtpSender._handle_rtcp_packet``; we wrap it to tell a *report listener* (see
    :func:`set_report_listener`): the relay's proof that a participant's machine is still alive,
    whatever its own camera does, and the loss it sees.
+6. Per-packet work the relay does not need (``install(lean=True)``, the default), measured with
+   ``bench/calls.py``:
+
+   - The receiver's remote bitrate estimator (abs-send-time inter-arrival filter, run for every
+     received video packet, about 7 % of the relay's CPU) is switched off, so the relay sends
+     no REMB upstream. It only ever estimated the source-to-relay hop; the relay ignores the
+     REMB its receivers send, so it never carried the receivers' bandwidth to the source.
+     Browsers keep adapting to loss through the RTCP receiver reports, which are unchanged.
+   - ``RTCRtpSender`` reads the wall clock as NTP twice per RTP packet, and ``RTCDtlsTransport``
+     in milliseconds once per received packet (for the estimator), through ``datetime``
+     arithmetic; they get the same values from ``time.time_ns()`` (:func:`_fast_clock`).
 
 These patches are process-wide by nature (they replace module and class attributes), so every
 ``RTCPeerConnection`` in the process – including test clients – receives ``av.Packet`` instead of
@@ -35,6 +46,8 @@ import fractions
 import inspect
 import logging
 import threading
+import time
+import types
 from collections.abc import Callable
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
@@ -42,7 +55,10 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 import aioice.ice
 import av
 from aiortc import RTCRtpCodecCapability, RTCRtpReceiver, RTCRtpSender
+from aiortc import clock as _clock
+from aiortc import rtcdtlstransport as _rtcdtlstransport
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
+from aiortc import rtcrtpsender as _rtcrtpsender
 from aiortc import sdp as _sdp
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
@@ -64,6 +80,10 @@ RTX_MIME: Final = "video/rtx"
 _RECEIVER_QUEUE_ATTR: Final = "_RTCRtpReceiver__decoder_queue"
 _RECEIVER_STARTED_ATTR: Final = "_RTCRtpReceiver__started"
 _RECEIVER_RTX_ATTR: Final = "_RTCRtpReceiver__rtx_ssrc"
+_RECEIVER_ESTIMATOR_ATTR: Final = "_RTCRtpReceiver__remote_bitrate_estimator"
+# The aiortc.clock module as these aiortc modules imported it (``from . import clock``).
+_CLOCK_ATTR: Final = "clock"
+_CLOCK_READERS: Final = (_rtcrtpsender, _rtcdtlstransport)
 # Our own attributes on aiortc objects (a frame sink chosen before the receiver starts).
 _SINK_ATTR: Final = "_letterbox_frame_sink"
 _REPORT_LISTENER_ATTR: Final = "_letterbox_report_listener"
@@ -100,6 +120,8 @@ class _InstallState:
     """The process-wide patch flag: whether install() ran and with which host address."""
 
     installed: bool = False
+    lean: bool = True
+    fast_clock: types.ModuleType | None = None
     host_address: str | None = None
 
 
@@ -177,6 +199,9 @@ def _idle_decoder_worker(
 def _wrap_receive(original: Callable[..., Any]) -> Callable[..., Any]:
     async def receive(self: RTCRtpReceiver, parameters: Any) -> None:
         track = self._track
+        if not getattr(self, _RECEIVER_STARTED_ATTR) and _InstallState.lean:
+            # No REMB: the estimator runs per received packet for a figure the relay never uses.
+            setattr(self, _RECEIVER_ESTIMATOR_ATTR, None)
         if not getattr(self, _RECEIVER_STARTED_ATTR) and track is not None:
             setattr(
                 self,
@@ -222,6 +247,33 @@ def _wrap_sender_rtcp(original: Callable[..., Any]) -> Callable[..., Any]:
 
     _handle_rtcp_packet.__wrapped__ = original  # type: ignore[attr-defined]
     return _handle_rtcp_packet
+
+
+# Seconds from the NTP epoch (1900) to the Unix epoch (1970).
+_NTP_UNIX_OFFSET: Final = 2_208_988_800
+
+
+def _ntp_now() -> int:
+    """``aiortc.clock.current_ntp_time()`` (64-bit NTP, microsecond resolution) without datetime."""
+    seconds, nanoseconds = divmod(time.time_ns(), 1_000_000_000)
+    return ((seconds + _NTP_UNIX_OFFSET) << 32) | (((nanoseconds // 1000) << 32) // 1_000_000)
+
+
+def _ms_now() -> int:
+    """``aiortc.clock.current_ms()`` (milliseconds since the NTP epoch) without datetime."""
+    return time.time_ns() // 1_000_000 + _NTP_UNIX_OFFSET * 1000
+
+
+def _fast_clock() -> types.ModuleType:
+    """A stand-in for the ``clock`` module the sender and the DTLS transport read: the same
+    functions, with :func:`_ntp_now` and :func:`_ms_now` for the two read per packet."""
+    shim = types.ModuleType("letterbox_fast_clock")
+    for name in dir(_clock):
+        if not name.startswith("__"):
+            setattr(shim, name, getattr(_clock, name))
+    shim.current_ntp_time = _ntp_now  # type: ignore[attr-defined]
+    shim.current_ms = _ms_now  # type: ignore[attr-defined]
+    return shim
 
 
 def _restricted_host_addresses(addresses: tuple[str, ...]) -> Callable[[bool, bool], list[str]]:
@@ -329,6 +381,38 @@ def _internals_checks() -> list[tuple[str, Callable[[], bool]]]:
                 and inspect.iscoroutinefunction(receiver._send_rtcp_pli)
             ),
         ),
+        # 6. per-packet work skipped
+        (
+            "RTCRtpReceiver.__remote_bitrate_estimator, set in __init__ and skipped by "
+            "_handle_rtp_packet when None",
+            lambda: (
+                "self.__remote_bitrate_estimator = RemoteBitrateEstimator()"
+                in _source(receiver.__init__)
+                and "if self.__remote_bitrate_estimator is not None:"
+                in _source(receiver._handle_rtp_packet)
+            ),
+        ),
+        (
+            "aiortc.rtcrtpsender and aiortc.rtcdtlstransport reading the wall clock through "
+            "aiortc.clock (clock.current_ntp_time() per packet sent, clock.current_ms() per "
+            "packet received)",
+            lambda: (
+                all(
+                    getattr(module, _CLOCK_ATTR) in (_clock, _InstallState.fast_clock)
+                    for module in _CLOCK_READERS
+                )
+                and "clock.current_ntp_time()" in _source(sender._run_rtp)
+                and "clock.current_ms()" in _source(_rtcdtlstransport.RTCDtlsTransport._recv_next)
+                and _source(_clock.current_ms)
+                .strip()
+                .endswith("return int(delta.total_seconds() * 1000)")
+                and abs(_ms_now() - _clock.current_ms()) < 100
+                and _source(_clock.current_ntp_time)
+                .strip()
+                .endswith("return datetime_to_ntp(current_datetime())")
+                and abs(_ntp_now() - _clock.current_ntp_time()) < (1 << 32) // 10
+            ),
+        ),
         (
             "RTCRtpReceiver.__rtx_ssrc",
             lambda: "self.__rtx_ssrc: dict[int, int]" in _source(receiver.__init__),
@@ -365,15 +449,18 @@ def assert_supported_aiortc() -> None:
             )
 
 
-def install(*, host_address: str | None = None) -> None:
+def install(*, host_address: str | None = None, lean: bool = True) -> None:
     """Install the passthrough patches process-wide. Idempotent; call once at start-up.
 
     ``host_address``: see :func:`restrict_host_candidates`; ``None`` keeps aioice's default
-    (every interface except loopback).
+    (every interface except loopback). ``lean``: skip the per-packet work the relay does not
+    need (point 6 above); ``False`` only to measure what it saves.
     """
     if host_address is not None:
         restrict_host_candidates(host_address)
     if _InstallState.installed:
+        if lean != _InstallState.lean:
+            raise PassthroughError(f"passthrough already installed with lean={_InstallState.lean}")
         return
     assert_supported_aiortc()
     _rtcrtpreceiver.decoder_worker = _idle_decoder_worker
@@ -384,6 +471,11 @@ def install(*, host_address: str | None = None) -> None:
     RTCRtpSender._handle_rtcp_packet = _wrap_sender_rtcp(  # type: ignore[method-assign]
         RTCRtpSender._handle_rtcp_packet
     )
+    _InstallState.lean = lean
+    if lean:
+        _InstallState.fast_clock = _fast_clock()
+        for module in _CLOCK_READERS:
+            setattr(module, _CLOCK_ATTR, _InstallState.fast_clock)
     _InstallState.installed = True
 
 

@@ -5,7 +5,16 @@ from __future__ import annotations
 import aioice.ice
 import aiortc
 import pytest
-from aiortc import RTCRtpReceiver, RTCRtpSender, rtcrtpreceiver
+from aiortc import (
+    RTCPeerConnection,
+    RTCRtpReceiver,
+    RTCRtpSender,
+    rtcdtlstransport,
+    rtcrtpreceiver,
+    rtcrtpsender,
+)
+from aiortc import clock as aiortc_clock
+from aiortc.rtcrtpparameters import RTCRtpReceiveParameters
 
 from service.calls import passthrough
 from tests.support.synthetic_calls import TEST_HOST
@@ -63,3 +72,54 @@ def test_vp8_keyframe_detection() -> None:
     assert passthrough.is_vp8_keyframe(b"\x10\x02\x00")  # P bit 0: keyframe
     assert not passthrough.is_vp8_keyframe(b"\x11\x02\x00")
     assert not passthrough.is_vp8_keyframe(b"")
+
+
+async def test_a_started_video_receiver_runs_no_bitrate_estimator() -> None:
+    passthrough.install(host_address=TEST_HOST)
+    pc = RTCPeerConnection()
+    try:
+        transceiver = pc.addTransceiver("video", direction="recvonly")
+        receiver = transceiver.receiver
+        receiver._track = rtcrtpreceiver.RemoteStreamTrack(kind="video")
+        estimator = "_RTCRtpReceiver__remote_bitrate_estimator"
+        assert getattr(receiver, estimator) is not None  # aiortc makes one per video receiver
+        await receiver.receive(RTCRtpReceiveParameters(codecs=[], encodings=[]))
+        assert getattr(receiver, estimator) is None
+    finally:
+        await pc.close()
+
+
+def test_the_per_packet_clock_reads_the_same_times_as_aiortcs() -> None:
+    passthrough.install(host_address=TEST_HOST)
+    for module in (rtcrtpsender, rtcdtlstransport):
+        assert module.clock is not aiortc_clock  # type: ignore[attr-defined]
+        assert module.clock.current_datetime is aiortc_clock.current_datetime  # type: ignore[attr-defined]
+    for _ in range(100):
+        before = aiortc_clock.current_ntp_time()
+        ours = rtcrtpsender.clock.current_ntp_time()  # type: ignore[attr-defined]
+        after = aiortc_clock.current_ntp_time()
+        assert before <= ours <= after
+        before = aiortc_clock.current_ms()
+        ours = rtcdtlstransport.clock.current_ms()  # type: ignore[attr-defined]
+        after = aiortc_clock.current_ms()
+        assert before <= ours <= after
+
+
+def test_a_receiver_that_no_longer_keeps_its_estimator_where_we_look_is_detected(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    original = RTCRtpReceiver.__init__
+
+    def __init__(self: RTCRtpReceiver, kind: str, transport: object) -> None:
+        original(self, kind, transport)  # type: ignore[arg-type]
+
+    monkeypatch.setattr(RTCRtpReceiver, "__init__", __init__)
+    with pytest.raises(passthrough.PassthroughError, match="remote_bitrate_estimator"):
+        passthrough.assert_supported_aiortc()
+
+
+@pytest.mark.parametrize("name", ["current_ntp_time", "current_ms"])
+def test_a_changed_aiortc_clock_is_detected(monkeypatch: pytest.MonkeyPatch, name: str) -> None:
+    monkeypatch.setattr(aiortc_clock, name, lambda: 0)
+    with pytest.raises(passthrough.PassthroughError, match=name):
+        passthrough.assert_supported_aiortc()
