@@ -60,13 +60,18 @@ async def test_referral_details_are_sealed_with_the_family_key_and_go_with_a_shr
     admin = await admin_of_new_centre(client)
     family_id = await accepted_family(admin, **PARENTS)
     referral = await one(client, select(Referral))
-    for clear in (b"dana.jones", b"Aldhelm", b"Zephyrine", b"ZW24C00123"):
+    for clear in (b"dana.jones", b"Aldhelm", b"Zephyrine", b"ZW24C00123", b"Shah & Co"):
         assert clear not in referral.details_sealed
+    # The referrer's name, organisation and e-mail are in the sealed value, not in columns.
+    assert not {"referrer_name", "referrer_organisation", "referrer_email"} & set(
+        Referral.__table__.columns.keys()
+    )
     app = client.server.app
     async with app[SESSIONMAKER]() as session:
         details = await open_referral(session, app[KEYRING], referral)
         assert details.court_order_reference == "ZW24C00123"
         assert details.children[0]["name"] == "Zephyrine"
+        assert details.referrer_organisation == "Shah & Co Solicitors"
     # Sealed with the family key, not the centre's: shredding the family destroys it.
     async with app[SESSIONMAKER].begin() as session:
         await app[KEYRING].shred(session, family_id)
@@ -75,6 +80,7 @@ async def test_referral_details_are_sealed_with_the_family_key_and_go_with_a_shr
             await open_referral(session, app[KEYRING], referral)
     listed = await (await client.get("/admin/referrals")).text()
     assert "Zephyrine" not in listed and "ZW24C00123" not in listed
+    assert "Shah &amp; Co" not in listed
 
 
 async def test_risk_places_are_offered_once_each_until_added_as_sensitive_terms(
