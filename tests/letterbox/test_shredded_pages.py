@@ -5,13 +5,13 @@ from __future__ import annotations
 
 import re
 import uuid
-from datetime import UTC, datetime, timedelta
 
 from aiohttp.test_utils import TestClient
 
 from service.appkeys import KEYRING, SESSIONMAKER
-from storage.models import AccountStatus, ContactLevel, ReferrerAccess, Role, User
+from storage.models import ContactLevel
 from storage.record import EventAuthor, KeyRingPayloadSealer, RecordLog, record_transaction
+from tests.support.families import add_referrer_with_access
 from tests.support.letterbox_world import (
     Person,
     World,
@@ -58,22 +58,13 @@ def _family_pages(client: TestClient, ids: dict[str, str]) -> list[str]:
 async def _referrer(world: World) -> Person:
     """A referrer with read access to the family's exports and reports."""
     async with world.app[SESSIONMAKER]() as session, session.begin():
-        user = User(
-            centre_id=world.centre_id,
+        user = await add_referrer_with_access(
+            session,
+            world.centre_id,
+            world.family_id,
+            world.admin.user_id,
             email=f"referrer-{uuid.uuid4().hex[:8]}@example.org",
             display_name="Priya Shah",
-            role=Role.REFERRER,
-            status=AccountStatus.ACTIVE,
-        )
-        session.add(user)
-        await session.flush()
-        session.add(
-            ReferrerAccess(
-                family_id=world.family_id,
-                user_id=user.id,
-                granted_by=world.admin.user_id,
-                expires_at=datetime.now(UTC) + timedelta(days=1),
-            )
         )
     return await sign_in(world.app, user.id)
 

@@ -3,7 +3,6 @@ session cookie, CSRF token and the site's origin), and a referrer granted the fa
 
 from __future__ import annotations
 
-from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from aiohttp import ClientResponse
@@ -11,8 +10,9 @@ from aiohttp.test_utils import TestClient
 from sqlalchemy import select
 
 from service.http.sessions import start_session, token_hash
-from storage.models import AccountStatus, ReferrerAccess, Role, User, WebSession
+from storage.models import WebSession
 from tests.support.calls import CallWorld, cookie_header
+from tests.support.families import add_referrer_with_access
 from tests.support.seeding import seeding_sessionmaker
 
 
@@ -34,22 +34,13 @@ async def add_referrer(client: TestClient, world: CallWorld, name: str = "referr
     in as ``name``."""
     sessionmaker = seeding_sessionmaker(client.server.app)
     async with sessionmaker.begin() as session:
-        user = User(
-            centre_id=world.centre_id,
+        user = await add_referrer_with_access(
+            session,
+            world.centre_id,
+            world.family_id,
+            world.users["admin"],
             email=f"{name}-{world.family_id.hex[:8]}@example.org",
             display_name="Referrer",
-            role=Role.REFERRER,
-            status=AccountStatus.ACTIVE,
-        )
-        session.add(user)
-        await session.flush()
-        session.add(
-            ReferrerAccess(
-                family_id=world.family_id,
-                user_id=user.id,
-                granted_by=world.users["admin"],
-                expires_at=datetime.now(UTC) + timedelta(days=1),
-            )
         )
         token = await start_session(
             session, user, second_factor_done=False, ip="127.0.0.1", user_agent="tests"

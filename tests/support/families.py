@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import uuid
 from collections.abc import AsyncIterator
+from datetime import UTC, datetime, timedelta
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
@@ -18,6 +19,7 @@ from storage.models import (
     Family,
     FamilySender,
     ObjectRole,
+    ReferrerAccess,
     Role,
     StoredObject,
     User,
@@ -123,3 +125,33 @@ async def set_children_born(
         for child in await session.scalars(select(Child).where(Child.family_id == family_id)):
             facts = await open_child(session, keyring, child)
             child.details_sealed = await seal_child(session, keyring, family_id, facts.name, year)
+
+
+async def add_referrer_with_access(
+    session: AsyncSession,
+    centre_id: uuid.UUID,
+    family_id: uuid.UUID,
+    granted_by: uuid.UUID,
+    *,
+    email: str,
+    display_name: str,
+) -> User:
+    """An active referrer of the centre with read access to the family until tomorrow."""
+    user = User(
+        centre_id=centre_id,
+        email=email,
+        display_name=display_name,
+        role=Role.REFERRER,
+        status=AccountStatus.ACTIVE,
+    )
+    session.add(user)
+    await session.flush()
+    session.add(
+        ReferrerAccess(
+            family_id=family_id,
+            user_id=user.id,
+            granted_by=granted_by,
+            expires_at=datetime.now(UTC) + timedelta(days=1),
+        )
+    )
+    return user
