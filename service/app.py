@@ -9,6 +9,7 @@ from pathlib import Path
 import aiohttp_jinja2
 import jinja2
 from aiohttp import web
+from aiohttp_jinja2.helpers import GLOBAL_HELPERS
 
 import service.accounts
 import service.api
@@ -31,6 +32,8 @@ from service.http.errors import destroyed_notice_middleware, error_middleware
 from service.http.health import healthz
 from service.http.requestlog import request_log_middleware
 from service.http.sessions import session_middleware
+from service.i18n.templates import LocalisedEnvironment
+from service.i18n.web import early_language_middleware, language_middleware
 from service.letterbox.devicelock import device_lock_middleware
 from service.localtime import local_time
 from service.settings import Settings
@@ -63,18 +66,20 @@ MAX_FORM_BYTES = 1024 * 1024
 
 def create_app(settings: Settings) -> web.Application:
     # Order matters, outermost first:
-    # 1. request id before anything logs; 2. errors inside it, so every answer carries the id
-    # and has one shape; 3. a centre device locked to a child view or a call goes nowhere else, decided
+    # 1. request id before anything logs; the browser's language before anything renders;
+    # 2. errors inside it, so every answer carries the id and has one shape; 3. a centre device locked to a child view or a call goes nowhere else, decided
     # before anyone's session or any route is considered; 4. the session names the actor;
-    # 5. CSRF needs the actor's token; 6. access needs the actor, and runs before any handler so
+    # the signed-in person's language once the session names them; 5. CSRF needs the actor's token; 6. access needs the actor, and runs before any handler so
     # nothing reaches one unchecked; 7. a shredded family's pages say so (needs access's family).
     app = web.Application(
         middlewares=[
             request_log_middleware,
+            early_language_middleware,
             error_middleware,
             device_lock_middleware,
             call_device_lock_middleware,
             session_middleware,
+            language_middleware,
             csrf_middleware,
             access.access_middleware,
             destroyed_notice_middleware,
@@ -82,12 +87,16 @@ def create_app(settings: Settings) -> web.Application:
         client_max_size=MAX_FORM_BYTES,
     )
     app[appkeys.SETTINGS] = settings
-    env = aiohttp_jinja2.setup(
-        app,
+    # One environment per language (service.i18n.templates), registered as aiohttp_jinja2's.
+    env = LocalisedEnvironment(
         loader=jinja2.FileSystemLoader(WEB_DIR / "templates"),
         autoescape=jinja2.select_autoescape(default=True),
-        context_processors=[pages.base_context],
     )
+    env.globals.update(GLOBAL_HELPERS)
+    env.globals["app"] = app
+    app[aiohttp_jinja2.APP_KEY] = env
+    app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [pages.base_context]
+    app.middlewares.append(aiohttp_jinja2.context_processors_middleware)
     # Stored times are UTC; pages show them in the centre's time zone: {{ t|local("%H:%M") }}.
     zone = settings.zone
     env.filters["local"] = lambda when, *fmt: local_time(when, zone, *fmt)

@@ -2,11 +2,43 @@
 
 from __future__ import annotations
 
+import re
 from datetime import datetime, tzinfo
+from functools import cache
+
+from babel import Locale
+
+from service.i18n.context import current_language
+
+_NAMED = re.compile(r"%[aAbB]")
+
+
+@cache
+def _names(language: str) -> dict[str, tuple[str, ...]]:
+    """Day and month names in ``language`` (Babel's CLDR data), Monday and January first."""
+    locale = Locale.parse(language)
+    days, months = locale.days["format"], locale.months["format"]
+    return {
+        "%A": tuple(days["wide"][i] for i in range(7)),
+        "%a": tuple(days["abbreviated"][i] for i in range(7)),
+        "%B": tuple(months["wide"][i] for i in range(1, 13)),
+        "%b": tuple(months["abbreviated"][i] for i in range(1, 13)),
+    }
 
 
 def local_time(value: datetime, zone: tzinfo, fmt: str = "%d %B %Y, %H:%M") -> str:
-    return value.astimezone(zone).strftime(fmt)
+    """``value`` in the centre's zone; day and month names in the reader's language."""
+    local = value.astimezone(zone)
+    language = current_language()
+    if language != "en" and _NAMED.search(fmt):
+        names = _names(language)
+
+        def name(match: re.Match[str]) -> str:
+            index = local.weekday() if match.group() in ("%A", "%a") else local.month - 1
+            return names[match.group()][index].replace("%", "%%")
+
+        fmt = _NAMED.sub(name, fmt)
+    return local.strftime(fmt)
 
 
 def day_in_words(value: datetime | None, zone: tzinfo) -> str | None:

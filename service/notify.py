@@ -48,6 +48,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Unavailable
+from service.i18n import N_, gettext, use_language
+from service.i18n.templates import LocalisedEnvironment
 from service.ics import FILENAME, CalendarEvent, render
 from service.localtime import local_time
 from service.settings import Settings
@@ -154,22 +156,24 @@ def _kind(name: str, subject: str, *extra: str, calendar: bool = False) -> Email
 KINDS: Mapping[str, EmailKind] = {
     kind.name: kind
     for kind in (
-        _kind("invite", "You have been invited to Letterbox", "expires_at"),
-        _kind("password_reset", "Reset your Letterbox password", "expires_at"),
-        _kind("item_approved", "Something you sent has been approved"),
-        _kind("item_returned", "Something you sent has come back to you"),
-        _kind("reply_waiting", "There is something new for you in Letterbox"),
-        _kind("items_late", "Items have waited past the centre's target"),
-        _kind("call_scheduled", "A video call has been booked", "starts_at", calendar=True),
-        _kind("call_changed", "A video call has changed", "starts_at", calendar=True),
-        _kind("call_cancelled", "A video call has been cancelled", "starts_at", calendar=True),
-        _kind("call_reminder", "Reminder: your video call is tomorrow", "starts_at", calendar=True),
+        _kind("invite", N_("You have been invited to Letterbox"), "expires_at"),
+        _kind("password_reset", N_("Reset your Letterbox password"), "expires_at"),
+        _kind("item_approved", N_("Something you sent has been approved")),
+        _kind("item_returned", N_("Something you sent has come back to you")),
+        _kind("reply_waiting", N_("There is something new for you in Letterbox")),
+        _kind("items_late", N_("Items have waited past the centre's target")),
+        _kind("call_scheduled", N_("A video call has been booked"), "starts_at", calendar=True),
+        _kind("call_changed", N_("A video call has changed"), "starts_at", calendar=True),
+        _kind("call_cancelled", N_("A video call has been cancelled"), "starts_at", calendar=True),
+        _kind(
+            "call_reminder", N_("Reminder: your video call is tomorrow"), "starts_at", calendar=True
+        ),
         # To the safeguarding lead, and to the admins when it is not acknowledged in time: a
         # link to sign in and nothing else (no family, no child, nothing of what was seen).
-        _kind("concern_raised", "A safeguarding concern needs you now"),
-        _kind("concern_unacknowledged", "A safeguarding concern has not been acknowledged"),
+        _kind("concern_raised", N_("A safeguarding concern needs you now")),
+        _kind("concern_unacknowledged", N_("A safeguarding concern has not been acknowledged")),
         # To the parent, two weeks before the plan expects a letter: when, and nothing else.
-        _kind("letter_due", "A reminder from Letterbox", "due_on"),
+        _kind("letter_due", N_("A reminder from Letterbox"), "due_on"),
     )
 }
 
@@ -188,8 +192,9 @@ class Mailer(Protocol):
         template: str,
         context: dict[str, object],
         calendar: CalendarEvent | None = None,
+        language: str = "en",
     ) -> None:
-        """Send one e-mail of the kind ``template``, with ``calendar`` attached as an ``.ics``
+        """Send one e-mail in the recipient's ``language`` of the kind ``template``, with ``calendar`` attached as an ``.ics``
         file if the kind allows it. Raises ``UnsafeEmail`` for anything an e-mail may not
         carry and ``Unavailable`` when the message could not be handed over."""
         ...
@@ -283,10 +288,10 @@ class _Renderer:
         self.settings = settings
         # Plain text: no HTML escaping wanted, and StrictUndefined makes a template that
         # asks for a key the kind does not allow fail loudly in tests.
-        self.env = jinja2.Environment(
+        self.env = LocalisedEnvironment(
             loader=jinja2.FileSystemLoader(TEMPLATE_DIR),
             undefined=jinja2.StrictUndefined,
-            autoescape=False,  # noqa: S701 - text/plain e-mail bodies, never HTML
+            autoescape=False,
             keep_trailing_newline=True,
         )
 
@@ -299,6 +304,19 @@ class _Renderer:
         context: Mapping[str, object],
         calendar: CalendarEvent | None = None,
         contact: CentreContact | None = None,
+        language: str = "en",
+    ) -> EmailMessage:
+        with use_language(language):
+            return self._message(to, subject, template, context, calendar, contact)
+
+    def _message(
+        self,
+        to: str,
+        subject: str,
+        template: str,
+        context: Mapping[str, object],
+        calendar: CalendarEvent | None,
+        contact: CentreContact | None,
     ) -> EmailMessage:
         kind = _kind_for(template)
         values: dict[str, object] = {**check_context(self.settings, kind, subject, context)}
@@ -310,7 +328,7 @@ class _Renderer:
         message = EmailMessage()
         message["From"] = smtp.mail_from if smtp is not None else DEFAULT_FROM
         message["To"] = _recipient(to)
-        message["Subject"] = kind.subject
+        message["Subject"] = gettext(kind.subject)
         message["Date"] = format_datetime(datetime.now(UTC))
         message["Message-ID"] = make_msgid(domain="letterbox.invalid")
         message["Auto-Submitted"] = "auto-generated"
@@ -343,6 +361,7 @@ class _RenderingMailer:
         template: str,
         context: dict[str, object],
         calendar: CalendarEvent | None = None,
+        language: str = "en",
     ) -> None:
         contact = self._contact() if self._contact is not None else None
         message = self._renderer.message(
@@ -352,6 +371,7 @@ class _RenderingMailer:
             context=context,
             calendar=calendar,
             contact=contact,
+            language=language,
         )
         await self._deliver(message)
 

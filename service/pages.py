@@ -10,6 +10,8 @@ from service.accounts.views import home_for
 from service.appkeys import ACTOR, CONTENT_DESTROYED, SETTINGS
 from service.http.access import PUBLIC, Actor, add_route
 from service.http.csrf import csrf_token_for
+from service.i18n import LANGUAGES, current_language
+from service.i18n.catalogues import script_translations
 from service.notify import CONTACT_BOOK
 from service.statuses import CALL_WORDS, PARENT_WORDS
 
@@ -29,6 +31,14 @@ async def base_context(request: web.Request) -> dict[str, Any]:
         # centre" (kept in memory: a page may be rendered while its handler holds a session).
         "contact": book.current() if (book := request.app.get(CONTACT_BOOK)) else None,
         "content_destroyed": request.get(CONTENT_DESTROYED),
+        # The page's language for ``<html lang>``, and the switch signed-out pages show.
+        "language": current_language(),
+        "script_messages": script_translations(current_language()),
+        # Each language's link keeps the page's own query (an invitation's token, say).
+        "language_links": {
+            code: (name, str(request.rel_url.update_query(lang=code)))
+            for code, name in LANGUAGES.items()
+        },
     }
 
 

@@ -251,6 +251,8 @@ class User(Base):
     disabled_at: Mapped[datetime | None]
     # The centre's designated safeguarding lead (set by an admin on a staff account; not a role).
     safeguarding_lead: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    # The language of this person's pages and e-mails (service.i18n.LANGUAGES).
+    language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     recovery_codes: Mapped[list[RecoveryCode]] = relationship(
         back_populates="user", lazy="raise_on_sql", cascade="all, delete-orphan"
@@ -368,6 +370,8 @@ class Family(Base):
     )
     requires_second_approval: Mapped[bool] = mapped_column(Boolean, default=False)
     created_at: Mapped[datetime] = mapped_column(default=utcnow)
+    # The language of the child's view at the centre (service.i18n.LANGUAGES).
+    child_language: Mapped[str] = mapped_column(String(8), default="en", server_default="en")
 
     children: Mapped[list[Child]] = relationship(back_populates="family", lazy="raise_on_sql")
     senders: Mapped[list[FamilySender]] = relationship(back_populates="family", lazy="raise_on_sql")

@@ -36,6 +36,7 @@ class Actor:
     session_token_hash: str
     csrf_token: str
     second_factor_done: bool
+    language: str = "en"
 
     @property
     def needs_second_factor(self) -> bool:

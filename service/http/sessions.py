@@ -120,6 +120,7 @@ _SESSION_AND_USER = (
         User.display_name,
         User.email,
         User.status,
+        User.language,
     )
     .select_from(WebSession)
     .join(User, User.id == WebSession.user_id)
@@ -167,6 +168,7 @@ async def load_actor(request: web.Request, connection: Queryable) -> Actor | Non
         session_token_hash=hashed,
         csrf_token=row.csrf_token,
         second_factor_done=row.second_factor_done,
+        language=row.language,
     )
 
 
