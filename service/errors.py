@@ -3,6 +3,8 @@
 
 from __future__ import annotations
 
+from service.i18n.context import Message
+
 
 class LetterboxError(Exception):
     status = 400
@@ -10,7 +12,9 @@ class LetterboxError(Exception):
 
     def __init__(self, message: str, *, field: str | None = None, code: str | None = None) -> None:
         super().__init__(message)
-        self.message = message
+        # Words for a person: shown in their language (the catalogue holds every literal
+        # message raised; service.i18n.extract finds them).
+        self.message: str = Message(message)
         self.field = field
         if code is not None:
             self.code = code

@@ -20,6 +20,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 
 from service.appkeys import CONTENT_DESTROYED, FAMILY_ID, REQUEST_ID, SESSIONMAKER, SETTINGS
 from service.errors import LetterboxError, NotSignedIn, Unavailable
+from service.i18n import N_, gettext
 from storage.errors import StoreUnavailable
 from storage.keyring import FamilyShredded, shredded_when_and_by
 from storage.models import FamilyKey
@@ -27,13 +28,13 @@ from storage.models import FamilyKey
 log = logging.getLogger(__name__)
 
 _PLAIN_MESSAGES = {
-    400: "Something in that request was not right.",
-    401: "Please sign in first.",
-    403: "You do not have access to that page.",
-    404: "We could not find that page.",
-    405: "That action is not allowed here.",
-    413: "That is too large to send.",
-    429: "Too many attempts. Please wait a little and try again.",
+    400: N_("Something in that request was not right."),
+    401: N_("Please sign in first."),
+    403: N_("You do not have access to that page."),
+    404: N_("We could not find that page."),
+    405: N_("That action is not allowed here."),
+    413: N_("That is too large to send."),
+    429: N_("Too many attempts. Please wait a little and try again."),
 }
 
 
@@ -47,6 +48,7 @@ def wants_json(request: web.Request) -> bool:
 def error_response(
     request: web.Request, status: int, code: str, message: str, field: str | None = None
 ) -> web.StreamResponse:
+    message = gettext(message)
     if wants_json(request):
         body: dict[str, str] = {"error": code, "message": message}
         if field is not None:

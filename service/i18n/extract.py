@@ -31,6 +31,25 @@ TEMPLATES = ROOT / "web" / "templates"
 SCRIPTS = ROOT / "web" / "static" / "js"
 PYTHON_PACKAGES = (ROOT / "service", ROOT / "storage")
 _GETTEXT_NAMES = frozenset({"_", "gettext", "N_"})
+# Errors carry words for a person as their first argument (service.errors); the error
+# middleware and the pages translate them where they are shown.
+_ERROR_CLASSES = frozenset(
+    {
+        "LetterboxError",
+        "Invalid",
+        "InvalidInput",
+        "TooLarge",
+        "Unsupported",
+        "NotSignedIn",
+        "Forbidden",
+        "NotFound",
+        "Conflict",
+        "Throttled",
+        "Unavailable",
+        "IntakeRefused",
+        "NotesNotAllowed",
+    }
+)
 _JS_CALL = re.compile(r"""\bt\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')""")
 
 
@@ -90,12 +109,30 @@ def python_messages() -> Iterable[tuple[str, str, int]]:
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Name)
-                    and node.func.id in _GETTEXT_NAMES
+                    and node.func.id in _GETTEXT_NAMES | _ERROR_CLASSES
                     and node.args
                     and isinstance(node.args[0], ast.Constant)
                     and isinstance(node.args[0].value, str)
                 ):
                     yield node.args[0].value, path.relative_to(ROOT).as_posix(), node.lineno
+
+
+def untranslatable_python_messages() -> list[str]:
+    """``path:line`` of each error or ``_()`` whose words are built at run time (an f-string
+    or a join): no catalogue can hold them. Write ``_("… {limit} …").format(limit=…)``."""
+    found = []
+    for package in PYTHON_PACKAGES:
+        for path in sorted(package.rglob("*.py")):
+            for node in ast.walk(ast.parse(path.read_text(), str(path))):
+                if (
+                    isinstance(node, ast.Call)
+                    and isinstance(node.func, ast.Name)
+                    and node.func.id in _GETTEXT_NAMES | _ERROR_CLASSES
+                    and node.args
+                    and isinstance(node.args[0], (ast.JoinedStr, ast.BinOp))
+                ):
+                    found.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
+    return found
 
 
 def script_messages() -> Iterable[tuple[str, str, int]]:

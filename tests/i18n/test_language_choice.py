@@ -1,0 +1,79 @@
+"""Which language a page is in: the person's own, else the switch, else the browser."""
+
+from __future__ import annotations
+
+from aiohttp.test_utils import TestClient
+from sqlalchemy import update
+
+from service.appkeys import SESSIONMAKER
+from service.i18n import N_, gettext, use_language
+from service.i18n.context import translate_shown
+from service.i18n.web import LANGUAGE_COOKIE, negotiate
+from storage.models import Role, User
+from tests.support.accounts import make_world, sign_in
+
+SIGN_IN = "Sign in"
+
+
+def welsh(text: str) -> str:
+    with use_language("cy"):
+        translated = gettext(text)
+    assert translated != text, f"no Welsh for {text!r} in the catalogue"
+    return translated
+
+
+def test_accept_language_picks_the_best_of_our_languages() -> None:
+    assert negotiate("cy-GB,cy;q=0.9,en;q=0.8") == "cy"
+    assert negotiate("en-GB,en;q=0.9,cy;q=0.8") == "en"
+    assert negotiate("pl,cy;q=0.5") == "cy"
+    assert negotiate("fr, de;q=0.7") == "en"
+    assert negotiate("cy;q=nonsense, en") == "en"
+    assert negotiate("") == "en"
+
+
+async def test_signed_out_pages_follow_the_browser(client: TestClient) -> None:
+    page = await client.get("/sign-in", headers={"Accept-Language": "cy,en;q=0.5"})
+    html = await page.text()
+    assert '<html lang="cy">' in html
+    assert welsh(SIGN_IN) in html
+    english = await (await client.get("/sign-in", headers={"Accept-Language": "en-GB"})).text()
+    assert '<html lang="en-GB">' in english and welsh(SIGN_IN) not in english
+
+
+async def test_the_switch_is_visible_keeps_the_query_and_is_remembered(client: TestClient) -> None:
+    html = await (await client.get("/sign-in?next=/letterbox")).text()
+    assert 'class="language-switch"' in html
+    assert 'href="/sign-in?next=/letterbox&amp;lang=cy" lang="cy"' in html
+    switched = await client.get("/sign-in?lang=cy", headers={"Accept-Language": "en"})
+    assert switched.cookies[LANGUAGE_COOKIE].value == "cy"
+    again = await (await client.get("/sign-in", headers={"Accept-Language": "en"})).text()
+    assert '<html lang="cy">' in again and welsh(SIGN_IN) in again
+
+
+async def test_error_pages_are_in_the_readers_language(client: TestClient) -> None:
+    page = await client.get(
+        "/no-such-page", headers={"Accept-Language": "cy", "Accept": "text/html"}
+    )
+    assert page.status == 404
+    assert '<html lang="cy">' in await page.text()
+
+
+async def test_a_signed_in_person_reads_their_own_language_whatever_the_browser(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    parent = world.people[Role.PARENT]
+    async with client.server.app[SESSIONMAKER].begin() as session:
+        await session.execute(update(User).where(User.id == parent.user_id).values(language="cy"))
+    await sign_in(client, parent)
+    page = await client.get("/letterbox", headers={"Accept-Language": "en-GB"})
+    html = await page.text()
+    assert '<html lang="cy">' in html
+    assert 'class="language-switch"' not in html  # their language is set on My account
+    assert welsh("My calls") in html
+
+
+def test_python_messages_are_translated_where_shown_and_peoples_words_never() -> None:
+    with use_language("cy"):
+        assert translate_shown(N_(SIGN_IN)) == welsh(SIGN_IN)
+        assert translate_shown(SIGN_IN) == SIGN_IN  # a parent's own words stay as written
