@@ -20,6 +20,7 @@ from urllib.parse import urlencode
 import aiohttp_jinja2
 from aiohttp import web
 from cryptography.exceptions import InvalidTag
+from sqlalchemy import update
 
 from service.accounts import passwords, throttle, totp
 from service.accounts.tokens import (
@@ -55,6 +56,7 @@ from service.http.sessions import (
     start_session,
     token_hash,
 )
+from service.i18n import LANGUAGES, _
 from service.notify import KINDS
 from service.security_log import Kind, log_security_event
 from storage.errors import StorageError
@@ -479,7 +481,13 @@ async def link_page(request: web.Request) -> web.StreamResponse:
     return _render(
         "accounts/set_password.html",
         request,
-        {"title": title, "lead": lead, "email": user.email, "action": request.path},
+        {
+            "title": title,
+            "lead": lead,
+            "email": user.email,
+            "action": request.path,
+            "ask_language": purpose is TokenPurpose.INVITE,
+        },
     )
 
 
@@ -489,6 +497,8 @@ async def use_link(request: web.Request) -> web.StreamResponse:
     form = await request.post()
     password = _text(form, "password", passwords.MAX_LENGTH + 1)
     confirm = _text(form, "confirm", passwords.MAX_LENGTH + 1)
+    # Asked on the invitation: the language of everything from here on (pages, e-mails).
+    language = _text(form, "language", 8) if purpose is TokenPurpose.INVITE else ""
     settings = request.app[SETTINGS]
     maker = request.app[SESSIONMAKER]
     title, lead = _LINKS[purpose]
@@ -510,6 +520,7 @@ async def use_link(request: web.Request) -> web.StreamResponse:
                 "lead": lead,
                 "email": user.email,
                 "action": request.path,
+                "ask_language": purpose is TokenPurpose.INVITE,
                 "error": exc.message,
                 "error_field": exc.field,
             },
@@ -520,6 +531,8 @@ async def use_link(request: web.Request) -> web.StreamResponse:
     async with maker.begin() as session:
         user = await redeem_token(session, raw, purpose)
         await store_password_hash(session, user.id, fresh, activate=True)
+        if language in LANGUAGES:
+            await session.execute(update(User).where(User.id == user.id).values(language=language))
         await end_all_sessions(session, user.id)
         await log_security_event(
             session,
@@ -676,7 +689,27 @@ async def new_recovery_codes(request: web.Request) -> web.StreamResponse:
 
 
 async def change_password_page(request: web.Request) -> web.StreamResponse:
-    return _render("accounts/change_password.html", request, {})
+    saved = request.query.get("saved") == "language"
+    return _render("accounts/change_password.html", request, {"language_saved": saved})
+
+
+async def change_language(request: web.Request) -> web.StreamResponse:
+    """My account: the language of this person's pages and e-mails, from the next page on."""
+    actor = current_actor(request)
+    form = await request.post()
+    language = _text(form, "language", 8)
+    if language not in LANGUAGES:
+        raise Invalid(
+            _("Choose one of the languages listed ({languages}).").format(
+                languages=", ".join(LANGUAGES.values())
+            ),
+            field="language",
+        )
+    async with request.app[SESSIONMAKER].begin() as session:
+        await session.execute(
+            update(User).where(User.id == actor.user_id).values(language=language)
+        )
+    raise _redirect("/account/password?saved=language")
 
 
 async def change_password(request: web.Request) -> web.StreamResponse:
@@ -760,6 +793,7 @@ def setup(app: web.Application) -> None:
         app, "POST", "/account/recovery-codes", new_recovery_codes, signed_in(SECOND_FACTOR_ROLES)
     )
     add_route(app, "GET", "/account/password", change_password_page, signed_in(ALL_ROLES))
+    add_route(app, "POST", "/account/language", change_language, signed_in(ALL_ROLES))
     add_route(app, "POST", "/account/password", change_password, signed_in(ALL_ROLES))
     add_route(
         app,

@@ -27,7 +27,7 @@ from storage.models import FamilyKey
 
 log = logging.getLogger(__name__)
 
-_PLAIN_MESSAGES = {
+_PLAIN_MESSAGES: dict[int, str] = {
     400: N_("Something in that request was not right."),
     401: N_("Please sign in first."),
     403: N_("You do not have access to that page."),

@@ -5,12 +5,16 @@ from __future__ import annotations
 from aiohttp.test_utils import TestClient
 from sqlalchemy import update
 
-from service.appkeys import SESSIONMAKER
+from service.accounts.tokens import INVITE_LIFETIME, issue_token
+from service.accounts.users import create_user
+from service.appkeys import KEYRING, SESSIONMAKER
 from service.i18n import N_, gettext, use_language
 from service.i18n.context import translate_shown
 from service.i18n.web import LANGUAGE_COOKIE, negotiate
-from storage.models import Role, User
-from tests.support.accounts import make_world, sign_in
+from storage.models import Role, TokenPurpose, User
+from tests.support.accounts import make_world, post_form, sign_in
+
+NEW = "a fresh long passphrase"
 
 SIGN_IN = "Sign in"
 
@@ -77,3 +81,56 @@ def test_python_messages_are_translated_where_shown_and_peoples_words_never() ->
     with use_language("cy"):
         assert translate_shown(N_(SIGN_IN)) == welsh(SIGN_IN)
         assert translate_shown(SIGN_IN) == SIGN_IN  # a parent's own words stay as written
+
+
+async def test_my_account_changes_the_language_of_the_next_page(client: TestClient) -> None:
+    world = await make_world(client)
+    parent = world.people[Role.PARENT]
+    await sign_in(client, parent)
+    account = await (await client.get("/account/password")).text()
+    assert 'name="language" value="en" checked' in account
+    token = csrf_of(account)
+    refused = await post_form(client, "/account/language", {"language": "xx"}, token=token)
+    assert refused.status == 422
+    assert "Choose one of the languages listed (English, Cymraeg)." in await refused.text()
+    saved = await post_form(client, "/account/language", {"language": "cy"}, token=token)
+    assert saved.status == 303
+    html = await (await client.get(saved.headers["Location"])).text()
+    assert '<html lang="cy">' in html and 'name="language" value="cy" checked' in html
+    async with client.server.app[SESSIONMAKER]() as session:
+        user = await session.get(User, parent.user_id)
+        assert user is not None and user.language == "cy"
+
+
+def csrf_of(html: str) -> str:
+    marker = 'name="csrf_token" value="'
+    start = html.index(marker) + len(marker)
+    return html[start : html.index('"', start)]
+
+
+async def test_the_invitation_asks_the_language_and_keeps_the_answer(client: TestClient) -> None:
+    world = await make_world(client)
+    app = client.server.app
+    async with app[SESSIONMAKER].begin() as session:
+        user = await create_user(
+            session,
+            app[KEYRING],
+            centre_id=world.centre_id,
+            email="new.parent@example.org",
+            display_name="New person",
+            role=Role.PARENT,
+        )
+        raw = await issue_token(session, user.id, TokenPurpose.INVITE, INVITE_LIFETIME)
+    path = f"/invite/{raw}"
+    # Opened in Welsh (the switch on the e-mail's page), the question starts at Welsh.
+    page = await (await client.get(f"{path}?lang=cy")).text()
+    assert 'name="language" value="cy" checked' in page
+    done = await post_form(
+        client, path, {"password": NEW, "confirm": NEW, "language": "cy"}, page=path
+    )
+    assert done.status == 303
+    async with app[SESSIONMAKER]() as session:
+        stored = await session.get(User, user.id)
+        assert stored is not None and stored.language == "cy"
+    home = await (await client.get("/letterbox", headers={"Accept-Language": "en"})).text()
+    assert '<html lang="cy">' in home

@@ -15,7 +15,9 @@ def _messages(source: str, name: str = "page.html") -> list[str]:
         found.append(text)
         return text
 
-    list(literal_messages(jinja2.Environment()._tokenize(source, name), collect, name))
+    list(
+        literal_messages(jinja2.Environment(autoescape=True)._tokenize(source, name), collect, name)
+    )
     return found
 
 
