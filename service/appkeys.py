@@ -21,6 +21,7 @@ if TYPE_CHECKING:
     from service.calls.devicestate import LockedCall
     from service.calls.registry import CallRegistry
     from service.http.rules import Access, Actor
+    from service.letterbox.language import LanguageDetector
     from service.letterbox.ocr import WordReader
     from service.letterbox.workers import FileWorkers
     from service.notify import Mailer
@@ -52,6 +53,9 @@ INTAKE_BEFORE_COMMIT: web.AppKey[list[Callable[[], Awaitable[None]]]] = web.AppK
 )
 # Reads the words in sanitised pictures for the scanner; None without tesseract.
 WORD_READER: web.AppKey[WordReader | None] = web.AppKey("word_reader")
+# Tells which language a letter's text is in (service.letterbox.language), set by the
+# letterbox's setup; its profiles load at the first letter.
+LANGUAGE_DETECTOR: web.AppKey[LanguageDetector] = web.AppKey("language_detector")
 # The live calls of this media node (service.calls.node.calls_ctx).
 CALLS: web.AppKey[CallRegistry] = web.AppKey("calls")
 # The services object domain functions are handed (service.services.SERVICES, declared beside

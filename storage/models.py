@@ -574,6 +574,10 @@ class ItemPart(Base):
     # The words read from an image or page (OCR), sealed with the family key: for
     # moderators only, never delivered.
     read_text_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
+    # The language a text part seems to be in (service.letterbox.language), as its code,
+    # sealed with the family key: it says something about the sender, and goes with a shred.
+    # None when the detector could not tell.
+    language_sealed: Mapped[bytes | None] = mapped_column(LargeBinary)
 
     item: Mapped[Item] = relationship(back_populates="parts", lazy="raise_on_sql")
 

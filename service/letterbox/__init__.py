@@ -59,10 +59,12 @@ __all__ = [
 
 def setup(app: web.Application) -> None:
     # Imported here, not at module import: nothing happens at import time of the package.
-    from service.appkeys import INTAKE_BEFORE_COMMIT
+    from service.appkeys import INTAKE_BEFORE_COMMIT, LANGUAGE_DETECTOR
     from service.letterbox import faulttest, views
+    from service.letterbox.language import LanguageDetector
 
     app[INTAKE_BEFORE_COMMIT] = []
+    app[LANGUAGE_DETECTOR] = LanguageDetector()
     # Does nothing unless the settings name a fault test's pause (test mode only).
     faulttest.install(app)
     views.setup(app)

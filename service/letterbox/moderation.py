@@ -31,7 +31,8 @@ from service.appkeys import KEYRING, MAILER, SANITISER_POOL, SESSIONMAKER, SETTI
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
 from service.letterbox import claims, flags
-from service.letterbox.intake import READ_TEXT_PURPOSE, sensitive_terms
+from service.letterbox.intake import LANGUAGE_PURPOSE, READ_TEXT_PURPOSE, sensitive_terms
+from service.letterbox.language import Language, language_of_code
 from service.letterbox.redaction import Box, Span, fill_boxes, parse_boxes, parse_spans, redact_text
 from service.letterbox.scanner import category_label
 from service.localtime import local_time
@@ -210,6 +211,7 @@ async def moderator_view(
         else None
     )
     part_views = []
+    language: Language | None = None
     for part in parts:
         view: dict[str, Any] = {
             "part_id": str(part.id),
@@ -229,6 +231,7 @@ async def moderator_view(
             text = (await read_object(app, session, part.sanitised_object_id)).decode("utf-8")
             view["text"] = text
             view |= _flagged(part.id, text, list(part.scan_hits))
+            language = language or await _text_language(app, session, item.family_id, part)
             if part.delivered_object_id is not None:
                 view["delivered_text"] = (
                     await read_object(app, session, part.delivered_object_id)
@@ -321,9 +324,25 @@ async def moderator_view(
         "submitted_at": item.submitted_at.isoformat(),
         "age": age_text(datetime.now(UTC) - item.submitted_at),
         "parts": part_views,
+        # The language the words seem to be in; "served" when the service is offered in it
+        # (English, Welsh) and the page needs no note. None: too short to tell, or unsure.
+        "language": {"code": language.code, "name": language.name, "served": language.served}
+        if language is not None
+        else None,
         "decisions": history,
         "first_choices": first_choices,
     }
+
+
+async def _text_language(
+    app: web.Application, session: AsyncSession, family_id: uuid.UUID, part: ItemPart
+) -> Language | None:
+    if part.language_sealed is None:
+        return None
+    code = await app[KEYRING].open_for_family(
+        session, family_id, part.language_sealed, LANGUAGE_PURPOSE
+    )
+    return language_of_code(code.decode("utf-8"))
 
 
 # --- deciding ---------------------------------------------------------------------------------

@@ -19,10 +19,16 @@ from service.letterbox.intake.screening import (
     scan_for_malware,
     sensitive_terms,
 )
-from service.letterbox.intake.storing import READ_TEXT_PURPOSE, TEXT_MEDIA_TYPE, NewItem
+from service.letterbox.intake.storing import (
+    LANGUAGE_PURPOSE,
+    READ_TEXT_PURPOSE,
+    TEXT_MEDIA_TYPE,
+    NewItem,
+)
 from service.letterbox.intake.upload import Submission, Upload, read_submission, sanitiser_limits
 
 __all__ = [
+    "LANGUAGE_PURPOSE",
     "READ_TEXT_PURPOSE",
     "SENSITIVE_TERM_PURPOSE",
     "TEXT_MEDIA_TYPE",

@@ -21,12 +21,20 @@ from aiohttp import web
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from service.appkeys import KEYRING, SANITISER_POOL, SESSIONMAKER, SETTINGS, WORD_READER
+from service.appkeys import (
+    KEYRING,
+    LANGUAGE_DETECTOR,
+    SANITISER_POOL,
+    SESSIONMAKER,
+    SETTINGS,
+    WORD_READER,
+)
 from service.errors import Invalid, Unavailable
 from service.http.access import Actor
 from service.letterbox import sanitise as sanitiser
 from service.letterbox.clamd import ClamdAddress, ClamdClient, ClamdUnavailable, Infected
 from service.letterbox.intake.upload import Upload, sanitiser_limits
+from service.letterbox.language import Language
 from service.letterbox.ocr import ReadWords, WordReader
 from service.letterbox.sanitise import SanitisedFile
 from service.letterbox.scanner import scan
@@ -79,12 +87,15 @@ class Screened:
     text: str
     text_hits: list[dict[str, Any]]
     files: list[ScreenedFile]
+    # The language the text seems to be in; None when too short or unsure.
+    language: Language | None = None
 
 
 async def screen(
     app: web.Application, actor: Actor, family_id: uuid.UUID, text: str, uploads: list[Upload]
 ) -> Screened:
-    """Virus scan, sanitise, read words, scan: the letter as it will be stored, or a refusal."""
+    """Virus scan, sanitise, read words, scan, tell the language: the letter as it will be
+    stored, or a refusal."""
     for upload in uploads:
         await scan_for_malware(app, actor, family_id, upload)
     sanitised = await sanitise_uploads(app, uploads, sender=actor.user_id)
@@ -101,7 +112,16 @@ async def screen(
             )
             for upload, result, words in zip(uploads, sanitised, read, strict=True)
         ],
+        await text_language(app, text),
     )
+
+
+async def text_language(app: web.Application, text: str) -> Language | None:
+    """The language the letter's words seem to be in, told in a thread (CPU work: never on
+    the event loop)."""
+    if not text.strip():
+        return None
+    return await asyncio.to_thread(app[LANGUAGE_DETECTOR].detect, text)
 
 
 async def scan_for_malware(

@@ -26,6 +26,8 @@ from storage.record import RecordedWork
 TEXT_MEDIA_TYPE = "text/plain; charset=utf-8"
 # The words read from a picture or page (service.letterbox.ocr), sealed for moderators.
 READ_TEXT_PURPOSE = "read-text"
+# The code of the language a text part seems to be in (service.letterbox.language).
+LANGUAGE_PURPOSE = "text-language"
 
 
 @dataclass(frozen=True)
@@ -82,6 +84,11 @@ async def store(
             media_type=TEXT_MEDIA_TYPE,
             removed_metadata=[],
             scan_hits=letter.text_hits,
+            language_sealed=await keyring.seal_for_family(
+                session, new.family_id, letter.language.code.encode("utf-8"), LANGUAGE_PURPOSE
+            )
+            if letter.language is not None
+            else None,
         )
         parts.append(part)
         record_parts.append(
