@@ -25,10 +25,15 @@ _LETTER = re.compile(r"[^\W\d_]")
 _EDGE_SPACE = re.compile(r"^(\s*)(.*?)(\s*)$", re.DOTALL)
 
 
+# Markup a macro writes as loose text: an attribute (``aria-invalid="true"``) or an id prefix.
+_ATTRIBUTE_TEXT = re.compile(r"""^\s*([\w:-]+="[^"]*"?|[\w]+-)\s*$""")
+
+
 def is_message(text: str) -> bool:
-    """Worth translating: it holds a letter (not only punctuation, numbers or an entity)."""
+    """Worth translating: it holds a letter (not only punctuation, numbers or an entity)
+    and is not a piece of markup written as text."""
     stripped = re.sub(r"&[#\w]+;", "", text)
-    return bool(_LETTER.search(stripped))
+    return bool(_LETTER.search(stripped)) and not _ATTRIBUTE_TEXT.match(text)
 
 
 @dataclass

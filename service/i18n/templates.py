@@ -26,7 +26,9 @@ from service.i18n.markup import scanner_for
 
 # Prose in an expression: a letter, and a capital first letter or three or more words; never
 # a template name, a date format, a CSS class pair or an identifier.
-_NOT_PROSE = re.compile(r"[%/{}_]|\.(html|txt|js|css)$|^[a-z0-9-]+( [a-z0-9-]+)?$")
+_NOT_PROSE = re.compile(
+    r"[%/{}_=<>\"]|\.(html|txt|js|css)$|^[a-z0-9-]+( [a-z0-9-]+)?$|^\S$|^[.-]\S*$|^\S*[.-]$"
+)
 _COMPARISONS = frozenset({"eq", "ne"})
 _TRANSLATED_BLOCKS = frozenset({"set", "call", "macro", "with"})
 
@@ -46,7 +48,11 @@ def literal_messages(
     scanner = scanner_for(template_name)
     buffered = list(tokens)
     block_keyword = ""
+    in_class_block = False
     for index, token in enumerate(buffered):
+        if token.type == "data" and in_class_block:
+            yield token
+            continue
         if token.type == "data":
             parts = [
                 translate(text) if kind == "message" else text
@@ -57,6 +63,11 @@ def literal_messages(
         if token.type == "block_begin":
             following = buffered[index + 1] if index + 1 < len(buffered) else None
             block_keyword = following.value if following and following.type == "name" else ""
+            if block_keyword == "block" and index + 2 < len(buffered):
+                # ``{% block body_class %}``: a class name filling an attribute, never words.
+                in_class_block = buffered[index + 2].value.endswith("class")
+            elif block_keyword == "endblock":
+                in_class_block = False
         elif token.type in ("block_end", "variable_begin"):
             block_keyword = ""
         if token.type == "string" and _translatable_literal(buffered, index, block_keyword):

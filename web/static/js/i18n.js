@@ -2,7 +2,8 @@
 //
 // Pages in a language other than English carry the translations of every script message in
 // <script type="application/json" id="letterbox-messages"> (data, never run, so the CSP holds).
-// Every message a person reads goes through t("…") so that `scripts/i18n.py update` finds it.
+// Every message a person reads goes through the t function, so that `scripts/i18n.py update`
+// finds it.
 
 const element = document.getElementById("letterbox-messages");
 const table = element ? JSON.parse(element.textContent) : {};
