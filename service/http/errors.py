@@ -33,7 +33,7 @@ _PLAIN_MESSAGES = {
     404: "We could not find that page.",
     405: "That action is not allowed here.",
     413: "That is too large to send.",
-    429: "Too many attempts. Please wait a little and try again.",
+    429: "Too many tries. Please wait a little and try again.",
 }
 
 

@@ -15,10 +15,11 @@ from typing import Any
 from zoneinfo import ZoneInfo
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import update
 
 from service.accounts.tokens import INVITE_LIFETIME, issue_token
 from service.appkeys import SESSIONMAKER, SETTINGS
-from storage.models import Call, TokenPurpose
+from storage.models import Call, Family, FamilyStatus, TokenPurpose
 from tests.support.accounts import csrf_from, post_form
 from tests.support.letterbox_world import (
     World,
@@ -157,7 +158,7 @@ async def _decide(
 
 async def _public_pages(client: TestClient, world: World) -> dict[str, str]:
     """The pages a parent sees before signing in: sign-in (and its error), the forgotten
-    password pages, and the invitation and reset links (and a refused weak password)."""
+    password pages, and the invitation and reset links (a refused weak password, a used link)."""
     pages = {"sign in": await (await client.get("/sign-in")).text()}
     failed = await post_form(
         client, "/sign-in", {"email": "nobody@example.org", "password": "wrong password"}
@@ -178,6 +179,9 @@ async def _public_pages(client: TestClient, world: World) -> dict[str, str]:
         )
         assert weak.status == 422
         pages[f"{prefix} link, weak password"] = await weak.text()
+    expired = await client.get("/invite/no-such-link")
+    assert expired.status == 422
+    pages["an expired link"] = await expired.text()
     assert await csrf_from(client, "/sign-in")
     return pages
 
@@ -317,6 +321,19 @@ async def test_every_parent_and_child_page_reads_at_age_nine_or_below(
         response = await client.get(path, headers=world.parent.headers(**HTML))
         assert response.status == 200, (name, path, response.status)
         pages[name] = await response.text()
+    # Sending paused: the home and the writing page say so, and why.
+    async with seeding_sessionmaker(world.app).begin() as session:
+        await session.execute(
+            update(Family).where(Family.id == world.family_id).values(status=FamilyStatus.PAUSED)
+        )
+    for name, path in (
+        ("home, sending paused", "/letterbox"),
+        ("write, sending paused", paths["write a letter"]),
+    ):
+        response = await client.get(path, headers=world.parent.headers(**HTML))
+        assert response.status == 200, (name, path, response.status)
+        pages[name] = await response.text()
+    assert "paused" in pages["write, sending paused"]
     # The pages really show what is measured (a page that lost its text would read easy).
     assert "Your next letter can be sent from" in pages["home"]
     assert "Please leave out where you live." in pages["a returned item"]
