@@ -44,8 +44,9 @@ HTML = {"Accept": "text/html"}
 MAX_READING_AGE = 9.0
 # The child's name and the app's: names, not reading (the centre's name is added per app).
 NAMES = ("Sam", "Letterbox")
-# Only in development mode, never in front of a real family.
-NOT_SHOWN = ("dev-banner",)
+# Only in development mode, never in front of a real family; and people's own words (a letter,
+# a reply, the centre's message), which are theirs to write, not the page's.
+NOT_SHOWN = ("dev-banner", "letter-text", "child-letter")
 # letterbox.css hides the site's header and footer on the child's view (body.child-view).
 NOT_SHOWN_TO_THE_CHILD = (*NOT_SHOWN, "site-header", "site-footer")
 UK = ZoneInfo("Europe/London")
