@@ -38,12 +38,12 @@ class Wording:
 PARENT_WORDS: Final[dict[ParentStatus, Wording]] = {
     ParentStatus.BEING_CHECKED: Wording(
         "Being checked",
-        "The centre checks everything before it is passed on. You do not need to do anything.",
+        "The centre checks everything before your child gets it. You do not need to do anything.",
         "warn",
     ),
     ParentStatus.APPROVED: Wording(
         "Approved",
-        "It has been checked and will be given to your child at their next visit.",
+        "It is checked. Your child gets it at their next visit.",
         "ok",
     ),
     ParentStatus.OPENED: Wording("Opened", "Your child has opened it.", "ok"),
@@ -54,7 +54,7 @@ PARENT_WORDS: Final[dict[ParentStatus, Wording]] = {
     ),
     ParentStatus.NOT_PASSED_ON: Wording(
         "Not passed on",
-        "The centre decided not to pass it on. Contact the centre if you want to know more.",
+        "The centre will not give it to your child. Ask the centre if you want to know why.",
         "bad",
     ),
 }

@@ -66,16 +66,15 @@ def check_password_policy(password: str) -> None:
     """Raise ``Invalid(field="password")`` with a plain message when the password is weak."""
     if len(password) < MIN_LENGTH:
         raise Invalid(
-            f"Your password needs at least {MIN_LENGTH} characters. A few ordinary words "
-            "strung together make a good one.",
+            f"Your password needs at least {MIN_LENGTH} characters. A few words in a row make "
+            "a good password.",
             field="password",
         )
     if len(password) > MAX_LENGTH:
         raise Invalid(f"Your password can have at most {MAX_LENGTH} characters.", field="password")
     if password.strip().lower() in COMMON_PASSWORDS:
         raise Invalid(
-            "That password is one of the most common ones and easy to guess. Please choose "
-            "another.",
+            "Lots of people use that password, so it is easy to guess. Please choose another one.",
             field="password",
         )
 

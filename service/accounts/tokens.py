@@ -19,7 +19,7 @@ RESET_LIFETIME = timedelta(hours=1)
 
 EXPIRED_MESSAGE = (
     "This link has expired or was already used. Please ask the centre for a new one, or use "
-    "“Forgotten your password?” on the sign-in page."
+    "“Forgot your password?” on the sign-in page."
 )
 
 

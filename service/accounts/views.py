@@ -74,14 +74,14 @@ HOME: dict[Role, str] = {
 }
 
 SIGN_IN_FAILED = (
-    "That e-mail address and password do not match an account. Please check them and try again."
+    "We do not know that e-mail address with that password. Please check them and try again."
 )
 CODE_FAILED = "That code did not work. Please enter the newest code from your app."
-TOO_MANY = "Too many attempts. Please wait {wait} and try again."
+TOO_MANY = "Too many tries. Please wait {wait} and try again."
 RESET_SENT = (
-    "If that address belongs to a parent's account, we have sent it a link to choose a new "
-    "password. It works once, for one hour. Centre staff: please ask your centre's "
-    "administrator to reset your sign-in."
+    "If a parent uses that e-mail address, we sent a link to it. Use the link to choose a new "
+    "password. It works once, for one hour. Centre staff: please ask your centre's admin to "
+    "reset your sign-in."
 )
 
 
@@ -462,7 +462,7 @@ async def sign_out_everywhere(request: web.Request) -> web.StreamResponse:
 # --- invite and reset links -------------------------------------------------------------
 
 _LINKS = {
-    TokenPurpose.INVITE: ("Welcome to Letterbox", "Choose a password to finish setting up."),
+    TokenPurpose.INVITE: ("Welcome to Letterbox", "Choose a password. Then you can start."),
     TokenPurpose.PASSWORD_RESET: ("Choose a new password", "Your old password stops working."),
 }
 

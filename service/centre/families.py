@@ -576,7 +576,7 @@ async def resend_parent_invite(
         sender, user = await _sender(session, family.id, sender_id)
         if user.status is not AccountStatus.INVITED:
             raise Conflict(
-                "This person has already set up their account; they can use “Forgotten your "
+                "This person has already set up their account; they can use “Forgot your "
                 "password?” on the sign-in page.",
                 code="already_active",
             )

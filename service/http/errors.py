@@ -34,7 +34,7 @@ _PLAIN_MESSAGES: dict[int, str] = {
     404: N_("We could not find that page."),
     405: N_("That action is not allowed here."),
     413: N_("That is too large to send."),
-    429: N_("Too many attempts. Please wait a little and try again."),
+    429: N_("Too many tries. Please wait a little and try again."),
 }
 
 

@@ -394,7 +394,7 @@ async def returned_item(
         raise NotFound()
     if item.status is not ItemStatus.RETURNED:
         raise Conflict(
-            "Only a letter the centre returned to you can be changed and sent again.",
+            "You can only change and send again a letter the centre sent back to you.",
             code="not_returned",
         )
     again = await session.scalar(select(Item.id).where(Item.replaces_item_id == item.id).limit(1))
@@ -462,11 +462,11 @@ async def write_page(
     channels = set(family.channels or [])
     why_not = None
     if family.status is FamilyStatus.PAUSED:
-        why_not = "Sending is paused for this family at the moment. The centre will tell you when you can send again."
+        why_not = "Sending is paused for now. The centre will tell you when you can send again."
     elif family.status is FamilyStatus.CLOSED:
-        why_not = "This family's contact through Letterbox has ended, so nothing more can be sent."
+        why_not = "Contact through Letterbox has ended for your family. You cannot send any more."
     elif Channel.LETTERS.value not in channels:
-        why_not = "This family's contact plan does not include letters."
+        why_not = "Your family's plan from the centre has no letters in it."
     original = await sent_item(services, actor, family_id, replaces) if replaces else None
     return WritePage(
         family_id=family_id,

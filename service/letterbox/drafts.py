@@ -44,11 +44,11 @@ class Draft:
 
 def _why_not(family: Family | None) -> str | None:
     if family is None or family.status is FamilyStatus.CLOSED:
-        return "This family's contact through Letterbox has ended, so this letter cannot be sent."
+        return "Contact through Letterbox has ended for your family. You cannot send this letter."
     if family.status is FamilyStatus.PAUSED:
         return (
-            "Sending is paused for this family at the moment, so this letter cannot be sent yet. "
-            "It stays saved here; the centre will tell you when you can send again."
+            "Sending is paused for now, so you cannot send this letter yet. It stays saved here. "
+            "The centre will tell you when you can send again."
         )
     return None
 

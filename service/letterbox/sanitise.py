@@ -149,8 +149,8 @@ def check_file_count(count: int, limits: IntakeLimits) -> None:
     if count > limits.max_files:
         raise IntakeRefused(
             RefusalCode.TOO_MANY_FILES,
-            f"You attached {count} files; the limit is {limits.max_files} per letter. "
-            "Please remove some, or send them in another letter.",
+            f"You added {count} files. You can send up to {limits.max_files} in one letter. "
+            "Please take some out, or send them in another letter.",
             "files",
         )
 
@@ -159,8 +159,8 @@ def check_text_length(text: str, limits: IntakeLimits) -> None:
     if len(text) > limits.max_text_chars:
         raise IntakeRefused(
             RefusalCode.TEXT_TOO_LONG,
-            f"The letter is {len(text):,} characters long; the limit is "
-            f"{limits.max_text_chars:,}. Please shorten it, or split it into two letters.",
+            f"Your letter is {len(text):,} characters long. The most you can send is "
+            f"{limits.max_text_chars:,}. Please make it shorter, or split it into two letters.",
             "text",
         )
 
@@ -179,7 +179,7 @@ def check_file_size(filename: str, size: int, limits: IntakeLimits, head: bytes 
         }.get(file_type, "Please send a smaller photo.")
         raise IntakeRefused(
             RefusalCode.FILE_TOO_LARGE,
-            f"{name} is {_megabytes(size)} MB; the limit is "
+            f"{name} is {_megabytes(size)} MB. The most you can send is "
             f"{_megabytes(limits.max_file_bytes)} MB per file. {advice}",
             name,
         )
@@ -199,7 +199,7 @@ def sanitise(data: bytes, filename: str, limits: IntakeLimits) -> SanitisedFile:
     if not data:
         raise IntakeRefused(
             RefusalCode.EMPTY_FILE,
-            f"{name} is empty (0 bytes). Please choose the file again and re-send it.",
+            f"{name} is empty (0 bytes). Please choose the file again and send it.",
             name,
         )
     check_file_size(filename, len(data), limits, head=data[:64])
@@ -236,16 +236,16 @@ async def sanitise_in_pool(
     except JobTimedOut:
         raise IntakeRefused(
             RefusalCode.TOOK_TOO_LONG,
-            f"{name} took longer than {seconds:g} seconds to check, so it was stopped and not "
-            "accepted. Please save it again as a JPEG photo, or a PDF with fewer or simpler "
-            "pages, and re-send it.",
+            f"{name} took longer than {seconds:g} seconds to check, so we stopped and did not "
+            "take it. Please save it as a JPEG photo, or a PDF with fewer or simpler pages. "
+            "Then send it again.",
             name,
         ) from None
     except JobCrashed as exc:
         raise IntakeRefused(
             RefusalCode.PROCESSING_FAILED,
-            f"{name} could not be processed safely. Please save it again as a JPEG photo or a "
-            "PDF and re-send it.",
+            f"We could not check {name} safely. Please save it as a JPEG photo or a PDF. "
+            "Then send it again.",
             name,
         ) from exc
 
@@ -294,8 +294,8 @@ _REMOVED_ORDER: tuple[str, ...] = (
 def _unreadable(name: str, what: str) -> IntakeRefused:
     return IntakeRefused(
         RefusalCode.UNREADABLE_FILE,
-        f"{name} could not be read as a {what}: it may be damaged. "
-        "Please open it on your device, save it again and re-send it.",
+        f"We could not open {name} as a {what}. It may be broken. "
+        "Please open it on your phone or computer, save a new copy and send that.",
         name,
     )
 
@@ -312,8 +312,8 @@ def _truncated(name: str) -> IntakeRefused:
 def _not_single(name: str, what: str) -> IntakeRefused:
     return IntakeRefused(
         RefusalCode.NOT_A_SINGLE_FILE,
-        f"{name} contains other data hidden after the {what}, so it cannot be accepted. "
-        "Please open it on your device, save it again and re-send it.",
+        f"{name} has something else hidden after the {what}, so we cannot take it. "
+        "Please open it on your phone or computer, save a new copy and send that.",
         name,
     )
 

@@ -169,7 +169,7 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await page.get_by_label("Your letter", exact=True).fill(FIRST)
         photo = tmp_path / "cat.png"
         photo.write_bytes(picture((640, 480)))
-        await page.get_by_label("Photos or documents (optional)").set_input_files(str(photo))
+        await page.get_by_label("Photos or documents").set_input_files(str(photo))
         await page.get_by_role("button", name="Send letter").tap()
         await expect(page.get_by_role("status").first).to_contain_text("Being checked")
         first_row = page.locator(".conversation li").first
@@ -199,7 +199,7 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await page.get_by_label("Your letter", exact=True).fill(
             "Dear Sam, see you at the park on Saturday."
         )
-        await page.get_by_label("Photos or documents (optional)").set_input_files(str(photo))
+        await page.get_by_label("Photos or documents").set_input_files(str(photo))
         await page.get_by_role("button", name="Send letter").tap()
         await expect(page.get_by_role("heading", name="My letterbox")).to_be_visible()
         returned_id = await _newest_sent(live, world)
@@ -281,9 +281,9 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
             )
             session.add(call)
         await page.reload()
-        await expect(page.get_by_text("The “Join” button appears here from")).to_be_visible()
+        await expect(page.get_by_text("The “Join” button shows here from")).to_be_visible()
         await expect(page.get_by_role("link", name="Join the call")).to_be_visible()
-        await expect(page.get_by_text("The “Join” button appears here from")).to_be_hidden()
+        await expect(page.get_by_text("The “Join” button shows here from")).to_be_hidden()
         await _tap_to(page, page.get_by_role("link", name="My calls").first)
         await expect(page.locator(".call-row").first).to_contain_text("You can join now")
         await _visit(page, "parent-my-calls")

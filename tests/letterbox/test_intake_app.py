@@ -153,7 +153,7 @@ async def test_too_many_files_are_refused_before_storage(client: TestClient) -> 
     got, body = await send_letter(client, world, "Hello", [(f"p{i}.jpg", photo) for i in range(11)])
     assert got == 413
     assert body["error"] == "too_many_files"
-    assert "11 files" in body["message"] and "limit is 10" in body["message"]
+    assert "11 files" in body["message"] and "up to 10 in one letter" in body["message"]
     assert await count_rows(world.app) == (0, 0)
 
 

@@ -324,7 +324,7 @@ def test_zero_byte_file_is_refused() -> None:
     error = refusal(b"", "empty.jpg")
     assert error.code is RefusalCode.EMPTY_FILE
     assert error.message == (
-        "empty.jpg is empty (0 bytes). Please choose the file again and re-send it."
+        "empty.jpg is empty (0 bytes). Please choose the file again and send it."
     )
 
 
@@ -335,7 +335,7 @@ def test_oversize_file_is_refused_naming_file_limit_and_what_to_do() -> None:
     with pytest.raises(IntakeRefused) as caught:
         check_file_size("holiday.jpg", int(31.2 * 1024 * 1024), LIMITS, head=data[:16])
     assert caught.value.message == (
-        "holiday.jpg is 31.2 MB; the limit is 25 MB per file. Please send a smaller photo."
+        "holiday.jpg is 31.2 MB. The most you can send is 25 MB per file. Please send a smaller photo."
     )
     with pytest.raises(IntakeRefused, match="shorter document"):
         check_file_size("letter.pdf", 26 * 1024 * 1024, LIMITS, head=b"%PDF-1.7")

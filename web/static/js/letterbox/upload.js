@@ -43,13 +43,13 @@ function checkBeforeSending(form, files) {
   const maxFiles = Number(form.dataset.maxFiles);
   const maxBytes = Number(form.dataset.maxFileBytes);
   if (files.length > maxFiles) {
-    return `You attached ${files.length} files; the limit is ${maxFiles}. Please remove some.`;
+    return `You added ${files.length} files. You can send up to ${maxFiles} in one letter. Please take some out.`;
   }
   for (const file of files) {
     if (file.size === 0) return `${file.name} is empty (0 bytes). Please choose it again.`;
     if (file.size > maxBytes) {
       const mb = (size) => (size / 1048576).toFixed(1).replace(/\.0$/, "");
-      return `${file.name} is ${mb(file.size)} MB; the limit is ${mb(maxBytes)} MB per file. Please send a smaller file.`;
+      return `${file.name} is ${mb(file.size)} MB. The most you can send is ${mb(maxBytes)} MB per file. Please send a smaller file.`;
     }
   }
   return "";
