@@ -33,6 +33,7 @@ from sqlalchemy import (
     UniqueConstraint,
     Uuid,
     false,
+    true,
 )
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
 
@@ -229,6 +230,9 @@ class Centre(Base):
     contact_phone: Mapped[str | None] = mapped_column(String(40))
     contact_email: Mapped[str | None] = mapped_column(String(320))
     opening_hours: Mapped[str | None] = mapped_column(String(200))
+    # Whether a parent's reply pages offer "Read this aloud" (on-device voices only). On
+    # unless the centre turns it off: the parents who need it are the least able to ask.
+    read_aloud: Mapped[bool] = mapped_column(Boolean, default=True, server_default=true())
 
 
 class User(Base):

@@ -22,6 +22,8 @@ SKIP = frozenset({"csrf_token"})
 # text from the request is ever reflected into the page.
 NOTICES = {
     "centre-saved": "The centre's contact details were saved. Parents see them from now on.",
+    "read-aloud-on": "Parents can now have their child's replies read aloud.",
+    "read-aloud-off": "Reading replies aloud is now off for every parent.",
     "person-created": "The account was created and an invite e-mail was sent.",
     "person-disabled": "The account was disabled and signed out everywhere.",
     "referral-recorded": "The referral was recorded.",

@@ -13,7 +13,16 @@ from typing import Any
 import aiohttp_jinja2
 from aiohttp import web
 
-from service.centre import contact, families, homes, onboarding, people, referrals, search
+from service.centre import (
+    contact,
+    families,
+    homes,
+    onboarding,
+    people,
+    read_aloud,
+    referrals,
+    search,
+)
 from service.centre.forms import form_data, notice, render_invalid
 from service.errors import Invalid
 from service.http.access import (
@@ -113,12 +122,19 @@ async def referrer_home(request: web.Request) -> dict[str, Any]:
 # --- the centre's contact details --------------------------------------------------------
 
 
+async def _centre_context(request: web.Request) -> dict[str, Any]:
+    services, actor = _services(request), current_actor(request)
+    return {
+        "contact": await contact.centre_contact(services, actor),
+        "read_aloud": await read_aloud.read_aloud_setting(services, actor),
+    }
+
+
 async def centre_page(request: web.Request) -> web.StreamResponse:
-    view = await contact.centre_contact(_services(request), current_actor(request))
     return aiohttp_jinja2.render_template(
         "admin/centre.html",
         request,
-        {"contact": view, "notice": notice(request), "errors": {}, "values": {}},
+        {**await _centre_context(request), "notice": notice(request), "errors": {}, "values": {}},
     )
 
 
@@ -130,11 +146,23 @@ async def save_centre(request: web.Request) -> web.StreamResponse:
         )
         await request.app[CONTACT_BOOK].refresh(_services(request).sessionmaker)
     except Invalid as error:
-        view = await contact.centre_contact(_services(request), current_actor(request))
         return render_invalid(
-            request, "admin/centre.html", {"contact": view}, error, form="centre", values=data
+            request,
+            "admin/centre.html",
+            await _centre_context(request),
+            error,
+            form="centre",
+            values=data,
         )
     raise _done("/admin/centre", "centre-saved")
+
+
+async def save_read_aloud(request: web.Request) -> web.StreamResponse:
+    data = form_data(await request.post(), flags=("read_aloud",))
+    on = await read_aloud.set_read_aloud(
+        _services(request), current_actor(request), parse(read_aloud.ReadAloudInput, data)
+    )
+    raise _done("/admin/centre", "read-aloud-on" if on else "read-aloud-off")
 
 
 # --- people -----------------------------------------------------------------------------
@@ -388,6 +416,7 @@ def setup(app: web.Application) -> None:
 
     add_route(app, "GET", "/admin/centre", centre_page, ADMIN)
     add_route(app, "POST", "/admin/centre", save_centre, ADMIN)
+    add_route(app, "POST", "/admin/centre/read-aloud", save_read_aloud, ADMIN)
     add_route(app, "GET", "/admin/people", people_page, ADMIN)
     add_route(app, "POST", "/admin/people", create_person, ADMIN)
     add_route(app, "POST", "/admin/people/{user_id}/disable", disable_person, ADMIN)

@@ -28,6 +28,7 @@ from service.services import Services
 from storage.children import child_names, open_children
 from storage.keyring import KeyRing
 from storage.models import (
+    Centre,
     Channel,
     Direction,
     Family,
@@ -112,6 +113,8 @@ class Reply:
     sent_text: str
     text: str
     pictures: list[Picture] = field(default_factory=list)
+    read_aloud: bool = False
+    """The centre offers to read the words aloud with a voice on the parent's device."""
 
 
 def _title(kind: ItemKind, direction: Direction, child: str | None) -> str:
@@ -320,6 +323,11 @@ async def reply(
             raise NotFound()
         names = await child_names(session, services.keyring, [item.child_id])
         text, parts = await delivered_parts_for(services, session, item.id)
+        read_aloud = await session.scalar(
+            select(Centre.read_aloud)
+            .join(Family, Family.centre_id == Centre.id)
+            .where(Family.id == item.family_id)
+        )
     name = names.get(item.child_id, "") if item.child_id else ""
     return Reply(
         item_id=item.id,
@@ -340,6 +348,7 @@ async def reply(
             for part in parts
             if part.kind is not PartKind.TEXT
         ],
+        read_aloud=bool(read_aloud),
     )
 
 

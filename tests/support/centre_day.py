@@ -19,7 +19,7 @@ from service.accounts.users import enrol_totp_secret, provision_demo_user
 from service.appkeys import KEYRING, SESSIONMAKER, SETTINGS
 from storage.models import AccountStatus, Role, User
 from tests.support.browser import TIMEOUT_MS, LiveApp, check_accessibility
-from tests.support.letterbox_world import World, letter_form
+from tests.support.letterbox_world import DEVICE_COOKIE, World, letter_form
 
 PASSWORD = "a long passphrase for the centre"
 HOMES = {
@@ -136,3 +136,37 @@ async def parent_sends(
         body = await response.json()
         assert response.status == 201, body
         return uuid.UUID(body["item_id"])
+
+
+async def child_replies(live: LiveApp, world: World, text: str) -> uuid.UUID:
+    """The child's reply, typed by a worker in an opening session and approved by a colleague
+    (the worker who typed it may not approve it), through the real routes: delivered to the
+    parent. Those are the centre's journeys, with their own tests."""
+    async with aiohttp.ClientSession() as http:
+        staff = world.staff.headers(Origin=live.url)
+        async with http.post(
+            f"{live.url}/api/families/{world.family_id}/opening-sessions",
+            json={"child_id": str(world.child_id)},
+            headers=staff,
+        ) as response:
+            assert response.status == 201, await response.text()
+            session_id = (await response.json())["session_id"]
+            device = response.cookies[DEVICE_COOKIE].value
+        async with http.post(
+            f"{live.url}/api/child/sessions/{session_id}/replies",
+            data=letter_form(text),
+            headers={**staff, "Cookie": f"{staff['Cookie']}; {DEVICE_COOKIE}={device}"},
+        ) as response:
+            assert response.status == 201, await response.text()
+            reply_id = uuid.UUID((await response.json())["item_id"])
+        colleague = world.staff2.headers(Origin=live.url)
+        moderation = f"{live.url}/api/moderation/items/{reply_id}"
+        async with http.get(moderation, headers=colleague) as response:
+            version = (await response.json())["version"]
+        async with http.post(
+            f"{moderation}/decision",
+            json={"decision": "approve", "version": version},
+            headers=colleague,
+        ) as response:
+            assert response.status == 200, await response.text()
+    return reply_id
