@@ -33,7 +33,15 @@ _COMPARISONS = frozenset({"eq", "ne"})
 _TRANSLATED_BLOCKS = frozenset({"set", "call", "macro", "with"})
 
 
+_DATE_DIRECTIVE = re.compile(r"%-?[a-zA-Z]")
+
+
 def is_prose_literal(text: str) -> bool:
+    """Words for a person. A date format is one when it has words of its own
+    ("%-d %B %Y at %H:%M"): the translator keeps the %-directives and moves the words."""
+    if _DATE_DIRECTIVE.search(text):
+        words = _DATE_DIRECTIVE.sub("", text)
+        return bool(re.search(r"[^\W\d_]{2,}", words)) and not re.search(r"[/{}_=<>\"]", words)
     return bool(re.search(r"[^\W\d_]", text)) and not _NOT_PROSE.search(text.strip())
 
 

@@ -115,8 +115,10 @@ async def test_every_word_on_the_parents_and_staff_pages_comes_from_the_catalogu
     await _in_welsh(client, world, world.parent, world.staff, world.admin)
     data = await _data_of(client, world)
     untranslated: dict[str, list] = {}
-    for person, home in ((world.parent, "/letterbox"), (world.staff, "/staff"), (world.admin, "/admin")):
+    for person, home in (
+        (world.parent, "/letterbox"),
+        (world.staff, "/staff"),
+        (world.admin, "/admin"),
+    ):
         untranslated.update(await _walk(client, person, home, data))
     assert not untranslated, "English left on Welsh pages:\n" + _report(untranslated)
-
-

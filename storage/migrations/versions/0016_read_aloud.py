@@ -3,7 +3,7 @@
 the least able to ask for it, and nothing leaves the parent's device when it is used.
 
 Revision ID: 0016
-Revises: 0012
+Revises: 0015
 Create Date: 2026-12-03
 """
 
@@ -13,7 +13,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0016"
-down_revision: str | None = "0012"
+down_revision: str | None = "0015"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
