@@ -32,7 +32,7 @@ import asyncio
 import logging
 import re
 import uuid
-from collections.abc import Callable, Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, date, datetime
 from email.message import EmailMessage
@@ -44,7 +44,7 @@ from urllib.parse import urlsplit
 import aiosmtplib
 import jinja2
 from aiohttp import web
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Unavailable
@@ -54,7 +54,7 @@ from service.ics import FILENAME, CalendarEvent, render
 from service.localtime import local_time
 from service.settings import Settings
 from service.statuses import PARENT_WORDS
-from storage.models import Centre
+from storage.models import Centre, User
 
 log = logging.getLogger(__name__)
 
@@ -192,9 +192,9 @@ class Mailer(Protocol):
         template: str,
         context: dict[str, object],
         calendar: CalendarEvent | None = None,
-        language: str = "en",
+        language: str | None = None,
     ) -> None:
-        """Send one e-mail in the recipient's ``language`` of the kind ``template``, with ``calendar`` attached as an ``.ics``
+        """Send one e-mail in ``language`` (by default, the recipient account's language) of the kind ``template``, with ``calendar`` attached as an ``.ics``
         file if the kind allows it. Raises ``UnsafeEmail`` for anything an e-mail may not
         carry and ``Unavailable`` when the message could not be handed over."""
         ...
@@ -345,13 +345,37 @@ class _Renderer:
         return message
 
 
-class _RenderingMailer:
-    """Renders each e-mail (with the centre's contact details in its footer) and hands it to
-    ``_deliver``."""
+# The language of the account an address belongs to (English for an address with none).
+LanguageSource = Callable[[str], Awaitable[str]]
 
-    def __init__(self, settings: Settings, contact: ContactSource | None = None) -> None:
+
+def recipient_languages(sessionmaker: async_sessionmaker[AsyncSession]) -> LanguageSource:
+    """Each e-mail is written in its recipient's language, looked up by the mailer itself so
+    that no caller can forget it."""
+
+    async def language_of(address: str) -> str:
+        async with sessionmaker() as session:
+            found = await session.scalar(
+                select(User.language).where(func.lower(User.email) == address.lower())
+            )
+        return found or "en"
+
+    return language_of
+
+
+class _RenderingMailer:
+    """Renders each e-mail (with the centre's contact details in its footer, in the
+    recipient's language) and hands it to ``_deliver``."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        contact: ContactSource | None = None,
+        languages: LanguageSource | None = None,
+    ) -> None:
         self._renderer = _Renderer(settings)
         self._contact = contact
+        self._languages = languages
 
     async def send(
         self,
@@ -361,9 +385,11 @@ class _RenderingMailer:
         template: str,
         context: dict[str, object],
         calendar: CalendarEvent | None = None,
-        language: str = "en",
+        language: str | None = None,
     ) -> None:
         contact = self._contact() if self._contact is not None else None
+        if language is None:
+            language = await self._languages(to) if self._languages is not None else "en"
         message = self._renderer.message(
             to=to,
             subject=subject,
@@ -382,8 +408,13 @@ class _RenderingMailer:
 class OutboxMailer(_RenderingMailer):
     """The embedded default: each e-mail becomes one ``.eml`` file in the outbox folder."""
 
-    def __init__(self, settings: Settings, contact: ContactSource | None = None) -> None:
-        super().__init__(settings, contact)
+    def __init__(
+        self,
+        settings: Settings,
+        contact: ContactSource | None = None,
+        languages: LanguageSource | None = None,
+    ) -> None:
+        super().__init__(settings, contact, languages)
         self.outbox = settings.outbox_dir
 
     async def _deliver(self, message: EmailMessage) -> None:
@@ -403,10 +434,15 @@ def _write_file(path: Path, data: bytes) -> None:
 class SmtpMailer(_RenderingMailer):
     """Hands each e-mail to the SMTP server named by ``LETTERBOX_SMTP_URL``."""
 
-    def __init__(self, settings: Settings, contact: ContactSource | None = None) -> None:
+    def __init__(
+        self,
+        settings: Settings,
+        contact: ContactSource | None = None,
+        languages: LanguageSource | None = None,
+    ) -> None:
         if settings.smtp is None:
             raise ValueError("SmtpMailer needs LETTERBOX_SMTP_URL")
-        super().__init__(settings, contact)
+        super().__init__(settings, contact, languages)
         self._smtp = settings.smtp
 
     async def _deliver(self, message: EmailMessage) -> None:
@@ -434,8 +470,13 @@ class SmtpMailer(_RenderingMailer):
             ) from exc
 
 
-def mailer_for(settings: Settings, contact: ContactSource | None = None) -> Mailer:
-    """The configured mailer; ``contact`` gives the centre's details for every footer."""
+def mailer_for(
+    settings: Settings,
+    contact: ContactSource | None = None,
+    languages: LanguageSource | None = None,
+) -> Mailer:
+    """The configured mailer; ``contact`` gives the centre's details for every footer and
+    ``languages`` each recipient's language."""
     if settings.smtp is not None:
-        return SmtpMailer(settings, contact)
-    return OutboxMailer(settings, contact)
+        return SmtpMailer(settings, contact, languages)
+    return OutboxMailer(settings, contact, languages)

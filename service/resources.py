@@ -11,7 +11,7 @@ from collections.abc import AsyncIterator
 from aiohttp import web
 
 from service import appkeys
-from service.notify import CONTACT_BOOK, ContactBook, mailer_for
+from service.notify import CONTACT_BOOK, ContactBook, mailer_for, recipient_languages
 from service.services import SERVICES, Services
 from service.stores import open_object_store
 from storage import db
@@ -72,7 +72,9 @@ async def mailer_ctx(app: web.Application) -> AsyncIterator[None]:
     book = ContactBook()
     await book.refresh(app[appkeys.SESSIONMAKER])
     app[CONTACT_BOOK] = book
-    app[appkeys.MAILER] = mailer_for(app[appkeys.SETTINGS], book.current)
+    app[appkeys.MAILER] = mailer_for(
+        app[appkeys.SETTINGS], book.current, recipient_languages(app[appkeys.SESSIONMAKER])
+    )
     yield
 
 

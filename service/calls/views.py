@@ -33,6 +33,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
+from service.i18n import set_language
 from service.services import Services
 from service.turn import ice_servers_for
 from storage.children import child_names
@@ -292,6 +293,8 @@ async def _render_join(
         family = await session.get(Family, call.family_id)
         names = await child_names(session, request.app[KEYRING], [call.child_id])
     supervised = family is not None and family.contact_level is ContactLevel.SUPERVISED
+    if role == "child" and family is not None:
+        set_language(family.child_language)  # the child's screen, in the child's language
     context: dict[str, Any] = {
         "call": call,
         "role": role,

@@ -20,6 +20,7 @@ from service.accounts import INVITE_LIFETIME, create_user, issue_token, send_inv
 from service.centre.referrals import ChildInput, carried_for_family, check_birth_years
 from service.errors import Conflict, NotFound
 from service.http.access import Actor
+from service.i18n import Language
 from service.schema import InvalidInput, about, items, number, text
 from service.services import Services
 from storage.children import (
@@ -67,6 +68,9 @@ class FamilySettingsInput:
     status: FamilyStatus | None = field(default=None, metadata=about("Active, paused or closed"))
     requires_second_approval: bool | None = field(
         default=None, metadata=about("Every item needs a second moderator's approval")
+    )
+    child_language: Language | None = field(
+        default=None, metadata=about("The language of the child's screens at the centre")
     )
 
 
@@ -168,6 +172,7 @@ class FamilyDetail:
     sensitive_terms: list[TermView]
     referrer_access: list[ReferrerAccessView]
     court_order_reference: str | None = None
+    child_language: str = "en"
     # Places and names the referral's risk concerns, not yet on the family's list: offered.
     suggested_terms: list[str] = field(default_factory=list)
 
@@ -273,6 +278,7 @@ async def _detail(
         channels=list(family.channels),
         status=family.status,
         requires_second_approval=family.requires_second_approval,
+        child_language=family.child_language,
         created_at=family.created_at,
         children=[ChildView(c.id, c.name, c.birth_year) for c in children],
         senders=[
@@ -350,6 +356,9 @@ async def update_family(
                 family.requires_second_approval, data.requires_second_approval
             )
             family.requires_second_approval = data.requires_second_approval
+        if data.child_language is not None and data.child_language != family.child_language:
+            changes["child_language"] = _change(family.child_language, data.child_language.value)
+            family.child_language = data.child_language.value
         if changes:
             await session.flush()
             await _changed(work, family.id, "settings", changes=changes)

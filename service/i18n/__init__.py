@@ -5,7 +5,7 @@ The public face: ``gettext``/``_`` and ``N_`` for Python's strings, ``use_langua
 middlewares, and the template environment. See docs/i18n.md.
 """
 
-from service.i18n.catalogues import HTML_LANG, LANGUAGES, SOURCE_LANGUAGE
+from service.i18n.catalogues import HTML_LANG, LANGUAGES, SOURCE_LANGUAGE, Language
 from service.i18n.context import (
     N_,
     Message,
@@ -21,6 +21,7 @@ __all__ = [
     "LANGUAGES",
     "N_",
     "SOURCE_LANGUAGE",
+    "Language",
     "Message",
     "_",
     "current_language",

@@ -9,6 +9,7 @@ English: a page is never blank for want of a word, and the completeness test
 
 from __future__ import annotations
 
+import enum
 from functools import cache
 from pathlib import Path
 
@@ -19,6 +20,15 @@ LOCALES_DIR = Path(__file__).parent / "locales"
 SOURCE_LANGUAGE = "en"
 # The languages a person can choose, with their own names (shown as they are, never translated).
 LANGUAGES: dict[str, str] = {"en": "English", "cy": "Cymraeg"}
+
+
+class Language(enum.StrEnum):
+    """A language a person or a child's screens can be set to (the keys of LANGUAGES)."""
+
+    ENGLISH = "en"
+    WELSH = "cy"
+
+
 # What each language is called in the ``lang`` attribute of a page.
 HTML_LANG: dict[str, str] = {"en": "en-GB", "cy": "cy"}
 

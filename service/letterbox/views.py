@@ -14,6 +14,7 @@ from typing import Any
 
 import aiohttp_jinja2
 from aiohttp import web
+from sqlalchemy import select
 
 from service.appkeys import KEYRING, READ_SESSIONS, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
@@ -28,6 +29,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
+from service.i18n import set_language
 from service.letterbox import (
     claims,
     conversation,
@@ -50,6 +52,7 @@ from storage.models import (
     Child,
     Decision,
     Direction,
+    Family,
     ItemKind,
     ItemPart,
     ObjectRole,
@@ -648,7 +651,12 @@ async def _child_session(request: web.Request) -> tuple[uuid.UUID, OpeningSessio
     session_id = path_uuid(request, "session_id")
     async with request.app[SESSIONMAKER]() as session:
         found = await opening.active_session(session, session_id)
-    opening.check_device(request, found)
+        opening.check_device(request, found)
+        # The child's screens are in the child's language, whoever's account the device uses.
+        language = await session.scalar(
+            select(Family.child_language).where(Family.id == found.family_id)
+        )
+    set_language(language or "en")
     return session_id, found
 
 
