@@ -15,14 +15,22 @@ import uuid
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
-from sqlalchemy import delete, select
+from sqlalchemy import delete, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import NotFound
 from service.http.access import Actor
 from service.schema import InvalidInput, about
 from service.services import Services
-from storage.models import AccountStatus, Family, Role, TranslatorAssignment, User
+from storage.models import (
+    AccountStatus,
+    Family,
+    Item,
+    ItemClaim,
+    Role,
+    TranslatorAssignment,
+    User,
+)
 from storage.record import RecordedWork
 from storage.recordformat import EventKind
 
@@ -155,7 +163,8 @@ async def assign_translator(
 async def remove_translator(
     services: Services, actor: Actor, family_id: uuid.UUID, translator_id: uuid.UUID
 ) -> None:
-    """End a translator's moderation of this family: their next request is refused."""
+    """End a translator's moderation of this family: their next request is refused, and the
+    items of the family they were reviewing are free for staff at once (their claims go)."""
     async with services.transaction(actor) as work:
         family = await _family(work.session, actor, family_id)
         removed = await work.session.execute(
@@ -168,6 +177,15 @@ async def remove_translator(
         )
         if removed.first() is None:
             raise NotFound("That translator does not moderate this family's items.")
+        await work.session.execute(
+            update(ItemClaim)
+            .where(
+                ItemClaim.moderator_id == translator_id,
+                ItemClaim.released_at.is_(None),
+                ItemClaim.item_id.in_(select(Item.id).where(Item.family_id == family.id)),
+            )
+            .values(released_at=datetime.now(UTC))
+        )
         await _record(work, family.id, EventKind.TRANSLATOR_REMOVED, translator_id)
 
 

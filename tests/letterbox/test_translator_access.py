@@ -324,6 +324,10 @@ async def test_removing_the_assignment_refuses_the_translator_at_once(
     assert status == 404
     status, page = await _page(client, scene.translator, "/translator")
     assert status == 200 and str(scene.my_item) not in page and "Querida" not in page
+    # Their claim went with the assignment: staff open the item and hold it themselves.
+    status, page = await _page(client, scene.mine.staff, f"/staff/moderation/items/{scene.my_item}")
+    assert status == 200 and "You are reviewing this" in page
+    assert "Tamsin Translator is reviewing this" not in page
 
 
 async def test_a_translator_reaches_no_staff_page_record_export_or_api(client: TestClient) -> None:
