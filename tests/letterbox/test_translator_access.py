@@ -167,6 +167,11 @@ async def test_assigning_and_removing_a_translator_is_in_the_family_record(
         ("translator_removed", "admin"),
     ]
     assert all(p == {"user_id": str(translator.user_id)} for _, _, p in events)
+    # The family's timeline says both in words.
+    status, page = await _page(client, world.admin, f"/staff/families/{world.family_id}/timeline")
+    assert status == 200
+    assert "Tamsin Translator (translator) was given the moderation of this family" in page
+    assert "Tamsin Translator (translator)&#39;s moderation of this family" in page
     # Removing again is refused (nothing to remove), and records nothing.
     assert await _remove(client, world, translator) == 404
     assert len(await _events(client, world)) == 2
