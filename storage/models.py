@@ -113,6 +113,9 @@ class Role(enum.StrEnum):
     REFERRER = "referrer"
     # Sees nothing of the centre by role: only the calls a grant names (``Grant``).
     INTERPRETER = "interpreter"
+    # Sees nothing of the centre by role: only the moderation of the families an admin
+    # assigned them to (``TranslatorAssignment``), for letters in languages staff do not read.
+    TRANSLATOR = "translator"
 
     @property
     def is_centre_staff(self) -> bool:
@@ -120,8 +123,8 @@ class Role(enum.StrEnum):
 
     @property
     def needs_second_factor(self) -> bool:
-        """Invited like staff, with TOTP: centre staff and interpreters."""
-        return self.is_centre_staff or self is Role.INTERPRETER
+        """Invited like staff, with TOTP: centre staff, interpreters and translators."""
+        return self.is_centre_staff or self in (Role.INTERPRETER, Role.TRANSLATOR)
 
 
 class AccountStatus(enum.StrEnum):
@@ -448,6 +451,22 @@ class Grant(Base):
     scope_id: Mapped[uuid.UUID] = mapped_column(Uuid, index=True)
     granted_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
     granted_at: Mapped[datetime] = mapped_column(default=utcnow)
+
+
+class TranslatorAssignment(Base):
+    """A translator's access to one family, not to the centre: they moderate that family's
+    items and nothing else. Written and removed by an admin from the family's page
+    (``translator_assigned``/``translator_removed`` in the family record); deleting the row
+    revokes at once, since the access layer reads it on every request."""
+
+    __tablename__ = "translator_assignments"
+    __table_args__ = (UniqueConstraint("user_id", "family_id"),)
+
+    id: Mapped[uuid.UUID] = mapped_column(Uuid, primary_key=True, default=new_id)
+    user_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"), index=True)
+    family_id: Mapped[uuid.UUID] = mapped_column(ForeignKey("families.id"), index=True)
+    assigned_by: Mapped[uuid.UUID] = mapped_column(ForeignKey("users.id"))
+    assigned_at: Mapped[datetime] = mapped_column(default=utcnow)
 
 
 # --- keys and stored objects ---------------------------------------------------------

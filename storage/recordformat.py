@@ -89,6 +89,9 @@ class EventKind(enum.StrEnum):
     SENDER_REMOVED = "sender_removed"
     REFERRER_ACCESS_GRANTED = "referrer_access_granted"
     REFERRER_ACCESS_REVOKED = "referrer_access_revoked"
+    # A translator given, or no longer given, the moderation of this family's items.
+    TRANSLATOR_ASSIGNED = "translator_assigned"
+    TRANSLATOR_REMOVED = "translator_removed"
     ITEM_SUBMITTED = "item_submitted"
     ITEM_IN_REVIEW = "item_in_review"
     ITEM_MODERATED = "item_moderated"
@@ -148,7 +151,7 @@ class EventKind(enum.StrEnum):
 
 EVENT_KINDS: Final = frozenset(k.value for k in EventKind)
 ACTOR_ROLES: Final = frozenset(
-    {"admin", "staff", "supervisor", "parent", "referrer", "interpreter", "system"}
+    {"admin", "staff", "supervisor", "parent", "referrer", "interpreter", "translator", "system"}
 )
 
 

@@ -71,6 +71,7 @@ HOME: dict[Role, str] = {
     Role.PARENT: "/letterbox",
     Role.REFERRER: "/referrer",
     Role.INTERPRETER: "/interpreter",
+    Role.TRANSLATOR: "/translator",
 }
 
 SIGN_IN_FAILED = (

@@ -297,7 +297,7 @@ ITEM = "/moderation/items/{item_id}"
 
 ROUTES: tuple[ApiRoute, ...] = (
     ApiRoute("GET", "/dashboard", "getDashboard", "Counts for the admin dashboard", "centre", ADMIN, _dashboard, response=homes.AdminDashboard),
-    ApiRoute("GET", "/staff", "listStaff", "List the centre's admins, staff and supervisors", "staff", ADMIN, _list_staff, response=people.PersonView, many=True),
+    ApiRoute("GET", "/staff", "listStaff", "List the centre's admins, staff, supervisors and translators", "staff", ADMIN, _list_staff, response=people.PersonView, many=True),
     ApiRoute("POST", "/staff", "createStaff", "Create an admin, staff member or supervisor and e-mail their invite", "staff", ADMIN, _create_staff, body=people.StaffInput, response=people.PersonView, status=201),
     ApiRoute("POST", "/staff/{user_id}/disable", "disableStaff", "Disable an account and end its sessions", "staff", ADMIN, _disable_staff, response=people.PersonView),
     ApiRoute("GET", "/referrals", "listReferrals", "List referrals, waiting ones first", "referrals", ADMIN, _list_referrals, response=referrals.ReferralView, many=True),

@@ -43,6 +43,8 @@ NOTICES = {
     "sender-saved": "The sender was updated.",
     "referrer-granted": "The referrer was given access.",
     "referrer-revoked": "The referrer's access was ended.",
+    "translator-assigned": "The translator can now moderate this family's items.",
+    "translator-removed": "The translator can no longer see or moderate this family's items.",
 }
 
 

@@ -58,6 +58,7 @@ HOME_PATHS = {
     Role.PARENT: "/letterbox",
     Role.REFERRER: "/referrer",
     Role.INTERPRETER: "/interpreter",
+    Role.TRANSLATOR: "/translator",
 }
 
 IN_REVIEW = (ItemStatus.SUBMITTED, ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVAL)

@@ -1,5 +1,7 @@
-"""Centre staff accounts: admins, staff and supervisors. Created invited; the invite e-mail
-leads to setting a password and enrolling two-factor (service.accounts)."""
+"""Centre staff accounts: admins, staff, supervisors and translators. Created invited; the
+invite e-mail leads to setting a password and enrolling two-factor (service.accounts). A
+translator's account reaches nothing until an admin assigns them a family
+(``service.centre.translators``)."""
 
 from __future__ import annotations
 
@@ -23,11 +25,16 @@ class StaffRole(enum.StrEnum):
     ADMIN = "admin"
     STAFF = "staff"
     SUPERVISOR = "supervisor"
+    TRANSLATOR = "translator"
+
+
+# The accounts the people page lists and may disable.
+PEOPLE_ROLES = (Role.ADMIN, Role.STAFF, Role.SUPERVISOR, Role.TRANSLATOR)
 
 
 @dataclass(frozen=True)
 class StaffInput:
-    """A new centre account: an admin, a member of staff or a supervisor."""
+    """A new centre account: an admin, a member of staff, a supervisor or a translator."""
 
     email: str = field(metadata=text(3, 320, "E-mail address", email=True))
     display_name: str = field(metadata=text(1, 200, "Full name"))
@@ -63,7 +70,7 @@ async def list_staff(services: Services, actor: Actor) -> list[PersonView]:
             select(User)
             .where(
                 User.centre_id == actor.centre_id,
-                User.role.in_([Role.ADMIN, Role.STAFF, Role.SUPERVISOR]),
+                User.role.in_(PEOPLE_ROLES),
             )
             .order_by(User.status == AccountStatus.DISABLED, User.display_name)
         )
@@ -93,7 +100,7 @@ async def _centre_staff(session: AsyncSession, actor: Actor, user_id: uuid.UUID)
         select(User).where(
             User.id == user_id,
             User.centre_id == actor.centre_id,
-            User.role.in_([Role.ADMIN, Role.STAFF, Role.SUPERVISOR]),
+            User.role.in_(PEOPLE_ROLES),
         )
     )
     if user is None:

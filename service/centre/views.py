@@ -22,6 +22,7 @@ from service.centre import (
     read_aloud,
     referrals,
     search,
+    translators,
 )
 from service.centre.forms import form_data, notice, render_invalid
 from service.errors import Invalid
@@ -287,6 +288,9 @@ async def _family_context(request: web.Request) -> dict[str, Any]:
         )
     return {
         "family": family,
+        "translators": await translators.family_translators(
+            _services(request), current_actor(request), current_family(request)
+        ),
         "call_refusals": refused[:20],
         # A flood is written once a minute with a count of the rest (calls.registry).
         "call_refusal_count": sum(int(e.detail.get("repeats", 1)) for e in refused),
@@ -405,6 +409,20 @@ async def _revoke_referrer(
     return None
 
 
+async def _assign_translator(
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    await translators.assign_translator(s, a, f, parse(translators.AssignTranslatorInput, d))
+    return None
+
+
+async def _remove_translator(
+    s: Services, a: Actor, f: uuid.UUID, d: Mapping[str, Any], r: web.Request
+) -> object:
+    await translators.remove_translator(s, a, f, path_uuid(r, "user_id"))
+    return None
+
+
 def setup(app: web.Application) -> None:
     add_route(app, "GET", "/admin", admin_home, ADMIN)
     add_route(app, "GET", "/staff", staff_home, signed_in({Role.STAFF, Role.ADMIN}))
@@ -460,6 +478,11 @@ def setup(app: web.Application) -> None:
         (
             "/referrers/{access_id}/revoke",
             _family_form("referrer", "referrer-revoked", _revoke_referrer),
+        ),
+        ("/translators", _family_form("translator", "translator-assigned", _assign_translator)),
+        (
+            "/translators/{user_id}/remove",
+            _family_form("translator", "translator-removed", _remove_translator),
         ),
     ]
     for suffix, handler in posts:

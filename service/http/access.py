@@ -6,8 +6,10 @@ declares nothing is refused (and fails ``tests/accounts/test_route_matrix.py``).
 user may touch a family is decided only by ``may_access_family``.
 
 Some accounts see nothing by role: an interpreter reaches only what a ``Grant`` names (the
-calls they are booked on). For them the family rule never applies; a route that lets them in
-declares which grant it needs (``grant=``), and ``holds_grant`` decides.
+calls they are booked on), a translator only the families an admin assigned them to
+(``TranslatorAssignment``). For them the family rule never applies; a route that lets them in
+declares which grant it needs (``grant=`` for a call, ``assigned=True`` for the route's
+family), and ``holds_grant`` or ``is_assigned`` decides.
 """
 
 from __future__ import annotations
@@ -36,6 +38,7 @@ __all__ = [
     "family_of_call",
     "family_of_item",
     "family_of_opening_session",
+    "is_assigned",
     "may_access_family",
     "path_uuid",
     "signed_in",
@@ -80,6 +83,7 @@ from storage.models import (
     GrantScope,
     ReferrerAccess,
     Role,
+    TranslatorAssignment,
 )
 
 # Built once: one of these runs on every request that names a family.
@@ -134,11 +138,36 @@ async def holds_grant(
     return found is not None
 
 
+_ASSIGNED = select(TranslatorAssignment.id).where(
+    TranslatorAssignment.user_id == bindparam("user_id"),
+    TranslatorAssignment.family_id == bindparam("family_id"),
+)
+
+
+async def is_assigned(session: Queryable, actor: Actor, family_id: uuid.UUID) -> bool:
+    """The translator rule: a translator reaches the families assigned to them, read on
+    every request, so removing the assignment refuses the very next one."""
+    if actor.role is not Role.TRANSLATOR:
+        return False
+    found = await session.scalar(_ASSIGNED, {"user_id": actor.user_id, "family_id": family_id})
+    return found is not None
+
+
 async def _granted_family(request: web.Request, actor: Actor, access: Access) -> uuid.UUID:
     """For a grant-only account: the family of a route it holds a grant for, else NotFound
     (the same answer as the family rule's, so ids are not to be probed)."""
+    if access.family is None:
+        raise NotFound()
+    if actor.role is Role.TRANSLATOR:
+        if not access.assigned:
+            raise NotFound()
+        async with request.app[SESSIONMAKER]() as session:
+            family_id = await access.family(session, request)
+            if family_id is None or not await is_assigned(session, actor, family_id):
+                raise NotFound()
+        return family_id
     scope = access.grant(request) if access.grant is not None else None
-    if scope is None or access.family is None:
+    if scope is None:
         raise NotFound()
     async with request.app[SESSIONMAKER]() as session:
         family_id = await access.family(session, request)

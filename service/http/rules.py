@@ -20,8 +20,9 @@ CENTRE_ROLES = frozenset({Role.ADMIN, Role.STAFF, Role.SUPERVISOR})
 STAFF_ROLES = frozenset({Role.ADMIN, Role.STAFF})
 ALL_ROLES = frozenset(Role)
 SECOND_FACTOR_ROLES = frozenset(r for r in Role if r.needs_second_factor)
-# Accounts whose only access to family data is what a grant names, never the family rule.
-GRANT_ONLY_ROLES = frozenset({Role.INTERPRETER})
+# Accounts whose only access to family data is what a grant names, never the family rule:
+# an interpreter the calls they are booked on, a translator the families assigned to them.
+GRANT_ONLY_ROLES = frozenset({Role.INTERPRETER, Role.TRANSLATOR})
 
 
 @dataclass(frozen=True)
@@ -63,6 +64,9 @@ class Access:
     # The grant that lets a grant-only account (an interpreter) in; None: they never are.
     grant: ScopeLookup | None = None
     on_refused: RefusalHook | None = None
+    # A translator assigned to the route's family may in (``TranslatorAssignment``); on a
+    # route without it they never are, whatever its roles say.
+    assigned: bool = False
 
     @property
     def public(self) -> bool:
@@ -79,8 +83,9 @@ def signed_in(
     before_second_factor: bool = False,
     grant: ScopeLookup | None = None,
     on_refused: RefusalHook | None = None,
+    assigned: bool = False,
 ) -> Access:
-    return Access(frozenset(roles), family, before_second_factor, grant, on_refused)
+    return Access(frozenset(roles), family, before_second_factor, grant, on_refused, assigned)
 
 
 # --- how a route names its family ------------------------------------------------------

@@ -11,9 +11,10 @@ import logging
 import uuid
 from dataclasses import dataclass, field, replace
 from datetime import UTC, datetime, timedelta, tzinfo
+from typing import TypeVarTuple
 
 from aiohttp import web
-from sqlalchemy import func, select, update
+from sqlalchemy import Select, func, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid
@@ -35,10 +36,12 @@ from storage.models import (
     PartKind,
     Role,
     StoredObject,
+    TranslatorAssignment,
     User,
 )
 
 log = logging.getLogger(__name__)
+Ts = TypeVarTuple("Ts")
 
 REVIEWABLE = (ItemStatus.IN_REVIEW, ItemStatus.AWAITING_SECOND_APPROVAL)
 DEFAULT_TARGET_DAYS = 2
@@ -210,21 +213,35 @@ async def _texts(
     return texts
 
 
+def _assigned_only(query: Select[*Ts], actor: Actor) -> Select[*Ts]:
+    """A translator's view of a query over families: only the families assigned to them
+    (``TranslatorAssignment``); staff see the centre's."""
+    if actor.role is not Role.TRANSLATOR:
+        return query
+    return query.join(
+        TranslatorAssignment,
+        (TranslatorAssignment.family_id == Family.id)
+        & (TranslatorAssignment.user_id == actor.user_id),
+    )
+
+
 async def moderation_queue(
     services: Services, actor: Actor, filters: QueueFilters | None = None
 ) -> Queue:
-    """Every item waiting at the centre, oldest first, as the queue page and API show it."""
+    """Every item waiting at the centre, oldest first, as the queue page and API show it; for
+    a translator, only the items of the families assigned to them."""
     filters = filters or QueueFilters()
     now = datetime.now(UTC)
     zone = services.settings.zone
     async with services.sessionmaker() as session:
         days = await target_days(session, actor.centre_id)
-        query = (
+        query = _assigned_only(
             select(Item, Family.case_reference, User.display_name)
             .join(Family, Family.id == Item.family_id)
             .join(User, User.id == Item.sender_id)
             .where(Family.centre_id == actor.centre_id, Item.status.in_(REVIEWABLE))
-            .order_by(Item.submitted_at, Item.id)
+            .order_by(Item.submitted_at, Item.id),
+            actor,
         )
         if filters.family_id is not None:
             query = query.where(Item.family_id == filters.family_id)
@@ -279,9 +296,12 @@ async def moderation_queue(
             if first_children.get(family_id)
             else FamilyChoice(family_id, ref)
             for family_id, ref in await session.execute(
-                select(Family.id, Family.case_reference)
-                .where(Family.centre_id == actor.centre_id)
-                .order_by(Family.case_reference)
+                _assigned_only(
+                    select(Family.id, Family.case_reference)
+                    .where(Family.centre_id == actor.centre_id)
+                    .order_by(Family.case_reference),
+                    actor,
+                )
             )
         ]
     return Queue(rows, families, days, len(found), sum(r.late for r in rows), filters)

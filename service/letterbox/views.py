@@ -20,6 +20,7 @@ from service.appkeys import KEYRING, READ_SESSIONS, SESSIONMAKER, SETTINGS, VAUL
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Throttled
 from service.http.access import (
     STAFF_ROLES,
+    Actor,
     add_route,
     current_actor,
     current_family,
@@ -65,6 +66,10 @@ from storage.models import (
 PARENTS = frozenset({Role.PARENT})
 STAFF = STAFF_ROLES
 ADMINS = frozenset({Role.ADMIN})
+# Who moderates an item: staff, and a translator on the families assigned to them (the
+# route says ``assigned=True``; the API's routes do not, so a translator uses the pages).
+MODERATORS = STAFF_ROLES | {Role.TRANSLATOR}
+TRANSLATOR_HOME = "/translator"
 # A file served from the vault must never be rendered as a page, whatever its bytes.
 SANDBOX_CSP = "default-src 'none'; img-src 'self'; sandbox"
 
@@ -340,11 +345,26 @@ async def queue_json(request: web.Request) -> web.StreamResponse:
     )
 
 
+def queue_path(actor: Actor) -> str:
+    """Where the moderator's list of waiting items is: a translator's is their home."""
+    return TRANSLATOR_HOME if actor.role is Role.TRANSLATOR else "/staff/moderation"
+
+
 async def queue_page(request: web.Request) -> web.StreamResponse:
+    """The moderation queue; for a translator (their home) only their families' items."""
+    actor = current_actor(request)
     page = await queue.moderation_queue(
-        Services.of(request.app), current_actor(request), QueueFilters.from_query(request.query)
+        Services.of(request.app), actor, QueueFilters.from_query(request.query)
     )
-    return aiohttp_jinja2.render_template("staff/queue.html", request, {"queue": page})
+    return aiohttp_jinja2.render_template(
+        "staff/queue.html",
+        request,
+        {
+            "queue": page,
+            "queue_path": queue_path(actor),
+            "translator": actor.role is Role.TRANSLATOR,
+        },
+    )
 
 
 async def _target_page(
@@ -401,6 +421,8 @@ async def _item_page(
             "claim": claim,
             "claim_minutes": claims.CLAIM_MINUTES,
             "typed_by_you": body["sender_id"] == str(actor.user_id),
+            "queue_path": queue_path(actor),
+            "translator": actor.role is Role.TRANSLATOR,
             "errors": errors or {},
             "values": values or {},
         },
@@ -519,7 +541,7 @@ async def decide_form(request: web.Request) -> web.StreamResponse:
             values=values,
             status=exc.status,
         )
-    raise web.HTTPSeeOther("/staff/moderation")
+    raise web.HTTPSeeOther(queue_path(current_actor(request)))
 
 
 async def staff_object(request: web.Request) -> web.StreamResponse:
@@ -883,6 +905,7 @@ def setup(app: web.Application) -> None:
     parent_item = signed_in(PARENTS, family=family_of_item())
     staff = signed_in(STAFF)
     staff_item = signed_in(STAFF, family=family_of_item())
+    moderator_item = signed_in(MODERATORS, family=family_of_item(), assigned=True)
     admin_item = signed_in(ADMINS, family=family_of_item())
     staff_family = signed_in(STAFF, family=family_in_path())
     staff_session = signed_in(STAFF, family=family_of_opening_session())
@@ -913,22 +936,25 @@ def setup(app: web.Application) -> None:
     )
 
     add_route(app, "GET", "/staff/moderation", queue_page, staff)
+    add_route(app, "GET", TRANSLATOR_HOME, queue_page, signed_in({Role.TRANSLATOR}))
     add_route(app, "GET", "/admin/moderation-target", target_page, signed_in(ADMINS))
     add_route(app, "POST", "/admin/moderation-target", set_target, signed_in(ADMINS))
     add_route(app, "GET", "/api/moderation/queue", queue_json, staff)
-    add_route(app, "GET", "/staff/moderation/items/{item_id}", moderation_item_page, staff_item)
+    add_route(app, "GET", "/staff/moderation/items/{item_id}", moderation_item_page, moderator_item)
     add_route(app, "GET", "/api/moderation/items/{item_id}", moderation_item_json, staff_item)
     add_route(app, "POST", "/api/moderation/items/{item_id}/decision", decide_json, staff_item)
-    add_route(app, "POST", "/staff/moderation/items/{item_id}/decision", decide_form, staff_item)
     add_route(
-        app, "POST", "/staff/moderation/items/{item_id}/take-over", take_over_form, staff_item
+        app, "POST", "/staff/moderation/items/{item_id}/decision", decide_form, moderator_item
+    )
+    add_route(
+        app, "POST", "/staff/moderation/items/{item_id}/take-over", take_over_form, moderator_item
     )
     add_route(
         app,
         "GET",
         "/staff/items/{item_id}/parts/{part_id}/{which:sanitised|delivered}",
         staff_object,
-        staff_item,
+        moderator_item,
     )
     # The original is sealed for the record: admins only, declared here so the route matrix
     # sees the rule.

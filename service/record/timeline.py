@@ -127,6 +127,8 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
                 "sender_removed",
                 "referrer_access_granted",
                 "referrer_access_revoked",
+                "translator_assigned",
+                "translator_removed",
             }
         ),
     ),
@@ -201,6 +203,7 @@ _ROLES: Final = {
     "parent": "parent",
     "referrer": "referrer",
     "interpreter": "interpreter",
+    "translator": "translator",
     "system": "Letterbox (automatic)",
 }
 
@@ -430,6 +433,12 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             return (
                 f"{names.person(p.get('user_id'))}'s access to the exports was ended, by {actor}."
             )
+        case "translator_assigned":
+            who = names.person(p.get("user_id"), "translator")
+            return f"{who} was given the moderation of this family's items (as a translator), by {actor}."
+        case "translator_removed":
+            who = names.person(p.get("user_id"), "translator")
+            return f"{who}'s moderation of this family's items (as a translator) was ended, by {actor}."
         case "item_submitted":
             if p.get("direction") == "to_parent":
                 return f"A {_item_word(p)} to the parent was handed in{_parts(p)}, by {actor}."

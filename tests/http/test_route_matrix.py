@@ -131,6 +131,52 @@ def test_interpreters_reach_only_their_account_pages_and_the_calls_granted(
     }, others
 
 
+def test_translators_reach_only_their_account_pages_and_the_items_assigned(
+    client: TestClient,
+) -> None:
+    """A translator's role opens nothing of the centre: besides their own account pages and
+    home (their queue), only an item's moderation page, its decision, take-over and pictures,
+    and those only on a route that asks for the family's assignment."""
+    reachable = {
+        (_route_key(route), access.assigned)
+        for route, access in _rules(client.server.app)
+        if not access.public and access.roles is not None and Role.TRANSLATOR in access.roles
+    }
+    family_routes = {key for key, assigned in reachable if "{" in key[1]}
+    assert family_routes == {
+        ("GET", "/staff/moderation/items/{item_id}"),
+        ("POST", "/staff/moderation/items/{item_id}/decision"),
+        ("POST", "/staff/moderation/items/{item_id}/take-over"),
+        ("GET", "/staff/items/{item_id}/parts/{part_id}/{which}"),
+    }
+    assert all(assigned for key, assigned in reachable if key in family_routes)
+    others = {key[1] for key, _ in reachable if key not in family_routes}
+    assert others <= {
+        "/two-factor",
+        "/two-factor/enrol",
+        "/sign-out",
+        "/sign-out-everywhere",
+        "/account/recovery-codes",
+        "/account/password",
+        "/api/v1/openapi.json",
+        "/translator",
+    }, others
+
+
+def test_only_moderation_routes_take_a_translator_assignment(client: TestClient) -> None:
+    """``assigned=True`` opens a route to translators: it must never be on anything but
+    moderating an item (the original upload, family pages, the record stay closed)."""
+    assigned = {
+        _route_key(route)[1] for route, access in _rules(client.server.app) if access.assigned
+    }
+    assert assigned == {
+        "/staff/moderation/items/{item_id}",
+        "/staff/moderation/items/{item_id}/decision",
+        "/staff/moderation/items/{item_id}/take-over",
+        "/staff/items/{item_id}/parts/{part_id}/{which}",
+    }
+
+
 # --- the matrix ----------------------------------------------------------------------------
 
 
@@ -195,6 +241,10 @@ def _expected(access: Access, role: Role | None, scope: str, path: str) -> str:
         return "403"
     if access.family is None:
         return REACHED
+    if role is Role.TRANSLATOR:
+        # The translator is assigned to the own family only: routes that accept an
+        # assignment open there, every other family route is as if the family did not exist.
+        return REACHED if access.assigned and scope == "own" else "404"
     if role in GRANT_ONLY_ROLES:
         # The interpreter holds a grant for the own family's call only: routes that accept a
         # call grant open there, every other family route is as if the family did not exist.
@@ -276,7 +326,7 @@ async def test_staff_without_second_factor_reach_only_the_code_pages(client: Tes
     world = await make_world(client)
     rules = _rules(app)
     sessions = {}
-    for role in (Role.ADMIN, Role.STAFF, Role.SUPERVISOR, Role.INTERPRETER):
+    for role in (Role.ADMIN, Role.STAFF, Role.SUPERVISOR, Role.INTERPRETER, Role.TRANSLATOR):
         token = await session_token(client, world.people[role], second_factor_done=False)
         use_session(client, token)
         sessions[role] = (token, await csrf_from(client, "/two-factor"))

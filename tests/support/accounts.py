@@ -41,13 +41,22 @@ from storage.models import (
     PhysicalGift,
     ReferrerAccess,
     Role,
+    TranslatorAssignment,
     User,
 )
 from tests.support.seeding import seeding_sessionmaker
 
 ORIGIN = "http://127.0.0.1"
 PASSWORD = "correct horse battery staple"
-ROLES = (Role.ADMIN, Role.STAFF, Role.SUPERVISOR, Role.PARENT, Role.REFERRER, Role.INTERPRETER)
+ROLES = (
+    Role.ADMIN,
+    Role.STAFF,
+    Role.SUPERVISOR,
+    Role.PARENT,
+    Role.REFERRER,
+    Role.INTERPRETER,
+    Role.TRANSLATOR,
+)
 
 
 @dataclass
@@ -209,6 +218,14 @@ async def make_world(client: TestClient) -> World:
                 scope_kind=GrantScope.CALL,
                 scope_id=world.families["own"].call_id,
                 granted_by=world.people[Role.ADMIN].user_id,
+            )
+        )
+        # The translator moderates the own family's items, and nothing else.
+        session.add(
+            TranslatorAssignment(
+                user_id=world.people[Role.TRANSLATOR].user_id,
+                family_id=own,
+                assigned_by=world.people[Role.ADMIN].user_id,
             )
         )
     return world

@@ -29,6 +29,7 @@ HOMES = {
     Role.REFERRER: "/referrer",
     Role.PARENT: "/letterbox",
     Role.INTERPRETER: "/interpreter",
+    Role.TRANSLATOR: "/translator",
 }
 
 
@@ -45,7 +46,7 @@ async def browser_person(
     app: web.Application, centre_id: uuid.UUID, role: Role, name: str
 ) -> BrowserPerson:
     """An active account with a password, and TOTP enrolled when the role needs it."""
-    secret = pyotp.random_base32() if role.is_centre_staff else None
+    secret = pyotp.random_base32() if role.needs_second_factor else None
     email = f"{name.lower().replace(' ', '.')}.{uuid.uuid4().hex[:6]}@centre.example"
     async with app[SESSIONMAKER].begin() as session:
         user = await provision_demo_user(
