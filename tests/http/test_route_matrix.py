@@ -126,6 +126,7 @@ def test_interpreters_reach_only_their_account_pages_and_the_calls_granted(
         "/sign-out-everywhere",
         "/account/recovery-codes",
         "/account/password",
+        "/account/language",
         "/api/v1/openapi.json",
         "/interpreter",
     }, others
@@ -158,6 +159,7 @@ def test_translators_reach_only_their_account_pages_and_the_items_assigned(
         "/sign-out-everywhere",
         "/account/recovery-codes",
         "/account/password",
+        "/account/language",
         "/api/v1/openapi.json",
         "/translator",
     }, others
