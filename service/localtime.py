@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import datetime, tzinfo
+from datetime import date, datetime, tzinfo
 from functools import cache
 
 from babel import Locale
@@ -28,7 +28,11 @@ def _names(language: str) -> dict[str, tuple[str, ...]]:
 
 def local_time(value: datetime, zone: tzinfo, fmt: str = "%d %B %Y, %H:%M") -> str:
     """``value`` in the centre's zone; day and month names in the reader's language."""
-    local = value.astimezone(zone)
+    return named_in_language(value.astimezone(zone), fmt)
+
+
+def named_in_language(local: date | datetime, fmt: str) -> str:
+    """``local.strftime(fmt)`` with day and month names in the current language."""
     language = current_language()
     if language != "en" and _NAMED.search(fmt):
         names = _names(language)

@@ -261,9 +261,11 @@ async def notify_parents(
         sequence=call.version,
         cancelled=what == "call_cancelled",
     )
+    # With each address its language: the mailer would otherwise look it up in a session of
+    # its own while this one is open (on SQLite, a second writer waiting on the first).
     recipients = (
-        await session.scalars(
-            select(User.email)
+        await session.execute(
+            select(User.email, User.language)
             .join(FamilySender, FamilySender.user_id == User.id)
             .where(
                 FamilySender.family_id == call.family_id,
@@ -274,10 +276,11 @@ async def notify_parents(
         )
     ).all()
     sent = failed = 0
-    for email in recipients:
+    for email, language in recipients:
         try:
             await mailer.send(
                 to=email,
+                language=language,
                 subject=kind.subject,
                 template=f"email/{kind.name}.txt",
                 context={
