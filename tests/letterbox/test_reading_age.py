@@ -19,7 +19,7 @@ from sqlalchemy import update
 
 from service.accounts.tokens import INVITE_LIFETIME, issue_token
 from service.appkeys import SESSIONMAKER, SETTINGS
-from storage.models import Call, Family, FamilyStatus, TokenPurpose
+from storage.models import Call, Family, FamilyStatus, TokenPurpose, User
 from tests.support.accounts import csrf_from, post_form
 from tests.support.letterbox_world import (
     World,
@@ -364,3 +364,44 @@ async def test_every_parent_and_child_page_reads_at_age_nine_or_below(
         if reading.reading_age > MAX_READING_AGE
     ]
     assert not too_hard, "\n\n".join(too_hard)
+
+
+# Welsh: no formula is validated for Welsh, so the rule is the one Welsh public services
+# write by (short sentences, everyday words): measured as sentence length.
+MAX_WELSH_SENTENCE_WORDS = 20
+# Over the running text (sentences of six words or more), as for the English.
+MAX_WELSH_AVERAGE_WORDS = 13.0
+
+
+async def test_welsh_parent_and_child_pages_keep_to_short_sentences(client: TestClient) -> None:
+    world, paths = await _a_family_with_everything(client)
+    async with seeding_sessionmaker(world.app).begin() as session:
+        await session.execute(
+            update(User).where(User.id == world.parent.user_id).values(language="cy")
+        )
+        await session.execute(
+            update(Family).where(Family.id == world.family_id).values(child_language="cy")
+        )
+    pages, reply_path = await _child_pages(client, world)
+    paths["a reply"] = reply_path
+    for name, path in paths.items():
+        response = await client.get(path, headers=world.parent.headers(**HTML))
+        assert response.status == 200, (name, path, response.status)
+        pages[name] = await response.text()
+    names = (*NAMES, world.app[SETTINGS].centre_name)
+    too_long: list[str] = []
+    print("Welsh sentence length (running text average, longest):")
+    for name, html in pages.items():
+        assert '<html lang="cy">' in html, name
+        hidden = NOT_SHOWN_TO_THE_CHILD if name.startswith("child:") else NOT_SHOWN
+        sentences = split_sentences(visible_blocks(html, hidden))
+        lengths = [len(counted_words(s, names)) for s in sentences]
+        running = [n for n in lengths if n >= 6] or [0]
+        average = sum(running) / len(running)
+        print(f"{average:5.1f} {max(lengths):3d}  {name}")
+        long_ones = [
+            s for s in sentences if len(counted_words(s, names)) > MAX_WELSH_SENTENCE_WORDS
+        ]
+        if long_ones or average > MAX_WELSH_AVERAGE_WORDS:
+            too_long.append(f"{name}: average {average:.1f} words; {long_ones}")
+    assert not too_long, "\n".join(too_long)
