@@ -53,6 +53,7 @@ from sqlalchemy import select
 
 from service.calls.media import CallEnded, CallMedia, ConnectResult, Role
 from service.errors import Conflict, Forbidden, NotFound
+from service.i18n import N_, Message, gettext, use_language
 from service.security_log import Kind as SecurityKind
 from service.security_log import log_security_event
 from service.security_log import recent_events as recent_security_events
@@ -107,18 +108,31 @@ REFUSAL_LOG_EVERY: Final = 60.0
 
 # Why a call paused, and what parent and child are told.
 SUPERVISOR_PAUSE: Final = "supervisor"
+# Words are ``Message``s: each socket sends them in its own reader's language (Connection.send).
 PAUSE_WORDS: Final[Mapping[str, str]] = {
-    SUPERVISOR_PAUSE: "The supervisor has paused the call for a moment.",
-    "supervisor_left": "The call is paused because the supervisor has left. "
-    "Please wait: it carries on when the supervisor is back.",
-    "supervisor_silent": "The call is paused because the supervisor's connection stopped. "
-    "Please wait: it carries on when the supervisor is back.",
-    "supervisor_connection_lost": "The call is paused because the supervisor's connection "
-    "dropped. Please wait: it carries on when the supervisor is back.",
+    SUPERVISOR_PAUSE: N_("The supervisor has paused the call for a moment."),
+    "supervisor_left": N_(
+        "The call is paused because the supervisor has left. "
+        "Please wait: it carries on when the supervisor is back."
+    ),
+    "supervisor_silent": N_(
+        "The call is paused because the supervisor's connection stopped. "
+        "Please wait: it carries on when the supervisor is back."
+    ),
+    "supervisor_connection_lost": N_(
+        "The call is paused because the supervisor's connection "
+        "dropped. Please wait: it carries on when the supervisor is back."
+    ),
 }
-RECONNECT_WORDS: Final = (
+RECONNECT_WORDS: Final = N_(
     "Your video connection dropped. Please reconnect: reload this page, or check your internet."
 )
+# What the supervisor's console says when a participant's video connection dies.
+LEG_DIED_WORDS: Final[Mapping[str, str]] = {
+    "parent": N_("The parent's video connection dropped. They were asked to reconnect."),
+    "child": N_("The child's video connection dropped. They were asked to reconnect."),
+    "supervisor": N_("Your video connection dropped. Please reconnect."),
+}
 
 # Why a call ended. The supervisor picks one from a list; the system ends it at the window's end.
 END_REASONS: Final[Mapping[str, str]] = {
@@ -199,11 +213,17 @@ class Connection:
     """One participant's signalling socket."""
 
     def __init__(
-        self, ws: web.WebSocketResponse, role: CallRole, actor: record.EventAuthor
+        self,
+        ws: web.WebSocketResponse,
+        role: CallRole,
+        actor: record.EventAuthor,
+        language: str = "en",
     ) -> None:
         self.ws = ws
         self.role = role
         self.actor = actor
+        # The reader's language: the person's own, or the child's for the child's screen.
+        self.language = language
         # Loop time of the last valid message (heartbeats included): the watchdog's proof of life.
         self.last_heard = asyncio.get_running_loop().time()
 
@@ -213,9 +233,11 @@ class Connection:
     async def send(self, message: Mapping[str, Any]) -> None:
         if self.ws.closed:
             return
+        with use_language(self.language):
+            payload = {k: gettext(v) if isinstance(v, Message) else v for k, v in message.items()}
         # A socket that went away mid-send is handled by its own receive loop.
         with contextlib.suppress(ConnectionError, RuntimeError):
-            await self.ws.send_json(dict(message))
+            await self.ws.send_json(payload)
 
     async def close(self, code: int, reason: str) -> None:
         with contextlib.suppress(ConnectionError, RuntimeError):
@@ -522,8 +544,10 @@ class CallRegistry:
                 "supervisor",
                 {
                     "type": "error",
-                    "message": "The call stays paused until your own video connection is up. "
-                    "Please try again in a moment.",
+                    "message": N_(
+                        "The call stays paused until your own video connection is up. "
+                        "Please try again in a moment."
+                    ),
                 },
             )
             return
@@ -762,14 +786,13 @@ class CallRegistry:
             task.add_done_callback(self._tasks.discard)
 
     async def _leg_died(self, live: LiveCall, role: CallRole, state: str) -> None:
-        names = {"parent": "The parent's", "child": "The child's", "supervisor": "Your"}
         await live.send_to(
             "supervisor",
             {
                 "type": "alarm",
                 "role": role,
                 "state": state,
-                "text": f"{names[role]} video connection has {state}. They were asked to reconnect.",
+                "text": LEG_DIED_WORDS[role],
             },
         )
         await live.send_to(role, {"type": "reconnect", "text": RECONNECT_WORDS})

@@ -42,8 +42,9 @@ from dataclasses import dataclass
 from typing import Final
 
 from aiohttp import WSMsgType, web
+from sqlalchemy import select
 
-from service.appkeys import CALLS, LOCKED_CALL, SETTINGS
+from service.appkeys import CALLS, LOCKED_CALL, SESSIONMAKER, SETTINGS
 from service.calls.device import check_account_on_device, locked_to
 from service.calls.forwarding import forward
 from service.calls.media import CallMediaError
@@ -59,7 +60,7 @@ from service.errors import Conflict, Forbidden, LetterboxError
 from service.http.access import Actor, current_actor, current_family, path_uuid
 from service.http.clientip import client_address
 from service.services import event_author
-from storage.models import Role
+from storage.models import Family, Role
 
 log = logging.getLogger(__name__)
 
@@ -243,6 +244,17 @@ async def another_family(request: web.Request, actor: Actor, family_id: uuid.UUI
     )
 
 
+async def _reader_language(request: web.Request, role: CallRole) -> str:
+    """The participant's language; the child's screen speaks the child's (set on the family)."""
+    if role != "child":
+        return current_actor(request).language
+    async with request.app[SESSIONMAKER]() as session:
+        language = await session.scalar(
+            select(Family.child_language).where(Family.id == current_family(request))
+        )
+    return language or "en"
+
+
 async def signal(request: web.Request) -> web.StreamResponse:
     """GET /calls/{call_id}/signal: the participant's signalling WebSocket."""
     await check_origin(request)
@@ -258,7 +270,7 @@ async def signal(request: web.Request) -> web.StreamResponse:
     if not ws.can_prepare(request).ok:
         raise Conflict("This address is for the call page's connection only.")
     await ws.prepare(request)
-    connection = Connection(ws, role, event_author(actor))
+    connection = Connection(ws, role, event_author(actor), await _reader_language(request, role))
     if role == "child" and not locked_to(request.get(LOCKED_CALL), call_id):
         # A staff session in an ordinary browser never plays the child: the child's media
         # reaches only a device locked to this call (service.calls.device).
