@@ -3,7 +3,7 @@
 - templates (``web/templates``): the literal text and prose literals the template extension
   translates (``service.i18n.templates.literal_messages``, the same code);
 - Python (``service``, ``storage``): the first argument of ``_``, ``gettext`` and ``N_``;
-- JavaScript (``web/static/js``): the first argument of ``t("…")``.
+- JavaScript (``web/static/js``): the first argument of ``t("…")`` and ``tf("…", {…})``.
 
 ``python scripts/i18n.py update`` writes ``locales/messages.pot`` and adds each new message
 to the Welsh catalogue of its area (``locales/cy/<area>.po``) for a translator; messages no
@@ -50,7 +50,8 @@ _ERROR_CLASSES = frozenset(
         "NotesNotAllowed",
     }
 )
-_JS_CALL = re.compile(r"""\bt\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')""")
+# ``t("…")`` and ``tf("…", values)`` (web/static/js/i18n.js) with a plain string literal first.
+_JS_CALL = re.compile(r"""\btf?\(\s*(?:"((?:[^"\\\n]|\\.)*)"|'((?:[^'\\\n]|\\.)*)')""")
 
 
 @dataclass
@@ -61,7 +62,10 @@ class Found:
 
     @property
     def area(self) -> str:
-        return area_of(self.locations[0][0])
+        """Where it is first used; but a message a script uses belongs to ``scripts`` even if
+        a page or the server uses it too: only that catalogue travels to the browser."""
+        areas = [area_of(path) for path, _ in self.locations]
+        return "scripts" if "scripts" in areas else areas[0]
 
 
 def area_of(path: str) -> str:

@@ -38,7 +38,7 @@ async def test_parent_uploads_gps_photo_and_sees_it_being_checked(
         await expect(page.get_by_role("heading", name="Write a letter")).to_be_visible()
         await check_accessibility(page)
 
-        await page.get_by_label("Your letter").fill("Hello Sam, here is the beach!")
+        await page.get_by_label("Your letter", exact=True).fill("Hello Sam, here is the beach!")
         await page.locator("#letter-files").set_input_files(
             [
                 {

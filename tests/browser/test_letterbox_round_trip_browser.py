@@ -97,7 +97,7 @@ async def test_letter_round_trip_through_the_browser(
         await parent.get_by_role("link", name="Write a letter").click()
         await expect(parent.get_by_role("heading", name="Write a letter")).to_be_visible()
         await _visit(parent)
-        await parent.get_by_label("Your letter").fill(LETTER)
+        await parent.get_by_label("Your letter", exact=True).fill(LETTER)
         await parent.locator("#letter-files").set_input_files(
             [
                 {

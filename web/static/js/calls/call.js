@@ -7,6 +7,8 @@
 // answer carries its own candidates only. The server tells us whose media arrives on which
 // m-line (`sources`: mid -> "parent" | "child" | "supervisor" | "interpreter").
 
+import { t } from "../i18n.js";
+
 const GATHERING_TIMEOUT_MS = 5000;
 // The server counts the supervisor as gone (and pauses the call for the child) when no message
 // arrives for 2 s (service/calls/registry.py SUPERVISOR_SILENCE): every page beats every second.
@@ -214,12 +216,12 @@ export function show(root, screen) {
 }
 
 const CONNECTION_WORDS = {
-  new: "Getting ready…",
-  connecting: "Connecting…",
-  connected: "Connected",
-  disconnected: "The connection dropped. Trying again…",
-  failed: "The connection failed. Trying again…",
-  closed: "Disconnected",
+  new: t("Getting ready…"),
+  connecting: t("Connecting…"),
+  connected: t("Connected"),
+  disconnected: t("The connection dropped. Trying again…"),
+  failed: t("The connection failed. Trying again…"),
+  closed: t("Disconnected"),
 };
 
 export function connectionText(state) {

@@ -1,5 +1,6 @@
 // The child's centre device: the parent full screen, and one button: "I want to stop".
 import { CallClient, attach, connectionText, openCameraAndMicrophone, readConfig, show } from "./call.js";
+import { t } from "../i18n.js";
 
 const root = document.getElementById("call");
 const startButton = document.getElementById("start");
@@ -24,7 +25,7 @@ function viewFor(state) {
   return state.paused ? "paused" : "parent";
 }
 
-const ENDED_WORDS = "The call has finished. Thank you!";
+const ENDED_WORDS = t("The call has finished. Thank you!");
 
 function ended() {
   document.getElementById("ended-reason").textContent = ENDED_WORDS;

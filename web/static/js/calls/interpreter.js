@@ -1,12 +1,13 @@
 // The interpreter's page: everyone's video and sound, their own camera, no controls.
 import { CallClient, attach, connectionText, openCameraAndMicrophone, readConfig, show } from "./call.js";
+import { t, tf } from "../i18n.js";
 
 const root = document.getElementById("call");
 const $ = (id) => document.getElementById(id);
 
 function ended() {
   $("ending-banner").hidden = true;
-  $("ended-reason").textContent = "The call has ended. Thank you for interpreting.";
+  $("ended-reason").textContent = t("The call has ended. Thank you for interpreting.");
   show(root, "ended");
 }
 
@@ -31,13 +32,15 @@ async function start() {
   client.addEventListener("message", (e) => {
     const m = e.detail;
     if (m.type === "ending-soon") {
-      $("ending-banner").textContent = `The call will end in ${m.minutes} minute${m.minutes === 1 ? "" : "s"}.`;
+      $("ending-banner").textContent = m.minutes === 1
+        ? t("The call will end in 1 minute.")
+        : tf("The call will end in {minutes} minutes.", { minutes: m.minutes });
       $("ending-banner").hidden = false;
     } else if (m.type === "ended") ended();
   });
   client.addEventListener("closed", (e) => {
     if (e.detail.code === 4410) { if (root.dataset.state !== "ended") ended(); }
-    else if (e.detail.final) $("connection-state").textContent = e.detail.reason || "Disconnected";
+    else if (e.detail.final) $("connection-state").textContent = e.detail.reason || t("Disconnected");
   });
   client.start();
 }

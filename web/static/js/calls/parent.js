@@ -1,6 +1,7 @@
 // The parent's call page: permission explained first, then the waiting room, the call,
 // pause and warning banners from the supervisor, and the ended screen.
 import { CallClient, attach, connectionText, openCameraAndMicrophone, readConfig, show } from "./call.js";
+import { t, tf } from "../i18n.js";
 
 const root = document.getElementById("call");
 const startButton = document.getElementById("start");
@@ -13,9 +14,9 @@ let paused = false;
 
 // Why the call ended, in plain words (the reason codes are the supervisor's: service/calls/registry.py).
 function endedWords(reason) {
-  if (reason === "window_ended") return "The time for this call is over. Thank you for joining.";
-  if (reason === "ended") return "This call has ended.";
-  return "The supervisor has ended the call. Thank you for joining.";
+  if (reason === "window_ended") return t("The time for this call is over. Thank you for joining.");
+  if (reason === "ended") return t("This call has ended.");
+  return t("The supervisor has ended the call. Thank you for joining.");
 }
 
 function ended(reason) {
@@ -62,21 +63,24 @@ async function start() {
     else if (m.type === "waiting") { admitted = false; refresh(); }
     else if (m.type === "paused") {
       paused = true;
-      if (m.text) document.getElementById("paused-reason").textContent = `${m.text} The child cannot see or hear you for now.`;
+      // The supervisor's words (translated by the server) come first.
+      if (m.text) document.getElementById("paused-reason").textContent = tf("{text} The child cannot see or hear you for now.", { text: m.text });
       refresh();
     }
     else if (m.type === "resumed") { paused = false; refresh(); }
     else if (m.type === "reconnect") { const b = document.getElementById("reconnect-banner"); b.textContent = m.text; b.hidden = false; }
     else if (m.type === "warning") { warning.textContent = m.text; warning.hidden = false; }
     else if (m.type === "ending-soon") {
-      ending.textContent = `The call will end in ${m.minutes} minute${m.minutes === 1 ? "" : "s"}. Time to say goodbye.`;
+      ending.textContent = m.minutes === 1
+        ? t("The call will end in 1 minute. Time to say goodbye.")
+        : tf("The call will end in {minutes} minutes. Time to say goodbye.", { minutes: m.minutes });
       ending.hidden = false;
     } else if (m.type === "ended") ended(m.reason);
   });
   client.addEventListener("closed", (e) => {
     if (e.detail.code === 4410) { if (root.dataset.state !== "ended") ended("ended"); }
-    else if (e.detail.final) connection.textContent = e.detail.reason || "Disconnected";
-    else connection.textContent = "The connection dropped. Reconnecting…";
+    else if (e.detail.final) connection.textContent = e.detail.reason || t("Disconnected");
+    else connection.textContent = t("The connection dropped. Reconnecting…");
   });
   client.start();
 }

@@ -1,6 +1,8 @@
 // The parent's own controls during a call: Mute, Camera off, Leave, and a question before
 // "Sign out" ends the call. Kept apart from parent.js (the call itself): it only reads the
 // camera stream shown in the "You" video and the page's state.
+import { t } from "../i18n.js";
+
 const root = document.getElementById("call");
 const self = document.getElementById("video-self");
 const controls = document.getElementById("call-controls");
@@ -24,11 +26,11 @@ function toggle(button, kind, onWords, offWords) {
   button.textContent = off ? offWords : onWords;
 }
 
-mute.addEventListener("click", () => toggle(mute, "audio", "Mute", "Unmute"));
-camera.addEventListener("click", () => toggle(camera, "video", "Camera off", "Camera on"));
+mute.addEventListener("click", () => toggle(mute, "audio", t("Mute"), t("Unmute")));
+camera.addEventListener("click", () => toggle(camera, "video", t("Camera off"), t("Camera on")));
 
 leave.addEventListener("click", (event) => {
-  if (inCall() && !window.confirm("Leave the call? You can join again while it is on.")) {
+  if (inCall() && !window.confirm(t("Leave the call? You can join again while it is on."))) {
     event.preventDefault();
   }
 });
@@ -36,7 +38,7 @@ leave.addEventListener("click", (event) => {
 // "Sign out" in the navigation would end the call: ask first.
 for (const form of document.querySelectorAll('form[action="/sign-out"]')) {
   form.addEventListener("submit", (event) => {
-    if (inCall() && !window.confirm("Signing out ends your call. Sign out now?")) {
+    if (inCall() && !window.confirm(t("Signing out ends your call. Sign out now?"))) {
       event.preventDefault();
     }
   });

@@ -1,15 +1,16 @@
 // The supervisor console: both videos, the call's state, and the controls.
 import { CallClient, attach, connectionText, openCameraAndMicrophone, readConfig, show } from "./call.js";
+import { t, tf } from "../i18n.js";
 
 const root = document.getElementById("call");
 const $ = (id) => document.getElementById(id);
 const buttons = { admit: $("admit"), pause: $("pause"), resume: $("resume") };
 
 const PAUSE_WORDS = {
-  supervisor: "paused",
-  supervisor_left: "paused: you left the call",
-  supervisor_silent: "paused: your connection stopped",
-  supervisor_connection_lost: "paused: your video connection dropped",
+  supervisor: t("paused"),
+  supervisor_left: t("paused: you left the call"),
+  supervisor_silent: t("paused: your connection stopped"),
+  supervisor_connection_lost: t("paused: your video connection dropped"),
 };
 
 function renderHealth(legs) {
@@ -39,11 +40,11 @@ function renderRefused(m) {
 
 function render(state) {
   const here = new Set(state.participants);
-  $("state-parent").textContent = here.has("parent") ? (state.admitted ? "in the call" : "in the waiting room") : "not here";
-  $("state-child").textContent = here.has("child") ? "in the call" : "not here";
+  $("state-parent").textContent = here.has("parent") ? (state.admitted ? t("in the call") : t("in the waiting room")) : t("not here");
+  $("state-child").textContent = here.has("child") ? t("in the call") : t("not here");
   $("interpreter-figure").hidden = !here.has("interpreter");
-  $("state-route").textContent = !state.admitted ? "waiting room"
-    : state.paused ? (PAUSE_WORDS[state.pause_reason] || "paused") : "on";
+  $("state-route").textContent = !state.admitted ? t("waiting room")
+    : state.paused ? (PAUSE_WORDS[state.pause_reason] || t("paused")) : t("on");
   buttons.admit.disabled = state.admitted;
   buttons.pause.disabled = !state.admitted || state.paused;
   buttons.resume.disabled = !state.paused;
@@ -81,7 +82,9 @@ async function start() {
     else if (m.type === "reconnect") { $("reconnect-banner").textContent = m.text; $("reconnect-banner").hidden = false; }
     else if (m.type === "stop-requested") $("stop-alert").hidden = false;
     else if (m.type === "ending-soon") {
-      $("ending-banner").textContent = `The call ends itself in ${m.minutes} minute${m.minutes === 1 ? "" : "s"}.`;
+      $("ending-banner").textContent = m.minutes === 1
+        ? t("The call ends itself in 1 minute.")
+        : tf("The call ends itself in {minutes} minutes.", { minutes: m.minutes });
       $("ending-banner").hidden = false;
     }
     else if (m.type === "note-saved") { $("note-saved").hidden = false; $("note-text").value = ""; }
@@ -89,7 +92,7 @@ async function start() {
   });
   client.addEventListener("closed", (e) => {
     if (e.detail.code === 4410) show(root, "ended");
-    else if (e.detail.final) $("connection-state").textContent = e.detail.reason || "Disconnected";
+    else if (e.detail.final) $("connection-state").textContent = e.detail.reason || t("Disconnected");
   });
 
   for (const [type, button] of Object.entries(buttons)) {

@@ -4,6 +4,8 @@
 // pressed, the words stay on the page, the password is asked here, then the letter is saved
 // and sent.
 
+import { t, tf } from "../i18n.js";
+
 const form = document.getElementById("letter-form");
 const text = document.getElementById("letter-text");
 const draftStatus = document.getElementById("draft-status");
@@ -64,7 +66,7 @@ async function saveDraft({ keepalive = false } = {}) {
       body: JSON.stringify({ text: words, replaces_item_id: replacesId() }),
     });
   } catch {
-    draftStatus.textContent = "Not saved yet: no connection. Your letter is still here; keep this page open.";
+    draftStatus.textContent = t("Not saved yet: no connection. Your letter is still here; keep this page open.");
     return;
   }
   let body = {};
@@ -73,12 +75,13 @@ async function saveDraft({ keepalive = false } = {}) {
     lastSaved = words;
     showTextError("");
     const at = new Date(body.draft.saved_at);
-    draftStatus.textContent = `Saved at ${at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" })}.`;
+    const time = at.toLocaleTimeString([], { hour: "2-digit", minute: "2-digit" });
+    draftStatus.textContent = tf("Saved at {time}.", { time });
   } else if (isSignedOut(response, body)) {
     sessionEnded();
   } else {
     // Over the limit (or another problem): the words stay in the page, the message says why.
-    showTextError(body.message || "Your letter could not be saved just now.");
+    showTextError(body.message || t("Your letter could not be saved just now."));
     draftStatus.textContent = "";
   }
 }
@@ -146,7 +149,7 @@ async function signInAndSend() {
   const html = await signedIn.text();
   const fresh = tokenFrom(html, "#letter-form", "data-csrf");
   if (!signedIn.ok || !fresh) {
-    problem.textContent = "That password did not work. Please try again. Your letter is still here.";
+    problem.textContent = t("That password did not work. Please try again. Your letter is still here.");
     problem.hidden = false;
     password.focus();
     return;

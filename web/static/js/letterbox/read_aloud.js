@@ -5,8 +5,10 @@
 // Without this script (or without speech in the browser) the controls stay hidden and the
 // page is the same as before.
 
+import { t } from "../i18n.js";
+
 const VOICES_TIMEOUT_MS = 3000;
-const NOT_AVAILABLE = "Reading aloud is not available on this device";
+const NOT_AVAILABLE = t("Reading aloud is not available on this device");
 
 // The words' language: the text's own `lang` if it has one, else the page's (en-GB, later cy).
 function languageOf(element) {

@@ -3,6 +3,11 @@
 // flags are covered, and confirm before a decision that cannot be undone.
 // Everything here only fills in the same form fields the server reads; the server checks
 // every box, span and flag again: it is the authority, this is a convenience.
+//
+// Every sentence is a whole message (t/tf, ../i18n.js): a count of one has its own sentence,
+// so no language has to build a plural from English pieces.
+
+import { t, tf } from "../i18n.js";
 
 const MIN_BOX = 3; // pixels of the picture itself; a smaller drag is taken as a stray click
 const NUDGE = 10; // pixels a keyboard press moves or resizes a box
@@ -30,10 +35,6 @@ function writeBoxes(input, boxes) {
 
 function say(element, text) {
   if (element) element.textContent = text;
-}
-
-function plural(count, one, many) {
-  return `${count} ${count === 1 ? one : many}`;
 }
 
 // Positions count characters the way the server does (Unicode code points), not UTF-16 units.
@@ -139,16 +140,23 @@ refreshers.push(() => {
     const state = fieldset.querySelector("[data-flag-state]");
     const covered = flagCovered(fieldset);
     fieldset.classList.toggle("covered", covered);
-    if (state) state.textContent = covered ? "Covered" : "Not covered yet";
+    if (state) state.textContent = covered ? t("Covered") : t("Not covered yet");
   }
   const summary = document.getElementById("flag-summary");
   if (summary && all.length) {
     const open = uncoveredFlags();
-    summary.textContent = open.length
-      ? `${all.length - open.length} of ${plural(all.length, "flag", "flags")} covered. Not covered yet: ${open
-          .map((f) => f.dataset.matched)
-          .join(", ")}.`
-      : `All ${plural(all.length, "flag", "flags")} covered.`;
+    const values = {
+      covered: all.length - open.length,
+      total: all.length,
+      names: open.map((f) => f.dataset.matched).join(", "),
+    };
+    if (open.length) {
+      summary.textContent = all.length === 1
+        ? tf("{covered} of 1 flag covered. Not covered yet: {names}.", values)
+        : tf("{covered} of {total} flags covered. Not covered yet: {names}.", values);
+    } else {
+      summary.textContent = all.length === 1 ? t("All 1 flag covered.") : tf("All {total} flags covered.", values);
+    }
     summary.classList.toggle("all-covered", open.length === 0);
   }
 });
@@ -250,7 +258,11 @@ function setupPicture(holder) {
     if (w >= MIN_BOX && h >= MIN_BOX) {
       writeBoxes(input, [...parseBoxes(input.value), [x, y, w, h]]);
       const count = parseBoxes(input.value).length;
-      changed(`Box added: ${w} by ${h} pixels. ${plural(count, "box", "boxes")} on this picture.`);
+      changed(
+        count === 1
+          ? tf("Box added: {width} by {height} pixels. 1 box on this picture.", { width: w, height: h })
+          : tf("Box added: {width} by {height} pixels. {count} boxes on this picture.", { width: w, height: h, count }),
+      );
     } else {
       drawAll();
     }
@@ -269,7 +281,7 @@ function setupPicture(holder) {
   const change = (dx, dy, dw, dh) => {
     const boxes = parseBoxes(input.value);
     if (!boxes.length) {
-      say(status, "Add a box first.");
+      say(status, t("Add a box first."));
       return;
     }
     let [x, y, w, h] = boxes[boxes.length - 1];
@@ -279,7 +291,7 @@ function setupPicture(holder) {
     y = clamp(y + dy, 0, naturalHeight - h);
     boxes[boxes.length - 1] = [x, y, w, h];
     writeBoxes(input, boxes);
-    changed(`Newest box: ${x} from the left, ${y} from the top, ${w} by ${h} pixels.`);
+    changed(tf("Newest box: {x} from the left, {y} from the top, {width} by {height} pixels.", { x, y, width: w, height: h }));
   };
   for (const button of document.querySelectorAll(`[data-box-tool="${input.id}"]`)) {
     button.addEventListener("click", () => {
@@ -289,12 +301,21 @@ function setupPicture(holder) {
         const h = Math.max(MIN_BOX, Math.round(naturalHeight / 8));
         const box = [Math.round((naturalWidth - w) / 2), Math.round((naturalHeight - h) / 2), w, h];
         writeBoxes(input, [...parseBoxes(input.value), box]);
-        changed(`Box added in the middle: ${w} by ${h} pixels. Move or resize it with the buttons or the arrow keys.`);
+        changed(
+          tf("Box added in the middle: {width} by {height} pixels. Move or resize it with the buttons or the arrow keys.", {
+            width: w,
+            height: h,
+          }),
+        );
       } else if (action === "remove") {
         const boxes = parseBoxes(input.value);
         boxes.pop();
         writeBoxes(input, boxes);
-        changed(`Newest box removed. ${plural(boxes.length, "box", "boxes")} on this picture.`);
+        changed(
+          boxes.length === 1
+            ? t("Newest box removed. 1 box on this picture.")
+            : tf("Newest box removed. {count} boxes on this picture.", { count: boxes.length }),
+        );
       } else {
         change(
           Number(button.dataset.dx || 0),
@@ -326,14 +347,18 @@ function setupPicture(holder) {
       const fresh = parseBoxes(add.dataset.boxes || "").filter((box) => !have.has(box.join(",")));
       writeBoxes(input, [...parseBoxes(input.value), ...fresh]);
       const count = parseBoxes(input.value).length;
-      changed(`${plural(fresh.length, "box", "boxes")} added over the flagged words. ${count} on this picture.`);
+      changed(
+        fresh.length === 1
+          ? tf("1 box added over the flagged words. {count} on this picture.", { count })
+          : tf("{added} boxes added over the flagged words. {count} on this picture.", { added: fresh.length, count }),
+      );
     });
   }
   const clear = document.querySelector(`[data-clear-boxes="${input.id}"]`);
   if (clear) {
     clear.addEventListener("click", () => {
       input.value = "";
-      changed("All boxes removed from this picture.");
+      changed(t("All boxes removed from this picture."));
     });
   }
   if (image.complete) drawAll();
@@ -390,13 +415,13 @@ function setupText(holder) {
       const remove = document.createElement("button");
       remove.type = "button";
       remove.className = "link-button";
-      remove.textContent = `Keep “${words(start, end)}”`;
+      remove.textContent = tf("Keep “{words}”", { words: words(start, end) });
       remove.addEventListener("click", () => {
         input.value = parseSpans(input.value)
           .filter(([s, e]) => s !== start || e !== end)
           .map(([s, e]) => `${s}-${e}`)
           .join(", ");
-        say(status, `“${words(start, end)}” will be delivered as written.`);
+        say(status, tf("“{words}” will be delivered as written.", { words: words(start, end) }));
         showChosen();
         refresh();
       });
@@ -408,7 +433,7 @@ function setupText(holder) {
 
   button.addEventListener("click", () => {
     if (!chosen) {
-      say(status, "First select some words in the letter above, then press this button.");
+      say(status, t("First select some words in the letter above, then press this button."));
       return;
     }
     const span = `${chosen.start}-${chosen.end}`;
@@ -418,7 +443,7 @@ function setupText(holder) {
       .filter(Boolean);
     if (!spans.includes(span)) spans.push(span);
     input.value = spans.join(", ");
-    say(status, `“${chosen.text}” will be blacked out.`);
+    say(status, tf("“{words}” will be blacked out.", { words: chosen.text }));
     chosen = null;
     const selection = document.getSelection();
     if (selection) selection.removeAllRanges();
@@ -443,7 +468,7 @@ function setupText(holder) {
         const bar = document.createElement("span");
         bar.className = "blacked-out";
         bar.textContent = BLOCK;
-        bar.setAttribute("aria-label", "blacked out");
+        bar.setAttribute("aria-label", t("blacked out"));
         bar.setAttribute("role", "img");
         preview.append(bar);
         at = end;
@@ -473,7 +498,10 @@ function setupPicturePreview(holder) {
       place(element, box, naturalWidth, naturalHeight);
       layer.append(element);
     }
-    say(count, boxes.length ? `${plural(boxes.length, "box", "boxes")} filled in black.` : "Nothing covered.");
+    let words = t("Nothing covered.");
+    if (boxes.length === 1) words = t("1 box filled in black.");
+    else if (boxes.length) words = tf("{count} boxes filled in black.", { count: boxes.length });
+    say(count, words);
   });
 }
 
@@ -482,6 +510,22 @@ for (const holder of document.querySelectorAll("[data-redact-text]")) setupText(
 for (const holder of document.querySelectorAll("[data-preview-picture]")) setupPicturePreview(holder);
 
 // --- decisions that cannot be undone ask first ---------------------------------------------
+
+// What the approval question says will be delivered, one whole sentence for each way the
+// counts can be one or more.
+function deliveredAs(words, boxes) {
+  const values = { words, boxes };
+  if (words === 1 && boxes === 1) {
+    return t("It will be delivered as the preview shows: 1 stretch of words blacked out and 1 box filled in black. This cannot be undone.");
+  }
+  if (words === 1) {
+    return tf("It will be delivered as the preview shows: 1 stretch of words blacked out and {boxes} boxes filled in black. This cannot be undone.", values);
+  }
+  if (boxes === 1) {
+    return tf("It will be delivered as the preview shows: {words} stretches of words blacked out and 1 box filled in black. This cannot be undone.", values);
+  }
+  return tf("It will be delivered as the preview shows: {words} stretches of words blacked out and {boxes} boxes filled in black. This cannot be undone.", values);
+}
 
 const dialog = document.getElementById("confirm-decision");
 if (form && dialog) {
@@ -506,15 +550,15 @@ if (form && dialog) {
         0,
       );
       ask = {
-        title: decision === "confirm" ? "Confirm the approval?" : "Approve and deliver?",
-        body: `It will be delivered as the preview shows: ${plural(words, "stretch", "stretches")} of words blacked out and ${plural(boxes, "box", "boxes")} filled in black. This cannot be undone.`,
-        yes: decision === "confirm" ? "Yes, confirm the approval" : "Yes, approve and deliver",
+        title: decision === "confirm" ? t("Confirm the approval?") : t("Approve and deliver?"),
+        body: deliveredAs(words, boxes),
+        yes: decision === "confirm" ? t("Yes, confirm the approval") : t("Yes, approve and deliver"),
       };
     } else if (decision === "reject" && message && message.value.trim()) {
       ask = {
-        title: "Reject this item?",
-        body: "It will never be delivered, and the sender is only told it was not delivered. This cannot be undone.",
-        yes: "Yes, reject it",
+        title: t("Reject this item?"),
+        body: t("It will never be delivered, and the sender is only told it was not delivered. This cannot be undone."),
+        yes: t("Yes, reject it"),
       };
     }
     // Anything else goes to the server, which says what is missing.

@@ -2,6 +2,8 @@
 // progress bar. The CSRF token travels in the X-CSRF-Token header: the server does not read
 // multipart bodies for it.
 
+import { t, tf } from "../i18n.js";
+
 // The words for a state come from the page (service/statuses.py renders them), never from here.
 
 function show(element, text) {
@@ -16,7 +18,7 @@ function addSentItem(list, body) {
   row.className = "item-row";
   row.dataset.itemId = body.item_id;
   const label = document.createElement("span");
-  label.textContent = body.kind === "reply" ? "Reply sent just now" : "Sent just now";
+  label.textContent = body.kind === "reply" ? t("Reply sent just now") : t("Sent just now");
   const status = document.createElement("span");
   status.className = `status status-${body.status}`;
   status.textContent = list.dataset.statusText || body.status;
@@ -43,13 +45,20 @@ function checkBeforeSending(form, files) {
   const maxFiles = Number(form.dataset.maxFiles);
   const maxBytes = Number(form.dataset.maxFileBytes);
   if (files.length > maxFiles) {
-    return `You added ${files.length} files. You can send up to ${maxFiles} in one letter. Please take some out.`;
+    return tf("You added {count} files. You can send up to {most} in one letter. Please take some out.", {
+      count: files.length,
+      most: maxFiles,
+    });
   }
   for (const file of files) {
-    if (file.size === 0) return `${file.name} is empty (0 bytes). Please choose it again.`;
+    if (file.size === 0) return tf("{name} is empty (0 bytes). Please choose it again.", { name: file.name });
     if (file.size > maxBytes) {
       const mb = (size) => (size / 1048576).toFixed(1).replace(/\.0$/, "");
-      return `${file.name} is ${mb(file.size)} MB. The most you can send is ${mb(maxBytes)} MB per file. Please send a smaller file.`;
+      return tf("{name} is {size} MB. The most you can send is {most} MB per file. Please send a smaller file.", {
+        name: file.name,
+        size: mb(file.size),
+        most: mb(maxBytes),
+      });
     }
   }
   return "";
@@ -80,13 +89,13 @@ function upload(form) {
   progress.hidden = false;
   progress.value = 0;
   button.disabled = true;
-  show(status, form.dataset.sendingText || "Sending…");
+  show(status, form.dataset.sendingText || t("Sending…"));
   request.upload.addEventListener("progress", (event) => {
     if (event.lengthComputable) progress.value = Math.round((event.loaded / event.total) * 100);
   });
   request.upload.addEventListener("load", () => {
     progress.value = 100;
-    show(status, form.dataset.checkingText || "Uploaded. Checking your letter…");
+    show(status, form.dataset.checkingText || t("Uploaded. Checking your letter…"));
   });
   request.addEventListener("load", () => {
     button.disabled = false;
@@ -94,7 +103,7 @@ function upload(form) {
     try {
       body = JSON.parse(request.responseText);
     } catch {
-      body = { message: "Something went wrong. Please try again." };
+      body = { message: t("Something went wrong. Please try again.") };
     }
     if (request.status === 201 || request.status === 200) {
       progress.value = 100;
@@ -110,7 +119,7 @@ function upload(form) {
         window.location.assign(form.dataset.done);
         return;
       }
-      show(status, form.dataset.sentText || "Sent.");
+      show(status, form.dataset.sentText || t("Sent."));
       form.reset();
       const list = document.getElementById(form.dataset.list || "sent-items");
       if (list) addSentItem(list, body);
@@ -120,14 +129,14 @@ function upload(form) {
       form.dispatchEvent(new CustomEvent("letterbox:signed-out"));
     } else {
       show(status, "");
-      show(error, body.message || "Something went wrong. Please try again.");
+      show(error, body.message || t("Something went wrong. Please try again."));
       showFieldError(form, body.field, body.message);
     }
   });
   request.addEventListener("error", () => {
     button.disabled = false;
     show(status, "");
-    show(error, "The connection was lost before the letter was sent. Please try again.");
+    show(error, t("The connection was lost before the letter was sent. Please try again."));
   });
   request.send(data);
 }
