@@ -228,6 +228,8 @@ ADVERSARIAL = {
     "welsh-context": "byw yn Maes " * 1_666,
     "welsh-meetings": "wela i di tu allan i dy " * 833,
     "possessive-platforms": "mi insta es " * 1_666,
+    "welsh-houses": "Tŷ Gwyn " * 2_500,
+    "outward-codes": "w LS6 " * 3_333,
 }
 
 
