@@ -811,15 +811,18 @@ _WELSH_NUMBERED = re.compile(
     + _WELSH_STREETS
     + "|"
     + _WELSH_PLACES
-    + r"|(?i:heol|ffordd|stryd|rhodfa|cilgant|teras|sgwar))"
+    + r"|(?i:heol|stryd|rhodfa|cilgant|teras|sgwar))"
     + _WELSH_NAME_NUMBERED
+    # "ffordd" is also "a way": "2 ffordd y gallwn ni fynd" (two ways we could go).
+    + r"|(?<![\w£$€.,/:-])\d{1,4}[A-Za-z]?,?\s{1,3}ffordd"
+    + _WELSH_NAME
 )
 _WELSH_UNNUMBERED = re.compile(r"(?<![\w'’])(?:Y\s{1,3})?(?:" + _WELSH_STREETS + r")" + _WELSH_NAME)
 # "Rydyn ni'n byw ym Mharc y Dderwen", "Symudon ni i Faes y Coed", "We live at Maes y Coed".
 _WELSH_IN_CONTEXT = re.compile(
     r"(?i:(?<![\w])(?:(?:byw|fyw|aros)(?:\s{1,3}(?:yn|ym|yng|ar|gyda\s{1,3}\w{1,12}\s{1,3}yn))?|"
     r"symud\w{0,4}(?:\s{1,3}(?:ni|i|e|hi|nhw|fi))?\s{1,3}(?:i|at)|cyfeiriad(?:\s{1,3}newydd)?"
-    r"(?:\s{1,3}(?:yw|ydy|ydi|:))?|(?:live[sd]?|living|stay|staying)\s{1,3}(?:at|on|in)|"
+    r"(?:\s{1,3}(?:yw|ydy|ydi)|\s{0,2}:)?|(?:live[sd]?|living|stay|staying)\s{1,3}(?:at|on|in)|"
     r"mov(?:e|ed|ing)\s{1,3}(?:to|into)|address\s{1,3}is|address\s{0,2}:)\s{1,3})"
     r"(?P<addr>(?:Y\s{1,3})?(?:"
     + _WELSH_STREETS

@@ -353,6 +353,8 @@ _WELSH_ADDRESSES: tuple[str, ...] = (
     "Ein cyfeiriad yw ⟦10 Maes-y-coed⟧.",
     "Rydyn ni'n byw yn ⟦Nhŷ Gwyn⟧ nawr.",
     "⟦Tŷ Gwyn⟧ yw ein cartref newydd.",
+    "Ein cyfeiriad: ⟦Maes y Coed⟧, ger y capel.",
+    "Anfon e at ⟦12 heol y parc⟧ plis.",
 )
 
 _WELSH_ORDINARY: tuple[str, ...] = (
@@ -381,6 +383,7 @@ _WELSH_ORDINARY: tuple[str, ...] = (
     "Clos iawn ydyn ni, fi a Bryn.",
     "Llwyn o rosod sydd yn yr ardd.",
     "I watched YouTube with Ty Jones and Ty Smith.",
+    "Mae 2 ffordd y gallwn ni fynd i'r ysgol.",
 )
 
 
