@@ -215,17 +215,28 @@ def _is_domain_ending(label: str, *, strict: bool) -> bool:
 # --- email ---------------------------------------------------------------------------------
 
 _LOCAL_START = r"(?<![\w.%+'-])"
+# "at" and "dot" as speakers of other languages say them: "arroba" (Spanish, Portuguese), "małpa"
+# (Polish: a monkey), "a rond" (Romanian), "malwen" (Welsh: a snail), "arobase", "chiocciola",
+# "eta" (Lithuanian), "at" in Arabic and Urdu letters; "punto", "ponto", "kropka", "punct",
+# "pwynt", "point", "punkt", "taškas", "نقطة", "دوت", "ڈاٹ".
+_AT_WORDS = r"at|arroba|ma[lł]p(?:a|ka|e)|a\s?rond|malwen|arobase|chiocciola|eta|ات|ایٹ"
+_DOT_WORDS = r"dot|punto|ponto|kropka|kropke|punct|pwynt|point|punkt|taskas|نقطة|نقطه|دوت|ڈاٹ"
+_DOT_WORD_SET = frozenset(_DOT_WORDS.split("|"))
 _LOCAL = (
-    r"[\w%+'-]{1,64}(?:(?:\.|\s{1,2}dot\s{1,2}|\s{0,2}[\[(]dot[\])]\s{0,2}|\s\.\s)"
+    r"[\w%+'-]{1,64}(?:(?:\.|\s{1,2}(?:"
+    + _DOT_WORDS
+    + r")\s{1,2}|\s{0,2}[\[(]dot[\])]\s{0,2}|\s\.\s)"
     r"[\w%+'-]{1,64}){0,4}"
 )
 _AT = (
-    r"(?:\s{0,3}[\[(<{]\s{0,2}(?:at|@)\s{0,2}[\])>}]\s{0,3}|\s{0,3}@\s{0,3}|\s{1,3}at\s{1,3}"
-    r"|\s{0,2}[-_]at[-_]\s{0,2})"
+    r"(?:\s{0,3}[\[(<{]\s{0,2}(?:at|@)\s{0,2}[\])>}]\s{0,3}|\s{0,3}@\s{0,3}|\s{1,3}(?:"
+    + _AT_WORDS
+    + r")\s{1,3}|\s{0,2}[-_]at[-_]\s{0,2})"
 )
 _DOT = (
-    r"(?:\s{0,3}[\[(<{]\s{0,2}(?:dot|\.)\s{0,2}[\])>}]\s{0,3}|\s{1,3}dot\s{1,3}|\.|\s{1,3}\.\s{1,3}"
-    r"|\s{0,2}[-_]dot[-_]\s{0,2})"
+    r"(?:\s{0,3}[\[(<{]\s{0,2}(?:dot|\.)\s{0,2}[\])>}]\s{0,3}|\s{1,3}(?:"
+    + _DOT_WORDS
+    + r")\s{1,3}|\.|\s{1,3}\.\s{1,3}|\s{0,2}[-_]dot[-_]\s{0,2})"
 )
 # A look-ahead, so a rejected candidate ("me at kerry") does not swallow the real address after it.
 _EMAIL = re.compile(
@@ -257,6 +268,9 @@ _MAIL_PROVIDERS = frozenset(
 )
 _LABEL = re.compile(r"[\w-]+")
 _INITIAL = re.compile(r"(?<![\w'’])[a-z] $", re.IGNORECASE)
+# Words of one letter in the languages the scanner reads ("escríbeme a papa arroba ...", Polish "i",
+# "w", "z", Welsh "a", "y"): before a spelled address they are not its initial.
+_ONE_LETTER_WORDS = frozenset("aeiouywz")
 _EMAIL_LEAD = re.compile(r"(?:[\w.'-]{1,20}\s{1,2}){1,2}$")
 _EMAIL_CONTEXT = re.compile(
     r"(?<![\w])(?:e-?\s?mail|email\s{1,3}address|mail)(?:\s{1,3}(?:me|address))?"
@@ -278,7 +292,11 @@ def _emails(text: str) -> Iterator[_Span]:
     for match in _PROVIDER_FIRST.finditer(text):
         yield match.start(), match.end("local"), Category.EMAIL
     for match in _EMAIL.finditer(text):
-        labels = [m for m in _LABEL.finditer(match.group("domain")) if m.group().lower() != "dot"]
+        labels = [
+            m
+            for m in _LABEL.finditer(match.group("domain"))
+            if m.group().lower() not in _DOT_WORD_SET
+        ]
         if not labels:
             continue
         base = match.start("domain")
@@ -310,7 +328,9 @@ def _emails(text: str) -> Iterator[_Span]:
         lead = _EMAIL_LEAD.search(before)
         if lead is not None and _EMAIL_CONTEXT.search(before, 0, lead.start()):
             start -= len(lead.group())
-        elif _INITIAL.search(before):
+        elif (initial := _INITIAL.search(before)) and not (
+            spelled and initial.group()[0].lower() in _ONE_LETTER_WORDS
+        ):
             start -= 2  # "j smith@gmail.com": the initial is part of the address
         yield start, end, Category.EMAIL
 
@@ -330,6 +350,16 @@ _URL_SPELLED = re.compile(
     r"|\s\.\s)[\w-]{2,63}){1,3})(?P<path>\s{0,2}(?:/|\s{1,2}slash\s{1,2})\s{0,2}[\w@.-]{1,64})?",
     re.IGNORECASE,
 )
+# "fotospapa punto com": the other languages' "dot" is also their word for a point, a full stop
+# or a bus stop ("a las tres en punto de la tarde", "o ponto de autocarro", "el punto es que"), so
+# after one of them only endings that are no everyday word make a web address.
+_URL_SPELLED_ELSEWHERE = re.compile(
+    r"(?<![\w.@])(?P<domain>[\w-]{2,63}(?:\s{1,3}(?:"
+    + _DOT_WORDS
+    + r")\s{1,3}[\w-]{2,63}){1,3})(?![\w-])",
+    re.IGNORECASE,
+)
+_ENDINGS_ELSEWHERE = _words("com net org uk pl ro pt br pk lt eu info cymru wales io")
 _TRAILING_PUNCTUATION = ".,;:!?)]}'\"’”"
 
 
@@ -369,6 +399,15 @@ def _urls(text: str) -> Iterator[_Span]:
         if len(labels) >= 2 and _is_domain_ending(labels[-1].strip(), strict=True):
             end = _trim_url(text, match.start(), match.end())
             yield match.start(), end, Category.URL
+    lowered = text.lower()
+    if not any(word in lowered for word in _DOT_WORD_SET if word != "dot"):
+        return
+    for match in _URL_SPELLED_ELSEWHERE.finditer(text):
+        labels = [
+            label for label in match.group("domain").split() if label.lower() not in _DOT_WORD_SET
+        ]
+        if labels[-1].lower() in _ENDINGS_ELSEWHERE:
+            yield match.start(), match.end(), Category.URL
 
 
 # --- phone ---------------------------------------------------------------------------------
@@ -393,8 +432,34 @@ _DIGIT_WORDS = {
     "triple": "T",
     "treble": "T",
 }
-# A token is a run of letters and digits; one that reads as digits is part of a number.
-_PHONE_TOKEN = re.compile(r"[A-Za-z0-9|]{1,40}")
+# Digits as a speaker of another language says them, read on the normalised text (accents gone:
+# "dziewięć" is "dziewiec", "آٹھ" is "اٹھ"). Welsh, Polish, Romanian, Spanish, Portuguese,
+# Lithuanian, Arabic and Urdu. Words that are also everyday words ("un", "um", "dim", "opt",
+# "pump", "meia", "du", "دو") count inside a number but do not start or end one, like "oh".
+_DIGITS_ELSEWHERE = {
+    digit: _split(words)
+    for digit, words in (
+        ("0", "dim cero nulis صفر"),
+        ("1", "un unu una uno um uma jeden jedna vienas واحد ایک ايک"),
+        ("2", "dau dwy dwa dwie doi doua dos dois duas du اثنان اثنين دو"),
+        ("3", "tri tair trzy trei tres trys ثلاثة ثلاثه ثلاث تین"),
+        ("4", "pedwar pedair cztery patru cuatro quatro keturi اربعة اربعه اربع چار"),
+        ("5", "pump pum piec cinci cinco penki خمسة خمسه خمس پانچ"),
+        ("6", "chwech chwe szesc sase seis meia sesi ستة سته ست چھ چھے"),
+        ("7", "saith siedem sapte siete sete septyni سبعة سبعه سبع سات"),
+        ("8", "wyth osiem opt ocho oito astuoni ثمانية ثمانيه ثمان اٹھ"),
+        ("9", "naw dziewiec noua nueve nove devyni تسعة تسعه تسع نو"),
+    )
+}
+_UNSURE_ELSEWHERE = frozenset(_split("dim un una uno um uma du opt pump meia noua دو ایک ايک نو"))
+_DIGIT_WORDS_ELSEWHERE = {
+    word: (digit, word not in _UNSURE_ELSEWHERE)
+    for digit, words in _DIGITS_ELSEWHERE.items()
+    for word in words
+}
+# A token is a run of letters and digits, or of Arabic letters; one that reads as digits is part
+# of a number.
+_PHONE_TOKEN = re.compile(r"[A-Za-z0-9|]{1,40}|[\u0621-\u064a\u0671-\u06d3]{1,40}")
 _DIGITS_IN_TOKEN = re.compile(
     r"(?:zero|nought|nil|oh|one|two|three|four|five|six|seven|eight|nine|hundred|double|triple|treble"
     r"|[0-9]|[oil|])+",
@@ -408,7 +473,10 @@ _DIGIT_PIECE = re.compile(
 # What may stand between the pieces of one number.
 _PHONE_GAP = re.compile(r"[ \t\r\n.()\[\]_*~+-]{0,4}")
 _PHONE_CONTEXT = re.compile(
-    r"(?:call|ring|phone|number|mobile|tel|text|landline|digits|contact|whatsapp|no\.|num|mob)"
+    r"(?:call|ring|phone|number|mobile|tel|text|landline|digits|contact|whatsapp|no\.|num|mob"
+    # the same words in Welsh, Polish, Romanian, Spanish, Portuguese, Lithuanian, Arabic, Urdu
+    r"|rhif|ffon|tecst|dzwon|komork|suna|llam|movil|celular|liga|skamb|sms"
+    r"|رقم|هاتف|اتصل|جوال|موبايل|نمبر|فون|کال|موبائل)"
     r"[^.!?]{0,30}$",
     re.IGNORECASE,
 )
@@ -417,9 +485,11 @@ _PHONE_PREFIX = re.compile(r"(?:\+|\bplus\s{1,2}|\b00\s?)$", re.IGNORECASE)
 
 def _token_digits(token: str) -> tuple[str, bool] | None:
     """The digits ``token`` stands for and whether it is a sure part of a number."""
+    lowered = token.lower()
+    if lowered in _DIGIT_WORDS_ELSEWHERE:
+        return _DIGIT_WORDS_ELSEWHERE[lowered]
     if _DIGITS_IN_TOKEN.fullmatch(token) is None:
         return None
-    lowered = token.lower()
     if lowered in _DIGIT_WORDS:
         # "one" is surely a digit inside a number; "o" or "oh" alone only next to sure digits.
         return _DIGIT_WORDS[lowered], lowered not in (
@@ -582,13 +652,27 @@ _POSTCODE_PARTIAL_BEFORE = re.compile(
     r"moved\s{1,3}to|round|live\s{1,3}in|lives\s{1,3}in)\s{1,3})"
     r"(?P<code>" + _OUTWARD + r"(?:\s{1,2}[0-9])?)(?![A-Za-z0-9])"
 )
+# The same words in Welsh, Polish, Romanian, Spanish, Portuguese, Lithuanian, Arabic and Urdu. Many
+# are short ("w", "en", "yn"), so the code, in capitals, is found first and the word looked for
+# before it.
+_OUTWARD_IN_CAPITALS = re.compile(
+    r"(?<![A-Za-z0-9])(?P<code>" + _OUTWARD + r"(?:\s{1,2}[0-9])?)(?![A-Za-z0-9])"
+)
+_PLACE_WORD_ELSEWHERE = re.compile(
+    r"(?i:(?<![\w])(?:yn|ger|cod\s{1,3}post|ardal|w|kolo|niedaleko|okolicach|kod\s{1,3}pocztowy|"
+    r"langa|zona|cod\s{1,3}postal|en|cerca\s{1,3}de|codigo\s{1,3}postal|em|perto\s{1,3}de|"
+    r"netoli|pasto\s{1,3}kodas|في|قرب|منطقة|الرمز\s{1,3}البريدي|پوسٹ\s{1,3}کوڈ|علاقہ)"
+    r"\s{1,3})$"
+)
 # In lower case only after words that can only introduce a place: "we moved to ls6".
 _POSTCODE_PARTIAL_LOWER = re.compile(
     r"(?i:(?<![\w])(?:postcode|post\s?code|moved\s{1,3}to|live\s{1,3}in|lives\s{1,3}in|"
     r"living\s{1,3}in|postcode\s{1,3}is)\s{1,3})(?P<code>(?i:" + _OUTWARD + r"))(?![A-Za-z0-9])"
 )
 _POSTCODE_PARTIAL_AFTER = re.compile(
-    r"(?<![A-Za-z0-9])(?P<code>" + _OUTWARD + r")(?=\s{1,3}(?i:area|district|postcode|way|side)\b)"
+    r"(?<![A-Za-z0-9])(?P<code>"
+    + _OUTWARD
+    + r")(?=\s{1,3}(?i:area|district|postcode|way|side|rajone|میں|کے)\b)"
 )
 _BFPO = re.compile(r"(?<![A-Za-z0-9])BFPO[\s.:-]{0,3}\d{1,4}(?![\d])", re.IGNORECASE)
 _EIRCODE = re.compile(
@@ -646,6 +730,9 @@ def _postcodes(text: str) -> Iterator[_Span]:
     for pattern in (_POSTCODE_PARTIAL_BEFORE, _POSTCODE_PARTIAL_LOWER, _POSTCODE_PARTIAL_AFTER):
         for match in pattern.finditer(text):
             yield match.start("code"), match.end("code"), Category.POSTCODE
+    for match in _OUTWARD_IN_CAPITALS.finditer(text):
+        if _PLACE_WORD_ELSEWHERE.search(text, max(0, match.start() - 30), match.start()):
+            yield match.start("code"), match.end("code"), Category.POSTCODE
     for match in _BFPO.finditer(text):
         yield match.start(), match.end(), Category.POSTCODE
     for match in _EIRCODE.finditer(text):
@@ -696,13 +783,79 @@ _ADDRESS_UNNUMBERED = re.compile(
     + r"\s{1,3}){1,2}(?:Street|Road|Avenue|Lane|Close|Drive|Crescent|Terrace|Gardens|Grove|Mews|"
     r"Wynd|Vennel|Brae|Loan)\b"
 )
-# Welsh street words come before the name: "Heol y Felin", "12 Ffordd Las", "Lôn Goed".
-_ADDRESS_WELSH = re.compile(
-    r"(?<![\w'’])(?:\d{1,4}[A-Za-z]?,?\s{1,3})?(?:Heol|Ffordd|Stryd|Lon|Rhodfa|Cilgant|Clos|"
-    r"Maes|Teras|Cwrt|Llwybr|Rhes|Ael[\s-]{1,3}y|Plas|Ty|Y\s{1,3}Stryd)[\s-]{1,3}"
-    r"(?:(?:y|yr|'r|r)[\s-]{1,3})?[A-Za-z][a-z'’-]{1,24}(?:\s{1,3}[A-Z][a-z'’-]{1,24})?"
+# Welsh street words come before the name ("Heol y Felin", "12 Ffordd Las", "Lôn Goed"). The
+# patterns read the normalised text, where "Lôn", "Sgwâr" and "Tŷ" have lost their circumflex, so
+# one spelling covers both. These words name a street and little else, so with a capitalised name
+# after them they count with no house number...
+_WELSH_STREETS = r"Heol|Ffordd|Stryd|Lon|Rhodfa|Cilgant|Clos|Teras|Sgwar|Cwrt"
+# ...and these are everyday words and names too ("y maes parcio", "i'r parc", Bryn the friend, "Tŷ
+# Nain"), so they count only after a house number or in a sentence that says someone lives there.
+_WELSH_PLACES = r"Maes|Bryn|Parc|Cae|Llwyn|Plas|Rhes|Llwybr|Gerddi|Ael[\s-]{1,3}y|Ty"
+# After "yn", "i" or "ar" a Welsh word changes its first letter: "ym Mharc", "yng Nghae", "i Faes".
+_WELSH_MUTATED = (
+    r"Barc|Mharc|Pharc|Gae|Nghae|Chae|Faes|Fryn|Mryn|Lwyn|Blas|Mhlas|Phlas|Res|Lwybr|Dy|Nhy|Thy|"
+    r"Gilgant|Nghilgant|Chilgant|Glos|Nghlos|Chlos|Deras|Nheras|Theras|Gwrt|Nghwrt|Chwrt|Rodfa"
 )
-_WELSH_LOWER_OK = frozenset({"heol", "ffordd", "stryd", "rhodfa", "cilgant", "teras", "llwybr"})
+# The name after the street word: capitalised ("Heol Fawr"), after the article ("Heol y Felin",
+# "Rhodfa'r Môr", "Heol-y-Felin"), or in lower case after a hyphenated article ("Maes-y-coed").
+_WELSH_NAME = (
+    r"(?:['’]r[\s-]{1,3}[A-Z]|[\s-]{1,3}(?:(?:y|yr)[\s-]{1,3})?[A-Z]|-(?:y|yr)-[a-z])[a-z'’-]{1,24}"
+    r"(?:[\s-]{1,3}(?:(?:y|yr)[\s-]{1,3})?[A-Z][a-z'’-]{1,24})?"
+)
+# After a house number the name may be in lower case after the article: "12 heol y parc".
+_WELSH_NAME_NUMBERED = (
+    r"(?:" + _WELSH_NAME + r"|(?:['’]r|[\s-]{1,3}(?:y|yr))[\s-]{1,3}[a-z][a-z'’-]{1,24})"
+)
+_WELSH_NUMBERED = re.compile(
+    r"(?<![\w£$€.,/:-])(?:(?i:rhif)\s{1,3})?\d{1,4}[A-Za-z]?,?\s{1,3}(?:Y\s{1,3})?(?:"
+    + _WELSH_STREETS
+    + "|"
+    + _WELSH_PLACES
+    + r"|(?i:heol|stryd|rhodfa|cilgant|teras|sgwar))"
+    + _WELSH_NAME_NUMBERED
+    # "ffordd" is also "a way": "2 ffordd y gallwn ni fynd" (two ways we could go).
+    + r"|(?<![\w£$€.,/:-])\d{1,4}[A-Za-z]?,?\s{1,3}ffordd"
+    + _WELSH_NAME
+)
+_WELSH_UNNUMBERED = re.compile(r"(?<![\w'’])(?:Y\s{1,3})?(?:" + _WELSH_STREETS + r")" + _WELSH_NAME)
+# "Rydyn ni'n byw ym Mharc y Dderwen", "Symudon ni i Faes y Coed", "We live at Maes y Coed".
+_WELSH_IN_CONTEXT = re.compile(
+    r"(?i:(?<![\w])(?:(?:byw|fyw|aros)(?:\s{1,3}(?:yn|ym|yng|ar|gyda\s{1,3}\w{1,12}\s{1,3}yn))?|"
+    r"symud\w{0,4}(?:\s{1,3}(?:ni|i|e|hi|nhw|fi))?\s{1,3}(?:i|at)|cyfeiriad(?:\s{1,3}newydd)?"
+    r"(?:\s{1,3}(?:yw|ydy|ydi)|\s{0,2}:)?|(?:live[sd]?|living|stay|staying)\s{1,3}(?:at|on|in)|"
+    r"mov(?:e|ed|ing)\s{1,3}(?:to|into)|address\s{1,3}is|address\s{0,2}:)\s{1,3})"
+    r"(?P<addr>(?:Y\s{1,3})?(?:"
+    + _WELSH_STREETS
+    + "|"
+    + _WELSH_PLACES
+    + "|"
+    + _WELSH_MUTATED
+    + r")"
+    + _WELSH_NAME
+    + r")"
+)
+_WELSH_CONTEXT_TRIGGERS = _split("byw fyw aros symud cyfeiriad liv stay mov address")
+# "Y Stryd Fawr" is the high street every town has.
+_WELSH_HIGH_STREETS = frozenset({"stryd fawr", "y stryd fawr"})
+# What makes "Tŷ X" a kind of place or someone's family rather than a house's name.
+_WELSH_HOUSE_WORDS = _words(
+    "nain taid mam-gu mamgu tad-cu tadcu mam dad mami dadi bach gwydr hafan bwyta coffi chwarae "
+    "doli dol haf bwyd crwn opera cwrdd"
+)
+# "Rhif 8" (number 8) where the sentence says it is where someone lives, and "rhif y tŷ yw 8".
+_WELSH_HOUSE_NUMBER = re.compile(
+    r"(?<![\w])(?:(?:byw|fyw|aros)\s{1,3}(?:yn|ym)\s{1,3}rhif|rhif\s{1,3}(?:y|ein|fy|ei)\s{1,3}"
+    r"(?:ty|fflat)(?:\s{1,3}(?:yw|ydy|ydi|:))?)\s{0,3}\d{1,4}[A-Za-z]?(?![\w])",
+    re.IGNORECASE,
+)
+# "Mae'r tŷ o'r enw Bryn Awel", "Enw'r tŷ yw Tŷ Gwyn": a house called by its name.
+_WELSH_CALLED_HOUSE = re.compile(
+    r"(?i:(?<![\w])(?:(?:ty|bwthyn|fferm|fflat|cartref)(?:\s{1,3}newydd)?\s{1,3}o['’]r\s{1,3}enw|"
+    r"enw['’]r\s{1,3}(?:ty|bwthyn|fferm|cartref)(?:\s{1,3}newydd)?\s{1,3}(?:yw|ydy|ydi))\s{1,3})"
+    r"(?P<name>[A-Z][\w'’-]{1,24}(?:\s{1,3}[A-Z][\w'’-]{1,24}){0,2})"
+)
+# A house's name alone, "Tŷ Gwyn", only with the circumflex: "Ty Jones" is a boy called Ty.
+_WELSH_HOUSE = re.compile(r"(?<![\w'’])Ty\s{1,3}(?P<name>[A-Z][a-z'’-]{1,24})")
 # Well-known fictional and public places that children and parents mention without giving away
 # where anyone lives.
 _FAMOUS_STREETS = frozenset(
@@ -723,7 +876,7 @@ _FAMOUS_STREETS = frozenset(
 )
 _FLAT = re.compile(
     r"(?<![\w])(?:(?:ground|first|second|third|top|basement)[\s-]{1,3}floor\s{1,3})?"
-    r"(?:flat|apartment|apt\.?|maisonette|unit)\s{0,2}(?:no\.?\s{0,2}|number\s{1,2})?"
+    r"(?:flat|fflat|apartment|apt\.?|maisonette|unit)\s{0,2}(?:no\.?\s{0,2}|(?:number|rhif)\s{1,2})?"
     r"\d{1,4}[A-Za-z]?(?:/\d{1,2})?(?![\w])",
     re.IGNORECASE,
 )
@@ -784,6 +937,48 @@ _GENERIC_HOUSE_WORD_TEXT = """the a my our your his her their this that town vil
 _GENERIC_HOUSE_WORDS = frozenset(_GENERIC_HOUSE_WORD_TEXT.split())
 
 
+def _is_welsh_family_house(address: str) -> bool:
+    """Whether ``address`` is "Tŷ Nain" or "Nhŷ Dad": a relative's house, not a house's name."""
+    words = address.replace("-", " ").split()
+    return (
+        len(words) > 1
+        and words[0].lower() in ("ty", "dy", "nhy", "thy")
+        and words[1].lower() in _WELSH_HOUSE_WORDS | _GENERIC_HOUSE_WORDS
+    )
+
+
+def _welsh_addresses(text: str) -> Iterator[_Span]:
+    lowered = text.lower()
+    for match in _WELSH_NUMBERED.finditer(text):
+        yield match.start(), match.end(), Category.ADDRESS
+    for match in _WELSH_UNNUMBERED.finditer(text):
+        if match.group().lower() not in _WELSH_HIGH_STREETS:
+            yield match.start(), match.end(), Category.ADDRESS
+    # The rest need a word most letters lack: a quick test skips them.
+    if "rhif" in lowered:
+        for match in _WELSH_HOUSE_NUMBER.finditer(text):
+            yield match.start(), match.end(), Category.ADDRESS
+    if any(word in lowered for word in _WELSH_CONTEXT_TRIGGERS):
+        for match in _WELSH_IN_CONTEXT.finditer(text):
+            if not _is_welsh_family_house(match.group("addr")):
+                yield match.start("addr"), match.end("addr"), Category.ADDRESS
+    if "enw" in lowered:
+        for match in _WELSH_CALLED_HOUSE.finditer(text):
+            yield match.start("name"), match.end("name"), Category.ADDRESS
+
+
+def _welsh_houses(normal: _Normalised, original: str) -> Iterator[_Span]:
+    """A house's name alone ("Tŷ Gwyn"), kept only where the original text has the "ŷ"."""
+    if "Ty" not in normal.text:
+        return
+    for match in _WELSH_HOUSE.finditer(normal.text):
+        start, end = normal.span(match.start(), match.start() + 2)
+        if "ŷ" in unicodedata.normalize("NFC", original[start:end]) and not (
+            _is_welsh_family_house(match.group())
+        ):
+            yield match.start(), match.end(), Category.ADDRESS
+
+
 def _addresses(text: str) -> Iterator[_Span]:
     for pattern in (
         _ADDRESS_NUMBERED,
@@ -796,10 +991,7 @@ def _addresses(text: str) -> Iterator[_Span]:
     ):
         for match in pattern.finditer(text):
             yield match.start(), match.end(), Category.ADDRESS
-    for match in _ADDRESS_WELSH.finditer(text):
-        first = match.group().split()[0]
-        if first.isdigit() or first[:1].isupper() or first.lower() in _WELSH_LOWER_OK:
-            yield match.start(), match.end(), Category.ADDRESS
+    yield from _welsh_addresses(text)
     for match in _ADDRESS_IN_CONTEXT.finditer(text):
         words = match.group("addr").split()
         named = [w for w in words if w[:1].isalpha() and w.lower() not in ("number", "no", "no.")]
@@ -981,6 +1173,99 @@ _EMOJI_CUE = re.compile(
 _DISCORD_TAG = re.compile(r"(?<![\w#])[A-Za-z][\w.]{1,31}#\d{4}(?![\w])")
 
 
+# The same apps and cues in other languages.
+# A case ending after an app's name: "na WhatsAppie", "Instagramul", "instagrame", "Telegrama".
+_CASE_ENDING = r"(?:-?(?:ului|ul|iem|ie|zie|ze|cie|em|om|u|a|e))"
+_ARABIC_LETTER = r"[\u0621-\u064a\u0671-\u06d3]"
+# Apps written in Arabic or Urdu letters, after a clitic "al-", "bi-", "wa-" if any ("الواتساب").
+_ARABIC_APPS = _split(
+    "واتساب واتس_اب واتس وتساب سنابشات سناب_شات انستغرام انستقرام انستجرام انستا تلغرام تيليجرام "
+    "تليجرام تلجرام فيسبوك فيس_بوك ديسكورد فايبر واٹس_ایپ واٹس_اپ واٹس سنیپ_چیٹ "
+    "انسٹاگرام انسٹا ٹیلیگرام ٹیلی_گرام فیس_بک"
+)
+_ARABIC_PLATFORMS = [*_ARABIC_APPS, *_split("سناب سنیپ تيك_توك تيكتوك ٹک_ٹاک يوتيوب یوٹیوب")]
+
+
+def _arabic_names(names: list[str]) -> str:
+    spelled = sorted((name.replace("_", r"\s{0,3}") for name in names), key=len, reverse=True)
+    return (
+        r"(?<!" + _ARABIC_LETTER + r")(?:[وفبلك]?ال|ع|ب)?(?:" + "|".join(spelled) + r")"
+        r"(?!" + _ARABIC_LETTER + r")"
+    )
+
+
+_MESSAGING_APP_ELSEWHERE = re.compile(
+    r"(?<![a-z])(?:(?:"
+    + "|".join(sorted((n for n in _MESSAGING_APPS if len(n) >= 6), key=len, reverse=True))
+    + r")"
+    + _CASE_ENDING
+    # Polish "na Snapchacie"; Spanish "guasap"; Brazilian "no zap", "pelo whats"
+    + r"|snapcha[ct]ie|snapcza[ct]ie|gu?as+ap+|wasap+|(?:no|pelo|pela)\s{1,3}(?:zap|whats)"
+    r"|zap\s?zap)(?![a-z])|" + _arabic_names(_ARABIC_APPS),
+    re.IGNORECASE,
+)
+_PLATFORM_ELSEWHERE = (
+    r"(?:"
+    + _NAMED_PLATFORM
+    + _CASE_ENDING
+    + r"?|snapcha[ct]ie|snapcza[ct]ie|fejs(?:ie|a)?|"
+    + _arabic_names(_ARABIC_PLATFORMS)
+    + r")"
+)
+_SOCIAL_CUES_ELSEWHERE: tuple[re.Pattern[str], ...] = (
+    # "dodaj mnie na snapie", "agrégame en insta", "me adiciona no insta", "adaugă-mă pe insta",
+    # "ychwanega fi ar Snapchat", "pridėk mane instagrame", "أضفني على سناب"
+    re.compile(
+        r"(?<![a-z])(?:(?:dodaj|obserwuj|napisz\s{1,3}do|zapros)\s{1,3}mnie\s{1,3}(?:na|do|w)|"
+        r"(?:agregame|anademe|sigueme|escribeme|hablame)\s{1,3}(?:en|por|al|a)(?:\s{1,3}el)?|"
+        r"me\s{1,3}(?:adiciona|add|segue|chama)\s{1,3}(?:no|na|pelo|pela|em)|"
+        r"(?:adiciona|segue|chama)-me\s{1,3}(?:no|na|pelo|pela|em)|"
+        r"(?:adauga|urmareste)-ma\s{1,3}pe|scrie-mi\s{1,3}pe|"
+        r"(?:ychwanega|ychwanegwch|dilyna|dilynwch|tecstia|negesa)\s{1,3}fi\s{1,3}ar|"
+        r"(?:pridek|sek)\s{1,3}mane|"
+        r"(?:اضفني|ضيفني|تابعني|كلمني|راسلني)\s{1,3}(?:على|في|ع))\s{1,3}"
+        + _PLATFORM_ELSEWHERE
+        + r"(?![a-z])",
+        re.IGNORECASE,
+    ),
+    # "mi insta es", "meu insta é", "mój snap to", "fy snap i yw"
+    re.compile(
+        r"(?<![a-z])(?:mi|meu|minha|moj|moje|fy|mano)\s{1,3}"
+        + _PLATFORM_ELSEWHERE
+        + r"(?:\s{1,3}(?:nick|name|enw|usuario|utilizador|id|konto|cont|i))?\s{0,3}"
+        r"(?:es|e|to|jest|yw|ydy|ydi|yra|este|:|=|-)(?![a-z])",
+        re.IGNORECASE,
+    ),
+    # "instagramul meu e"
+    re.compile(
+        r"(?<![a-z])" + _PLATFORM_ELSEWHERE + r"\s{1,3}(?:meu|mea)\s{0,3}(?:e|este|:|-)(?![a-z])",
+        re.IGNORECASE,
+    ),
+    # "میرا سنیپ", "حسابي على انستا"
+    re.compile(
+        r"(?:میرا|میری|حسابي)\s{1,3}(?:(?:على|في)\s{1,3})?" + _PLATFORM_ELSEWHERE,
+        re.IGNORECASE,
+    ),
+)
+# Words without which each cue above cannot match, as for the English cues.
+_SOCIAL_TRIGGERS_ELSEWHERE: tuple[tuple[str, ...], ...] = (
+    (
+        *_split("mnie agregame anademe sigueme escribeme hablame adiciona segue chama mane"),
+        *("me add", "-ma ", "-mi ", " fi ar", "ني"),
+    ),
+    ("mi ", "meu", "minha", "moj", "fy ", "mano "),
+    ("meu", "mea"),
+    ("میر", "حساب"),
+)
+# Words without which the apps' other names cannot be there.
+_APP_TRIGGERS_ELSEWHERE = (
+    *(name for name in _MESSAGING_APPS if len(name) >= 6),
+    *_split("snapc snapcz gasap guasap wasap zap whats"),
+    *_split("واتس وتساب سناب انست انسٹا تلغرام تيليجرام تليجرام تلجرام فيس فیس ديسكورد فايبر"),
+    *_split("واٹس سنیپ ٹیلی"),
+)
+
+
 def _social(text: str) -> Iterator[_Span]:
     for match in _DISCORD_TAG.finditer(text):
         yield match.start(), match.end(), Category.SOCIAL
@@ -989,15 +1274,26 @@ def _social(text: str) -> Iterator[_Span]:
         if end - match.start() > 2:
             yield match.start(), end, Category.SOCIAL
     leet = text.translate(_LEET)
+    lowered = leet.lower()
     for match in _MESSAGING_APP.finditer(leet):
         yield match.start(), match.end(), Category.SOCIAL
-    lowered = leet.lower()
+    if any(word in lowered for word in _APP_TRIGGERS_ELSEWHERE):
+        for match in _MESSAGING_APP_ELSEWHERE.finditer(leet):
+            yield match.start(), match.end(), Category.SOCIAL
     cues = [
         match
         for pattern, triggers in zip(_SOCIAL_CUES, _SOCIAL_TRIGGERS, strict=True)
         if not triggers or any(word in lowered for word in triggers)
         for match in pattern.finditer(leet)
     ]
+    cues.extend(
+        match
+        for pattern, triggers in zip(
+            _SOCIAL_CUES_ELSEWHERE, _SOCIAL_TRIGGERS_ELSEWHERE, strict=True
+        )
+        if any(word in lowered for word in triggers)
+        for match in pattern.finditer(leet)
+    )
     cues.extend(_EMOJI_CUE.finditer(text))
     for match in cues:
         end = match.end()
@@ -1005,7 +1301,13 @@ def _social(text: str) -> Iterator[_Span]:
         if after is not None:
             handle = after.group("handle").rstrip(".-#")
             # A number after "text me" is the phone pattern's to flag.
-            if handle and handle.lower() not in _NOT_HANDLES and not _NUMBERISH.fullmatch(handle):
+            # Handles are written in Latin letters: the Arabic word after "كلمني على الواتساب" is not.
+            if (
+                handle
+                and handle.isascii()
+                and handle.lower() not in _NOT_HANDLES
+                and not _NUMBERISH.fullmatch(handle)
+            ):
                 end = after.start("handle") + len(handle)
         yield match.start(), end, Category.SOCIAL
 
@@ -1107,6 +1409,37 @@ _MEETING_PATTERNS: tuple[re.Pattern[str], ...] = (
         r"(?:\s{0,2}[,;]?\s{0,3}\d{1,3}\s{0,2}°\s{0,2}(?:\d{1,2}(?:\.\d{1,4})?\s{0,2}['′]\s{0,2})?"
         r"(?:\d{1,2}(?:\.\d{1,4})?\s{0,2}(?:[\"″]|['′]{2})\s{0,2})?[EWew]\b)?"
     ),
+    # The same in Welsh, read without circumflexes: "cwrdd â fi", "gawn ni gwrdd"...
+    re.compile(
+        r"(?<![a-z])(?:(?:[cg]wrdd|cyfarfod|gyfarfod)\s{1,3}(?:a|ag)\s{1,3}(?:fi|ni|ti|chi|mi)|"
+        r"(?:gawn|gallwn|allwn|dewch|dere|beth\s{1,3}am|awn)\s{1,3}(?:ni\s{1,3})?(?:i\s{1,3})?"
+        r"[cg]wrdd)\b" + _CLAUSE_REST,
+        re.IGNORECASE,
+    ),
+    # ..."wela i di tu allan i'r Co-op"...
+    re.compile(
+        r"(?<![a-z])wela\s{1,3}i\s{1,3}(?:di|ti|chi)\s{1,3}(?:(?:y\s{1,3})?tu\s{1,3}(?:allan|ol)|"
+        r"wrth|ger)\b" + _CLAUSE_REST,
+        re.IGNORECASE,
+    ),
+    # ..."ble wyt ti'n byw", "beth yw dy gyfeiriad", "pa ysgol wyt ti'n mynd iddi"...
+    re.compile(
+        r"(?<![a-z])(?:ble\s{1,3}(?:wyt|rwyt|ydych|dych|rydych)\s{1,3}(?:ti|chi)['’]?n\s{1,3}byw|"
+        r"beth\s{1,3}(?:yw|ydy|ydi)\s{1,3}(?:dy|eich)\s{1,3}(?:gyfeiriad|cyfeiriad|god\s{1,3}post|"
+        r"cod\s{1,3}post)|pa\s{1,3}ysgol\s{1,3}(?:wyt|ydych|dych)|(?:anfon|anfona|rhanna|rhannu)"
+        r"\s{1,3}(?:dy|eich)\s{1,3}(?:gyfeiriad|cyfeiriad|god\s{1,3}post|leoliad|lleoliad))\b"
+        + _CLAUSE_REST,
+        re.IGNORECASE,
+    ),
+    # ..."tu allan i dy ysgol", "bydda i wrth dy dŷ ddydd Llun": the other parent at the child's
+    # places ("dy" softens the word after it: "dy dŷ", "dy glwb", "dy gartref").
+    re.compile(
+        r"(?<![a-z])(?:(?:y\s{1,3})?tu\s{1,3}(?:allan|ol)\s{1,3}i|ger|(?:bydda|fydda|dof|ddof)"
+        r"\s{1,3}i[^.!?\n]{0,40}?(?:yn|wrth|i))\s{1,3}(?:dy|eich)\s{1,3}(?:ysgol|dy|ty|gartref|"
+        r"cartref|glwb|clwb|barc|parc|stryd|heol|feithrinfa|meithrinfa|goleg|coleg|bentref|"
+        r"pentref|nosbarth|dosbarth|ymarfer)\b" + _CLAUSE_REST,
+        re.IGNORECASE,
+    ),
 )
 # Words without which each pattern above cannot match (empty: always run).
 _MEETING_TRIGGERS: tuple[tuple[str, ...], ...] = (
@@ -1122,6 +1455,10 @@ _MEETING_TRIGGERS: tuple[tuple[str, ...], ...] = (
     ("///", "w3w", "what"),
     (".",),
     ("°",),
+    ("wrdd", "cyfarfod"),
+    ("wela",),
+    ("byw", "gyfeiriad", "cyfeiriad", "post", "ysgol", "leoliad"),
+    ("dy", "eich"),
 )
 # "I'll be at the park on Saturday": a place with a day or time is a proposal to meet.
 _BE_AT_THE = re.compile(
@@ -1140,7 +1477,9 @@ _W3W_BARE = re.compile(
     r"(?<![\w.@/])(?P<a>[a-z]{3,20})\.(?P<b>[a-z]{3,20})\.(?P<c>[a-z]{3,20})(?![\w.]|\.\w)"
 )
 _FRIENDLY_MEETING = re.compile(
-    r"(?:wait|nice|lovely|good|great|happy|excited|love|like)\s{1,3}to\s{1,3}$", re.IGNORECASE
+    r"(?:(?:wait|nice|lovely|good|great|happy|excited|love|like)\s{1,3}to|"
+    r"(?:methu\s{1,3}aros|edrych\s{1,3}ymlaen|braf|hyfryd|neis)\s{1,3}(?:i|at))\s{1,3}$",
+    re.IGNORECASE,
 )
 _CONTACT_CENTRE = re.compile(r"\b(?:contact|centre|center|visit)\b", re.IGNORECASE)
 
@@ -1392,6 +1731,7 @@ def scan(
     spans.extend(_phones(norm))
     spans.extend(_postcodes(norm))
     spans.extend(_addresses(norm))
+    spans.extend(_welsh_houses(normal, text))
     spans.extend(_social(norm))
     spans.extend(_meetings(norm))
     terms = _terms(tuple(sensitive_terms), tuple(first_names))
