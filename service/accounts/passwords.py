@@ -13,6 +13,7 @@ from argon2 import PasswordHasher, Type
 from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
 
 from service.errors import Invalid
+from service.i18n import _
 from service.settings import Settings
 
 MIN_LENGTH = 10
@@ -66,12 +67,19 @@ def check_password_policy(password: str) -> None:
     """Raise ``Invalid(field="password")`` with a plain message when the password is weak."""
     if len(password) < MIN_LENGTH:
         raise Invalid(
-            f"Your password needs at least {MIN_LENGTH} characters. A few words in a row make "
-            "a good password.",
+            _(
+                "Your password needs at least {min_length} characters. A few words in a row "
+                "make a good password."
+            ).format(min_length=MIN_LENGTH),
             field="password",
         )
     if len(password) > MAX_LENGTH:
-        raise Invalid(f"Your password can have at most {MAX_LENGTH} characters.", field="password")
+        raise Invalid(
+            _("Your password can have at most {max_length} characters.").format(
+                max_length=MAX_LENGTH
+            ),
+            field="password",
+        )
     if password.strip().lower() in COMMON_PASSWORDS:
         raise Invalid(
             "Lots of people use that password, so it is easy to guess. Please choose another one.",

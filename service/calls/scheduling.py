@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Invalid, NotFound, Unavailable
 from service.http.access import CENTRE_ROLES, Actor
+from service.i18n import _
 from service.ics import CalendarEvent
 from service.notify import KINDS, Mailer, UnsafeEmail
 from service.settings import Settings
@@ -106,11 +107,12 @@ def parse_time(value: str | None, field: str, zone: tzinfo) -> datetime:
     return parsed.astimezone(UTC)
 
 
-def parse_uuid(value: str | None, field: str, what: str) -> uuid.UUID:
+def parse_uuid(value: str | None, field: str, missing: str) -> uuid.UUID:
+    """``missing``: the whole sentence asking for a choice, marked with ``N_``."""
     try:
         return uuid.UUID(value or "")
     except ValueError:
-        raise Invalid(f"Please choose {what}.", field=field) from None
+        raise Invalid(_(missing), field=field) from None
 
 
 async def _family_for_calls(

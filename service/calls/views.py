@@ -33,7 +33,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
-from service.i18n import set_language
+from service.i18n import N_, set_language
 from service.services import Services
 from service.turn import ice_servers_for
 from storage.children import child_names
@@ -52,9 +52,11 @@ def _form_text(form: Any, name: str) -> str | None:
 
 def _plan_from(form: Any, zone: tzinfo) -> CallPlan:
     return CallPlan(
-        child_id=scheduling.parse_uuid(_form_text(form, "child_id"), "child_id", "a child"),
+        child_id=scheduling.parse_uuid(
+            _form_text(form, "child_id"), "child_id", N_("Please choose a child.")
+        ),
         supervisor_id=scheduling.parse_uuid(
-            _form_text(form, "supervisor_id"), "supervisor_id", "a supervisor"
+            _form_text(form, "supervisor_id"), "supervisor_id", N_("Please choose a supervisor.")
         ),
         starts_at=scheduling.parse_time(_form_text(form, "starts_at"), "starts_at", zone),
         ends_at=scheduling.parse_time(_form_text(form, "ends_at"), "ends_at", zone),

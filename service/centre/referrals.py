@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, NotFound
 from service.http.access import Actor
+from service.i18n import N_, _
 from service.schema import InvalidInput, about, items, number, text
 from service.services import Services
 from storage.children import (
@@ -35,6 +36,11 @@ MAX_RISK_TERMS = 20
 # Two admins accepting at the same moment may pick the same next number; the unique
 # constraint refuses one, which then simply tries the next.
 CASE_REFERENCE_ATTEMPTS = 5
+# Why a referral can no longer be accepted or declined: a whole sentence for each way it closed.
+_ALREADY_CLOSED = {
+    ReferralStatus.ACCEPTED: N_("This referral was already accepted."),
+    ReferralStatus.DECLINED: N_("This referral was already declined."),
+}
 
 
 class ReferrerKind(enum.StrEnum):
@@ -343,10 +349,7 @@ async def create_family(
                 if referral_id is not None:
                     referral = await _referral(session, actor, referral_id, lock=True)
                     if referral.status is not ReferralStatus.RECEIVED:
-                        raise Conflict(
-                            f"This referral was already {referral.status.value}.",
-                            code="referral_closed",
-                        )
+                        raise Conflict(_(_ALREADY_CLOSED[referral.status]), code="referral_closed")
                 now = datetime.now(UTC)
                 family = Family(
                     id=uuid.uuid4(),
@@ -430,8 +433,6 @@ async def decline_referral(
     async with services.sessionmaker() as session, session.begin():
         referral = await _referral(session, actor, referral_id, lock=True)
         if referral.status is not ReferralStatus.RECEIVED:
-            raise Conflict(
-                f"This referral was already {referral.status.value}.", code="referral_closed"
-            )
+            raise Conflict(_(_ALREADY_CLOSED[referral.status]), code="referral_closed")
         referral.status = ReferralStatus.DECLINED
         return _view(referral, await open_referral(session, services.keyring, referral))

@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Forbidden, Invalid, NotFound, Unavailable
 from service.http.rules import Actor
+from service.i18n import N_, _
 from service.letterbox import release_item, withhold_item
 from service.notify import KINDS, Mailer
 from service.security_log import log_security_event
@@ -82,13 +83,16 @@ class ConcernSource:
     id: uuid.UUID
 
 
-def _text(value: str, field: str, what: str) -> str:
+def _text(value: str, field: str, missing: str) -> str:
+    """``missing``: the whole sentence asking for the text, marked with ``N_``."""
     text = value.strip()
     if not text:
-        raise Invalid(f"Please write {what}.", field=field)
+        raise Invalid(_(missing), field=field)
     if len(text) > TEXT_LIMIT:
         raise Invalid(
-            f"This has {len(text):,} characters; the most is {TEXT_LIMIT:,}. Please shorten it.",
+            _("This has {count} characters; the most is {limit}. Please shorten it.").format(
+                count=f"{len(text):,}", limit=f"{TEXT_LIMIT:,}"
+            ),
             field=field,
         )
     return text
@@ -131,7 +135,7 @@ async def raise_concern(
     """Raise a concern: an item is withheld at once, the leads are e-mailed (no content)."""
     if not actor.role.is_centre_staff:
         raise Forbidden("Only the centre's staff raise safeguarding concerns.")
-    what = _text(what, "what", "what you saw or heard that worries you")
+    what = _text(what, "what", N_("Please write what you saw or heard that worries you."))
     now = datetime.now(UTC)
     async with services.transaction(actor) as work:
         session = work.session
@@ -279,7 +283,9 @@ async def record_action(
 ) -> None:
     """The lead's record of what was done; ``release`` lets moderators decide on a withheld
     item again."""
-    action = _text(action, "action", "the action taken, for example who it was shared with")
+    action = _text(
+        action, "action", N_("Please write the action taken, for example who it was shared with.")
+    )
     async with services.transaction(actor) as work:
         session = work.session
         await _lead(session, actor)

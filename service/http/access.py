@@ -44,6 +44,7 @@ __all__ = [
     "signed_in",
 ]
 
+import logging
 import uuid
 from dataclasses import dataclass
 from datetime import UTC, datetime
@@ -85,6 +86,8 @@ from storage.models import (
     Role,
     TranslatorAssignment,
 )
+
+log = logging.getLogger(__name__)
 
 # Built once: one of these runs on every request that names a family.
 _FAMILY_CENTRE = select(Family.centre_id).where(Family.id == bindparam("family_id"))
@@ -282,7 +285,9 @@ async def access_middleware(request: web.Request, handler: Handler) -> web.Strea
     route = request.match_info.route
     access = request.app[ACCESS_RULES].get(route)
     if access is None:
-        raise Forbidden(f"route {request.method} {route.resource} declares no access rule")
+        # A programming error: the route's details are for the log, not for the person.
+        log.error("route %s %s declares no access rule", request.method, route.resource)
+        raise Forbidden("You do not have access to that page.")
     if access.public:
         return await handler(request)
     actor = request.get(ACTOR)

@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, NotFound
 from service.http.access import Actor
+from service.i18n import _
 from service.localtime import local_time
 from service.services import Services
 from storage.models import Item, ItemClaim, ItemStatus, User
@@ -175,9 +176,11 @@ async def check_and_release(
     if held is not None and not held.held_by(actor):
         since = local_time(held.claimed_at, zone, "%H:%M")
         raise Conflict(
-            f"{held.moderator_name} has been reviewing this item since {since}, so your "
-            "decision was not applied. Your choices are still on this page: talk to them, "
-            "or take the item over and decide again.",
+            _(
+                "{name} has been reviewing this item since {since}, so your decision was not "
+                "applied. Your choices are still on this page: talk to them, or take the item "
+                "over and decide again."
+            ).format(name=held.moderator_name, since=since),
             code="claimed_by_colleague",
         )
     await session.execute(

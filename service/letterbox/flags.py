@@ -19,6 +19,7 @@ from itertools import pairwise
 from typing import Any
 
 from service.errors import Invalid
+from service.i18n import _
 from service.letterbox.redaction import Box, Span, merge
 
 MAX_SAFE_REASON_CHARS = 300
@@ -133,7 +134,9 @@ def parse_safe(raw: object) -> dict[str, str]:
         )
     if len(raw) > MAX_FLAG_CHOICES:
         raise Invalid(
-            f"At most {MAX_FLAG_CHOICES} flags can be passed as safe at once.",
+            _("At most {limit} flags can be passed as safe at once.").format(
+                limit=MAX_FLAG_CHOICES
+            ),
             field="safe_to_pass",
         )
     safe: dict[str, str] = {}
@@ -147,7 +150,9 @@ def parse_safe(raw: object) -> dict[str, str]:
         reason = reason.strip()
         if len(reason) > MAX_SAFE_REASON_CHARS:
             raise Invalid(
-                f"The reason is {len(reason)} characters; keep it to {MAX_SAFE_REASON_CHARS}.",
+                _("The reason is {count} characters; keep it to {limit}.").format(
+                    count=len(reason), limit=MAX_SAFE_REASON_CHARS
+                ),
                 field=f"safe_to_pass.{name}",
             )
         safe[name] = reason
@@ -162,7 +167,8 @@ def parse_black_out(raw: object) -> frozenset[str]:
         raise Invalid("“black_out” must be a list of flag names.", field="black_out")
     if len(raw) > MAX_FLAG_CHOICES:
         raise Invalid(
-            f"At most {MAX_FLAG_CHOICES} flags can be blacked out at once.", field="black_out"
+            _("At most {limit} flags can be blacked out at once.").format(limit=MAX_FLAG_CHOICES),
+            field="black_out",
         )
     return frozenset(raw)
 
@@ -172,7 +178,9 @@ def check_known(flags: Sequence[Flag], names: Iterable[str], field: str) -> None
     unknown = sorted(set(names) - known)
     if unknown:
         raise Invalid(
-            f"{unknown[0]} is not a flag of this item. Reload the item to see its flags.",
+            _("{flag} is not a flag of this item. Reload the item to see its flags.").format(
+                flag=unknown[0]
+            ),
             field=field,
         )
 
@@ -195,21 +203,31 @@ def refusal(open_flags: Sequence[Flag]) -> Invalid:
     """The plain refusal: which flags are open and what to do about each."""
     count = len(open_flags)
     listed = "; ".join(flag.describe() for flag in open_flags[:10])
-    more = f"; and {count - 10} more" if count > 10 else ""
-    nothing_placed = [f for f in open_flags if not f.in_text and not f.boxes]
-    hint = (
-        " Words in a picture whose place could not be found cannot be covered by a box the "
-        "server can check: pass them as safe with a reason, or return the item."
-        if nothing_placed
-        else ""
-    )
-    noun = "flag is" if count == 1 else "flags are"
-    return Invalid(
-        f"Not approved: {count} {noun} not resolved: {listed}{more}. For each one, black it "
-        "out (cover all of it) or mark it “safe to pass” and write why, then approve again." + hint,
-        field="flags",
-        code="unresolved_flags",
-    )
+    if count == 1:
+        message = _(
+            "Not approved: 1 flag is not resolved: {listed}. For each one, black it out (cover "
+            "all of it) or mark it “safe to pass” and write why, then approve again."
+        )
+    elif count <= 10:
+        message = _(
+            "Not approved: {count} flags are not resolved: {listed}. For each one, black it out "
+            "(cover all of it) or mark it “safe to pass” and write why, then approve again."
+        )
+    else:
+        message = _(
+            "Not approved: {count} flags are not resolved: {listed}; and {more} more. For each "
+            "one, black it out (cover all of it) or mark it “safe to pass” and write why, then "
+            "approve again."
+        )
+    sentences = [message.format(count=count, listed=listed, more=count - 10)]
+    if any(not f.in_text and not f.boxes for f in open_flags):
+        sentences.append(
+            _(
+                "Words in a picture whose place could not be found cannot be covered by a box "
+                "the server can check: pass them as safe with a reason, or return the item."
+            )
+        )
+    return Invalid(" ".join(sentences), field="flags", code="unresolved_flags")
 
 
 def choices(

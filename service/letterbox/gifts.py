@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.appkeys import KEYRING, SETTINGS, VAULT
 from service.errors import Conflict, Invalid, NotFound
 from service.http.access import Actor, family_of
+from service.i18n import N_, _
 from service.letterbox.intake import (
     Submission,
     sanitise_uploads,
@@ -29,6 +30,13 @@ from storage.models import FamilySender, GiftStatus, ObjectRole, PhysicalGift
 
 DESCRIPTION_PURPOSE = "gift-description"
 MAX_DESCRIPTION_CHARS = 500
+# A gift's step in words, as a refused step names it ("This gift is received; …").
+_STATUS_WORDS = {
+    GiftStatus.RECEIVED: N_("received"),
+    GiftStatus.CHECKED: N_("checked"),
+    GiftStatus.HANDED_OVER: N_("handed over"),
+    GiftStatus.RETURNED: N_("returned"),
+}
 
 STEPS: dict[str, tuple[GiftStatus, frozenset[GiftStatus], str]] = {
     "checked": (GiftStatus.CHECKED, frozenset({GiftStatus.RECEIVED}), "gift_checked"),
@@ -63,7 +71,9 @@ async def log_received(
         )
     if len(description) > MAX_DESCRIPTION_CHARS:
         raise Invalid(
-            f"The description may be at most {MAX_DESCRIPTION_CHARS} characters.",
+            _("The description may be at most {limit} characters.").format(
+                limit=MAX_DESCRIPTION_CHARS
+            ),
             field="description",
         )
     if len(submission.files) > 1:
@@ -148,8 +158,9 @@ async def advance(
             raise NotFound()
         if gift.status not in allowed_from:
             raise Conflict(
-                f"This gift is {gift.status.value.replace('_', ' ')}; it cannot be marked "
-                f"{target.value.replace('_', ' ')} now.",
+                _("This gift is {status}; it cannot be marked {step} now.").format(
+                    status=_(_STATUS_WORDS[gift.status]), step=_(_STATUS_WORDS[target])
+                ),
                 code="gift_step_out_of_order",
             )
         now = datetime.now(UTC)

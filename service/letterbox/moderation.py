@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.appkeys import KEYRING, MAILER, SANITISER_POOL, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
+from service.i18n import _
 from service.letterbox import claims, flags
 from service.letterbox.intake import LANGUAGE_PURPOSE, READ_TEXT_PURPOSE, sensitive_terms
 from service.letterbox.language import Language, language_of_code
@@ -368,7 +369,10 @@ class DecisionRequest:
             decision = Decision(str(data.get("decision", "")))
         except ValueError:
             choices = ", ".join(d.value for d in Decision)
-            raise Invalid(f"The decision must be one of: {choices}.", field="decision") from None
+            raise Invalid(
+                _("The decision must be one of: {choices}.").format(choices=choices),
+                field="decision",
+            ) from None
         version = data.get("version")
         if not isinstance(version, int) or isinstance(version, bool):
             raise Invalid(
@@ -407,12 +411,15 @@ async def decide(
 ) -> dict[str, Any]:
     if len(request.message) > MAX_MESSAGE_CHARS:
         raise Invalid(
-            f"The message is {len(request.message)} characters; the limit is {MAX_MESSAGE_CHARS}.",
+            _("The message is {count} characters; the limit is {limit}.").format(
+                count=len(request.message), limit=MAX_MESSAGE_CHARS
+            ),
             field="message",
         )
-    if request.decision in (Decision.RETURN, Decision.REJECT) and not request.message:
-        what = "message for the sender" if request.decision is Decision.RETURN else "reason"
-        raise Invalid(f"Please write a {what}.", field="message")
+    if request.decision is Decision.RETURN and not request.message:
+        raise Invalid(_("Please write a message for the sender."), field="message")
+    if request.decision is Decision.REJECT and not request.message:
+        raise Invalid(_("Please write a reason."), field="message")
 
     # Reading and redacting happen before the transaction: image work runs in the pool and the
     # database's write lock is not held meanwhile. The transaction re-checks the version.
@@ -539,9 +546,11 @@ def _with_black_out(request: DecisionRequest, item_flags: list[flags.Flag]) -> D
             continue
         if not flag.boxes:
             raise Invalid(
-                f"{flag.describe()} could not be placed on the picture, so it cannot be "
-                "blacked out for you. If you have checked the picture, pass it as safe with "
-                "a reason; otherwise return the item to the sender.",
+                _(
+                    "{flag} could not be placed on the picture, so it cannot be blacked out for "
+                    "you. If you have checked the picture, pass it as safe with a reason; "
+                    "otherwise return the item to the sender."
+                ).format(flag=flag.describe()),
                 field="black_out",
             )
         have = images.get(flag.part_id)

@@ -26,6 +26,7 @@ from service.accounts import confirm_staff_password
 from service.appkeys import KEYRING, SETTINGS
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
+from service.i18n import _
 from service.letterbox.moderation import delivered_parts
 from service.services import Services
 from storage.children import open_child
@@ -256,7 +257,10 @@ async def add_observation_note(
     if not text:
         raise Invalid("Please write the note.", field="text")
     if len(text) > MAX_NOTE_CHARS:
-        raise Invalid(f"A note may be at most {MAX_NOTE_CHARS:,} characters.", field="text")
+        raise Invalid(
+            _("A note may be at most {limit} characters.").format(limit=f"{MAX_NOTE_CHARS:,}"),
+            field="text",
+        )
     async with Services.of(app).transaction(actor) as work:
         opening = await work.session.get(OpeningSession, session_id)
         if opening is None:

@@ -19,6 +19,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid
 from service.http.access import Actor
+from service.i18n import _
 from service.letterbox.claims import Claim, current_claims
 from service.notify import KINDS
 from service.schema import about, number
@@ -104,7 +105,7 @@ class QueueFilters:
         def flag(name: str) -> bool:
             raw = str(get(name) or "")
             if raw not in ("", "1", "true", "on", "0", "false"):
-                raise Invalid(f"{name} is true or false.", field=name)
+                raise Invalid(_("{name} is true or false.").format(name=name), field=name)
             return raw in ("1", "true", "on")
 
         return cls(family_id, direction, flag("flagged"), flag("late"))

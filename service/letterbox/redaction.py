@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from PIL import Image, ImageDraw
 
 from service.errors import Invalid
+from service.i18n import _
 from service.letterbox.backdrop import flatten
 
 BLOCK = "█████"
@@ -55,9 +56,11 @@ def parse_spans(raw: object, text_length: int, *, field: str = "redactions.text"
         start, end = int(entry[0]), int(entry[1])
         if not 0 <= start < end <= text_length:
             raise Invalid(
-                f"The part to black out, {start}-{end}, is not inside the letter: the letter "
-                f"has {text_length} characters, so use positions from 0 to {text_length}, "
-                "with the start before the end.",
+                _(
+                    "The part to black out, {start}-{end}, is not inside the letter: the letter "
+                    "has {length} characters, so use positions from 0 to {length}, with the "
+                    "start before the end."
+                ).format(start=start, end=end, length=text_length),
                 field=field,
             )
         spans.append(Span(start, end))
@@ -108,14 +111,19 @@ def parse_boxes(
         x, y, w, h = (int(v) for v in entry)
         if w <= 0 or h <= 0:
             raise Invalid(
-                f"The box {x},{y},{w},{h} has no size: its width and height must be more than 0.",
+                _(
+                    "The box {x},{y},{width},{height} has no size: its width and height must be "
+                    "more than 0."
+                ).format(x=x, y=y, width=w, height=h),
                 field=field,
             )
         if x < 0 or y < 0 or x + w > width or y + h > height:
             raise Invalid(
-                f"The box {x},{y},{w},{h} goes outside the picture, which is {width} pixels "
-                f"wide and {height} high. Keep x + width at most {width} and y + height at "
-                f"most {height}.",
+                _(
+                    "The box {x},{y},{width},{height} goes outside the picture, which is "
+                    "{picture_width} pixels wide and {picture_height} high. Keep x + width at "
+                    "most {picture_width} and y + height at most {picture_height}."
+                ).format(x=x, y=y, width=w, height=h, picture_width=width, picture_height=height),
                 field=field,
             )
         boxes.append(Box(x, y, w, h))

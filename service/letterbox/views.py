@@ -30,7 +30,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
-from service.i18n import set_language
+from service.i18n import _, set_language
 from service.letterbox import (
     claims,
     conversation,
@@ -454,11 +454,13 @@ def _form_decision(form: Any) -> DecisionRequest:
         raw = str(raw).strip()
         if not raw:
             continue
-        start, _, end = raw.partition("-")
+        start, _dash, end = raw.partition("-")
         try:
             text_spans.append([int(start), int(end)])
         except ValueError:
-            raise Invalid(f"“{raw}” is not a span like 10-25.", field="extra_spans") from None
+            raise Invalid(
+                _("“{span}” is not a span like 10-25.").format(span=raw), field="extra_spans"
+            ) from None
     images: dict[str, object] = {}
     for key in form:
         if not key.startswith("boxes-"):
@@ -470,7 +472,9 @@ def _form_decision(form: Any) -> DecisionRequest:
             try:
                 boxes.append([int(v) for v in line.replace(" ", "").split(",")])
             except ValueError:
-                raise Invalid(f"“{line}” is not a box like 10,20,100,50.", field=key) from None
+                raise Invalid(
+                    _("“{box}” is not a box like 10,20,100,50.").format(box=line), field=key
+                ) from None
         if boxes:
             images[key.removeprefix("boxes-")] = boxes
     # Each flag's choice: "flag-<name>" is "black_out" or "safe"; "reason-<name>" says why it

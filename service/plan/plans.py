@@ -28,6 +28,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid, NotFound
 from service.http.rules import Actor
+from service.i18n import N_, _
 from service.services import Services
 from storage import record
 from storage.errors import StorageError
@@ -71,6 +72,12 @@ TERM_PURPOSE: Final = "sensitive-term"
 CARD_WINDOW: Final = timedelta(days=14)  # a card for a date may be sent in the two weeks up to it
 CHANNELS: Final = {"letters": "letter", "gifts": "gift", "video": "video call"}
 UNITS: Final = ("days", "weeks", "months")
+# A channel given both ways, in a whole sentence for each channel.
+_BOTH_WAYS: Final = {
+    "letters": N_("Give the letters either a frequency or dates, not both."),
+    "gifts": N_("Give the gifts either a frequency or dates, not both."),
+    "video": N_("Give the video calls either a frequency or dates, not both."),
+}
 MAX_EVERY: Final = 366
 _DAY_MONTH: Final = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$")
 NOT_SENT: Final = (ItemStatus.RETURNED, ItemStatus.REJECTED)
@@ -190,17 +197,22 @@ class FamilyPlan:
 
 
 def _parse_day(text: str, field: str, label: str, *, required: bool) -> date | None:
+    """``label``: which date, in words marked with ``N_`` (translated here)."""
     text = text.strip()
     if not text:
         if required:
-            raise Invalid(f"Please give the {label} (YYYY-MM-DD).", field=field)
+            raise Invalid(
+                _("Please give the {label} (YYYY-MM-DD).").format(label=_(label)), field=field
+            )
         return None
     try:
         return date.fromisoformat(text)
     except ValueError:
         raise Invalid(
-            f"The {label} “{text[:20]}” is not a date. Write it as YYYY-MM-DD, for example "
-            "2026-12-25.",
+            _(
+                "The {label} “{text}” is not a date. Write it as YYYY-MM-DD, for example "
+                "2026-12-25."
+            ).format(label=_(label), text=text[:20]),
             field=field,
         ) from None
 
@@ -209,15 +221,19 @@ def _day_month(text: str, field: str) -> tuple[int, int]:
     match = _DAY_MONTH.match(text)
     if match is None:
         raise Invalid(
-            f"“{text.strip()[:20]}” is not a day and month. Write them as DD/MM, for example "
-            "25/12.",
+            _("“{text}” is not a day and month. Write them as DD/MM, for example 25/12.").format(
+                text=text.strip()[:20]
+            ),
             field=field,
         )
     day, month = int(match.group(1)), int(match.group(2))
     try:
         date(2000, month, day)  # a leap year: 29/02 is a real birthday
     except ValueError:
-        raise Invalid(f"{day}/{month} is not a real day of the year.", field=field) from None
+        raise Invalid(
+            _("{day}/{month} is not a real day of the year.").format(day=day, month=month),
+            field=field,
+        ) from None
     return month, day
 
 
@@ -242,13 +258,16 @@ class PlanInput:
             value = form.get(name)
             return value if isinstance(value, str) else ""
 
-        starts_on = _parse_day(text("starts_on"), "starts_on", "start date", required=True)
+        starts_on = _parse_day(text("starts_on"), "starts_on", N_("start date"), required=True)
         assert starts_on is not None  # noqa: S101 - required above
-        review_on = _parse_day(text("review_on"), "review_on", "review date", required=False)
-        ends_on = _parse_day(text("ends_on"), "ends_on", "end date", required=False)
-        for day, name, label in ((review_on, "review_on", "review"), (ends_on, "ends_on", "end")):
+        review_on = _parse_day(text("review_on"), "review_on", N_("review date"), required=False)
+        ends_on = _parse_day(text("ends_on"), "ends_on", N_("end date"), required=False)
+        for day, name, too_early in (
+            (review_on, "review_on", N_("The review date is before the start date.")),
+            (ends_on, "ends_on", N_("The end date is before the start date.")),
+        ):
             if day is not None and day < starts_on:
-                raise Invalid(f"The {label} date is before the start date.", field=name)
+                raise Invalid(_(too_early), field=name)
         reference = text("order_reference").strip()
         if len(reference) > 100:
             raise Invalid(
@@ -258,14 +277,11 @@ class PlanInput:
         for channel in CHANNELS:
             every_text, dates_text = text(f"{channel}_every").strip(), text(f"{channel}_dates")
             if every_text and dates_text.strip():
-                raise Invalid(
-                    f"Give the {CHANNELS[channel]}s either a frequency or dates, not both.",
-                    field=f"{channel}_every",
-                )
+                raise Invalid(_(_BOTH_WAYS[channel]), field=f"{channel}_every")
             if every_text:
                 if not every_text.isdigit() or not 1 <= int(every_text) <= MAX_EVERY:
                     raise Invalid(
-                        f"How often: a whole number from 1 to {MAX_EVERY}.",
+                        _("How often: a whole number from 1 to {most}.").format(most=MAX_EVERY),
                         field=f"{channel}_every",
                     )
                 unit = text(f"{channel}_unit")
@@ -283,7 +299,7 @@ class PlanInput:
         for line in text("avoid").splitlines():
             if not line.strip():
                 continue
-            first, _, last = line.partition("-")
+            first, _dash, last = line.partition("-")
             start = _day_month(first, "avoid")
             avoid.append((start, _day_month(last, "avoid") if last.strip() else start))
         never = _names(text("names_never"))
@@ -556,7 +572,7 @@ class NextLetter:
 
 
 def _first_allowed(plan: FamilyPlan, day: date) -> date:
-    for _ in range(400):
+    for _day in range(400):
         if not plan.avoided(day):
             return day
         day += timedelta(days=1)

@@ -36,6 +36,7 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Invalid, NotFound, Unavailable
+from service.i18n import N_, _
 from service.record import court_plan
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
 from service.record.checkpoints import publish_centre_checkpoint, stamp_centre_checkpoint
@@ -476,13 +477,21 @@ _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
 
 def parse_certifier(name: str, role: str) -> Certifier:
     """The officer who certifies an export, as entered: both needed, each 2-100 characters."""
-    for field_name, value, what in (
-        ("officer_name", name, "the certifying officer's full name"),
-        ("officer_role", role, "their role at the centre (for example Centre Manager)"),
+    for field_name, value, refusal in (
+        (
+            "officer_name",
+            name,
+            N_("Enter the certifying officer's full name, 2 to 100 characters."),
+        ),
+        (
+            "officer_role",
+            role,
+            N_("Enter their role at the centre (for example Centre Manager), 2 to 100 characters."),
+        ),
     ):
         cleaned = value.strip()
         if not 2 <= len(cleaned) <= 100 or _CONTROL.search(cleaned):
-            raise Invalid(f"Enter {what}, 2 to 100 characters.", field=field_name)
+            raise Invalid(_(refusal), field=field_name)
     return Certifier(name.strip(), role.strip())
 
 

@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid, NotFound
+from service.i18n import _
 from storage import recordformat as rf
 from storage.children import open_children
 from storage.errors import StorageError
@@ -221,7 +222,9 @@ def parse_day(text: str, field_name: str) -> date:
         return date.fromisoformat(text.strip())
     except ValueError:
         raise Invalid(
-            f"Please give the date as year-month-day, for example 2025-03-31 (got {text[:20]!r}).",
+            _(
+                "Please give the date as year-month-day, for example 2025-03-31 (got {text})."
+            ).format(text=repr(text[:20])),
             field=field_name,
         ) from None
 
@@ -706,7 +709,7 @@ async def entries_for(
     notes = await note_texts(session, keyring, family, note_ids)
     note_authors = await load_names(session, family.id, [a for _, a in notes.values()])
     out = []
-    for (seq, family_seq, at, actor_id, actor_role, kind, _), payload in zip(
+    for (seq, family_seq, at, actor_id, actor_role, kind, _sealed), payload in zip(
         events, opened, strict=True
     ):
         payload = payload if isinstance(payload, dict) else {}

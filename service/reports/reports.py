@@ -27,6 +27,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.rules import Actor
+from service.i18n import N_, _
 from service.services import Services
 from storage import record
 from storage.models import (
@@ -62,6 +63,12 @@ __all__ = [
 
 REPORT_PURPOSE: Final = "contact-report"
 FIELD_LIMIT: Final = 10_000  # characters in one box: a long account fits, a pasted book does not
+# A report's status in words, as a refusal names it ("… this one is approved.").
+_STATUS_WORDS: Final = {
+    ReportStatus.SUBMITTED: N_("submitted"),
+    ReportStatus.RETURNED: N_("returned"),
+    ReportStatus.APPROVED: N_("approved"),
+}
 
 
 @dataclass(frozen=True)
@@ -112,11 +119,16 @@ class ReportFields:
             raw = form.get(field.name)
             text = raw.strip() if isinstance(raw, str) else ""
             if field.required and not text:
-                raise Invalid(f"Please fill in “{field.label}”.", field=field.name)
+                raise Invalid(
+                    _("Please fill in “{label}”.").format(label=_(field.label)), field=field.name
+                )
             if len(text) > FIELD_LIMIT:
                 raise Invalid(
-                    f"“{field.label}” has {len(text):,} characters; the most is "
-                    f"{FIELD_LIMIT:,}. Please shorten it.",
+                    _(
+                        "“{label}” has {count} characters; the most is {limit}. Please shorten it."
+                    ).format(
+                        label=_(field.label), count=f"{len(text):,}", limit=f"{FIELD_LIMIT:,}"
+                    ),
                     field=field.name,
                 )
             values[field.name] = text
@@ -396,8 +408,9 @@ async def revise_report(
             raise Forbidden("Only the person who wrote this report can change it.")
         if report.status is not ReportStatus.RETURNED:
             raise Conflict(
-                "Only a report returned with comments can be changed; this one is "
-                f"{report.status.value}.",
+                _(
+                    "Only a report returned with comments can be changed; this one is {status}."
+                ).format(status=_(_STATUS_WORDS[report.status])),
                 field="status",
             )
         content = await _open(services, session, family_id, report.fields_sealed)
@@ -429,7 +442,9 @@ async def check_report(
         raise Invalid("Say what needs changing before you return the report.", field="comments")
     if len(comments) > FIELD_LIMIT:
         raise Invalid(
-            f"The comments have {len(comments):,} characters; the most is {FIELD_LIMIT:,}.",
+            _("The comments have {count} characters; the most is {limit}.").format(
+                count=f"{len(comments):,}", limit=f"{FIELD_LIMIT:,}"
+            ),
             field="comments",
         )
     async with services.transaction(actor) as work:
@@ -444,8 +459,9 @@ async def check_report(
             )
         if report.status is not ReportStatus.SUBMITTED:
             raise Conflict(
-                f"This report is {report.status.value}; only a report waiting to be checked "
-                "can be checked.",
+                _(
+                    "This report is {status}; only a report waiting to be checked can be checked."
+                ).format(status=_(_STATUS_WORDS[report.status])),
                 field="status",
             )
         if decision == CheckDecision.RETURN:

@@ -20,6 +20,7 @@ from sqlalchemy import func, select
 
 from service.errors import Invalid, NotFound
 from service.http.rules import Actor
+from service.i18n import _
 from service.maintenance import run_shred
 from service.services import Services
 from storage.children import open_children
@@ -96,7 +97,10 @@ class RuleInput:
         if kind is RetentionKind.YEARS_AFTER_CLOSURE or form.get("years", "").strip():
             raw = form.get("years", "").strip()
             if not raw.isdigit() or not 1 <= int(raw) <= MAX_YEARS:
-                raise Invalid(f"Years: a whole number from 1 to {MAX_YEARS}.", field="years")
+                raise Invalid(
+                    _("Years: a whole number from 1 to {most}.").format(most=MAX_YEARS),
+                    field="years",
+                )
             years = int(raw)
         return cls(kind, years, form.get("legal_hold") == "yes")
 
@@ -105,7 +109,9 @@ async def set_centre_default(
     services: Services, actor: Actor, kind: RetentionKind, years: int
 ) -> None:
     if not 1 <= years <= MAX_YEARS:
-        raise Invalid(f"Years: a whole number from 1 to {MAX_YEARS}.", field="years")
+        raise Invalid(
+            _("Years: a whole number from 1 to {most}.").format(most=MAX_YEARS), field="years"
+        )
     async with services.sessionmaker.begin() as session:
         row = await session.get(CentreRetention, actor.centre_id)
         if row is None:

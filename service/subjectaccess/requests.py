@@ -26,6 +26,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Invalid, NotFound
 from service.http.rules import Actor
+from service.i18n import _
 from service.letterbox import (
     BLACKED_OUT,
     black_out,
@@ -526,7 +527,9 @@ async def decide_span(
         raise Invalid("Say why this part may be shown before showing it.", field="reason")
     if len(reason) > REASON_LIMIT:
         raise Invalid(
-            f"The reason can be at most {REASON_LIMIT} characters; it has {len(reason)}.",
+            _("The reason can be at most {limit} characters; it has {count}.").format(
+                limit=REASON_LIMIT, count=len(reason)
+            ),
             field="reason",
         )
     async with services.transaction(actor) as work:

@@ -18,6 +18,7 @@ from sqlalchemy import select
 
 from service.errors import Forbidden, Invalid, NotFound
 from service.http.rules import Actor
+from service.i18n import N_, _
 from service.services import Services
 from storage import record
 from storage.models import CentreVisit, ContactLevel, Family, VisitKind
@@ -80,8 +81,10 @@ class VisitInput:
             text = _text(form, "stagger_minutes") or "15"
             if not text.isdigit() or not MIN_STAGGER <= int(text) <= MAX_STAGGER:
                 raise Invalid(
-                    f"The gap between the two adults is {MIN_STAGGER} to {MAX_STAGGER} "
-                    "minutes, so that they never meet.",
+                    _(
+                        "The gap between the two adults is {least} to {most} minutes, so that "
+                        "they never meet."
+                    ).format(least=MIN_STAGGER, most=MAX_STAGGER),
                     field="stagger_minutes",
                 )
             stagger = int(text)
@@ -100,7 +103,10 @@ class AttendanceInput:
     def parse(cls, form: Mapping[str, Any]) -> AttendanceInput:
         times: dict[str, time | None] = {}
         for person, words in PEOPLE:
-            for event, verb in (("arrived", "arrived"), ("left", "left")):
+            for event, refusal in (
+                ("arrived", N_("{who} arrived: write the time as HH:MM, for example 10:15.")),
+                ("left", N_("{who} left: write the time as HH:MM, for example 10:15.")),
+            ):
                 name = f"{person}_{event}"
                 text = _text(form, name)
                 if not text:
@@ -109,9 +115,7 @@ class AttendanceInput:
                 try:
                     times[name] = time.fromisoformat(text)
                 except ValueError:
-                    raise Invalid(
-                        f"{words} {verb}: write the time as HH:MM, for example 10:15.", field=name
-                    ) from None
+                    raise Invalid(_(refusal).format(who=_(words)), field=name) from None
         notes = _text(form, "notes")
         if len(notes) > 4000:
             raise Invalid("Notes are at most 4,000 characters.", field="notes")

@@ -10,6 +10,7 @@ from aiohttp import web
 from service.appkeys import INTAKE_BEFORE_COMMIT, SESSIONMAKER, SETTINGS
 from service.errors import Conflict, Invalid
 from service.http.access import Actor
+from service.i18n import N_, _
 from service.letterbox import sanitise as sanitiser
 from service.letterbox.intake.idempotency import Idempotency, remember_answer
 from service.letterbox.intake.screening import screen
@@ -72,9 +73,13 @@ async def check_family_takes(app: web.Application, new: NewItem, submission: Sub
         )
     if new.direction is Direction.TO_CHILD:
         channels = set(family.channels or [])
-        needed = Channel.GIFTS if new.kind is ItemKind.DIGITAL_GIFT else Channel.LETTERS
+        needed, refusal = (
+            (Channel.GIFTS, N_("This family's contact does not include gifts."))
+            if new.kind is ItemKind.DIGITAL_GIFT
+            else (Channel.LETTERS, N_("This family's contact does not include letters."))
+        )
         if needed.value not in channels:
-            raise Invalid(f"This family's contact does not include {needed.value}.")
+            raise Invalid(_(refusal))
         if submission.files and Channel.PHOTOS.value not in channels:
             raise Invalid(
                 "This family's contact does not include photos or documents. Please send the "

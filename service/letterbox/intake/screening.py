@@ -31,6 +31,7 @@ from service.appkeys import (
 )
 from service.errors import Invalid, Unavailable
 from service.http.access import Actor
+from service.i18n import _
 from service.letterbox import sanitise as sanitiser
 from service.letterbox.clamd import ClamdAddress, ClamdClient, ClamdUnavailable, Infected
 from service.letterbox.intake.upload import Upload, sanitiser_limits
@@ -137,8 +138,10 @@ async def scan_for_malware(
     except ClamdUnavailable as exc:
         log.warning("virus scanner unavailable: %s", exc)
         raise Unavailable(
-            f"{upload.filename} could not be checked for viruses just now. Nothing was sent; "
-            "please try again in a few minutes.",
+            _(
+                "{file} could not be checked for viruses just now. Nothing was sent; please try "
+                "again in a few minutes."
+            ).format(file=upload.filename),
             field=upload.filename,
         ) from exc
     if isinstance(verdict, Infected):
@@ -161,8 +164,10 @@ async def scan_for_malware(
                 },
             )
         raise Invalid(
-            f"{upload.filename} contains a virus ({verdict.signature}) and was not accepted. "
-            "The centre has been told. Please check your device and send a clean copy.",
+            _(
+                "{file} contains a virus ({signature}) and was not accepted. The centre has been "
+                "told. Please check your device and send a clean copy."
+            ).format(file=upload.filename, signature=verdict.signature),
             field=upload.filename,
             code="infected_file",
         )

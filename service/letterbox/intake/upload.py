@@ -13,6 +13,7 @@ from aiohttp import BodyPartReader, web
 from aiohttp.http_exceptions import HttpProcessingError
 
 from service.errors import Invalid, TooLarge
+from service.i18n import _
 from service.letterbox import sanitise as sanitiser
 from service.letterbox.sanitise import IntakeRefused, RefusalCode
 from service.limits import MIB, IntakeLimits
@@ -68,9 +69,14 @@ async def read_submission(
     ceiling = limits.max_files * (limits.max_file_bytes + 64 * 1024) + 4 * limits.max_text_chars
     if request.content_length is not None and request.content_length > ceiling + 1024 * 1024:
         raise TooLarge(
-            f"The upload is {request.content_length / MIB:.0f} MB; a letter may carry "
-            f"at most {limits.max_files} files of {limits.max_file_bytes // MIB} MB "
-            "each. Please send fewer or smaller files.",
+            _(
+                "The upload is {size} MB; a letter may carry at most {files} files of {limit} MB "
+                "each. Please send fewer or smaller files."
+            ).format(
+                size=f"{request.content_length / MIB:.0f}",
+                files=limits.max_files,
+                limit=limits.max_file_bytes // MIB,
+            ),
             field=file_field,
         )
     submission = Submission()
@@ -87,8 +93,10 @@ async def read_submission(
             count += 1
             if count > max_parts:
                 raise Invalid(
-                    f"The form has too many parts (more than {max_parts}). Please send at most "
-                    f"{limits.max_files} files with your letter.",
+                    _(
+                        "The form has too many parts (more than {parts}). Please send at most "
+                        "{files} files with your letter."
+                    ).format(parts=max_parts, files=limits.max_files),
                     field=file_field,
                 )
             if not isinstance(part, BodyPartReader):
@@ -132,7 +140,8 @@ async def _read_limited(part: BodyPartReader, limit: int, name: str, limits: Int
         if len(data) > limit:
             if name == "text":
                 sanitiser.check_text_length(data.decode("utf-8", "replace"), limits)
-            raise Invalid(f"The field {name!r} is too long.", field=name)
+            # The name is shown quoted and escaped as sent: an unknown part's name is anyone's.
+            raise Invalid(_("The field {name} is too long.").format(name=repr(name)), field=name)
     return bytes(data)
 
 
