@@ -44,7 +44,7 @@ function render(state) {
   $("state-child").textContent = here.has("child") ? t("in the call") : t("not here");
   $("interpreter-figure").hidden = !here.has("interpreter");
   $("state-route").textContent = !state.admitted ? t("waiting room")
-    : state.paused ? (PAUSE_WORDS[state.pause_reason] || t("paused")) : t("on");
+    : state.paused ? (PAUSE_WORDS[state.pause_reason] || t("paused")) : t("open");
   buttons.admit.disabled = state.admitted;
   buttons.pause.disabled = !state.admitted || state.paused;
   buttons.resume.disabled = !state.paused;
