@@ -19,6 +19,7 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid, NotFound
+from service.localtime import local_time
 from storage import recordformat as rf
 from storage.children import open_children
 from storage.errors import StorageError
@@ -237,7 +238,8 @@ def format_moment(moment: datetime, *, with_day: bool = True) -> str:
 
 
 def format_day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%B %Y}"
+    """ "Mon 3 March 2025": day and month named in the current language (the court PDF's)."""
+    return local_time(datetime.combine(day, time(12), tzinfo=UK), UK, "%a %-d %B %Y")
 
 
 def _minutes(delta: timedelta) -> str:
