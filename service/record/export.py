@@ -172,7 +172,9 @@ def export_file_name(case_reference: str, period: Period, file: ExportFile) -> s
 
 
 def _short(moment: datetime) -> str:
-    return local_time(moment, UK, "%a %d %b %Y %H:%M")
+    """ "Tue 04 Mar 2025 10:03". The format is a message: Welsh abbreviates Tuesday and March
+    alike ("Maw"), so its translation names the month in full."""
+    return local_time(moment, UK, _("%a %d %b %Y %H:%M"))
 
 
 def _minutes(delta: timedelta) -> str:
