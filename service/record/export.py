@@ -56,6 +56,8 @@ from service.record.pdf import (
 from service.record.timeline import (
     UK,
     TimelineEntry,
+    call_cancel_reason,
+    call_end_reason,
     entries_for,
     family_summary,
     format_day,
@@ -291,7 +293,7 @@ def _call_block(entries: list[TimelineEntry], notes: list[TimelineEntry]) -> _Ca
     paused_at: datetime | None = None
     pauses: list[timedelta] = []
     warnings = 0
-    ended_by = ""
+    ended_by: tuple[str, str] | None = None  # who, and why
     cancelled = ""
     joined: list[str] = []
     for entry in entries:
@@ -314,11 +316,11 @@ def _call_block(entries: list[TimelineEntry], notes: list[TimelineEntry]) -> _Ca
                 warnings += 1
             case "call_ended":
                 finished = entry.at
-                ended_by = entry.text.removeprefix("The call was ended by ").rstrip(".")
+                ended_by = (entry.actor, call_end_reason(entry.payload))
             case "call_left" if finished is None:
                 finished = entry.at if connected is not None else finished
             case "call_cancelled":
-                cancelled = entry.text.split(": ", 1)[-1].rstrip(".")
+                cancelled = call_cancel_reason(entry.payload)
     if paused_at is not None and finished is not None:
         pauses.append(finished - paused_at)
     summary = []
@@ -353,8 +355,9 @@ def _call_block(entries: list[TimelineEntry], notes: list[TimelineEntry]) -> _Ca
         )
     if cancelled:
         summary.append(_("Call cancelled: {reason}.").format(reason=cancelled))
-    elif ended_by:
-        summary.append(_("Ended by {who}.").format(who=ended_by))
+    elif ended_by is not None:
+        who, reason = ended_by
+        summary.append(_("Ended by {who}: {reason}.").format(who=who, reason=reason))
     lines = [_line(e) for e in entries]
     block = ContactBlock(title, summary, lines, _notes(notes))
     attended = None
