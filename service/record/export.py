@@ -774,10 +774,17 @@ class ExportSummary:
     bundle_sha256: str
     available: bool
     downloads: int
+    # The PDF's language; exports made before the choice existed were all in English.
+    language: str = SOURCE_LANGUAGE
 
     @property
     def made_at_text(self) -> str:
         return format_moment(self.made_at)
+
+    @property
+    def language_name(self) -> str:
+        """The PDF's language by its own name (never translated)."""
+        return LANGUAGES.get(self.language, self.language)
 
 
 async def list_exports(session: AsyncSession, family_id: uuid.UUID) -> list[ExportSummary]:
@@ -819,6 +826,7 @@ async def list_exports(session: AsyncSession, family_id: uuid.UUID) -> list[Expo
                 bundle_sha256=str(p.get("bundle_sha256", "")),
                 available=bool(p.get("pdf_object_id") and p.get("bundle_object_id")),
                 downloads=downloads[row.seq],
+                language=str(p.get("pdf_language") or SOURCE_LANGUAGE),
             )
         )
     return out

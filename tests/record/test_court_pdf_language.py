@@ -110,6 +110,8 @@ async def test_welsh_export_holds_the_welsh_headings_with_accents_and_no_english
     family, csrf = await _admin(client, "en")
     pdf, language = await _export_pdf(client, family, csrf, {"language": "cy"})
     assert language == "cy", "the export_made event records the PDF's language"
+    listed = await (await client.get(f"/admin/families/{family.family_id}/exports")).text()
+    assert 'Language of the PDF: <span lang="cy">Cymraeg</span>' in listed
     text = _flat(pdf, tmp_path)
     _assert_in_language(text, "cy")
     assert "hŷn" in text and "Ôl bys" in text, "accented letters survive extraction"
