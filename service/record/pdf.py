@@ -63,6 +63,12 @@ _LATIN1: Final = str.maketrans(
         "•": "*",
         "→": "->",
         "\u00a0": " ",
+        # Welsh w and y with a circumflex are not in Latin-1 (â ê î ô û are): a plain letter
+        # reads better than a question mark.
+        "ŵ": "w",
+        "ŷ": "y",
+        "Ŵ": "W",
+        "Ŷ": "Y",
     }
 )
 

@@ -207,3 +207,14 @@ def test_the_pdf_fonts_have_w_and_y_circumflex_and_they_extract_intact(tmp_path:
     text = _flat(pdf, tmp_path)
     assert "Wedi'i baratoi ar gyfer y llys gan Canolfan Gyswllt Tŷ Gŵyr" in text
     assert "Tystysgrif y cofnodion" in text and "gofnod hŷn" in text
+
+
+def test_the_core_font_fallback_writes_w_and_y_circumflex_as_plain_letters(
+    tmp_path: Path,
+) -> None:
+    with use_language("cy"):
+        pdf = render_court_pdf(replace(document(blocks=1), centre_name="Tŷ Gŵyr"), font_dir=None)
+    text = _flat(pdf, tmp_path)
+    assert "gofnod hyn" in text and "Ty Gwyr" in text
+    assert "h?n" not in text and "T? G?yr" not in text
+    assert "Ôl bys allwedd y ganolfan" in text, "Latin-1 letters stay as they are"
