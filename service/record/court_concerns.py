@@ -9,18 +9,24 @@ and when it was acknowledged and acted on, without the words.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from typing import Any
+from typing import Any, Final
 
+from service.i18n import N_, _, gettext
 from service.record.pdf import ContactBlock, EventLine, Section
 from service.record.timeline import TimelineEntry
 
 __all__ = ["concerns_section"]
 
-_ABOUT = {"item": "an item", "call": "a video call", "session": "an opening session"}
+# Whole sentences per source, so each language words them its own way.
+_RAISED: Final = {
+    "item": N_("A safeguarding concern about an item was raised by {who}."),
+    "call": N_("A safeguarding concern about a video call was raised by {who}."),
+    "session": N_("A safeguarding concern about an opening session was raised by {who}."),
+}
 
 
 def _text(value: Any) -> str:
-    return value if isinstance(value, str) else "(erased when the family's data was destroyed)"
+    return value if isinstance(value, str) else _("(erased when the family's data was destroyed)")
 
 
 def concerns_section(entries: Sequence[TimelineEntry], *, supervised: bool) -> list[Section]:
@@ -35,27 +41,40 @@ def concerns_section(entries: Sequence[TimelineEntry], *, supervised: bool) -> l
             order.append(key)
             lines[key] = []
         if e.kind == "concern_raised":
-            about = _ABOUT.get(str(e.payload.get("source")), "contact")
-            held = " The item was held back at once." if e.payload.get("item_withheld") else ""
-            words = f" What was seen: {_text(e.payload.get('what'))}" if supervised else ""
-            text = f"A safeguarding concern about {about} was raised by {e.actor}.{held}{words}"
+            raised = _RAISED.get(
+                str(e.payload.get("source")),
+                N_("A safeguarding concern about contact was raised by {who}."),
+            )
+            text = gettext(raised).format(who=e.actor)
+            if e.payload.get("item_withheld"):
+                text += " " + _("The item was held back at once.")
+            if supervised:
+                text += " " + _("What was seen: {what}").format(what=_text(e.payload.get("what")))
         elif e.kind == "concern_acknowledged":
-            late = " (later than 24 hours)" if e.payload.get("late") else ""
-            text = f"Acknowledged by the safeguarding lead, {e.actor}{late}."
+            text = (
+                _("Acknowledged by the safeguarding lead, {who} (later than 24 hours).")
+                if e.payload.get("late")
+                else _("Acknowledged by the safeguarding lead, {who}.")
+            ).format(who=e.actor)
+        elif supervised:
+            text = _("Action taken recorded by the safeguarding lead, {who}: {action}").format(
+                who=e.actor, action=_text(e.payload.get("action"))
+            )
         else:
-            words = f": {_text(e.payload.get('action'))}" if supervised else "."
-            text = f"Action taken recorded by the safeguarding lead, {e.actor}{words}"
+            text = _("Action taken recorded by the safeguarding lead, {who}.").format(who=e.actor)
         lines[key].append(EventLine(e.when, text))
     if not order:
         return []
     intro = (
-        "Concerns raised by staff and what the centre's safeguarding lead did about them."
+        _("Concerns raised by staff and what the centre's safeguarding lead did about them.")
         if supervised
-        else "This family has supported contact: only the dates of each concern and of the "
-        "lead's response are shown."
+        else _(
+            "This family has supported contact: only the dates of each concern and of the "
+            "lead's response are shown."
+        )
     )
     blocks = [
-        ContactBlock(f"Safeguarding concern {n}", (), lines[key])
+        ContactBlock(_("Safeguarding concern {number}").format(number=n), (), lines[key])
         for n, key in enumerate(order, start=1)
     ]
-    return [Section("Safeguarding concerns", intro, blocks)]
+    return [Section(_("Safeguarding concerns"), intro, blocks)]

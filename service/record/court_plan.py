@@ -18,23 +18,39 @@ import dataclasses
 import uuid
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
-from datetime import date, datetime
+from datetime import date, datetime, time
 from typing import Any, Final
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from service.i18n import N_, _, gettext
+from service.localtime import local_time
 from service.plan import FamilyPlan, court_plan, planned_per_month
+from service.plan.plans import Rule
 from service.record.pdf import ContactBlock, CourtDocument, EventLine, Section
 from service.record.timeline import UK, TimelineEntry, format_moment
 from storage.keyring import KeyRing
 
 __all__ = ["CHANNEL_WORDS", "PlanChart", "add_to", "load"]
 
+# Printed through gettext: the PDF is drawn in the language chosen at export.
 CHANNEL_WORDS: Final = {
-    "letters": "Letters",
-    "gifts": "Gifts",
-    "video": "Video calls",
-    "visits": "In-centre visits",
+    "letters": N_("Letters"),
+    "gifts": N_("Gifts"),
+    "video": N_("Video calls"),
+    "visits": N_("In-centre visits"),
+}
+# A plan's rule in the PDF's language (``Rule.words`` is the English of the plan pages).
+_RULE_WHAT: Final = {"letters": N_("A letter"), "gifts": N_("A gift"), "video": N_("A video call")}
+_EVERY_ONE: Final = {
+    "days": N_("every day"),
+    "weeks": N_("every week"),
+    "months": N_("every month"),
+}
+_EVERY_MANY: Final = {
+    "days": N_("every {count} days"),
+    "weeks": N_("every {count} weeks"),
+    "months": N_("every {count} months"),
 }
 _COLOURS: Final = {
     "letters": (31, 119, 180),
@@ -86,8 +102,28 @@ def _months(first: date, last: date) -> list[str]:
     return out[-MAX_MONTHS:]
 
 
+def _noon(day: date) -> datetime:
+    return datetime.combine(day, time(12), tzinfo=UK)
+
+
 def _month_words(month: str, short: bool = False) -> str:
-    return date(int(month[:4]), int(month[5:]), 1).strftime("%b %Y" if short else "%B %Y")
+    """ "March 2025" (or "Mar 2025"), with the month named in the PDF's language."""
+    first = _noon(date(int(month[:4]), int(month[5:]), 1))
+    return local_time(first, UK, "%b %Y" if short else "%B %Y")
+
+
+def _day_words(day: date) -> str:
+    return local_time(_noon(day), UK, "%-d %B %Y")
+
+
+def _rule_words(rule: Rule) -> str:
+    what = gettext(_RULE_WHAT.get(rule.channel, N_("Contact")))
+    if rule.every is not None and rule.unit in _EVERY_ONE:
+        if rule.every == 1:
+            return f"{what} {gettext(_EVERY_ONE[rule.unit])}"
+        return f"{what} {gettext(_EVERY_MANY[rule.unit]).format(count=rule.every)}"
+    days = ", ".join(local_time(_noon(date(2000, m, d)), UK, "%-d %B") for m, d in rule.dates)
+    return _("{what} for {days}").format(what=what, days=days)
 
 
 @dataclass(frozen=True)
@@ -101,10 +137,12 @@ class PlanChart:
 
     def __call__(self, pdf: Any) -> None:
         pdf.add_page()
-        pdf.heading("Contact per month by channel")
+        pdf.heading(_("Contact per month by channel"))
         pdf.paragraph(
-            "Filled bars: contact that took place. Outlined bars: what the contact plan "
-            "expected. Counted per calendar month (UK time)."
+            _(
+                "Filled bars: contact that took place. Outlined bars: what the contact plan "
+                "expected. Counted per calendar month (UK time)."
+            )
         )
         left, top = pdf.l_margin + 8, pdf.get_y() + 4
         width, height = pdf.text_width - 8, 80.0
@@ -139,7 +177,7 @@ class PlanChart:
                     pdf.rect(x, top + height - h, bar * 0.9, h, style="D")
                     pdf.set_line_width(0.2)
             pdf.font(6.5)
-            label = _month_words(month, short=True)
+            label = pdf.t(_month_words(month, short=True))
             pdf.text(
                 left + i * group + group / 2 - pdf.get_string_width(label) / 2,
                 top + height + 4,
@@ -151,7 +189,7 @@ class PlanChart:
         for channel in self.channels:
             pdf.set_fill_color(*_COLOURS[channel])
             pdf.rect(x, y - 2.5, 3, 3, style="F")
-            words = pdf.t(CHANNEL_WORDS[channel])
+            words = pdf.t(gettext(CHANNEL_WORDS[channel]))
             pdf.text(x + 4.5, y, words)
             x += pdf.get_string_width(words) + 12
         pdf.set_draw_color(0, 0, 0)
@@ -161,66 +199,92 @@ class PlanChart:
 def _plan_block(plan: FamilyPlan | None) -> ContactBlock:
     if plan is None:
         return ContactBlock(
-            "The plan",
-            ("No contact plan is recorded for this family, so only what happened is shown.",),
+            _("The plan"),
+            (_("No contact plan is recorded for this family, so only what happened is shown."),),
         )
-    runs = f"From {plan.starts_on:%-d %B %Y}"
     if plan.ends_on:
-        runs += f" to {plan.ends_on:%-d %B %Y}"
+        runs = _("From {first} to {last}").format(
+            first=_day_words(plan.starts_on), last=_day_words(plan.ends_on)
+        )
+    else:
+        runs = _("From {first}").format(first=_day_words(plan.starts_on))
     if plan.review_on:
-        runs += f"; to be reviewed on {plan.review_on:%-d %B %Y}"
+        runs += _("; to be reviewed on {day}").format(day=_day_words(plan.review_on))
     lines = [
-        f"Order reference: {plan.order_reference or 'none given'}.",
+        _("Order reference: {reference}.").format(
+            reference=plan.order_reference or _("none given")
+        ),
         f"{runs}.",
-        *[f"{rule.words()}." for rule in plan.rules],
+        *[f"{_rule_words(rule)}." for rule in plan.rules],
     ]
     if plan.avoid_text:
-        lines.append("Dates to avoid: " + plan.avoid_text.replace("\n", "; ") + ".")
+        lines.append(
+            _("Dates to avoid: {dates}.").format(dates=plan.avoid_text.replace("\n", "; "))
+        )
     if plan.names_to_use:
-        lines.append("The child is to be called: " + ", ".join(plan.names_to_use) + ".")
-    return ContactBlock("The plan", tuple(lines))
+        lines.append(
+            _("The child is to be called: {names}.").format(names=", ".join(plan.names_to_use))
+        )
+    return ContactBlock(_("The plan"), tuple(lines))
 
 
 def _visits_section(entries: Sequence[TimelineEntry], supervised: bool) -> Section | None:
     booked: dict[str, list[EventLine]] = {}
     titles: dict[str, str] = {}
-    words = {"session": "Contact session", "handover": "Handover", "pre_visit": "Pre-visit"}
-    people = {"resident": "Resident parent", "visiting": "Visiting parent", "child": "Child"}
+    words = {
+        "session": _("Contact session"),
+        "handover": _("Handover"),
+        "pre_visit": _("Pre-visit"),
+    }
+    arrived = {
+        "resident": _("Resident parent arrived {time}"),
+        "visiting": _("Visiting parent arrived {time}"),
+        "child": _("Child arrived {time}"),
+    }
+    left = {
+        "resident": _("Resident parent left {time}"),
+        "visiting": _("Visiting parent left {time}"),
+        "child": _("Child left {time}"),
+    }
     for e in entries:
         if e.kind not in ("visit_booked", "visit_attendance"):
             continue
         key = str(e.payload.get("visit_id"))
         lines = booked.setdefault(key, [])
-        titles.setdefault(key, words.get(str(e.payload.get("kind")), "Visit"))
+        titles.setdefault(key, words.get(str(e.payload.get("kind"))) or _("Visit"))
         if e.kind == "visit_booked":
             stagger = e.payload.get("stagger_minutes")
-            gap = (
-                f", the two adults {stagger} minutes apart"
+            text = (
+                _("Booked by {who}, the two adults {minutes} minutes apart.")
                 if e.payload.get("kind") == "handover"
-                else ""
+                else _("Booked by {who}.")
             )
-            lines.append(EventLine(e.when, f"Booked by {e.actor}{gap}."))
+            lines.append(EventLine(e.when, text.format(who=e.actor, minutes=stagger)))
             continue
         times = []
-        for person, name in people.items():
-            for event, verb in (("arrived", "arrived"), ("left", "left")):
+        for person in arrived:
+            for event, words_of in (("arrived", arrived), ("left", left)):
                 value = e.payload.get(f"{person}_{event}")
                 if isinstance(value, str):
-                    times.append(
-                        f"{name} {verb} {format_moment(datetime.fromisoformat(value), with_day=False)}"
-                    )
-        text = "; ".join(times) + "." if times else "Times recorded."
+                    moment = format_moment(datetime.fromisoformat(value), with_day=False)
+                    times.append(words_of[person].format(time=moment))
+        text = "; ".join(times) + "." if times else _("Times recorded.")
         if e.payload.get("adults_met"):
-            text += " The two adults were at the centre together."
+            text += " " + _("The two adults were at the centre together.")
         if supervised and isinstance(e.payload.get("notes"), str):
-            text += f" Notes: {e.payload['notes']}"
+            text += " " + _("Notes: {notes}").format(notes=e.payload["notes"])
         lines.append(EventLine(e.when, text))
     if not booked:
         return None
-    return Section(
-        "In-centre visits",
+    intro = _(
         "Sessions, handovers and pre-visits at the centre, with each person's arrival and "
-        "departure." + ("" if supervised else " Supported contact: dates and times only."),
+        "departure."
+    )
+    if not supervised:
+        intro += " " + _("Supported contact: dates and times only.")
+    return Section(
+        gettext(CHANNEL_WORDS["visits"]),
+        intro,
         [ContactBlock(titles[k], (), lines) for k, lines in booked.items()],
     )
 
@@ -244,16 +308,21 @@ def add_to(
     rows = []
     for month in months:
         cells = [
-            f"{CHANNEL_WORDS[c]}: planned {planned.get(month, {}).get(c, 0)}, actual "
-            f"{actual.get(month, {}).get(c, 0)}"
+            _("{channel}: planned {planned}, actual {actual}").format(
+                channel=gettext(CHANNEL_WORDS[c]),
+                planned=planned.get(month, {}).get(c, 0),
+                actual=actual.get(month, {}).get(c, 0),
+            )
             for c in channels
         ]
         rows.append(EventLine(_month_words(month), "; ".join(cells) + "."))
     section = Section(
-        "Planned and actual contact",
-        "What the contact plan sets out, and month by month how much contact it expected "
-        "against what took place. A chart of the same figures follows the sections.",
-        [_plan_block(plan), ContactBlock("Month by month", (), rows)],
+        _("Planned and actual contact"),
+        _(
+            "What the contact plan sets out, and month by month how much contact it expected "
+            "against what took place. A chart of the same figures follows the sections."
+        ),
+        [_plan_block(plan), ContactBlock(_("Month by month"), (), rows)],
     )
     visits = _visits_section(entries, document.supervised)
     chart = PlanChart(tuple(months), channels, planned, actual)

@@ -12,21 +12,23 @@ from collections.abc import Mapping, Sequence
 from datetime import datetime
 from typing import Any, Final
 
+from service.i18n import N_, _, gettext
 from service.record.pdf import ContactBlock, Section
 from service.record.timeline import TimelineEntry, format_moment
 
 __all__ = ["REPORT_HEADINGS", "reports_section"]
 
-# The report's boxes in print order, with their headings (the reports capability's FIELDS).
+# The report's boxes in print order, with their headings (the reports capability's FIELDS);
+# printed through gettext, in the language chosen at export.
 REPORT_HEADINGS: Final = (
-    ("present", "Who was present"),
-    ("aim", "The aim of the session"),
-    ("account", "What happened (a factual account)"),
-    ("quotes", "Direct quotes"),
-    ("arrival", "The child on arrival"),
-    ("leaving", "The child on leaving"),
-    ("concerns", "Concerns"),
-    ("safeguarding", "Safeguarding"),
+    ("present", N_("Who was present")),
+    ("aim", N_("The aim of the session")),
+    ("account", N_("What happened (a factual account)")),
+    ("quotes", N_("Direct quotes")),
+    ("arrival", N_("The child on arrival")),
+    ("leaving", N_("The child on leaving")),
+    ("concerns", N_("Concerns")),
+    ("safeguarding", N_("Safeguarding")),
 )
 
 
@@ -42,25 +44,37 @@ def _blocks(entry: TimelineEntry) -> list[ContactBlock]:
     if not isinstance(report, Mapping):
         return [
             ContactBlock(
-                f"Report approved {entry.when}",
-                ("The report's text was erased when the family's data was destroyed.",),
+                _("Report approved {when}").format(when=entry.when),
+                (_("The report's text was erased when the family's data was destroyed."),),
             )
         ]
     header: Mapping[str, Any] = report.get("header") or {}
     fields: Mapping[str, Any] = report.get("fields") or {}
     summary = (
-        f"Case {header.get('case_reference', '')}; {header.get('venue', '')}; from "
-        f"{_moment(header.get('started_at'))} for {header.get('minutes', '?')} minutes.",
-        f"Supervisor: {report.get('author') or header.get('supervisor', '')}. Checked and "
-        f"approved by {report.get('checker', '')} on {entry.when}.",
-        f"SHA-256 of the approved report: {entry.payload.get('sha256', '')}",
+        _("Case {case}; {venue}; from {start} for {minutes} minutes.").format(
+            case=header.get("case_reference", ""),
+            venue=header.get("venue", ""),
+            start=_moment(header.get("started_at")),
+            minutes=header.get("minutes", "?"),
+        ),
+        _("Supervisor: {supervisor}. Checked and approved by {checker} on {when}.").format(
+            supervisor=report.get("author") or header.get("supervisor", ""),
+            checker=report.get("checker", ""),
+            when=entry.when,
+        ),
+        _("SHA-256 of the approved report: {sha256}").format(
+            sha256=entry.payload.get("sha256", "")
+        ),
     )
     blocks = [
-        ContactBlock(f"Report on the contact of {_moment(header.get('started_at'))}", summary)
+        ContactBlock(
+            _("Report on the contact of {start}").format(start=_moment(header.get("started_at"))),
+            summary,
+        )
     ]
     for name, heading in REPORT_HEADINGS:
         text = str(fields.get(name) or "").strip()
-        blocks.append(ContactBlock(heading, (text or "None.",)))
+        blocks.append(ContactBlock(gettext(heading), (text or _("None."),)))
     return blocks
 
 
@@ -71,9 +85,12 @@ def reports_section(entries: Sequence[TimelineEntry], *, supervised: bool) -> li
     blocks = [b for e in entries if e.kind == "report_approved" for b in _blocks(e)]
     return [
         Section(
-            "Supervised contact reports",
-            "Each report was written by the supervisor after the contact, checked and approved "
-            "by a second member of staff, and sealed into the record with its SHA-256.",
+            _("Supervised contact reports"),
+            _(
+                "Each report was written by the supervisor after the contact, checked and "
+                "approved by a second member of staff, and sealed into the record with its "
+                "SHA-256."
+            ),
             blocks,
         )
     ]

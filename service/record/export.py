@@ -36,7 +36,8 @@ from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Invalid, NotFound, Unavailable
-from service.i18n import N_, _
+from service.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, _, gettext, use_language
+from service.localtime import local_time
 from service.record import court_plan
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
 from service.record.checkpoints import publish_centre_checkpoint, stamp_centre_checkpoint
@@ -55,6 +56,8 @@ from service.record.pdf import (
 from service.record.timeline import (
     UK,
     TimelineEntry,
+    call_cancel_reason,
+    call_end_reason,
     entries_for,
     family_summary,
     format_day,
@@ -91,6 +94,7 @@ __all__ = [
     "list_exports",
     "make_export",
     "parse_certifier",
+    "parse_language",
 ]
 
 _log = logging.getLogger(__name__)
@@ -126,9 +130,9 @@ class Period:
         return uk_day_start(self.last_day + timedelta(days=1))
 
     def words(self) -> str:
-        return (
-            f"{format_day(self.first_day)} to {format_day(self.last_day)} "
-            "(whole days, UK time, both included)"
+        """The period in the current language (the PDF's, while it is drawn)."""
+        return _("{first} to {last} (whole days, UK time, both included)").format(
+            first=format_day(self.first_day), last=format_day(self.last_day)
         )
 
 
@@ -154,6 +158,7 @@ class ExportMade:
     events: int
     checkpoint_size: int
     stored: bool
+    language: str = SOURCE_LANGUAGE  # the PDF's
 
     def file_name(self, file: ExportFile) -> str:
         return export_file_name(self.case_reference, self.period, file)
@@ -169,15 +174,16 @@ def export_file_name(case_reference: str, period: Period, file: ExportFile) -> s
 
 
 def _short(moment: datetime) -> str:
-    local = moment.astimezone(UK)
-    return f"{local:%a %d %b %Y %H:%M}"
+    """ "Tue 04 Mar 2025 10:03". The format is a message: Welsh abbreviates Tuesday and March
+    alike ("Maw"), so its translation names the month in full."""
+    return local_time(moment, UK, _("%a %d %b %Y %H:%M"))
 
 
 def _minutes(delta: timedelta) -> str:
     total = max(int(delta.total_seconds() + 30) // 60, 0)
     if total < 60:
-        return f"{total} min"
-    return f"{total // 60} h {total % 60:02d} min"
+        return _("{minutes} min").format(minutes=total)
+    return _("{hours} h {minutes} min").format(hours=total // 60, minutes=f"{total % 60:02d}")
 
 
 def _line(entry: TimelineEntry) -> EventLine:
@@ -192,63 +198,103 @@ def _notes(entries: Sequence[TimelineEntry]) -> list[NoteEntry]:
     ]
 
 
+# An item's title by what it is and which way it went (whole phrases, for word order).
+_TO_CHILD: Final = {
+    "letter": N_("Letter to the child, sent {when}"),
+    "reply": N_("Reply to the child, sent {when}"),
+    "digital_gift": N_("Digital gift to the child, sent {when}"),
+}
+_TO_PARENT: Final = {
+    "letter": N_("Letter to the parent, written {when}"),
+    "reply": N_("Reply to the parent, written {when}"),
+    "digital_gift": N_("Digital gift to the parent, written {when}"),
+}
+_OUTCOMES: Final = {
+    "waiting": N_("waiting for a moderator"),
+    "item_rejected": N_("rejected by the moderator"),
+    "item_returned": N_("returned to the sender with a message"),
+    "item_delivered": N_("approved and delivered, not yet opened"),
+    "delivered_to_parent": N_("approved and delivered, ready for the parent to read"),
+    "second": N_("waiting for a second moderator"),
+}
+
+
 def _item_block(entries: list[TimelineEntry]) -> ContactBlock:
     first = next((e for e in entries if e.kind in ("item_submitted", "reply_submitted")), None)
+    to_parent = first is not None and (
+        first.kind == "reply_submitted" or first.payload.get("direction") == "to_parent"
+    )
     if first is None:
-        title = "Item sent before this period"
+        title = _("Item sent before this period")
     else:
-        payload = first.payload
-        word = {"letter": "Letter", "reply": "Reply", "digital_gift": "Digital gift"}.get(
-            str(payload.get("item_kind")), "Item"
-        )
-        if first.kind == "reply_submitted" or payload.get("direction") == "to_parent":
-            title = f"{word} to the parent, written {_short(first.at)}"
+        kind = str(first.payload.get("item_kind"))
+        if to_parent:
+            words = _TO_PARENT.get(kind, N_("Item to the parent, written {when}"))
         else:
-            title = f"{word} to the child, sent {_short(first.at)}"
-    outcome = "waiting for a moderator"
+            words = _TO_CHILD.get(kind, N_("Item to the child, sent {when}"))
+        title = gettext(words).format(when=_short(first.at))
+    outcome = gettext(_OUTCOMES["waiting"])
     for entry in entries:
         match entry.kind:
-            case "item_rejected":
-                outcome = "rejected by the moderator"
-            case "item_returned":
-                outcome = "returned to the sender with a message"
+            case "item_rejected" | "item_returned":
+                outcome = gettext(_OUTCOMES[entry.kind])
             case "item_delivered":
-                outcome = "approved and delivered, not yet opened"
+                outcome = gettext(_OUTCOMES["delivered_to_parent" if to_parent else entry.kind])
             case "item_opened":
-                outcome = f"opened on {format_day(entry.at.astimezone(UK).date())}"
+                outcome = _("opened on {day}").format(
+                    day=format_day(entry.at.astimezone(UK).date())
+                )
             case "item_moderated" if entry.payload.get("awaiting_second_approval"):
-                outcome = "waiting for a second moderator"
-    if first is not None and (
-        first.kind == "reply_submitted" or first.payload.get("direction") == "to_parent"
-    ):
-        outcome = outcome.replace("not yet opened", "ready for the parent to read")
+                outcome = gettext(_OUTCOMES["second"])
     return ContactBlock(
-        title, (f"Outcome: {outcome}.",), [_line(e) for e in entries if e.note is None], []
+        title,
+        (_("Outcome: {outcome}.").format(outcome=outcome),),
+        [_line(e) for e in entries if e.note is None],
+        [],
     )
 
 
-def _call_block(entries: list[TimelineEntry], notes: list[TimelineEntry]) -> ContactBlock:
+# Who joined a call, by the role it records.
+_JOINED_AS: Final = {
+    "parent": N_("the parent"),
+    "child": N_("the child"),
+    "supervisor": N_("the supervisor"),
+    "interpreter": N_("the interpreter"),
+}
+
+
+@dataclass(frozen=True)
+class _Call:
+    """A call's block, and its line for the attendance section (None: nobody joined)."""
+
+    block: ContactBlock
+    attended: EventLine | None
+
+
+def _call_block(entries: list[TimelineEntry], notes: list[TimelineEntry]) -> _Call:
     booked = next(
         (e for e in reversed(entries) if e.kind in ("call_scheduled", "call_changed")), None
     )
-    title = "Video call booked before this period"
+    title = _("Video call booked before this period")
     if booked is not None:
         start = booked.payload.get("starts_at")
         end = booked.payload.get("ends_at")
         try:
             begins, ends = rf.parse_time(str(start)), rf.parse_time(str(end))
-            title = (
-                f"Video call booked for {_short(begins)} to "
-                f"{format_moment(ends, with_day=False)} ({_minutes(ends - begins)})"
+            title = _("Video call booked for {start} to {end} ({length})").format(
+                start=_short(begins),
+                end=format_moment(ends, with_day=False),
+                length=_minutes(ends - begins),
             )
         except rf.RecordFormatError:
-            title = "Video call"
+            title = _("Video call")
     connected: datetime | None = None
     finished: datetime | None = None
     paused_at: datetime | None = None
     pauses: list[timedelta] = []
     warnings = 0
-    ended_by = ""
+    ended_by: tuple[str, str] | None = None  # who, and why
+    cancelled = ""
     joined: list[str] = []
     for entry in entries:
         match entry.kind:
@@ -270,44 +316,72 @@ def _call_block(entries: list[TimelineEntry], notes: list[TimelineEntry]) -> Con
                 warnings += 1
             case "call_ended":
                 finished = entry.at
-                ended_by = entry.text.removeprefix("The call was ended by ").rstrip(".")
+                ended_by = (entry.actor, call_end_reason(entry.payload))
             case "call_left" if finished is None:
                 finished = entry.at if connected is not None else finished
             case "call_cancelled":
-                ended_by = "cancelled: " + entry.text.split(": ", 1)[-1].rstrip(".")
+                cancelled = call_cancel_reason(entry.payload)
     if paused_at is not None and finished is not None:
         pauses.append(finished - paused_at)
     summary = []
+    attendance = []
     if joined:
-        summary.append("Joined: " + ", ".join(joined) + ".")
+        who = ", ".join(gettext(_JOINED_AS[j]) if j in _JOINED_AS else j for j in joined)
+        attendance.append(_("Joined: {who}.").format(who=who))
     if connected is not None and finished is not None:
-        summary.append(
-            f"Contact lasted {_minutes(finished - connected)} "
-            f"({format_moment(connected, with_day=False)} to {format_moment(finished, with_day=False)})."
+        attendance.append(
+            _("Contact lasted {length} ({start} to {end}).").format(
+                length=_minutes(finished - connected),
+                start=format_moment(connected, with_day=False),
+                end=format_moment(finished, with_day=False),
+            )
         )
+    summary += attendance
     if pauses:
         summary.append(
-            f"Paused {len(pauses)} time{'s' if len(pauses) != 1 else ''}, "
-            f"{_minutes(sum(pauses, timedelta()))} in all."
+            (
+                _("Paused 1 time, {length} in all.")
+                if len(pauses) == 1
+                else _("Paused {count} times, {length} in all.")
+            ).format(count=len(pauses), length=_minutes(sum(pauses, timedelta())))
         )
     if warnings:
-        summary.append(f"{warnings} warning{'s' if warnings != 1 else ''} shown to the parent.")
-    if ended_by:
         summary.append(
-            f"Ended by {ended_by}." if "cancelled" not in ended_by else f"Call {ended_by}."
+            (
+                _("1 warning shown to the parent.")
+                if warnings == 1
+                else _("{count} warnings shown to the parent.")
+            ).format(count=warnings)
         )
-    return ContactBlock(title, summary, [_line(e) for e in entries], _notes(notes))
+    if cancelled:
+        summary.append(_("Call cancelled: {reason}.").format(reason=cancelled))
+    elif ended_by is not None:
+        who, reason = ended_by
+        summary.append(_("Ended by {who}: {reason}.").format(who=who, reason=reason))
+    lines = [_line(e) for e in entries]
+    block = ContactBlock(title, summary, lines, _notes(notes))
+    attended = None
+    if lines and joined:
+        attended = EventLine(lines[0].when, " ".join([f"{title}.", *attendance]))
+    return _Call(block, attended)
 
 
 def _session_block(entries: list[TimelineEntry], notes: list[TimelineEntry]) -> ContactBlock:
     start = next((e for e in entries if e.kind == "opening_session_started"), None)
     end = next((e for e in entries if e.kind == "opening_session_ended"), None)
-    title = f"Opening session, {_short(start.at)}" if start else "Opening session"
+    title = (
+        _("Opening session, {when}").format(when=_short(start.at))
+        if start
+        else _("Opening session")
+    )
     summary = []
     if start is not None and end is not None:
         summary.append(
-            f"Attended from {format_moment(start.at, with_day=False)} to "
-            f"{format_moment(end.at, with_day=False)} ({_minutes(end.at - start.at)})."
+            _("Attended from {start} to {end} ({length}).").format(
+                start=format_moment(start.at, with_day=False),
+                end=format_moment(end.at, with_day=False),
+                length=_minutes(end.at - start.at),
+            )
         )
     return ContactBlock(title, summary, [_line(e) for e in entries], _notes(notes))
 
@@ -331,7 +405,7 @@ def _group_key(entry: TimelineEntry) -> tuple[str, str]:
     return ("other", "")
 
 
-_SUPPORTED_NOTE: Final = (
+_SUPPORTED_NOTE: Final = N_(
     "This family has supported contact: staff do not observe or write notes, so this record "
     "holds no observation notes."
 )
@@ -375,26 +449,17 @@ def build_document(
         _session_block(groups.get(("session", s), []), groups.get(("session-note", s), []))
         for s in session_ids
     ]
-    calls = [
+    made = [
         _call_block(groups.get(("call", c), []), groups.get(("call-note", c), [])) for c in call_ids
     ]
-    call_attendance = [
-        EventLine(
-            block.lines[0].when,
-            " ".join(
-                [block.title + "."]
-                + [line for line in block.summary if line.startswith(("Joined", "Contact"))]
-            ),
-        )
-        for block in calls
-        if block.lines and any(line.startswith("Joined") for line in block.summary)
-    ]
+    calls = [call.block for call in made]
+    call_attendance = [call.attended for call in made if call.attended is not None]
     if call_attendance:
-        attendance.append(ContactBlock("Video calls attended", (), call_attendance, ()))
+        attendance.append(ContactBlock(_("Video calls attended"), (), call_attendance, ()))
     letters = [_item_block(groups[("item", i)]) for i in ids("item")]
     gifts = [
         ContactBlock(
-            f"Physical gift logged {_short(groups[('gift', g)][0].at)}",
+            _("Physical gift logged {when}").format(when=_short(groups[("gift", g)][0].at)),
             (),
             [_line(e) for e in groups[("gift", g)]],
         )
@@ -404,7 +469,7 @@ def build_document(
     other_blocks = (
         [
             ContactBlock(
-                "In date order",
+                _("In date order"),
                 (),
                 [_line(e) for e in others],
                 _notes(groups.get(("note", ""), [])),
@@ -414,34 +479,43 @@ def build_document(
         else []
     )
     level_note = (
-        "Observation notes written by the supervising staff are shown with the contact they "
-        "belong to."
+        _(
+            "Observation notes written by the supervising staff are shown with the contact "
+            "they belong to."
+        )
         if supervised
-        else _SUPPORTED_NOTE
+        else gettext(_SUPPORTED_NOTE)
     )
     sections = [
         Section(
-            "Attendance",
-            "When the child came to the centre to open letters and gifts, and who joined each "
-            "video call. " + level_note,
+            _("Attendance"),
+            _(
+                "When the child came to the centre to open letters and gifts, and who joined "
+                "each video call."
+            )
+            + " "
+            + level_note,
             attendance,
         ),
         Section(
-            "Letters, replies and digital gifts",
-            "Each item, from sending to its outcome: every item is checked by a moderator "
-            "before it is delivered, in either direction.",
+            _("Letters, replies and digital gifts"),
+            _(
+                "Each item, from sending to its outcome: every item is checked by a moderator "
+                "before it is delivered, in either direction."
+            ),
             letters,
         ),
-        Section("Physical gifts", "Gifts brought or posted to the centre.", gifts),
+        Section(_("Physical gifts"), _("Gifts brought or posted to the centre."), gifts),
         Section(
-            "Video calls",
-            "Each call from booking to its end, with what the supervisor did and why. "
+            _("Video calls"),
+            _("Each call from booking to its end, with what the supervisor did and why.")
+            + " "
             + level_note,
             calls,
         ),
         Section(
-            "Other record entries",
-            "Changes to the family's settings, who may send, referrer access, and exports.",
+            _("Other record entries"),
+            _("Changes to the family's settings, who may send, referrer access, and exports."),
             other_blocks,
         ),
         *reports_section(entries, supervised=supervised),  # issue 20: approved reports
@@ -454,9 +528,9 @@ def build_document(
         case_reference=case_reference,
         contact_level="supervised" if supervised else "supported",
         period=period.words(),
-        period_utc=(
-            f"from {rf.format_time(period.start, micro=False)} up to (not including) "
-            f"{rf.format_time(period.until, micro=False)}"
+        period_utc=_("from {start} up to (not including) {until}").format(
+            start=rf.format_time(period.start, micro=False),
+            until=rf.format_time(period.until, micro=False),
         ),
         generated_by=generated_by,
         generated_at=generated_at,
@@ -473,6 +547,18 @@ def build_document(
 
 
 _CONTROL = re.compile(r"[\x00-\x1f\x7f]")
+
+
+def parse_language(value: str) -> str:
+    """The PDF's language as chosen at export: one of ``LANGUAGES`` (their codes)."""
+    language = value.strip()
+    if language not in LANGUAGES:
+        choices = ", ".join(f"{code} ({name})" for code, name in LANGUAGES.items())
+        raise Invalid(
+            _("Choose the language of the PDF: one of {choices}.").format(choices=choices),
+            field="language",
+        )
+    return language
 
 
 def parse_certifier(name: str, role: str) -> Certifier:
@@ -534,10 +620,15 @@ async def make_export(
     certifier: Certifier | None = None,
     tsa_url: str | None = None,
     lock_days: int = 0,
+    language: str = SOURCE_LANGUAGE,
 ) -> ExportMade:
     """Sign a checkpoint, draw the PDF, build the bundle, store both and record the export.
 
-    With ``vault=None`` (benchmarks) nothing is stored; the event is still written."""
+    The PDF is in ``language`` (one of ``LANGUAGES``; check it with ``parse_language``), and
+    the ``export_made`` event says which. With ``vault=None`` (benchmarks) nothing is stored;
+    the event is still written."""
+    if language not in LANGUAGES:
+        raise ValueError(f"unknown PDF language {language!r}")
     async with sessionmaker.begin() as session:
         signer = await load_or_create_signer(session, keyring)
         material = _SerialisedOnce.of(
@@ -559,42 +650,12 @@ async def make_export(
         seq = rf.CentreCheckpoint.parse(material.centre_body).seq
         await publish_centre_checkpoint(sessionmaker, vault.objects, lock_days, seq)
     generated_at = datetime.now(UTC).replace(microsecond=0)
-    async with sessionmaker() as session:
-        family, centre_name = await family_summary(session, family_id)
-        court_order = await court_order_reference(session, keyring, family_id)
-        entries = await entries_for(
-            session,
-            keyring,
-            family,
-            [
-                (
-                    e.seq,
-                    e.family_seq,
-                    rf.parse_time(e.at),
-                    e.actor_id,
-                    e.actor_role,
-                    e.kind,
-                    e.payload,
-                )
-                for e in material.events
-            ],
+    with use_language(language):
+        document = await _document(
+            sessionmaker, keyring, family_id, period, material, maker, generated_at, certifier
         )
-        supervised = family.contact_level.value == "supervised"
-        plan = await court_plan.load(session, keyring, family_id)  # issue 20
-    document = build_document(
-        entries,
-        centre_name=centre_name,
-        case_reference=family.case_reference,
-        supervised=supervised,
-        period=period,
-        material=material,
-        generated_by=maker.name,
-        generated_at=generated_at,
-        certifier=certifier,
-        court_order_reference=court_order,
-    )
-    document = court_plan.add_to(document, plan, entries, period.first_day, period.last_day)
-    pdf = await asyncio.to_thread(render_court_pdf, document, font_dir=font_dir)
+        # to_thread runs in a copy of this context: the PDF is drawn in ``language`` too.
+        pdf = await asyncio.to_thread(render_court_pdf, document, font_dir=font_dir)
     pdf_sha256 = hashlib.sha256(pdf).hexdigest()
     bundle = await asyncio.to_thread(build_bundle, material, pdf_sha256, signer.private_key)
     bundle_sha256 = hashlib.sha256(bundle).hexdigest()
@@ -631,6 +692,7 @@ async def make_export(
                 "key_fingerprint": document.key_fingerprint,
                 "record_digest": document.record_digest,
                 "pdf_sha256": pdf_sha256,
+                "pdf_language": language,
                 "bundle_sha256": bundle_sha256,
                 "pdf_object_id": stored["pdf"],
                 "bundle_object_id": stored["bundle"],
@@ -643,7 +705,7 @@ async def make_export(
     return ExportMade(
         seq=seq,
         family_id=family_id,
-        case_reference=family.case_reference,
+        case_reference=document.case_reference,
         period=period,
         pdf=pdf,
         bundle=bundle,
@@ -653,7 +715,56 @@ async def make_export(
         events=len(material.events),
         checkpoint_size=document.checkpoint_size,
         stored=stored["pdf"] is not None,
+        language=language,
     )
+
+
+async def _document(
+    sessionmaker: async_sessionmaker[AsyncSession],
+    keyring: KeyRing,
+    family_id: uuid.UUID,
+    period: Period,
+    material: BundleMaterial,
+    maker: Maker,
+    generated_at: datetime,
+    certifier: Certifier | None,
+) -> CourtDocument:
+    """The court document, in the current language, from the events the bundle holds."""
+    async with sessionmaker() as session:
+        family, centre_name = await family_summary(session, family_id)
+        court_order = await court_order_reference(session, keyring, family_id)
+        entries = await entries_for(
+            session,
+            keyring,
+            family,
+            [
+                (
+                    e.seq,
+                    e.family_seq,
+                    rf.parse_time(e.at),
+                    e.actor_id,
+                    e.actor_role,
+                    e.kind,
+                    e.payload,
+                )
+                for e in material.events
+            ],
+        )
+        supervised = family.contact_level.value == "supervised"
+        plan = await court_plan.load(session, keyring, family_id)  # issue 20
+    document = build_document(
+        entries,
+        centre_name=centre_name,
+        case_reference=family.case_reference,
+        supervised=supervised,
+        period=period,
+        material=material,
+        generated_by=maker.name,
+        generated_at=generated_at,
+        certifier=certifier,
+        court_order_reference=court_order,
+    )
+    return court_plan.add_to(document, plan, entries, period.first_day, period.last_day)
 
 
 # --- listing and downloading ---------------------------------------------------------------
@@ -671,10 +782,17 @@ class ExportSummary:
     bundle_sha256: str
     available: bool
     downloads: int
+    # The PDF's language; exports made before the choice existed were all in English.
+    language: str = SOURCE_LANGUAGE
 
     @property
     def made_at_text(self) -> str:
         return format_moment(self.made_at)
+
+    @property
+    def language_name(self) -> str:
+        """The PDF's language by its own name (never translated)."""
+        return LANGUAGES.get(self.language, self.language)
 
 
 async def list_exports(session: AsyncSession, family_id: uuid.UUID) -> list[ExportSummary]:
@@ -716,6 +834,7 @@ async def list_exports(session: AsyncSession, family_id: uuid.UUID) -> list[Expo
                 bundle_sha256=str(p.get("bundle_sha256", "")),
                 available=bool(p.get("pdf_object_id") and p.get("bundle_object_id")),
                 downloads=downloads[row.seq],
+                language=str(p.get("pdf_language") or SOURCE_LANGUAGE),
             )
         )
     return out

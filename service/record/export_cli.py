@@ -1,6 +1,8 @@
-"""``letterbox export CASE_REFERENCE --from DATE --to DATE --out DIR``: the court export from
-the command line. The same export as the admin pages make: it is written in the family's
-record, signs a fresh checkpoint, and is kept (encrypted) so referrers can download it."""
+"""``letterbox export CASE_REFERENCE --from DATE --to DATE --out DIR [--language cy]``: the
+court export from the command line. The same export as the admin pages make: it is written in
+the family's record, signs a fresh checkpoint, and is kept (encrypted) so referrers can
+download it. The PDF is in English unless ``--language`` names another of ``LANGUAGES``; the
+command's own output stays in English (it is read by the centre's operators)."""
 
 from __future__ import annotations
 
@@ -13,6 +15,7 @@ from sqlalchemy import select
 
 from service.commands import CommandError
 from service.errors import Invalid
+from service.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, gettext, use_language
 from service.record import export
 from service.settings import Settings
 from service.stores import open_object_store
@@ -27,7 +30,8 @@ __all__ = ["register"]
 
 Command = Callable[[argparse.Namespace, Settings], int]
 
-MADE_BY = "the centre's letterbox export command"
+# Printed in the PDF as its maker, in the PDF's language.
+MADE_BY = N_("the centre's letterbox export command")
 
 
 async def run_export(
@@ -36,6 +40,7 @@ async def run_export(
     period: export.Period,
     out: Path,
     certifier: export.Certifier | None = None,
+    language: str = SOURCE_LANGUAGE,
 ) -> int:
     # The command never creates a master key: a new one could not open anything stored.
     master, _ = load_master_key(settings.master_key_b64, settings.master_key_file, may_create=False)
@@ -52,16 +57,19 @@ async def run_export(
             )
         if family_id is None:
             raise CommandError(f"no family with case reference {case_reference!r}")
+        with use_language(language):
+            made_by = gettext(MADE_BY)
         made = await export.make_export(
             sessionmaker,
             keyring,
             EncryptedStore(objects, keyring),
             family_id,
             period,
-            export.Maker(EventAuthor.system(), MADE_BY),
+            export.Maker(EventAuthor.system(), made_by),
             certifier=certifier,
             tsa_url=settings.tsa_url,
             lock_days=settings.checkpoint_lock_days,
+            language=language,
         )
     finally:
         await objects.close()
@@ -71,7 +79,7 @@ async def run_export(
     await asyncio.to_thread(pdf_path.write_bytes, made.pdf)
     await asyncio.to_thread(bundle_path.write_bytes, made.bundle)
     print(f"Exported {made.events} events of case {case_reference} ({period.words()}).")
-    print(f"  PDF:         {pdf_path}  (SHA-256 {made.pdf_sha256})")
+    print(f"  PDF:         {pdf_path}  (SHA-256 {made.pdf_sha256}, in {LANGUAGES[language]})")
     print(f"  Bundle:      {bundle_path}")
     print(f"  Bundle hash: {made.record_digest}  (on every page of the PDF)")
     print(f"  Checkpoint:  {made.checkpoint_size} events, signed now")
@@ -94,13 +102,21 @@ def _export(args: argparse.Namespace, settings: Settings) -> int:
             raise CommandError(
                 f"--{(exc.field or 'officer_name').replace('_', '-')}: {exc.message}"
             ) from None
+    try:
+        language = export.parse_language(args.language)
+    except Invalid:
+        raise CommandError(
+            f"--language: choose one of {', '.join(LANGUAGES)} (got {args.language[:20]!r})"
+        ) from None
     out = Path(args.out)
     try:
         out.mkdir(parents=True, exist_ok=True)
     except OSError as exc:
         raise CommandError(f"cannot create {out}: {exc.strerror or exc}") from None
     try:
-        return asyncio.run(run_export(settings, args.case_reference, period, out, certifier))
+        return asyncio.run(
+            run_export(settings, args.case_reference, period, out, certifier, language)
+        )
     except StorageError as exc:
         raise CommandError(str(exc)) from None
 
@@ -123,4 +139,10 @@ def register(
         "--officer-name", metavar="NAME", help="the officer who certifies the records (PDF)"
     )
     parser.add_argument("--officer-role", metavar="ROLE", help="that officer's role")
+    parser.add_argument(
+        "--language",
+        default=SOURCE_LANGUAGE,
+        metavar="CODE",
+        help=f"the PDF's language: {', '.join(LANGUAGES)} (default {SOURCE_LANGUAGE})",
+    )
     handlers["export"] = _export

@@ -5,6 +5,9 @@ Pure and synchronous (run it in a thread): it takes a `CourtDocument` that
 DejaVu Unicode fonts from Debian's ``fonts-dejavu-core`` when they are installed; without them
 it falls back to the PDF core fonts and replaces what Latin-1 cannot show.
 
+Its words are in the language current when it is drawn (``service.i18n.use_language``: the
+export chooses it); the caller builds the `CourtDocument` in the same language.
+
 Every page carries "Page X of Y" and the bundle hash (the record digest: SHA-256 over the
 bundle's events.jsonl, proof.json and checkpoint.txt, fixed before the PDF is made, so the
 bundle can hold the PDF's own SHA-256 without a loop).
@@ -21,6 +24,8 @@ from typing import Any, Final
 
 from fpdf import FPDF
 from fpdf.enums import XPos, YPos
+
+from service.i18n import _
 
 __all__ = [
     "DEJAVU_DIR",
@@ -41,6 +46,8 @@ _FONT_FILES: Final = {
 }
 _TIME_WIDTH: Final = 44.0  # mm, the "when" column
 _LINE: Final = 4.6  # mm per line of 9 pt text
+# What to type: the same in every language.
+_VERIFY_COMMAND: Final = "letterbox verify BUNDLE.zip --fingerprint FINGERPRINT --pdf THIS.pdf"
 
 # Latin-1 stand-ins for the typographic characters our own texts use.
 _LATIN1: Final = str.maketrans(
@@ -56,6 +63,12 @@ _LATIN1: Final = str.maketrans(
         "•": "*",
         "→": "->",
         "\u00a0": " ",
+        # Welsh w and y with a circumflex are not in Latin-1 (â ê î ô û are): a plain letter
+        # reads better than a question mark.
+        "ŵ": "w",
+        "ŷ": "y",
+        "Ŵ": "W",
+        "Ŷ": "Y",
     }
 )
 
@@ -156,7 +169,7 @@ class _CourtPDF(FPDF):
             self.body_font, self.mono_font = "helvetica", "courier"
         self.set_margins(18, 20, 18)
         self.set_auto_page_break(True, margin=26)
-        self.set_title(f"Family contact record, case {doc.case_reference}")
+        self.set_title(_("Family contact record, case {case}").format(case=doc.case_reference))
         self.set_author(doc.centre_name)
         self.set_creator("Letterbox")
         self.set_creation_date(doc.generated_at)
@@ -188,7 +201,9 @@ class _CourtPDF(FPDF):
             0,
             5,
             self.t(
-                f"{self.doc.centre_name} · family contact record · case {self.doc.case_reference}"
+                _("{centre} · family contact record · case {case}").format(
+                    centre=self.doc.centre_name, case=self.doc.case_reference
+                )
             ),
             align="R",
             new_x=XPos.LMARGIN,
@@ -205,18 +220,22 @@ class _CourtPDF(FPDF):
         self.ln(1.2)
         self.set_text_color(70, 70, 70)
         self.font(7)
-        self.cell(25, 4, self.t("Bundle hash:"), new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self.cell(25, 4, self.t(_("Bundle hash:")), new_x=XPos.RIGHT, new_y=YPos.TOP)
         self.font(7, mono=True)
         self.cell(0, 4, self.doc.record_digest, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.font(7)
-        self.cell(25, 4, self.t("Centre key:"), new_x=XPos.RIGHT, new_y=YPos.TOP)
+        self.cell(25, 4, self.t(_("Centre key:")), new_x=XPos.RIGHT, new_y=YPos.TOP)
         self.font(7, mono=True)
         self.cell(0, 4, self.doc.key_fingerprint, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.font(8)
         self.cell(
             0,
             5,
-            self.t(f"Bundle {self.doc.bundle_reference} · Page {self.page_no()} of {{nb}}"),
+            self.t(
+                _("Bundle {reference} · Page {page} of {total}").format(
+                    reference=self.doc.bundle_reference, page=self.page_no(), total="{nb}"
+                )
+            ),
             align="C",
         )
         self.set_text_color(0, 0, 0)
@@ -345,7 +364,14 @@ class _CourtPDF(FPDF):
         x = self.l_margin + 5
         width = self.text_width - 6
         heading = self.wrap(
-            self.t(f"Observation note, {note.when}, by {note.author}"), width, 8.5, "B"
+            self.t(
+                _("Observation note, {when}, by {author}").format(
+                    when=note.when, author=note.author
+                )
+            ),
+            width,
+            8.5,
+            "B",
         )
         body = self.wrap(self.t(note.text), width, 9, "I")
         if self.get_y() + _LINE * min(len(heading) + len(body), 4) > self.page_break_trigger:
@@ -378,163 +404,189 @@ class _CourtPDF(FPDF):
         doc = self.doc
         self.add_page()
         self.font(20, "B")
-        self.cell(0, 12, self.t("Family contact record"), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
+        self.cell(0, 12, self.t(_("Family contact record")), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.font(12)
         self.cell(
             0,
             7,
-            self.t(f"Prepared for the court by {doc.centre_name}"),
+            self.t(_("Prepared for the court by {centre}").format(centre=doc.centre_name)),
             new_x=XPos.LMARGIN,
             new_y=YPos.NEXT,
         )
         self.ln(6)
-        self.field("Contact centre", doc.centre_name)
-        self.field("Case reference", doc.case_reference)
+        self.field(_("Contact centre"), doc.centre_name)
+        self.field(_("Case reference"), doc.case_reference)
         if doc.court_order_reference:
-            self.field("Court order reference", doc.court_order_reference)
-        self.field("Period", doc.period)
-        self.field("Exact period (UTC)", doc.period_utc)
+            self.field(_("Court order reference"), doc.court_order_reference)
+        self.field(_("Period"), doc.period)
+        self.field(_("Exact period (UTC)"), doc.period_utc)
         level = (
-            "Supervised contact: staff watched and noted the contact; their observation notes "
-            "are included."
+            _(
+                "Supervised contact: staff watched and noted the contact; their observation "
+                "notes are included."
+            )
             if doc.supervised
-            else "Supported contact: staff were present but did not observe or report; only "
-            "the contact events and attendance are recorded, and no observation notes."
+            else _(
+                "Supported contact: staff were present but did not observe or report; only "
+                "the contact events and attendance are recorded, and no observation notes."
+            )
         )
-        self.field("Contact level", level)
-        self.field("Events in the period", str(doc.event_count))
-        self.field("Generated by", doc.generated_by)
-        self.field("Generated on", doc.generated_at_text)
+        self.field(_("Contact level"), level)
+        self.field(_("Events in the period"), str(doc.event_count))
+        self.field(_("Generated by"), doc.generated_by)
+        self.field(_("Generated on"), doc.generated_at_text)
         self.field(
-            "Signed checkpoint",
-            f"{doc.checkpoint_size} events in the family's record, signed {doc.checkpoint_time}; "
-            f"head {doc.checkpoint_head}",
+            _("Signed checkpoint"),
+            _("{size} events in the family's record, signed {time}; head {head}").format(
+                size=doc.checkpoint_size, time=doc.checkpoint_time, head=doc.checkpoint_head
+            ),
             mono=False,
         )
-        self.field("Centre key fingerprint", _groups(doc.key_fingerprint), mono=True)
-        self.field("Bundle hash (record digest)", _groups(doc.record_digest), mono=True)
+        self.field(_("Centre key fingerprint"), _groups(doc.key_fingerprint), mono=True)
+        self.field(_("Bundle hash (record digest)"), _groups(doc.record_digest), mono=True)
         self.ln(3)
-        self.heading("How to check this record", 12)
+        self.heading(_("How to check this record"), 12)
         self.paragraph(
-            "This PDF comes with a verification bundle (a zip file). The bundle holds every "
-            "event of this family in the period exactly as the centre recorded it, the proof "
-            "that ties them to the checkpoint signed with the centre's key, and the SHA-256 of "
-            "this PDF. Anyone can check the bundle offline with the free Letterbox verifier:"
+            _(
+                "This PDF comes with a verification bundle (a zip file). The bundle holds every "
+                "event of this family in the period exactly as the centre recorded it, the proof "
+                "that ties them to the checkpoint signed with the centre's key, and the SHA-256 "
+                "of this PDF. Anyone can check the bundle offline with the free Letterbox "
+                "verifier:"
+            )
         )
+        self.command_line(_VERIFY_COMMAND)
+        self.paragraph(
+            _(
+                "Compare the centre key fingerprint printed here with one you obtained "
+                "independently: from the centre itself (by letter or telephone, or its page "
+                "/.well-known/letterbox-record-key) or from the court's earlier records. Never "
+                "trust the fingerprint printed in this same document on its own: anyone who "
+                "could forge this PDF could print their own. The verifier says VALID only if no "
+                "event was changed, removed, added or reordered, and prints the bundle hash. The "
+                "bundle hash printed at the foot of every page is the record digest: SHA-256 of "
+                'the line "letterbox-record-digest/v1" followed by the SHA-256 of the bundle\'s '
+                "events.jsonl, proof.json and checkpoint.txt. It is fixed before this PDF is "
+                "made, so the bundle can also hold this PDF's own SHA-256."
+            )
+        )
+        self.paragraph(
+            _(
+                "Times are UK times (GMT or BST). The content of letters, photos and gifts is not "
+                "reproduced here; only what happened to them."
+            )
+        )
+
+    def command_line(self, text: str) -> None:
+        """A command to type, set in the monospaced font and never translated."""
         self.font(9, mono=True)
-        self.multi_cell(
-            0,
-            _LINE,
-            "letterbox verify BUNDLE.zip --fingerprint FINGERPRINT --pdf THIS.pdf",
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
-        )
+        self.multi_cell(0, _LINE, text, new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(1.5)
-        self.paragraph(
-            "Compare the centre key fingerprint printed here with one you obtained "
-            "independently: from the centre itself (by letter or telephone, or its page "
-            "/.well-known/letterbox-record-key) or from the court's earlier records. Never "
-            "trust the fingerprint printed in this same document on its own: anyone who could "
-            "forge this PDF could print their own. The verifier "
-            "says VALID only if no event was changed, removed, added or reordered, and prints "
-            "the bundle hash. The bundle hash printed at the foot of every page is the record "
-            'digest: SHA-256 of the line "letterbox-record-digest/v1" followed by the '
-            "SHA-256 of the bundle's events.jsonl, proof.json and checkpoint.txt. It is fixed "
-            "before this PDF is made, so the bundle can also hold this PDF's own SHA-256."
-        )
-        self.paragraph(
-            "Times are UK times (GMT or BST). The content of letters, photos and gifts is not "
-            "reproduced here; only what happened to them."
-        )
 
     def how_to_check(self) -> None:
         doc = self.doc
         self.add_page()
-        self.heading("How this record can be checked")
+        self.heading(_("How this record can be checked"))
         self.paragraph(
-            "This record comes with a second file, the verification bundle (a zip file). "
-            "The bundle holds every event of this family in the period exactly as the centre's "
-            "system recorded it, sealed with the centre's digital signature. A free program, "
-            "the Letterbox verifier, checks the bundle and this PDF. It needs no access to the "
-            "centre's systems and no internet connection, and anyone with a computer can run it."
+            _(
+                "This record comes with a second file, the verification bundle (a zip file). "
+                "The bundle holds every event of this family in the period exactly as the "
+                "centre's system recorded it, sealed with the centre's digital signature. A free "
+                "program, the Letterbox verifier, checks the bundle and this PDF. It needs no "
+                "access to the centre's systems and no internet connection, and anyone with a "
+                "computer can run it."
+            )
         )
-        self.heading("1. Get the centre's key fingerprint from the centre itself", 11)
+        self.heading(_("1. Get the centre's key fingerprint from the centre itself"), 11)
         self.paragraph(
-            f"Ask {doc.centre_name} for the fingerprint of its record key, by letter or "
-            "telephone, or read it on the centre's web address /.well-known/letterbox-record-key, "
-            "or take it from an earlier record the court already holds. The fingerprint is a "
-            "line of 64 letters and digits. Do not rely only on the fingerprint printed in this "
-            "document: someone who forged this document could print their own."
+            _(
+                "Ask {centre} for the fingerprint of its record key, by letter or telephone, or "
+                "read it on the centre's web address /.well-known/letterbox-record-key, or take "
+                "it from an earlier record the court already holds. The fingerprint is a line of "
+                "64 letters and digits. Do not rely only on the fingerprint printed in this "
+                "document: someone who forged this document could print their own."
+            ).format(centre=doc.centre_name)
         )
-        self.paragraph("For comparison, the fingerprint this document was made with is:")
-        self.font(9, mono=True)
-        self.multi_cell(0, _LINE, _groups(doc.key_fingerprint), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
-        self.ln(1.5)
-        self.heading("2. Run the verifier", 11)
+        self.paragraph(_("For comparison, the fingerprint this document was made with is:"))
+        self.command_line(_groups(doc.key_fingerprint))
+        self.heading(_("2. Run the verifier"), 11)
         self.paragraph(
-            "The verifier is two short files published with the Letterbox source code "
-            "(service/record/verifier.py and storage/recordformat.py); it needs Python 3.11 and "
-            'the widely used "cryptography" package. The centre gives a copy to anyone who asks, '
-            "and any IT professional can read what it does. The command is:"
+            _(
+                "The verifier is two short files published with the Letterbox source code "
+                "(service/record/verifier.py and storage/recordformat.py); it needs Python 3.11 "
+                'and the widely used "cryptography" package. The centre gives a copy to anyone '
+                "who asks, and any IT professional can read what it does. The command is:"
+            )
         )
-        self.font(9, mono=True)
-        self.multi_cell(
-            0,
-            _LINE,
-            "letterbox verify BUNDLE.zip --fingerprint FINGERPRINT --pdf THIS.pdf",
-            new_x=XPos.LMARGIN,
-            new_y=YPos.NEXT,
-        )
-        self.ln(1.5)
-        self.heading("3. Read the answer", 11)
+        self.command_line(_VERIFY_COMMAND)
+        self.heading(_("3. Read the answer"), 11)
         self.paragraph(
-            "VALID means: the bundle was signed with the key that has the fingerprint you "
-            "obtained, no event of this family in the period was changed, removed, added or "
-            "put in a different order, and this PDF is the one made with the bundle."
-        )
-        self.paragraph(
-            "NOT VALID means: something does not match, and the line after it says what. Do "
-            "not rely on this record until the centre explains it."
+            _(
+                "VALID means: the bundle was signed with the key that has the fingerprint you "
+                "obtained, no event of this family in the period was changed, removed, added or "
+                "put in a different order, and this PDF is the one made with the bundle."
+            )
         )
         self.paragraph(
-            "NOT VERIFIED means: no fingerprint was given, so the verifier could not tell who "
-            "signed the bundle. Obtain the fingerprint (step 1) and run it again."
+            _(
+                "NOT VALID means: something does not match, and the line after it says what. Do "
+                "not rely on this record until the centre explains it."
+            )
         )
         self.paragraph(
-            "If the court holds an earlier record of this family, add --since EARLIER.zip: the "
-            "verifier then also proves that nothing in the earlier record was changed since, "
-            "even by the centre."
+            _(
+                "NOT VERIFIED means: no fingerprint was given, so the verifier could not tell who "
+                "signed the bundle. Obtain the fingerprint (step 1) and run it again."
+            )
+        )
+        self.paragraph(
+            _(
+                "If the court holds an earlier record of this family, add --since EARLIER.zip: "
+                "the verifier then also proves that nothing in the earlier record was changed "
+                "since, even by the centre."
+            )
         )
 
     def certificate(self) -> None:
         doc = self.doc
         self.add_page()
-        self.heading("Certificate of the records")
+        self.heading(_("Certificate of the records"))
         who = doc.certifier
         if who is None:
             self.paragraph(
-                "No officer of the centre certified this export. Ask the centre for a certified "
-                "export if the court needs one.",
+                _(
+                    "No officer of the centre certified this export. Ask the centre for a "
+                    "certified export if the court needs one."
+                ),
                 style="I",
             )
             return
         self.paragraph(
-            f"I, {who.name}, {who.role} of {doc.centre_name}, certify that:",
+            _("I, {name}, {role} of {centre}, certify that:").format(
+                name=who.name, role=who.role, centre=doc.centre_name
+            ),
         )
         for number, text in enumerate(
             (
-                "the records in this document form part of the records of the centre, made in "
-                "the ordinary course of the centre's work of supporting and supervising contact "
-                "between children and their families;",
-                "each event was recorded by the centre's Letterbox system at the time it "
-                "happened, automatically and in the same step as the action it describes, and "
-                "the system keeps every event in a chained and signed log that cannot be changed "
-                "without the change showing;",
-                f"this document was produced from that log by the same system on "
-                f"{doc.generated_at_text}, for the period {doc.period}, and shows "
-                f"{doc.event_count} events;",
-                "the accompanying verification bundle is signed with the centre's record key, "
-                "whose fingerprint is:",
+                _(
+                    "the records in this document form part of the records of the centre, made "
+                    "in the ordinary course of the centre's work of supporting and supervising "
+                    "contact between children and their families;"
+                ),
+                _(
+                    "each event was recorded by the centre's Letterbox system at the time it "
+                    "happened, automatically and in the same step as the action it describes, "
+                    "and the system keeps every event in a chained and signed log that cannot be "
+                    "changed without the change showing;"
+                ),
+                _(
+                    "this document was produced from that log by the same system on {when}, for "
+                    "the period {period}, and shows {count} events;"
+                ).format(when=doc.generated_at_text, period=doc.period, count=doc.event_count),
+                _(
+                    "the accompanying verification bundle is signed with the centre's record "
+                    "key, whose fingerprint is:"
+                ),
             ),
             1,
         ):
@@ -543,16 +595,18 @@ class _CourtPDF(FPDF):
         self.multi_cell(0, _LINE, _groups(doc.key_fingerprint), new_x=XPos.LMARGIN, new_y=YPos.NEXT)
         self.ln(2)
         self.paragraph(
-            "This certificate is given for the purposes of section 9 of the Civil Evidence "
-            "Act 1995 (records of a business or public authority). The contents of letters, "
-            "photographs and gifts are not reproduced."
+            _(
+                "This certificate is given for the purposes of section 9 of the Civil Evidence "
+                "Act 1995 (records of a business or public authority). The contents of letters, "
+                "photographs and gifts are not reproduced."
+            )
         )
         self.ln(6)
         for label, value in (
-            ("Name", who.name),
-            ("Role", who.role),
-            ("Signature", ""),
-            ("Date", ""),
+            (_("Name"), who.name),
+            (_("Role"), who.role),
+            (_("Signature"), ""),
+            (_("Date"), ""),
         ):
             self.field(label, value or "_" * 40)
             self.ln(2)
@@ -563,7 +617,7 @@ class _CourtPDF(FPDF):
             self.heading(section.title)
             self.paragraph(section.intro)
             if not section.blocks:
-                self.paragraph("Nothing of this kind happened in the period.", style="I")
+                self.paragraph(_("Nothing of this kind happened in the period."), style="I")
             for block in section.blocks:
                 self.block(block)
         for draw in self.doc.drawings:

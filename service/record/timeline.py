@@ -20,6 +20,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid, NotFound
 from service.i18n import _
+from service.localtime import local_time
 from storage import recordformat as rf
 from storage.children import open_children
 from storage.errors import StorageError
@@ -165,6 +166,17 @@ _CALL_CANCEL_REASONS: Final = {
     "booked_in_error": "booked in error",
     "contact_suspended": "contact is suspended",
 }
+
+
+def call_end_reason(payload: Mapping[str, Any]) -> str:
+    """Why a call ended, in words (the court PDF's summary says it apart from the sentence)."""
+    return _CALL_END_REASONS.get(str(payload.get("reason")), str(payload.get("reason", "")))
+
+
+def call_cancel_reason(payload: Mapping[str, Any]) -> str:
+    return _CALL_CANCEL_REASONS.get(str(payload.get("reason")), str(payload.get("reason", "")))
+
+
 _DECISIONS: Final = {
     "approve": "approved",
     # Whether parts were blacked out is said from the counts, never from the decision's name.
@@ -243,7 +255,8 @@ def format_moment(moment: datetime, *, with_day: bool = True) -> str:
 
 
 def format_day(day: date) -> str:
-    return f"{day:%a} {day.day} {day:%B %Y}"
+    """ "Mon 3 March 2025": day and month named in the current language (the court PDF's)."""
+    return local_time(datetime.combine(day, time(12), tzinfo=UK), UK, "%a %-d %B %Y")
 
 
 def _minutes(delta: timedelta) -> str:
@@ -508,8 +521,7 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             who = f", supervised by {names.person(supervisor)}" if supervisor else ""
             return f"A video call was {verb}{window}{who}, by {actor}."
         case "call_cancelled":
-            reason = _CALL_CANCEL_REASONS.get(str(p.get("reason")), str(p.get("reason", "")))
-            return f"The call was cancelled by {actor}: {reason}."
+            return f"The call was cancelled by {actor}: {call_cancel_reason(p)}."
         case "call_interpreter_booked" | "call_interpreter_removed":
             who = names.person(p.get("interpreter_id"), "interpreter")
             if kind == "call_interpreter_booked":
@@ -545,8 +557,7 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
         case "call_stop_requested":
             return f'The child asked to stop the call (pressed "I want to stop"), with {actor}.'
         case "call_ended":
-            reason = _CALL_END_REASONS.get(str(p.get("reason")), str(p.get("reason", "")))
-            return f"The call was ended by {actor}: {reason}."
+            return f"The call was ended by {actor}: {call_end_reason(p)}."
         case "call_missed":
             return "The call was missed."
         case "report_written":

@@ -28,6 +28,7 @@ from service.http.access import (
     family_in_path,
     signed_in,
 )
+from service.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, gettext, use_language
 from service.record import export, timeline
 from service.record.bundle import public_key_pem
 from storage import record
@@ -39,21 +40,28 @@ __all__ = ["setup"]
 TIMELINE_ACCESS: Final = signed_in({Role.STAFF, Role.ADMIN}, family=family_in_path("family_id"))
 ADMIN_FAMILY: Final = signed_in({Role.ADMIN}, family=family_in_path("family_id"))
 REFERRER_FAMILY: Final = signed_in({Role.REFERRER}, family=family_in_path("family_id"))
+# Printed in the court PDF after the maker's name, in the PDF's language.
 _ROLE_WORDS: Final = {
-    Role.ADMIN: "centre admin",
-    Role.STAFF: "staff member",
-    Role.SUPERVISOR: "supervisor",
-    Role.PARENT: "parent",
-    Role.REFERRER: "referrer",
+    Role.ADMIN: N_("centre admin"),
+    Role.STAFF: N_("staff member"),
+    Role.SUPERVISOR: N_("supervisor"),
+    Role.PARENT: N_("parent"),
+    Role.REFERRER: N_("referrer"),
 }
 NOTICES: Final = {"export-made": "The export was made. Download the PDF and the bundle below."}
 
 
 def maker_of(actor: Actor) -> export.Maker:
+    """The actor as the record and the PDF name them (their role in the current language)."""
     return export.Maker(
         record.EventAuthor(actor.user_id, actor.role.value),
-        f"{actor.display_name} ({_ROLE_WORDS[actor.role]})",
+        f"{actor.display_name} ({gettext(_ROLE_WORDS[actor.role])})",
     )
+
+
+def own_language(actor: Actor) -> str:
+    """The export's language unless the form says otherwise: the person's own."""
+    return actor.language if actor.language in LANGUAGES else SOURCE_LANGUAGE
 
 
 # --- the timeline ----------------------------------------------------------------------------
@@ -100,48 +108,58 @@ async def _exports_context(request: web.Request) -> dict[str, Any]:
         "centre_name_of_family": centre_name,
         "exports": exports,
         "notice": NOTICES.get(request.query.get("done", "")),
+        # Each language by its own name, never translated.
+        "pdf_languages": list(LANGUAGES.items()),
     }
 
 
-def _default_period() -> dict[str, str]:
+def _default_period(actor: Actor) -> dict[str, str]:
     today = datetime.now(timeline.UK).date()
     return {
         "from": (today - timedelta(days=90)).isoformat(),
         "to": today.isoformat(),
         "officer_name": "",
         "officer_role": "",
+        "language": own_language(actor),
     }
 
 
 async def admin_exports_page(request: web.Request) -> web.StreamResponse:
     context = await _exports_context(request)
-    context |= {"values": _default_period(), "error": None}
+    context |= {"values": _default_period(current_actor(request)), "error": None}
     return aiohttp_jinja2.render_template("record/admin_exports.html", request, context)
 
 
 async def make_export(request: web.Request) -> web.StreamResponse:
     family_id = current_family(request)
+    actor = current_actor(request)
     form = await request.post()
-    values = {k: str(form.get(k, "")) for k in ("from", "to", "officer_name", "officer_role")}
+    fields = ("from", "to", "officer_name", "officer_role", "language")
+    values = {k: str(form.get(k, "")) for k in fields}
     try:
         period = export.Period.parse(values["from"], values["to"])
         certifier = export.parse_certifier(values["officer_name"], values["officer_role"])
+        # A form without the field (an older page) makes the PDF in the person's language.
+        language = export.parse_language(values["language"] or own_language(actor))
     except Invalid as error:
         context = await _exports_context(request)
         context |= {"values": values, "error": error}
         return aiohttp_jinja2.render_template(
             "record/admin_exports.html", request, context, status=422
         )
+    with use_language(language):
+        maker = maker_of(actor)
     await export.make_export(
         request.app[SESSIONMAKER],
         request.app[KEYRING],
         request.app[VAULT],
         family_id,
         period,
-        maker_of(current_actor(request)),
+        maker,
         certifier=certifier,
         tsa_url=request.app[SETTINGS].tsa_url,
         lock_days=request.app[SETTINGS].checkpoint_lock_days,
+        language=language,
     )
     raise web.HTTPSeeOther(f"/admin/families/{family_id}/exports?done=export-made")
 
