@@ -17,6 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, NotFound
 from service.http.access import Actor
+from service.i18n import N_
 from service.schema import InvalidInput, about, items, number, text
 from service.services import Services
 from storage.children import (
@@ -52,13 +53,13 @@ class ReferrerKind(enum.StrEnum):
 
 
 _KIND_LABELS = {
-    ReferrerKind.SOLICITOR: "Solicitor",
-    ReferrerKind.SOCIAL_WORKER: "Social worker",
-    ReferrerKind.CAFCASS: "CAFCASS officer",
-    ReferrerKind.MEDIATOR: "Mediator",
-    ReferrerKind.COURT: "Court order",
-    ReferrerKind.SELF: "Self-referral",
-    ReferrerKind.OTHER: "Other",
+    ReferrerKind.SOLICITOR: N_("Solicitor"),
+    ReferrerKind.SOCIAL_WORKER: N_("Social worker"),
+    ReferrerKind.CAFCASS: N_("CAFCASS officer"),
+    ReferrerKind.MEDIATOR: N_("Mediator"),
+    ReferrerKind.COURT: N_("Court order"),
+    ReferrerKind.SELF: N_("Self-referral"),
+    ReferrerKind.OTHER: N_("Other"),
 }
 
 

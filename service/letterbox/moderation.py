@@ -30,6 +30,7 @@ from sqlalchemy.orm.exc import StaleDataError
 from service.appkeys import KEYRING, MAILER, SANITISER_POOL, SESSIONMAKER, SETTINGS, VAULT
 from service.errors import Conflict, Forbidden, Invalid, NotFound
 from service.http.access import Actor
+from service.i18n import _
 from service.letterbox import claims, flags
 from service.letterbox.intake import LANGUAGE_PURPOSE, READ_TEXT_PURPOSE, sensitive_terms
 from service.letterbox.language import Language, language_of_code
@@ -78,13 +79,13 @@ CONFLICT_MESSAGE = (
 def age_text(delta: Any) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
-        return "just now"
+        return _("just now")
     if minutes < 60:
-        return f"{minutes} min"
+        return _("{minutes} min").format(minutes=minutes)
     hours = minutes // 60
     if hours < 48:
-        return f"{hours} h"
-    return f"{hours // 24} days"
+        return _("{hours} h").format(hours=hours)
+    return _("{days} days").format(days=hours // 24)
 
 
 # --- one item, as the moderator sees it ---------------------------------------------------------
@@ -622,7 +623,7 @@ async def _resolve_confirm(
             )
         ).all()
     )
-    item_flags, _ = await _item_flags(app, session, item.family_id, parts)
+    item_flags, _terms = await _item_flags(app, session, item.family_id, parts)
     flags.check_known(item_flags, request.safe_to_pass, "safe_to_pass")
     spans, boxes, first_safe = _first_choices(first)
     resolved_before = {f.id for f in item_flags} - {

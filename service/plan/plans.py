@@ -28,6 +28,8 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid, NotFound
 from service.http.rules import Actor
+from service.i18n import N_, _
+from service.localtime import local_day
 from service.services import Services
 from storage import record
 from storage.errors import StorageError
@@ -71,6 +73,38 @@ TERM_PURPOSE: Final = "sensitive-term"
 CARD_WINDOW: Final = timedelta(days=14)  # a card for a date may be sent in the two weeks up to it
 CHANNELS: Final = {"letters": "letter", "gifts": "gift", "video": "video call"}
 UNITS: Final = ("days", "weeks", "months")
+# The plan form's words for each channel and unit: whole labels, never a word plus "s".
+CHANNEL_HEADINGS: Final = {
+    "letters": N_("Letters"),
+    "gifts": N_("Gifts"),
+    "video": N_("Video calls"),
+}
+UNIT_LABELS: Final = {
+    "letters": N_("Unit for letters"),
+    "gifts": N_("Unit for gifts"),
+    "video": N_("Unit for video calls"),
+}
+UNIT_WORDS: Final = {"days": N_("days"), "weeks": N_("weeks"), "months": N_("months")}
+# A rule in words: (one, many) for "every" rules, each a whole sentence for the translator.
+_EVERY: Final = {
+    ("letters", "days"): (N_("A letter every day"), N_("A letter every {every} days")),
+    ("letters", "weeks"): (N_("A letter every week"), N_("A letter every {every} weeks")),
+    ("letters", "months"): (N_("A letter every month"), N_("A letter every {every} months")),
+    ("gifts", "days"): (N_("A gift every day"), N_("A gift every {every} days")),
+    ("gifts", "weeks"): (N_("A gift every week"), N_("A gift every {every} weeks")),
+    ("gifts", "months"): (N_("A gift every month"), N_("A gift every {every} months")),
+    ("video", "days"): (N_("A video call every day"), N_("A video call every {every} days")),
+    ("video", "weeks"): (N_("A video call every week"), N_("A video call every {every} weeks")),
+    ("video", "months"): (
+        N_("A video call every month"),
+        N_("A video call every {every} months"),
+    ),
+}
+_ON_DAYS: Final = {
+    "letters": N_("A letter for {days}"),
+    "gifts": N_("A gift for {days}"),
+    "video": N_("A video call for {days}"),
+}
 MAX_EVERY: Final = 366
 _DAY_MONTH: Final = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$")
 NOT_SENT: Final = (ItemStatus.RETURNED, ItemStatus.REJECTED)
@@ -87,16 +121,12 @@ class Rule:
     dates: tuple[tuple[int, int], ...] = ()  # (month, day)
 
     def words(self) -> str:
-        what = CHANNELS[self.channel]
+        """The rule as a sentence in the reader's language ("A letter every 2 months")."""
         if self.every is not None and self.unit is not None:
-            unit = self.unit if self.every != 1 else self.unit.rstrip("s")
-            return (
-                f"A {what} every {self.every} {unit}"
-                if self.every != 1
-                else f"A {what} every {unit}"
-            )
-        days = ", ".join(date(2000, m, d).strftime("%-d %B") for m, d in self.dates)
-        return f"A {what} for {days}"
+            one, many = _EVERY[(self.channel, self.unit)]
+            return _(one) if self.every == 1 else _(many).format(every=self.every)
+        days = ", ".join(local_day(date(2000, m, d), "%-d %B") for m, d in self.dates)
+        return _(_ON_DAYS[self.channel]).format(days=days)
 
     def as_json(self) -> dict[str, Any]:
         if self.every is not None:
@@ -283,7 +313,7 @@ class PlanInput:
         for line in text("avoid").splitlines():
             if not line.strip():
                 continue
-            first, _, last = line.partition("-")
+            first, _dash, last = line.partition("-")
             start = _day_month(first, "avoid")
             avoid.append((start, _day_month(last, "avoid") if last.strip() else start))
         never = _names(text("names_never"))
@@ -556,7 +586,7 @@ class NextLetter:
 
 
 def _first_allowed(plan: FamilyPlan, day: date) -> date:
-    for _ in range(400):
+    for _attempt in range(400):
         if not plan.avoided(day):
             return day
         day += timedelta(days=1)

@@ -101,7 +101,7 @@ def _report(untranslated: dict[str, list]) -> str:
     lines = []
     for path, missing in untranslated.items():
         lines.append(path)
-        lines += [f"    {text!r}  <- {words}" for text, words in missing[:15]]
+        lines += [f"    {text!r}  <- {words}" for text, words in missing[:40]]
     return "\n".join(lines)
 
 
