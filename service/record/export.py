@@ -25,17 +25,18 @@ import logging
 import re
 import uuid
 from collections import defaultdict
-from collections.abc import Sequence
+from collections.abc import Awaitable, Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path
-from typing import Any, Final, Literal
+from typing import Any, Final, Literal, ParamSpec, TypeVar
 
 import aiohttp
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Invalid, NotFound, Unavailable
+from service.i18n import SOURCE_LANGUAGE, use_language
 from service.record import court_plan
 from service.record.bundle import BundleMaterial, build_bundle, collect_material
 from service.record.checkpoints import publish_centre_checkpoint, stamp_centre_checkpoint
@@ -513,6 +514,23 @@ class _SerialisedOnce(BundleMaterial):
         return cls(**{f.name: getattr(material, f.name) for f in dataclasses.fields(material)})
 
 
+_P = ParamSpec("_P")
+_R = TypeVar("_R")
+
+
+def _in_english(make: Callable[_P, Awaitable[_R]]) -> Callable[_P, Awaitable[_R]]:
+    """A court export is one English document: the timeline's sentences and dates, which
+    follow the reader's language on the pages, are written in English here too."""
+
+    @functools.wraps(make)
+    async def in_english(*args: _P.args, **kwargs: _P.kwargs) -> _R:
+        with use_language(SOURCE_LANGUAGE):
+            return await make(*args, **kwargs)
+
+    return in_english
+
+
+@_in_english
 async def make_export(
     sessionmaker: async_sessionmaker[AsyncSession],
     keyring: KeyRing,

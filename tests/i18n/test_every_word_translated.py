@@ -28,8 +28,8 @@ from tests.support.letterbox_world import Person, World, make_world, send_letter
 LETTER = "Dear Sam, I hope school is going well. Love from Dad"
 _BRACKETED = re.compile(r"⟦.*?⟧", re.DOTALL)
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
-# Codes shown as they are: case references, time zones.
-_CODES = re.compile(r"\bCASE-\w+|\b(GMT|BST|UTC)\b")
+# Codes shown as they are: case references, time zones, SHA-256 fingerprints.
+_CODES = re.compile(r"\bCASE-\w+|\b(GMT|BST|UTC)\b|\b[0-9a-f]{64}\b")
 
 
 @pytest.fixture
