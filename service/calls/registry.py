@@ -53,6 +53,7 @@ from sqlalchemy import select
 
 from service.calls.media import CallEnded, CallMedia, ConnectResult, Role
 from service.errors import Conflict, Forbidden, NotFound
+from service.i18n import N_
 from service.security_log import Kind as SecurityKind
 from service.security_log import log_security_event
 from service.security_log import recent_events as recent_security_events
@@ -122,13 +123,13 @@ RECONNECT_WORDS: Final = (
 
 # Why a call ended. The supervisor picks one from a list; the system ends it at the window's end.
 END_REASONS: Final[Mapping[str, str]] = {
-    "completed": "The call finished normally",
-    "child_asked_to_stop": "The child asked to stop",
-    "child_upset": "The child was upset",
-    "inappropriate_conversation": "Inappropriate conversation",
-    "safety_concern": "A safety concern",
-    "technical_problem": "Technical problems",
-    "parent_did_not_attend": "The parent did not attend",
+    "completed": N_("The call finished normally"),
+    "child_asked_to_stop": N_("The child asked to stop"),
+    "child_upset": N_("The child was upset"),
+    "inappropriate_conversation": N_("Inappropriate conversation"),
+    "safety_concern": N_("A safety concern"),
+    "technical_problem": N_("Technical problems"),
+    "parent_did_not_attend": N_("The parent did not attend"),
 }
 WINDOW_ENDED: Final = "window_ended"
 MISSED: Final = "missed"

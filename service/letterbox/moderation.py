@@ -289,7 +289,7 @@ async def moderator_view(
                 "moderator_id": str(decision.moderator_id),
                 "decided_at": decision.decided_at.isoformat(),
                 "decided_on": local_time(
-                    decision.decided_at, app[SETTINGS].zone, "%-d %b %Y at %H:%M %Z"
+                    decision.decided_at, app[SETTINGS].zone, _("%-d %b %Y at %H:%M %Z")
                 ),
                 "reason": reason,
                 "flags": _decision_flags(decision, reasons, by_flag),

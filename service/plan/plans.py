@@ -630,6 +630,37 @@ async def next_letters(services: Services, actor: Actor) -> list[NextLetter]:
     return out
 
 
+# Why a send goes beyond the plan, by channel: whole sentences for the translator.
+_SENT_IN_PERIOD: Final = {
+    "letters": N_(
+        "The contact plan allows one letter in this period and one has already been sent."
+    ),
+    "gifts": N_("The contact plan allows one gift in this period and one has already been sent."),
+    "video": N_(
+        "The contact plan allows one video call in this period and one has already been sent."
+    ),
+}
+_SENT_UNTIL: Final = {
+    "letters": N_(
+        "The contact plan allows one letter in this period and one has already been sent "
+        "(this period ends on {day})."
+    ),
+    "gifts": N_(
+        "The contact plan allows one gift in this period and one has already been sent "
+        "(this period ends on {day})."
+    ),
+    "video": N_(
+        "The contact plan allows one video call in this period and one has already been sent "
+        "(this period ends on {day})."
+    ),
+}
+_NOT_EXPECTED: Final = {
+    "letters": N_("The contact plan does not expect a letter today."),
+    "gifts": N_("The contact plan does not expect a gift today."),
+    "video": N_("The contact plan does not expect a video call today."),
+}
+
+
 async def beyond_plan(
     services: Services, family_id: uuid.UUID, channel: str, today: date | None = None
 ) -> str | None:
@@ -641,18 +672,18 @@ async def beyond_plan(
     found = next((c for c in status.channels if c.channel == channel), None)
     if plan is None or found is None:
         return None
-    wait = (
+    wait = _(
         "It will wait for the centre's staff, who will decide whether to pass it on, and "
         "you will see what they decide here."
     )
     if found.state == "sent":
-        ends = f" (this period ends on {found.due_by:%-d %B %Y})" if found.due_by else ""
-        return (
-            f"The contact plan allows one {CHANNELS[channel]} in this period and one has "
-            f"already been sent{ends}. {wait}"
-        )
+        if found.due_by:
+            sentence = _(_SENT_UNTIL[channel]).format(day=local_day(found.due_by))
+        else:
+            sentence = _(_SENT_IN_PERIOD[channel])
+        return f"{sentence} {wait}"
     if found.state in ("not started", "ended") or plan.avoided(status.today):
-        return f"The contact plan does not expect a {CHANNELS[channel]} today. {wait}"
+        return f"{_(_NOT_EXPECTED[channel])} {wait}"
     return None
 
 
