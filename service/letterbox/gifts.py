@@ -18,6 +18,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.appkeys import KEYRING, SETTINGS, VAULT
 from service.errors import Conflict, Invalid, NotFound
 from service.http.access import Actor, family_of
+from service.i18n import N_
 from service.letterbox.intake import (
     Submission,
     sanitise_uploads,
@@ -42,10 +43,10 @@ STEPS: dict[str, tuple[GiftStatus, frozenset[GiftStatus], str]] = {
 
 
 STATUS_WORDS = {
-    GiftStatus.RECEIVED: "Received, not checked yet",
-    GiftStatus.CHECKED: "Checked, ready to hand over",
-    GiftStatus.HANDED_OVER: "Handed over to the child",
-    GiftStatus.RETURNED: "Returned",
+    GiftStatus.RECEIVED: N_("Received, not checked yet"),
+    GiftStatus.CHECKED: N_("Checked, ready to hand over"),
+    GiftStatus.HANDED_OVER: N_("Handed over to the child"),
+    GiftStatus.RETURNED: N_("Returned"),
 }
 
 

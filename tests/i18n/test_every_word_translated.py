@@ -14,6 +14,7 @@ from datetime import UTC, datetime, timedelta
 from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from babel import Locale
 from sqlalchemy import update
@@ -40,6 +41,8 @@ LETTER = "Dear Sam, I hope school is going well. Love from Dad"
 REPLY = "Thank you Dad, I drew a cat"
 RETURNED = "Dear Sam, meet me at the park on Saturday"
 RETURN_MESSAGE = "Please leave out plans to meet"
+GIFT = "A blue teddy bear"
+CONCERN = "Sam was quiet and tearful"
 # Innermost first: a message's placeholder may hold another message ("⟦by ⟦staff member⟧⟧").
 _BRACKETED = re.compile(r"⟦[^⟦⟧]*⟧")
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
@@ -153,8 +156,8 @@ async def _decide(client: TestClient, person: Person, item_id: str, **decision: 
 
 
 async def _busy_family(client: TestClient, world: World) -> Person:
-    """A letter approved and opened, a reply delivered, a letter returned, a contact plan
-    and a booked call: the states a family's pages show after some weeks of contact. Returns
+    """A letter approved and opened, a reply delivered, a concern about the opening session,
+    a physical gift, a letter returned, a contact plan and a booked call: the states a family's pages show after some weeks of contact. Returns
     the call's supervisor."""
     _, opened = await send_letter(client, world, LETTER)
     await _decide(client, world.staff, opened["item_id"], decision="approve")
@@ -175,6 +178,19 @@ async def _busy_family(client: TestClient, world: World) -> Person:
         f"/api/opening-sessions/{session_id}/end", headers=world.staff.headers()
     )
     assert ended.status == 200
+    worry = await client.post(
+        f"/api/v1/opening-sessions/{session_id}/concern",
+        json={"what": CONCERN},
+        headers=world.staff.headers(),
+    )
+    assert worry.status == 201, await worry.text()
+    gift = FormData(default_to_multipart=True)
+    gift.add_field("from_user_id", str(world.parent.user_id))
+    gift.add_field("description", GIFT)
+    logged = await client.post(
+        f"/api/families/{world.family_id}/gifts", data=gift, headers=world.staff.headers()
+    )
+    assert logged.status == 201, await logged.text()
     _, returned = await send_letter(client, world, RETURNED)
     await _decide(
         client, world.staff, returned["item_id"], decision="return", message=RETURN_MESSAGE
@@ -217,7 +233,9 @@ async def test_every_word_on_a_busy_familys_pages_comes_from_the_catalogue(
     world = await make_world(client)
     supervisor = await _busy_family(client, world)
     await _in_welsh(client, world, world.parent, world.staff, world.admin, supervisor)
-    data = await _data_of(client, world, REPLY, RETURNED, RETURN_MESSAGE, "Supervisor")
+    data = await _data_of(
+        client, world, REPLY, RETURNED, RETURN_MESSAGE, GIFT, CONCERN, "Supervisor"
+    )
     untranslated: dict[str, list] = {}
     for person, home in (
         (world.parent, "/letterbox"),
