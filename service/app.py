@@ -23,7 +23,7 @@ import service.reports
 import service.retention
 import service.subjectaccess
 import service.visits
-from service import appkeys, background, pages, resources
+from service import appkeys, background, labels, pages, resources
 from service.calls.device import call_device_lock_middleware
 from service.http import access, headers
 from service.http.access import PUBLIC, add_route, declare
@@ -35,7 +35,7 @@ from service.http.sessions import session_middleware
 from service.i18n.templates import LocalisedEnvironment
 from service.i18n.web import early_language_middleware, language_middleware
 from service.letterbox.devicelock import device_lock_middleware
-from service.localtime import local_time
+from service.localtime import local_day, local_time
 from service.settings import Settings
 
 log = logging.getLogger(__name__)
@@ -100,6 +100,11 @@ def create_app(settings: Settings) -> web.Application:
     # Stored times are UTC; pages show them in the centre's time zone: {{ t|local("%H:%M") }}.
     zone = settings.zone
     env.filters["local"] = lambda when, *fmt: local_time(when, zone, *fmt)
+    # Calendar days (due dates, a plan's days): {{ plan.starts_on|day }}, month names translated.
+    env.filters["day"] = local_day
+    # Stored codes shown as words in the reader's language: {{ family.status|label }}.
+    env.filters.update(labels.FILTERS)
+    env.globals.update(labels.GLOBALS)
     headers.setup(app)
     access.setup(app)
     # The core resources, in the order they depend on each other.

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import re
-from datetime import date, datetime, tzinfo
+from datetime import UTC, date, datetime, time, tzinfo
 from functools import cache
 
 from babel import Locale
@@ -49,3 +49,9 @@ def day_in_words(value: datetime | None, zone: tzinfo) -> str | None:
     """The centre's calendar day: a letter opened at 00:30 BST was opened that day, not the
     day before."""
     return local_time(value, zone, "%-d %B %Y") if value is not None else None
+
+
+def local_day(day: date, fmt: str = "%-d %B %Y") -> str:
+    """A calendar day (no time, no zone: a due date, a plan's start) in the reader's language:
+    ``{{ plan.starts_on|day }}``."""
+    return local_time(datetime.combine(day, time(12), tzinfo=UTC), UTC, fmt)

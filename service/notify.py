@@ -38,7 +38,7 @@ from datetime import UTC, date, datetime
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
-from typing import Protocol
+from typing import Final, Protocol
 from urllib.parse import urlsplit
 
 import aiosmtplib
@@ -48,10 +48,10 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession, async_sessionmaker
 
 from service.errors import Unavailable
-from service.i18n import N_, _, gettext, use_language
+from service.i18n import N_, gettext, use_language
 from service.i18n.templates import LocalisedEnvironment
 from service.ics import FILENAME, CalendarEvent, render
-from service.localtime import local_time, named_in_language
+from service.localtime import local_day, local_time
 from service.settings import Settings
 from service.statuses import PARENT_WORDS
 from storage.models import Centre, User
@@ -208,10 +208,15 @@ def _kind_for(template: str) -> EmailKind:
     return kind
 
 
+# A date format with a word of its own: the translator moves "at" (rendered in the
+# recipient's language, inside ``use_language``).
+_WHEN: Final = N_("%A %d %B %Y at %H:%M %Z")
+
+
 def _when(value: datetime, settings: Settings) -> str:
     # The centre's time with its zone spelled out (e.g. "14:30 BST"): unambiguous for a
     # parent elsewhere, and what the centre's own pages show.
-    return local_time(value, settings.zone, _("%A %d %B %Y at %H:%M %Z"))
+    return local_time(value, settings.zone, gettext(_WHEN))
 
 
 def check_context(
@@ -237,7 +242,7 @@ def check_context(
         elif key in _DAY_KEYS:
             if not isinstance(value, date) or isinstance(value, datetime):
                 raise UnsafeEmail(f"{key} must be a date")
-            values[key] = named_in_language(value, "%A %-d %B %Y")
+            values[key] = local_day(value, "%A %-d %B %Y")
         elif key == "link":
             values[key] = _check_link(settings, value)
         else:  # pragma: no cover - every key of KINDS is handled above

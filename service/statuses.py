@@ -14,6 +14,7 @@ import enum
 from dataclasses import dataclass
 from typing import Final
 
+from service.i18n import N_
 from storage.models import CallStatus, ItemStatus
 
 
@@ -37,30 +38,32 @@ class Wording:
 
 PARENT_WORDS: Final[dict[ParentStatus, Wording]] = {
     ParentStatus.BEING_CHECKED: Wording(
-        "Being checked",
-        "The centre checks everything before your child gets it. You do not need to do anything.",
+        N_("Being checked"),
+        N_(
+            "The centre checks everything before your child gets it. You do not need to do anything."
+        ),
         "warn",
     ),
     ParentStatus.APPROVED: Wording(
-        "Approved",
-        "It is checked. Your child gets it at their next visit.",
+        N_("Approved"),
+        N_("It is checked. Your child gets it at their next visit."),
         "ok",
     ),
-    ParentStatus.OPENED: Wording("Opened", "Your child has opened it.", "ok"),
+    ParentStatus.OPENED: Wording(N_("Opened"), N_("Your child has opened it."), "ok"),
     ParentStatus.RETURNED: Wording(
-        "Returned to you",
-        "The centre sent it back with a message. You can change it and send it again.",
+        N_("Returned to you"),
+        N_("The centre sent it back with a message. You can change it and send it again."),
         "bad",
     ),
     ParentStatus.NOT_PASSED_ON: Wording(
-        "Not passed on",
-        "The centre will not give it to your child. Ask the centre if you want to know why.",
+        N_("Not passed on"),
+        N_("The centre will not give it to your child. Ask the centre if you want to know why."),
         "bad",
     ),
 }
 
 # A delivered reply in the parent's conversation: theirs to read, not a state to follow.
-REPLY_WORDS: Final = Wording("New reply", "Your child wrote back. Tap to read it.", "ok")
+REPLY_WORDS: Final = Wording(N_("New reply"), N_("Your child wrote back. Tap to read it."), "ok")
 
 _FROM_ITEM: Final[dict[ItemStatus, ParentStatus]] = {
     ItemStatus.APPROVED: ParentStatus.APPROVED,
@@ -95,12 +98,12 @@ class CallState(enum.StrEnum):
 
 
 CALL_WORDS: Final[dict[CallState, str]] = {
-    CallState.BOOKED: "Booked",
-    CallState.JOIN_NOW: "You can join now",
-    CallState.IN_PROGRESS: "In progress",
-    CallState.TOOK_PLACE: "Took place",
-    CallState.MISSED: "Did not take place",
-    CallState.CANCELLED: "Cancelled",
+    CallState.BOOKED: N_("Booked"),
+    CallState.JOIN_NOW: N_("You can join now"),
+    CallState.IN_PROGRESS: N_("In progress"),
+    CallState.TOOK_PLACE: N_("Took place"),
+    CallState.MISSED: N_("Did not take place"),
+    CallState.CANCELLED: N_("Cancelled"),
 }
 
 

@@ -15,12 +15,15 @@ from sqlalchemy import select
 from service import statuses
 from service.calls.registry import JOIN_EARLY, MISSED
 from service.http.rules import Actor
+from service.i18n import N_, _
 from service.localtime import local_time
 from service.services import Services
 from storage.children import child_names
 from storage.models import Call, CallStatus, FamilySender
 
 PAST_LIMIT = 20
+# A date format with a word of its own: the translator moves "at".
+_STARTS = N_("%A %-d %B at %H:%M")
 
 
 @dataclass(frozen=True)
@@ -58,8 +61,10 @@ def _parent_call(call: Call, child: str | None, now: datetime, services: Service
         child_name=child or "",
         starts_at=call.starts_at,
         ends_at=call.ends_at,
-        when_text=f"{local_time(call.starts_at, zone, '%A %-d %B at %H:%M')}"
-        f" to {local_time(call.ends_at, zone, '%H:%M')}",
+        when_text=_("{starts} to {ends}").format(
+            starts=local_time(call.starts_at, zone, _(_STARTS)),
+            ends=local_time(call.ends_at, zone, "%H:%M"),
+        ),
         status=state.value,
         status_text=statuses.CALL_WORDS[state],
         joinable=joinable,

@@ -136,13 +136,13 @@ LEG_DIED_WORDS: Final[Mapping[str, str]] = {
 
 # Why a call ended. The supervisor picks one from a list; the system ends it at the window's end.
 END_REASONS: Final[Mapping[str, str]] = {
-    "completed": "The call finished normally",
-    "child_asked_to_stop": "The child asked to stop",
-    "child_upset": "The child was upset",
-    "inappropriate_conversation": "Inappropriate conversation",
-    "safety_concern": "A safety concern",
-    "technical_problem": "Technical problems",
-    "parent_did_not_attend": "The parent did not attend",
+    "completed": N_("The call finished normally"),
+    "child_asked_to_stop": N_("The child asked to stop"),
+    "child_upset": N_("The child was upset"),
+    "inappropriate_conversation": N_("Inappropriate conversation"),
+    "safety_concern": N_("A safety concern"),
+    "technical_problem": N_("Technical problems"),
+    "parent_did_not_attend": N_("The parent did not attend"),
 }
 WINDOW_ENDED: Final = "window_ended"
 MISSED: Final = "missed"

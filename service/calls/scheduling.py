@@ -21,7 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Invalid, NotFound, Unavailable
 from service.http.access import CENTRE_ROLES, Actor
-from service.i18n import _
+from service.i18n import N_, _
 from service.ics import CalendarEvent
 from service.notify import KINDS, Mailer, UnsafeEmail
 from service.settings import Settings
@@ -49,11 +49,11 @@ MAX_DURATION: Final = timedelta(hours=4)
 # A booking a few minutes in the past (a slow form) is still a booking for "now".
 PAST_TOLERANCE: Final = timedelta(minutes=5)
 CANCEL_REASONS: Final = {
-    "parent_unavailable": "The parent cannot attend",
-    "child_unavailable": "The child cannot attend",
-    "centre_unavailable": "The centre cannot host it",
-    "booked_in_error": "Booked in error",
-    "contact_suspended": "Contact is suspended",
+    "parent_unavailable": N_("The parent cannot attend"),
+    "child_unavailable": N_("The child cannot attend"),
+    "centre_unavailable": N_("The centre cannot host it"),
+    "booked_in_error": N_("Booked in error"),
+    "contact_suspended": N_("Contact is suspended"),
 }
 OPEN_STATUSES: Final = (CallStatus.SCHEDULED, CallStatus.LIVE)
 CallEmail = Literal["call_scheduled", "call_changed", "call_cancelled", "call_reminder"]

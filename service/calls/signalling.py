@@ -59,6 +59,7 @@ from service.calls.registry import (
 from service.errors import Conflict, Forbidden, LetterboxError
 from service.http.access import Actor, current_actor, current_family, path_uuid
 from service.http.clientip import client_address
+from service.i18n import N_
 from service.services import event_author
 from storage.models import Family, Role
 
@@ -75,11 +76,11 @@ MAX_NOTE_CHARS: Final = 4000
 
 # Warnings the console offers with one click; a supervisor may also type a short one.
 WARNINGS: Final = (
-    "Please do not ask where the child lives or goes to school.",
-    "Please do not discuss the court case or the other parent.",
-    "Please keep the conversation kind and calm.",
-    "Please do not make promises about future visits.",
-    "Please stay in view of the camera.",
+    N_("Please do not ask where the child lives or goes to school."),
+    N_("Please do not discuss the court case or the other parent."),
+    N_("Please keep the conversation kind and calm."),
+    N_("Please do not make promises about future visits."),
+    N_("Please stay in view of the camera."),
 )
 
 CLOSE_BAD_MESSAGE: Final = 4400

@@ -58,13 +58,13 @@ class ReferrerKind(enum.StrEnum):
 
 
 _KIND_LABELS = {
-    ReferrerKind.SOLICITOR: "Solicitor",
-    ReferrerKind.SOCIAL_WORKER: "Social worker",
-    ReferrerKind.CAFCASS: "CAFCASS officer",
-    ReferrerKind.MEDIATOR: "Mediator",
-    ReferrerKind.COURT: "Court order",
-    ReferrerKind.SELF: "Self-referral",
-    ReferrerKind.OTHER: "Other",
+    ReferrerKind.SOLICITOR: N_("Solicitor"),
+    ReferrerKind.SOCIAL_WORKER: N_("Social worker"),
+    ReferrerKind.CAFCASS: N_("CAFCASS officer"),
+    ReferrerKind.MEDIATOR: N_("Mediator"),
+    ReferrerKind.COURT: N_("Court order"),
+    ReferrerKind.SELF: N_("Self-referral"),
+    ReferrerKind.OTHER: N_("Other"),
 }
 
 

@@ -29,6 +29,7 @@ from service.http.access import (
     path_uuid,
     signed_in,
 )
+from service.i18n import N_
 from service.services import Services
 from storage.models import Role
 
@@ -38,15 +39,15 @@ CENTRE: Final = signed_in(CENTRE_ROLES)
 ADMIN: Final = signed_in({Role.ADMIN})
 CONCERN_OF_FAMILY: Final = signed_in(CENTRE_ROLES, family=family_in_path("family_id"))
 _SOURCES: Final = {
-    SourceKind.ITEM: ("item_id", "a letter, reply or gift"),
-    SourceKind.CALL: ("call_id", "a video call"),
-    SourceKind.SESSION: ("session_id", "an opening session"),
+    SourceKind.ITEM: ("item_id", N_("a letter, reply or gift")),
+    SourceKind.CALL: ("call_id", N_("a video call")),
+    SourceKind.SESSION: ("session_id", N_("an opening session")),
 }
 NOTICES: Final = {
-    "raised": "The concern is raised. The safeguarding lead has been told.",
-    "acknowledged": "You acknowledged the concern.",
-    "actioned": "The action taken is recorded.",
-    "leads": "The safeguarding leads are saved.",
+    "raised": N_("The concern is raised. The safeguarding lead has been told."),
+    "acknowledged": N_("You acknowledged the concern."),
+    "actioned": N_("The action taken is recorded."),
+    "leads": N_("The safeguarding leads are saved."),
 }
 
 

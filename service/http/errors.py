@@ -21,6 +21,7 @@ from sqlalchemy.exc import TimeoutError as PoolTimeout
 from service.appkeys import CONTENT_DESTROYED, FAMILY_ID, REQUEST_ID, SESSIONMAKER, SETTINGS
 from service.errors import LetterboxError, NotSignedIn, Unavailable
 from service.i18n import N_, gettext
+from service.localtime import local_time
 from storage.errors import StoreUnavailable
 from storage.keyring import FamilyShredded, shredded_when_and_by
 from storage.models import FamilyKey
@@ -144,15 +145,14 @@ def _internal(request: web.Request) -> web.StreamResponse:
 
 
 async def _destroyed_message(request: web.Request, family_id: uuid.UUID | None) -> str:
-    when, by = None, "the centre"
+    when, by = None, gettext("the centre")
     if family_id is not None:
         async with request.app[SESSIONMAKER]() as session:
             when, by = await shredded_when_and_by(session, family_id)
-    day = "an unknown date"
-    if when is not None:
-        local = when.astimezone(request.app[SETTINGS].zone)
-        day = f"{local.day} {local:%B %Y}"
-    return f"Content destroyed on {day} by {by}."
+    if when is None:
+        return gettext("Content destroyed on an unknown date by {by}.").format(by=by)
+    day = local_time(when, request.app[SETTINGS].zone, "%-d %B %Y")
+    return gettext("Content destroyed on {day} by {by}.").format(day=day, by=by)
 
 
 @web.middleware

@@ -21,6 +21,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service import statuses
 from service.errors import Conflict, NotFound
 from service.http.rules import Actor
+from service.i18n import N_, _
 from service.letterbox.moderation import RETURN_PURPOSE
 from service.letterbox.parent import visible_item
 from service.localtime import local_time
@@ -46,7 +47,8 @@ from storage.models import (
 # How many entries the home page lists per family; older ones are a tap away on the item.
 CONVERSATION_LIMIT = 50
 _DAY = "%-d %B %Y"
-_WHEN = "%-d %B %Y at %H:%M"
+# A date format with a word of its own: the translator moves "at" (``_(_WHEN)`` at run time).
+_WHEN = N_("%-d %B %Y at %H:%M")
 
 
 @dataclass(frozen=True)
@@ -119,8 +121,13 @@ class Reply:
 
 def _title(kind: ItemKind, direction: Direction, child: str | None) -> str:
     if direction is Direction.TO_PARENT:
-        return f"Reply from {child}" if child else "Reply from your child"
-    return "Digital gift you sent" if kind is ItemKind.DIGITAL_GIFT else "Letter you sent"
+        return _("Reply from {child}").format(child=child) if child else _("Reply from your child")
+    return _("Digital gift you sent") if kind is ItemKind.DIGITAL_GIFT else _("Letter you sent")
+
+
+def _opened_on(day: str) -> str:
+    """The "Opened" status with its day, as one sentence a translator can reorder."""
+    return _("Opened on {day}").format(day=day)
 
 
 def item_url(item_id: uuid.UUID) -> str:
@@ -173,7 +180,7 @@ async def family_conversation(
         else:
             status_text, tone, code_text = wording.words, wording.tone, code.value
             if code is statuses.ParentStatus.OPENED and item.opened_at is not None:
-                status_text = f"{wording.words} on {local_time(item.opened_at, zone, _DAY)}"
+                status_text = _opened_on(local_time(item.opened_at, zone, _DAY))
         entries.append(
             ConversationEntry(
                 item_id=item.id,
@@ -181,7 +188,7 @@ async def family_conversation(
                 kind=item.kind.value,
                 title=_title(item.kind, item.direction, child),
                 at=item.submitted_at,
-                at_text=local_time(item.submitted_at, zone, _WHEN),
+                at_text=local_time(item.submitted_at, zone, _(_WHEN)),
                 status=code_text,
                 status_text=status_text,
                 tone=tone,
@@ -247,11 +254,13 @@ def _history(item: Item, opened_by: str | None, services: Services) -> list[Hist
             code.value,
             words or statuses.PARENT_WORDS[code].words,
             at,
-            local_time(at, zone, _WHEN),
+            local_time(at, zone, _(_WHEN)),
         )
 
     steps = [
-        HistoryStep("sent", "Sent", item.submitted_at, local_time(item.submitted_at, zone, _WHEN)),
+        HistoryStep(
+            "sent", _("Sent"), item.submitted_at, local_time(item.submitted_at, zone, _(_WHEN))
+        ),
         step(statuses.ParentStatus.BEING_CHECKED, item.submitted_at),
     ]
     code = statuses.parent_status(item.status)
@@ -261,8 +270,8 @@ def _history(item: Item, opened_by: str | None, services: Services) -> list[Hist
     elif code is not statuses.ParentStatus.BEING_CHECKED:
         steps.append(step(code, decided))
     if code is statuses.ParentStatus.OPENED and item.opened_at is not None:
-        words = statuses.PARENT_WORDS[code].words
-        steps.append(step(code, item.opened_at, f"{words} by {opened_by}" if opened_by else None))
+        by = _("Opened by {name}").format(name=opened_by) if opened_by else None
+        steps.append(step(code, item.opened_at, by))
     return steps
 
 
@@ -290,14 +299,14 @@ async def sent_item(
     wording = statuses.PARENT_WORDS[code]
     status_text = wording.words
     if code is statuses.ParentStatus.OPENED and item.opened_at is not None:
-        status_text = f"{wording.words} on {local_time(item.opened_at, zone, _DAY)}"
+        status_text = _opened_on(local_time(item.opened_at, zone, _DAY))
     return SentItem(
         item_id=item.id,
         family_id=item.family_id,
         kind=item.kind.value,
         title=_title(item.kind, item.direction, None),
         sent_at=item.submitted_at,
-        sent_text=local_time(item.submitted_at, zone, _WHEN),
+        sent_text=local_time(item.submitted_at, zone, _(_WHEN)),
         status=code.value,
         status_text=status_text,
         status_meaning=wording.meaning,
@@ -335,7 +344,7 @@ async def reply(
         child_name=name,
         title=_title(item.kind, item.direction, name),
         sent_at=item.submitted_at,
-        sent_text=local_time(item.submitted_at, zone, _WHEN),
+        sent_text=local_time(item.submitted_at, zone, _(_WHEN)),
         text=text,
         pictures=[
             Picture(

@@ -50,10 +50,10 @@ STEPS: dict[str, tuple[GiftStatus, frozenset[GiftStatus], str]] = {
 
 
 STATUS_WORDS = {
-    GiftStatus.RECEIVED: "Received, not checked yet",
-    GiftStatus.CHECKED: "Checked, ready to hand over",
-    GiftStatus.HANDED_OVER: "Handed over to the child",
-    GiftStatus.RETURNED: "Returned",
+    GiftStatus.RECEIVED: N_("Received, not checked yet"),
+    GiftStatus.CHECKED: N_("Checked, ready to hand over"),
+    GiftStatus.HANDED_OVER: N_("Handed over to the child"),
+    GiftStatus.RETURNED: N_("Returned"),
 }
 
 

@@ -79,13 +79,13 @@ CONFLICT_MESSAGE = (
 def age_text(delta: Any) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
-        return "just now"
+        return _("just now")
     if minutes < 60:
-        return f"{minutes} min"
+        return _("{minutes} min").format(minutes=minutes)
     hours = minutes // 60
     if hours < 48:
-        return f"{hours} h"
-    return f"{hours // 24} days"
+        return _("{hours} h").format(hours=hours)
+    return _("{days} days").format(days=hours // 24)
 
 
 # --- one item, as the moderator sees it ---------------------------------------------------------
@@ -289,7 +289,7 @@ async def moderator_view(
                 "moderator_id": str(decision.moderator_id),
                 "decided_at": decision.decided_at.isoformat(),
                 "decided_on": local_time(
-                    decision.decided_at, app[SETTINGS].zone, "%-d %b %Y at %H:%M %Z"
+                    decision.decided_at, app[SETTINGS].zone, _("%-d %b %Y at %H:%M %Z")
                 ),
                 "reason": reason,
                 "flags": _decision_flags(decision, reasons, by_flag),
@@ -631,7 +631,7 @@ async def _resolve_confirm(
             )
         ).all()
     )
-    item_flags, _ = await _item_flags(app, session, item.family_id, parts)
+    item_flags, _terms = await _item_flags(app, session, item.family_id, parts)
     flags.check_known(item_flags, request.safe_to_pass, "safe_to_pass")
     spans, boxes, first_safe = _first_choices(first)
     resolved_before = {f.id for f in item_flags} - {

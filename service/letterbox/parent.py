@@ -20,6 +20,7 @@ from service import statuses
 from service.appkeys import KEYRING, SETTINGS
 from service.errors import NotFound
 from service.http.access import Actor
+from service.i18n import _
 from service.letterbox.gifts import gifts_for_parent
 from service.letterbox.moderation import RETURN_PURPOSE, delivered_parts
 from service.localtime import day_in_words
@@ -56,7 +57,7 @@ def parent_status(item: ItemFacts, zone: tzinfo) -> tuple[str, str]:
     code = statuses.parent_status(item.status)
     words = statuses.PARENT_WORDS[code].words
     if code is statuses.ParentStatus.OPENED and item.opened_at is not None:
-        words = f"{words} on {day_in_words(item.opened_at, zone)}"
+        words = _("Opened on {day}").format(day=day_in_words(item.opened_at, zone))
     return code.value, words
 
 

@@ -69,13 +69,13 @@ def working_deadline(start: datetime, days: int, zone: tzinfo) -> datetime:
 def waited_text(delta: timedelta) -> str:
     minutes = int(delta.total_seconds() // 60)
     if minutes < 1:
-        return "just now"
+        return _("just now")
     if minutes < 60:
-        return f"{minutes} min"
+        return _("{minutes} min").format(minutes=minutes)
     hours = minutes // 60
     if hours < 48:
-        return f"{hours} h"
-    return f"{hours // 24} days"
+        return _("{hours} h").format(hours=hours)
+    return _("{days} days").format(days=hours // 24)
 
 
 @dataclass(frozen=True)

@@ -29,6 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from service.errors import Invalid, NotFound
 from service.http.rules import Actor
 from service.i18n import N_, _
+from service.localtime import local_day
 from service.services import Services
 from storage import record
 from storage.errors import StorageError
@@ -78,6 +79,38 @@ _BOTH_WAYS: Final = {
     "gifts": N_("Give the gifts either a frequency or dates, not both."),
     "video": N_("Give the video calls either a frequency or dates, not both."),
 }
+# The plan form's words for each channel and unit: whole labels, never a word plus "s".
+CHANNEL_HEADINGS: Final = {
+    "letters": N_("Letters"),
+    "gifts": N_("Gifts"),
+    "video": N_("Video calls"),
+}
+UNIT_LABELS: Final = {
+    "letters": N_("Unit for letters"),
+    "gifts": N_("Unit for gifts"),
+    "video": N_("Unit for video calls"),
+}
+UNIT_WORDS: Final = {"days": N_("days"), "weeks": N_("weeks"), "months": N_("months")}
+# A rule in words: (one, many) for "every" rules, each a whole sentence for the translator.
+_EVERY: Final = {
+    ("letters", "days"): (N_("A letter every day"), N_("A letter every {every} days")),
+    ("letters", "weeks"): (N_("A letter every week"), N_("A letter every {every} weeks")),
+    ("letters", "months"): (N_("A letter every month"), N_("A letter every {every} months")),
+    ("gifts", "days"): (N_("A gift every day"), N_("A gift every {every} days")),
+    ("gifts", "weeks"): (N_("A gift every week"), N_("A gift every {every} weeks")),
+    ("gifts", "months"): (N_("A gift every month"), N_("A gift every {every} months")),
+    ("video", "days"): (N_("A video call every day"), N_("A video call every {every} days")),
+    ("video", "weeks"): (N_("A video call every week"), N_("A video call every {every} weeks")),
+    ("video", "months"): (
+        N_("A video call every month"),
+        N_("A video call every {every} months"),
+    ),
+}
+_ON_DAYS: Final = {
+    "letters": N_("A letter for {days}"),
+    "gifts": N_("A gift for {days}"),
+    "video": N_("A video call for {days}"),
+}
 MAX_EVERY: Final = 366
 _DAY_MONTH: Final = re.compile(r"^\s*(\d{1,2})\s*/\s*(\d{1,2})\s*$")
 NOT_SENT: Final = (ItemStatus.RETURNED, ItemStatus.REJECTED)
@@ -94,16 +127,12 @@ class Rule:
     dates: tuple[tuple[int, int], ...] = ()  # (month, day)
 
     def words(self) -> str:
-        what = CHANNELS[self.channel]
+        """The rule as a sentence in the reader's language ("A letter every 2 months")."""
         if self.every is not None and self.unit is not None:
-            unit = self.unit if self.every != 1 else self.unit.rstrip("s")
-            return (
-                f"A {what} every {self.every} {unit}"
-                if self.every != 1
-                else f"A {what} every {unit}"
-            )
-        days = ", ".join(date(2000, m, d).strftime("%-d %B") for m, d in self.dates)
-        return f"A {what} for {days}"
+            one, many = _EVERY[(self.channel, self.unit)]
+            return _(one) if self.every == 1 else _(many).format(every=self.every)
+        days = ", ".join(local_day(date(2000, m, d), "%-d %B") for m, d in self.dates)
+        return _(_ON_DAYS[self.channel]).format(days=days)
 
     def as_json(self) -> dict[str, Any]:
         if self.every is not None:
@@ -616,6 +645,37 @@ async def next_letters(services: Services, actor: Actor) -> list[NextLetter]:
     return out
 
 
+# Why a send goes beyond the plan, by channel: whole sentences for the translator.
+_SENT_IN_PERIOD: Final = {
+    "letters": N_(
+        "The contact plan allows one letter in this period and one has already been sent."
+    ),
+    "gifts": N_("The contact plan allows one gift in this period and one has already been sent."),
+    "video": N_(
+        "The contact plan allows one video call in this period and one has already been sent."
+    ),
+}
+_SENT_UNTIL: Final = {
+    "letters": N_(
+        "The contact plan allows one letter in this period and one has already been sent "
+        "(this period ends on {day})."
+    ),
+    "gifts": N_(
+        "The contact plan allows one gift in this period and one has already been sent "
+        "(this period ends on {day})."
+    ),
+    "video": N_(
+        "The contact plan allows one video call in this period and one has already been sent "
+        "(this period ends on {day})."
+    ),
+}
+_NOT_EXPECTED: Final = {
+    "letters": N_("The contact plan does not expect a letter today."),
+    "gifts": N_("The contact plan does not expect a gift today."),
+    "video": N_("The contact plan does not expect a video call today."),
+}
+
+
 async def beyond_plan(
     services: Services, family_id: uuid.UUID, channel: str, today: date | None = None
 ) -> str | None:
@@ -627,18 +687,18 @@ async def beyond_plan(
     found = next((c for c in status.channels if c.channel == channel), None)
     if plan is None or found is None:
         return None
-    wait = (
+    wait = _(
         "It will wait for the centre's staff, who will decide whether to pass it on, and "
         "you will see what they decide here."
     )
     if found.state == "sent":
-        ends = f" (this period ends on {found.due_by:%-d %B %Y})" if found.due_by else ""
-        return (
-            f"The contact plan allows one {CHANNELS[channel]} in this period and one has "
-            f"already been sent{ends}. {wait}"
-        )
+        if found.due_by:
+            sentence = _(_SENT_UNTIL[channel]).format(day=local_day(found.due_by))
+        else:
+            sentence = _(_SENT_IN_PERIOD[channel])
+        return f"{sentence} {wait}"
     if found.state in ("not started", "ended") or plan.avoided(status.today):
-        return f"The contact plan does not expect a {CHANNELS[channel]} today. {wait}"
+        return f"{_(_NOT_EXPECTED[channel])} {wait}"
     return None
 
 

@@ -21,6 +21,7 @@ from service.http.access import (
     family_in_path,
     signed_in,
 )
+from service.i18n import N_
 from service.plan import plans
 from service.services import Services
 
@@ -41,9 +42,12 @@ async def plan_page(request: web.Request) -> web.StreamResponse:
         "family_id": current_family(request),
         "channels": plans.CHANNELS,
         "units": plans.UNITS,
+        "channel_headings": plans.CHANNEL_HEADINGS,
+        "unit_labels": plans.UNIT_LABELS,
+        "unit_words": plans.UNIT_WORDS,
         "errors": {},
         "values": {},
-        "notice": "The plan is saved." if request.query.get("done") == "saved" else None,
+        "notice": N_("The plan is saved.") if request.query.get("done") == "saved" else None,
     }
     return aiohttp_jinja2.render_template("plan/family.html", request, context)
 
@@ -62,6 +66,9 @@ async def save_plan(request: web.Request) -> web.StreamResponse:
             "family_id": family_id,
             "channels": plans.CHANNELS,
             "units": plans.UNITS,
+            "channel_headings": plans.CHANNEL_HEADINGS,
+            "unit_labels": plans.UNIT_LABELS,
+            "unit_words": plans.UNIT_WORDS,
             "errors": {error.field or "form": error.message},
             "values": dict(data),
             "notice": None,

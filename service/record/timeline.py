@@ -19,8 +19,8 @@ from sqlalchemy import func, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Invalid, NotFound
-from service.i18n import _
-from service.localtime import local_time
+from service.i18n import N_, _
+from service.localtime import local_day
 from storage import recordformat as rf
 from storage.children import open_children
 from storage.errors import StorageError
@@ -66,7 +66,7 @@ TIMELINE_LIMIT: Final = 500
 # Every event kind belongs to exactly one group; the timeline filters by group.
 KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
     "letters": (
-        "Letters, replies and digital gifts",
+        N_("Letters, replies and digital gifts"),
         frozenset(
             {
                 "item_submitted",
@@ -82,17 +82,17 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
         ),
     ),
     "gifts": (
-        "Physical gifts",
+        N_("Physical gifts"),
         frozenset({"gift_logged", "gift_checked", "gift_handed_over", "gift_returned"}),
     ),
     "attendance": (
-        "Attendance (opening sessions, in-centre visits)",
+        N_("Attendance (opening sessions, in-centre visits)"),
         frozenset(
             {"opening_session_started", "opening_session_ended", "visit_booked", "visit_attendance"}
         ),
     ),
     "calls": (
-        "Video calls",
+        N_("Video calls"),
         frozenset(
             {
                 "call_scheduled",
@@ -113,9 +113,9 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
             }
         ),
     ),
-    "notes": ("Observation notes", frozenset({"observation_note_added"})),
+    "notes": (N_("Observation notes"), frozenset({"observation_note_added"})),
     "family": (
-        "Family, senders and referrer access",
+        N_("Family, senders and referrer access"),
         frozenset(
             {
                 "family_created",
@@ -134,61 +134,68 @@ KIND_GROUPS: Final[dict[str, tuple[str, frozenset[str]]]] = {
             }
         ),
     ),
-    "exports": ("Court exports", frozenset({"export_made", "export_downloaded"})),
+    "exports": (N_("Court exports"), frozenset({"export_made", "export_downloaded"})),
     "reports": (
-        "Supervised contact reports",
+        N_("Supervised contact reports"),
         frozenset({"report_written", "report_returned", "report_approved", "report_downloaded"}),
     ),
-    "plan": ("Contact plan", frozenset({"plan_changed", "item_beyond_plan"})),
+    "plan": (N_("Contact plan"), frozenset({"plan_changed", "item_beyond_plan"})),
     "concerns": (
-        "Safeguarding concerns",
+        N_("Safeguarding concerns"),
         frozenset({"concern_raised", "concern_acknowledged", "concern_action_recorded"}),
     ),
 }
-_GROUP_OF: Final = {kind: group for group, (_, kinds) in KIND_GROUPS.items() for kind in kinds}
+_GROUP_OF: Final = {kind: group for group, (_label, kinds) in KIND_GROUPS.items() for kind in kinds}
 
 # Labels for the reasons the calls pages offer (service.calls); unknown values show as given.
 _CALL_END_REASONS: Final = {
-    "completed": "the call finished normally",
-    "child_asked_to_stop": "the child asked to stop",
-    "child_upset": "the child was upset",
-    "inappropriate_conversation": "inappropriate conversation",
-    "safety_concern": "a safety concern",
-    "technical_problem": "technical problems",
-    "parent_did_not_attend": "the parent did not attend",
-    "window_ended": "the booked time was over",
-    "media_node_lost": "the server running the call stopped",
+    "completed": N_("the call finished normally"),
+    "child_asked_to_stop": N_("the child asked to stop"),
+    "child_upset": N_("the child was upset"),
+    "inappropriate_conversation": N_("inappropriate conversation"),
+    "safety_concern": N_("a safety concern"),
+    "technical_problem": N_("technical problems"),
+    "parent_did_not_attend": N_("the parent did not attend"),
+    "window_ended": N_("the booked time was over"),
+    "media_node_lost": N_("the server running the call stopped"),
 }
 _CALL_CANCEL_REASONS: Final = {
-    "parent_unavailable": "the parent cannot attend",
-    "child_unavailable": "the child cannot attend",
-    "centre_unavailable": "the centre cannot host it",
-    "booked_in_error": "booked in error",
-    "contact_suspended": "contact is suspended",
+    "parent_unavailable": N_("the parent cannot attend"),
+    "child_unavailable": N_("the child cannot attend"),
+    "centre_unavailable": N_("the centre cannot host it"),
+    "booked_in_error": N_("booked in error"),
+    "contact_suspended": N_("contact is suspended"),
 }
 
 
 def call_end_reason(payload: Mapping[str, Any]) -> str:
     """Why a call ended, in words (the court PDF's summary says it apart from the sentence)."""
-    return _CALL_END_REASONS.get(str(payload.get("reason")), str(payload.get("reason", "")))
+    return _reason(_CALL_END_REASONS, payload.get("reason"))
 
 
 def call_cancel_reason(payload: Mapping[str, Any]) -> str:
-    return _CALL_CANCEL_REASONS.get(str(payload.get("reason")), str(payload.get("reason", "")))
+    return _reason(_CALL_CANCEL_REASONS, payload.get("reason"))
 
 
 _DECISIONS: Final = {
-    "approve": "approved",
+    "approve": N_("approved"),
     # Whether parts were blacked out is said from the counts, never from the decision's name.
-    "approve_with_redactions": "approved",
-    "confirm": "approval confirmed by a second moderator",
-    "return": "returned to the sender",
-    "reject": "rejected",
+    "approve_with_redactions": N_("approved"),
+    "confirm": N_("approval confirmed by a second moderator"),
+    "return": N_("returned to the sender"),
+    "reject": N_("rejected"),
 }
 
 
 def _count(number: int, one: str, many: str) -> str:
-    return f"{number} {one if number == 1 else many}"
+    """``one`` (the phrase for 1) or ``many`` (with ``{n}``), in the reader's language."""
+    return _(one) if number == 1 else _(many).format(n=number)
+
+
+def _reason(reasons: Mapping[str, str], value: Any) -> str:
+    """A known reason in the reader's language; an unknown one as it was recorded."""
+    words = reasons.get(str(value))
+    return _(words) if words is not None else str(value if value is not None else "")
 
 
 def blacked_out_words(redactions: object) -> str:
@@ -203,21 +210,33 @@ def blacked_out_words(redactions: object) -> str:
         spans = len(redactions)
     parts = []
     if spans > 0:
-        parts.append(_count(spans, "passage of text", "passages of text"))
+        parts.append(_count(spans, N_("1 passage of text"), N_("{n} passages of text")))
     if boxes > 0:
-        parts.append(_count(boxes, "area of a picture", "areas of pictures"))
-    return f" with parts blacked out ({', '.join(parts)})" if parts else ""
+        parts.append(_count(boxes, N_("1 area of a picture"), N_("{n} areas of pictures")))
+    if not parts:
+        return ""
+    return _(" with parts blacked out ({parts})").format(parts=", ".join(parts))
 
 
 _ROLES: Final = {
-    "admin": "centre admin",
-    "staff": "staff member",
-    "supervisor": "supervisor",
-    "parent": "parent",
-    "referrer": "referrer",
-    "interpreter": "interpreter",
-    "translator": "translator",
-    "system": "Letterbox (automatic)",
+    "admin": N_("centre admin"),
+    "staff": N_("staff member"),
+    "supervisor": N_("supervisor"),
+    "parent": N_("parent"),
+    "referrer": N_("referrer"),
+    "interpreter": N_("interpreter"),
+    "translator": N_("translator"),
+    "system": N_("Letterbox (automatic)"),
+}
+# Someone whose name is not known, by role: whole phrases ("an interpreter", never "a" + word).
+_SOMEONE_AS: Final = {
+    "admin": N_("a centre admin"),
+    "staff": N_("a staff member"),
+    "supervisor": N_("a supervisor"),
+    "parent": N_("a parent"),
+    "referrer": N_("a referrer"),
+    "interpreter": N_("an interpreter"),
+    "translator": N_("a translator"),
 }
 
 
@@ -255,15 +274,15 @@ def format_moment(moment: datetime, *, with_day: bool = True) -> str:
 
 
 def format_day(day: date) -> str:
-    """ "Mon 3 March 2025": day and month named in the current language (the court PDF's)."""
-    return local_time(datetime.combine(day, time(12), tzinfo=UK), UK, "%a %-d %B %Y")
+    """ "Thu 3 December 2026", the day and month named in the reader's language."""
+    return local_day(day, "%a %-d %B %Y")
 
 
 def _minutes(delta: timedelta) -> str:
     total = max(int(delta.total_seconds() + 30) // 60, 0)
     if total < 60:
-        return f"{total} min"
-    return f"{total // 60} h {total % 60:02d} min"
+        return _("{minutes} min").format(minutes=total)
+    return _("{hours} h {minutes} min").format(hours=total // 60, minutes=f"{total % 60:02d}")
 
 
 # --- payloads, names and notes ----------------------------------------------------------
@@ -278,16 +297,20 @@ class Names:
 
     def person(self, user_id: Any, role: str | None = None) -> str:
         name = self.users.get(str(user_id)) if user_id else None
-        label = _ROLES.get(role or "", role or "someone")
+        known = _ROLES.get(role or "")
+        label = _(known) if known is not None else (role or _("someone"))
         if role == "system":
             return label
         if name:
-            return f"{name} ({label})" if role else name
-        return f"a {label}" if role else "someone"
+            return _("{name} ({role})").format(name=name, role=label) if role else name
+        if not role:
+            return _("someone")
+        someone = _SOMEONE_AS.get(role)
+        return _(someone) if someone is not None else f"a {label}"
 
     def child(self, child_id: Any) -> str:
         name = self.children.get(str(child_id)) if child_id else None
-        return name or "the child"
+        return name or _("the child")
 
 
 async def load_names(
@@ -370,7 +393,7 @@ async def note_texts(
 
 def _quote(value: Any) -> str:
     text = str(value).strip()
-    return f"“{text}”" if text else "(no text)"
+    return f"“{text}”" if text else _("(no text)")
 
 
 def _when(value: Any) -> str | None:
@@ -385,69 +408,118 @@ def _when(value: Any) -> str | None:
             return None
 
 
-def _item_word(payload: Mapping[str, Any]) -> str:
-    kind = payload.get("item_kind")
-    return {"letter": "letter", "reply": "reply", "digital_gift": "digital gift"}.get(
-        str(kind), "item"
-    )
-
-
 def _parts(payload: Mapping[str, Any]) -> str:
+    """ " with 2 photos and 1 document", or "" for an item of words only."""
     parts = payload.get("parts")
     if not isinstance(parts, list) or not parts:
         return ""
     kinds = [p.get("kind") for p in parts if isinstance(p, dict)]
     images = sum(1 for k in kinds if k == "image")
     documents = sum(1 for k in kinds if k == "document")
-    bits = []
-    if images:
-        bits.append(f"{images} photo{'s' if images != 1 else ''}")
-    if documents:
-        bits.append(f"{documents} document{'s' if documents != 1 else ''}")
-    return f" with {' and '.join(bits)}" if bits else ""
+    photos = _count(images, N_("1 photo"), N_("{n} photos")) if images else ""
+    files = _count(documents, N_("1 document"), N_("{n} documents")) if documents else ""
+    if photos and files:
+        return _(" with {photos} and {documents}").format(photos=photos, documents=files)
+    if photos or files:
+        return _(" with {things}").format(things=photos or files)
+    return ""
 
 
 # What each kind of family change reads as; an unknown one still reads as a sentence.
 _FAMILY_CHANGES = {
-    "settings": "The family's settings were changed by {actor}.",
-    "child_added": "A child was added to the family by {actor}.",
-    "child_changed": "A child's details were changed by {actor}.",
-    "child_removed": "A child was removed from the family by {actor}.",
-    "sensitive_term_added": "Sensitive term added, by {actor}.",
-    "sensitive_term_removed": "Sensitive term removed, by {actor}.",
+    "settings": N_("The family's settings were changed by {actor}."),
+    "child_added": N_("A child was added to the family by {actor}."),
+    "child_changed": N_("A child's details were changed by {actor}."),
+    "child_removed": N_("A child was removed from the family by {actor}."),
+    "sensitive_term_added": N_("Sensitive term added, by {actor}."),
+    "sensitive_term_removed": N_("Sensitive term removed, by {actor}."),
+}
+_RECORD_OPENED: Final = {
+    "supported": N_("The family's record was opened (supported contact) by {actor}."),
+    "supervised": N_("The family's record was opened (supervised contact) by {actor}."),
+}
+# An item sent or handed in, by its kind: whole sentences, {parts} is " with 2 photos" or "".
+_SENT_TO_CHILD: Final = {
+    "letter": N_("A letter to the child was sent{parts} by {actor}."),
+    "reply": N_("A reply to the child was sent{parts} by {actor}."),
+    "digital_gift": N_("A digital gift to the child was sent{parts} by {actor}."),
+}
+_HANDED_IN_FOR_PARENT: Final = {
+    "letter": N_("A letter to the parent was handed in{parts}, by {actor}."),
+    "reply": N_("A reply to the parent was handed in{parts}, by {actor}."),
+    "digital_gift": N_("A digital gift to the parent was handed in{parts}, by {actor}."),
+}
+# Who joined or left a call, as one sentence each.
+_CALL_PRESENCE: Final = {
+    ("parent", True): N_("The parent joined the call — {actor}."),
+    ("parent", False): N_("The parent left the call — {actor}."),
+    ("child", True): N_("The child joined the call — {actor}."),
+    ("child", False): N_("The child left the call — {actor}."),
+    ("supervisor", True): N_("The supervisor joined the call — {actor}."),
+    ("supervisor", False): N_("The supervisor left the call — {actor}."),
+    ("interpreter", True): N_("The interpreter joined the call — {actor}."),
+    ("interpreter", False): N_("The interpreter left the call — {actor}."),
+}
+_ADMISSION_LAPSED: Final = {
+    "parent_left": N_("the parent left the call"),
+    "parent_rejoined": N_("the parent joined again from another window"),
+}
+_VISIT_BOOKED: Final = {
+    "session": N_("A contact session at the centre was booked for {when}, by {actor}."),
+    "handover": N_("A handover at the centre was booked for {when}, by {actor}."),
+}
+_EXPORT_FILES: Final = {
+    "pdf": N_("The court PDF of export {made} was downloaded by {actor}."),
+    "bundle": N_("The verification bundle of export {made} was downloaded by {actor}."),
 }
 
 
 def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) -> str:
-    """One plain-language sentence for an event; ``actor`` is who caused it, already named."""
+    """One plain-language sentence for an event, in the reader's language; ``actor`` is who
+    caused it, already named. Each sentence is one message, so a translator can reorder it."""
     p = payload
     match kind:
         case "family_created":
             level = str(p.get("contact_level", "")) or "unknown"
-            return f"The family's record was opened ({level} contact) by {actor}."
+            record_opened = _RECORD_OPENED.get(level)
+            if record_opened is not None:
+                return _(record_opened).format(actor=actor)
+            return _("The family's record was opened ({level} contact) by {actor}.").format(
+                level=level, actor=actor
+            )
         case "family_changed":
             sentence = _FAMILY_CHANGES.get(str(p.get("change")))
             if sentence is not None:
-                return sentence.format(actor=actor)
+                return _(sentence).format(actor=actor)
             what = str(p.get("change", "details")).replace("_", " ")
-            return f"The family's {what} changed, by {actor}."
+            return _("The family's {what} changed, by {actor}.").format(what=what, actor=actor)
         case "family_shredded":
-            return "The family's content was permanently erased (its key was destroyed)."
+            return _("The family's content was permanently erased (its key was destroyed).")
         case "sender_approved":
+            person = names.person(p.get("user_id"))
             relation = p.get("relationship")
-            relation_text = f" ({relation})" if isinstance(relation, str) else ""
-            return (
-                f"{names.person(p.get('user_id'))}{relation_text} was allowed to send, by {actor}."
-            )
+            if isinstance(relation, str):
+                return _("{person} ({relation}) was allowed to send, by {actor}.").format(
+                    person=person, relation=relation, actor=actor
+                )
+            return _("{person} was allowed to send, by {actor}.").format(person=person, actor=actor)
         case "sender_removed":
-            return f"{names.person(p.get('user_id'))} was stopped from sending, by {actor}."
+            return _("{person} was stopped from sending, by {actor}.").format(
+                person=names.person(p.get("user_id")), actor=actor
+            )
         case "referrer_access_granted":
+            person = names.person(p.get("user_id"))
             until = p.get("expires_at")
-            until_text = f" until {str(until)[:10]}" if until else ""
-            return f"{names.person(p.get('user_id'))} was given access to the exports{until_text}, by {actor}."
+            if until:
+                return _(
+                    "{person} was given access to the exports until {day}, by {actor}."
+                ).format(person=person, day=str(until)[:10], actor=actor)
+            return _("{person} was given access to the exports, by {actor}.").format(
+                person=person, actor=actor
+            )
         case "referrer_access_revoked":
-            return (
-                f"{names.person(p.get('user_id'))}'s access to the exports was ended, by {actor}."
+            return _("{person}'s access to the exports was ended, by {actor}.").format(
+                person=names.person(p.get("user_id")), actor=actor
             )
         case "translator_assigned":
             who = names.person(p.get("user_id"), "translator")
@@ -456,50 +528,68 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             who = names.person(p.get("user_id"), "translator")
             return f"{who}'s moderation of this family's items (as a translator) was ended, by {actor}."
         case "item_submitted":
+            item_kind = str(p.get("item_kind"))
             if p.get("direction") == "to_parent":
-                return f"A {_item_word(p)} to the parent was handed in{_parts(p)}, by {actor}."
-            return f"A {_item_word(p)} to the child was sent{_parts(p)} by {actor}."
+                sentence = _HANDED_IN_FOR_PARENT.get(item_kind) or N_(
+                    "An item to the parent was handed in{parts}, by {actor}."
+                )
+            else:
+                sentence = _SENT_TO_CHILD.get(item_kind) or N_(
+                    "An item to the child was sent{parts} by {actor}."
+                )
+            return _(sentence).format(parts=_parts(p), actor=actor)
         case "reply_submitted":
             # The reply is the child's; the staff member only typed it (or photographed it).
-            child = names.child(p.get("child_id"))
-            return f"Reply from {child}{_parts(p)}, typed by {actor}."
+            return _("Reply from {child}{parts}, typed by {actor}.").format(
+                child=names.child(p.get("child_id")), parts=_parts(p), actor=actor
+            )
         case "item_in_review":
-            return "It waited for a moderator (every item is checked before delivery)."
+            return _("It waited for a moderator (every item is checked before delivery).")
         case "item_moderated":
-            decision = _DECISIONS.get(str(p.get("decision")), str(p.get("decision", "decided")))
+            decision = _reason(_DECISIONS, p.get("decision", "decided"))
             extra = blacked_out_words(p.get("redactions"))
             if p.get("awaiting_second_approval"):
-                extra += "; waiting for a second moderator"
-            return f"Moderated by {actor}: {decision}{extra}."
+                extra += _("; waiting for a second moderator")
+            return _("Moderated by {actor}: {decision}{extra}.").format(
+                actor=actor, decision=decision, extra=extra
+            )
         case "item_approved":
             if p.get("confirms_decision_id"):
-                return f"Approval confirmed by a second moderator, {actor}."
-            return "Approved for delivery."
+                return _("Approval confirmed by a second moderator, {actor}.").format(actor=actor)
+            return _("Approved for delivery.")
         case "item_delivered":
-            return "Delivered: ready to be read."
+            return _("Delivered: ready to be read.")
         case "item_returned":
-            return f"Returned to the sender by {actor}, with the message {_quote(p.get('message', ''))}"
+            return _("Returned to the sender by {actor}, with the message {message}").format(
+                actor=actor, message=_quote(p.get("message", ""))
+            )
         case "item_rejected":
-            return f"Rejected by {actor}. Reason: {_quote(p.get('reason', ''))}"
+            return _("Rejected by {actor}. Reason: {reason}").format(
+                actor=actor, reason=_quote(p.get("reason", ""))
+            )
         case "item_opened":
             child = names.child(p.get("child_id"))
-            again = "" if p.get("first_opening", True) else " again"
-            return f"Opened{again} by {child}, with {actor}."
+            if p.get("first_opening", True):
+                return _("Opened by {child}, with {actor}.").format(child=child, actor=actor)
+            return _("Opened again by {child}, with {actor}.").format(child=child, actor=actor)
         case "gift_logged":
-            return f"A physical gift was received at the centre and logged by {actor}."
+            return _("A physical gift was received at the centre and logged by {actor}.").format(
+                actor=actor
+            )
         case "gift_checked":
-            return f"The gift was checked by {actor}."
+            return _("The gift was checked by {actor}.").format(actor=actor)
         case "gift_handed_over":
-            return f"The gift was handed to the child by {actor}."
+            return _("The gift was handed to the child by {actor}.").format(actor=actor)
         case "gift_returned":
-            return f"The gift was returned, by {actor}."
+            return _("The gift was returned, by {actor}.").format(actor=actor)
         case "opening_session_started":
-            child = names.child(p.get("child_id"))
-            return f"{child} came to an opening session with {actor}."
+            return _("{child} came to an opening session with {actor}.").format(
+                child=names.child(p.get("child_id")), actor=actor
+            )
         case "opening_session_ended":
             count = p.get("items_opened")
             opened = (
-                f"; {count} item{'s' if count != 1 else ''} opened"
+                _count(count, N_("; 1 item opened"), N_("; {n} items opened"))
                 if isinstance(count, int)
                 else ""
             )
@@ -507,109 +597,169 @@ def describe(kind: str, payload: Mapping[str, Any], actor: str, names: Names) ->
             start, end = p.get("started_at"), p.get("ended_at")
             if isinstance(start, str) and isinstance(end, str):
                 try:
-                    length = f" after {_minutes(rf.parse_time(end) - rf.parse_time(start))}"
+                    took = _minutes(rf.parse_time(end) - rf.parse_time(start))
+                    length = _(" after {length}").format(length=took)
                 except rf.RecordFormatError:
                     length = ""
-            return f"The opening session ended{length}{opened}."
+            return _("The opening session ended{length}{opened}.").format(
+                length=length, opened=opened
+            )
         case "observation_note_added":
-            return f"An observation note was written by {actor}."
+            return _("An observation note was written by {actor}.").format(actor=actor)
         case "call_scheduled" | "call_changed":
-            verb = "booked" if kind == "call_scheduled" else "moved"
             start, end = _when(p.get("starts_at")), _when(p.get("ends_at"))
-            window = f" for {start} to {end.split(', ')[-1]}" if start and end else ""
+            window = (
+                _(" for {start} to {end}").format(start=start, end=end.split(", ")[-1])
+                if start and end
+                else ""
+            )
             supervisor = p.get("supervisor_id")
-            who = f", supervised by {names.person(supervisor)}" if supervisor else ""
-            return f"A video call was {verb}{window}{who}, by {actor}."
+            who = (
+                _(", supervised by {person}").format(person=names.person(supervisor))
+                if supervisor
+                else ""
+            )
+            sentence = (
+                N_("A video call was booked{window}{who}, by {actor}.")
+                if kind == "call_scheduled"
+                else N_("A video call was moved{window}{who}, by {actor}.")
+            )
+            return _(sentence).format(window=window, who=who, actor=actor)
         case "call_cancelled":
-            return f"The call was cancelled by {actor}: {call_cancel_reason(p)}."
+            return _("The call was cancelled by {actor}: {reason}.").format(
+                actor=actor, reason=_reason(_CALL_CANCEL_REASONS, p.get("reason", ""))
+            )
         case "call_interpreter_booked" | "call_interpreter_removed":
             who = names.person(p.get("interpreter_id"), "interpreter")
             if kind == "call_interpreter_booked":
-                return f"{who} was booked to interpret on the call, by {actor}."
-            return f"{who} was taken off the call as interpreter, by {actor}."
-        case "call_joined" | "call_left":
-            people = {
-                "parent": "The parent",
-                "child": "The child",
-                "supervisor": "The supervisor",
-                "interpreter": "The interpreter",
-            }
-            person = people.get(str(p.get("as")), "Someone")
-            verb = "joined" if kind == "call_joined" else "left"
-            return f"{person} {verb} the call — {actor}."
-        case "call_admitted":
-            return f"The parent was admitted from the waiting room by {actor}."
-        case "call_admission_lapsed":
-            why = {
-                "parent_left": "the parent left the call",
-                "parent_rejoined": "the parent joined again from another window",
-            }.get(str(p.get("why")), "the parent's connection changed")
-            return (
-                f"The parent's admission lapsed because {why}: they wait for the supervisor "
-                "again before reaching the child."
+                return _("{who} was booked to interpret on the call, by {actor}.").format(
+                    who=who, actor=actor
+                )
+            return _("{who} was taken off the call as interpreter, by {actor}.").format(
+                who=who, actor=actor
             )
+        case "call_joined" | "call_left":
+            joined = kind == "call_joined"
+            sentence = _CALL_PRESENCE.get((str(p.get("as")), joined))
+            if sentence is None:
+                sentence = (
+                    N_("Someone joined the call — {actor}.")
+                    if joined
+                    else N_("Someone left the call — {actor}.")
+                )
+            return _(sentence).format(actor=actor)
+        case "call_admitted":
+            return _("The parent was admitted from the waiting room by {actor}.").format(
+                actor=actor
+            )
+        case "call_admission_lapsed":
+            why = _ADMISSION_LAPSED.get(str(p.get("why"))) or N_("the parent's connection changed")
+            return _(
+                "The parent's admission lapsed because {why}: they wait for the supervisor "
+                "again before reaching the child."
+            ).format(why=_(why))
         case "call_paused":
-            return f"The call was paused by {actor}: the child could not see or hear the parent."
+            return _(
+                "The call was paused by {actor}: the child could not see or hear the parent."
+            ).format(actor=actor)
         case "call_resumed":
-            return f"The call was resumed by {actor}."
+            return _("The call was resumed by {actor}.").format(actor=actor)
         case "call_warned":
-            return f"Warning shown to the parent, from {actor}: {_quote(p.get('text', ''))}"
+            return _("Warning shown to the parent, from {actor}: {text}").format(
+                actor=actor, text=_quote(p.get("text", ""))
+            )
         case "call_stop_requested":
-            return f'The child asked to stop the call (pressed "I want to stop"), with {actor}.'
+            return _(
+                'The child asked to stop the call (pressed "I want to stop"), with {actor}.'
+            ).format(actor=actor)
         case "call_ended":
-            return f"The call was ended by {actor}: {call_end_reason(p)}."
+            return _("The call was ended by {actor}: {reason}.").format(
+                actor=actor, reason=_reason(_CALL_END_REASONS, p.get("reason", ""))
+            )
         case "call_missed":
-            return "The call was missed."
+            return _("The call was missed.")
         case "report_written":
-            again = "revised and sent" if p.get("revised") else "written and sent"
-            return f"A supervised contact report was {again} to be checked, by {actor}."
+            if p.get("revised"):
+                return _(
+                    "A supervised contact report was revised and sent to be checked, by {actor}."
+                ).format(actor=actor)
+            return _(
+                "A supervised contact report was written and sent to be checked, by {actor}."
+            ).format(actor=actor)
         case "report_returned":
-            return (
-                f"The report was returned to its author by {actor}: {_quote(p.get('comments', ''))}"
+            return _("The report was returned to its author by {actor}: {comments}").format(
+                actor=actor, comments=_quote(p.get("comments", ""))
             )
         case "report_approved":
-            return f"The report was checked and approved by {actor}; SHA-256 {p.get('sha256', '')}."
+            return _("The report was checked and approved by {actor}; SHA-256 {sha256}.").format(
+                actor=actor, sha256=p.get("sha256", "")
+            )
         case "report_downloaded":
-            return f"An approved report was downloaded by {actor}."
+            return _("An approved report was downloaded by {actor}.").format(actor=actor)
         case "visit_booked":
-            what = {"session": "A contact session", "handover": "A handover"}.get(
-                str(p.get("kind")), "A pre-visit"
+            sentence = _VISIT_BOOKED.get(str(p.get("kind"))) or N_(
+                "A pre-visit at the centre was booked for {when}, by {actor}."
             )
-            return f"{what} at the centre was booked for {_when(p.get('planned_at')) or '?'}, by {actor}."
+            return _(sentence).format(when=_when(p.get("planned_at")) or "?", actor=actor)
         case "visit_attendance":
-            met = " The two adults were at the centre together." if p.get("adults_met") else ""
-            return f"Arrival and departure times were recorded by {actor}.{met}"
-        case "subject_access_started":
-            return f"A subject access request was started by {actor}."
-        case "subject_access_span_decided":
-            what = "shown, with a reason," if p.get("shown") else "blacked out again"
-            return f"A part of a subject access copy was {what} by {actor}."
-        case "subject_access_released":
-            return f"A subject access copy was reviewed and released by {actor}."
-        case "retention_changed":
-            hold = "; a legal hold is set" if p.get("legal_hold") else ""
-            return f"How long the family's content is kept was changed by {actor}{hold}."
-        case "plan_changed":
-            return f"The contact plan was set or changed by {actor}."
-        case "item_beyond_plan":
-            return "Sent beyond what the contact plan allows: it waits for staff to decide."
-        case "concern_raised":
-            held = " The item was held back." if p.get("item_withheld") else ""
-            return f"A safeguarding concern was raised by {actor}.{held}"
-        case "concern_acknowledged":
-            return f"The safeguarding concern was acknowledged by {actor}."
-        case "concern_action_recorded":
-            return f"The action taken on the safeguarding concern was recorded by {actor}."
-        case "export_made":
-            period = f"{p.get('first_day', '?')} to {p.get('last_day', '?')}"
-            count = p.get("events")
-            return f"A court export for {period} ({count} events) was made by {actor}."
-        case "export_downloaded":
-            file = {"pdf": "court PDF", "bundle": "verification bundle"}.get(
-                str(p.get("file")), "export"
+            recorded = _("Arrival and departure times were recorded by {actor}.").format(
+                actor=actor
             )
-            made = p.get("export_seq")
-            return f"The {file} of export {made} was downloaded by {actor}."
+            if p.get("adults_met"):
+                return recorded + _(" The two adults were at the centre together.")
+            return recorded
+        case "subject_access_started":
+            return _("A subject access request was started by {actor}.").format(actor=actor)
+        case "subject_access_span_decided":
+            if p.get("shown"):
+                return _(
+                    "A part of a subject access copy was shown, with a reason, by {actor}."
+                ).format(actor=actor)
+            return _("A part of a subject access copy was blacked out again by {actor}.").format(
+                actor=actor
+            )
+        case "subject_access_released":
+            return _("A subject access copy was reviewed and released by {actor}.").format(
+                actor=actor
+            )
+        case "retention_changed":
+            if p.get("legal_hold"):
+                return _(
+                    "How long the family's content is kept was changed by {actor}; a legal "
+                    "hold is set."
+                ).format(actor=actor)
+            return _("How long the family's content is kept was changed by {actor}.").format(
+                actor=actor
+            )
+        case "plan_changed":
+            return _("The contact plan was set or changed by {actor}.").format(actor=actor)
+        case "item_beyond_plan":
+            return _("Sent beyond what the contact plan allows: it waits for staff to decide.")
+        case "concern_raised":
+            raised = _("A safeguarding concern was raised by {actor}.").format(actor=actor)
+            if p.get("item_withheld"):
+                return raised + _(" The item was held back.")
+            return raised
+        case "concern_acknowledged":
+            return _("The safeguarding concern was acknowledged by {actor}.").format(actor=actor)
+        case "concern_action_recorded":
+            return _(
+                "The action taken on the safeguarding concern was recorded by {actor}."
+            ).format(actor=actor)
+        case "export_made":
+            return _(
+                "A court export for {first_day} to {last_day} ({count} events) was made by {actor}."
+            ).format(
+                first_day=p.get("first_day", "?"),
+                last_day=p.get("last_day", "?"),
+                count=p.get("events"),
+                actor=actor,
+            )
+        case "export_downloaded":
+            sentence = _EXPORT_FILES.get(str(p.get("file"))) or N_(
+                "The export of export {made} was downloaded by {actor}."
+            )
+            return _(sentence).format(made=p.get("export_seq"), actor=actor)
     return f"{kind.replace('_', ' ').capitalize()} ({actor})."
 
 
@@ -718,9 +868,9 @@ async def entries_for(
         if e[5] == "observation_note_added" and isinstance(p, dict)
     ]
     notes = await note_texts(session, keyring, family, note_ids)
-    note_authors = await load_names(session, family.id, [a for _, a in notes.values()])
+    note_authors = await load_names(session, family.id, [a for _text, a in notes.values()])
     out = []
-    for (seq, family_seq, at, actor_id, actor_role, kind, _sealed), payload in zip(
+    for (seq, family_seq, at, actor_id, actor_role, kind, _raw), payload in zip(
         events, opened, strict=True
     ):
         payload = payload if isinstance(payload, dict) else {}

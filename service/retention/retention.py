@@ -236,16 +236,13 @@ async def _families(
         closed_at = last_event.get(family.id) if family.status is FamilyStatus.CLOSED else None
         due = due_on(kind, years, births.get(family.id, []), closed_at)
         hold = bool(rule and rule.legal_hold)
-        words = (
-            "until the youngest child is 25"
-            if kind is RetentionKind.YOUNGEST_25
-            else f"{years} years after the case closed"
-        )
+        own = bool(rule and rule.kind)
+        words = _rule_words(kind, years, own)
         out.append(
             FamilyRetention(
                 family.id,
                 family.case_reference,
-                words + ("" if rule and rule.kind else " (centre default)"),
+                words,
                 due,
                 hold,
                 shredded_at is not None,
@@ -256,6 +253,17 @@ async def _families(
             )
         )
     return out
+
+
+def _rule_words(kind: RetentionKind, years: int, own: bool) -> str:
+    """The rule as one sentence a translator sees whole, saying when it is the centre's."""
+    if kind is RetentionKind.YOUNGEST_25:
+        if own:
+            return _("until the youngest child is 25")
+        return _("until the youngest child is 25 (centre default)")
+    if own:
+        return _("{years} years after the case closed").format(years=years)
+    return _("{years} years after the case closed (centre default)").format(years=years)
 
 
 async def retention_overview(

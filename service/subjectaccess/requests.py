@@ -339,7 +339,7 @@ async def start_request(
     services: Services, actor: Actor, family_id: uuid.UUID, subject: str
 ) -> uuid.UUID:
     """``subject`` is ``child:<id>`` or ``parent:<id>`` of this family."""
-    kind, _, raw = subject.partition(":")
+    kind, _sep, raw = subject.partition(":")
     try:
         subject_id = uuid.UUID(raw)
     except ValueError:
@@ -650,8 +650,8 @@ async def family_requests(services: Services, family_id: uuid.UUID) -> FamilyReq
                 .order_by(SubjectAccessRequest.requested_at.desc())
             )
         )
-        names = {f"child:{c.id}": f"{c.name} (child)" for c in children} | {
-            f"parent:{uid}": f"{name} (parent)" for uid, name in senders
+        names = {f"child:{c.id}": _("{name} (child)").format(name=c.name) for c in children} | {
+            f"parent:{uid}": _("{name} (parent)").format(name=name) for uid, name in senders
         }
     return FamilyRequests(
         family_id,

@@ -21,7 +21,7 @@ from service.http.access import (
 )
 from service.services import Services
 from service.visits import visits
-from service.visits.visits import PARTIES, PEOPLE
+from service.visits.visits import PARTIES, PARTY_CHOICES, PEOPLE
 
 __all__ = ["setup"]
 
@@ -34,6 +34,7 @@ async def _page(request: web.Request, errors: dict[str, str], status: int = 200)
         "family": found,
         "people": PEOPLE,
         "parties": PARTIES,
+        "party_choices": PARTY_CHOICES,
         "errors": errors,
         "notice": request.query.get("done"),
     }

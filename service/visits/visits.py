@@ -38,15 +38,21 @@ NOTE_PURPOSE: Final = "visit-note"
 MIN_STAGGER: Final = 5
 MAX_STAGGER: Final = 120
 PARTIES: Final = {
-    "resident": "the resident parent",
-    "visiting": "the visiting parent",
-    "child": "the child",
+    "resident": N_("the resident parent"),
+    "visiting": N_("the visiting parent"),
+    "child": N_("the child"),
+}
+# The same parties as a list offers them, each a whole label of its own.
+PARTY_CHOICES: Final = {
+    "resident": N_("The resident parent"),
+    "visiting": N_("The visiting parent"),
+    "child": N_("The child"),
 }
 # (column prefix, words): whose arrival and departure each visit records.
 PEOPLE: Final = (
-    ("resident", "Resident parent"),
-    ("visiting", "Visiting parent"),
-    ("child", "Child"),
+    ("resident", N_("Resident parent")),
+    ("visiting", N_("Visiting parent")),
+    ("child", N_("Child")),
 )
 
 

@@ -10,8 +10,11 @@ from __future__ import annotations
 
 import re
 from collections.abc import Iterator
+from datetime import UTC, datetime, timedelta
+from zoneinfo import ZoneInfo
 
 import pytest
+from aiohttp import FormData
 from aiohttp.test_utils import TestClient
 from babel import Locale
 from sqlalchemy import update
@@ -21,15 +24,30 @@ import service.i18n.context
 import service.i18n.templates
 from service.appkeys import SESSIONMAKER, SETTINGS
 from service.i18n.extract import extract
-from storage.models import User
+from storage.models import Role, User
 from tests.support.crawl import crawl
-from tests.support.letterbox_world import Person, World, make_world, send_letter
+from tests.support.letterbox_world import (
+    Person,
+    World,
+    _user,
+    letter_form,
+    make_world,
+    send_letter,
+    sign_in,
+    start_opening_session,
+)
 
 LETTER = "Dear Sam, I hope school is going well. Love from Dad"
-_BRACKETED = re.compile(r"⟦.*?⟧", re.DOTALL)
+REPLY = "Thank you Dad, I drew a cat"
+RETURNED = "Dear Sam, meet me at the park on Saturday"
+RETURN_MESSAGE = "Please leave out plans to meet"
+GIFT = "A blue teddy bear"
+CONCERN = "Sam was quiet and tearful"
+# Innermost first: a message's placeholder may hold another message ("⟦by ⟦staff member⟧⟧").
+_BRACKETED = re.compile(r"⟦[^⟦⟧]*⟧")
 _LETTERS = re.compile(r"[^\W\d_]{2,}")
-# Codes shown as they are: case references, time zones.
-_CODES = re.compile(r"\bCASE-\w+|\b(GMT|BST|UTC)\b")
+# Codes shown as they are: case references, time zones, SHA-256 fingerprints.
+_CODES = re.compile(r"\bCASE-\w+|\b(GMT|BST|UTC)\b|\b[0-9a-f]{64}\b")
 
 
 @pytest.fixture
@@ -56,7 +74,10 @@ def _welsh_names() -> set[str]:
 
 
 def _untranslated(text: str, data: set[str]) -> list[str]:
-    rest = _CODES.sub(" ", _BRACKETED.sub(" ", text))
+    rest = text
+    while _BRACKETED.search(rest):
+        rest = _BRACKETED.sub(" ", rest)
+    rest = _CODES.sub(" ", rest)
     for value in sorted(data, key=len, reverse=True):
         rest = rest.replace(value, " ")
     return [word for word in _LETTERS.findall(rest) if word not in data]
@@ -71,7 +92,7 @@ async def _in_welsh(client: TestClient, world: World, *people: Person) -> None:
         )
 
 
-async def _data_of(client: TestClient, world: World) -> set[str]:
+async def _data_of(client: TestClient, world: World, *own_words: str) -> set[str]:
     """What the world holds that is shown as it is: names, references, addresses, the letter."""
     async with client.server.app[SESSIONMAKER]() as session:
         users = (await session.execute(User.__table__.select())).all()
@@ -81,6 +102,7 @@ async def _data_of(client: TestClient, world: World) -> set[str]:
         values.update({row.display_name, row.email})
     values.update(_welsh_names())
     values.update(LETTER.split())
+    values.update(own_words)
     return values
 
 
@@ -101,7 +123,7 @@ def _report(untranslated: dict[str, list]) -> str:
     lines = []
     for path, missing in untranslated.items():
         lines.append(path)
-        lines += [f"    {text!r}  <- {words}" for text, words in missing[:15]]
+        lines += [f"    {text!r}  <- {words}" for text, words in missing[:40]]
     return "\n".join(lines)
 
 
@@ -119,6 +141,107 @@ async def test_every_word_on_the_parents_and_staff_pages_comes_from_the_catalogu
         (world.parent, "/letterbox"),
         (world.staff, "/staff"),
         (world.admin, "/admin"),
+    ):
+        untranslated.update(await _walk(client, person, home, data))
+    assert not untranslated, "English left on Welsh pages:\n" + _report(untranslated)
+
+
+async def _decide(client: TestClient, person: Person, item_id: str, **decision: str) -> None:
+    view = await client.get(f"/api/moderation/items/{item_id}", headers=person.headers())
+    body = {"version": (await view.json())["version"], **decision}
+    response = await client.post(
+        f"/api/moderation/items/{item_id}/decision", json=body, headers=person.headers()
+    )
+    assert response.status == 200, await response.text()
+
+
+async def _busy_family(client: TestClient, world: World) -> Person:
+    """A letter approved and opened, a reply delivered, a concern about the opening session,
+    a physical gift, a letter returned, a contact plan and a booked call: the states a family's pages show after some weeks of contact. Returns
+    the call's supervisor."""
+    _, opened = await send_letter(client, world, LETTER)
+    await _decide(client, world.staff, opened["item_id"], decision="approve")
+    session_id, device = await start_opening_session(client, world)
+    shown = await client.post(
+        f"/api/child/sessions/{session_id}/items/{opened['item_id']}/open", headers=device.headers()
+    )
+    assert shown.status == 200, await shown.text()
+    replied = await client.post(
+        f"/api/child/sessions/{session_id}/replies",
+        data=letter_form(REPLY),
+        headers=device.headers(),
+    )
+    assert replied.status == 201, await replied.text()
+    # The staff member typed the reply, so another moderator approves it.
+    await _decide(client, world.staff2, (await replied.json())["item_id"], decision="approve")
+    ended = await client.post(
+        f"/api/opening-sessions/{session_id}/end", headers=world.staff.headers()
+    )
+    assert ended.status == 200
+    worry = await client.post(
+        f"/api/v1/opening-sessions/{session_id}/concern",
+        json={"what": CONCERN},
+        headers=world.staff.headers(),
+    )
+    assert worry.status == 201, await worry.text()
+    gift = FormData(default_to_multipart=True)
+    gift.add_field("from_user_id", str(world.parent.user_id))
+    gift.add_field("description", GIFT)
+    logged = await client.post(
+        f"/api/families/{world.family_id}/gifts", data=gift, headers=world.staff.headers()
+    )
+    assert logged.status == 201, await logged.text()
+    _, returned = await send_letter(client, world, RETURNED)
+    await _decide(
+        client, world.staff, returned["item_id"], decision="return", message=RETURN_MESSAGE
+    )
+    plan = await client.post(
+        f"/staff/families/{world.family_id}/plan",
+        data={
+            "csrf_token": world.staff.csrf,
+            "starts_on": "2026-09-01",
+            "letters_every": "2",
+            "letters_unit": "months",
+            "gifts_dates": "14/06, 25/12",
+        },
+        headers=world.staff.headers(Accept="text/html"),
+        allow_redirects=False,
+    )
+    assert plan.status == 303, await plan.text()
+    supervisor = await _user(client.server.app, world.centre_id, Role.SUPERVISOR, "Supervisor")
+    starts = (datetime.now(UTC) + timedelta(days=3)).astimezone(ZoneInfo("Europe/London"))
+    booked = await client.post(
+        f"/calls/new/{world.family_id}",
+        data={
+            "csrf_token": world.admin.csrf,
+            "child_id": str(world.child_id),
+            "supervisor_id": str(supervisor),
+            "starts_at": starts.strftime("%Y-%m-%dT%H:%M"),
+            "ends_at": (starts + timedelta(minutes=45)).strftime("%Y-%m-%dT%H:%M"),
+        },
+        headers=world.admin.headers(Accept="text/html"),
+        allow_redirects=False,
+    )
+    assert booked.status == 303, await booked.text()
+    return await sign_in(client.server.app, supervisor)
+
+
+@pytest.mark.usefixtures("pseudo_welsh")
+async def test_every_word_on_a_busy_familys_pages_comes_from_the_catalogue(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    supervisor = await _busy_family(client, world)
+    await _in_welsh(client, world, world.parent, world.staff, world.admin, supervisor)
+    data = await _data_of(
+        client, world, REPLY, RETURNED, RETURN_MESSAGE, GIFT, CONCERN, "Supervisor"
+    )
+    untranslated: dict[str, list] = {}
+    for person, home in (
+        (world.parent, "/letterbox"),
+        (world.staff, "/staff"),
+        (world.admin, "/admin"),
+        (supervisor, "/supervisor"),
     ):
         untranslated.update(await _walk(client, person, home, data))
     assert not untranslated, "English left on Welsh pages:\n" + _report(untranslated)
