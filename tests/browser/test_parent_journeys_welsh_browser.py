@@ -31,11 +31,12 @@ from typing import Any
 import aiohttp
 import pytest
 from playwright.async_api import Browser, Locator, Page, Playwright, expect
-from sqlalchemy import select
+from sqlalchemy import delete, select
 
 from service.appkeys import SESSIONMAKER
 from service.i18n import gettext, use_language
-from storage.models import Call, Item, User
+from service.notify import CONTACT_BOOK
+from storage.models import Call, Centre, Item, User, WebSession
 from tests.support.browser import LiveApp, check_accessibility, chromium_over_devtools, phone
 from tests.support.centre_day import child_replies
 from tests.support.letterbox_world import STAFF_PASSWORD, World, make_world, picture
@@ -48,6 +49,7 @@ REPLY = "Diolch Dad! Dw i wedi tynnu llun o gath i ti."
 RETURNED = "Annwyl Sam, wela i di yn y parc ddydd Sadwrn."
 CHANGED = "Annwyl Sam, gobeithio cei di ddydd Sadwrn hyfryd."
 RETURN_MESSAGE = "Please do not say where we could meet. Change that line and send it again."
+LONG_LETTER = "Annwyl Sam, dyma lythyr hir rydw i'n ei ysgrifennu'n araf ar fy ffôn. " * 4
 HEADINGS = ":is(h1, h2, h3):visible"
 
 
@@ -314,3 +316,77 @@ async def test_a_welsh_speaker_walks_every_parent_journey_in_welsh_by_taps_on_a_
         page.get_by_role("button", name=welsh("Turn on my camera and microphone"))
     ).to_be_visible()
     await context.close()
+
+
+async def test_a_welsh_account_reads_welsh_whatever_the_phone_asks_and_keeps_the_draft(
+    live_app: LiveApp, browser: Browser
+) -> None:
+    # Welsh chosen at the invitation; the phone asks for English. Signed in, every page is
+    # Welsh with nothing to press, the centre's contact details are on it (journey 7), and a
+    # long letter survives the session's end twice (journey 6): once between pages, once
+    # just before "Send".
+    live = live_app
+    world, email = await _parent(live)
+    async with live.server.app[SESSIONMAKER].begin() as session:
+        user = await session.get(User, world.parent.user_id)
+        assert user is not None
+        user.language = "cy"
+        centre = await session.get(Centre, world.centre_id)
+        assert centre is not None
+        centre.contact_phone, centre.contact_email = "029 2018 0000", "help@centre.example"
+    await live.server.app[CONTACT_BOOK].refresh(live.server.app[SESSIONMAKER])
+    context = await phone(browser)
+    page = await context.new_page()
+    await page.goto(live.url + "/sign-in")
+    await expect(page.locator("html")).to_have_attribute("lang", "en-GB")
+    await page.get_by_label("Email address").fill(email)
+    await page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
+    await _tap_to(page, page.get_by_role("button", name="Sign in"))
+    await _welsh_page(page, "My letterbox")
+    footer = page.get_by_role("contentinfo")
+    await expect(footer).to_contain_text("029 2018 0000")
+    await expect(footer.get_by_role("link", name="help@centre.example")).to_be_visible()
+
+    await _tap_to(page, page.get_by_role("link", name=welsh("Write a letter"), exact=True))
+    await page.get_by_label(welsh("Your letter"), exact=True).fill(LONG_LETTER)
+    # Saved as typed: the note under the letter says when (its words are the script's).
+    await expect(page.locator("#draft-status")).not_to_be_empty()
+    await _end_sessions(live, world)
+    await _tap_to(page, page.get_by_role("link", name=welsh("← Back to my letterbox")))
+    # Signed out, the phone's English again until the switch is pressed.
+    await expect(page.locator("html")).to_have_attribute("lang", "en-GB")
+    switch = page.get_by_role("navigation", name="Language")
+    await _tap_to(page, switch.get_by_role("link", name="Cymraeg"))
+    await _welsh_page(page, "Sign in")
+    await page.get_by_label(welsh("Email address")).fill(email)
+    await page.get_by_label(welsh("Password"), exact=True).fill(STAFF_PASSWORD)
+    await _tap_to(page, page.get_by_role("button", name=welsh("Sign in")))
+    await _welsh_page(page, "My letterbox")
+    await _tap_to(page, page.get_by_role("link", name=welsh("Carry on writing it")))
+    await _welsh_page(page, "Write a letter to ", exact=False)
+    letter = page.get_by_label(welsh("Your letter"), exact=True)
+    await expect(letter).to_have_value(LONG_LETTER)
+
+    await _end_sessions(live, world)
+    await letter.press("Control+End")
+    await letter.type(" Cariad, Dad")
+    await page.get_by_role("button", name=welsh("Send letter")).tap()
+    password = page.get_by_label(welsh("Type your password to sign in again and send it"))
+    await expect(password).to_be_visible()
+    await expect(letter).to_have_value(LONG_LETTER + " Cariad, Dad")
+    await expect(page.locator("html")).to_have_attribute("lang", "cy")
+    await check_accessibility(page)
+    await password.fill(STAFF_PASSWORD)
+    await page.get_by_role("button", name=welsh("Sign in and send")).tap()
+    await expect(page.get_by_role("heading", name=welsh("My letterbox"))).to_be_visible()
+    await _welsh_page(page, "My letterbox")
+    await _tap_to(page, page.locator(".conversation li").first.get_by_role("link"))
+    await _built_heading(page, "Letter you sent")
+    await expect(page.locator(".sent-text")).to_have_text(LONG_LETTER + " Cariad, Dad")
+    await context.close()
+
+
+async def _end_sessions(live: LiveApp, world: World) -> None:
+    """The idle time-out, as the server applies it: the parent's sessions are gone."""
+    async with live.server.app[SESSIONMAKER].begin() as session:
+        await session.execute(delete(WebSession).where(WebSession.user_id == world.parent.user_id))
