@@ -6,7 +6,9 @@ asks for English: they press "Cymraeg" on the sign-in page and sign in by the We
 their home is still English (a signed-in person reads their account's language), so they set
 Welsh on "My account"; then every journey in Welsh: a letter with a photo written and sent,
 its Welsh status at home, its page; the child's reply read on its page; a returned letter
-changed and sent again; "My calls" and the next call's page. On every Welsh page: the
+changed and sent again; "My calls" and the next call's page. A parent who chose Welsh at
+the invitation reads Welsh once signed in whatever the phone asks, finds the centre's contact
+details, and keeps a long letter through two session time-outs. On every Welsh page: the
 ``lang`` attribute says Welsh, axe-core finds nothing serious, and the heading is the
 catalogue's Welsh, never the English it was written in.
 
