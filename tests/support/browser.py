@@ -5,7 +5,9 @@ from __future__ import annotations
 
 import json
 import re
-from collections.abc import AsyncIterator, Sequence
+import subprocess
+import time
+from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -124,6 +126,51 @@ async def laptop(browser: Browser) -> BrowserContext:
     )
     context.set_default_timeout(TIMEOUT_MS)
     return context
+
+
+async def phone(browser: Browser) -> BrowserContext:
+    """A fresh person on a phone (390x844, touched, not clicked): as ``new_browser(phone=True)``
+    but in a shared browser."""
+    context = await browser.new_context(
+        viewport={"width": 390, "height": 844},
+        has_touch=True,
+        is_mobile=True,
+        bypass_csp=True,
+        locale="en-GB",
+        timezone_id="UTC",
+    )
+    context.set_default_timeout(TIMEOUT_MS)
+    return context
+
+
+def chromium_over_devtools(profile: Path, *extra_args: str) -> Iterator[str]:
+    """One Chromium for a whole test module, yielding its DevTools address: each test connects
+    to it (``connect_over_cdp``) from its own event loop, which a browser launched by
+    Playwright in one test cannot outlive. Chromium writes the port it chose into its profile
+    once it listens, so nothing clashes with other tests. Stopped when the generator closes."""
+    process = subprocess.Popen(
+        [
+            str(CHROMIUM),
+            *CHROMIUM_ARGS,
+            *extra_args,
+            "--remote-debugging-port=0",
+            f"--user-data-dir={profile}",
+        ],
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+    )
+    try:
+        port_file = profile / "DevToolsActivePort"
+        deadline = time.monotonic() + 60
+        while not (port_file.exists() and len(port_file.read_text().split()) >= 2):
+            assert process.poll() is None, "Chromium stopped before it listened"
+            assert time.monotonic() < deadline, "Chromium did not listen within 60 s"
+            time.sleep(0.05)
+        port, path = port_file.read_text().split()[:2]
+        yield f"ws://127.0.0.1:{port}{path}"
+    finally:
+        process.terminate()
+        process.wait(timeout=60)
 
 
 async def check_accessibility(page: Page) -> None:
