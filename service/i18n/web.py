@@ -49,17 +49,21 @@ def signed_out_language(request: web.Request) -> str:
 async def language_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
     """After the session: the signed-in person's language, else the signed-out choice.
 
-    The switch (``?lang=cy`` on any page) is remembered in a cookie for the signed-out pages.
+    The switch (``?lang=cy`` on any page) and the signed-in person's language are remembered
+    in a cookie for the signed-out pages.
     """
     actor = request.get(ACTOR)
     language = getattr(actor, "language", None) if actor is not None else None
     set_language(language if language in LANGUAGES else signed_out_language(request))
     response = await handler(request)
-    switched = request.query.get(_SWITCH_PARAMETER)
-    if switched in LANGUAGES and request.cookies.get(LANGUAGE_COOKIE) != switched:
+    # The switch, or a signed-in person's own language: the browser remembers it, so the
+    # sign-in page after a time-out speaks to them in it.
+    switched = request.query.get(_SWITCH_PARAMETER) or language
+    remember = isinstance(switched, str) and switched in LANGUAGES
+    if remember and request.cookies.get(LANGUAGE_COOKIE) != switched and not response.prepared:
         response.set_cookie(
             LANGUAGE_COOKIE,
-            switched,
+            str(switched),
             max_age=365 * 24 * 3600,
             httponly=True,
             samesite="Lax",

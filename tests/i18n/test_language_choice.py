@@ -134,3 +134,22 @@ async def test_the_invitation_asks_the_language_and_keeps_the_answer(client: Tes
         assert stored is not None and stored.language == "cy"
     home = await (await client.get("/letterbox", headers={"Accept-Language": "en"})).text()
     assert '<html lang="cy">' in home
+
+
+async def test_after_signing_out_the_sign_in_page_stays_in_the_persons_language(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    parent = world.people[Role.PARENT]
+    await _set_welsh(client, parent.user_id)
+    await sign_in(client, parent)
+    home = await client.get("/letterbox", headers={"Accept-Language": "en"})
+    assert home.cookies[LANGUAGE_COOKIE].value == "cy"
+    client.session.cookie_jar.clear(lambda cookie: cookie.key != LANGUAGE_COOKIE)
+    page = await (await client.get("/sign-in", headers={"Accept-Language": "en"})).text()
+    assert '<html lang="cy">' in page and welsh(SIGN_IN) in page
+
+
+async def _set_welsh(client: TestClient, user_id: object) -> None:
+    async with client.server.app[SESSIONMAKER].begin() as session:
+        await session.execute(update(User).where(User.id == user_id).values(language="cy"))
