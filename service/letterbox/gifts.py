@@ -35,7 +35,7 @@ _STATUS_WORDS = {
     GiftStatus.RECEIVED: N_("received"),
     GiftStatus.CHECKED: N_("checked"),
     GiftStatus.HANDED_OVER: N_("handed over"),
-    GiftStatus.RETURNED: N_("returned"),
+    GiftStatus.RETURNED: N_("sent back to the sender"),
 }
 
 STEPS: dict[str, tuple[GiftStatus, frozenset[GiftStatus], str]] = {
