@@ -56,7 +56,7 @@ from service.http.sessions import (
     start_session,
     token_hash,
 )
-from service.i18n import LANGUAGES, _
+from service.i18n import LANGUAGES, N_, _
 from service.notify import KINDS
 from service.security_log import Kind, log_security_event
 from storage.errors import StorageError
@@ -463,8 +463,11 @@ async def sign_out_everywhere(request: web.Request) -> web.StreamResponse:
 # --- invite and reset links -------------------------------------------------------------
 
 _LINKS = {
-    TokenPurpose.INVITE: ("Welcome to Letterbox", "Choose a password. Then you can start."),
-    TokenPurpose.PASSWORD_RESET: ("Choose a new password", "Your old password stops working."),
+    TokenPurpose.INVITE: (N_("Welcome to Letterbox"), N_("Choose a password. Then you can start.")),
+    TokenPurpose.PASSWORD_RESET: (
+        N_("Choose a new password"),
+        N_("Your old password stops working."),
+    ),
 }
 
 

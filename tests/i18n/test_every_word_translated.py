@@ -22,10 +22,12 @@ from sqlalchemy import update
 import service.i18n.catalogues
 import service.i18n.context
 import service.i18n.templates
+from service.accounts.tokens import INVITE_LIFETIME, issue_token
 from service.appkeys import SESSIONMAKER, SETTINGS
 from service.i18n.extract import extract
-from storage.models import Role, User
-from tests.support.crawl import crawl
+from storage.models import Family, Role, TokenPurpose, User
+from tests.support.crawl import crawl, read_page
+from tests.support.families import add_referrer_with_access
 from tests.support.letterbox_world import (
     Person,
     World,
@@ -36,6 +38,7 @@ from tests.support.letterbox_world import (
     sign_in,
     start_opening_session,
 )
+from tests.support.seeding import seeding_sessionmaker
 
 LETTER = "Dear Sam, I hope school is going well. Love from Dad"
 REPLY = "Thank you Dad, I drew a cat"
@@ -106,10 +109,12 @@ async def _data_of(client: TestClient, world: World, *own_words: str) -> set[str
     return values
 
 
-async def _walk(client: TestClient, person: Person, home: str, data: set[str]) -> dict[str, list]:
+async def _walk(
+    client: TestClient, person: Person, home: str, data: set[str], *, least: int = 4
+) -> dict[str, list]:
     headers = person.headers(Accept="text/html")
     found = await crawl(client, home, headers, limit=45)
-    assert len(found.pages) > 3, f"the crawl from {home} reached only {list(found.pages)}"
+    assert len(found.pages) >= least, f"the crawl from {home} reached only {list(found.pages)}"
     untranslated: dict[str, list] = {}
     for path, page in found.pages.items():
         words = [(text, _untranslated(text, data)) for text in page.texts]
@@ -245,3 +250,61 @@ async def test_every_word_on_a_busy_familys_pages_comes_from_the_catalogue(
     ):
         untranslated.update(await _walk(client, person, home, data))
     assert not untranslated, "English left on Welsh pages:\n" + _report(untranslated)
+
+
+@pytest.mark.usefixtures("pseudo_welsh")
+async def test_every_word_before_sign_in_and_on_the_childs_and_referrers_pages_is_catalogued(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    status, _ = await send_letter(client, world, LETTER)
+    assert status == 201
+    app = client.server.app
+    async with seeding_sessionmaker(app).begin() as session:
+        await session.execute(
+            update(Family).where(Family.id == world.family_id).values(child_language="cy")
+        )
+        referrer = await add_referrer_with_access(
+            session,
+            world.centre_id,
+            world.family_id,
+            world.admin.user_id,
+            email="referrer@example.org",
+            display_name="Rhian Referrer",
+        )
+        parent = await session.get(User, world.parent.user_id)
+        assert parent is not None
+        invite = await issue_token(session, parent.id, TokenPurpose.INVITE, INVITE_LIFETIME)
+    data = await _data_of(client, world)
+    untranslated: dict[str, list] = {}
+    # Before signing in: the sign-in page and what it links to, and an invitation.
+    signed_out = {"Accept": "text/html", "Accept-Language": "cy"}
+    client.session.cookie_jar.clear()  # a new phone: nothing remembered
+    for start in ("/sign-in", f"/invite/{invite}"):
+        found = await crawl(client, start, signed_out, limit=10)
+        for path, page in found.pages.items():
+            missing = [(t, w) for t in page.texts if (w := _untranslated(t, data))]
+            if missing:
+                untranslated[path] = missing
+    # The child's screens at the centre (the device is a member of staff's, in English).
+    await _in_welsh(client, world)
+    session_id, device = await start_opening_session(client, world)
+    child_page = await client.get(
+        f"/child/sessions/{session_id}", headers=device.headers(Accept="text/html")
+    )
+    assert child_page.status == 200
+    html = await child_page.text()
+    texts = read_page(html).texts
+    missing = [(t, w) for t in texts if (w := _untranslated(t, data))]
+    if missing:
+        untranslated["child"] = missing
+    # The referrer's pages.
+    await _in_welsh_ids(client, referrer.id)
+    person = await sign_in(app, referrer.id)
+    untranslated.update(await _walk(client, person, "/referrer", data, least=2))
+    assert not untranslated, "English left on Welsh pages:\n" + _report(untranslated)
+
+
+async def _in_welsh_ids(client: TestClient, *user_ids: object) -> None:
+    async with client.server.app[SESSIONMAKER].begin() as session:
+        await session.execute(update(User).where(User.id.in_(user_ids)).values(language="cy"))
