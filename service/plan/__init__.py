@@ -15,7 +15,8 @@ Names other capabilities may use (``__all__``):
   order's reference, dates, rules in words) for the court export, or ``None``;
   ``planned_per_month(plan, first_day, last_day)``: the contacts it expects per month and
   channel (the export sets them against what happened).
-- ``FamilyPlan``: what ``court_plan`` returns.
+- ``FamilyPlan``: what ``court_plan`` returns; ``Rule``: one of its rules (the court PDF words
+  it in its own language).
 """
 
 from __future__ import annotations
@@ -26,6 +27,7 @@ from typing import TYPE_CHECKING
 from service.plan.plans import (
     FamilyPlan,
     NextLetter,
+    Rule,
     beyond_plan,
     court_plan,
     next_letters,
@@ -40,6 +42,7 @@ if TYPE_CHECKING:
 __all__ = [
     "FamilyPlan",
     "NextLetter",
+    "Rule",
     "beyond_plan",
     "court_plan",
     "next_letters",

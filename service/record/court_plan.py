@@ -25,8 +25,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.i18n import N_, _, gettext
 from service.localtime import local_time
-from service.plan import FamilyPlan, court_plan, planned_per_month
-from service.plan.plans import Rule
+from service.plan import FamilyPlan, Rule, court_plan, planned_per_month
 from service.record.pdf import ContactBlock, CourtDocument, EventLine, Section
 from service.record.timeline import UK, TimelineEntry, format_moment
 from storage.keyring import KeyRing

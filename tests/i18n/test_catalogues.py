@@ -22,6 +22,16 @@ SAME_IN_WELSH = {
     "OK": "the same word in Welsh",
 }
 _PLACEHOLDER = re.compile(r"\{\w*\}|%\(\w+\)s|%-?[a-zA-Z]|&[#\w]+;")
+# A date directive may change form in the translation (a full month name where the short
+# one would be ambiguous, no leading zero), never what it stands for.
+_SAME_FIELD = str.maketrans({"A": "a", "B": "b", "-": None})
+
+
+def _placeholders(text: str) -> set[str]:
+    """What a translation must keep: each placeholder, entity and date field (once or more)."""
+    return {
+        p.translate(_SAME_FIELD) if p.startswith("%") else p for p in _PLACEHOLDER.findall(text)
+    }
 
 
 def test_every_message_has_a_welsh_translation() -> None:
@@ -35,7 +45,9 @@ def test_no_welsh_translation_is_just_the_english() -> None:
     same = sorted(
         text
         for text in extract()
-        if welsh.get(text) == text and text not in SAME_IN_WELSH and re.search(r"[a-z]{2}", text)
+        if welsh.get(text) == text
+        and text not in SAME_IN_WELSH
+        and re.search(r"[a-z]{2}", _PLACEHOLDER.sub("", text))
     )
     assert not same, f"Welsh identical to the English: {same}"
 
@@ -47,7 +59,7 @@ def test_translations_keep_placeholders_directives_entities_and_edge_spaces() ->
         translated = welsh.get(text)
         if translated is None:
             continue
-        if sorted(_PLACEHOLDER.findall(text)) != sorted(_PLACEHOLDER.findall(translated)):
+        if _placeholders(text) != _placeholders(translated):
             broken.append((text, translated, "placeholders"))
         if text[:1].isspace() != translated[:1].isspace() or (
             text[-1:].isspace() != translated[-1:].isspace()

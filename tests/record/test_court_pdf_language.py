@@ -25,10 +25,10 @@ from storage.keyring import KeyRing
 from storage.keys import MasterKey
 from storage.models import ContactLevel, RecordEvent, Role, User
 from storage.record import install_record_guard
-from tests.record.test_export_downloads import OFFICER, _post, _sign_in
-from tests.record.test_pdf_render import document
 from tests.support.accounts import make_person
+from tests.support.court_documents import document
 from tests.support.export_world import SeededFamily, pdf_pages_text, seed_family
+from tests.support.exports import OFFICER, post_form_at, sign_in_at_home
 from tests.support.record import letterbox
 
 # Headings and fixed labels the PDF prints, each in both languages (the Welsh as the
@@ -88,7 +88,7 @@ async def _admin(client: TestClient, language: str) -> tuple[SeededFamily, str]:
     family = await seed_family(app[SESSIONMAKER], app[KEYRING], level=ContactLevel.SUPERVISED)
     admin = await make_person(client, Role.ADMIN, family.centre_id)
     await _set_language(client, admin.user_id, language)
-    return family, await _sign_in(client, admin)
+    return family, await sign_in_at_home(client, admin)
 
 
 async def _export_pdf(
@@ -96,10 +96,10 @@ async def _export_pdf(
 ) -> tuple[bytes, str]:
     """Make an export through the admin form, download its PDF; return it and its language."""
     path = f"/admin/families/{family.family_id}/exports"
-    made = await _post(client, path, csrf, {**PERIOD, **OFFICER, **form})
+    made = await post_form_at(client, path, csrf, {**PERIOD, **OFFICER, **form})
     assert made.status == 303, await made.text()
     event = (await _exports(client, family.family_id))[-1]
-    pdf = await _post(client, f"{path}/{event.seq}/pdf", csrf)
+    pdf = await post_form_at(client, f"{path}/{event.seq}/pdf", csrf)
     assert pdf.status == 200 and pdf.content_type == "application/pdf"
     return await pdf.read(), str(rf.parse_canonical(event.payload)["pdf_language"])
 
@@ -147,7 +147,7 @@ async def test_the_form_refuses_an_unknown_language_naming_the_field(
 ) -> None:
     family, csrf = await _admin(client, "en")
     path = f"/admin/families/{family.family_id}/exports"
-    refused = await _post(client, path, csrf, {**PERIOD, **OFFICER, "language": "fr"})
+    refused = await post_form_at(client, path, csrf, {**PERIOD, **OFFICER, "language": "fr"})
     assert refused.status == 422
     html = await refused.text()
     message = "Choose the language of the PDF: one of en (English), cy (Cymraeg)."

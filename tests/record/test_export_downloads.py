@@ -7,7 +7,6 @@ import hashlib
 import uuid
 from datetime import UTC, datetime, timedelta
 
-from aiohttp import ClientResponse
 from aiohttp.test_utils import TestClient
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import func, select, update
@@ -18,38 +17,11 @@ from storage import record
 from storage import recordformat as rf
 from storage.models import CentreKey, ContactLevel, RecordEvent, ReferrerAccess, Role
 from tests.support.accounts import (
-    ORIGIN,
     Person,
-    csrf_from,
     make_person,
-    session_token,
-    use_session,
 )
 from tests.support.export_world import SeededFamily, seed_family
-
-OFFICER = {"officer_name": "Priya Shah", "officer_role": "Centre Manager"}
-HOME = {
-    Role.ADMIN: "/admin",
-    Role.REFERRER: "/referrer",
-    Role.PARENT: "/letterbox",
-    Role.STAFF: "/staff",
-}
-
-
-async def _sign_in(client: TestClient, person: Person) -> str:
-    use_session(client, await session_token(client, person))
-    return await csrf_from(client, HOME[person.role])
-
-
-async def _post(
-    client: TestClient, path: str, csrf: str, data: dict[str, str] | None = None
-) -> ClientResponse:
-    return await client.post(
-        path,
-        data={**(data or {}), "csrf_token": csrf},
-        headers={"Origin": ORIGIN},
-        allow_redirects=False,
-    )
+from tests.support.exports import OFFICER, post_form_at, sign_in_at_home
 
 
 async def _events(client: TestClient, family_id: uuid.UUID, kind: str) -> list[RecordEvent]:
@@ -82,11 +54,13 @@ async def _exported_family(client: TestClient) -> tuple[SeededFamily, int]:
     app = client.server.app
     family = await seed_family(app[SESSIONMAKER], app[KEYRING], level=ContactLevel.SUPERVISED)
     admin = await make_person(client, Role.ADMIN, family.centre_id)
-    csrf = await _sign_in(client, admin)
+    csrf = await sign_in_at_home(client, admin)
     path = f"/admin/families/{family.family_id}/exports"
     page = await client.get(path)
     assert page.status == 200 and "Make the export" in await page.text()
-    made = await _post(client, path, csrf, {"from": "2025-03-01", "to": "2025-03-31", **OFFICER})
+    made = await post_form_at(
+        client, path, csrf, {"from": "2025-03-01", "to": "2025-03-31", **OFFICER}
+    )
     assert made.status == 303, await made.text()
     assert made.headers["Location"].endswith("?done=export-made")
     listed = await (await client.get(made.headers["Location"])).text()
@@ -98,9 +72,9 @@ async def _exported_family(client: TestClient) -> tuple[SeededFamily, int]:
 async def test_admin_export_needs_a_named_certifying_officer(client: TestClient) -> None:
     app = client.server.app
     family = await seed_family(app[SESSIONMAKER], app[KEYRING], cycles=1)
-    csrf = await _sign_in(client, await make_person(client, Role.ADMIN, family.centre_id))
+    csrf = await sign_in_at_home(client, await make_person(client, Role.ADMIN, family.centre_id))
     path = f"/admin/families/{family.family_id}/exports"
-    response = await _post(
+    response = await post_form_at(
         client, path, csrf, {"from": "2025-03-01", "to": "2025-03-31", "officer_role": "Manager"}
     )
     assert response.status == 422
@@ -111,8 +85,8 @@ async def test_admin_export_needs_a_named_certifying_officer(client: TestClient)
 async def test_admin_export_form_refuses_backwards_dates(client: TestClient) -> None:
     app = client.server.app
     family = await seed_family(app[SESSIONMAKER], app[KEYRING], cycles=1)
-    csrf = await _sign_in(client, await make_person(client, Role.ADMIN, family.centre_id))
-    response = await _post(
+    csrf = await sign_in_at_home(client, await make_person(client, Role.ADMIN, family.centre_id))
+    response = await post_form_at(
         client,
         f"/admin/families/{family.family_id}/exports",
         csrf,
@@ -129,13 +103,13 @@ async def test_referrer_with_access_downloads_and_each_download_is_recorded(
     family, seq = await _exported_family(client)
     referrer = await make_person(client, Role.REFERRER, family.centre_id)
     await _grant(client, family, referrer, days=30)
-    csrf = await _sign_in(client, referrer)
+    csrf = await sign_in_at_home(client, referrer)
     listing = await client.get(f"/referrer/families/{family.family_id}/exports")
     assert listing.status == 200
     assert f"/exports/{seq}/pdf" in await listing.text()
 
     base = f"/referrer/families/{family.family_id}/exports/{seq}"
-    pdf_response = await _post(client, f"{base}/pdf", csrf)
+    pdf_response = await post_form_at(client, f"{base}/pdf", csrf)
     assert pdf_response.status == 200
     assert pdf_response.content_type == "application/pdf"
     assert "attachment" in pdf_response.headers["Content-Disposition"]
@@ -143,10 +117,10 @@ async def test_referrer_with_access_downloads_and_each_download_is_recorded(
     assert pdf.startswith(b"%PDF-")
     assert len(await _events(client, family.family_id, "export_downloaded")) == 1
 
-    bundle_response = await _post(client, f"{base}/bundle", csrf)
+    bundle_response = await post_form_at(client, f"{base}/bundle", csrf)
     assert bundle_response.status == 200 and bundle_response.content_type == "application/zip"
     bundle = await bundle_response.read()
-    again = await _post(client, f"{base}/pdf", csrf)
+    again = await post_form_at(client, f"{base}/pdf", csrf)
     assert await again.read() == pdf
 
     downloads = await _events(client, family.family_id, "export_downloaded")
@@ -202,10 +176,10 @@ async def test_well_known_key_is_withheld_when_the_stored_public_key_was_swapped
 async def test_referrer_without_access_or_after_expiry_gets_not_found(client: TestClient) -> None:
     family, seq = await _exported_family(client)
     stranger = await make_person(client, Role.REFERRER, family.centre_id)
-    csrf = await _sign_in(client, stranger)
+    csrf = await sign_in_at_home(client, stranger)
     base = f"/referrer/families/{family.family_id}/exports"
     assert (await client.get(base)).status == 404
-    assert (await _post(client, f"{base}/{seq}/pdf", csrf)).status == 404
+    assert (await post_form_at(client, f"{base}/{seq}/pdf", csrf)).status == 404
 
     expired = await make_person(client, Role.REFERRER, family.centre_id)
     await _grant(client, family, expired, days=30)
@@ -215,9 +189,9 @@ async def test_referrer_without_access_or_after_expiry_gets_not_found(client: Te
             .where(ReferrerAccess.user_id == expired.user_id)
             .values(expires_at=datetime.now(UTC) - timedelta(minutes=1))
         )
-    csrf = await _sign_in(client, expired)
+    csrf = await sign_in_at_home(client, expired)
     assert (await client.get(base)).status == 404
-    assert (await _post(client, f"{base}/{seq}/bundle", csrf)).status == 404
+    assert (await post_form_at(client, f"{base}/{seq}/bundle", csrf)).status == 404
     assert await _events(client, family.family_id, "export_downloaded") == []
 
 
@@ -228,9 +202,11 @@ async def test_referrer_cannot_download_another_familys_export_through_their_own
     other, _ = await _exported_family(client)
     referrer = await make_person(client, Role.REFERRER, other.centre_id)
     await _grant(client, other, referrer, days=30)
-    csrf = await _sign_in(client, referrer)
+    csrf = await sign_in_at_home(client, referrer)
     # Their own family in the path, the other family's export number: not found.
-    response = await _post(client, f"/referrer/families/{other.family_id}/exports/{seq}/pdf", csrf)
+    response = await post_form_at(
+        client, f"/referrer/families/{other.family_id}/exports/{seq}/pdf", csrf
+    )
     assert response.status == 404
     assert await _events(client, family.family_id, "export_downloaded") == []
     assert await _events(client, other.family_id, "export_downloaded") == []
@@ -239,17 +215,17 @@ async def test_referrer_cannot_download_another_familys_export_through_their_own
 async def test_parent_and_other_centre_staff_cannot_download(client: TestClient) -> None:
     family, seq = await _exported_family(client)
     parent = await make_person(client, Role.PARENT, family.centre_id)
-    csrf = await _sign_in(client, parent)
+    csrf = await sign_in_at_home(client, parent)
     referrer_path = f"/referrer/families/{family.family_id}/exports/{seq}/pdf"
     admin_path = f"/admin/families/{family.family_id}/exports/{seq}/pdf"
-    assert (await _post(client, referrer_path, csrf)).status == 403
-    assert (await _post(client, admin_path, csrf)).status == 403
+    assert (await post_form_at(client, referrer_path, csrf)).status == 403
+    assert (await post_form_at(client, admin_path, csrf)).status == 403
 
     other = await seed_family(client.server.app[SESSIONMAKER], client.server.app[KEYRING], cycles=1)
     for role in (Role.STAFF, Role.ADMIN):
         outsider = await make_person(client, role, other.centre_id)
-        csrf = await _sign_in(client, outsider)
-        status = (await _post(client, admin_path, csrf)).status
+        csrf = await sign_in_at_home(client, outsider)
+        status = (await post_form_at(client, admin_path, csrf)).status
         assert status == (404 if role is Role.ADMIN else 403)
         assert (await client.get(f"/admin/families/{family.family_id}/exports")).status in (
             403,
