@@ -25,7 +25,7 @@ import service.i18n.templates
 from service.accounts.tokens import INVITE_LIFETIME, issue_token
 from service.appkeys import SESSIONMAKER, SETTINGS
 from service.i18n.extract import extract
-from storage.models import Family, Role, TokenPurpose, User
+from storage.models import Family, Role, TokenPurpose, TranslatorAssignment, User
 from tests.support.crawl import crawl, read_page
 from tests.support.families import add_referrer_with_access
 from tests.support.letterbox_world import (
@@ -275,6 +275,13 @@ async def test_every_word_before_sign_in_and_on_the_childs_and_referrers_pages_i
         parent = await session.get(User, world.parent.user_id)
         assert parent is not None
         invite = await issue_token(session, parent.id, TokenPurpose.INVITE, INVITE_LIFETIME)
+    translator_id = await _user(app, world.centre_id, Role.TRANSLATOR, "Tomos Translator")
+    async with seeding_sessionmaker(app).begin() as session:
+        session.add(
+            TranslatorAssignment(
+                user_id=translator_id, family_id=world.family_id, assigned_by=world.admin.user_id
+            )
+        )
     data = await _data_of(client, world)
     untranslated: dict[str, list] = {}
     # Before signing in: the sign-in page and what it links to, and an invitation.
@@ -298,10 +305,12 @@ async def test_every_word_before_sign_in_and_on_the_childs_and_referrers_pages_i
     missing = [(t, w) for t in texts if (w := _untranslated(t, data))]
     if missing:
         untranslated["child"] = missing
-    # The referrer's pages.
-    await _in_welsh_ids(client, referrer.id)
+    # The referrer's pages, and the translator's (their queue and the item they moderate).
+    await _in_welsh_ids(client, referrer.id, translator_id)
     person = await sign_in(app, referrer.id)
     untranslated.update(await _walk(client, person, "/referrer", data, least=2))
+    translator = await sign_in(app, translator_id)
+    untranslated.update(await _walk(client, translator, "/translator", data, least=2))
     assert not untranslated, "English left on Welsh pages:\n" + _report(untranslated)
 
 
