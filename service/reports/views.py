@@ -166,7 +166,12 @@ async def referrer_download(request: web.Request) -> web.StreamResponse:
     report = await reports.report_for_referrer(
         services, current_actor(request), current_family(request), path_uuid(request, "report_id")
     )
-    pdf = await asyncio.to_thread(render_report_pdf, report, services.settings.zone)
+    pdf = await asyncio.to_thread(
+        render_report_pdf,
+        report,
+        services.settings.zone,
+        language=current_actor(request).language,
+    )
     started = report.header.started_at.strftime("%Y-%m-%d")
     name = f"report-{report.header.case_reference}-{started}.pdf"
     return web.Response(

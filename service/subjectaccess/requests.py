@@ -1,8 +1,11 @@
 """Gathering, reviewing and releasing what the centre holds about one person.
 
 The material is gathered once, when the request starts, from the centre's own tables and
-the family record, and sealed under the family key. Every other person's name is written as
-a placeholder (``{p0}``): shown as "[name withheld]" unless the reviewer reveals it.
+the family record, and sealed under the family key. It is worded then, once, in the subject's
+language (a parent's own, the family's child language for a child): the reviewer reads the very
+sentences the PDF and JSON release, and the copy never changes language after review. Every
+other person's name is written as a placeholder (``{p0}``): shown as "[name withheld]" (in the
+copy's language) unless the reviewer reveals it.
 
 The words of letters and replies are copied too, with other people's personal data blacked out
 by default: the names of the people the centre knows (the other parents, the other children,
@@ -18,7 +21,7 @@ import calendar
 import json
 import uuid
 from dataclasses import dataclass
-from datetime import UTC, date, datetime
+from datetime import UTC, date, datetime, tzinfo
 from typing import Any, Final
 
 from sqlalchemy import or_, select
@@ -26,7 +29,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.errors import Conflict, Invalid, NotFound
 from service.http.rules import Actor
-from service.i18n import _
+from service.i18n import LANGUAGES, N_, SOURCE_LANGUAGE, _, use_language
 from service.letterbox import (
     BLACKED_OUT,
     black_out,
@@ -35,16 +38,21 @@ from service.letterbox import (
     held_text,
     personal_spans,
 )
+from service.localtime import day_in_words, local_time
+from service.record.timeline import Names, describe
 from service.services import Services
+from storage import recordformat as rf
 from storage.children import open_child, open_children, open_referral, open_relationship
 from storage.models import (
     Call,
+    CallStatus,
     Child,
     Direction,
     Family,
     FamilySender,
     Item,
     ItemKind,
+    ItemStatus,
     OpeningSession,
     RecordEvent,
     Referral,
@@ -54,6 +62,7 @@ from storage.models import (
     SubjectAccessStatus,
     User,
 )
+from storage.record import KeyRingPayloadSealer, open_payload
 
 __all__ = [
     "BLACKED_OUT",
@@ -72,9 +81,36 @@ __all__ = [
 ]
 
 MATERIAL_PURPOSE: Final = "subject-access"
-WITHHELD: Final = "[name withheld]"
+WITHHELD: Final = N_("[name withheld]")
 REASON_LIMIT: Final = 500
 _CENTRE_STAFF: Final = (Role.ADMIN, Role.STAFF, Role.SUPERVISOR)
+
+# Whole sentences per kind, so a translator words each one (Welsh has no "a" to agree).
+_SENT: Final = {
+    ItemKind.LETTER: N_("A letter: {status}"),
+    ItemKind.REPLY: N_("A reply: {status}"),
+    ItemKind.DIGITAL_GIFT: N_("A digital gift: {status}"),
+}
+_SENT_FROM: Final = {
+    ItemKind.LETTER: N_("A letter from {who}: {status}"),
+    ItemKind.REPLY: N_("A reply from {who}: {status}"),
+    ItemKind.DIGITAL_GIFT: N_("A digital gift from {who}: {status}"),
+}
+_ITEM_STATUS: Final = {
+    ItemStatus.SUBMITTED: N_("sent"),
+    ItemStatus.IN_REVIEW: N_("being checked"),
+    ItemStatus.AWAITING_SECOND_APPROVAL: N_("waiting for a second check"),
+    ItemStatus.APPROVED: N_("approved"),
+    ItemStatus.RETURNED: N_("returned to the sender"),
+    ItemStatus.REJECTED: N_("rejected"),
+    ItemStatus.OPENED: N_("opened"),
+}
+_CALL_STATUS: Final = {
+    CallStatus.SCHEDULED: N_("A video call: booked"),
+    CallStatus.LIVE: N_("A video call: happening now"),
+    CallStatus.ENDED: N_("A video call: finished"),
+    CallStatus.CANCELLED: N_("A video call: cancelled"),
+}
 
 
 def one_month_after(day: date) -> date:
@@ -91,7 +127,7 @@ class _People:
 
     def ref(self, name: str | None) -> str:
         if not name:
-            return "someone"
+            return _("someone")
         for key, known in self.names.items():
             if known == name:
                 return "{" + key + "}"
@@ -194,6 +230,63 @@ async def _names(session: AsyncSession, ids: set[uuid.UUID]) -> dict[uuid.UUID, 
     return dict(rows.all())
 
 
+def _status(status: ItemStatus) -> str:
+    return _(_ITEM_STATUS[status])
+
+
+def _opened(opened_at: datetime | None, zone: tzinfo) -> str:
+    day = day_in_words(opened_at, zone)
+    return "" if day is None else _("; opened {day}").format(day=day)
+
+
+async def _own_events(
+    services: Services, session: AsyncSession, family: Family, user: User, people: _People
+) -> list[dict[str, Any]]:
+    """What the record says the parent did, in the timeline's own sentences; everyone else an
+    event names (a child, a staff member) is a placeholder, withheld unless shown."""
+    rows = list(
+        await session.scalars(
+            select(RecordEvent)
+            .where(RecordEvent.family_id == family.id, RecordEvent.actor_id == user.id)
+            .order_by(RecordEvent.seq)
+        )
+    )
+    sealer = KeyRingPayloadSealer(services.keyring)
+    payloads = [
+        await open_payload(session, family.id, rf.parse_canonical(r.payload), sealer) for r in rows
+    ]
+    names = Names()
+    for uid, name in (await _names(session, _user_ids(payloads))).items():
+        names.users[str(uid)] = name if uid == user.id else people.ref(name)
+    names.users[str(user.id)] = user.display_name
+    for kid in await open_children(session, services.keyring, family_ids=[family.id]):
+        names.children[str(kid.id)] = people.ref(kid.name)
+    out = []
+    for row, payload in zip(rows, payloads, strict=True):
+        actor = names.person(user.id, row.actor_role)
+        out.append(
+            _entry(
+                row.at,
+                describe(row.kind, payload if isinstance(payload, dict) else {}, actor, names),
+            )
+        )
+    return out
+
+
+def _user_ids(payloads: list[Any]) -> set[uuid.UUID]:
+    found = set()
+    for payload in payloads:
+        if not isinstance(payload, dict):
+            continue
+        for value in payload.values():
+            if isinstance(value, str):
+                try:
+                    found.add(uuid.UUID(value))
+                except ValueError:
+                    continue
+    return found
+
+
 async def _gather_parent(
     services: Services, session: AsyncSession, family: Family, user: User
 ) -> dict[str, Any]:
@@ -214,13 +307,7 @@ async def _gather_parent(
     )
     others = await _others(services, session, family, subject_user=user.id)
     bodies = [others.body(await held_text(services, session, i.id)) for i in items]
-    events = list(
-        await session.scalars(
-            select(RecordEvent)
-            .where(RecordEvent.family_id == family.id, RecordEvent.actor_id == user.id)
-            .order_by(RecordEvent.seq)
-        )
-    )
+    zone = services.settings.zone
     return {
         "subject": {
             "kind": "parent",
@@ -231,20 +318,20 @@ async def _gather_parent(
         },
         "sections": [
             {
-                "title": "What you sent",
+                "title": _("What you sent"),
                 "entries": [
                     _entry(
                         i.submitted_at,
-                        f"A {i.kind.value.replace('_', ' ')}: {i.status.value.replace('_', ' ')}"
-                        + (f"; opened {i.opened_at:%d %B %Y}" if i.opened_at else ""),
+                        _(_SENT[i.kind]).format(status=_status(i.status))
+                        + _opened(i.opened_at, zone),
                         body,
                     )
                     for i, body in zip(items, bodies, strict=True)
                 ],
             },
             {
-                "title": "What the family record says you did",
-                "entries": [_entry(e.at, e.kind.replace("_", " ")) for e in events],
+                "title": _("What the family record says you did"),
+                "entries": await _own_events(services, session, family, user, people),
             },
         ],
         "people": people.names,
@@ -280,6 +367,7 @@ async def _gather_child(
             select(Call).where(Call.child_id == child.id).order_by(Call.starts_at)
         )
     )
+    zone = services.settings.zone
     received, replies = [], []
     for i in items:
         who = people.ref(senders.get(i.sender_id))
@@ -287,8 +375,8 @@ async def _gather_child(
             received.append(
                 _entry(
                     i.submitted_at,
-                    f"A {i.kind.value.replace('_', ' ')} from {who}: {i.status.value.replace('_', ' ')}"
-                    + (f"; opened {i.opened_at:%d %B %Y}" if i.opened_at else ""),
+                    _(_SENT_FROM[i.kind]).format(who=who, status=_status(i.status))
+                    + _opened(i.opened_at, zone),
                     others.body(await held_text(services, session, i.id)),
                 )
             )
@@ -296,7 +384,9 @@ async def _gather_child(
             replies.append(
                 _entry(
                     i.submitted_at,
-                    f"A reply, typed in by {who}: {i.status.value}",
+                    _("A reply, typed in by {who}: {status}").format(
+                        who=who, status=_status(i.status)
+                    ),
                     others.body(await held_text(services, session, i.id)),
                 )
             )
@@ -308,23 +398,25 @@ async def _gather_child(
             "case_reference": family.case_reference,
         },
         "sections": [
-            {"title": "Letters and gifts sent to you", "entries": received},
-            {"title": "Your replies", "entries": replies},
+            {"title": _("Letters and gifts sent to you"), "entries": received},
+            {"title": _("Your replies"), "entries": replies},
             {
-                "title": "Times you came to open your letters",
+                "title": _("Times you came to open your letters"),
                 "entries": [
-                    _entry(s.started_at, f"With {people.ref(staff.get(s.staff_id))}")
+                    _entry(
+                        s.started_at, _("With {who}").format(who=people.ref(staff.get(s.staff_id)))
+                    )
                     for s in sessions
                 ],
             },
             {
-                "title": "Your video calls",
-                "entries": [_entry(c.starts_at, f"A call: {c.status.value}") for c in calls],
+                "title": _("Your video calls"),
+                "entries": [_entry(c.starts_at, _(_CALL_STATUS[c.status])) for c in calls],
             },
             {
-                "title": "What staff wrote about your sessions and calls",
+                "title": _("What staff wrote about your sessions and calls"),
                 "entries": [
-                    _entry(at, "An observation note", others.body(text))
+                    _entry(at, _("An observation note"), others.body(text))
                     for at, text in await child_observation_notes(
                         services, session, family.id, child.id
                     )
@@ -357,14 +449,19 @@ async def start_request(
             )
             if child is None:
                 raise NotFound("That child is not in this family.")
-            material = await _gather_child(services, session, family, child)
+            language = family.child_language
+            with use_language(language):
+                material = await _gather_child(services, session, family, child)
         elif kind == "parent":
             user = await session.get(User, subject_id)
             if user is None:
                 raise NotFound()
-            material = await _gather_parent(services, session, family, user)
+            language = user.language
+            with use_language(language):
+                material = await _gather_parent(services, session, family, user)
         else:
             raise Invalid("Choose whose information this is.", field="subject")
+        material["language"] = language if language in LANGUAGES else SOURCE_LANGUAGE
         today = datetime.now(services.settings.zone).date()
         row = SubjectAccessRequest(
             family_id=family_id,
@@ -435,10 +532,26 @@ class Material:
     sections: list[tuple[str, list[Entry]]]
     people: dict[str, str]  # placeholder -> name
     revealed: list[str]
+    # The language the copy was worded in when gathered (the subject's).
+    language: str = SOURCE_LANGUAGE
+    zone: tzinfo = UTC
+
+    @property
+    def language_name(self) -> str:
+        return LANGUAGES.get(self.language, self.language)
+
+    def moment(self, entry: Entry) -> str:
+        """When an entry happened, in the centre's zone and the copy's language."""
+        if not entry.when:
+            return ""
+        with use_language(self.language):
+            return local_time(datetime.fromisoformat(entry.when), self.zone, "%-d %B %Y, %H:%M")
 
     def shown(self, text: str) -> str:
+        with use_language(self.language):
+            withheld = _(WITHHELD)
         for key, name in self.people.items():
-            text = text.replace("{" + key + "}", name if key in self.revealed else WITHHELD)
+            text = text.replace("{" + key + "}", name if key in self.revealed else withheld)
         return text
 
     @property
@@ -507,6 +620,8 @@ async def read_request(services: Services, family_id: uuid.UUID, request_id: uui
         _entries(data, revealed),
         data["people"],
         revealed,
+        str(data.get("language", SOURCE_LANGUAGE)),
+        services.settings.zone,
     )
 
 
@@ -596,6 +711,7 @@ def render_json(material: Material) -> dict[str, Any]:
     """The machine-readable copy: what the PDF says, with the same names withheld and the
     same parts of letters blacked out."""
     return {
+        "language": material.language,
         "subject": material.subject,
         "sections": [
             {
