@@ -39,7 +39,7 @@ from service.letterbox import (
     personal_spans,
 )
 from service.localtime import day_in_words, local_time
-from service.record.timeline import Names, describe
+from service.record import Names, describe
 from service.services import Services
 from storage import recordformat as rf
 from storage.children import open_child, open_children, open_referral, open_relationship
