@@ -17,7 +17,7 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Locator, Page, Playwright, expect
+from playwright.async_api import Page, Playwright, expect
 from sqlalchemy import delete, select
 
 from service.appkeys import SESSIONMAKER
@@ -34,7 +34,14 @@ from storage.models import (
     User,
     WebSession,
 )
-from tests.support.browser import LiveApp, check_accessibility, new_browser, screenshot
+from tests.support.browser import (
+    LiveApp,
+    check_accessibility,
+    new_browser,
+    newest_sent,
+    screenshot,
+    tap_to,
+)
 from tests.support.letterbox_world import STAFF_PASSWORD, World, make_world, picture
 from tests.support.seeding import seeding_sessionmaker
 
@@ -105,24 +112,6 @@ async def _reply(live: LiveApp, world: World, text: str) -> None:
     )
 
 
-async def _newest_sent(live: LiveApp, world: World) -> uuid.UUID:
-    async with live.server.app[SESSIONMAKER]() as session:
-        found = await session.scalar(
-            select(Item.id)
-            .where(Item.sender_id == world.parent.user_id)
-            .order_by(Item.submitted_at.desc())
-            .limit(1)
-        )
-    assert found is not None
-    return found
-
-
-async def _tap_to(page: Page, target: Locator) -> None:
-    """Tap something that opens another page, and wait until that page is there."""
-    async with page.expect_navigation():
-        await target.tap()
-
-
 async def _visit(page: Page, name: str | None = None) -> None:
     await page.wait_for_load_state("load")
     await check_accessibility(page)
@@ -135,7 +124,7 @@ async def _sign_in(page: Page, email: str) -> None:
     await _visit(page)
     await page.get_by_label("Email address").fill(email)
     await page.get_by_label("Password").fill(STAFF_PASSWORD)
-    await _tap_to(page, page.get_by_role("button", name="Sign in"))
+    await tap_to(page, page.get_by_role("button", name="Sign in"))
 
 
 async def test_parent_journeys_by_taps_alone_on_a_phone(
@@ -164,7 +153,7 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         # 1. First letter: home → "Write a letter" → words and a photo → send → "Being checked".
         await expect(page.get_by_role("heading", name="My letterbox")).to_be_visible()
         await _visit(page)
-        await _tap_to(page, page.get_by_role("link", name="Write a letter"))
+        await tap_to(page, page.get_by_role("link", name="Write a letter"))
         await _visit(page)
         await page.get_by_label("Your letter", exact=True).fill(FIRST)
         photo = tmp_path / "cat.png"
@@ -182,35 +171,35 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await _visit(page, "parent-home")
 
         # 2. Follow it: approved behind the scenes; the item's page has its dated history.
-        first_id = await _newest_sent(live, world)
+        first_id = await newest_sent(live, world.parent.user_id)
         await _decide(live, world, first_id, "approve")
         await page.reload()
-        await _tap_to(page, first_row.get_by_role("link"))
+        await tap_to(page, first_row.get_by_role("link"))
         await expect(page.locator(".sent-text")).to_have_text(FIRST)
         await expect(page.locator("img.sent-picture")).to_be_visible()
         await expect(page.locator(".history li")).to_have_count(3)
         await expect(page.locator(".history")).to_contain_text("Approved")
         await _visit(page, "parent-sent-item")
-        await _tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
+        await tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
 
         # 3. Returned: the centre's message first, "Change and send again", the letter in the
         # form, the picture kept, sent again.
-        await _tap_to(page, page.get_by_role("link", name="Write a letter"))
+        await tap_to(page, page.get_by_role("link", name="Write a letter"))
         await page.get_by_label("Your letter", exact=True).fill(
             "Dear Sam, see you at the park on Saturday."
         )
         await page.get_by_label("Photos or documents").set_input_files(str(photo))
         await page.get_by_role("button", name="Send letter").tap()
         await expect(page.get_by_role("heading", name="My letterbox")).to_be_visible()
-        returned_id = await _newest_sent(live, world)
+        returned_id = await newest_sent(live, world.parent.user_id)
         await _decide(live, world, returned_id, "return", message=RETURNED_MESSAGE)
         await page.reload()
         row = page.locator(".conversation li").first
         await expect(row).to_contain_text("Returned to you")
-        await _tap_to(page, row.get_by_role("link"))
+        await tap_to(page, row.get_by_role("link"))
         await expect(page.locator(".return-message")).to_have_text(RETURNED_MESSAGE)
         await _visit(page, "parent-returned-item")
-        await _tap_to(page, page.get_by_role("link", name="Change and send again"))
+        await tap_to(page, page.get_by_role("link", name="Change and send again"))
         text = page.get_by_label("Your letter", exact=True)
         await expect(text).to_have_value("Dear Sam, see you at the park on Saturday.")
         await expect(page.get_by_label("Keep picture 1")).to_be_checked()
@@ -218,7 +207,7 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await text.fill("Dear Sam, I hope you have a lovely Saturday.")
         await page.get_by_role("button", name="Send letter").tap()
         await expect(page.get_by_role("heading", name="My letterbox")).to_be_visible()
-        resent_id = await _newest_sent(live, world)
+        resent_id = await newest_sent(live, world.parent.user_id)
         async with live.server.app[SESSIONMAKER]() as session:
             resent = await session.get(Item, resent_id)
             assert resent is not None and resent.replaces_item_id == returned_id
@@ -227,24 +216,24 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await _reply(live, world, "Thank you Dad! I drew you a cat.")
         await page.reload()
         reply_row = page.locator(".conversation li", has_text="Reply from Sam")
-        await _tap_to(page, reply_row.get_by_role("link"))
+        await tap_to(page, reply_row.get_by_role("link"))
         await expect(page.locator(".reply-text")).to_have_text("Thank you Dad! I drew you a cat.")
         image = page.locator("img.reply-picture")
         await expect(image).to_be_visible()
         assert await image.evaluate("i => i.complete && i.naturalWidth > 0")
         await _visit(page, "parent-reply")
-        await _tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
+        await tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
 
         # 6. Interrupted: a long letter, saved as typed; the session ends (idle time-out);
         # signing in again lands back in the draft; the session ends again just before Send,
         # the password is asked on the page, and the letter is saved and sent.
-        await _tap_to(page, page.get_by_role("link", name="Write a letter"))
+        await tap_to(page, page.get_by_role("link", name="Write a letter"))
         await page.get_by_label("Your letter", exact=True).fill(LONG_LETTER)
         await expect(page.locator("#draft-status")).to_contain_text("Saved at")
         await _end_sessions(live, world)
-        await _tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
+        await tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
         await _sign_in(page, email)
-        await _tap_to(page, page.get_by_role("link", name="Carry on writing it"))
+        await tap_to(page, page.get_by_role("link", name="Carry on writing it"))
         await expect(page.get_by_label("Your letter", exact=True)).to_have_value(LONG_LETTER)
         await _visit(page, "parent-draft-recovered")
         await _end_sessions(live, world)
@@ -263,9 +252,9 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         )
         await page.get_by_role("button", name="Sign in and send").tap()
         await expect(page.get_by_role("heading", name="My letterbox")).to_be_visible()
-        await _tap_to(page, page.locator(".conversation li").first.get_by_role("link"))
+        await tap_to(page, page.locator(".conversation li").first.get_by_role("link"))
         await expect(page.locator(".sent-text")).to_have_text(LONG_LETTER + " Love, Dad")
-        await _tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
+        await tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
 
         # 5. A call: booked so that it can be joined a few seconds from now. The home page,
         # already open, turns its "Join" button on at that moment.
@@ -284,11 +273,11 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await expect(page.get_by_text("The “Join” button shows here from")).to_be_visible()
         await expect(page.get_by_role("link", name="Join the call")).to_be_visible()
         await expect(page.get_by_text("The “Join” button shows here from")).to_be_hidden()
-        await _tap_to(page, page.get_by_role("link", name="My calls").first)
+        await tap_to(page, page.get_by_role("link", name="My calls").first)
         await expect(page.locator(".call-row").first).to_contain_text("You can join now")
         await _visit(page, "parent-my-calls")
-        await _tap_to(page, page.get_by_role("link", name="My letterbox", exact=True))
-        await _tap_to(page, page.get_by_role("link", name="Join the call"))
+        await tap_to(page, page.get_by_role("link", name="My letterbox", exact=True))
+        await tap_to(page, page.get_by_role("link", name="Join the call"))
         await expect(page.get_by_role("heading", name="Your video call")).to_be_visible()
         assert re.search(rf"/calls/{call.id}/join$", page.url)
         await expect(page.locator("#label-supervisor")).to_have_text("Supervisor")
@@ -324,7 +313,7 @@ async def test_parent_journeys_by_taps_alone_on_a_phone(
         await expect(page.get_by_role("heading", name="Waiting room")).to_be_visible()
         assert asked and "ends your call" in asked[0]
         # "Leave" asks too; yes goes back to "My calls".
-        await _tap_to(page, page.get_by_role("link", name="Leave"))
+        await tap_to(page, page.get_by_role("link", name="Leave"))
         await expect(page.get_by_role("heading", name="My calls")).to_be_visible()
         assert "Leave the call?" in asked[-1]
     finally:
@@ -383,14 +372,14 @@ async def test_a_letter_beyond_the_plan_waits_for_staff_and_the_parent_is_told_w
         page = context.pages[0] if context.pages else await context.new_page()
         await page.goto(live.url + "/sign-in")
         await _sign_in(page, email)
-        await _tap_to(page, page.get_by_role("link", name="Write a letter"))
+        await tap_to(page, page.get_by_role("link", name="Write a letter"))
         await page.get_by_label("Your letter", exact=True).fill("Dear Sam, one more letter.")
         await page.get_by_role("button", name="Send letter").tap()
         note = page.get_by_role("status").first
         await expect(note).to_contain_text("allows one letter in this period")
         await expect(note).to_contain_text("wait for the centre's staff")
         await _visit(page)
-        await _tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
+        await tap_to(page, page.get_by_role("link", name="Back to my letterbox"))
         newest = page.locator(".conversation li").first
         await expect(newest).to_contain_text("Being checked")
     finally:

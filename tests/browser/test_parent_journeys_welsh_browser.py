@@ -32,14 +32,21 @@ from typing import Any
 
 import aiohttp
 import pytest
-from playwright.async_api import Browser, Locator, Page, Playwright, expect
-from sqlalchemy import delete, select
+from playwright.async_api import Browser, Page, Playwright, expect
+from sqlalchemy import delete
 
 from service.appkeys import SESSIONMAKER
 from service.i18n import gettext, use_language
 from service.notify import CONTACT_BOOK
 from storage.models import Call, Centre, Item, User, WebSession
-from tests.support.browser import LiveApp, check_accessibility, chromium_over_devtools, phone
+from tests.support.browser import (
+    LiveApp,
+    check_accessibility,
+    chromium_over_devtools,
+    newest_sent,
+    phone,
+    tap_to,
+)
 from tests.support.centre_day import child_replies
 from tests.support.letterbox_world import STAFF_PASSWORD, World, make_world, picture
 from tests.support.seeding import seeding_sessionmaker
@@ -103,24 +110,6 @@ async def _decide(
     view = await _staff(live, world, "GET", path)
     body = {"decision": decision, "version": view["version"], **extra}
     await _staff(live, world, "POST", f"{path}/decision", json=body)
-
-
-async def _newest_sent(live: LiveApp, world: World) -> uuid.UUID:
-    async with live.server.app[SESSIONMAKER]() as session:
-        found = await session.scalar(
-            select(Item.id)
-            .where(Item.sender_id == world.parent.user_id)
-            .order_by(Item.submitted_at.desc())
-            .limit(1)
-        )
-    assert found is not None
-    return found
-
-
-async def _tap_to(page: Page, target: Locator) -> None:
-    """Tap something that opens another page, and wait until that page is there."""
-    async with page.expect_navigation():
-        await target.tap()
 
 
 async def _heading(page: Page) -> str:
@@ -196,13 +185,13 @@ async def test_a_welsh_speaker_walks_every_parent_journey_in_welsh_by_taps_on_a_
 
     # 1. The switch, then signing in by the Welsh labels.
     switch = page.get_by_role("navigation", name="Language")
-    await _tap_to(page, switch.get_by_role("link", name="Cymraeg"))
+    await tap_to(page, switch.get_by_role("link", name="Cymraeg"))
     await _welsh_page(page, "Sign in")
     switch = page.get_by_role("navigation", name=welsh("Language"))
     await expect(switch.locator('[aria-current="true"]')).to_have_text("Cymraeg")
     await page.get_by_label(welsh("Email address")).fill(email)
     await page.get_by_label(welsh("Password"), exact=True).fill(STAFF_PASSWORD)
-    await _tap_to(page, page.get_by_role("button", name=welsh("Sign in")))
+    await tap_to(page, page.get_by_role("button", name=welsh("Sign in")))
 
     # 2. Home follows the account (English), with no switch once signed in: "My account" →
     # Cymraeg → saved, and the page says so in Welsh.
@@ -211,10 +200,10 @@ async def test_a_welsh_speaker_walks_every_parent_journey_in_welsh_by_taps_on_a_
     await expect(page.get_by_role("navigation", name="Language")).to_have_count(0)
     assert "My letterbox" in await _english_headings(page)  # what the Welsh pages are spared
     await check_accessibility(page)
-    await _tap_to(page, page.get_by_role("link", name="My account"))
+    await tap_to(page, page.get_by_role("link", name="My account"))
     await expect(page.get_by_role("radio", name="English")).to_be_checked()
     await page.get_by_role("radio", name="Cymraeg").tap()
-    await _tap_to(page, page.get_by_role("button", name="Save language"))
+    await tap_to(page, page.get_by_role("button", name="Save language"))
     await _welsh_page(page, "Change your password")
     await expect(page.get_by_role("status")).to_have_text(
         welsh("Saved. Letterbox is now in your language.")
@@ -224,11 +213,11 @@ async def test_a_welsh_speaker_walks_every_parent_journey_in_welsh_by_taps_on_a_
         stored = await session.get(User, world.parent.user_id)
         assert stored is not None and stored.language == "cy"
     nav = page.get_by_role("navigation", name=welsh("Main"))
-    await _tap_to(page, nav.get_by_role("link", name=welsh("My letterbox")))
+    await tap_to(page, nav.get_by_role("link", name=welsh("My letterbox")))
     await _welsh_page(page, "My letterbox")
 
     # 3a. First letter: "Write a letter" → words and a photo → send → home, its Welsh status.
-    await _tap_to(page, page.get_by_role("link", name=welsh("Write a letter"), exact=True))
+    await tap_to(page, page.get_by_role("link", name=welsh("Write a letter"), exact=True))
     assert (await _welsh_page(page, "Write a letter to ", exact=False)).endswith("Sam")
     await page.get_by_label(welsh("Your letter"), exact=True).fill(FIRST)
     photo = tmp_path / "cath.png"
@@ -245,16 +234,16 @@ async def test_a_welsh_speaker_walks_every_parent_journey_in_welsh_by_taps_on_a_
     await _welsh_page(page, "My letterbox")
 
     # 3b. Approved behind the scenes; its page, its history in Welsh.
-    await _decide(live, world, await _newest_sent(live, world), "approve")
+    await _decide(live, world, await newest_sent(live, world.parent.user_id), "approve")
     await page.reload()
     await expect(first_row).to_contain_text(cy("Approved"))
-    await _tap_to(page, first_row.get_by_role("link"))
+    await tap_to(page, first_row.get_by_role("link"))
     await _built_heading(page, "Letter you sent")
     await expect(page.locator(".sent-text")).to_have_text(FIRST)
     await expect(page.locator("img.sent-picture")).to_be_visible()
     await expect(page.get_by_role("heading", name=welsh("What has happened to it"))).to_be_visible()
     await expect(page.locator(".history")).to_contain_text(cy("Approved"))
-    await _tap_to(page, page.get_by_role("link", name=welsh("← Back to my letterbox")))
+    await tap_to(page, page.get_by_role("link", name=welsh("← Back to my letterbox")))
     await _welsh_page(page, "My letterbox")
 
     # 3c. A reply from the child: read on its own page.
@@ -262,27 +251,27 @@ async def test_a_welsh_speaker_walks_every_parent_journey_in_welsh_by_taps_on_a_
     await page.reload()
     reply_row = page.locator(".conversation li.conversation-to_parent").first
     await expect(reply_row).to_contain_text(cy("New reply"))
-    await _tap_to(page, reply_row.get_by_role("link"))
+    await tap_to(page, reply_row.get_by_role("link"))
     await _built_heading(page, "Reply from {child}", child="Sam")
     await expect(page.locator(".reply-text")).to_have_text(REPLY)
-    await _tap_to(page, page.get_by_role("link", name=welsh("← Back to my letterbox")))
+    await tap_to(page, page.get_by_role("link", name=welsh("← Back to my letterbox")))
     await _welsh_page(page, "My letterbox")
 
     # 3d. Returned: the centre's message first, "Change and send again", the letter in the
     # form, changed and sent again.
-    await _tap_to(page, page.get_by_role("link", name=welsh("Write a letter"), exact=True))
+    await tap_to(page, page.get_by_role("link", name=welsh("Write a letter"), exact=True))
     await page.get_by_label(welsh("Your letter"), exact=True).fill(RETURNED)
     await page.get_by_role("button", name=welsh("Send letter")).tap()
     await expect(page.get_by_role("heading", name=welsh("My letterbox"))).to_be_visible()
-    returned_id = await _newest_sent(live, world)
+    returned_id = await newest_sent(live, world.parent.user_id)
     await _decide(live, world, returned_id, "return", message=RETURN_MESSAGE)
     await page.reload()
     row = page.locator(".conversation li").first
     await expect(row).to_contain_text(cy("Returned to you"))
-    await _tap_to(page, row.get_by_role("link"))
+    await tap_to(page, row.get_by_role("link"))
     await _welsh_page(page, "The centre sent this letter back to you")
     await expect(page.locator(".return-message")).to_have_text(RETURN_MESSAGE)
-    await _tap_to(page, page.get_by_role("link", name=welsh("Change and send again")))
+    await tap_to(page, page.get_by_role("link", name=welsh("Change and send again")))
     await _welsh_page(page, "Change and send again")
     text = page.get_by_label(welsh("Your letter"), exact=True)
     await expect(text).to_have_value(RETURNED)
@@ -290,7 +279,7 @@ async def test_a_welsh_speaker_walks_every_parent_journey_in_welsh_by_taps_on_a_
     await page.get_by_role("button", name=welsh("Send letter")).tap()
     await expect(page.get_by_role("heading", name=welsh("My letterbox"))).to_be_visible()
     await _welsh_page(page, "My letterbox")
-    resent_id = await _newest_sent(live, world)
+    resent_id = await newest_sent(live, world.parent.user_id)
     async with live.server.app[SESSIONMAKER]() as session:
         resent = await session.get(Item, resent_id)
         assert resent is not None and resent.replaces_item_id == returned_id
@@ -309,11 +298,11 @@ async def test_a_welsh_speaker_walks_every_parent_journey_in_welsh_by_taps_on_a_
         )
         session.add(call)
     await page.reload()
-    await _tap_to(page, page.get_by_role("link", name=welsh("My calls")).first)
+    await tap_to(page, page.get_by_role("link", name=welsh("My calls")).first)
     await _welsh_page(page, "My calls")
     call_row = page.locator(f'.call-row[data-call-id="{call.id}"]')
     await expect(call_row).to_contain_text(cy("You can join now"))
-    await _tap_to(page, call_row.get_by_role("link", name=welsh("Join the call")))
+    await tap_to(page, call_row.get_by_role("link", name=welsh("Join the call")))
     await _welsh_page(page, "Your video call")
     await expect(
         page.get_by_role("button", name=welsh("Turn on my camera and microphone"))
@@ -344,25 +333,25 @@ async def test_a_welsh_account_reads_welsh_whatever_the_phone_asks_and_keeps_the
     await expect(page.locator("html")).to_have_attribute("lang", "en-GB")
     await page.get_by_label("Email address").fill(email)
     await page.get_by_label("Password", exact=True).fill(STAFF_PASSWORD)
-    await _tap_to(page, page.get_by_role("button", name="Sign in"))
+    await tap_to(page, page.get_by_role("button", name="Sign in"))
     await _welsh_page(page, "My letterbox")
     footer = page.get_by_role("contentinfo")
     await expect(footer).to_contain_text("029 2018 0000")
     await expect(footer.get_by_role("link", name="help@centre.example")).to_be_visible()
 
-    await _tap_to(page, page.get_by_role("link", name=welsh("Write a letter"), exact=True))
+    await tap_to(page, page.get_by_role("link", name=welsh("Write a letter"), exact=True))
     await page.get_by_label(welsh("Your letter"), exact=True).fill(LONG_LETTER)
     # Saved as typed: the note under the letter says when (its words are the script's).
     await expect(page.locator("#draft-status")).not_to_be_empty()
     await _end_sessions(live, world)
-    await _tap_to(page, page.get_by_role("link", name=welsh("← Back to my letterbox")))
+    await tap_to(page, page.get_by_role("link", name=welsh("← Back to my letterbox")))
     # Signed out, the phone remembers the account's language: the sign-in page is Welsh.
     await _welsh_page(page, "Sign in")
     await page.get_by_label(welsh("Email address")).fill(email)
     await page.get_by_label(welsh("Password"), exact=True).fill(STAFF_PASSWORD)
-    await _tap_to(page, page.get_by_role("button", name=welsh("Sign in")))
+    await tap_to(page, page.get_by_role("button", name=welsh("Sign in")))
     await _welsh_page(page, "My letterbox")
-    await _tap_to(page, page.get_by_role("link", name=welsh("Carry on writing it")))
+    await tap_to(page, page.get_by_role("link", name=welsh("Carry on writing it")))
     await _welsh_page(page, "Write a letter to ", exact=False)
     letter = page.get_by_label(welsh("Your letter"), exact=True)
     await expect(letter).to_have_value(LONG_LETTER)
@@ -380,7 +369,7 @@ async def test_a_welsh_account_reads_welsh_whatever_the_phone_asks_and_keeps_the
     await page.get_by_role("button", name=welsh("Sign in and send")).tap()
     await expect(page.get_by_role("heading", name=welsh("My letterbox"))).to_be_visible()
     await _welsh_page(page, "My letterbox")
-    await _tap_to(page, page.locator(".conversation li").first.get_by_role("link"))
+    await tap_to(page, page.locator(".conversation li").first.get_by_role("link"))
     await _built_heading(page, "Letter you sent")
     await expect(page.locator(".sent-text")).to_have_text(LONG_LETTER + " Cariad, Dad")
     await context.close()

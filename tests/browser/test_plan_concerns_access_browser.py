@@ -11,8 +11,6 @@ way."""
 from __future__ import annotations
 
 import re
-import subprocess
-import time
 from collections.abc import AsyncIterator, Iterator
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -32,10 +30,9 @@ from storage.models import (
     User,
 )
 from tests.support.browser import (
-    CHROMIUM,
-    CHROMIUM_ARGS,
     LiveApp,
     check_accessibility,
+    chromium_over_devtools,
     laptop,
     url_pattern,
 )
@@ -53,26 +50,8 @@ BLOCK = "█████"
 
 @pytest.fixture(scope="module")
 def chromium(tmp_path_factory: pytest.TempPathFactory) -> Iterator[str]:
-    """One Chromium for the module; its DevTools address, which Chromium writes into its
-    profile once it listens (the port is its own choice: no clash with other tests)."""
-    profile = tmp_path_factory.mktemp("chromium")
-    process = subprocess.Popen(
-        [str(CHROMIUM), *CHROMIUM_ARGS, "--remote-debugging-port=0", f"--user-data-dir={profile}"],
-        stdout=subprocess.DEVNULL,
-        stderr=subprocess.DEVNULL,
-    )
-    try:
-        port_file = profile / "DevToolsActivePort"
-        deadline = time.monotonic() + 60
-        while not (port_file.exists() and len(port_file.read_text().split()) >= 2):
-            assert process.poll() is None, "Chromium stopped before it listened"
-            assert time.monotonic() < deadline, "Chromium did not listen within 60 s"
-            time.sleep(0.05)
-        port, path = port_file.read_text().split()[:2]
-        yield f"ws://127.0.0.1:{port}{path}"
-    finally:
-        process.terminate()
-        process.wait(timeout=60)
+    """One Chromium for the module (tests.support.browser.chromium_over_devtools)."""
+    yield from chromium_over_devtools(tmp_path_factory.mktemp("chromium"))
 
 
 @pytest.fixture

@@ -7,16 +7,20 @@ import json
 import re
 import subprocess
 import time
+import uuid
 from collections.abc import AsyncIterator, Iterator, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from pathlib import Path
 
 from aiohttp.test_utils import TestServer
-from playwright.async_api import Browser, BrowserContext, Page, Playwright, expect
+from playwright.async_api import Browser, BrowserContext, Locator, Page, Playwright, expect
+from sqlalchemy import select
 
 from service.app import create_app
+from service.appkeys import SESSIONMAKER
 from service.settings import Settings
+from storage.models import Item
 from tests.support.settings import make_settings
 from tests.support.smtp import Inbox, free_port
 
@@ -231,3 +235,22 @@ async def open_child_call_screen(page: Page, call_id: object, password: str) -> 
     await page.get_by_label("Your password").fill(password)
     await page.get_by_role("button", name="Lock this device to the call").click()
     await expect(page.locator("#call")).to_have_attribute("data-role", "child", timeout=TIMEOUT_MS)
+
+
+async def newest_sent(live: LiveApp, sender_id: uuid.UUID) -> uuid.UUID:
+    """The id of the item ``sender_id`` sent last (a journey then opens it by its link)."""
+    async with live.server.app[SESSIONMAKER]() as session:
+        found = await session.scalar(
+            select(Item.id)
+            .where(Item.sender_id == sender_id)
+            .order_by(Item.submitted_at.desc())
+            .limit(1)
+        )
+    assert found is not None
+    return found
+
+
+async def tap_to(page: Page, target: Locator) -> None:
+    """Tap something that opens another page, and wait until that page is there."""
+    async with page.expect_navigation():
+        await target.tap()
