@@ -241,7 +241,7 @@ async def test_a_file_past_its_limit_is_refused_with_its_name_and_what_to_do() -
     assert refused.code is RefusalCode.TOOK_TOO_LONG
     assert refused.field == "poster.png"
     assert "poster.png" in refused.message and "0.05 seconds" in refused.message
-    assert "save it again" in refused.message
+    assert "send it again" in refused.message
     assert refused.status == 422
 
 

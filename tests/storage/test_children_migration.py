@@ -6,6 +6,7 @@ from __future__ import annotations
 import json
 import uuid
 from collections.abc import Iterator
+from dataclasses import dataclass
 from datetime import UTC, datetime
 from pathlib import Path
 
@@ -20,13 +21,10 @@ from storage.keyring import FamilyShredded, KeyRing
 from storage.keys import MasterKey
 from storage.models import (
     AccountStatus,
-    Centre,
     ContactLevel,
-    Family,
     FamilySender,
     Referral,
     Role,
-    User,
 )
 from tests.support.postgres import PostgresServer, unique_name
 
@@ -58,6 +56,31 @@ _REFERRALS = sa.table(
     sa.column("recorded_by", sa.Uuid()),
     sa.column("family_id", sa.Uuid()),
 )
+# The tables as revision 0010 had them: the ORM models have columns later revisions add.
+_CENTRES = sa.table(
+    "centres", sa.column("id", sa.Uuid()), sa.column("name"), sa.column("created_at")
+)
+_FAMILIES = sa.table(
+    "families",
+    sa.column("id", sa.Uuid()),
+    sa.column("centre_id", sa.Uuid()),
+    sa.column("case_reference", sa.String()),
+    sa.column("contact_level", sa.String()),
+    sa.column("channels", sa.JSON()),
+    sa.column("status", sa.String()),
+    sa.column("requires_second_approval", sa.Boolean()),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
+_USERS = sa.table(
+    "users",
+    sa.column("id", sa.Uuid()),
+    sa.column("centre_id", sa.Uuid()),
+    sa.column("email", sa.String()),
+    sa.column("display_name", sa.String()),
+    sa.column("role", sa.String()),
+    sa.column("status", sa.String()),
+    sa.column("created_at", sa.DateTime(timezone=True)),
+)
 _CHILDREN = sa.table(
     "children",
     sa.column("id", sa.Uuid()),
@@ -65,6 +88,13 @@ _CHILDREN = sa.table(
     sa.column("name", sa.String()),
     sa.column("birth_year", sa.Integer()),
 )
+
+
+@dataclass(frozen=True)
+class _Row:
+    """A row inserted as revision 0010 had it: only its id is needed afterwards."""
+
+    id: uuid.UUID
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -89,21 +119,28 @@ async def _families_at_0010(url: str, ring: KeyRing) -> tuple[uuid.UUID, uuid.UU
         await db.upgrade(engine, "0010")
         sessionmaker = db.create_sessionmaker(engine)
         async with sessionmaker.begin() as session:
-            centre = Centre(name="Riverside")
-            session.add(centre)
-            await session.flush()
-            live, gone = (
-                Family(
-                    id=uuid.uuid4(),
-                    centre_id=centre.id,
-                    case_reference=ref,
-                    contact_level=ContactLevel.SUPERVISED,
-                    channels=["letters"],
-                )
-                for ref in ("LB-MIG-1", "LB-MIG-2")
+            now = datetime.now(UTC)
+            centre_id, live_id, gone_id = uuid.uuid4(), uuid.uuid4(), uuid.uuid4()
+            await session.execute(
+                sa.insert(_CENTRES), [{"id": centre_id, "name": "Riverside", "created_at": now}]
             )
-            session.add_all([live, gone])
-            await session.flush()
+            await session.execute(
+                sa.insert(_FAMILIES),
+                [
+                    {
+                        "id": family_id,
+                        "centre_id": centre_id,
+                        "case_reference": ref,
+                        "contact_level": ContactLevel.SUPERVISED.value,
+                        "channels": ["letters"],
+                        "status": "active",
+                        "requires_second_approval": False,
+                        "created_at": now,
+                    }
+                    for family_id, ref in ((live_id, "LB-MIG-1"), (gone_id, "LB-MIG-2"))
+                ],
+            )
+            live, gone = (_Row(live_id), _Row(gone_id))
             for family in (live, gone):
                 await ring.create_family_key(session, family.id)
             await session.flush()
@@ -130,15 +167,21 @@ async def _families_at_0010(url: str, ring: KeyRing) -> tuple[uuid.UUID, uuid.UU
                     },
                 ],
             )
-            parent = User(
-                centre_id=centre.id,
-                email="dana@example.org",
-                display_name="Dana",
-                role=Role.PARENT,
-                status=AccountStatus.ACTIVE,
+            parent = _Row(uuid.uuid4())
+            await session.execute(
+                sa.insert(_USERS),
+                [
+                    {
+                        "id": parent.id,
+                        "centre_id": centre_id,
+                        "email": "dana@example.org",
+                        "display_name": "Dana",
+                        "role": Role.PARENT.value,
+                        "status": AccountStatus.ACTIVE.value,
+                        "created_at": now,
+                    }
+                ],
             )
-            session.add(parent)
-            await session.flush()
             await session.execute(
                 sa.insert(_SENDERS),
                 [
@@ -153,7 +196,7 @@ async def _families_at_0010(url: str, ring: KeyRing) -> tuple[uuid.UUID, uuid.UU
                 ],
             )
             referral = {
-                "centre_id": centre.id,
+                "centre_id": centre_id,
                 "referrer_name": "Priya Shah",
                 "referrer_organisation": "Shah & Co",
                 "referrer_email": "priya@shah.example",

@@ -19,10 +19,12 @@ depends_on: str | Sequence[str] | None = None
 
 
 def upgrade() -> None:
-    with op.batch_alter_table("centres", schema=None) as batch_op:
-        batch_op.add_column(
-            sa.Column("read_aloud", sa.Boolean(), server_default=sa.true(), nullable=False)
-        )
+    # A plain ADD COLUMN (SQLite included): a batch here would rebuild ``centres``, and dropping
+    # the old table fails while families refer to it.
+    op.add_column(
+        "centres",
+        sa.Column("read_aloud", sa.Boolean(), server_default=sa.true(), nullable=False),
+    )
 
 
 def downgrade() -> None:
