@@ -268,9 +268,10 @@ class SyntheticParticipant:
 
 
 async def wait_until(
-    condition: Callable[[], bool], *, within: float = 25.0, what: str = "condition"
+    condition: Callable[[], bool], *, within: float = 60.0, what: str = "condition"
 ) -> None:
-    """Poll ``condition`` until it holds; fail with ``what`` after ``within`` seconds."""
+    """Poll ``condition`` until it holds; fail with ``what`` after ``within`` seconds (generous:
+    media through aiortc on a busy 2-core machine can take tens of seconds to flow)."""
     loop = asyncio.get_running_loop()
     deadline = loop.time() + within
     while not condition():
