@@ -105,38 +105,36 @@ def template_messages() -> Iterable[tuple[str, str, int]]:
             yield text, f"web/templates/{name}", lineno
 
 
-def python_messages() -> Iterable[tuple[str, str, int]]:
+def _message_calls() -> Iterable[tuple[str, ast.expr, int]]:
+    """(path, first argument, line) of every ``_()``, ``gettext()``, ``N_()`` and error
+    constructor in the Python packages: one parse per file for both readers below."""
     for package in PYTHON_PACKAGES:
         for path in sorted(package.rglob("*.py")):
-            tree = ast.parse(path.read_text(), str(path))
-            for node in ast.walk(tree):
-                if (
-                    isinstance(node, ast.Call)
-                    and isinstance(node.func, ast.Name)
-                    and node.func.id in _GETTEXT_NAMES | _ERROR_CLASSES
-                    and node.args
-                    and isinstance(node.args[0], ast.Constant)
-                    and isinstance(node.args[0].value, str)
-                ):
-                    yield node.args[0].value, path.relative_to(ROOT).as_posix(), node.lineno
-
-
-def untranslatable_python_messages() -> list[str]:
-    """``path:line`` of each error or ``_()`` whose words are built at run time (an f-string
-    or a join): no catalogue can hold them. Write ``_("… {limit} …").format(limit=…)``."""
-    found = []
-    for package in PYTHON_PACKAGES:
-        for path in sorted(package.rglob("*.py")):
+            relative = path.relative_to(ROOT).as_posix()
             for node in ast.walk(ast.parse(path.read_text(), str(path))):
                 if (
                     isinstance(node, ast.Call)
                     and isinstance(node.func, ast.Name)
                     and node.func.id in _GETTEXT_NAMES | _ERROR_CLASSES
                     and node.args
-                    and isinstance(node.args[0], (ast.JoinedStr, ast.BinOp))
                 ):
-                    found.append(f"{path.relative_to(ROOT).as_posix()}:{node.lineno}")
-    return found
+                    yield relative, node.args[0], node.lineno
+
+
+def python_messages() -> Iterable[tuple[str, str, int]]:
+    for path, argument, line in _message_calls():
+        if isinstance(argument, ast.Constant) and isinstance(argument.value, str):
+            yield argument.value, path, line
+
+
+def untranslatable_python_messages() -> list[str]:
+    """``path:line`` of each error or ``_()`` whose words are built at run time (an f-string
+    or a join): no catalogue can hold them. Write ``_("… {limit} …").format(limit=…)``."""
+    return [
+        f"{path}:{line}"
+        for path, argument, line in _message_calls()
+        if isinstance(argument, (ast.JoinedStr, ast.BinOp))
+    ]
 
 
 def script_messages() -> Iterable[tuple[str, str, int]]:
