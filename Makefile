@@ -48,7 +48,8 @@ audit: $(TEST_STAMP) ## fail on known vulnerabilities in the installed dependenc
 pip-audit: $(TEST_STAMP) ## pip-audit, where its per-version PyPI endpoint or OSV is reachable (not on this network)
 	$(BIN)/pip-audit --strict --progress-spinner off
 
-bench: $(TEST_STAMP) ## run the benchmarks (each against a baseline in the same run) -> bench/results/*.json
+bench: $(TEST_STAMP) test-services ## run the benchmarks (each against a baseline in the same run) -> bench/results/*.json
+	scripts/ensure-bench-tools
 	@set -e; for b in $(BENCHMARKS); do echo "== bench/$$b.py"; $(BIN)/python bench/$$b.py; done
 	@echo "Summarise the new figures in docs/benchmarks.md"
 
