@@ -27,6 +27,7 @@ import asyncio
 import json
 import os
 import platform
+import resource
 import shutil
 import signal
 import subprocess
@@ -105,18 +106,40 @@ def _cpu_seconds(pid: int) -> float:
     return own + sum(_cpu_seconds(child) for child in children)
 
 
+def _postgres_cpu_seconds() -> float:
+    """CPU time so far of every process named postgres on the machine (the server and its
+    backends; the benchmark's connections are pooled, so they live through a run)."""
+    total = 0
+    for stat in Path("/proc").glob("[0-9]*/stat"):
+        try:
+            head, tail = stat.read_text().rsplit(")", 1)
+        except OSError:
+            continue
+        if head.endswith("(postgres"):
+            fields = tail.split()
+            total += int(fields[11]) + int(fields[12])
+    return total / os.sysconf("SC_CLK_TCK")
+
+
+def _children_cpu_seconds() -> float:
+    usage = resource.getrusage(resource.RUSAGE_CHILDREN)
+    return usage.ru_utime + usage.ru_stime
+
+
 def run_load(url: str, headers: dict[str, str], server_pid: int) -> dict[str, object]:
     """A warm-up, then SECONDS of CONCURRENCY connections each sending its next request as
-    soon as the last is answered; returns the rate, latencies, errors and the server's CPU
-    time per request (read around the measured run only)."""
+    soon as the last is answered; returns the rate, latencies, errors and the CPU time per
+    request of the server, of PostgreSQL and of the load generator (read around the
+    measured run only)."""
     with tempfile.NamedTemporaryFile("w", suffix=".lua") as script:
         script.write(WRK_REPORT)
         script.flush()
         _wrk(url, headers, WARMUP, Path(script.name))
-        cpu_before = _cpu_seconds(server_pid)
+        before = _cpu_seconds(server_pid), _postgres_cpu_seconds(), _children_cpu_seconds()
         figures = _wrk(url, headers, SECONDS, Path(script.name))
-        cpu = _cpu_seconds(server_pid) - cpu_before
-    requests = int(figures["requests"])  # type: ignore[call-overload]
+        after = _cpu_seconds(server_pid), _postgres_cpu_seconds(), _children_cpu_seconds()
+    server, postgres, client = (b - a for a, b in zip(before, after, strict=True))
+    requests = max(int(figures["requests"]), 1)  # type: ignore[call-overload]
     return {
         "requests": requests,
         "errors": int(figures["non_2xx"]) + int(figures["socket_errors"]),  # type: ignore[call-overload]
@@ -124,7 +147,9 @@ def run_load(url: str, headers: dict[str, str], server_pid: int) -> dict[str, ob
         "rps": requests / SECONDS,
         "p50_ms": int(figures["p50_us"]) / 1000,  # type: ignore[call-overload]
         "p99_ms": int(figures["p99_us"]) / 1000,  # type: ignore[call-overload]
-        "server_cpu_ms_per_request": 1000 * cpu / max(requests, 1),
+        "server_cpu_ms_per_request": 1000 * server / requests,
+        "postgres_cpu_ms_per_request": 1000 * postgres / requests,
+        "load_generator_cpu_ms_per_request": 1000 * client / requests,
     }
 
 
@@ -297,6 +322,11 @@ def main() -> None:
         "baseline_p50_ms": round(float(base["p50_ms"]), 2),  # type: ignore[arg-type]
         "baseline_p99_ms": round(float(base["p99_ms"]), 2),  # type: ignore[arg-type]
         "server_cpu_ms_per_request": round(float(app["server_cpu_ms_per_request"]), 2),  # type: ignore[arg-type]
+        "postgres_cpu_ms_per_request": round(float(app["postgres_cpu_ms_per_request"]), 2),  # type: ignore[arg-type]
+        "load_generator_cpu_ms_per_request": round(
+            float(app["load_generator_cpu_ms_per_request"]),  # type: ignore[arg-type]
+            3,
+        ),
         "baseline_server_cpu_ms_per_request": round(
             float(base["server_cpu_ms_per_request"]),  # type: ignore[arg-type]
             3,
@@ -331,7 +361,21 @@ def main() -> None:
                 2,
             ),
             "rps_of_each_round": app2["rps_of_each_round"],
-            "note": "the load generator and PostgreSQL share the same cores as the workers",
+            "two_workers_postgres_cpu_ms_per_request": round(
+                float(app2["postgres_cpu_ms_per_request"]),  # type: ignore[arg-type]
+                2,
+            ),
+            "two_workers_load_generator_cpu_ms_per_request": round(
+                float(app2["load_generator_cpu_ms_per_request"]),  # type: ignore[arg-type]
+                3,
+            ),
+            "speedup_the_cores_allow": _speedup_bound(app, app2),
+            "note": (
+                "the load generator and PostgreSQL share the same cores as the workers: "
+                "speedup_the_cores_allow is the two workers' rate if every core were busy with "
+                "the CPU a request measured (server + PostgreSQL + load generator), over the "
+                "one worker's measured rate, at most 2"
+            ),
         },
         "errors": {
             "app": app["errors"],
@@ -370,6 +414,20 @@ def _median_run(runs: list[dict[str, object]]) -> dict[str, object]:
     return median
 
 
+def _speedup_bound(one: dict[str, object], two: dict[str, object]) -> float:
+    """The most two workers could answer, over what one answered, on this machine's cores
+    given the CPU each request costs with two workers (all of it on the same cores)."""
+    cpu_ms = 0.0
+    for key in (
+        "server_cpu_ms_per_request",
+        "postgres_cpu_ms_per_request",
+        "load_generator_cpu_ms_per_request",
+    ):
+        cpu_ms += float(two[key])  # type: ignore[arg-type]
+    cores = os.cpu_count() or 1
+    return round(min(2.0, 1000 * cores / cpu_ms / float(one["rps"])), 3)  # type: ignore[arg-type]
+
+
 def _floor(
     name: str, floor: dict[str, object], app: dict[str, object], base: dict[str, object]
 ) -> dict[str, object]:
@@ -380,6 +438,7 @@ def _floor(
         "p50_ms": round(float(floor["p50_ms"]), 2),  # type: ignore[arg-type]
         "p99_ms": round(float(floor["p99_ms"]), 2),  # type: ignore[arg-type]
         "server_cpu_ms_per_request": round(float(floor["server_cpu_ms_per_request"]), 2),  # type: ignore[arg-type]
+        "postgres_cpu_ms_per_request": round(float(floor["postgres_cpu_ms_per_request"]), 2),  # type: ignore[arg-type]
         "rps_of_each_round": floor["rps_of_each_round"],
         "ratio_to_hello_world": round(rps / float(base["rps"]), 3),  # type: ignore[arg-type]
         "app_share_of_floor": round(float(app["rps"]) / rps, 3),  # type: ignore[arg-type]
