@@ -45,10 +45,11 @@ import contextlib
 import fractions
 import inspect
 import logging
+import struct
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
@@ -59,11 +60,15 @@ from aiortc import clock as _clock
 from aiortc import rtcdtlstransport as _rtcdtlstransport
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
 from aiortc import rtcrtpsender as _rtcrtpsender
+from aiortc import rtp as _rtp
 from aiortc import sdp as _sdp
+from aiortc.codecs import is_rtx
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from aiortc.rtp import RtcpRrPacket, RtcpSrPacket
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as _DtlsState
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
+from aiortc.rtp import RtcpRrPacket, RtcpSrPacket, RtpPacket
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +92,7 @@ _CLOCK_READERS: Final = (_rtcrtpsender, _rtcdtlstransport)
 # Our own attributes on aiortc objects (a frame sink chosen before the receiver starts).
 _SINK_ATTR: Final = "_letterbox_frame_sink"
 _REPORT_LISTENER_ATTR: Final = "_letterbox_report_listener"
+_PACKET_SINK_ATTR: Final = "_letterbox_packet_sink"
 
 if TYPE_CHECKING:
     EncodedPacket: TypeAlias = av.Packet[Any]
@@ -214,6 +220,9 @@ def _wrap_receive(original: Callable[..., Any]) -> Callable[..., Any]:
                 ),
             )
         await original(self, parameters)
+        sink: PacketSink | None = getattr(self, _PACKET_SINK_ATTR, None)
+        if sink is not None and getattr(self, _INTAKE_ATTR, None) is None:
+            setattr(self, _INTAKE_ATTR, _PacketIntake(self, sink))
 
     receive.__wrapped__ = original  # type: ignore[attr-defined]
     return receive
@@ -274,6 +283,471 @@ def _fast_clock() -> types.ModuleType:
     shim.current_ntp_time = _ntp_now  # type: ignore[attr-defined]
     shim.current_ms = _ms_now  # type: ignore[attr-defined]
     return shim
+
+
+# ----------------------------------------------------------------------------- packet relay
+#
+# 7. Packet forwarding (the relay's default). For a receiver given a *packet sink*
+#    (:func:`set_packet_sink`), ``RTCDtlsTransport._handle_rtp_data`` hands each decrypted RTP
+#    packet of that receiver's SSRCs (media and RTX) to a :class:`_PacketIntake` instead of
+#    ``RtpPacket.parse`` + ``RTCRtpReceiver._handle_rtp_packet``: it reads the fixed header,
+#    unwraps RTX, feeds aiortc's own ``StreamStatistics`` (the receiver reports) and
+#    ``NackGenerator`` (NACKs upstream), and gives the sink a :class:`RelayPacket` — no jitter
+#    buffer, depayloading, ``av.Packet`` or queue. A :class:`RelayOutput` (one per relay
+#    ``RTCRtpSender``) writes the packet out under the sender's SSRC, payload type, header
+#    extensions (mid, abs-send-time, as negotiated on that leg) and a continuous sequence
+#    number, SRTP-protects it and hands it to the socket of the ICE pair in use, synchronously.
+#    It updates the sender's counters and RTP/NTP timestamp pair (its RTCP sender reports),
+#    keeps the last 128 packets and answers a NACK from them (as RTX when negotiated) through
+#    a wrapped ``RTCRtpSender._retransmit``. The sender's own RTP task waits on a track that
+#    never yields.
+
+_INTAKE_ATTR: Final = "_letterbox_packet_intake"
+_INTAKES_BY_SSRC_ATTR: Final = "_letterbox_intakes_by_ssrc"
+_SEND_PARAMETERS_ATTR: Final = "_letterbox_send_parameters"
+_OUTPUT_ATTR: Final = "_letterbox_relay_output"
+_RECEIVER_CODECS_ATTR: Final = "_RTCRtpReceiver__codecs"
+_RECEIVER_STREAMS_ATTR: Final = "_RTCRtpReceiver__remote_streams"
+_RECEIVER_NACK_ATTR: Final = "_RTCRtpReceiver__nack_generator"
+_MID_URI: Final = "urn:ietf:params:rtp-hdrext:sdes:mid"
+_ABS_SEND_TIME_URI: Final = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+_HISTORY_SIZE: Final = _rtp.RTP_HISTORY_SIZE
+_unpack_seq_ts_ssrc = struct.Struct("!HII").unpack_from
+_pack_header = struct.Struct("!BBHII").pack
+
+
+class RelayPacket:
+    """One received media packet (RTX already unwrapped), as a packet sink gets it."""
+
+    __slots__ = ("body", "marker", "padded", "payload_size", "sequence_number", "timestamp")
+
+    def __init__(
+        self,
+        sequence_number: int,
+        timestamp: int,
+        marker: int,
+        body: bytes,
+        padded: bool,
+        payload_size: int,
+    ) -> None:
+        self.sequence_number = sequence_number
+        self.timestamp = timestamp
+        self.marker = marker
+        self.body = body  # the RTP payload, followed by its padding if ``padded``
+        self.padded = padded
+        self.payload_size = payload_size  # without padding
+
+    def is_vp8_keyframe_start(self) -> bool:
+        """True if this packet starts a VP8 keyframe (RFC 7741 section 4.2/4.3): S=1, PID=0,
+        and the VP8 payload header's inverse key-frame bit (bit 0) is 0."""
+        body = self.body
+        n = self.payload_size
+        if n < 1:
+            return False
+        b0 = body[0]
+        if not b0 & 0x10 or b0 & 0x07:
+            return False
+        i = 1
+        if b0 & 0x80:  # X: extended control bits
+            if n < 2:
+                return False
+            x = body[1]
+            i = 2
+            if x & 0x80:  # I: picture ID, 7 or 15 bits
+                if n <= i:
+                    return False
+                i += 2 if body[i] & 0x80 else 1
+            if x & 0x40:  # L: TL0PICIDX
+                i += 1
+            if x & 0x30:  # T or K: TID/Y/KEYIDX
+                i += 1
+        return n > i and not body[i] & 0x01
+
+
+PacketSink: TypeAlias = Callable[[RelayPacket], None]
+"""Called on the event loop with each media packet received on a relay leg."""
+
+
+class _SeqTs:
+    """The two fields aiortc's StreamStatistics and NackGenerator read from an RtpPacket."""
+
+    __slots__ = ("sequence_number", "timestamp")
+
+    def __init__(self) -> None:
+        self.sequence_number = 0
+        self.timestamp = 0
+
+
+class _PacketIntake:
+    """The receive half of one relay receiver (see point 7)."""
+
+    __slots__ = (
+        "_clock_rates",
+        "_media_pts",
+        "_nack",
+        "_receiver",
+        "_rtx_apt",
+        "_rtx_ssrc",
+        "_scratch",
+        "_streams",
+        "media_ssrc",
+        "sink",
+    )
+
+    def __init__(self, receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+        codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER_CODECS_ATTR)
+        self._receiver = receiver
+        self.sink = sink
+        self._clock_rates = {pt: c.clockRate for pt, c in codecs.items()}
+        self._rtx_apt: dict[int, int] = {}
+        for pt, codec in codecs.items():
+            apt = codec.parameters.get("apt")
+            if is_rtx(codec) and isinstance(apt, int) and apt in codecs:
+                self._rtx_apt[pt] = apt
+        self._media_pts = frozenset(pt for pt in codecs if pt not in self._rtx_apt)
+        self._rtx_ssrc: dict[int, int] = getattr(receiver, _RECEIVER_RTX_ATTR)
+        self._streams: dict[int, Any] = getattr(receiver, _RECEIVER_STREAMS_ATTR)
+        self._nack: Any = getattr(receiver, _RECEIVER_NACK_ATTR)
+        self._scratch = _SeqTs()
+        self.media_ssrc: int | None = None
+
+    def handle(self, data: bytes) -> Coroutine[Any, Any, None] | None:
+        """One decrypted RTP packet; returns a NACK to await, if one is due."""
+        n = len(data)
+        b0 = data[0]
+        start = 12 + 4 * (b0 & 0x0F)
+        if b0 & 0x10:  # header extension: skipped, the output writes its own
+            if n < start + 4:
+                return None
+            start += 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")
+        end = n - data[-1] if b0 & 0x20 else n
+        if end < start:
+            return None
+        seq, timestamp, ssrc = _unpack_seq_ts_ssrc(data, 2)
+        b1 = data[1]
+        return self._process(ssrc, b1 & 0x7F, seq, timestamp, b1 >> 7, data, start, end)
+
+    def handle_parsed(self, packet: RtpPacket) -> Coroutine[Any, Any, None] | None:
+        """The first packet of an SSRC, which aiortc parsed to route it."""
+        payload = packet.payload
+        return self._process(
+            packet.ssrc,
+            packet.payload_type,
+            packet.sequence_number,
+            packet.timestamp,
+            packet.marker,
+            payload,
+            0,
+            len(payload),
+        )
+
+    def _process(
+        self,
+        ssrc: int,
+        payload_type: int,
+        seq: int,
+        timestamp: int,
+        marker: int,
+        data: bytes,
+        start: int,
+        end: int,
+    ) -> Coroutine[Any, Any, None] | None:
+        scratch = self._scratch
+        scratch.sequence_number = seq
+        scratch.timestamp = timestamp
+        stream = self._streams.get(ssrc)
+        if stream is None:
+            clock_rate = self._clock_rates.get(payload_type)
+            if clock_rate is None:
+                return None
+            stream = self._streams[ssrc] = _rtcrtpreceiver.StreamStatistics(clock_rate)
+        stream.add(scratch)  # type: ignore[arg-type]
+        apt = self._rtx_apt.get(payload_type)
+        if apt is not None:
+            media_ssrc = self._rtx_ssrc.get(ssrc)
+            if media_ssrc is None or end - start < 2:
+                return None
+            seq = int.from_bytes(data[start : start + 2], "big")
+            ssrc = media_ssrc
+            scratch.sequence_number = seq
+            body = data[start + 2 : end]
+            padded = False
+        elif payload_type in self._media_pts:
+            body = data[start:] if start else data
+            padded = end != len(data)
+        else:
+            return None
+        self.media_ssrc = ssrc
+        nack = None
+        generator = self._nack
+        if generator is not None and generator.add(scratch):
+            nack = self._receiver._send_rtcp_nack(ssrc, sorted(generator.missing))
+        packet = RelayPacket(
+            seq, timestamp, marker, body, padded, end - start - (apt is not None) * 2
+        )
+        try:
+            self.sink(packet)
+        except Exception:
+            logger.exception("packet sink failed")
+        return nack
+
+
+def _wrap_handle_rtp_data(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def _handle_rtp_data(self: Any, data: bytes, arrival_time_ms: int) -> None:
+        intakes: dict[int, _PacketIntake] | None = self.__dict__.get(_INTAKES_BY_SSRC_ATTR)
+        if intakes and len(data) >= 12:
+            intake = intakes.get(int.from_bytes(data[8:12], "big"))
+            if intake is not None:
+                nack = intake.handle(data)
+                if nack is not None:
+                    await nack
+                return
+        await original(self, data, arrival_time_ms)
+
+    _handle_rtp_data.__wrapped__ = original  # type: ignore[attr-defined]
+    return _handle_rtp_data
+
+
+def _wrap_handle_rtp_packet(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def _handle_rtp_packet(
+        self: RTCRtpReceiver, packet: RtpPacket, arrival_time_ms: int
+    ) -> None:
+        intake: _PacketIntake | None = getattr(self, _INTAKE_ATTR, None)
+        if intake is None:
+            await original(self, packet, arrival_time_ms)
+            return
+        # aiortc routed a new SSRC here: from now on its packets skip parsing and routing.
+        transport = self.transport
+        intakes = transport.__dict__.setdefault(_INTAKES_BY_SSRC_ATTR, {})
+        intakes[packet.ssrc] = intake
+        nack = intake.handle_parsed(packet)
+        if nack is not None:
+            await nack
+
+    _handle_rtp_packet.__wrapped__ = original  # type: ignore[attr-defined]
+    return _handle_rtp_packet
+
+
+def _wrap_sender_send(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def send(self: RTCRtpSender, parameters: RTCRtpSendParameters) -> None:
+        if not hasattr(self, _SEND_PARAMETERS_ATTR):
+            setattr(self, _SEND_PARAMETERS_ATTR, parameters)
+        await original(self, parameters)
+
+    send.__wrapped__ = original  # type: ignore[attr-defined]
+    return send
+
+
+def _wrap_retransmit(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def _retransmit(self: RTCRtpSender, sequence_number: int) -> None:
+        output: RelayOutput | None = getattr(self, _OUTPUT_ATTR, None)
+        if output is None:
+            await original(self, sequence_number)
+        else:
+            output.retransmit(sequence_number)
+
+    _retransmit.__wrapped__ = original  # type: ignore[attr-defined]
+    return _retransmit
+
+
+class RelayOutput:
+    """Writes relayed packets out through one ``RTCRtpSender``'s transport (see point 7).
+
+    Sequence numbers and timestamps are shifted per output so that the receiver sees one
+    continuous stream: :meth:`rebase` (after packets were skipped, or a new source stream) makes
+    the next packet follow the last one sent.
+    """
+
+    __slots__ = (
+        "_addr",
+        "_clock_rate",
+        "_dtls",
+        "_ext_abs_send_time",
+        "_ext_prefix",
+        "_history",
+        "_ice",
+        "_last_sent_at",
+        "_last_seq",
+        "_last_ts",
+        "_pair",
+        "_payload_type",
+        "_rebase",
+        "_rtx_payload_type",
+        "_rtx_seq",
+        "_rtx_ssrc",
+        "_sender",
+        "_seq_offset",
+        "_ssrc",
+        "_ts_offset",
+        "_udp",
+        "packets_sent",
+        "ready",
+    )
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self.ready = False
+        self._rebase = True
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._last_seq = _rtcrtpsender.random_sequence_number()
+        self._last_ts: int | None = None
+        self._last_sent_at = 0.0
+        self._history: list[tuple[bytes, int] | None] = [None] * _HISTORY_SIZE
+        self._rtx_seq = _rtcrtpsender.random_sequence_number()
+        self._pair: Any = None
+        self._udp: Any = None
+        self._addr: Any = None
+        self.packets_sent = 0
+        setattr(sender, _OUTPUT_ATTR, self)
+
+    def _configure(self) -> bool:
+        parameters: RTCRtpSendParameters | None = getattr(self._sender, _SEND_PARAMETERS_ATTR, None)
+        if parameters is None or not parameters.codecs:
+            return False
+        sender = self._sender
+        codec = parameters.codecs[0]
+        if codec.payloadType is None:
+            return False
+        self._payload_type: int = codec.payloadType
+        self._clock_rate = codec.clockRate
+        self._rtx_payload_type = next(
+            (
+                c.payloadType
+                for c in parameters.codecs
+                if is_rtx(c) and c.parameters.get("apt") == codec.payloadType
+            ),
+            None,
+        )
+        self._ssrc = sender._ssrc
+        self._rtx_ssrc = sender._rtx_ssrc
+        ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+        prefix = b""
+        mid = parameters.muxId
+        if _MID_URI in ids and mid:
+            raw = mid.encode("utf8")
+            prefix = bytes([(ids[_MID_URI] << 4) | (len(raw) - 1)]) + raw
+        self._ext_abs_send_time = (
+            bytes([(ids[_ABS_SEND_TIME_URI] << 4) | 2]) if _ABS_SEND_TIME_URI in ids else None
+        )
+        self._ext_prefix = prefix
+        self._dtls = sender.transport
+        self._ice = self._dtls.transport._connection
+        self.ready = True
+        return True
+
+    def rebase(self) -> None:
+        """The next packet follows the last one sent (sequence number and timestamp)."""
+        self._rebase = True
+
+    def _extensions(self) -> bytes:
+        ext = self._ext_prefix
+        if self._ext_abs_send_time is not None:
+            ext += self._ext_abs_send_time + ((_ntp_now() >> 14) & 0xFFFFFF).to_bytes(3, "big")
+        if not ext:
+            return b""
+        ext += b"\x00" * (-len(ext) % 4)
+        return b"\xbe\xde" + (len(ext) // 4).to_bytes(2, "big") + ext
+
+    def send(self, packet: RelayPacket) -> None:
+        if not self.ready and not self._configure():
+            return
+        if self._rebase:
+            self._rebase = False
+            self._seq_offset = (self._last_seq + 1 - packet.sequence_number) & 0xFFFF
+            if self._last_ts is None:
+                self._ts_offset = 0
+            else:
+                elapsed = int((time.monotonic() - self._last_sent_at) * self._clock_rate)
+                self._ts_offset = (self._last_ts + max(1, elapsed) - packet.timestamp) & 0xFFFFFFFF
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        ext = self._extensions()
+        header = _pack_header(
+            0x80 | (0x20 if packet.padded else 0) | (0x10 if ext else 0),
+            (packet.marker << 7) | self._payload_type,
+            seq,
+            timestamp,
+            self._ssrc,
+        )
+        data = header + ext + packet.body
+        if not self._transmit(data):
+            return
+        self._history[seq % _HISTORY_SIZE] = (data, seq)
+        if seq == (self._last_seq + 1) & 0xFFFF or self._last_ts is None:
+            self._last_seq = seq
+            self._last_ts = timestamp
+            self._last_sent_at = time.monotonic()
+        sender = self._sender
+        sender._RTCRtpSender__ntp_timestamp = _ntp_now()  # type: ignore[attr-defined]
+        sender._RTCRtpSender__rtp_timestamp = timestamp  # type: ignore[attr-defined]
+        sender._RTCRtpSender__octet_count += packet.payload_size  # type: ignore[attr-defined]
+        sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+        self.packets_sent += 1
+
+    def retransmit(self, sequence_number: int) -> None:
+        """Answer a NACK from the history: as RTX if negotiated, else the packet itself."""
+        if not self.ready:
+            return
+        kept = self._history[sequence_number % _HISTORY_SIZE]
+        if kept is None or kept[1] != sequence_number:
+            return
+        data = kept[0]
+        if self._rtx_payload_type is not None:
+            b0 = data[0]
+            start = 12 + 4 * (b0 & 0x0F)
+            if b0 & 0x10:
+                start += 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")
+            end = len(data) - data[-1] if b0 & 0x20 else len(data)
+            ts = int.from_bytes(data[4:8], "big")
+            ext = self._extensions()
+            rtx_payload_type: int = self._rtx_payload_type
+            data = (
+                _pack_header(
+                    0x90 if ext else 0x80,
+                    (data[1] & 0x80) | rtx_payload_type,
+                    self._rtx_seq,
+                    ts,
+                    self._rtx_ssrc,
+                )
+                + ext
+                + sequence_number.to_bytes(2, "big")
+                + data[start:end]
+            )
+            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+        self._transmit(data)
+
+    def _transmit(self, data: bytes) -> bool:
+        dtls = self._dtls
+        if dtls._state is not _DtlsState.CONNECTED:
+            return False
+        pair = self._ice._nominated.get(1)
+        if pair is None:
+            return False
+        if pair is not self._pair:
+            self._pair = pair
+            self._udp = pair.protocol.transport
+            self._addr = pair.remote_addr
+        protected = dtls._tx_srtp.protect(data)
+        self._udp.sendto(protected, self._addr)
+        dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
+        dtls._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
+        return True
+
+
+def set_packet_sink(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+    """Hand this receiver's media packets to ``sink`` (point 7) once it starts receiving.
+
+    Call before the receiver starts (right after ``setRemoteDescription``). Its track then
+    receives nothing.
+    """
+    setattr(receiver, _PACKET_SINK_ATTR, sink)
+
+
+def relay_output(sender: RTCRtpSender) -> RelayOutput:
+    """The packet writer of ``sender`` (point 7); it works once the sender has started."""
+    output: RelayOutput | None = getattr(sender, _OUTPUT_ATTR, None)
+    return output if output is not None else RelayOutput(sender)
 
 
 def _restricted_host_addresses(addresses: tuple[str, ...]) -> Callable[[bool, bool], list[str]]:
@@ -471,6 +945,16 @@ def install(*, host_address: str | None = None, lean: bool = True) -> None:
     RTCRtpSender._handle_rtcp_packet = _wrap_sender_rtcp(  # type: ignore[method-assign]
         RTCRtpSender._handle_rtcp_packet
     )
+    RTCRtpReceiver._handle_rtp_packet = _wrap_handle_rtp_packet(  # type: ignore[method-assign]
+        RTCRtpReceiver._handle_rtp_packet
+    )
+    RTCDtlsTransport._handle_rtp_data = _wrap_handle_rtp_data(  # type: ignore[method-assign]
+        RTCDtlsTransport._handle_rtp_data
+    )
+    RTCRtpSender.send = _wrap_sender_send(RTCRtpSender.send)  # type: ignore[method-assign]
+    RTCRtpSender._retransmit = _wrap_retransmit(  # type: ignore[method-assign]
+        RTCRtpSender._retransmit
+    )
     _InstallState.lean = lean
     if lean:
         _InstallState.fast_clock = _fast_clock()
@@ -526,6 +1010,14 @@ async def request_keyframe(receiver: RTCRtpReceiver) -> int:
 
     Returns the number of PLIs sent. Rate-limiting is the caller's job.
     """
+    intake: _PacketIntake | None = getattr(receiver, _INTAKE_ATTR, None)
+    if intake is not None:
+        # A relay receiver does not keep aiortc's list of recent sources (a datetime per
+        # packet); its intake knows the media SSRC.
+        if intake.media_ssrc is None:
+            return 0
+        await receiver._send_rtcp_pli(intake.media_ssrc)
+        return 1
     rtx_ssrcs: dict[int, int] = getattr(receiver, _RECEIVER_RTX_ATTR)
     sent = 0
     for source in receiver.getSynchronizationSources():
