@@ -110,10 +110,12 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
     from service.calls.media import CallMedia
 
     passthrough.restrict_host_candidates("127.0.0.1")
-    relaying = mode in ("passthrough", "passthrough-full")
+    relaying = mode in ("passthrough", "passthrough-frames", "passthrough-full")
     if relaying:
-        # passthrough-full: the same relay with aiortc's per-packet extras left on (the before).
-        passthrough.install(host_address="127.0.0.1", lean=mode == "passthrough")
+        # passthrough-full: the frame relay with aiortc's per-packet extras left on (the before
+        # of the lean path); passthrough-frames: the frame relay, lean (the before of packets).
+        passthrough.install(host_address="127.0.0.1", lean=mode != "passthrough-full")
+    forwarding = "packets" if mode == "passthrough" else "frames"
     calls: dict[str, Any] = {}
     profiler = cProfile.Profile() if profile_out else None
     done = asyncio.Event()
@@ -122,7 +124,9 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
         body = await request.json()
         call = calls.get(body["call"])
         if call is None:
-            call = calls[body["call"]] = CallMedia() if relaying else MediaRelayCall()
+            call = calls[body["call"]] = (
+                CallMedia(forwarding=forwarding) if relaying else MediaRelayCall()
+            )
         if relaying:
             result = await call.connect(body["role"], body["sdp"])
             return web.json_response({"sdp": result.sdp, "sources_by_mid": result.sources_by_mid})
@@ -556,7 +560,10 @@ def summarize_profile(path: Path, limit: int = 25) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--serve", choices=["passthrough", "passthrough-full", "mediarelay"])
+    parser.add_argument(
+        "--serve",
+        choices=["passthrough", "passthrough-frames", "passthrough-full", "mediarelay"],
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--profile-out")
     parser.add_argument("--quick", action="store_true")

@@ -55,6 +55,7 @@ from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import aioice.ice
 import av
+import pylibsrtp
 from aiortc import RTCRtpCodecCapability, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as _clock
 from aiortc import rtcdtlstransport as _rtcdtlstransport
@@ -306,6 +307,7 @@ _INTAKE_ATTR: Final = "_letterbox_packet_intake"
 _INTAKES_BY_SSRC_ATTR: Final = "_letterbox_intakes_by_ssrc"
 _SEND_PARAMETERS_ATTR: Final = "_letterbox_send_parameters"
 _OUTPUT_ATTR: Final = "_letterbox_relay_output"
+_FAST_RECEIVE_ATTR: Final = "_letterbox_fast_receive"
 _RECEIVER_CODECS_ATTR: Final = "_RTCRtpReceiver__codecs"
 _RECEIVER_STREAMS_ATTR: Final = "_RTCRtpReceiver__remote_streams"
 _RECEIVER_NACK_ATTR: Final = "_RTCRtpReceiver__nack_generator"
@@ -492,6 +494,52 @@ class _PacketIntake:
         return nack
 
 
+class _FastReceive:
+    """Takes a relay leg's SRTP media packets straight from the ICE connection's datagram
+    callback (no queue, no task switch, no coroutine per packet): unprotects them with the
+    DTLS transport's SRTP session and hands them to the intake of their SSRC. Anything else
+    (DTLS, RTCP, unknown SSRCs, a transport not yet or no longer connected) goes the usual way."""
+
+    __slots__ = ("_dtls", "_intakes", "_tasks")
+
+    def __init__(self, dtls: RTCDtlsTransport, intakes: dict[int, _PacketIntake]) -> None:
+        self._dtls = dtls
+        self._intakes = intakes
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def take(self, data: bytes) -> bool:
+        """True if ``data`` was handled here."""
+        if not 127 < data[0] < 192 or len(data) < 12 or _rtp.is_rtcp(data):
+            return False
+        intake = self._intakes.get(int.from_bytes(data[8:12], "big"))
+        dtls = self._dtls
+        if intake is None or dtls._state is not _DtlsState.CONNECTED or dtls._rx_srtp is None:
+            return False
+        dtls._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
+        dtls._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
+        try:
+            plain = dtls._rx_srtp.unprotect(data)
+        except pylibsrtp.Error:
+            return True  # dropped, as aiortc drops a packet that fails to unprotect
+        nack = intake.handle(plain)
+        if nack is not None:
+            task = asyncio.ensure_future(nack)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return True
+
+
+def _wrap_data_received(original: Callable[..., None]) -> Callable[..., None]:
+    def data_received(self: aioice.ice.Connection, data: bytes, component: int) -> None:
+        fast: _FastReceive | None = self.__dict__.get(_FAST_RECEIVE_ATTR)
+        if fast is not None and fast.take(data):
+            return
+        original(self, data, component)
+
+    data_received.__wrapped__ = original  # type: ignore[attr-defined]
+    return data_received
+
+
 def _wrap_handle_rtp_data(original: Callable[..., Any]) -> Callable[..., Any]:
     async def _handle_rtp_data(self: Any, data: bytes, arrival_time_ms: int) -> None:
         intakes: dict[int, _PacketIntake] | None = self.__dict__.get(_INTAKES_BY_SSRC_ATTR)
@@ -520,6 +568,9 @@ def _wrap_handle_rtp_packet(original: Callable[..., Any]) -> Callable[..., Any]:
         transport = self.transport
         intakes = transport.__dict__.setdefault(_INTAKES_BY_SSRC_ATTR, {})
         intakes[packet.ssrc] = intake
+        connection = transport.transport._connection
+        if _FAST_RECEIVE_ATTR not in connection.__dict__:
+            setattr(connection, _FAST_RECEIVE_ATTR, _FastReceive(transport, intakes))
         nack = intake.handle_parsed(packet)
         if nack is not None:
             await nack
@@ -950,6 +1001,9 @@ def install(*, host_address: str | None = None, lean: bool = True) -> None:
     )
     RTCDtlsTransport._handle_rtp_data = _wrap_handle_rtp_data(  # type: ignore[method-assign]
         RTCDtlsTransport._handle_rtp_data
+    )
+    aioice.ice.Connection.data_received = _wrap_data_received(  # type: ignore[method-assign]
+        aioice.ice.Connection.data_received
     )
     RTCRtpSender.send = _wrap_sender_send(RTCRtpSender.send)  # type: ignore[method-assign]
     RTCRtpSender._retransmit = _wrap_retransmit(  # type: ignore[method-assign]
