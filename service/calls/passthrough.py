@@ -33,6 +33,26 @@ so that an aiortc upgrade fails loudly instead of silently decoding again:
      in milliseconds once per received packet (for the estimator), through ``datetime``
      arithmetic; they get the same values from ``time.time_ns()`` (:func:`_fast_clock`).
 
+7. Packet forwarding (the relay's default; points 1-2 remain for ``CallMedia(forwarding="frames")``
+   and for every other connection in the process). For a receiver given a *packet sink*
+   (:func:`set_packet_sink`), each RTP packet of its SSRCs (media and RTX) skips
+   ``RtpPacket.parse``, ``RTCRtpReceiver._handle_rtp_packet``, the jitter buffer, depayloading,
+   ``av.Packet`` and every queue. The first packet of an SSRC still goes aiortc's way (its router
+   learns the SSRC); our wrapped ``_handle_rtp_packet`` then registers the SSRC with a
+   :class:`_PacketIntake` and installs :class:`_FastReceive` on the leg's aioice ``Connection``,
+   whose wrapped ``data_received`` takes the next SRTP packets straight from the datagram
+   callback: no queue, no task switch, no coroutine per packet. The intake reads the fixed
+   header, unwraps RTX, feeds aiortc's own ``StreamStatistics`` (the receiver reports upstream)
+   and ``NackGenerator`` (NACKs upstream), and hands the sink a :class:`RelayPacket`.
+   A :class:`RelayOutput` (one per relay ``RTCRtpSender``; the parameters it needs are kept by a
+   wrapped ``RTCRtpSender.send``) writes the packet out under the sender's SSRC and payload
+   type, with the header extensions that leg negotiated (mid, abs-send-time) and a continuous
+   sequence number, SRTP-protects it with the DTLS transport's session and hands it to the
+   socket of the nominated ICE pair, synchronously. It keeps the sender's packet/octet counts
+   and RTP/NTP timestamp pair (its RTCP sender reports) current, keeps the last 128 packets,
+   and answers a NACK from them (as RTX when negotiated) through a wrapped
+   ``RTCRtpSender._retransmit``. The sender's own RTP task waits on a track that never yields.
+
 These patches are process-wide by nature (they replace module and class attributes), so every
 ``RTCPeerConnection`` in the process – including test clients – receives ``av.Packet`` instead of
 decoded frames once :func:`install` has run. Nothing happens at import time.
@@ -45,6 +65,7 @@ import contextlib
 import fractions
 import inspect
 import logging
+import re
 import struct
 import threading
 import time
@@ -59,6 +80,7 @@ import pylibsrtp
 from aiortc import RTCRtpCodecCapability, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as _clock
 from aiortc import rtcdtlstransport as _rtcdtlstransport
+from aiortc import rtcicetransport as _rtcicetransport
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
 from aiortc import rtcrtpsender as _rtcrtpsender
 from aiortc import rtp as _rtp
@@ -286,23 +308,7 @@ def _fast_clock() -> types.ModuleType:
     return shim
 
 
-# ----------------------------------------------------------------------------- packet relay
-#
-# 7. Packet forwarding (the relay's default). For a receiver given a *packet sink*
-#    (:func:`set_packet_sink`), ``RTCDtlsTransport._handle_rtp_data`` hands each decrypted RTP
-#    packet of that receiver's SSRCs (media and RTX) to a :class:`_PacketIntake` instead of
-#    ``RtpPacket.parse`` + ``RTCRtpReceiver._handle_rtp_packet``: it reads the fixed header,
-#    unwraps RTX, feeds aiortc's own ``StreamStatistics`` (the receiver reports) and
-#    ``NackGenerator`` (NACKs upstream), and gives the sink a :class:`RelayPacket` — no jitter
-#    buffer, depayloading, ``av.Packet`` or queue. A :class:`RelayOutput` (one per relay
-#    ``RTCRtpSender``) writes the packet out under the sender's SSRC, payload type, header
-#    extensions (mid, abs-send-time, as negotiated on that leg) and a continuous sequence
-#    number, SRTP-protects it and hands it to the socket of the ICE pair in use, synchronously.
-#    It updates the sender's counters and RTP/NTP timestamp pair (its RTCP sender reports),
-#    keeps the last 128 packets and answers a NACK from them (as RTX when negotiated) through
-#    a wrapped ``RTCRtpSender._retransmit``. The sender's own RTP task waits on a track that
-#    never yields.
-
+# ----------------------------------------------------------------------------- packet relay (point 7)
 _INTAKE_ATTR: Final = "_letterbox_packet_intake"
 _INTAKES_BY_SSRC_ATTR: Final = "_letterbox_intakes_by_ssrc"
 _SEND_PARAMETERS_ATTR: Final = "_letterbox_send_parameters"
@@ -823,6 +829,7 @@ def _internals_checks() -> list[tuple[str, Callable[[], bool]]]:
 
     receiver = RTCRtpReceiver
     sender = RTCRtpSender
+    dtls = RTCDtlsTransport
     return [
         (
             f"aiortc version {SUPPORTED_AIORTC_VERSION}",
@@ -941,6 +948,174 @@ def _internals_checks() -> list[tuple[str, Callable[[], bool]]]:
         (
             "RTCRtpReceiver.__rtx_ssrc",
             lambda: "self.__rtx_ssrc: dict[int, int]" in _source(receiver.__init__),
+        ),
+        # 7. packet relay: receive side
+        (
+            "async RTCDtlsTransport._handle_rtp_data(self, data, arrival_time_ms) routing an "
+            "RtpPacket.parse'd packet with self._rtp_router.route_rtp to "
+            "receiver._handle_rtp_packet(packet, arrival_time_ms=...)",
+            lambda: (
+                _params(dtls._handle_rtp_data) == ["self", "data", "arrival_time_ms"]
+                and inspect.iscoroutinefunction(inspect.unwrap(dtls._handle_rtp_data))
+                and all(
+                    text in _source(dtls._handle_rtp_data)
+                    for text in (
+                        "RtpPacket.parse(data, self._rtp_header_extensions_map)",
+                        "self._rtp_router.route_rtp(packet)",
+                        "receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)",
+                    )
+                )
+            ),
+        ),
+        (
+            "async RTCRtpReceiver._handle_rtp_packet(self, packet, arrival_time_ms)",
+            lambda: (
+                _params(receiver._handle_rtp_packet) == ["self", "packet", "arrival_time_ms"]
+                and inspect.iscoroutinefunction(inspect.unwrap(receiver._handle_rtp_packet))
+            ),
+        ),
+        (
+            "RTCRtpReceiver.__codecs, __remote_streams (StreamStatistics by SSRC, read by "
+            "_run_rtcp for receiver reports) and __nack_generator (NackGenerator for video)",
+            lambda: (
+                all(
+                    text in _source(receiver.__init__)
+                    for text in (
+                        "self.__codecs: dict[int, RTCRtpCodecParameters] = {}",
+                        "self.__remote_streams: dict[int, StreamStatistics] = {}",
+                        "self.__nack_generator = NackGenerator()",
+                    )
+                )
+                and "self.__remote_streams.items()" in _source(receiver._run_rtcp)
+                and _params(_rtcrtpreceiver.StreamStatistics.__init__) == ["self", "clockrate"]
+            ),
+        ),
+        (
+            "StreamStatistics.add and NackGenerator.add reading only packet.sequence_number "
+            "and packet.timestamp",
+            lambda: (
+                all(
+                    set(re.findall(r"packet\.(\w+)", _source(method)))
+                    <= {"sequence_number", "timestamp"}
+                    for method in (
+                        _rtcrtpreceiver.StreamStatistics.add,
+                        _rtcrtpreceiver.NackGenerator.add,
+                    )
+                )
+                and "self.missing" in _source(_rtcrtpreceiver.NackGenerator.__init__)
+            ),
+        ),
+        (
+            "async RTCRtpReceiver._send_rtcp_nack(self, media_ssrc, lost)",
+            lambda: (
+                _params(receiver._send_rtcp_nack) == ["self", "media_ssrc", "lost"]
+                and inspect.iscoroutinefunction(receiver._send_rtcp_nack)
+            ),
+        ),
+        (
+            "RTCDtlsTransport._rx_srtp / _tx_srtp (pylibsrtp Session), _state (State.CONNECTED) "
+            "and its __rx/__tx byte and packet counters",
+            lambda: (
+                all(
+                    text in _source(dtls.__init__)
+                    for text in (
+                        "self._rx_srtp: Session = None",
+                        "self._tx_srtp: Session = None",
+                        "self.__rx_bytes = 0",
+                        "self.__rx_packets = 0",
+                        "self.__tx_bytes = 0",
+                        "self.__tx_packets = 0",
+                    )
+                )
+                and "data = self._rx_srtp.unprotect(data)" in _source(dtls._recv_next)
+                and "if self._state != State.CONNECTED:" in _source(dtls._send_rtp)
+                and "data = self._tx_srtp.protect(data)" in _source(dtls._send_rtp)
+                and "await self.transport._send(data)" in _source(dtls._send_rtp)
+                and hasattr(pylibsrtp.Session, "protect")
+                and hasattr(pylibsrtp.Session, "unprotect")
+            ),
+        ),
+        (
+            "aiortc RTCIceTransport._connection (aioice Connection) sending and receiving",
+            lambda: (
+                "self._connection = gatherer._connection"
+                in _source(_rtcicetransport.RTCIceTransport.__init__)
+                and "self._send = self._connection.send"
+                in _source(_rtcicetransport.RTCIceTransport.__init__)
+                and "self._recv = self._connection.recv"
+                in _source(_rtcicetransport.RTCIceTransport.__init__)
+            ),
+        ),
+        (
+            "aioice Connection.data_received(self, data, component) queueing what is not STUN, "
+            "sent by StunProtocol.datagram_received",
+            lambda: (
+                _params(aioice.ice.Connection.data_received) == ["self", "data", "component"]
+                and "self._queue.put_nowait((data, component))"
+                in _source(aioice.ice.Connection.data_received)
+                and "self.receiver.data_received(data, self.local_candidate.component)"
+                in _source(aioice.ice.StunProtocol.datagram_received)
+            ),
+        ),
+        (
+            "aioice Connection.sendto sending on self._nominated[component] through "
+            "pair.protocol.send_data(data, pair.remote_addr), which is transport.sendto",
+            lambda: (
+                "active_pair = self._nominated.get(component)"
+                in _source(aioice.ice.Connection.sendto)
+                and "active_pair.protocol.send_data(data, active_pair.remote_addr)"
+                in _source(aioice.ice.Connection.sendto)
+                and _source(aioice.ice.StunProtocol.send_data)
+                .strip()
+                .endswith("self.transport.sendto(data, addr)")
+            ),
+        ),
+        # 7. packet relay: send side
+        (
+            "async RTCRtpSender.send(self, parameters) and _retransmit(self, sequence_number) "
+            "answering NACKs",
+            lambda: (
+                _params(sender.send) == ["self", "parameters"]
+                and _params(sender._retransmit) == ["self", "sequence_number"]
+                and inspect.iscoroutinefunction(inspect.unwrap(sender._retransmit))
+                and "await self._retransmit(seq)" in _source(sender._handle_rtcp_packet)
+            ),
+        ),
+        (
+            "RTCRtpSender._ssrc, _rtx_ssrc and the sender report's __ntp_timestamp, "
+            "__rtp_timestamp, __packet_count, __octet_count",
+            lambda: (
+                all(
+                    text in _source(sender.__init__)
+                    for text in (
+                        "self._ssrc = random32()",
+                        "self._rtx_ssrc = random32()",
+                        "self.__ntp_timestamp = 0",
+                        "self.__rtp_timestamp = 0",
+                        "self.__octet_count = 0",
+                        "self.__packet_count = 0",
+                    )
+                )
+                and all(
+                    text in _source(sender._run_rtcp)
+                    for text in (
+                        "ntp_timestamp=self.__ntp_timestamp",
+                        "rtp_timestamp=self.__rtp_timestamp",
+                        "packet_count=self.__packet_count & 0xFFFFFFFF",
+                        "octet_count=self.__octet_count & 0xFFFFFFFF",
+                    )
+                )
+                and "packetsSent=self.__packet_count" in _source(sender.getStats)
+            ),
+        ),
+        (
+            "aiortc.rtcrtpsender.random_sequence_number(), aiortc.rtp.is_rtcp(msg), "
+            "aiortc.rtp.RTP_HISTORY_SIZE",
+            lambda: (
+                _params(_rtcrtpsender.random_sequence_number) == []
+                and _params(_rtp.is_rtcp) == ["msg"]
+                and _rtp.RTP_HISTORY_SIZE == _HISTORY_SIZE
+            ),
         ),
         # 4. host candidates
         (
