@@ -1,21 +1,26 @@
-"""Benchmark: relay CPU per 3-party call, passthrough (CallMedia) vs aiortc's MediaRelay baseline.
+"""Benchmark: relay CPU per 3-party call; the packet relay against the frame relay, same run.
 
-Runs, for each mode and each N, a relay server process (this file with ``--serve``) and one client
-process (``bench/calls_client.py``) holding N concurrent 3-party calls of synthetic aiortc
-participants (640x480 @ 15 fps VP8 + Opus, pre-encoded). Measures the server's CPU-seconds per
-second from /proc/<pid>/stat over a fixed window, the fps delivered to every receiver, and the
-server's memory. Writes bench/results/calls.json.
+Runs, for each mode and each N, a relay server process (this file with ``--serve``) and client
+processes (``bench/calls_client.py``, at most ``CALLS_PER_CLIENT`` calls each) holding N concurrent
+3-party calls of synthetic aiortc participants (640x480 @ 15 fps VP8 + Opus, pre-encoded). Measures
+the server's CPU-seconds per second from /proc/<pid>/stat over a fixed window, the clients' CPU,
+the fps delivered to every receiver, and the server's memory. Writes bench/results/calls.json.
 
-    .venv/bin/python bench/calls.py                 # full run (passthrough N=1,3,6,8; baseline N=1,2)
+Modes: ``passthrough`` is the relay as it runs (``CallMedia()``: RTP packets forwarded, header
+fields rewritten); ``passthrough-frames`` the same relay forwarding re-assembled frames
+(``CallMedia(forwarding="frames")``, the path before), the same-run baseline at every N;
+``passthrough-full`` the frame relay with aiortc's per-packet extras on; ``mediarelay`` aiortc's
+MediaRelay (decode + re-encode).
+
+    .venv/bin/python bench/calls.py                 # N=1, 8, then 12, 16, ... until < 14 fps
     .venv/bin/python bench/calls.py --quick         # N=1 each, short window
-    .venv/bin/python bench/calls.py --profile 3     # also cProfile the passthrough server at N=3
+    .venv/bin/python bench/calls.py --profile 3     # also cProfile the packet relay at N=3
     .venv/bin/python bench/calls.py --supervision   # only the supervision figures (below)
-    .venv/bin/python bench/calls.py --compare 1,3 --compare-only   # lean per-packet path vs not
+    .venv/bin/python bench/calls.py --compare 1,3 --compare-only   # frame relay: lean vs full
 
 Every point also reports µs of relay CPU per forwarded RTP packet (outbound-rtp packetsSent of
-the relay's senders over the window). ``--compare`` runs the relay with aiortc's per-packet
-extras left on (``--serve passthrough-full``, the path before they were removed) and off, side
-by side in each round (see :func:`compare`).
+the relay's senders over the window). ``relay_calls_per_core`` in the results is 1 / (relay
+CPU per call at 8 calls): an extrapolation from measured CPU, not a measured count.
 
 ``--supervision`` runs the real app (``--serve-app``: SQLite, one booked call) with clients from
 ``bench/calls_app_client.py`` speaking its signalling, and measures: the relay's CPU for a normal
@@ -48,6 +53,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+CALLS_PER_CLIENT = 6
 
 
 # ----------------------------------------------------------------------------- server side
@@ -343,49 +349,69 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
     if profile:
         server_cmd += ["--profile-out", str(profile_out)]
     server = Proc(server_cmd, logs / f"{tag}-server.err")
-    client: Proc | None = None
+    # One client process holds at most CALLS_PER_CLIENT calls: a single Python process saturates
+    # its core first and would bound the sweep below what the relay can do.
+    shares = [min(CALLS_PER_CLIENT, calls - first) for first in range(0, calls, CALLS_PER_CLIENT)]
+    clients: list[Proc] = []
+    outs: list[Path] = []
     try:
         server.wait_for("LISTENING", 30)
-        out = logs / f"{tag}-client.json"
-        client = Proc(
-            [
-                sys.executable,
-                str(ROOT / "bench" / "calls_client.py"),
-                "--url",
-                url,
-                "--calls",
-                str(calls),
-                "--warmup",
-                str(warmup),
-                "--window",
-                str(window),
-                "--out",
-                str(out),
-            ],
-            logs / f"{tag}-client.err",
-        )
-        client.wait_for("READY", 180)
+        for index, share in enumerate(shares):
+            out = logs / f"{tag}-client{index}.json"
+            outs.append(out)
+            clients.append(
+                Proc(
+                    [
+                        sys.executable,
+                        str(ROOT / "bench" / "calls_client.py"),
+                        "--url",
+                        url,
+                        "--calls",
+                        str(share),
+                        "--first-call",
+                        str(index * CALLS_PER_CLIENT),
+                        "--warmup",
+                        str(warmup),
+                        "--window",
+                        str(window),
+                        "--out",
+                        str(out),
+                    ],
+                    logs / f"{tag}-client{index}.err",
+                )
+            )
+        for client in clients:
+            client.wait_for("READY", 180)
         time.sleep(warmup)
         if profile:
             http(f"{url}/profile?action=start", "POST", b"")
         packets0 = http(f"{url}/stats?packets=1")["packets_sent"]
-        cpu0 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
+
+        def clients_cpu() -> float:
+            return sum(proc_cpu(c.p.pid) for c in clients)
+
+        cpu0 = {"server": proc_cpu(server.p.pid), "clients": clients_cpu()}
         busy0 = system_busy()
         t0 = time.monotonic()
         time.sleep(window)
-        cpu1 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
+        cpu1 = {"server": proc_cpu(server.p.pid), "clients": clients_cpu()}
         busy1 = system_busy()
         elapsed = time.monotonic() - t0
         packets = http(f"{url}/stats?packets=1")["packets_sent"] - packets0
         if profile:
             http(f"{url}/profile?action=stop", "POST", b"")
-        client.wait_for("DONE", window + 30)
-        received = json.loads(out.read_text())
+        for client in clients:
+            client.wait_for("DONE", window + warmup + 60)
+        reports = [json.loads(out.read_text()) for out in outs]
+        received = {
+            "streams": [s for r in reports for s in r["streams"]],
+            "video_kbit_s": reports[0]["video_kbit_s"],
+        }
         relay_stats = http(f"{url}/stats")
         rss = rss_mb(server.p.pid)
         closed = http(f"{url}/shutdown", "POST", b"")
     finally:
-        if client is not None:
+        for client in clients:
             client.stop()
         server.stop()
     video = [s["fps"] for s in received["streams"] if s["kind"] == "video"]
@@ -402,6 +428,7 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
             round(server_cpu * elapsed / packets * 1e6, 1) if packets else None
         ),
         "clients_cpu_s_per_s": round((cpu1["clients"] - cpu0["clients"]) / elapsed, 3),
+        "client_processes": len(clients),
         "system_busy_fraction": round((busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 3),
         "video_fps_min": round(min(video), 2),
         "video_fps_avg": round(sum(video) / len(video), 2),
@@ -740,6 +767,7 @@ def main() -> None:
             "warmup_s": args.warmup,
             "window_s": args.window,
             "network": "loopback, server and clients in separate processes on the same machine",
+            "calls_per_client_process": CALLS_PER_CLIENT,
             "order": "for each N: the packet relay, then the frame relay (until it falls below "
             "14 fps), one after the other",
         },
