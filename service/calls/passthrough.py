@@ -39,9 +39,10 @@ so that an aiortc upgrade fails loudly instead of silently decoding again:
    ``RtpPacket.parse``, ``RTCRtpReceiver._handle_rtp_packet``, the jitter buffer, depayloading,
    ``av.Packet`` and every queue. The first packet of an SSRC still goes aiortc's way (its router
    learns the SSRC); our wrapped ``_handle_rtp_packet`` then registers the SSRC with a
-   :class:`_PacketIntake` and installs :class:`_FastReceive` on the leg's aioice ``Connection``,
-   whose wrapped ``data_received`` takes the next SRTP packets straight from the datagram
-   callback: no queue, no task switch, no coroutine per packet. The intake reads the fixed
+   :class:`_PacketIntake` and installs :class:`_FastReceive` on the leg's aioice ``Connection``;
+   aioice's wrapped ``StunProtocol.datagram_received`` hands it the next SRTP packets before
+   trying them as STUN: no queue, no task switch, no coroutine per packet. A packet that fails
+   to unprotect is dropped, as aiortc drops it. The intake reads the fixed
    header, unwraps RTX, feeds aiortc's own ``StreamStatistics`` (the receiver reports upstream)
    and ``NackGenerator`` (NACKs upstream), and hands the sink a :class:`RelayPacket`.
    A :class:`RelayOutput` (one per relay ``RTCRtpSender``; the parameters it needs are kept by a
@@ -535,15 +536,16 @@ class _FastReceive:
         return True
 
 
-def _wrap_data_received(original: Callable[..., None]) -> Callable[..., None]:
-    def data_received(self: aioice.ice.Connection, data: bytes, component: int) -> None:
-        fast: _FastReceive | None = self.__dict__.get(_FAST_RECEIVE_ATTR)
+def _wrap_datagram_received(original: Callable[..., None]) -> Callable[..., None]:
+    def datagram_received(self: aioice.ice.StunProtocol, data: bytes, addr: Any) -> None:
+        # Before aioice tries (and fails) to parse a relay leg's media packet as STUN.
+        fast: _FastReceive | None = self.receiver.__dict__.get(_FAST_RECEIVE_ATTR)
         if fast is not None and fast.take(data):
             return
-        original(self, data, component)
+        original(self, data, addr)
 
-    data_received.__wrapped__ = original  # type: ignore[attr-defined]
-    return data_received
+    datagram_received.__wrapped__ = original  # type: ignore[attr-defined]
+    return datagram_received
 
 
 def _wrap_handle_rtp_data(original: Callable[..., Any]) -> Callable[..., Any]:
@@ -697,10 +699,10 @@ class RelayOutput:
         """The next packet follows the last one sent (sequence number and timestamp)."""
         self._rebase = True
 
-    def _extensions(self) -> bytes:
+    def _extensions(self, ntp: int) -> bytes:
         ext = self._ext_prefix
         if self._ext_abs_send_time is not None:
-            ext += self._ext_abs_send_time + ((_ntp_now() >> 14) & 0xFFFFFF).to_bytes(3, "big")
+            ext += self._ext_abs_send_time + ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
         if not ext:
             return b""
         ext += b"\x00" * (-len(ext) % 4)
@@ -719,7 +721,8 @@ class RelayOutput:
                 self._ts_offset = (self._last_ts + max(1, elapsed) - packet.timestamp) & 0xFFFFFFFF
         seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
         timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
-        ext = self._extensions()
+        ntp = _ntp_now()
+        ext = self._extensions(ntp)
         header = _pack_header(
             0x80 | (0x20 if packet.padded else 0) | (0x10 if ext else 0),
             (packet.marker << 7) | self._payload_type,
@@ -736,7 +739,7 @@ class RelayOutput:
             self._last_ts = timestamp
             self._last_sent_at = time.monotonic()
         sender = self._sender
-        sender._RTCRtpSender__ntp_timestamp = _ntp_now()  # type: ignore[attr-defined]
+        sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
         sender._RTCRtpSender__rtp_timestamp = timestamp  # type: ignore[attr-defined]
         sender._RTCRtpSender__octet_count += packet.payload_size  # type: ignore[attr-defined]
         sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
@@ -757,7 +760,7 @@ class RelayOutput:
                 start += 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")
             end = len(data) - data[-1] if b0 & 0x20 else len(data)
             ts = int.from_bytes(data[4:8], "big")
-            ext = self._extensions()
+            ext = self._extensions(_ntp_now())
             rtx_payload_type: int = self._rtx_payload_type
             data = (
                 _pack_header(
@@ -1047,14 +1050,20 @@ def _internals_checks() -> list[tuple[str, Callable[[], bool]]]:
             ),
         ),
         (
-            "aioice Connection.data_received(self, data, component) queueing what is not STUN, "
-            "sent by StunProtocol.datagram_received",
+            "aioice StunProtocol.datagram_received(self, data, addr) handing what is not STUN "
+            "to self.receiver.data_received (Connection), which queues it",
             lambda: (
-                _params(aioice.ice.Connection.data_received) == ["self", "data", "component"]
+                _params(aioice.ice.StunProtocol.datagram_received) == ["self", "data", "addr"]
+                and all(
+                    text in _source(aioice.ice.StunProtocol.datagram_received)
+                    for text in (
+                        "message = stun.parse_message(data)",
+                        "self.receiver.data_received(data, self.local_candidate.component)",
+                    )
+                )
+                and "self.receiver = receiver" in _source(aioice.ice.StunProtocol.__init__)
                 and "self._queue.put_nowait((data, component))"
                 in _source(aioice.ice.Connection.data_received)
-                and "self.receiver.data_received(data, self.local_candidate.component)"
-                in _source(aioice.ice.StunProtocol.datagram_received)
             ),
         ),
         (
@@ -1177,8 +1186,8 @@ def install(*, host_address: str | None = None, lean: bool = True) -> None:
     RTCDtlsTransport._handle_rtp_data = _wrap_handle_rtp_data(  # type: ignore[method-assign]
         RTCDtlsTransport._handle_rtp_data
     )
-    aioice.ice.Connection.data_received = _wrap_data_received(  # type: ignore[method-assign]
-        aioice.ice.Connection.data_received
+    aioice.ice.StunProtocol.datagram_received = _wrap_datagram_received(  # type: ignore[method-assign]
+        aioice.ice.StunProtocol.datagram_received
     )
     RTCRtpSender.send = _wrap_sender_send(RTCRtpSender.send)  # type: ignore[method-assign]
     RTCRtpSender._retransmit = _wrap_retransmit(  # type: ignore[method-assign]
