@@ -1,8 +1,10 @@
 """The media relay of one supervised call: forwards encoded audio/video between its participants.
 
 Every participant (parent, child, supervisor) has exactly one ``RTCPeerConnection``, to the
-server. The server forwards each participant's encoded VP8/Opus frames to the others without
-decoding them (see ``passthrough.py``), following the call's rules:
+server. The server forwards each participant's encoded VP8/Opus RTP packets to the others without
+decoding or re-packetising them, rewriting only the header fields that differ per receiver (see
+``passthrough.py``; ``CallMedia(forwarding="frames")`` forwards re-assembled frames instead, the
+earlier path, kept to measure against), following the call's rules:
 
 - the supervisor receives the parent and the child at all times (camera check in the waiting room);
 - an interpreter, when one is booked, is treated like the supervisor without the controls: they
@@ -18,8 +20,10 @@ supervisor is alive" (signalling heartbeats, receiver reports: :meth:`CallMedia.
 and pauses the call when it fails.
 
 When a source becomes visible to a receiver (admission, resume, a new or rejoining participant),
-the receiver's video is held back until the next VP8 keyframe and a keyframe request (RTCP PLI) is
-sent upstream, at most one per ``keyframe_request_interval`` per source.
+the receiver's video is held back until the next VP8 keyframe (with packets: the first packet of
+one) and a keyframe request (RTCP PLI) is sent upstream, at most one per
+``keyframe_request_interval`` per source. Frames are counted either way: a video frame ends on
+the RTP marker bit, an Opus packet is one frame.
 
 Media layout of an offer: each kind (audio, video) may have up to three m-lines. The first m-line of
 a kind on which the client sends carries the participant's own media up. The m-lines of a kind on
