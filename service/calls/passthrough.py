@@ -734,7 +734,9 @@ class RelayOutput:
         if not self._transmit(data):
             return
         self._history[seq % _HISTORY_SIZE] = (data, seq)
-        if seq == (self._last_seq + 1) & 0xFFFF or self._last_ts is None:
+        # The newest packet so far (a gap the source never filled still counts; a late
+        # retransmission does not): the next rebase continues from it.
+        if self._last_ts is None or 0 < (seq - self._last_seq) & 0xFFFF < 0x8000:
             self._last_seq = seq
             self._last_ts = timestamp
             self._last_sent_at = time.monotonic()

@@ -179,3 +179,49 @@ async def test_a_nacked_packet_is_retransmitted(
     wanted = wire.media[-5]  # recent: still in the relay's history of 128 packets
     await receiver._send_rtcp_nack(ssrc, [wanted])
     await wait_until(lambda: wanted in wire.retransmitted, what=f"RTX of packet {wanted}")
+
+
+class _FakeSender:
+    """What RelayOutput.send touches on an RTCRtpSender (its sender-report counters)."""
+
+    def __init__(self) -> None:
+        self._RTCRtpSender__ntp_timestamp = 0
+        self._RTCRtpSender__rtp_timestamp = 0
+        self._RTCRtpSender__octet_count = 0
+        self._RTCRtpSender__packet_count = 0
+
+
+def test_a_rebase_after_an_unrecovered_upstream_loss_continues_from_the_newest_packet(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    sent: list[bytes] = []
+
+    def transmit(self: passthrough.RelayOutput, data: bytes) -> bool:
+        sent.append(data)
+        return True
+
+    monkeypatch.setattr(passthrough.RelayOutput, "_transmit", transmit)
+    sender = _FakeSender()
+    output = passthrough.RelayOutput(sender)  # type: ignore[arg-type]
+    output.ready = True
+    output._payload_type = 96
+    output._clock_rate = 90_000
+    output._ssrc = 1234
+    output._ext_prefix = b""
+    output._ext_abs_send_time = None
+
+    def forward(seq: int, marker: int = 0) -> int:
+        packet = passthrough.RelayPacket(seq, seq * 100, marker, b"\x10\x00\x00", False, 3)
+        output.send(packet)
+        return int.from_bytes(sent[-1][2:4], "big")
+
+    first = forward(1000)
+    assert forward(1001) == (first + 1) & 0xFFFF
+    assert forward(1003) == (first + 3) & 0xFFFF  # 1002 never arrived: the receiver NACKs it
+    newest = forward(1004, marker=1)
+    assert forward(1002) == (first + 2) & 0xFFFF  # a late retransmission keeps its place
+    output.rebase()  # e.g. a pause, or a keyframe wait
+    assert forward(5000) == (newest + 1) & 0xFFFF
+    assert sender._RTCRtpSender__packet_count == 6
+    assert sender._RTCRtpSender__octet_count == 18
+    assert all(data[8:12] == (1234).to_bytes(4, "big") and data[1] & 0x7F == 96 for data in sent)
