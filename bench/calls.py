@@ -1,21 +1,26 @@
-"""Benchmark: relay CPU per 3-party call, passthrough (CallMedia) vs aiortc's MediaRelay baseline.
+"""Benchmark: relay CPU per 3-party call; the packet relay against the frame relay, same run.
 
-Runs, for each mode and each N, a relay server process (this file with ``--serve``) and one client
-process (``bench/calls_client.py``) holding N concurrent 3-party calls of synthetic aiortc
-participants (640x480 @ 15 fps VP8 + Opus, pre-encoded). Measures the server's CPU-seconds per
-second from /proc/<pid>/stat over a fixed window, the fps delivered to every receiver, and the
-server's memory. Writes bench/results/calls.json.
+Runs, for each mode and each N, a relay server process (this file with ``--serve``) and client
+processes (``bench/calls_client.py``, at most ``CALLS_PER_CLIENT`` calls each) holding N concurrent
+3-party calls of synthetic aiortc participants (640x480 @ 15 fps VP8 + Opus, pre-encoded). Measures
+the server's CPU-seconds per second from /proc/<pid>/stat over a fixed window, the clients' CPU,
+the fps delivered to every receiver, and the server's memory. Writes bench/results/calls.json.
 
-    .venv/bin/python bench/calls.py                 # full run (passthrough N=1,3,6,8; baseline N=1,2)
+Modes: ``passthrough`` is the relay as it runs (``CallMedia()``: RTP packets forwarded, header
+fields rewritten); ``passthrough-frames`` the same relay forwarding re-assembled frames
+(``CallMedia(forwarding="frames")``, the path before), the same-run baseline at every N;
+``passthrough-full`` the frame relay with aiortc's per-packet extras on; ``mediarelay`` aiortc's
+MediaRelay (decode + re-encode).
+
+    .venv/bin/python bench/calls.py                 # N=1, 8, then 12, 16, ... until < 14 fps
     .venv/bin/python bench/calls.py --quick         # N=1 each, short window
-    .venv/bin/python bench/calls.py --profile 3     # also cProfile the passthrough server at N=3
+    .venv/bin/python bench/calls.py --profile 3     # also cProfile the packet relay at N=3
     .venv/bin/python bench/calls.py --supervision   # only the supervision figures (below)
-    .venv/bin/python bench/calls.py --compare 1,3 --compare-only   # lean per-packet path vs not
+    .venv/bin/python bench/calls.py --compare 1,3 --compare-only   # frame relay: lean vs full
 
 Every point also reports µs of relay CPU per forwarded RTP packet (outbound-rtp packetsSent of
-the relay's senders over the window). ``--compare`` runs the relay with aiortc's per-packet
-extras left on (``--serve passthrough-full``, the path before they were removed) and off, side
-by side in each round (see :func:`compare`).
+the relay's senders over the window). ``relay_calls_per_core`` in the results is 1 / (relay
+CPU per call at 8 calls): an extrapolation from measured CPU, not a measured count.
 
 ``--supervision`` runs the real app (``--serve-app``: SQLite, one booked call) with clients from
 ``bench/calls_app_client.py`` speaking its signalling, and measures: the relay's CPU for a normal
@@ -48,6 +53,7 @@ from typing import Any
 
 ROOT = Path(__file__).resolve().parent.parent
 RESULTS = ROOT / "bench" / "results"
+CALLS_PER_CLIENT = 6
 
 
 # ----------------------------------------------------------------------------- server side
@@ -110,10 +116,12 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
     from service.calls.media import CallMedia
 
     passthrough.restrict_host_candidates("127.0.0.1")
-    relaying = mode in ("passthrough", "passthrough-full")
+    relaying = mode in ("passthrough", "passthrough-frames", "passthrough-full")
     if relaying:
-        # passthrough-full: the same relay with aiortc's per-packet extras left on (the before).
-        passthrough.install(host_address="127.0.0.1", lean=mode == "passthrough")
+        # passthrough-full: the frame relay with aiortc's per-packet extras left on (the before
+        # of the lean path); passthrough-frames: the frame relay, lean (the before of packets).
+        passthrough.install(host_address="127.0.0.1", lean=mode != "passthrough-full")
+    forwarding = "packets" if mode == "passthrough" else "frames"
     calls: dict[str, Any] = {}
     profiler = cProfile.Profile() if profile_out else None
     done = asyncio.Event()
@@ -122,7 +130,9 @@ async def serve(mode: str, port: int, profile_out: str | None) -> None:
         body = await request.json()
         call = calls.get(body["call"])
         if call is None:
-            call = calls[body["call"]] = CallMedia() if relaying else MediaRelayCall()
+            call = calls[body["call"]] = (
+                CallMedia(forwarding=forwarding) if relaying else MediaRelayCall()
+            )
         if relaying:
             result = await call.connect(body["role"], body["sdp"])
             return web.json_response({"sdp": result.sdp, "sources_by_mid": result.sources_by_mid})
@@ -339,49 +349,69 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
     if profile:
         server_cmd += ["--profile-out", str(profile_out)]
     server = Proc(server_cmd, logs / f"{tag}-server.err")
-    client: Proc | None = None
+    # One client process holds at most CALLS_PER_CLIENT calls: a single Python process saturates
+    # its core first and would bound the sweep below what the relay can do.
+    shares = [min(CALLS_PER_CLIENT, calls - first) for first in range(0, calls, CALLS_PER_CLIENT)]
+    clients: list[Proc] = []
+    outs: list[Path] = []
     try:
         server.wait_for("LISTENING", 30)
-        out = logs / f"{tag}-client.json"
-        client = Proc(
-            [
-                sys.executable,
-                str(ROOT / "bench" / "calls_client.py"),
-                "--url",
-                url,
-                "--calls",
-                str(calls),
-                "--warmup",
-                str(warmup),
-                "--window",
-                str(window),
-                "--out",
-                str(out),
-            ],
-            logs / f"{tag}-client.err",
-        )
-        client.wait_for("READY", 180)
+        for index, share in enumerate(shares):
+            out = logs / f"{tag}-client{index}.json"
+            outs.append(out)
+            clients.append(
+                Proc(
+                    [
+                        sys.executable,
+                        str(ROOT / "bench" / "calls_client.py"),
+                        "--url",
+                        url,
+                        "--calls",
+                        str(share),
+                        "--first-call",
+                        str(index * CALLS_PER_CLIENT),
+                        "--warmup",
+                        str(warmup),
+                        "--window",
+                        str(window),
+                        "--out",
+                        str(out),
+                    ],
+                    logs / f"{tag}-client{index}.err",
+                )
+            )
+        for client in clients:
+            client.wait_for("READY", 180)
         time.sleep(warmup)
         if profile:
             http(f"{url}/profile?action=start", "POST", b"")
         packets0 = http(f"{url}/stats?packets=1")["packets_sent"]
-        cpu0 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
+
+        def clients_cpu() -> float:
+            return sum(proc_cpu(c.p.pid) for c in clients)
+
+        cpu0 = {"server": proc_cpu(server.p.pid), "clients": clients_cpu()}
         busy0 = system_busy()
         t0 = time.monotonic()
         time.sleep(window)
-        cpu1 = {"server": proc_cpu(server.p.pid), "clients": proc_cpu(client.p.pid)}
+        cpu1 = {"server": proc_cpu(server.p.pid), "clients": clients_cpu()}
         busy1 = system_busy()
         elapsed = time.monotonic() - t0
         packets = http(f"{url}/stats?packets=1")["packets_sent"] - packets0
         if profile:
             http(f"{url}/profile?action=stop", "POST", b"")
-        client.wait_for("DONE", window + 30)
-        received = json.loads(out.read_text())
+        for client in clients:
+            client.wait_for("DONE", window + warmup + 60)
+        reports = [json.loads(out.read_text()) for out in outs]
+        received = {
+            "streams": [s for r in reports for s in r["streams"]],
+            "video_kbit_s": reports[0]["video_kbit_s"],
+        }
         relay_stats = http(f"{url}/stats")
         rss = rss_mb(server.p.pid)
         closed = http(f"{url}/shutdown", "POST", b"")
     finally:
-        if client is not None:
+        for client in clients:
             client.stop()
         server.stop()
     video = [s["fps"] for s in received["streams"] if s["kind"] == "video"]
@@ -398,6 +428,7 @@ def run_point(mode: str, calls: int, warmup: float, window: float, profile: bool
             round(server_cpu * elapsed / packets * 1e6, 1) if packets else None
         ),
         "clients_cpu_s_per_s": round((cpu1["clients"] - cpu0["clients"]) / elapsed, 3),
+        "client_processes": len(clients),
         "system_busy_fraction": round((busy1[0] - busy0[0]) / max(1, busy1[1] - busy0[1]), 3),
         "video_fps_min": round(min(video), 2),
         "video_fps_avg": round(sum(video) / len(video), 2),
@@ -556,12 +587,21 @@ def summarize_profile(path: Path, limit: int = 25) -> list[str]:
 
 def main() -> None:
     parser = argparse.ArgumentParser()
-    parser.add_argument("--serve", choices=["passthrough", "passthrough-full", "mediarelay"])
+    parser.add_argument(
+        "--serve",
+        choices=["passthrough", "passthrough-frames", "passthrough-full", "mediarelay"],
+    )
     parser.add_argument("--port", type=int, default=0)
     parser.add_argument("--profile-out")
     parser.add_argument("--quick", action="store_true")
-    parser.add_argument("--calls", default="1,3,6,8", help="passthrough N values")
-    parser.add_argument("--baseline-calls", default="1,2", help="MediaRelay N values")
+    parser.add_argument("--calls", default="1,8", help="N values measured first")
+    parser.add_argument(
+        "--sweep",
+        default="12,4,60",
+        help="START,STEP,MAX: then N=START, START+STEP, ... until the packet relay's minimum "
+        "frame rate falls below 14 fps",
+    )
+    parser.add_argument("--baseline-calls", default="1", help="aiortc MediaRelay N values")
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--window", type=float, default=20)
     parser.add_argument("--profile", type=int, default=0, help="cProfile the passthrough at this N")
@@ -619,11 +659,31 @@ def main() -> None:
     import av
 
     if args.quick:
-        args.calls, args.baseline_calls, args.window = "1", "1", 8.0
+        args.calls, args.baseline_calls, args.window, args.sweep = "1", "1", 8.0, ""
     points: list[dict[str, Any]] = []
-    for n in (int(x) for x in args.calls.split(",")):
-        points.append(run_point("passthrough", n, args.warmup, args.window, False))
-    for n in (int(x) for x in args.baseline_calls.split(",")):
+    frames_held = True
+
+    def measure(n: int) -> dict[str, Any]:
+        """The packet relay at N calls, then (while it still holds 14 fps) the frame relay at
+        the same N: the same-run baseline."""
+        nonlocal frames_held
+        point = run_point("passthrough", n, args.warmup, args.window, False)
+        points.append(point)
+        if frames_held:
+            before = run_point("passthrough-frames", n, args.warmup, args.window, False)
+            points.append(before)
+            frames_held = before["video_fps_min"] >= 14
+        return point
+
+    for n in (int(x) for x in args.calls.split(",") if x):
+        measure(n)
+    # Sweep upward until the minimum frame rate over receivers falls below 14 fps.
+    sweep = [int(x) for x in args.sweep.split(",") if x]
+    if sweep:
+        n, step, limit = sweep
+        while n <= limit and measure(n)["video_fps_min"] >= 14:
+            n += step
+    for n in (int(x) for x in args.baseline_calls.split(",") if x):
         points.append(run_point("mediarelay", n, args.warmup, args.window, False))
     lean_vs_full = compare(
         [int(x) for x in args.compare.split(",") if x], args.rounds, args.warmup, args.window
@@ -634,39 +694,69 @@ def main() -> None:
         profile_lines = summarize_profile(RESULTS / "logs" / f"passthrough-{args.profile}.prof")
         print("\n".join(profile_lines))
 
-    passthrough_points = [p for p in points if p["mode"] == "passthrough"]
-    baseline_points = [p for p in points if p["mode"] == "mediarelay"]
-    # Headline: the worst per-call cost over the N values that kept full frame rate.
-    held = [p for p in passthrough_points if p["video_fps_min"] >= 14]
-    value = max(p["relay_cpu_s_per_s_per_call"] for p in held or passthrough_points)
-    baseline_value = baseline_points[0]["relay_cpu_s_per_s_per_call"] if baseline_points else None
+    def by_calls(mode: str) -> dict[int, dict[str, Any]]:
+        return {p["calls"]: p for p in points if p["mode"] == mode}
+
+    packets, frames, mediarelay = (
+        by_calls("passthrough"),
+        by_calls("passthrough-frames"),
+        by_calls("mediarelay"),
+    )
+    held = [n for n, p in packets.items() if p["video_fps_min"] >= 14]
+    at8 = packets.get(8)
+    frames_at8 = frames.get(8)
+    value = at8["relay_cpu_s_per_s_per_call"] if at8 else None
+    baseline_value = frames_at8["relay_cpu_s_per_s_per_call"] if frames_at8 else None
+    max_held = max(held, default=0)
+
+    def series(points_by_n: dict[int, dict[str, Any]], key: str) -> dict[str, Any]:
+        return {str(n): p[key] for n, p in sorted(points_by_n.items())}
+
     result = {
-        "name": "relay CPU per 3-party call, encoded passthrough (service.calls.media.CallMedia)",
+        "name": "relay CPU per 3-party call at 8 concurrent calls, RTP packet forwarding "
+        "(service.calls.media.CallMedia)",
         "unit": "CPU-seconds per second per call",
         "value": value,
-        "baseline_name": "aiortc MediaRelay (decode once per source, re-encode per receiver), "
-        f"N={baseline_points[0]['calls'] if baseline_points else None}",
+        "baseline_name": "the same relay forwarding re-assembled frames "
+        "(CallMedia(forwarding='frames'), the path before), same run, 8 calls",
         "baseline_value": baseline_value,
-        "ratio": round(baseline_value / value, 2) if baseline_value else None,
-        "ratio_meaning": "baseline CPU per call / passthrough CPU per call (higher is better)",
+        "ratio": round(baseline_value / value, 2) if value and baseline_value else None,
+        "ratio_meaning": "frame relay CPU per call / packet relay CPU per call (higher is better)",
         "target": {
-            "relay_cpu_s_per_s_per_call_max": 0.15,
-            "concurrent_calls_at_14_fps_min": 6,
+            "relay_cpu_s_per_s_per_call_at_8_max": 0.05,
+            "relay_calls_per_core_min": 20,
             "cores": 2,
         },
-        "max_calls_at_14fps": max((p["calls"] for p in held), default=0),
-        "max_baseline_calls_at_14fps": max(
-            (p["calls"] for p in baseline_points if p["video_fps_min"] >= 14), default=0
+        "relay_calls_per_core": round(1 / value, 1) if value else None,
+        "relay_calls_per_core_note": "an extrapolation from measured CPU: 1 / (relay CPU-s/s "
+        "per call at 8 calls); not a measured number of calls on one core (the clients share "
+        "this 2-core machine and bound the sweep first)",
+        "max_calls_at_14fps": max_held,
+        "max_frame_relay_calls_at_14fps": max(
+            (n for n, p in frames.items() if p["video_fps_min"] >= 14), default=0
         ),
-        "fps_by_calls": {str(p["calls"]): p["video_fps_min"] for p in passthrough_points},
-        "cpu_per_call_by_calls": {
-            str(p["calls"]): p["relay_cpu_s_per_s_per_call"] for p in passthrough_points
+        "cpu_per_call_at": {
+            "1": packets[1]["relay_cpu_s_per_s_per_call"] if 1 in packets else None,
+            "8": value,
+            f"{max_held} (max at 14 fps)": (
+                packets[max_held]["relay_cpu_s_per_s_per_call"] if max_held else None
+            ),
         },
-        "rss_mb_by_calls": {str(p["calls"]): p["relay_rss_mb"] for p in passthrough_points},
-        "baseline_fps_by_calls": {str(p["calls"]): p["video_fps_min"] for p in baseline_points},
-        "baseline_cpu_per_call_by_calls": {
-            str(p["calls"]): p["relay_cpu_s_per_s_per_call"] for p in baseline_points
-        },
+        "fps_by_calls": series(packets, "video_fps_min"),
+        "cpu_per_call_by_calls": series(packets, "relay_cpu_s_per_s_per_call"),
+        "us_per_forwarded_packet_by_calls": series(packets, "relay_cpu_us_per_forwarded_packet"),
+        "clients_cpu_s_per_s_by_calls": series(packets, "clients_cpu_s_per_s"),
+        "system_busy_by_calls": series(packets, "system_busy_fraction"),
+        "rss_mb_by_calls": series(packets, "relay_rss_mb"),
+        "frames_fps_by_calls": series(frames, "video_fps_min"),
+        "frames_cpu_per_call_by_calls": series(frames, "relay_cpu_s_per_s_per_call"),
+        "frames_us_per_forwarded_packet_by_calls": series(
+            frames, "relay_cpu_us_per_forwarded_packet"
+        ),
+        "frames_clients_cpu_s_per_s_by_calls": series(frames, "clients_cpu_s_per_s"),
+        "mediarelay_fps_by_calls": series(mediarelay, "video_fps_min"),
+        "mediarelay_cpu_per_call_by_calls": series(mediarelay, "relay_cpu_s_per_s_per_call"),
+        "load_average_at_end": list(os.getloadavg()),
         "points": points,
         "lean_vs_full": lean_vs_full,
         "profile_top": profile_lines,
@@ -677,6 +767,9 @@ def main() -> None:
             "warmup_s": args.warmup,
             "window_s": args.window,
             "network": "loopback, server and clients in separate processes on the same machine",
+            "calls_per_client_process": CALLS_PER_CLIENT,
+            "order": "for each N: the packet relay, then the frame relay (until it falls below "
+            "14 fps), one after the other",
         },
         "machine": {
             "cores": os.cpu_count(),
@@ -690,9 +783,12 @@ def main() -> None:
     RESULTS.mkdir(parents=True, exist_ok=True)
     results_file = RESULTS / "calls.json"
     if results_file.exists():  # the supervision figures are measured by --supervision
-        kept = json.loads(results_file.read_text()).get("supervision")
+        previous = json.loads(results_file.read_text())
+        kept = previous.get("supervision")
         if kept is not None:
             result["supervision"] = kept
+        if not result["lean_vs_full"] and previous.get("lean_vs_full"):
+            result["lean_vs_full"] = previous["lean_vs_full"]  # measured by --compare-only
     results_file.write_text(json.dumps(result, indent=1) + "\n")
     print(json.dumps({k: result[k] for k in ("value", "baseline_value", "ratio")}))
 

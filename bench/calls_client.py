@@ -36,7 +36,7 @@ async def main(args: argparse.Namespace) -> None:
     kbps = sum(len(f) for f in video) * 8 * FPS / len(video) / 1000
     participants: list[SyntheticParticipant] = []
     async with aiohttp.ClientSession() as http:
-        for call in range(args.calls):
+        for call in range(args.first_call, args.first_call + args.calls):
 
             async def connect(role: Role, sdp: str, call: int = call) -> ConnectResult:
                 async with http.post(
@@ -90,6 +90,7 @@ if __name__ == "__main__":
     parser = argparse.ArgumentParser()
     parser.add_argument("--url", required=True)
     parser.add_argument("--calls", type=int, default=1)
+    parser.add_argument("--first-call", type=int, default=0, help="the id of the first call")
     parser.add_argument("--warmup", type=float, default=5)
     parser.add_argument("--window", type=float, default=20)
     parser.add_argument("--out", required=True)

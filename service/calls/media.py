@@ -1,8 +1,10 @@
 """The media relay of one supervised call: forwards encoded audio/video between its participants.
 
 Every participant (parent, child, supervisor) has exactly one ``RTCPeerConnection``, to the
-server. The server forwards each participant's encoded VP8/Opus frames to the others without
-decoding them (see ``passthrough.py``), following the call's rules:
+server. The server forwards each participant's encoded VP8/Opus RTP packets to the others without
+decoding or re-packetising them, rewriting only the header fields that differ per receiver (see
+``passthrough.py``; ``CallMedia(forwarding="frames")`` forwards re-assembled frames instead, the
+earlier path, kept to measure against), following the call's rules:
 
 - the supervisor receives the parent and the child at all times (camera check in the waiting room);
 - an interpreter, when one is booked, is treated like the supervisor without the controls: they
@@ -18,8 +20,10 @@ supervisor is alive" (signalling heartbeats, receiver reports: :meth:`CallMedia.
 and pauses the call when it fails.
 
 When a source becomes visible to a receiver (admission, resume, a new or rejoining participant),
-the receiver's video is held back until the next VP8 keyframe and a keyframe request (RTCP PLI) is
-sent upstream, at most one per ``keyframe_request_interval`` per source.
+the receiver's video is held back until the next VP8 keyframe (with packets: the first packet of
+one) and a keyframe request (RTCP PLI) is sent upstream, at most one per
+``keyframe_request_interval`` per source. Frames are counted either way: a video frame ends on
+the RTP marker bit, an Opus packet is one frame.
 
 Media layout of an offer: each kind (audio, video) may have up to three m-lines. The first m-line of
 a kind on which the client sends carries the participant's own media up. The m-lines of a kind on
@@ -205,9 +209,13 @@ class _Counters:
 
 
 class ForwardedTrack(passthrough.EncodedTrack):
-    """One route: a source's encoded frames on their way to one receiver's ``RTCRtpSender``.
+    """One route: a source's media on its way to one receiver's ``RTCRtpSender``.
 
-    Bounded: when the sender lags, old frames are dropped (video then waits for a keyframe).
+    Packet forwarding (the default): :meth:`forward` writes each packet straight out through
+    the sender's :class:`~service.calls.passthrough.RelayOutput`; the sender's own RTP task
+    waits on :meth:`recv`, which yields nothing. Frame forwarding (``forwarding="frames"``, kept
+    to measure against): :meth:`push` queues re-assembled frames for the sender to packetize;
+    bounded: when the sender lags, old frames are dropped (video then waits for a keyframe).
     """
 
     def __init__(
@@ -225,10 +233,13 @@ class ForwardedTrack(passthrough.EncodedTrack):
         maxlen = VIDEO_BUFFER_FRAMES if kind == "video" else AUDIO_BUFFER_FRAMES
         self._frames: collections.deque[EncodedPacket] = collections.deque(maxlen=maxlen)
         self._waiter: asyncio.Future[None] | None = None
+        self.output: passthrough.RelayOutput | None = None
 
     def reopen(self) -> None:
         """The source just became visible: start at its next keyframe."""
         self.open = True
+        if self.output is not None:
+            self.output.rebase()
         if self.kind == "video":
             self._awaiting_keyframe = True
             self._frames.clear()
@@ -258,6 +269,25 @@ class ForwardedTrack(passthrough.EncodedTrack):
         waiter = self._waiter
         if waiter is not None and not waiter.done():
             waiter.set_result(None)
+
+    def forward(self, packet: passthrough.RelayPacket, keyframe: bool) -> None:
+        """Packet forwarding: send ``packet`` on, unless video still waits for a keyframe."""
+        counters = self._counters
+        output = self.output
+        if self._awaiting_keyframe:
+            if not keyframe:
+                if packet.marker:
+                    counters.dropped_waiting += 1
+                self._request_keyframe()
+                return
+            self._awaiting_keyframe = False
+            if output is not None:
+                output.rebase()  # the receiver's sequence numbers go on without a gap
+        if packet.marker or self.kind == "audio":  # a video frame ends on its marker bit
+            counters.frames += 1
+        counters.bytes += packet.payload_size
+        if output is not None:
+            output.send(packet)
 
     async def recv(self) -> EncodedPacket:
         while True:
@@ -321,6 +351,7 @@ class CallMedia:
         ice_servers: Sequence[RTCIceServer] = (),
         on_state_change: StateCallback | None = None,
         keyframe_request_interval: float = 0.5,
+        forwarding: Literal["packets", "frames"] = "packets",
     ) -> None:
         if not passthrough.is_installed():
             raise RuntimeError("call service.calls.passthrough.install() once at start-up first")
@@ -328,6 +359,7 @@ class CallMedia:
         self._ice_servers: tuple[RTCIceServer, ...] = tuple(ice_servers)
         self._on_state_change = on_state_change
         self._keyframe_request_interval = keyframe_request_interval
+        self._forward_packets = forwarding == "packets"
         self._participants: dict[Role, _Participant] = {}
         self._pending: set[RTCPeerConnection] = set()
         self._subscribers: dict[tuple[Role, MediaKind], tuple[ForwardedTrack, ...]] = {}
@@ -429,9 +461,14 @@ class CallMedia:
                 kind = "audio" if transceiver.kind == "audio" else "video"
                 if is_upstream:
                     participant.sources[kind] = transceiver.receiver
-                    passthrough.set_frame_sink(
-                        transceiver.receiver, self._frame_sink(participant, kind)
-                    )
+                    if self._forward_packets:
+                        passthrough.set_packet_sink(
+                            transceiver.receiver, self._packet_sink(participant, kind)
+                        )
+                    else:
+                        passthrough.set_frame_sink(
+                            transceiver.receiver, self._frame_sink(participant, kind)
+                        )
                 else:
                     # Frames on an unused upstream m-line are dropped, never queued.
                     passthrough.set_frame_sink(transceiver.receiver, _discard)
@@ -451,6 +488,11 @@ class CallMedia:
                     kind = "audio" if transceiver.kind == "audio" else "video"
                     participant.outbound.pop((source, kind)).stop()
                     sources_by_mid.pop(str(transceiver.mid), None)
+                elif source is not None and self._forward_packets:
+                    kind = "audio" if transceiver.kind == "audio" else "video"
+                    participant.outbound[(source, kind)].output = passthrough.relay_output(
+                        transceiver.sender
+                    )
         except BaseException as exc:
             self._pending.discard(pc)
             for t in participant.outbound.values():
@@ -664,6 +706,31 @@ class CallMedia:
                 counters.keyframes += 1
             for track in subscribers.get(key, ()):
                 track.push(packet, keyframe)
+
+        return sink
+
+    def _packet_sink(self, participant: _Participant, kind: MediaKind) -> passthrough.PacketSink:
+        counters = self._source_counters[(participant.role, kind)]
+        subscribers = self._subscribers
+        key = (participant.role, kind)
+        video = kind == "video"
+
+        # The hot path: runs on the event loop for every media packet received from a participant.
+        def sink(packet: passthrough.RelayPacket) -> None:
+            if not participant.current:
+                return
+            keyframe = False
+            if video:
+                keyframe = packet.is_vp8_keyframe_start()
+                if keyframe:
+                    counters.keyframes += 1
+                if packet.marker:
+                    counters.frames += 1
+            else:
+                counters.frames += 1
+            counters.bytes += packet.payload_size
+            for track in subscribers.get(key, ()):
+                track.forward(packet, keyframe)
 
         return sink
 

@@ -33,6 +33,27 @@ so that an aiortc upgrade fails loudly instead of silently decoding again:
      in milliseconds once per received packet (for the estimator), through ``datetime``
      arithmetic; they get the same values from ``time.time_ns()`` (:func:`_fast_clock`).
 
+7. Packet forwarding (the relay's default; points 1-2 remain for ``CallMedia(forwarding="frames")``
+   and for every other connection in the process). For a receiver given a *packet sink*
+   (:func:`set_packet_sink`), each RTP packet of its SSRCs (media and RTX) skips
+   ``RtpPacket.parse``, ``RTCRtpReceiver._handle_rtp_packet``, the jitter buffer, depayloading,
+   ``av.Packet`` and every queue. The first packet of an SSRC still goes aiortc's way (its router
+   learns the SSRC); our wrapped ``_handle_rtp_packet`` then registers the SSRC with a
+   :class:`_PacketIntake` and installs :class:`_FastReceive` on the leg's aioice ``Connection``;
+   aioice's wrapped ``StunProtocol.datagram_received`` hands it the next SRTP packets before
+   trying them as STUN: no queue, no task switch, no coroutine per packet. A packet that fails
+   to unprotect is dropped, as aiortc drops it. The intake reads the fixed
+   header, unwraps RTX, feeds aiortc's own ``StreamStatistics`` (the receiver reports upstream)
+   and ``NackGenerator`` (NACKs upstream), and hands the sink a :class:`RelayPacket`.
+   A :class:`RelayOutput` (one per relay ``RTCRtpSender``; the parameters it needs are kept by a
+   wrapped ``RTCRtpSender.send``) writes the packet out under the sender's SSRC and payload
+   type, with the header extensions that leg negotiated (mid, abs-send-time) and a continuous
+   sequence number, SRTP-protects it with the DTLS transport's session and hands it to the
+   socket of the nominated ICE pair, synchronously. It keeps the sender's packet/octet counts
+   and RTP/NTP timestamp pair (its RTCP sender reports) current, keeps the last 128 packets,
+   and answers a NACK from them (as RTX when negotiated) through a wrapped
+   ``RTCRtpSender._retransmit``. The sender's own RTP task waits on a track that never yields.
+
 These patches are process-wide by nature (they replace module and class attributes), so every
 ``RTCPeerConnection`` in the process – including test clients – receives ``av.Packet`` instead of
 decoded frames once :func:`install` has run. Nothing happens at import time.
@@ -45,25 +66,33 @@ import contextlib
 import fractions
 import inspect
 import logging
+import re
+import struct
 import threading
 import time
 import types
-from collections.abc import Callable
+from collections.abc import Callable, Coroutine
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, Final, TypeAlias
 
 import aioice.ice
 import av
+import pylibsrtp
 from aiortc import RTCRtpCodecCapability, RTCRtpReceiver, RTCRtpSender
 from aiortc import clock as _clock
 from aiortc import rtcdtlstransport as _rtcdtlstransport
+from aiortc import rtcicetransport as _rtcicetransport
 from aiortc import rtcrtpreceiver as _rtcrtpreceiver
 from aiortc import rtcrtpsender as _rtcrtpsender
+from aiortc import rtp as _rtp
 from aiortc import sdp as _sdp
+from aiortc.codecs import is_rtx
 from aiortc.jitterbuffer import JitterFrame
 from aiortc.mediastreams import MediaStreamTrack
-from aiortc.rtcrtpparameters import RTCRtpCodecParameters
-from aiortc.rtp import RtcpRrPacket, RtcpSrPacket
+from aiortc.rtcdtlstransport import RTCDtlsTransport
+from aiortc.rtcdtlstransport import State as _DtlsState
+from aiortc.rtcrtpparameters import RTCRtpCodecParameters, RTCRtpSendParameters
+from aiortc.rtp import RtcpRrPacket, RtcpSrPacket, RtpPacket
 
 logger = logging.getLogger(__name__)
 
@@ -87,6 +116,7 @@ _CLOCK_READERS: Final = (_rtcrtpsender, _rtcdtlstransport)
 # Our own attributes on aiortc objects (a frame sink chosen before the receiver starts).
 _SINK_ATTR: Final = "_letterbox_frame_sink"
 _REPORT_LISTENER_ATTR: Final = "_letterbox_report_listener"
+_PACKET_SINK_ATTR: Final = "_letterbox_packet_sink"
 
 if TYPE_CHECKING:
     EncodedPacket: TypeAlias = av.Packet[Any]
@@ -214,6 +244,9 @@ def _wrap_receive(original: Callable[..., Any]) -> Callable[..., Any]:
                 ),
             )
         await original(self, parameters)
+        sink: PacketSink | None = getattr(self, _PACKET_SINK_ATTR, None)
+        if sink is not None and getattr(self, _INTAKE_ATTR, None) is None:
+            setattr(self, _INTAKE_ATTR, _PacketIntake(self, sink))
 
     receive.__wrapped__ = original  # type: ignore[attr-defined]
     return receive
@@ -276,6 +309,509 @@ def _fast_clock() -> types.ModuleType:
     return shim
 
 
+# ----------------------------------------------------------------------------- packet relay (point 7)
+_INTAKE_ATTR: Final = "_letterbox_packet_intake"
+_INTAKES_BY_SSRC_ATTR: Final = "_letterbox_intakes_by_ssrc"
+_SEND_PARAMETERS_ATTR: Final = "_letterbox_send_parameters"
+_OUTPUT_ATTR: Final = "_letterbox_relay_output"
+_FAST_RECEIVE_ATTR: Final = "_letterbox_fast_receive"
+_RECEIVER_CODECS_ATTR: Final = "_RTCRtpReceiver__codecs"
+_RECEIVER_STREAMS_ATTR: Final = "_RTCRtpReceiver__remote_streams"
+_RECEIVER_NACK_ATTR: Final = "_RTCRtpReceiver__nack_generator"
+_MID_URI: Final = "urn:ietf:params:rtp-hdrext:sdes:mid"
+_ABS_SEND_TIME_URI: Final = "http://www.webrtc.org/experiments/rtp-hdrext/abs-send-time"
+_HISTORY_SIZE: Final = _rtp.RTP_HISTORY_SIZE
+_unpack_seq_ts_ssrc = struct.Struct("!HII").unpack_from
+_pack_header = struct.Struct("!BBHII").pack
+
+
+class RelayPacket:
+    """One received media packet (RTX already unwrapped), as a packet sink gets it."""
+
+    __slots__ = ("body", "marker", "padded", "payload_size", "sequence_number", "timestamp")
+
+    def __init__(
+        self,
+        sequence_number: int,
+        timestamp: int,
+        marker: int,
+        body: bytes,
+        padded: bool,
+        payload_size: int,
+    ) -> None:
+        self.sequence_number = sequence_number
+        self.timestamp = timestamp
+        self.marker = marker
+        self.body = body  # the RTP payload, followed by its padding if ``padded``
+        self.padded = padded
+        self.payload_size = payload_size  # without padding
+
+    def is_vp8_keyframe_start(self) -> bool:
+        """True if this packet starts a VP8 keyframe (RFC 7741 section 4.2/4.3): S=1, PID=0,
+        and the VP8 payload header's inverse key-frame bit (bit 0) is 0."""
+        body = self.body
+        n = self.payload_size
+        if n < 1:
+            return False
+        b0 = body[0]
+        if not b0 & 0x10 or b0 & 0x07:
+            return False
+        i = 1
+        if b0 & 0x80:  # X: extended control bits
+            if n < 2:
+                return False
+            x = body[1]
+            i = 2
+            if x & 0x80:  # I: picture ID, 7 or 15 bits
+                if n <= i:
+                    return False
+                i += 2 if body[i] & 0x80 else 1
+            if x & 0x40:  # L: TL0PICIDX
+                i += 1
+            if x & 0x30:  # T or K: TID/Y/KEYIDX
+                i += 1
+        return n > i and not body[i] & 0x01
+
+
+PacketSink: TypeAlias = Callable[[RelayPacket], None]
+"""Called on the event loop with each media packet received on a relay leg."""
+
+
+class _SeqTs:
+    """The two fields aiortc's StreamStatistics and NackGenerator read from an RtpPacket."""
+
+    __slots__ = ("sequence_number", "timestamp")
+
+    def __init__(self) -> None:
+        self.sequence_number = 0
+        self.timestamp = 0
+
+
+class _PacketIntake:
+    """The receive half of one relay receiver (see point 7)."""
+
+    __slots__ = (
+        "_clock_rates",
+        "_media_pts",
+        "_nack",
+        "_receiver",
+        "_rtx_apt",
+        "_rtx_ssrc",
+        "_scratch",
+        "_streams",
+        "media_ssrc",
+        "sink",
+    )
+
+    def __init__(self, receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+        codecs: dict[int, RTCRtpCodecParameters] = getattr(receiver, _RECEIVER_CODECS_ATTR)
+        self._receiver = receiver
+        self.sink = sink
+        self._clock_rates = {pt: c.clockRate for pt, c in codecs.items()}
+        self._rtx_apt: dict[int, int] = {}
+        for pt, codec in codecs.items():
+            apt = codec.parameters.get("apt")
+            if is_rtx(codec) and isinstance(apt, int) and apt in codecs:
+                self._rtx_apt[pt] = apt
+        self._media_pts = frozenset(pt for pt in codecs if pt not in self._rtx_apt)
+        self._rtx_ssrc: dict[int, int] = getattr(receiver, _RECEIVER_RTX_ATTR)
+        self._streams: dict[int, Any] = getattr(receiver, _RECEIVER_STREAMS_ATTR)
+        self._nack: Any = getattr(receiver, _RECEIVER_NACK_ATTR)
+        self._scratch = _SeqTs()
+        self.media_ssrc: int | None = None
+
+    def handle(self, data: bytes) -> Coroutine[Any, Any, None] | None:
+        """One decrypted RTP packet; returns a NACK to await, if one is due."""
+        n = len(data)
+        b0 = data[0]
+        start = 12 + 4 * (b0 & 0x0F)
+        if b0 & 0x10:  # header extension: skipped, the output writes its own
+            if n < start + 4:
+                return None
+            start += 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")
+        end = n - data[-1] if b0 & 0x20 else n
+        if end < start:
+            return None
+        seq, timestamp, ssrc = _unpack_seq_ts_ssrc(data, 2)
+        b1 = data[1]
+        return self._process(ssrc, b1 & 0x7F, seq, timestamp, b1 >> 7, data, start, end)
+
+    def handle_parsed(self, packet: RtpPacket) -> Coroutine[Any, Any, None] | None:
+        """The first packet of an SSRC, which aiortc parsed to route it."""
+        payload = packet.payload
+        return self._process(
+            packet.ssrc,
+            packet.payload_type,
+            packet.sequence_number,
+            packet.timestamp,
+            packet.marker,
+            payload,
+            0,
+            len(payload),
+        )
+
+    def _process(
+        self,
+        ssrc: int,
+        payload_type: int,
+        seq: int,
+        timestamp: int,
+        marker: int,
+        data: bytes,
+        start: int,
+        end: int,
+    ) -> Coroutine[Any, Any, None] | None:
+        scratch = self._scratch
+        scratch.sequence_number = seq
+        scratch.timestamp = timestamp
+        stream = self._streams.get(ssrc)
+        if stream is None:
+            clock_rate = self._clock_rates.get(payload_type)
+            if clock_rate is None:
+                return None
+            stream = self._streams[ssrc] = _rtcrtpreceiver.StreamStatistics(clock_rate)
+        stream.add(scratch)  # type: ignore[arg-type]
+        apt = self._rtx_apt.get(payload_type)
+        if apt is not None:
+            media_ssrc = self._rtx_ssrc.get(ssrc)
+            if media_ssrc is None or end - start < 2:
+                return None
+            seq = int.from_bytes(data[start : start + 2], "big")
+            ssrc = media_ssrc
+            scratch.sequence_number = seq
+            body = data[start + 2 : end]
+            padded = False
+        elif payload_type in self._media_pts:
+            body = data[start:] if start else data
+            padded = end != len(data)
+        else:
+            return None
+        self.media_ssrc = ssrc
+        nack = None
+        generator = self._nack
+        if generator is not None and generator.add(scratch):
+            nack = self._receiver._send_rtcp_nack(ssrc, sorted(generator.missing))
+        packet = RelayPacket(
+            seq, timestamp, marker, body, padded, end - start - (apt is not None) * 2
+        )
+        try:
+            self.sink(packet)
+        except Exception:
+            logger.exception("packet sink failed")
+        return nack
+
+
+class _FastReceive:
+    """Takes a relay leg's SRTP media packets straight from the ICE connection's datagram
+    callback (no queue, no task switch, no coroutine per packet): unprotects them with the
+    DTLS transport's SRTP session and hands them to the intake of their SSRC. Anything else
+    (DTLS, RTCP, unknown SSRCs, a transport not yet or no longer connected) goes the usual way."""
+
+    __slots__ = ("_dtls", "_intakes", "_tasks")
+
+    def __init__(self, dtls: RTCDtlsTransport, intakes: dict[int, _PacketIntake]) -> None:
+        self._dtls = dtls
+        self._intakes = intakes
+        self._tasks: set[asyncio.Task[None]] = set()
+
+    def take(self, data: bytes) -> bool:
+        """True if ``data`` was handled here."""
+        if not 127 < data[0] < 192 or len(data) < 12 or _rtp.is_rtcp(data):
+            return False
+        intake = self._intakes.get(int.from_bytes(data[8:12], "big"))
+        dtls = self._dtls
+        if intake is None or dtls._state is not _DtlsState.CONNECTED or dtls._rx_srtp is None:
+            return False
+        dtls._RTCDtlsTransport__rx_bytes += len(data)  # type: ignore[attr-defined]
+        dtls._RTCDtlsTransport__rx_packets += 1  # type: ignore[attr-defined]
+        try:
+            plain = dtls._rx_srtp.unprotect(data)
+        except pylibsrtp.Error:
+            return True  # dropped, as aiortc drops a packet that fails to unprotect
+        nack = intake.handle(plain)
+        if nack is not None:
+            task = asyncio.ensure_future(nack)
+            self._tasks.add(task)
+            task.add_done_callback(self._tasks.discard)
+        return True
+
+
+def _wrap_datagram_received(original: Callable[..., None]) -> Callable[..., None]:
+    def datagram_received(self: aioice.ice.StunProtocol, data: bytes, addr: Any) -> None:
+        # Before aioice tries (and fails) to parse a relay leg's media packet as STUN.
+        fast: _FastReceive | None = self.receiver.__dict__.get(_FAST_RECEIVE_ATTR)
+        if fast is not None and fast.take(data):
+            return
+        original(self, data, addr)
+
+    datagram_received.__wrapped__ = original  # type: ignore[attr-defined]
+    return datagram_received
+
+
+def _wrap_handle_rtp_data(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def _handle_rtp_data(self: Any, data: bytes, arrival_time_ms: int) -> None:
+        intakes: dict[int, _PacketIntake] | None = self.__dict__.get(_INTAKES_BY_SSRC_ATTR)
+        if intakes and len(data) >= 12:
+            intake = intakes.get(int.from_bytes(data[8:12], "big"))
+            if intake is not None:
+                nack = intake.handle(data)
+                if nack is not None:
+                    await nack
+                return
+        await original(self, data, arrival_time_ms)
+
+    _handle_rtp_data.__wrapped__ = original  # type: ignore[attr-defined]
+    return _handle_rtp_data
+
+
+def _wrap_handle_rtp_packet(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def _handle_rtp_packet(
+        self: RTCRtpReceiver, packet: RtpPacket, arrival_time_ms: int
+    ) -> None:
+        intake: _PacketIntake | None = getattr(self, _INTAKE_ATTR, None)
+        if intake is None:
+            await original(self, packet, arrival_time_ms)
+            return
+        # aiortc routed a new SSRC here: from now on its packets skip parsing and routing.
+        transport = self.transport
+        intakes = transport.__dict__.setdefault(_INTAKES_BY_SSRC_ATTR, {})
+        intakes[packet.ssrc] = intake
+        connection = transport.transport._connection
+        if _FAST_RECEIVE_ATTR not in connection.__dict__:
+            setattr(connection, _FAST_RECEIVE_ATTR, _FastReceive(transport, intakes))
+        nack = intake.handle_parsed(packet)
+        if nack is not None:
+            await nack
+
+    _handle_rtp_packet.__wrapped__ = original  # type: ignore[attr-defined]
+    return _handle_rtp_packet
+
+
+def _wrap_sender_send(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def send(self: RTCRtpSender, parameters: RTCRtpSendParameters) -> None:
+        if not hasattr(self, _SEND_PARAMETERS_ATTR):
+            setattr(self, _SEND_PARAMETERS_ATTR, parameters)
+        await original(self, parameters)
+
+    send.__wrapped__ = original  # type: ignore[attr-defined]
+    return send
+
+
+def _wrap_retransmit(original: Callable[..., Any]) -> Callable[..., Any]:
+    async def _retransmit(self: RTCRtpSender, sequence_number: int) -> None:
+        output: RelayOutput | None = getattr(self, _OUTPUT_ATTR, None)
+        if output is None:
+            await original(self, sequence_number)
+        else:
+            output.retransmit(sequence_number)
+
+    _retransmit.__wrapped__ = original  # type: ignore[attr-defined]
+    return _retransmit
+
+
+class RelayOutput:
+    """Writes relayed packets out through one ``RTCRtpSender``'s transport (see point 7).
+
+    Sequence numbers and timestamps are shifted per output so that the receiver sees one
+    continuous stream: :meth:`rebase` (after packets were skipped, or a new source stream) makes
+    the next packet follow the last one sent.
+    """
+
+    __slots__ = (
+        "_addr",
+        "_clock_rate",
+        "_dtls",
+        "_ext_abs_send_time",
+        "_ext_prefix",
+        "_history",
+        "_ice",
+        "_last_sent_at",
+        "_last_seq",
+        "_last_ts",
+        "_pair",
+        "_payload_type",
+        "_rebase",
+        "_rtx_payload_type",
+        "_rtx_seq",
+        "_rtx_ssrc",
+        "_sender",
+        "_seq_offset",
+        "_ssrc",
+        "_ts_offset",
+        "_udp",
+        "packets_sent",
+        "ready",
+    )
+
+    def __init__(self, sender: RTCRtpSender) -> None:
+        self._sender = sender
+        self.ready = False
+        self._rebase = True
+        self._seq_offset = 0
+        self._ts_offset = 0
+        self._last_seq = _rtcrtpsender.random_sequence_number()
+        self._last_ts: int | None = None
+        self._last_sent_at = 0.0
+        self._history: list[tuple[bytes, int] | None] = [None] * _HISTORY_SIZE
+        self._rtx_seq = _rtcrtpsender.random_sequence_number()
+        self._pair: Any = None
+        self._udp: Any = None
+        self._addr: Any = None
+        self.packets_sent = 0
+        setattr(sender, _OUTPUT_ATTR, self)
+
+    def _configure(self) -> bool:
+        parameters: RTCRtpSendParameters | None = getattr(self._sender, _SEND_PARAMETERS_ATTR, None)
+        if parameters is None or not parameters.codecs:
+            return False
+        sender = self._sender
+        codec = parameters.codecs[0]
+        if codec.payloadType is None:
+            return False
+        self._payload_type: int = codec.payloadType
+        self._clock_rate = codec.clockRate
+        self._rtx_payload_type = next(
+            (
+                c.payloadType
+                for c in parameters.codecs
+                if is_rtx(c) and c.parameters.get("apt") == codec.payloadType
+            ),
+            None,
+        )
+        self._ssrc = sender._ssrc
+        self._rtx_ssrc = sender._rtx_ssrc
+        ids = {ext.uri: ext.id for ext in parameters.headerExtensions}
+        prefix = b""
+        mid = parameters.muxId
+        if _MID_URI in ids and mid:
+            raw = mid.encode("utf8")
+            prefix = bytes([(ids[_MID_URI] << 4) | (len(raw) - 1)]) + raw
+        self._ext_abs_send_time = (
+            bytes([(ids[_ABS_SEND_TIME_URI] << 4) | 2]) if _ABS_SEND_TIME_URI in ids else None
+        )
+        self._ext_prefix = prefix
+        self._dtls = sender.transport
+        self._ice = self._dtls.transport._connection
+        self.ready = True
+        return True
+
+    def rebase(self) -> None:
+        """The next packet follows the last one sent (sequence number and timestamp)."""
+        self._rebase = True
+
+    def _extensions(self, ntp: int) -> bytes:
+        ext = self._ext_prefix
+        if self._ext_abs_send_time is not None:
+            ext += self._ext_abs_send_time + ((ntp >> 14) & 0xFFFFFF).to_bytes(3, "big")
+        if not ext:
+            return b""
+        ext += b"\x00" * (-len(ext) % 4)
+        return b"\xbe\xde" + (len(ext) // 4).to_bytes(2, "big") + ext
+
+    def send(self, packet: RelayPacket) -> None:
+        if not self.ready and not self._configure():
+            return
+        if self._rebase:
+            self._rebase = False
+            self._seq_offset = (self._last_seq + 1 - packet.sequence_number) & 0xFFFF
+            if self._last_ts is None:
+                self._ts_offset = 0
+            else:
+                elapsed = int((time.monotonic() - self._last_sent_at) * self._clock_rate)
+                self._ts_offset = (self._last_ts + max(1, elapsed) - packet.timestamp) & 0xFFFFFFFF
+        seq = (packet.sequence_number + self._seq_offset) & 0xFFFF
+        timestamp = (packet.timestamp + self._ts_offset) & 0xFFFFFFFF
+        ntp = _ntp_now()
+        ext = self._extensions(ntp)
+        header = _pack_header(
+            0x80 | (0x20 if packet.padded else 0) | (0x10 if ext else 0),
+            (packet.marker << 7) | self._payload_type,
+            seq,
+            timestamp,
+            self._ssrc,
+        )
+        data = header + ext + packet.body
+        if not self._transmit(data):
+            return
+        self._history[seq % _HISTORY_SIZE] = (data, seq)
+        # The newest packet so far (a gap the source never filled still counts; a late
+        # retransmission does not): the next rebase continues from it.
+        if self._last_ts is None or 0 < (seq - self._last_seq) & 0xFFFF < 0x8000:
+            self._last_seq = seq
+            self._last_ts = timestamp
+            self._last_sent_at = time.monotonic()
+        sender = self._sender
+        sender._RTCRtpSender__ntp_timestamp = ntp  # type: ignore[attr-defined]
+        sender._RTCRtpSender__rtp_timestamp = timestamp  # type: ignore[attr-defined]
+        sender._RTCRtpSender__octet_count += packet.payload_size  # type: ignore[attr-defined]
+        sender._RTCRtpSender__packet_count += 1  # type: ignore[attr-defined]
+        self.packets_sent += 1
+
+    def retransmit(self, sequence_number: int) -> None:
+        """Answer a NACK from the history: as RTX if negotiated, else the packet itself."""
+        if not self.ready:
+            return
+        kept = self._history[sequence_number % _HISTORY_SIZE]
+        if kept is None or kept[1] != sequence_number:
+            return
+        data = kept[0]
+        if self._rtx_payload_type is not None:
+            b0 = data[0]
+            start = 12 + 4 * (b0 & 0x0F)
+            if b0 & 0x10:
+                start += 4 + 4 * int.from_bytes(data[start + 2 : start + 4], "big")
+            end = len(data) - data[-1] if b0 & 0x20 else len(data)
+            ts = int.from_bytes(data[4:8], "big")
+            ext = self._extensions(_ntp_now())
+            rtx_payload_type: int = self._rtx_payload_type
+            data = (
+                _pack_header(
+                    0x90 if ext else 0x80,
+                    (data[1] & 0x80) | rtx_payload_type,
+                    self._rtx_seq,
+                    ts,
+                    self._rtx_ssrc,
+                )
+                + ext
+                + sequence_number.to_bytes(2, "big")
+                + data[start:end]
+            )
+            self._rtx_seq = (self._rtx_seq + 1) & 0xFFFF
+        self._transmit(data)
+
+    def _transmit(self, data: bytes) -> bool:
+        dtls = self._dtls
+        if dtls._state is not _DtlsState.CONNECTED:
+            return False
+        pair = self._ice._nominated.get(1)
+        if pair is None:
+            return False
+        if pair is not self._pair:
+            self._pair = pair
+            self._udp = pair.protocol.transport
+            self._addr = pair.remote_addr
+        protected = dtls._tx_srtp.protect(data)
+        self._udp.sendto(protected, self._addr)
+        dtls._RTCDtlsTransport__tx_bytes += len(protected)  # type: ignore[attr-defined]
+        dtls._RTCDtlsTransport__tx_packets += 1  # type: ignore[attr-defined]
+        return True
+
+
+def set_packet_sink(receiver: RTCRtpReceiver, sink: PacketSink) -> None:
+    """Hand this receiver's media packets to ``sink`` (point 7) once it starts receiving.
+
+    Call before the receiver starts (right after ``setRemoteDescription``). Its track then
+    receives nothing.
+    """
+    setattr(receiver, _PACKET_SINK_ATTR, sink)
+
+
+def relay_output(sender: RTCRtpSender) -> RelayOutput:
+    """The packet writer of ``sender`` (point 7); it works once the sender has started."""
+    output: RelayOutput | None = getattr(sender, _OUTPUT_ATTR, None)
+    return output if output is not None else RelayOutput(sender)
+
+
 def _restricted_host_addresses(addresses: tuple[str, ...]) -> Callable[[bool, bool], list[str]]:
     def get_host_addresses(use_ipv4: bool, use_ipv6: bool) -> list[str]:
         return [a for a in addresses if (use_ipv6 if ":" in a else use_ipv4)]
@@ -298,6 +834,7 @@ def _internals_checks() -> list[tuple[str, Callable[[], bool]]]:
 
     receiver = RTCRtpReceiver
     sender = RTCRtpSender
+    dtls = RTCDtlsTransport
     return [
         (
             f"aiortc version {SUPPORTED_AIORTC_VERSION}",
@@ -417,6 +954,180 @@ def _internals_checks() -> list[tuple[str, Callable[[], bool]]]:
             "RTCRtpReceiver.__rtx_ssrc",
             lambda: "self.__rtx_ssrc: dict[int, int]" in _source(receiver.__init__),
         ),
+        # 7. packet relay: receive side
+        (
+            "async RTCDtlsTransport._handle_rtp_data(self, data, arrival_time_ms) routing an "
+            "RtpPacket.parse'd packet with self._rtp_router.route_rtp to "
+            "receiver._handle_rtp_packet(packet, arrival_time_ms=...)",
+            lambda: (
+                _params(dtls._handle_rtp_data) == ["self", "data", "arrival_time_ms"]
+                and inspect.iscoroutinefunction(inspect.unwrap(dtls._handle_rtp_data))
+                and all(
+                    text in _source(dtls._handle_rtp_data)
+                    for text in (
+                        "RtpPacket.parse(data, self._rtp_header_extensions_map)",
+                        "self._rtp_router.route_rtp(packet)",
+                        "receiver._handle_rtp_packet(packet, arrival_time_ms=arrival_time_ms)",
+                    )
+                )
+            ),
+        ),
+        (
+            "async RTCRtpReceiver._handle_rtp_packet(self, packet, arrival_time_ms)",
+            lambda: (
+                _params(receiver._handle_rtp_packet) == ["self", "packet", "arrival_time_ms"]
+                and inspect.iscoroutinefunction(inspect.unwrap(receiver._handle_rtp_packet))
+            ),
+        ),
+        (
+            "RTCRtpReceiver.__codecs, __remote_streams (StreamStatistics by SSRC, read by "
+            "_run_rtcp for receiver reports) and __nack_generator (NackGenerator for video)",
+            lambda: (
+                all(
+                    text in _source(receiver.__init__)
+                    for text in (
+                        "self.__codecs: dict[int, RTCRtpCodecParameters] = {}",
+                        "self.__remote_streams: dict[int, StreamStatistics] = {}",
+                        "self.__nack_generator = NackGenerator()",
+                    )
+                )
+                and "self.__remote_streams.items()" in _source(receiver._run_rtcp)
+                and _params(_rtcrtpreceiver.StreamStatistics.__init__) == ["self", "clockrate"]
+            ),
+        ),
+        (
+            "StreamStatistics.add and NackGenerator.add reading only packet.sequence_number "
+            "and packet.timestamp",
+            lambda: (
+                all(
+                    set(re.findall(r"packet\.(\w+)", _source(method)))
+                    <= {"sequence_number", "timestamp"}
+                    for method in (
+                        _rtcrtpreceiver.StreamStatistics.add,
+                        _rtcrtpreceiver.NackGenerator.add,
+                    )
+                )
+                and "self.missing" in _source(_rtcrtpreceiver.NackGenerator.__init__)
+            ),
+        ),
+        (
+            "async RTCRtpReceiver._send_rtcp_nack(self, media_ssrc, lost)",
+            lambda: (
+                _params(receiver._send_rtcp_nack) == ["self", "media_ssrc", "lost"]
+                and inspect.iscoroutinefunction(receiver._send_rtcp_nack)
+            ),
+        ),
+        (
+            "RTCDtlsTransport._rx_srtp / _tx_srtp (pylibsrtp Session), _state (State.CONNECTED) "
+            "and its __rx/__tx byte and packet counters",
+            lambda: (
+                all(
+                    text in _source(dtls.__init__)
+                    for text in (
+                        "self._rx_srtp: Session = None",
+                        "self._tx_srtp: Session = None",
+                        "self.__rx_bytes = 0",
+                        "self.__rx_packets = 0",
+                        "self.__tx_bytes = 0",
+                        "self.__tx_packets = 0",
+                    )
+                )
+                and "data = self._rx_srtp.unprotect(data)" in _source(dtls._recv_next)
+                and "if self._state != State.CONNECTED:" in _source(dtls._send_rtp)
+                and "data = self._tx_srtp.protect(data)" in _source(dtls._send_rtp)
+                and "await self.transport._send(data)" in _source(dtls._send_rtp)
+                and hasattr(pylibsrtp.Session, "protect")
+                and hasattr(pylibsrtp.Session, "unprotect")
+            ),
+        ),
+        (
+            "aiortc RTCIceTransport._connection (aioice Connection) sending and receiving",
+            lambda: (
+                "self._connection = gatherer._connection"
+                in _source(_rtcicetransport.RTCIceTransport.__init__)
+                and "self._send = self._connection.send"
+                in _source(_rtcicetransport.RTCIceTransport.__init__)
+                and "self._recv = self._connection.recv"
+                in _source(_rtcicetransport.RTCIceTransport.__init__)
+            ),
+        ),
+        (
+            "aioice StunProtocol.datagram_received(self, data, addr) handing what is not STUN "
+            "to self.receiver.data_received (Connection), which queues it",
+            lambda: (
+                _params(aioice.ice.StunProtocol.datagram_received) == ["self", "data", "addr"]
+                and all(
+                    text in _source(aioice.ice.StunProtocol.datagram_received)
+                    for text in (
+                        "message = stun.parse_message(data)",
+                        "self.receiver.data_received(data, self.local_candidate.component)",
+                    )
+                )
+                and "self.receiver = receiver" in _source(aioice.ice.StunProtocol.__init__)
+                and "self._queue.put_nowait((data, component))"
+                in _source(aioice.ice.Connection.data_received)
+            ),
+        ),
+        (
+            "aioice Connection.sendto sending on self._nominated[component] through "
+            "pair.protocol.send_data(data, pair.remote_addr), which is transport.sendto",
+            lambda: (
+                "active_pair = self._nominated.get(component)"
+                in _source(aioice.ice.Connection.sendto)
+                and "active_pair.protocol.send_data(data, active_pair.remote_addr)"
+                in _source(aioice.ice.Connection.sendto)
+                and _source(aioice.ice.StunProtocol.send_data)
+                .strip()
+                .endswith("self.transport.sendto(data, addr)")
+            ),
+        ),
+        # 7. packet relay: send side
+        (
+            "async RTCRtpSender.send(self, parameters) and _retransmit(self, sequence_number) "
+            "answering NACKs",
+            lambda: (
+                _params(sender.send) == ["self", "parameters"]
+                and _params(sender._retransmit) == ["self", "sequence_number"]
+                and inspect.iscoroutinefunction(inspect.unwrap(sender._retransmit))
+                and "await self._retransmit(seq)" in _source(sender._handle_rtcp_packet)
+            ),
+        ),
+        (
+            "RTCRtpSender._ssrc, _rtx_ssrc and the sender report's __ntp_timestamp, "
+            "__rtp_timestamp, __packet_count, __octet_count",
+            lambda: (
+                all(
+                    text in _source(sender.__init__)
+                    for text in (
+                        "self._ssrc = random32()",
+                        "self._rtx_ssrc = random32()",
+                        "self.__ntp_timestamp = 0",
+                        "self.__rtp_timestamp = 0",
+                        "self.__octet_count = 0",
+                        "self.__packet_count = 0",
+                    )
+                )
+                and all(
+                    text in _source(sender._run_rtcp)
+                    for text in (
+                        "ntp_timestamp=self.__ntp_timestamp",
+                        "rtp_timestamp=self.__rtp_timestamp",
+                        "packet_count=self.__packet_count & 0xFFFFFFFF",
+                        "octet_count=self.__octet_count & 0xFFFFFFFF",
+                    )
+                )
+                and "packetsSent=self.__packet_count" in _source(sender.getStats)
+            ),
+        ),
+        (
+            "aiortc.rtcrtpsender.random_sequence_number(), aiortc.rtp.is_rtcp(msg), "
+            "aiortc.rtp.RTP_HISTORY_SIZE",
+            lambda: (
+                _params(_rtcrtpsender.random_sequence_number) == []
+                and _params(_rtp.is_rtcp) == ["msg"]
+                and _rtp.RTP_HISTORY_SIZE == _HISTORY_SIZE
+            ),
+        ),
         # 4. host candidates
         (
             "aioice.ice.get_host_addresses(use_ipv4, use_ipv6)",
@@ -470,6 +1181,19 @@ def install(*, host_address: str | None = None, lean: bool = True) -> None:
     )
     RTCRtpSender._handle_rtcp_packet = _wrap_sender_rtcp(  # type: ignore[method-assign]
         RTCRtpSender._handle_rtcp_packet
+    )
+    RTCRtpReceiver._handle_rtp_packet = _wrap_handle_rtp_packet(  # type: ignore[method-assign]
+        RTCRtpReceiver._handle_rtp_packet
+    )
+    RTCDtlsTransport._handle_rtp_data = _wrap_handle_rtp_data(  # type: ignore[method-assign]
+        RTCDtlsTransport._handle_rtp_data
+    )
+    aioice.ice.StunProtocol.datagram_received = _wrap_datagram_received(  # type: ignore[method-assign]
+        aioice.ice.StunProtocol.datagram_received
+    )
+    RTCRtpSender.send = _wrap_sender_send(RTCRtpSender.send)  # type: ignore[method-assign]
+    RTCRtpSender._retransmit = _wrap_retransmit(  # type: ignore[method-assign]
+        RTCRtpSender._retransmit
     )
     _InstallState.lean = lean
     if lean:
@@ -526,6 +1250,14 @@ async def request_keyframe(receiver: RTCRtpReceiver) -> int:
 
     Returns the number of PLIs sent. Rate-limiting is the caller's job.
     """
+    intake: _PacketIntake | None = getattr(receiver, _INTAKE_ATTR, None)
+    if intake is not None:
+        # A relay receiver does not keep aiortc's list of recent sources (a datetime per
+        # packet); its intake knows the media SSRC.
+        if intake.media_ssrc is None:
+            return 0
+        await receiver._send_rtcp_pli(intake.media_ssrc)
+        return 1
     rtx_ssrcs: dict[int, int] = getattr(receiver, _RECEIVER_RTX_ATTR)
     sent = 0
     for source in receiver.getSynchronizationSources():

@@ -32,6 +32,15 @@ def test_aiortc_internals_we_patch_are_present() -> None:
     assert rtcrtpreceiver.decoder_worker.__name__ == "_idle_decoder_worker"
     assert RTCRtpReceiver.receive.__wrapped__ is not None  # type: ignore[attr-defined]
     assert RTCRtpSender._send_keyframe.__wrapped__ is not None  # type: ignore[attr-defined]
+    # The packet relay's hooks (point 7).
+    for hooked in (
+        RTCRtpReceiver._handle_rtp_packet,
+        rtcdtlstransport.RTCDtlsTransport._handle_rtp_data,
+        RTCRtpSender.send,
+        RTCRtpSender._retransmit,
+        aioice.ice.StunProtocol.datagram_received,
+    ):
+        assert getattr(hooked, "__wrapped__", None) is not None
     assert aioice.ice.get_host_addresses(True, True) == [TEST_HOST]
     assert aioice.ice.get_host_addresses(False, True) == []
 
@@ -49,6 +58,10 @@ def test_install_refuses_a_second_host_address() -> None:
         (RTCRtpSender, "_send_keyframe", "_send_keyframe"),
         (RTCRtpReceiver, "_send_rtcp_pli", "_send_rtcp_pli"),
         (aioice.ice, "get_host_addresses", "get_host_addresses"),
+        (RTCRtpSender, "_retransmit", "_retransmit"),
+        (RTCRtpReceiver, "_send_rtcp_nack", "_send_rtcp_nack"),
+        (rtcrtpsender, "random_sequence_number", "random_sequence_number"),
+        (aioice.ice.StunProtocol, "send_data", "send_data"),
     ],
 )
 def test_missing_internal_is_named_in_the_error(
@@ -72,6 +85,25 @@ def test_vp8_keyframe_detection() -> None:
     assert passthrough.is_vp8_keyframe(b"\x10\x02\x00")  # P bit 0: keyframe
     assert not passthrough.is_vp8_keyframe(b"\x11\x02\x00")
     assert not passthrough.is_vp8_keyframe(b"")
+
+
+def _first_packet(payload: bytes) -> passthrough.RelayPacket:
+    return passthrough.RelayPacket(1, 0, 0, payload, False, len(payload))
+
+
+def test_vp8_keyframe_start_reads_the_payload_descriptor() -> None:
+    # RFC 7741: S=1, PID=0, then the VP8 payload header's bit 0 (0 = keyframe).
+    assert _first_packet(b"\x10\x10\x02").is_vp8_keyframe_start()
+    assert not _first_packet(b"\x10\x11\x02").is_vp8_keyframe_start()  # a delta frame
+    assert not _first_packet(b"\x00\x10\x02").is_vp8_keyframe_start()  # not a frame's start
+    assert not _first_packet(b"\x11\x10\x02").is_vp8_keyframe_start()  # partition 1
+    # X=1, I=1 with a 15-bit picture ID, L=1, T=1: five descriptor bytes before the header.
+    assert _first_packet(b"\x90\xe0\x81\x23\x05\x40\x10").is_vp8_keyframe_start()
+    assert not _first_packet(b"\x90\xe0\x81\x23\x05\x40\x11").is_vp8_keyframe_start()
+    # X=1, I=1 with a 7-bit picture ID: the header is the fourth byte.
+    assert _first_packet(b"\x90\x80\x23\x10").is_vp8_keyframe_start()
+    assert not _first_packet(b"\x90\x80\x23").is_vp8_keyframe_start()  # truncated
+    assert not _first_packet(b"").is_vp8_keyframe_start()
 
 
 async def test_a_started_video_receiver_runs_no_bitrate_estimator() -> None:
