@@ -83,7 +83,7 @@ async def test_terminated_backends_are_replaced_transparently(
         f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
     )
     assert int(killed) >= 1
-    # The pool notices the dead connections (liveness check at checkout) and opens new
+    # The pool notices the dead connections (asyncpg saw their sockets close) and opens new
     # ones: no 5xx at all.
     for _ in range(5):
         assert (await _get(client, "application/json"))[0] == 303

@@ -15,6 +15,7 @@ from datetime import UTC, datetime, timedelta
 from aiohttp import web
 from aiohttp.typedefs import Handler
 from sqlalchemy import bindparam, delete, select, update
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from service.appkeys import ACTOR, READER, SETTINGS
@@ -177,13 +178,26 @@ async def session_middleware(request: web.Request, handler: Handler) -> web.Stre
     if not request.path.startswith("/static/") and request.cookies.get(
         request.app[SETTINGS].session_cookie_name
     ):
-        # One short connection names the actor and answers the route's family check
-        # (access_middleware uses the answer), outside any transaction on PostgreSQL. It is
-        # closed before the handler runs: on SQLite every transaction holds the write lock
-        # (BEGIN IMMEDIATE).
-        async with request.app[READER].connect() as connection:
-            actor = await load_actor(request, connection)
-            if actor is not None:
-                request[ACTOR] = actor
-                await check_family_early(connection, request, actor)
+        try:
+            await _name_actor(request)
+        except DBAPIError as exc:
+            # A pooled connection that died since its last use (the pool does not ping one
+            # used a moment ago, see storage.db): the error has invalidated the pool, so a
+            # second try runs on a fresh connection. Only lookups and idempotent writes ran.
+            if not exc.connection_invalidated:
+                raise
+            request.pop(ACTOR, None)
+            await _name_actor(request)
     return await handler(request)
+
+
+async def _name_actor(request: web.Request) -> None:
+    # One short connection names the actor and answers the route's family check
+    # (access_middleware uses the answer), outside any transaction on PostgreSQL. It is
+    # closed before the handler runs: on SQLite every transaction holds the write lock
+    # (BEGIN IMMEDIATE).
+    async with request.app[READER].connect() as connection:
+        actor = await load_actor(request, connection)
+        if actor is not None:
+            request[ACTOR] = actor
+            await check_family_early(connection, request, actor)
