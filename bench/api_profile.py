@@ -2,8 +2,8 @@
 cProfile, the load generator of bench/api_load.py in another, on a fresh PostgreSQL database
 seeded like bench/api_load.py's.
 
-Run as ``python bench/api_profile.py [--cpu] [SECONDS]``. Prints the functions with the most own
-time and the most cumulative time, per request; writes nothing. A profile, not a benchmark:
+Run as ``python bench/api_profile.py [--cpu] [--out FILE] [SECONDS]``. Prints the functions with the most own
+time and the most cumulative time, per request. A profile, not a benchmark:
 cProfile slows Python code several times, so read the shares, not the totals.
 """
 
@@ -26,6 +26,8 @@ import api_load  # noqa: E402 - after the path
 
 # --cpu: no profiler, only the CPU time a request (this process: app and event loop).
 PROFILE = True
+# --out FILE: also save the profile for pstats or snakeviz.
+OUT = ""
 
 
 async def _serve_profiled(env: dict[str, str], family_path: str, headers: dict[str, str]) -> None:
@@ -69,6 +71,8 @@ async def _serve_profiled(env: dict[str, str], family_path: str, headers: dict[s
         if profile is not None:
             stats = pstats.Stats(profile)
             stats.sort_stats("tottime").print_stats(60)
+            if OUT:
+                stats.dump_stats(OUT)
     finally:
         await runner.cleanup()
 
@@ -78,8 +82,11 @@ def main() -> None:
     from tests.support.postgres import postgres_server, unique_name
     from tests.support.reliability import letterbox_env, new_master_key
 
-    global PROFILE
+    global PROFILE, OUT
     args = sys.argv[1:]
+    if "--out" in args:
+        OUT = args.pop(args.index("--out") + 1)
+        args.remove("--out")
     if "--cpu" in args:
         PROFILE = False
         args.remove("--cpu")
