@@ -233,8 +233,9 @@ async def gifts_for_parent(
     app: web.Application, session: AsyncSession, family_id: uuid.UUID, parent_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     """What a parent sees of the gifts they sent: received, and given on a date."""
+    connection = await session.connection()  # plain rows, as in parent.overview
     gifts = (
-        await session.execute(_PARENT_GIFTS, {"family_id": family_id, "parent_id": parent_id})
+        await connection.execute(_PARENT_GIFTS, {"family_id": family_id, "parent_id": parent_id})
     ).all()
     keyring = app[KEYRING]
     zone = app[SETTINGS].zone

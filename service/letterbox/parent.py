@@ -146,8 +146,10 @@ _OVERVIEW = (
 async def overview(
     app: web.Application, session: AsyncSession, actor: Actor, family_id: uuid.UUID
 ) -> dict[str, Any]:
+    # On the session's connection: plain rows, without the ORM's result machinery.
+    connection = await session.connection()
     items = (
-        await session.execute(_OVERVIEW, {"family_id": family_id, "user_id": actor.user_id})
+        await connection.execute(_OVERVIEW, {"family_id": family_id, "user_id": actor.user_id})
     ).all()
     sent = [
         await item_view(app, session, actor, i) for i in items if i.direction is Direction.TO_CHILD
