@@ -12,12 +12,14 @@ from __future__ import annotations
 import asyncio
 import cProfile
 import json
+import logging
 import pstats
 import subprocess
 import sys
 import tempfile
 import time
 from pathlib import Path
+from typing import TextIO
 
 ROOT = Path(__file__).resolve().parent.parent
 sys.path.insert(0, str(ROOT))
@@ -30,14 +32,22 @@ PROFILE = True
 OUT = ""
 
 
-async def _serve_profiled(env: dict[str, str], family_path: str, headers: dict[str, str]) -> None:
+async def _serve_profiled(
+    env: dict[str, str], family_path: str, headers: dict[str, str], log_file: TextIO
+) -> None:
     from aiohttp import web
 
+    from service import logs
     from service.app import create_app
     from service.settings import Settings
     from tests.support.reliability import free_port
 
     port = free_port()
+    # Log as `letterbox serve` does: one JSON line a request (to a file here, not stderr).
+    logs.configure()
+    handler = logging.getLogger().handlers[0]
+    assert isinstance(handler, logging.StreamHandler)
+    handler.setStream(log_file)
     runner = web.AppRunner(create_app(Settings.from_env(env)), access_log=None)
     await runner.setup()
     try:
@@ -100,7 +110,8 @@ def main() -> None:
             env = letterbox_env(pg.url(name), Path(tmp) / "data", new_master_key())
             env["LETTERBOX_ENV"] = "development"
             family_path, headers = asyncio.run(api_load.seed(env))
-            asyncio.run(_serve_profiled(env, family_path, headers))
+            with (Path(tmp) / "app.log").open("w") as log_file:
+                asyncio.run(_serve_profiled(env, family_path, headers, log_file))
         finally:
             pg.psql(f"DROP DATABASE IF EXISTS {name} WITH (FORCE)")
 

@@ -196,6 +196,16 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
     )
 
 
+async def rows_connection(session: AsyncSession) -> AsyncConnection:
+    """Where to read plain rows (Core statements) for ``session``: the connection it was bound
+    to when opened on one (``sessionmaker(bind=connection)``), with no session transaction to
+    begin; else the session's own connection."""
+    bind = session.bind
+    if isinstance(bind, AsyncConnection):
+        return bind
+    return await session.connection()
+
+
 class _ReadOnlySession(Session):
     pass
 

@@ -24,6 +24,7 @@ from service.i18n import _
 from service.letterbox.gifts import gifts_for_parent
 from service.letterbox.moderation import RETURN_PURPOSE, delivered_parts
 from service.localtime import day_in_words
+from storage.db import rows_connection
 from storage.models import Direction, Item, ItemKind, ItemPart, ItemStatus, PartKind
 
 DELIVERED = (ItemStatus.APPROVED, ItemStatus.OPENED)
@@ -147,7 +148,7 @@ async def overview(
     app: web.Application, session: AsyncSession, actor: Actor, family_id: uuid.UUID
 ) -> dict[str, Any]:
     # On the session's connection: plain rows, without the ORM's result machinery.
-    connection = await session.connection()
+    connection = await rows_connection(session)
     items = (
         await connection.execute(_OVERVIEW, {"family_id": family_id, "user_id": actor.user_id})
     ).all()
