@@ -4,9 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp_jinja2
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from aiohttp_jinja2 import APP_CONTEXT_PROCESSORS_KEY, REQUEST_CONTEXT_KEY
 
 from service.accounts.views import home_for
 from service.appkeys import ACTOR, CONTENT_DESTROYED, SETTINGS
@@ -49,11 +49,9 @@ async def page_context_middleware(request: web.Request, handler: Handler) -> web
     """aiohttp_jinja2's ``context_processors_middleware``, skipped on ``/api/`` routes: they
     answer JSON, their errors too (``service.http.errors.wants_json``), so a page context
     (language links, script messages, a CSRF token) would be built for nothing."""
-    if not request.path.startswith("/api/"):
-        context = request.setdefault(REQUEST_CONTEXT_KEY, {})
-        for processor in request.config_dict[APP_CONTEXT_PROCESSORS_KEY]:
-            context.update(await processor(request))
-    return await handler(request)
+    if request.path.startswith("/api/"):
+        return await handler(request)
+    return await aiohttp_jinja2.context_processors_middleware(request, handler)
 
 
 async def front_door(request: web.Request) -> web.StreamResponse:
