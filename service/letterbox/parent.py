@@ -53,13 +53,13 @@ class ItemFacts(Protocol):
     def return_message_sealed(self) -> bytes | None: ...
 
 
-def parent_status(item: ItemFacts, zone: tzinfo) -> tuple[str, str]:
+def parent_status(item: ItemFacts, zone: tzinfo) -> tuple[statuses.ParentStatus, str]:
     """(code, words) a parent sees, from the one vocabulary (service.statuses)."""
     code = statuses.parent_status(item.status)
     words = statuses.PARENT_WORDS[code].words
     if code is statuses.ParentStatus.OPENED and item.opened_at is not None:
         words = _("Opened on {day}").format(day=day_in_words(item.opened_at, zone))
-    return code.value, words
+    return code, words
 
 
 def _visible(actor: Actor) -> Any:
@@ -94,8 +94,9 @@ async def item_view(
     code, words = parent_status(item, zone)
     view: dict[str, Any] = {
         "item_id": str(item.id),
-        "kind": item.kind.value,
-        "direction": item.direction.value,
+        # The members themselves: string enums, written to JSON as their values.
+        "kind": item.kind,
+        "direction": item.direction,
         "status": code,
         "status_text": words,
         "submitted_on": day_in_words(item.submitted_at, zone),
