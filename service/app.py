@@ -96,7 +96,7 @@ def create_app(settings: Settings) -> web.Application:
     env.globals["app"] = app
     app[aiohttp_jinja2.APP_KEY] = env
     app[aiohttp_jinja2.APP_CONTEXT_PROCESSORS_KEY] = [pages.base_context]
-    app.middlewares.append(aiohttp_jinja2.context_processors_middleware)
+    app.middlewares.append(pages.page_context_middleware)
     # Stored times are UTC; pages show them in the centre's time zone: {{ t|local("%H:%M") }}.
     zone = settings.zone
     env.filters["local"] = lambda when, *fmt: local_time(when, zone, *fmt)

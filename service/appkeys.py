@@ -9,7 +9,7 @@ from collections.abc import Awaitable, Callable
 from typing import TYPE_CHECKING
 
 from aiohttp import web
-from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, async_sessionmaker
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncEngine, AsyncSession, async_sessionmaker
 
 from service.settings import Settings
 from storage.keyring import KeyRing
@@ -62,6 +62,9 @@ CALLS: web.AppKey[CallRegistry] = web.AppKey("calls")
 # its type) is set by service.resources.services_ctx.
 # What each route requires; filled by service.http.access.add_route, read by its middleware.
 ACCESS_RULES: web.AppKey[dict[AbstractRoute, Access]] = web.AppKey("access_rules")
+# Routes whose handler reads on the session middleware's connection (PostgreSQL only; see
+# service.http.sessions.reads_in_lookup_connection).
+LOOKUP_SHARING_ROUTES: web.AppKey[set[AbstractRoute]] = web.AppKey("lookup_sharing_routes")
 
 # Per-request state, set by the middlewares.
 REQUEST_ID = web.RequestKey("request_id", str)
@@ -70,5 +73,7 @@ FAMILY_ID = web.RequestKey("family_id", uuid.UUID)
 # "Content destroyed on DATE by NAME" when the page's family was crypto-shredded (every page
 # shows it above its content; service.http.errors.destroyed_notice_middleware).
 CONTENT_DESTROYED = web.RequestKey("content_destroyed", str)
+# The session middleware's connection, held open for a handler of LOOKUP_SHARING_ROUTES.
+LOOKUP_CONNECTION = web.RequestKey("lookup_connection", AsyncConnection)
 # The call a locked centre device shows (service.calls.device), when the request comes from one.
 LOCKED_CALL: web.RequestKey[LockedCall] = web.RequestKey("locked_call")

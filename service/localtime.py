@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import re
 from datetime import UTC, date, datetime, time, tzinfo
-from functools import cache
+from functools import cache, lru_cache
 
 from babel import Locale
 
@@ -33,7 +33,10 @@ def local_time(value: datetime, zone: tzinfo, fmt: str = "%d %B %Y, %H:%M") -> s
 
 def named_in_language(local: date | datetime, fmt: str) -> str:
     """``local.strftime(fmt)`` with day and month names in the current language."""
-    language = current_language()
+    return _named_in(local, fmt, current_language())
+
+
+def _named_in(local: date | datetime, fmt: str, language: str) -> str:
     if language != "en" and _NAMED.search(fmt):
         names = _names(language)
 
@@ -48,7 +51,16 @@ def named_in_language(local: date | datetime, fmt: str) -> str:
 def day_in_words(value: datetime | None, zone: tzinfo) -> str | None:
     """The centre's calendar day: a letter opened at 00:30 BST was opened that day, not the
     day before."""
-    return local_time(value, zone, "%-d %B %Y") if value is not None else None
+    if value is None:
+        return None
+    return _day_words(value.astimezone(zone).date(), current_language())
+
+
+# A list of letters names the same few days again and again (the parent's letterbox: two
+# a letter); a day's words in a language never change.
+@lru_cache(maxsize=1024)
+def _day_words(day: date, language: str) -> str:
+    return _named_in(day, "%-d %B %Y", language)
 
 
 def local_day(day: date, fmt: str = "%-d %B %Y") -> str:

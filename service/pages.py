@@ -4,7 +4,9 @@ from __future__ import annotations
 
 from typing import Any
 
+import aiohttp_jinja2
 from aiohttp import web
+from aiohttp.typedefs import Handler
 
 from service.accounts.views import home_for
 from service.appkeys import ACTOR, CONTENT_DESTROYED, SETTINGS
@@ -40,6 +42,16 @@ async def base_context(request: web.Request) -> dict[str, Any]:
             for code, name in LANGUAGES.items()
         },
     }
+
+
+@web.middleware
+async def page_context_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
+    """aiohttp_jinja2's ``context_processors_middleware``, skipped on ``/api/`` routes: they
+    answer JSON, their errors too (``service.http.errors.wants_json``), so a page context
+    (language links, script messages, a CSRF token) would be built for nothing."""
+    if request.path.startswith("/api/"):
+        return await handler(request)
+    return await aiohttp_jinja2.context_processors_middleware(request, handler)
 
 
 async def front_door(request: web.Request) -> web.StreamResponse:

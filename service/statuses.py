@@ -75,11 +75,12 @@ _FROM_ITEM: Final[dict[ItemStatus, ParentStatus]] = {
 
 def parent_status(status: ItemStatus | str) -> ParentStatus:
     """What a parent is told about an item in ``status``; anything else is "Being checked"."""
-    try:
-        known = ItemStatus(status)
-    except ValueError:
-        return ParentStatus.BEING_CHECKED
-    return _FROM_ITEM.get(known, ParentStatus.BEING_CHECKED)
+    if not isinstance(status, ItemStatus):  # a stored row's status already is one
+        try:
+            status = ItemStatus(status)
+        except ValueError:
+            return ParentStatus.BEING_CHECKED
+    return _FROM_ITEM.get(status, ParentStatus.BEING_CHECKED)
 
 
 def parent_words(status: ItemStatus | str) -> Wording:

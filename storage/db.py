@@ -5,6 +5,7 @@ from __future__ import annotations
 import asyncio
 import os
 import sqlite3
+import time
 from pathlib import Path
 from typing import Any
 
@@ -61,6 +62,7 @@ def create_engine(url: str) -> AsyncEngine:
         event.listen(engine.sync_engine, "begin", _sqlite_begin_immediate)
     else:
         event.listen(engine.sync_engine, "checkout", _postgres_liveness)
+        event.listen(engine.sync_engine, "checkin", _postgres_checked_in)
     return engine
 
 
@@ -78,18 +80,34 @@ def _private_sqlite_file(path: Path) -> None:
     os.close(fd)
 
 
-def _postgres_liveness(dbapi_connection: Any, _record: ConnectionPoolEntry, _proxy: Any) -> None:
-    """Hand out only live connections, for one round trip instead of pre-ping's three.
+# A connection back from a request a moment ago is not pinged: a terminated or restarted
+# backend closes its socket, which asyncpg notices for free (``is_closed``), and the rare
+# connection that dies silently in between fails its first statement, which invalidates the
+# whole pool (the session middleware then retries once, see service.http.sessions). One that
+# sat idle longer, where a firewall may have dropped it without a word, answers a ping first.
+IDLE_BEFORE_PING_SECONDS = 10.0
+_CHECKED_IN_AT = "letterbox_checked_in_at"
 
-    A backend that was terminated or restarted has closed its socket, which asyncpg has
-    usually noticed already (no round trip at all); otherwise an empty statement answers.
-    SQLAlchemy's own pre-ping wraps it in BEGIN and ROLLBACK, for pgbouncer's transaction
-    mode, which this deployment does not use. Raising DisconnectionError makes the pool
-    discard the connection and open another.
+
+def _postgres_checked_in(_dbapi_connection: Any, record: ConnectionPoolEntry) -> None:
+    record.info[_CHECKED_IN_AT] = time.monotonic()
+
+
+def _postgres_liveness(dbapi_connection: Any, record: ConnectionPoolEntry, _proxy: Any) -> None:
+    """Hand out only live connections, with no round trip for a connection just used.
+
+    SQLAlchemy's own pre-ping costs three round trips (BEGIN, ``;``, ROLLBACK, for
+    pgbouncer's transaction mode, which this deployment does not use) at every checkout;
+    here a connection idle for more than ``IDLE_BEFORE_PING_SECONDS`` answers one empty
+    statement, any other costs nothing. Raising DisconnectionError makes the pool discard
+    the connection and open another.
     """
     driver = dbapi_connection.driver_connection
     if driver.is_closed():
         raise DisconnectionError("the database server closed this connection")
+    checked_in_at = record.info.get(_CHECKED_IN_AT)
+    if checked_in_at is not None and time.monotonic() - checked_in_at < IDLE_BEFORE_PING_SECONDS:
+        return
     try:
         await_only(driver.fetchrow(";"))
     except Exception as exc:  # any failure here means the connection is unusable
@@ -176,6 +194,16 @@ def create_read_sessionmaker(engine: AsyncEngine) -> async_sessionmaker[AsyncSes
     return async_sessionmaker(
         reading_engine(engine), expire_on_commit=False, sync_session_class=_ReadOnlySession
     )
+
+
+async def rows_connection(session: AsyncSession) -> AsyncConnection:
+    """Where to read plain rows (Core statements) for ``session``: the connection it was bound
+    to when opened on one (``sessionmaker(bind=connection)``), with no session transaction to
+    begin; else the session's own connection."""
+    bind = session.bind
+    if isinstance(bind, AsyncConnection):
+        return bind
+    return await session.connection()
 
 
 class _ReadOnlySession(Session):

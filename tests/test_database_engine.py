@@ -1,4 +1,5 @@
-"""The engine's request-path economies: a one-statement liveness check at checkout, lookups
+"""The engine's request-path economies: no liveness round trip for a connection just used
+(one empty statement after a longer idle), lookups
 outside a transaction on PostgreSQL, and read-only sessions that cannot write."""
 
 from __future__ import annotations
@@ -7,6 +8,7 @@ from collections.abc import AsyncIterator
 
 import pytest
 from sqlalchemy import func, select, text
+from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncEngine
 
 from storage import db
@@ -35,14 +37,25 @@ async def _statements_logged(engine: AsyncEngine, work: object) -> list[str]:
     return seen
 
 
-async def test_a_checkout_checks_liveness_with_one_empty_statement(
+async def test_a_connection_used_a_moment_ago_is_handed_out_without_a_round_trip(
     pg_engine: AsyncEngine,
 ) -> None:
     async def checkout_only(engine: AsyncEngine) -> None:
         async with db.reading_engine(engine).connect() as connection:
             await connection.execute(text("SELECT 1"))
 
-    # SQLAlchemy's pre-ping would add BEGIN and ROLLBACK around it.
+    # SQLAlchemy's pre-ping would run BEGIN, ";" and ROLLBACK at every checkout.
+    assert await _statements_logged(pg_engine, checkout_only) == []
+
+
+async def test_a_connection_idle_for_a_while_answers_one_empty_statement_at_checkout(
+    pg_engine: AsyncEngine, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    async def checkout_only(engine: AsyncEngine) -> None:
+        async with db.reading_engine(engine).connect() as connection:
+            await connection.execute(text("SELECT 1"))
+
+    monkeypatch.setattr(db, "IDLE_BEFORE_PING_SECONDS", 0.0)
     assert await _statements_logged(pg_engine, checkout_only) == [";"]
 
 
@@ -70,6 +83,26 @@ async def test_a_closed_connection_is_replaced_at_checkout(pg_engine: AsyncEngin
         driver = (await connection.get_raw_connection()).driver_connection
     await driver.close()  # back in the pool, closed as a restarted server would leave it
     async with pg_engine.connect() as connection:
+        second = await connection.scalar(text("SELECT pg_backend_pid()"))
+    assert second != first
+
+
+async def test_a_connection_that_died_unnoticed_fails_once_and_its_pool_is_renewed(
+    pg: PostgresServer, pg_engine: AsyncEngine
+) -> None:
+    """What the session middleware's one retry relies on: the first statement on a dead
+    connection the checkout did not catch raises an error marked ``connection_invalidated``,
+    and the next checkout hands out a fresh connection."""
+    reader = db.reading_engine(pg_engine)
+    async with reader.connect() as connection:
+        first = await connection.scalar(text("SELECT pg_backend_pid()"))
+    # No await between the kill and the checkout: asyncpg has not seen the socket close.
+    pg.psql(f"SELECT pg_terminate_backend({first})")
+    with pytest.raises(DBAPIError) as failed:
+        async with reader.connect() as connection:
+            await connection.scalar(text("SELECT 1"))
+    assert failed.value.connection_invalidated
+    async with reader.connect() as connection:
         second = await connection.scalar(text("SELECT pg_backend_pid()"))
     assert second != first
 

@@ -7,11 +7,12 @@ from collections.abc import Iterator
 from pathlib import Path
 
 import pytest
-from aiohttp.test_utils import TestClient
+from aiohttp.test_utils import TestClient, make_mocked_request
 from pytest_aiohttp import AiohttpClient
 
 from service.app import create_app
-from service.appkeys import SETTINGS
+from service.appkeys import ACTOR, READER, SETTINGS
+from service.http.sessions import _name_actor
 from storage import db
 from tests.support.postgres import PostgresCluster, PostgresServer, throwaway_cluster, unique_name
 from tests.support.settings import make_settings
@@ -83,7 +84,28 @@ async def test_terminated_backends_are_replaced_transparently(
         f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
     )
     assert int(killed) >= 1
-    # The pool notices the dead connections (liveness check at checkout) and opens new
+    # The pool notices the dead connections (asyncpg saw their sockets close) and opens new
     # ones: no 5xx at all.
     for _ in range(5):
         assert (await _get(client, "application/json"))[0] == 303
+
+
+async def test_a_lookup_on_a_connection_that_died_unnoticed_is_retried_on_a_fresh_one(
+    pg: PostgresServer, aiohttp_client: AiohttpClient, tmp_path: Path
+) -> None:
+    client = await _app_on(pg, aiohttp_client, tmp_path)
+    for _ in range(3):
+        assert (await _get(client, "application/json"))[0] == 303
+    database = client.app[SETTINGS].database_url.rsplit("/", 1)[1]
+    pg.psql(
+        "SELECT count(pg_terminate_backend(pid)) FROM pg_stat_activity "
+        f"WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+    )
+    # No await since the kill: asyncpg has not seen the sockets close, and a connection used
+    # a moment ago is not pinged, so the lookup's first statement meets a dead backend.
+    request = make_mocked_request(
+        "GET", "/", headers={"Cookie": "letterbox-dev=" + "x" * 43}, app=client.app
+    )
+    async with client.app[READER].connect() as connection:
+        await _name_actor(request, connection)  # raises without the retry
+        assert ACTOR not in request

@@ -64,6 +64,7 @@ from service.http.rules import (
     STAFF_ROLES,
     Access,
     Actor,
+    FamilyInPath,
     FamilyLookup,
     RefusalHook,
     ScopeLookup,
@@ -74,6 +75,7 @@ from service.http.rules import (
     family_of_item,
     family_of_opening_session,
     path_uuid,
+    path_uuid_or_none,
     signed_in,
 )
 from storage.db import Queryable
@@ -257,9 +259,28 @@ async def _check_family(
     return _FamilyCheck(actor, family_id, allowed)
 
 
-async def check_family_early(session: Queryable, request: web.Request, actor: Actor) -> None:
+def family_to_fold(request: web.Request) -> uuid.UUID | None:
+    """The family whose parent rule (an approved sender) the session lookup can answer in its
+    own statement: the route's family when its path names it and parents may use the route.
+    The answer is read with the session, on every request, like any other family check."""
+    access = _declared_access(request)
+    if (
+        access is None
+        or access.roles is None
+        or Role.PARENT not in access.roles
+        or not isinstance(access.family, FamilyInPath)
+    ):
+        return None
+    return path_uuid_or_none(request, access.family.name)
+
+
+async def check_family_early(
+    session: Queryable, request: web.Request, actor: Actor, approved_sender: bool | None = None
+) -> None:
     """Run the route's family check in ``session``: the session middleware calls this in the
     database session that found the actor, so a request opens one database session less.
+    ``approved_sender``: the parent rule for ``family_to_fold(request)``, when the session
+    lookup answered it (None: it did not).
 
     Only the answer is kept, on this request; ``access_middleware`` still makes every decision
     in its own order, and runs the check itself when no answer is there. Routes whose
@@ -274,6 +295,12 @@ async def check_family_early(session: Queryable, request: web.Request, actor: Ac
         or actor.role in GRANT_ONLY_ROLES
         or _blocked_by_second_factor(actor, access)
     ):
+        return
+    if actor.role is Role.PARENT and approved_sender is not None:
+        family_id = family_to_fold(request)
+        request[_FAMILY_CHECK] = _FamilyCheck(
+            actor, family_id, family_id is not None and approved_sender
+        )
         return
     request[_FAMILY_CHECK] = await _check_family(session, request, actor, access.family)
 

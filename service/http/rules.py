@@ -107,11 +107,19 @@ def path_uuid(request: web.Request, name: str) -> uuid.UUID:
     return found
 
 
-def family_in_path(name: str = "family_id") -> FamilyLookup:
-    async def lookup(session: Queryable, request: web.Request) -> uuid.UUID | None:
-        return path_uuid_or_none(request, name)
+@dataclass(frozen=True)
+class FamilyInPath:
+    """The family the path names: known without a query, so the session lookup may answer
+    the family rule for it in its own statement (``access.family_to_fold``)."""
 
-    return lookup
+    name: str
+
+    async def __call__(self, session: Queryable, request: web.Request) -> uuid.UUID | None:
+        return path_uuid_or_none(request, self.name)
+
+
+def family_in_path(name: str = "family_id") -> FamilyLookup:
+    return FamilyInPath(name)
 
 
 def family_of(model: Any, name: str) -> FamilyLookup:

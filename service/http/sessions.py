@@ -10,18 +10,28 @@ from __future__ import annotations
 import hashlib
 import secrets
 import uuid
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
 from datetime import UTC, datetime, timedelta
 
 from aiohttp import web
 from aiohttp.typedefs import Handler
-from sqlalchemy import bindparam, delete, select, update
-from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy import bindparam, delete, exists, select, update
+from sqlalchemy.exc import DBAPIError
+from sqlalchemy.ext.asyncio import AsyncConnection, AsyncSession
 
-from service.appkeys import ACTOR, READER, SETTINGS
-from service.http.access import Actor, check_family_early
+from service.appkeys import (
+    ACTOR,
+    LOOKUP_CONNECTION,
+    LOOKUP_SHARING_ROUTES,
+    READ_SESSIONS,
+    READER,
+    SETTINGS,
+)
+from service.http.access import Actor, check_family_early, family_to_fold
 from service.settings import Settings
 from storage.db import Queryable
-from storage.models import AccountStatus, Role, User, WebSession
+from storage.models import AccountStatus, FamilySender, Role, User, WebSession
 
 # Writing last_seen_at on every request would turn reads into writes; a minute is precise
 # enough for a 30-minute idle timeout.
@@ -29,6 +39,9 @@ TOUCH_INTERVAL = timedelta(minutes=1)
 # A password without the second factor opens only the code page, and only for a while.
 SECOND_FACTOR_WINDOW = timedelta(minutes=10)
 
+
+# Per request only: the session statement's answer to the parent rule (see load_actor).
+APPROVED_SENDER = web.RequestKey("approved_sender", bool)
 
 # Sent by a page's own background requests (draft saves): they do not count as activity.
 BACKGROUND_HEADER = "Letterbox-Background"
@@ -128,16 +141,42 @@ _SESSION_AND_USER = (
 )
 
 
-async def load_actor(request: web.Request, connection: Queryable) -> Actor | None:
+# The same, with the parent rule for the route's family (access.may_access_family for a
+# parent) answered in the same statement: one round trip less on a parent's family routes.
+_SESSION_USER_AND_SENDER = _SESSION_AND_USER.add_columns(
+    exists()
+    .where(
+        FamilySender.family_id == bindparam("family_id"),
+        FamilySender.user_id == User.id,
+        FamilySender.approved.is_(True),
+    )
+    .label("approved_sender")
+)
+
+
+async def load_actor(
+    request: web.Request, connection: Queryable, family_to_fold: uuid.UUID | None = None
+) -> Actor | None:
+    """The signed-in person, or None. With ``family_to_fold``, whether they are an approved
+    sender of that family is read in the same statement (``request[APPROVED_SENDER]``)."""
     settings = request.app[SETTINGS]
     token = request.cookies.get(settings.session_cookie_name)
     if not token or len(token) > 100:
         return None
     hashed = token_hash(token)
     now = datetime.now(UTC)
-    row = (await connection.execute(_SESSION_AND_USER, {"hashed": hashed})).first()
+    if family_to_fold is None:
+        row = (await connection.execute(_SESSION_AND_USER, {"hashed": hashed})).first()
+    else:
+        row = (
+            await connection.execute(
+                _SESSION_USER_AND_SENDER, {"hashed": hashed, "family_id": family_to_fold}
+            )
+        ).first()
     if row is None:
         return None
+    if family_to_fold is not None:
+        request[APPROVED_SENDER] = bool(row.approved_sender)
     half_signed_in = row.role.needs_second_factor and not row.second_factor_done
     expired = (
         row.status is not AccountStatus.ACTIVE
@@ -172,18 +211,71 @@ async def load_actor(request: web.Request, connection: Queryable) -> Actor | Non
     )
 
 
+def reads_in_lookup_connection(app: web.Application, route: web.AbstractRoute) -> None:
+    """Let ``route``'s handler read on the connection that named the actor (``read_session``):
+    one checkout a request instead of two. For short read-only views only: the connection is
+    held until the handler returns. PostgreSQL only; on SQLite it would hold the write lock."""
+    app.setdefault(LOOKUP_SHARING_ROUTES, set()).add(route)
+    if route.method == "GET":
+        for other in route.resource or ():
+            if other.method == "HEAD":
+                app[LOOKUP_SHARING_ROUTES].add(other)
+
+
+@asynccontextmanager
+async def read_session(request: web.Request) -> AsyncIterator[AsyncSession]:
+    """A read-only ORM session (READ_SESSIONS) on the request's lookup connection when the
+    session middleware holds one, else on a connection of its own."""
+    held = request.get(LOOKUP_CONNECTION)
+    maker = request.app[READ_SESSIONS]
+    async with maker(bind=held) if held is not None else maker() as session:
+        yield session
+
+
 @web.middleware
 async def session_middleware(request: web.Request, handler: Handler) -> web.StreamResponse:
-    if not request.path.startswith("/static/") and request.cookies.get(
+    if request.path.startswith("/static/") or not request.cookies.get(
         request.app[SETTINGS].session_cookie_name
+    ):
+        return await handler(request)
+    reader = request.app[READER]
+    if reader.dialect.name == "sqlite" or request.match_info.route not in request.app.get(
+        LOOKUP_SHARING_ROUTES, ()
     ):
         # One short connection names the actor and answers the route's family check
         # (access_middleware uses the answer), outside any transaction on PostgreSQL. It is
         # closed before the handler runs: on SQLite every transaction holds the write lock
-        # (BEGIN IMMEDIATE).
-        async with request.app[READER].connect() as connection:
-            actor = await load_actor(request, connection)
-            if actor is not None:
-                request[ACTOR] = actor
-                await check_family_early(connection, request, actor)
-    return await handler(request)
+        # (BEGIN IMMEDIATE), and a long handler must not hold a pooled connection.
+        async with reader.connect() as connection:
+            await _name_actor(request, connection)
+        return await handler(request)
+    async with reader.connect() as connection:
+        await _name_actor(request, connection)
+        request[LOOKUP_CONNECTION] = connection
+        try:
+            return await handler(request)
+        finally:
+            del request[LOOKUP_CONNECTION]
+
+
+async def _name_actor(request: web.Request, connection: AsyncConnection) -> None:
+    try:
+        await _name_actor_on(request, connection)
+    except DBAPIError as exc:
+        # A pooled connection that died since its last use (the pool does not ping one used
+        # a moment ago, see storage.db): the error has invalidated the pool, so a second try
+        # runs on a fresh connection. Only lookups and idempotent writes ran.
+        if not exc.connection_invalidated:
+            raise
+        request.pop(ACTOR, None)
+        await connection.invalidate()
+        await connection.rollback()
+        await _name_actor_on(request, connection)
+
+
+async def _name_actor_on(request: web.Request, connection: AsyncConnection) -> None:
+    request.pop(APPROVED_SENDER, None)
+    actor = await load_actor(request, connection, family_to_fold(request))
+    if actor is not None:
+        request[ACTOR] = actor
+        await check_family_early(connection, request, actor, request.get(APPROVED_SENDER))

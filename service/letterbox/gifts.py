@@ -26,6 +26,7 @@ from service.letterbox.intake import (
 )
 from service.localtime import day_in_words
 from service.services import Services
+from storage.db import rows_connection
 from storage.models import FamilySender, GiftStatus, ObjectRole, PhysicalGift
 
 DESCRIPTION_PURPOSE = "gift-description"
@@ -233,8 +234,9 @@ async def gifts_for_parent(
     app: web.Application, session: AsyncSession, family_id: uuid.UUID, parent_id: uuid.UUID
 ) -> list[dict[str, Any]]:
     """What a parent sees of the gifts they sent: received, and given on a date."""
+    connection = await rows_connection(session)  # plain rows, as in parent.overview
     gifts = (
-        await session.execute(_PARENT_GIFTS, {"family_id": family_id, "parent_id": parent_id})
+        await connection.execute(_PARENT_GIFTS, {"family_id": family_id, "parent_id": parent_id})
     ).all()
     keyring = app[KEYRING]
     zone = app[SETTINGS].zone

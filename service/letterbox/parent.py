@@ -24,6 +24,7 @@ from service.i18n import _
 from service.letterbox.gifts import gifts_for_parent
 from service.letterbox.moderation import RETURN_PURPOSE, delivered_parts
 from service.localtime import day_in_words
+from storage.db import rows_connection
 from storage.models import Direction, Item, ItemKind, ItemPart, ItemStatus, PartKind
 
 DELIVERED = (ItemStatus.APPROVED, ItemStatus.OPENED)
@@ -52,13 +53,13 @@ class ItemFacts(Protocol):
     def return_message_sealed(self) -> bytes | None: ...
 
 
-def parent_status(item: ItemFacts, zone: tzinfo) -> tuple[str, str]:
+def parent_status(item: ItemFacts, zone: tzinfo) -> tuple[statuses.ParentStatus, str]:
     """(code, words) a parent sees, from the one vocabulary (service.statuses)."""
     code = statuses.parent_status(item.status)
     words = statuses.PARENT_WORDS[code].words
     if code is statuses.ParentStatus.OPENED and item.opened_at is not None:
         words = _("Opened on {day}").format(day=day_in_words(item.opened_at, zone))
-    return code.value, words
+    return code, words
 
 
 def _visible(actor: Actor) -> Any:
@@ -93,8 +94,9 @@ async def item_view(
     code, words = parent_status(item, zone)
     view: dict[str, Any] = {
         "item_id": str(item.id),
-        "kind": item.kind.value,
-        "direction": item.direction.value,
+        # The members themselves: string enums, written to JSON as their values.
+        "kind": item.kind,
+        "direction": item.direction,
         "status": code,
         "status_text": words,
         "submitted_on": day_in_words(item.submitted_at, zone),
@@ -146,8 +148,10 @@ _OVERVIEW = (
 async def overview(
     app: web.Application, session: AsyncSession, actor: Actor, family_id: uuid.UUID
 ) -> dict[str, Any]:
+    # On the session's connection: plain rows, without the ORM's result machinery.
+    connection = await rows_connection(session)
     items = (
-        await session.execute(_OVERVIEW, {"family_id": family_id, "user_id": actor.user_id})
+        await connection.execute(_OVERVIEW, {"family_id": family_id, "user_id": actor.user_id})
     ).all()
     sent = [
         await item_view(app, session, actor, i) for i in items if i.direction is Direction.TO_CHILD

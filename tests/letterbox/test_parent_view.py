@@ -3,7 +3,10 @@
 from __future__ import annotations
 
 from aiohttp.test_utils import TestClient
+from sqlalchemy import delete, update
 
+from service.appkeys import SESSIONMAKER
+from storage.models import FamilySender, WebSession
 from tests.support.letterbox_world import (
     letter_form,
     make_world,
@@ -72,3 +75,31 @@ async def test_staff_cannot_use_the_parent_pages(client: TestClient) -> None:
         f"/api/families/{world.family_id}/letterbox", headers=world.staff.headers()
     )
     assert response.status == 403
+
+
+async def test_parent_loses_the_letterbox_on_the_request_after_their_family_link_is_revoked(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    url = f"/api/families/{world.family_id}/letterbox"
+    assert (await client.get(url, headers=world.parent.headers())).status == 200
+    async with client.server.app[SESSIONMAKER].begin() as session:
+        await session.execute(
+            update(FamilySender)
+            .where(FamilySender.user_id == world.parent.user_id)
+            .values(approved=False)
+        )
+    refused = await client.get(url, headers=world.parent.headers())
+    assert refused.status == 404
+
+
+async def test_parent_loses_the_letterbox_on_the_request_after_their_session_is_ended(
+    client: TestClient,
+) -> None:
+    world = await make_world(client)
+    url = f"/api/families/{world.family_id}/letterbox"
+    assert (await client.get(url, headers=world.parent.headers())).status == 200
+    async with client.server.app[SESSIONMAKER].begin() as session:
+        await session.execute(delete(WebSession).where(WebSession.user_id == world.parent.user_id))
+    refused = await client.get(url, headers=world.parent.headers())
+    assert refused.status == 401
