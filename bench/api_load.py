@@ -171,6 +171,7 @@ async def seed(env: dict[str, str]) -> tuple[str, dict[str, str]]:
     from aiohttp import web
 
     from service.app import create_app
+    from service.i18n.web import LANGUAGE_COOKIE
     from service.settings import Settings
     from tests.support.letterbox_world import make_world
 
@@ -181,7 +182,10 @@ async def seed(env: dict[str, str]) -> tuple[str, dict[str, str]]:
         world = await make_world(app)
     finally:
         await runner.cleanup()
-    return f"/api/families/{world.family_id}/letterbox", world.parent.headers()
+    headers = world.parent.headers()
+    # A browser sends back the language cookie the first answer set (the parent's language).
+    headers["Cookie"] += f"; {LANGUAGE_COOKIE}=en"
+    return f"/api/families/{world.family_id}/letterbox", headers
 
 
 async def send_letters(base: str, family_path: str, headers: dict[str, str]) -> None:

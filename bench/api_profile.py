@@ -1,5 +1,5 @@
 """Where the parent's letterbox request spends its server CPU: the app in this process under
-cProfile, the load generator of bench/api_load.py in another, on a fresh PostgreSQL database
+cProfile, the load generator of bench/api_load.py (wrk) in another, on a fresh PostgreSQL database
 seeded like bench/api_load.py's.
 
 Run as ``python bench/api_profile.py [--cpu] [--out FILE] [SECONDS]``. Prints the functions with the most own
@@ -11,10 +11,8 @@ from __future__ import annotations
 
 import asyncio
 import cProfile
-import json
 import logging
 import pstats
-import subprocess
 import sys
 import tempfile
 import time
@@ -54,25 +52,20 @@ async def _serve_profiled(
         await web.TCPSite(runner, "127.0.0.1", port).start()
         base = f"http://127.0.0.1:{port}"
         await api_load.send_letters(base, family_path, headers)
-        load = await asyncio.create_subprocess_exec(
-            sys.executable,
-            str(ROOT / "bench" / "api_load.py"),
-            "--load",
-            base + family_path,
-            "--headers",
-            json.dumps(headers),
-            stdout=subprocess.PIPE,
-        )
+        script = Path(log_file.name).with_suffix(".lua")
+        script.write_text(api_load.WRK_REPORT)
         profile = cProfile.Profile() if PROFILE else None
         started = time.process_time()
         if profile is not None:
             profile.enable()
-        out, _ = await load.communicate()
+        figures = await asyncio.to_thread(
+            api_load._wrk, base + family_path, headers, api_load.SECONDS, script
+        )
         if profile is not None:
             profile.disable()
         cpu = time.process_time() - started
-        figures = json.loads(out)
-        requests = int(figures["requests_with_warmup"])
+        requests = max(int(figures["requests"]), 1)  # type: ignore[call-overload]
+        figures["rps"] = requests / api_load.SECONDS
         print(
             f"{requests} requests, {figures['rps']:.0f} req/s under the profiler, "
             f"{1000 * cpu / requests:.2f} ms CPU a request"
