@@ -5,7 +5,7 @@ from __future__ import annotations
 import asyncio
 import re
 import socket
-from collections.abc import AsyncIterator, Callable, Iterator
+from collections.abc import Callable, Iterator
 from typing import Any
 
 import pytest
@@ -28,25 +28,6 @@ CANDIDATE = re.compile(r"^a=candidate:\S+ \d+ (\S+) \d+ (\S+) (\d+) typ (\S+)", 
 @pytest.fixture(autouse=True)
 def _passthrough() -> None:
     passthrough.install(host_address=TEST_HOST)
-
-
-@pytest.fixture
-async def call() -> AsyncIterator[CallMedia]:
-    media = CallMedia()
-    try:
-        yield media
-    finally:
-        await media.close()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[SyntheticParticipant]]:
-    """Participants made by a test; every one is closed at the end, whatever happened."""
-    made: list[SyntheticParticipant] = []
-    try:
-        yield made
-    finally:
-        await asyncio.gather(*(c.close() for c in made))
 
 
 async def join_all(

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 import asyncio
-from collections.abc import AsyncIterator
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -23,24 +22,6 @@ from tests.support.synthetic_calls import TEST_HOST, SyntheticParticipant, wait_
 @pytest.fixture(autouse=True)
 def _passthrough() -> None:
     passthrough.install(host_address=TEST_HOST)
-
-
-@pytest.fixture
-async def call() -> AsyncIterator[CallMedia]:
-    media = CallMedia()
-    try:
-        yield media
-    finally:
-        await media.close()
-
-
-@pytest.fixture
-async def clients() -> AsyncIterator[list[SyntheticParticipant]]:
-    made: list[SyntheticParticipant] = []
-    try:
-        yield made
-    finally:
-        await asyncio.gather(*(c.close() for c in made))
 
 
 @dataclass
