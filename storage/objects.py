@@ -41,6 +41,7 @@ from storage.errors import (
     ObjectStoreError,
     StoreUnavailable,
 )
+from storage.stream import aclose_source
 
 __all__ = [
     "InvalidObjectName",
@@ -128,9 +129,11 @@ class ObjectStream:
         return piece
 
     async def aclose(self) -> None:
+        # Released inline, not in a thread: closing a file or an HTTP response does not wait on
+        # the network, and a handler cancelled again while closing must not leave it open.
         if not self._closed:
             self._closed = True
-            await self._run(self._release)
+            self._release()
 
     async def __aenter__(self) -> ObjectStream:
         return self
@@ -162,12 +165,6 @@ class ObjectStore(Protocol):
         ...
 
     async def close(self) -> None: ...
-
-
-async def _aclose_source(source: AsyncIterable[bytes]) -> None:
-    aclose = getattr(source, "aclose", None)
-    if aclose is not None:
-        await aclose()
 
 
 # --------------------------------------------------------------------------- local directory
@@ -222,7 +219,7 @@ class LocalObjectStore:
         finally:
             if not committed:
                 await asyncio.to_thread(self._discard_sync, fh, tmp)
-                await _aclose_source(chunks)
+                await aclose_source(chunks)
         return written
 
     @staticmethod
@@ -429,7 +426,7 @@ class S3ObjectStore:
             return await self._put_multipart(name, _chain(first, second, parts))
         finally:
             await parts.aclose()
-            await _aclose_source(chunks)
+            await aclose_source(chunks)
 
     async def put_retained(self, name: str, data: bytes, retain_until: datetime) -> None:
         """Put a small object with S3 Object Lock retention in COMPLIANCE mode until

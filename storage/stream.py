@@ -16,7 +16,7 @@ from __future__ import annotations
 
 import os
 import struct
-from collections.abc import AsyncIterable, AsyncIterator, Iterable, Iterator
+from collections.abc import AsyncGenerator, AsyncIterable, AsyncIterator, Iterable, Iterator
 from typing import Final
 
 from cryptography.exceptions import InvalidTag
@@ -31,6 +31,7 @@ __all__ = [
     "MAGIC",
     "TAG_SIZE",
     "VERSION",
+    "DecryptedStream",
     "StorageError",
     "StreamTampered",
     "ciphertext_size",
@@ -203,6 +204,13 @@ def open_bytes(key: bytes, object_id: str, family_id: str, ciphertext: bytes) ->
     return bytes(out)
 
 
+async def aclose_source(source: AsyncIterable[bytes]) -> None:
+    """Close a byte source that can be closed (an object body, an async generator)."""
+    aclose = getattr(source, "aclose", None)
+    if aclose is not None:
+        await aclose()
+
+
 async def encrypt_stream(
     key: bytes,
     object_id: str,
@@ -230,18 +238,63 @@ async def encrypt_stream(
     yield sealer.seal(bytes(buffer), last=True)
 
 
-async def decrypt_stream(
+class DecryptedStream:
+    """The plaintext of one encrypted stream, one authenticated chunk at a time.
+
+    It owns its ciphertext source: ``aclose()`` (or leaving ``async with``) closes the source
+    whether or not reading began, and reading to the end or meeting tampering closes it too, so
+    a tampered object, a browser that goes away mid-download or a response that never started
+    cannot leave a stored file or an HTTP response open.
+    """
+
+    def __init__(self, chunks: AsyncGenerator[bytes, None], source: AsyncIterable[bytes]) -> None:
+        self._chunks = chunks
+        self._source = source
+
+    def __aiter__(self) -> DecryptedStream:
+        return self
+
+    async def __anext__(self) -> bytes:
+        try:
+            return await anext(self._chunks)
+        except BaseException:
+            await self.aclose()
+            raise
+
+    async def aclose(self) -> None:
+        try:
+            await self._chunks.aclose()
+        finally:
+            await aclose_source(self._source)
+
+    async def __aenter__(self) -> DecryptedStream:
+        return self
+
+    async def __aexit__(self, *exc_info: object) -> None:
+        await self.aclose()
+
+
+def decrypt_stream(
     key: bytes,
     object_id: str,
     family_id: str,
     source: AsyncIterable[bytes],
-) -> AsyncIterator[bytes]:
+) -> DecryptedStream:
     """Decrypt an async stream of any chunking; yields plaintext one authenticated chunk at a time.
 
     Raises `StreamTampered` on any alteration, truncation, missing final chunk, reorder,
-    duplication, trailing data, or wrong object id / family id.
+    duplication, trailing data, or wrong object id / family id. The stream owns ``source``.
     """
     _check_key(key)
+    return DecryptedStream(_decrypted_chunks(key, object_id, family_id, source), source)
+
+
+async def _decrypted_chunks(
+    key: bytes,
+    object_id: str,
+    family_id: str,
+    source: AsyncIterable[bytes],
+) -> AsyncGenerator[bytes, None]:
     opener: _Opener | None = None
     buffer = bytearray()
     async for piece in source:

@@ -21,7 +21,7 @@ from storage.keyring import KeyRing
 from storage.keys import new_data_key, unwrap_key, wrap_key
 from storage.models import ObjectRole, StoredObject
 from storage.objects import ObjectStore
-from storage.stream import decrypt_stream, encrypt_stream
+from storage.stream import DecryptedStream, decrypt_stream, encrypt_stream
 
 
 class ObjectTooLarge(StorageError):
@@ -104,7 +104,7 @@ class EncryptedStore:
 
         return await self.put(session, family_id, one(), role=role, media_type=media_type)
 
-    async def open(self, session: AsyncSession, stored: StoredObject) -> AsyncIterator[bytes]:
+    async def open(self, session: AsyncSession, stored: StoredObject) -> DecryptedStream:
         """Plaintext of ``stored``, one authenticated 64 KiB chunk at a time. Raises
         ``FamilyShredded`` once the family key is gone, ``StreamTampered`` on any alteration
         (a streaming caller must then abort its own output)."""

@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import dataclasses
 import uuid
-from collections.abc import AsyncGenerator
 from typing import Any
 
 import aiohttp_jinja2
@@ -63,6 +62,7 @@ from storage.models import (
     Role,
     StoredObject,
 )
+from storage.stream import DecryptedStream
 
 PARENTS = frozenset({Role.PARENT})
 STAFF = STAFF_ROLES
@@ -96,8 +96,6 @@ async def stream_object(
         "application/pdf",
     ) and not (stored.media_type.startswith("text/plain")):
         raise NotFound()
-    async with request.app[SESSIONMAKER]() as session:
-        chunks = await request.app[VAULT].open(session, stored)
     response = web.StreamResponse()
     response.content_type = stored.media_type.split(";")[0]
     if stored.media_type.startswith("text/"):
@@ -107,14 +105,18 @@ async def stream_object(
     response.headers["X-Content-Type-Options"] = "nosniff"
     response.headers["Content-Security-Policy"] = SANDBOX_CSP
     response.content_length = stored.size
+    chunks: DecryptedStream | None = None
     try:
+        async with request.app[SESSIONMAKER]() as session:
+            chunks = await request.app[VAULT].open(session, stored)
         await response.prepare(request)
         async for chunk in chunks:
             await response.write(chunk)
         await response.write_eof()
     finally:
-        # A client that goes away mid-download must not leave the stored file open.
-        if isinstance(chunks, AsyncGenerator):
+        # The stored file is open from the moment `open` returns: a client that goes away while
+        # the session closes or mid-download must not leave it open.
+        if chunks is not None:
             await chunks.aclose()
     return response
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import hashlib
 import os
 from collections.abc import AsyncIterator, Iterable
@@ -11,7 +12,7 @@ from pathlib import Path
 
 import pytest
 
-from storage.errors import InvalidObjectName, ObjectNotFound, StorageError
+from storage.errors import InvalidObjectName, ObjectNotFound, StorageError, StreamTampered
 from storage.objects import LocalObjectStore, ObjectStore, S3ObjectStore
 from storage.stream import decrypt_stream, encrypt_stream
 from tests.support.seaweedfs import S3Endpoint
@@ -108,6 +109,46 @@ async def test_encrypted_object_round_trips_through_store(store: ObjectStore) ->
     async with await store.open("enc/obj-1") as stream:
         plain = b"".join([p async for p in decrypt_stream(key, "obj-1", "fam-1", stream)])
     assert plain == data
+
+
+def _open_descriptors_to(path: Path) -> int:
+    fds = Path("/proc/self/fd")
+    count = 0
+    for fd in fds.iterdir():
+        with contextlib.suppress(OSError):  # the listing's own descriptor is gone by now
+            count += os.readlink(fd) == str(path)
+    return count
+
+
+@pytest.mark.parametrize("ending", ["never read", "reader stops early", "object tampered"])
+async def test_decryption_closes_the_stored_body_however_it_ends(
+    store: ObjectStore, tmp_path: Path, ending: str
+) -> None:
+    """A browser that goes away before or during a download, or an object altered at rest, must
+    not leave the stored file (or the S3 response) open until garbage collection."""
+    # Larger than one read from the store, so the body still has bytes to give when it ends.
+    key, data = os.urandom(32), os.urandom(3 * MiB)
+    await store.put("enc/obj-1", encrypt_stream(key, "obj-1", "fam-1", _aiter(_pieces(data))))
+    if ending == "object tampered":
+        raw = bytearray(await _read(store, "enc/obj-1"))
+        raw[200_000] ^= 1
+        await store.put("enc/obj-1", _aiter([bytes(raw)]))
+    body = await store.open("enc/obj-1")
+    plain = decrypt_stream(key, "obj-1", "fam-1", body)
+    if ending == "never read":  # the browser left before the response began
+        await plain.aclose()
+    elif ending == "reader stops early":
+        assert len(await anext(plain)) == 64 * 1024
+        if isinstance(store, LocalObjectStore):
+            assert _open_descriptors_to(tmp_path / "objects" / "enc" / "obj-1") == 1
+        await plain.aclose()
+    else:
+        with pytest.raises(StreamTampered):
+            async for _piece in plain:
+                pass
+    assert [piece async for piece in body] == [], "the body was left open"
+    if isinstance(store, LocalObjectStore):
+        assert _open_descriptors_to(tmp_path / "objects" / "enc" / "obj-1") == 0
 
 
 async def test_open_of_missing_name_raises_not_found(store: ObjectStore) -> None:
