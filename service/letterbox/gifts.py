@@ -27,6 +27,7 @@ from service.letterbox.intake import (
 from service.localtime import day_in_words
 from service.services import Services
 from storage.db import rows_connection
+from storage.directread import DirectRead
 from storage.models import FamilySender, GiftStatus, ObjectRole, PhysicalGift
 
 DESCRIPTION_PURPOSE = "gift-description"
@@ -214,7 +215,7 @@ async def gifts_for_staff(
 
 
 # Built once: every letterbox view of a parent runs it. Plain columns, not ORM objects.
-_PARENT_GIFTS = (
+_PARENT_GIFTS = DirectRead(
     select(
         PhysicalGift.id,
         PhysicalGift.description_sealed,
@@ -235,9 +236,7 @@ async def gifts_for_parent(
 ) -> list[dict[str, Any]]:
     """What a parent sees of the gifts they sent: received, and given on a date."""
     connection = await rows_connection(session)  # plain rows, as in parent.overview
-    gifts = (
-        await connection.execute(_PARENT_GIFTS, {"family_id": family_id, "parent_id": parent_id})
-    ).all()
+    gifts = await _PARENT_GIFTS.rows(connection, {"family_id": family_id, "parent_id": parent_id})
     keyring = app[KEYRING]
     zone = app[SETTINGS].zone
     return [

@@ -25,6 +25,7 @@ from service.letterbox.gifts import gifts_for_parent
 from service.letterbox.moderation import RETURN_PURPOSE, delivered_parts
 from service.localtime import day_in_words
 from storage.db import rows_connection
+from storage.directread import DirectRead
 from storage.models import Direction, Item, ItemKind, ItemPart, ItemStatus, PartKind
 
 DELIVERED = (ItemStatus.APPROVED, ItemStatus.OPENED)
@@ -90,9 +91,13 @@ async def visible_item(
 async def item_view(
     app: web.Application, session: AsyncSession, actor: Actor, item: ItemFacts
 ) -> dict[str, Any]:
-    zone = app[SETTINGS].zone
+    return await _with_contents(app, session, item, _item_words(item, app[SETTINGS].zone))
+
+
+def _item_words(item: ItemFacts, zone: tzinfo) -> dict[str, Any]:
+    """What a list of items shows of one: no decryption, so no await."""
     code, words = parent_status(item, zone)
-    view: dict[str, Any] = {
+    return {
         "item_id": str(item.id),
         # The members themselves: string enums, written to JSON as their values.
         "kind": item.kind,
@@ -102,8 +107,21 @@ async def item_view(
         "submitted_on": day_in_words(item.submitted_at, zone),
         "opened_on": day_in_words(item.opened_at, zone),
     }
+
+
+def _has_contents(item: ItemFacts) -> bool:
+    """Whether the view of ``item`` carries something sealed: a returned letter's message, or a
+    delivered reply (a list skips the await for the rest)."""
     if item.direction is Direction.TO_CHILD:
-        if item.status is ItemStatus.RETURNED and item.return_message_sealed is not None:
+        return item.status is ItemStatus.RETURNED and item.return_message_sealed is not None
+    return True
+
+
+async def _with_contents(
+    app: web.Application, session: AsyncSession, item: ItemFacts, view: dict[str, Any]
+) -> dict[str, Any]:
+    if item.direction is Direction.TO_CHILD:
+        if _has_contents(item) and item.return_message_sealed is not None:
             view["return_message"] = (
                 await app[KEYRING].open_for_family(
                     session, item.family_id, item.return_message_sealed, RETURN_PURPOSE
@@ -129,7 +147,7 @@ async def item_view(
 
 # Built once, with the family and the parent as parameters: every letterbox view runs it.
 # Plain columns, not ORM objects: the view only reads them.
-_OVERVIEW = (
+_OVERVIEW = DirectRead(
     select(
         Item.id,
         Item.family_id,
@@ -148,17 +166,17 @@ _OVERVIEW = (
 async def overview(
     app: web.Application, session: AsyncSession, actor: Actor, family_id: uuid.UUID
 ) -> dict[str, Any]:
-    # On the session's connection: plain rows, without the ORM's result machinery.
+    # On the session's connection: plain rows, without the ORM's result machinery (on
+    # PostgreSQL without SQLAlchemy's per-execution work: storage.directread).
     connection = await rows_connection(session)
-    items = (
-        await connection.execute(_OVERVIEW, {"family_id": family_id, "user_id": actor.user_id})
-    ).all()
-    sent = [
-        await item_view(app, session, actor, i) for i in items if i.direction is Direction.TO_CHILD
-    ]
-    replies = [
-        await item_view(app, session, actor, i) for i in items if i.direction is Direction.TO_PARENT
-    ]
+    items = await _OVERVIEW.rows(connection, {"family_id": family_id, "user_id": actor.user_id})
+    zone = app[SETTINGS].zone
+    views = [(item, _item_words(item, zone)) for item in items]
+    for item, view in views:
+        if _has_contents(item):
+            await _with_contents(app, session, item, view)
+    sent = [view for item, view in views if item.direction is Direction.TO_CHILD]
+    replies = [view for item, view in views if item.direction is Direction.TO_PARENT]
     return {
         "family_id": str(family_id),
         "items": sent,
