@@ -39,7 +39,7 @@ class _Compiled:
 
 
 class DirectRead:
-    """One Core SELECT, compiled once a dialect; `rows` runs it (see the module's docstring)."""
+    """One Core SELECT, compiled once for asyncpg; `rows` runs it (see the module's docstring)."""
 
     def __init__(self, statement: Select[*tuple[Any, ...]]) -> None:
         if any(bind.expanding for bind in statement.compile().binds.values()):
@@ -49,14 +49,14 @@ class DirectRead:
         self._row: Callable[..., Any] = namedtuple(  # type: ignore[misc]  # names known at run time
             "Row", [str(column.key) for column in statement.selected_columns]
         )
-        self._compiled: dict[str, _Compiled] = {}
+        self._compiled: _Compiled | None = None  # for PostgreSQL through asyncpg, the one dialect
 
     async def rows(self, connection: AsyncConnection, params: Mapping[str, Any]) -> list[Any]:
         """The statement's rows for ``params``, each with its columns as attributes."""
         dialect = connection.dialect
         if dialect.driver != "asyncpg":
             return list((await connection.execute(self.statement, dict(params))).all())
-        compiled = self._compiled.get(dialect.name) or self._compile(dialect)
+        compiled = self._compiled or self._compile(dialect)
         args = []
         for name, fixed, processor in compiled.binds:
             value = params[name] if fixed is _GIVEN else fixed
@@ -80,6 +80,5 @@ class DirectRead:
             column.type.dialect_impl(dialect).result_processor(dialect, None)
             for column in self.statement.selected_columns
         )
-        found = _Compiled(compiled.string, tuple(binds), results)
-        self._compiled[dialect.name] = found
-        return found
+        self._compiled = _Compiled(compiled.string, tuple(binds), results)
+        return self._compiled

@@ -147,14 +147,22 @@ async def test_sequence_numbers_stay_continuous_across_pause_and_resume(
     assert call.stats().route("parent", "child", "video").frames_forwarded > 0
 
 
-async def test_a_nacked_packet_is_retransmitted(
+async def _parent_video_at_the_supervisor(
     call: CallMedia, clients: list[SyntheticParticipant]
-) -> None:
+) -> tuple[RTCRtpReceiver, Wire]:
+    """The supervisor's receiver of the parent's video, tapped, once 40 packets have come."""
     await _join(call, clients, "parent")
     supervisor, result = await _join(call, clients, "supervisor")
     receiver = _receiver_of(supervisor, result, "parent", "video")
     wire = _tap(receiver)
     await wait_until(lambda: len(wire.media) >= 40, what="parent video at the supervisor")
+    return receiver, wire
+
+
+async def test_a_nacked_packet_is_retransmitted(
+    call: CallMedia, clients: list[SyntheticParticipant]
+) -> None:
+    receiver, wire = await _parent_video_at_the_supervisor(call, clients)
 
     (ssrc,) = wire.media_ssrcs
     wanted = wire.media[-5]  # recent: still in the relay's history of 128 packets
@@ -211,11 +219,7 @@ def test_a_rebase_after_an_unrecovered_upstream_loss_continues_from_the_newest_p
 async def test_sender_reports_count_the_packets_the_receiver_got(
     call: CallMedia, clients: list[SyntheticParticipant]
 ) -> None:
-    await _join(call, clients, "parent")
-    supervisor, result = await _join(call, clients, "supervisor")
-    receiver = _receiver_of(supervisor, result, "parent", "video")
-    wire = _tap(receiver)
-    await wait_until(lambda: len(wire.media) >= 40, what="parent video at the supervisor")
+    receiver, wire = await _parent_video_at_the_supervisor(call, clients)
 
     reported: list[tuple[int, int, int]] = []  # the relay's SR: packets, octets; and received
 
